@@ -1,0 +1,31 @@
+//! Sans-IO core of `zuora-oauth`. See the crate README.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod credentials;
+mod entity_id;
+mod environment;
+mod error;
+mod header_text;
+mod invalid;
+mod meta;
+mod request;
+mod response;
+mod scope;
+mod time;
+mod token;
+mod track_id;
+
+pub use credentials::{ClientId, ClientSecret};
+pub use entity_id::EntityId;
+pub use environment::{BaseUrl, Environment};
+pub use error::{
+    Error, ErrorDetail, ErrorResponse, Problem, Reason, TransportError, TransportErrorKind,
+};
+pub use invalid::InvalidInput;
+pub use meta::{RateLimits, ResponseMeta, RetryAfter};
+pub use request::{TokenRequest, ZUORA_TRACK_ID};
+pub use scope::{Scope, ScopeItem};
+pub use time::Timestamp;
+pub use token::{AccessToken, Token, ZUORA_ENTITY_IDS};
+pub use track_id::TrackId;

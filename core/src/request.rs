@@ -1,0 +1,198 @@
+//! The token request: everything needed to ask Zuora for a token, and the HTTP request
+//! that does it.
+
+use std::fmt;
+
+use http::header::{ACCEPT, CONTENT_TYPE};
+use http::{HeaderName, HeaderValue, Method, Uri};
+use zeroize::Zeroizing;
+
+use crate::credentials::{ClientId, ClientSecret};
+use crate::entity_id::EntityId;
+use crate::environment::Environment;
+use crate::error::Error;
+use crate::response::{self, Scrubber};
+use crate::token::{Token, ZUORA_ENTITY_IDS};
+use crate::track_id::TrackId;
+
+/// `Zuora-Track-Id`, the caller's correlation ID, echoed in the response.
+pub const ZUORA_TRACK_ID: HeaderName = HeaderName::from_static("zuora-track-id");
+
+/// `grant_type=client_credentials` is the only grant Zuora's token endpoint accepts.
+const GRANT_TYPE: &str = "client_credentials";
+
+/// A client-credentials token request for one Zuora environment: validated inputs in,
+/// `http::Request<Vec<u8>>` out, and the matching response parser.
+///
+/// The form body is encoded once, here, so that building a request is a copy. Building
+/// and parsing are pure functions: the caller owns the I/O.
+///
+/// ```
+/// use zuora_oauth_core::{ClientId, ClientSecret, Environment, TokenRequest, TrackId};
+/// let request = TokenRequest::new(
+///     Environment::Sbx,
+///     ClientId::new("8a8a8a8a-0000-1111-2222-333344445555")?,
+///     ClientSecret::new("a/b+c=d")?,
+/// )
+/// .with_track_id(TrackId::new("nightly-sync")?);
+///
+/// let http = request.to_http();
+/// assert_eq!(http.method(), "POST");
+/// assert_eq!(http.uri(), "https://rest.apisandbox.zuora.com/oauth/token");
+/// assert_eq!(http.headers()["content-type"], "application/x-www-form-urlencoded");
+/// assert_eq!(http.headers()["zuora-track-id"], "nightly-sync");
+/// assert!(http.headers().get("authorization").is_none());
+/// assert_eq!(
+///     http.body().as_slice(),
+///     b"client_id=8a8a8a8a-0000-1111-2222-333344445555&client_secret=a%2Fb%2Bc%3Dd&grant_type=client_credentials"
+/// );
+/// # Ok::<(), zuora_oauth_core::InvalidInput>(())
+/// ```
+#[derive(Clone)]
+pub struct TokenRequest {
+    environment: Environment,
+    token_uri: Uri,
+    client_id: ClientId,
+    client_secret: ClientSecret,
+    /// The encoded form, which holds the secret: zeroized on drop.
+    form: Zeroizing<Vec<u8>>,
+    track_id: Option<TrackId>,
+    entity_id: Option<EntityId>,
+}
+
+impl TokenRequest {
+    /// A request for `environment` with the OAuth client's credentials.
+    pub fn new(environment: Environment, client_id: ClientId, client_secret: ClientSecret) -> Self {
+        let fields = [
+            ("client_id", client_id.as_str()),
+            ("client_secret", client_secret.expose_secret()),
+            ("grant_type", GRANT_TYPE),
+        ];
+        let form = serde_urlencoded::to_string(fields)
+            .expect("three pairs of strings always form-encode");
+        Self {
+            token_uri: environment.token_url(),
+            environment,
+            client_id,
+            client_secret,
+            form: Zeroizing::new(form.into_bytes()),
+            track_id: None,
+            entity_id: None,
+        }
+    }
+
+    /// Sends `Zuora-Track-Id: <id>` with the request.
+    pub fn with_track_id(mut self, track_id: TrackId) -> Self {
+        self.track_id = Some(track_id);
+        self
+    }
+
+    /// Sends `Zuora-Entity-Ids: <id>` with the request (Multi-entity tenants); tokens parsed
+    /// from its responses then select this entity in [`Token::authorize`].
+    pub fn with_entity_id(mut self, entity_id: EntityId) -> Self {
+        self.entity_id = Some(entity_id);
+        self
+    }
+
+    /// The target environment.
+    pub fn environment(&self) -> &Environment {
+        &self.environment
+    }
+
+    /// The client ID.
+    pub fn client_id(&self) -> &ClientId {
+        &self.client_id
+    }
+
+    /// The track ID, if set.
+    pub fn track_id(&self) -> Option<&TrackId> {
+        self.track_id.as_ref()
+    }
+
+    /// The entity ID, if set.
+    pub fn entity_id(&self) -> Option<&EntityId> {
+        self.entity_id.as_ref()
+    }
+
+    /// The HTTP request: `POST {base}/oauth/token` with `Content-Type:
+    /// application/x-www-form-urlencoded`, `Accept: application/json`, the form
+    /// `client_id`, `client_secret`, `grant_type=client_credentials`, and `Zuora-Track-Id`
+    /// / `Zuora-Entity-Ids` when set. It never carries `Authorization`: Zuora takes the
+    /// credentials in the body only.
+    ///
+    /// The body holds the client secret; do not log it. Send it without following
+    /// redirects.
+    pub fn to_http(&self) -> http::Request<Vec<u8>> {
+        let mut request = http::Request::new(self.form.to_vec());
+        *request.method_mut() = Method::POST;
+        *request.uri_mut() = self.token_uri.clone();
+        let headers = request.headers_mut();
+        headers.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("application/x-www-form-urlencoded"),
+        );
+        headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+        if let Some(track_id) = &self.track_id {
+            headers.insert(ZUORA_TRACK_ID, track_id.header().clone());
+        }
+        if let Some(entity_id) = &self.entity_id {
+            headers.insert(ZUORA_ENTITY_IDS, entity_id.header().clone());
+        }
+        request
+    }
+
+    /// Reads the response to [`TokenRequest::to_http`]: a [`Token`] on success, else an
+    /// [`Error`] saying what went wrong. Any body type that is bytes will do.
+    ///
+    /// ```
+    /// # use zuora_oauth_core::{ClientId, ClientSecret, Environment, Error, TokenRequest};
+    /// # let request = TokenRequest::new(Environment::Prod,
+    /// #     ClientId::new("8a8a8a8a-0000-1111-2222-333344445555")?, ClientSecret::new("dG9wLXNlY3JldA==")?);
+    /// let ok = http::Response::builder()
+    ///     .header("content-type", "application/json;charset=utf-8")
+    ///     .header("zuora-request-id", "5b1d7a6f-0d1f-4c4e-9a67-2f1e0c8b9d10")
+    ///     .body(r#"{"access_token":"c652cbc0ea384b9f81856a93a2a74538","expires_in":3599,
+    ///              "jti":"c652cbc0ea384b9f81856a93a2a74539","scope":"tenant.19","token_type":"bearer"}"#)?;
+    /// let token = request.parse_response(&ok)?;
+    /// assert_eq!(token.expires_in().as_secs(), 3599);
+    /// assert_eq!(token.scope().tenant_id(), Some(19));
+    /// assert_eq!(token.meta().request_id(), Some("5b1d7a6f-0d1f-4c4e-9a67-2f1e0c8b9d10"));
+    ///
+    /// let denied = http::Response::builder()
+    ///     .status(401)
+    ///     .header("content-type", "application/json")
+    ///     .body(r#"{"error":"invalid_client","error_description":"Bad client credentials"}"#)?;
+    /// let err = request.parse_response(&denied).unwrap_err();
+    /// assert!(matches!(err, Error::Rejected(_)) && !err.is_transient());
+    /// assert!(err.to_string().contains("invalid_client: Bad client credentials"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn parse_response<B: AsRef<[u8]>>(
+        &self,
+        response: &http::Response<B>,
+    ) -> Result<Token, Error> {
+        response::parse(response, &self.scrubber()).map(|t| t.with_entity_id(self.entity_id.clone()))
+    }
+
+    /// Knows the secret in its raw and its form-encoded spelling, to scrub both from any
+    /// text taken from a response.
+    fn scrubber(&self) -> Scrubber<'_> {
+        let encoded = std::str::from_utf8(&self.form)
+            .ok()
+            .and_then(|form| form.split('&').find_map(|kv| kv.strip_prefix("client_secret=")))
+            .unwrap_or_default();
+        Scrubber::new([self.client_secret.expose_secret(), encoded])
+    }
+}
+
+impl fmt::Debug for TokenRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenRequest")
+            .field("environment", &self.environment)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &self.client_secret)
+            .field("track_id", &self.track_id)
+            .field("entity_id", &self.entity_id)
+            .finish()
+    }
+}

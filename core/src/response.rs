@@ -1,0 +1,341 @@
+//! Parsing a token response into a [`Token`] or an [`Error`].
+
+use std::borrow::Cow;
+use std::fmt;
+use std::time::Duration;
+
+use http::header::{CONTENT_TYPE, LOCATION};
+use http::{HeaderMap, StatusCode};
+use serde::Deserialize;
+use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+use crate::error::{Error, ErrorDetail, ErrorResponse, Problem, Reason};
+use crate::meta::ResponseMeta;
+use crate::scope::Scope;
+use crate::token::{AccessToken, Token};
+
+/// The longest lifetime believed: a day. Zuora's tokens live about an hour.
+pub(crate) const MAX_EXPIRES_IN: Duration = Duration::from_secs(86_400);
+
+/// The most characters kept of any one string taken from an error body.
+const DETAIL_LEN: usize = 200;
+
+const REDACTED: &str = "[redacted]";
+
+pub(crate) fn parse<B: AsRef<[u8]>>(
+    response: &http::Response<B>,
+    scrubber: &Scrubber<'_>,
+) -> Result<Token, Error> {
+    let status = response.status();
+    let headers = response.headers();
+    let body = response.body().as_ref();
+    let meta = ResponseMeta::from_parts(status, headers);
+    if status.is_success() {
+        return parse_token(headers, body, meta).map_err(|problem| {
+            let response = ErrorResponse::new(
+                ResponseMeta::from_parts(status, headers),
+                ErrorDetail::default(),
+                scrubber.excerpt(body),
+            );
+            Error::UnexpectedResponse { problem, response }
+        });
+    }
+    let redirect_location = status.is_redirection().then(|| {
+        headers
+            .get(LOCATION)
+            .and_then(|l| l.to_str().ok())
+            .map(|l| scrubber.clean(l, DETAIL_LEN))
+    });
+    let response = ErrorResponse::new(meta, error_detail(body, scrubber), scrubber.excerpt(body));
+    Err(match status {
+        StatusCode::BAD_REQUEST | StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
+            Error::Rejected(response)
+        }
+        StatusCode::TOO_MANY_REQUESTS => Error::RateLimited(response),
+        s if s.is_server_error() => Error::Server(response),
+        _ => Error::UnexpectedResponse {
+            problem: match redirect_location {
+                Some(location) => Problem::Redirect { location },
+                None => Problem::Status,
+            },
+            response,
+        },
+    })
+}
+
+/// A 2xx response: JSON object with the token fields.
+fn parse_token(headers: &HeaderMap, body: &[u8], meta: ResponseMeta) -> Result<Token, Problem> {
+    let content_type = headers.get(CONTENT_TYPE).map(|v| v.to_str().unwrap_or("(not text)"));
+    if !content_type.is_some_and(is_json) {
+        return Err(Problem::ContentType {
+            found: content_type.map(|t| clean(t, None, 80)),
+        });
+    }
+    let Some(first) = body.iter().position(|b| !b.is_ascii_whitespace()) else {
+        return Err(Problem::EmptyBody);
+    };
+    if body[first] != b'{' {
+        let (line, column) = line_column(body, first);
+        return Err(Problem::MalformedJson { line, column });
+    }
+    let raw: RawToken<'_> = serde_json::from_slice(body).map_err(|e| Problem::MalformedJson {
+        line: e.line(),
+        column: e.column(),
+    })?;
+
+    let access_token = match raw.access_token {
+        None | Some(Json::Null) => return Err(Problem::MissingField("access_token")),
+        Some(Json::Str(s)) => AccessToken::new(&s).map_err(|_| Problem::InvalidField {
+            field: "access_token",
+            expected: "1 to 4096 visible US-ASCII characters",
+        })?,
+        Some(_) => return Err(invalid("access_token", "a string")),
+    };
+    let token_type = match raw.token_type {
+        None | Some(Json::Null) => return Err(Problem::MissingField("token_type")),
+        Some(Json::Str(s)) if s.eq_ignore_ascii_case("bearer") => s,
+        Some(Json::Str(s)) => return Err(Problem::TokenType(clean(&s, None, 40))),
+        Some(_) => return Err(invalid("token_type", "the string `bearer`")),
+    };
+    let expires_in = match raw.expires_in {
+        None | Some(Json::Null) => return Err(Problem::MissingField("expires_in")),
+        Some(Json::Num(n)) => lifetime(n),
+        Some(Json::Str(s)) => s.trim().parse().ok().and_then(lifetime),
+        Some(_) => None,
+    }
+    .ok_or(invalid("expires_in", "a number of seconds above 0 and at most 86400"))?;
+    let jti = match raw.jti {
+        Some(Json::Str(s)) => Some(s.into_owned()),
+        _ => None,
+    };
+    let scope = match raw.scope {
+        Some(Json::Str(s)) => Scope::new(s),
+        _ => Scope::default(),
+    };
+    Ok(Token::from_response(access_token, expires_in, jti, scope, &token_type, meta))
+}
+
+fn invalid(field: &'static str, expected: &'static str) -> Problem {
+    Problem::InvalidField { field, expected }
+}
+
+/// `expires_in` seconds → a lifetime, if it is in (0, 1 day].
+fn lifetime(secs: f64) -> Option<Duration> {
+    (secs > 0.0 && secs <= MAX_EXPIRES_IN.as_secs_f64()).then(|| Duration::from_secs_f64(secs))
+}
+
+/// `application/json` or `application/<x>+json`, with any parameters, in any case.
+fn is_json(content_type: &str) -> bool {
+    let essence = content_type.split(';').next().unwrap_or_default().trim();
+    let Some((kind, subtype)) = essence.split_once('/') else {
+        return false;
+    };
+    kind.eq_ignore_ascii_case("application")
+        && (subtype.eq_ignore_ascii_case("json")
+            || subtype.len() > 5 && subtype[subtype.len() - 5..].eq_ignore_ascii_case("+json"))
+}
+
+fn line_column(body: &[u8], offset: usize) -> (usize, usize) {
+    let before = &body[..offset];
+    let line = 1 + before.iter().filter(|&&b| b == b'\n').count();
+    let column = 1 + before.iter().rev().take_while(|&&b| b != b'\n').count();
+    (line, column)
+}
+
+/// The known error-body shapes, best-effort: anything else gives an empty detail.
+fn error_detail(body: &[u8], scrubber: &Scrubber<'_>) -> ErrorDetail {
+    let Ok(serde_json::Value::Object(map)) = serde_json::from_slice::<serde_json::Value>(body)
+    else {
+        return ErrorDetail::default();
+    };
+    let text = |v: Option<&serde_json::Value>| match v? {
+        serde_json::Value::String(s) => Some(scrubber.clean(s, DETAIL_LEN)),
+        n @ serde_json::Value::Number(_) => Some(n.to_string()),
+        _ => None,
+    };
+    let reasons = match map.get("reasons") {
+        Some(serde_json::Value::Array(items)) => items
+            .iter()
+            .filter_map(|r| r.as_object())
+            .map(|r| Reason {
+                code: text(r.get("code")),
+                message: text(r.get("message")),
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    ErrorDetail {
+        error: text(map.get("error")),
+        error_description: text(map.get("error_description")),
+        message: text(map.get("message")),
+        reasons,
+    }
+}
+
+/// Removes secrets from text taken from a response before it is kept anywhere: the client
+/// secret (raw and form-encoded) and the value of any JSON `access_token` field.
+pub(crate) struct Scrubber<'a> {
+    secrets: [&'a str; 2],
+}
+
+impl<'a> Scrubber<'a> {
+    pub(crate) fn new(secrets: [&'a str; 2]) -> Self {
+        Self { secrets }
+    }
+
+    /// The start of `body` as one line of text, scrubbed and capped.
+    pub(crate) fn excerpt(&self, body: &[u8]) -> String {
+        // Scrub before cutting, so a secret cut in half cannot survive.
+        let text = String::from_utf8_lossy(body);
+        clean(&self.scrub(&text), None, ErrorResponse::EXCERPT_LEN)
+    }
+
+    /// A string field from a body: scrubbed, one line, capped at `max` characters.
+    pub(crate) fn clean(&self, text: &str, max: usize) -> String {
+        clean(text, Some(self), max)
+    }
+
+    fn scrub<'t>(&self, text: &'t str) -> Cow<'t, str> {
+        let mut text = Cow::Borrowed(text);
+        for secret in self.secrets.iter().filter(|s| !s.is_empty()) {
+            if text.contains(secret) {
+                text = Cow::Owned(text.replace(secret, REDACTED));
+            }
+        }
+        redact_json_string_field(text, "\"access_token\"")
+    }
+}
+
+/// Scrubs (when given a scrubber), turns control characters into spaces, trims and caps.
+fn clean(text: &str, scrubber: Option<&Scrubber<'_>>, max: usize) -> String {
+    let text = match scrubber {
+        Some(s) => s.scrub(text),
+        None => Cow::Borrowed(text),
+    };
+    let text = text.trim();
+    let truncated = text.chars().nth(max).is_some();
+    let keep = if truncated { max.saturating_sub(1) } else { max };
+    let mut out: String = text
+        .chars()
+        .take(keep)
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if truncated {
+        out.push('…');
+    }
+    out
+}
+
+/// Replaces the string value after each occurrence of `key` (a quoted JSON key) with
+/// `[redacted]`. Tolerates broken JSON: it only needs `key`, `:` and an opening quote.
+fn redact_json_string_field<'t>(text: Cow<'t, str>, key: &str) -> Cow<'t, str> {
+    if !text.contains(key) {
+        return text;
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest: &str = &text;
+    while let Some(at) = rest.find(key) {
+        let after_key = at + key.len();
+        out.push_str(&rest[..after_key]);
+        rest = &rest[after_key..];
+        let value_start = rest
+            .trim_start()
+            .strip_prefix(':')
+            .map(str::trim_start)
+            .and_then(|v| v.strip_prefix('"'));
+        let Some(value) = value_start else { continue };
+        // Copy up to and including the opening quote, then skip the value.
+        let opening = rest.len() - value.len();
+        out.push_str(&rest[..opening]);
+        out.push_str(REDACTED);
+        let mut escaped = false;
+        let end = value
+            .char_indices()
+            .find(|&(_, c)| {
+                let closes = c == '"' && !escaped;
+                escaped = c == '\\' && !escaped;
+                closes
+            })
+            .map_or(value.len(), |(i, _)| i);
+        rest = &value[end..];
+    }
+    out.push_str(rest);
+    Cow::Owned(out)
+}
+
+/// The fields of a token response. Every field takes any JSON value, so that a wrong type
+/// is reported by field name (serde's own messages may quote the value, which may be the
+/// token).
+#[derive(Deserialize)]
+struct RawToken<'a> {
+    #[serde(borrow)]
+    access_token: Option<Json<'a>>,
+    #[serde(borrow)]
+    expires_in: Option<Json<'a>>,
+    #[serde(borrow)]
+    jti: Option<Json<'a>>,
+    #[serde(borrow)]
+    scope: Option<Json<'a>>,
+    #[serde(borrow)]
+    token_type: Option<Json<'a>>,
+}
+
+/// A JSON value reduced to what the parser needs; strings borrow from the body when they
+/// have no escapes.
+enum Json<'a> {
+    Str(Cow<'a, str>),
+    Num(f64),
+    Null,
+    Other,
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Json<'a> {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(JsonVisitor)
+    }
+}
+
+struct JsonVisitor;
+
+impl<'de> Visitor<'de> for JsonVisitor {
+    type Value = Json<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Json::Str(Cow::Borrowed(v)))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Json::Str(Cow::Owned(v.to_owned())))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Json::Str(Cow::Owned(v)))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(Json::Num(v as f64))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Json::Num(v as f64))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(Json::Num(v))
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(Json::Other)
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(Json::Null)
+    }
+    fn visit_none<E>(self) -> Result<Self::Value, E> {
+        Ok(Json::Null)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Json::Other)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(Json::Other)
+    }
+}
