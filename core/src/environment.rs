@@ -169,7 +169,9 @@ impl BaseUrl {
             .parse()
             .map_err(|_| err("is not a valid absolute URL such as https://rest.zuora.com"))?;
         let (Some(scheme), Some(authority)) = (uri.scheme_str(), uri.authority()) else {
-            return Err(err("must be an absolute URL such as https://rest.zuora.com"));
+            return Err(err(
+                "must be an absolute URL such as https://rest.zuora.com",
+            ));
         };
         if authority.as_str().contains('@') {
             return Err(err("must not carry user info (`user:password@`)"));
@@ -190,7 +192,10 @@ impl BaseUrl {
             _ => return Err(err("must use the https scheme")),
         }
         let path = uri.path().trim_end_matches('/');
-        let base = format!("{scheme}://{}{path}", authority.as_str().to_ascii_lowercase());
+        let base = format!(
+            "{scheme}://{}{path}",
+            authority.as_str().to_ascii_lowercase()
+        );
         let token_uri = format!("{base}/oauth/token")
             .parse()
             .map_err(|_| err("does not make a valid token URL"))?;

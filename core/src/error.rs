@@ -292,22 +292,33 @@ pub enum Problem {
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Status => f.write_str("this status is not part of the token endpoint's contract (is the base URL right?)"),
+            Self::Status => f.write_str(
+                "this status is not part of the token endpoint's contract (is the base URL right?)",
+            ),
             Self::Redirect { location: Some(l) } => {
-                write!(f, "a redirect to {l}, which is not followed (is the base URL right?)")
+                write!(
+                    f,
+                    "a redirect to {l}, which is not followed (is the base URL right?)"
+                )
             }
             Self::Redirect { location: None } => {
                 f.write_str("a redirect, which is not followed (is the base URL right?)")
             }
             Self::ContentType { found: Some(t) } => {
-                write!(f, "expected JSON but the content type is `{t}` (a proxy or a wrong base URL?)")
+                write!(
+                    f,
+                    "expected JSON but the content type is `{t}` (a proxy or a wrong base URL?)"
+                )
             }
             Self::ContentType { found: None } => {
                 f.write_str("expected JSON but the response has no content type")
             }
             Self::EmptyBody => f.write_str("the body is empty"),
             Self::MalformedJson { line, column } => {
-                write!(f, "the body is not a JSON object (error at line {line}, column {column})")
+                write!(
+                    f,
+                    "the body is not a JSON object (error at line {line}, column {column})"
+                )
             }
             Self::MissingField(field) => write!(f, "the field `{field}` is missing"),
             Self::InvalidField { field, expected } => {

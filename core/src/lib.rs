@@ -8,6 +8,7 @@ mod environment;
 mod error;
 mod header_text;
 mod invalid;
+mod lifecycle;
 mod meta;
 mod request;
 mod response;
@@ -23,6 +24,9 @@ pub use error::{
     Error, ErrorDetail, ErrorResponse, Problem, Reason, TransportError, TransportErrorKind,
 };
 pub use invalid::InvalidInput;
+pub use lifecycle::{
+    Action, CachedToken, LifecycleConfig, Outcome, OutgoingRequest, RequestId, TokenLifecycle,
+};
 pub use meta::{RateLimits, ResponseMeta, RetryAfter};
 pub use request::{TokenRequest, ZUORA_TRACK_ID};
 pub use scope::{Scope, ScopeItem};

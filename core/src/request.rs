@@ -68,8 +68,8 @@ impl TokenRequest {
             ("client_secret", client_secret.expose_secret()),
             ("grant_type", GRANT_TYPE),
         ];
-        let form = serde_urlencoded::to_string(fields)
-            .expect("three pairs of strings always form-encode");
+        let form =
+            serde_urlencoded::to_string(fields).expect("three pairs of strings always form-encode");
         Self {
             token_uri: environment.token_url(),
             environment,
@@ -171,7 +171,8 @@ impl TokenRequest {
         &self,
         response: &http::Response<B>,
     ) -> Result<Token, Error> {
-        response::parse(response, &self.scrubber()).map(|t| t.with_entity_id(self.entity_id.clone()))
+        response::parse(response, &self.scrubber())
+            .map(|t| t.with_entity_id(self.entity_id.clone()))
     }
 
     /// Knows the secret in its raw and its form-encoded spelling, to scrub both from any
@@ -179,7 +180,10 @@ impl TokenRequest {
     fn scrubber(&self) -> Scrubber<'_> {
         let encoded = std::str::from_utf8(&self.form)
             .ok()
-            .and_then(|form| form.split('&').find_map(|kv| kv.strip_prefix("client_secret=")))
+            .and_then(|form| {
+                form.split('&')
+                    .find_map(|kv| kv.strip_prefix("client_secret="))
+            })
             .unwrap_or_default();
         Scrubber::new([self.client_secret.expose_secret(), encoded])
     }

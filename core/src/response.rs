@@ -65,7 +65,9 @@ pub(crate) fn parse<B: AsRef<[u8]>>(
 
 /// A 2xx response: JSON object with the token fields.
 fn parse_token(headers: &HeaderMap, body: &[u8], meta: ResponseMeta) -> Result<Token, Problem> {
-    let content_type = headers.get(CONTENT_TYPE).map(|v| v.to_str().unwrap_or("(not text)"));
+    let content_type = headers
+        .get(CONTENT_TYPE)
+        .map(|v| v.to_str().unwrap_or("(not text)"));
     if !content_type.is_some_and(is_json) {
         return Err(Problem::ContentType {
             found: content_type.map(|t| clean(t, None, 80)),
@@ -103,7 +105,10 @@ fn parse_token(headers: &HeaderMap, body: &[u8], meta: ResponseMeta) -> Result<T
         Some(Json::Str(s)) => s.trim().parse().ok().and_then(lifetime),
         Some(_) => None,
     }
-    .ok_or(invalid("expires_in", "a number of seconds above 0 and at most 86400"))?;
+    .ok_or(invalid(
+        "expires_in",
+        "a number of seconds above 0 and at most 86400",
+    ))?;
     let jti = match raw.jti {
         Some(Json::Str(s)) => Some(s.into_owned()),
         _ => None,
@@ -112,7 +117,14 @@ fn parse_token(headers: &HeaderMap, body: &[u8], meta: ResponseMeta) -> Result<T
         Some(Json::Str(s)) => Scope::new(s),
         _ => Scope::default(),
     };
-    Ok(Token::from_response(access_token, expires_in, jti, scope, &token_type, meta))
+    Ok(Token::from_response(
+        access_token,
+        expires_in,
+        jti,
+        scope,
+        &token_type,
+        meta,
+    ))
 }
 
 fn invalid(field: &'static str, expected: &'static str) -> Problem {
@@ -214,7 +226,11 @@ fn clean(text: &str, scrubber: Option<&Scrubber<'_>>, max: usize) -> String {
     };
     let text = text.trim();
     let truncated = text.chars().nth(max).is_some();
-    let keep = if truncated { max.saturating_sub(1) } else { max };
+    let keep = if truncated {
+        max.saturating_sub(1)
+    } else {
+        max
+    };
     let mut out: String = text
         .chars()
         .take(keep)

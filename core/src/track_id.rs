@@ -48,7 +48,9 @@ impl TrackId {
             )));
         }
         if let Some(c) = id.chars().find(|c| matches!(c, ':' | ';' | '"' | '\'')) {
-            return Err(err(format!("must not contain `{c}` (Zuora forbids : ; \" ')")));
+            return Err(err(format!(
+                "must not contain `{c}` (Zuora forbids : ; \" ')"
+            )));
         }
         if id.starts_with(' ') || id.ends_with(' ') {
             return Err(err(
