@@ -1,0 +1,3 @@
+//! zuora-token
+#![forbid(unsafe_code)]
+fn main() {}
