@@ -13,6 +13,7 @@ mod meta;
 mod request;
 mod response;
 mod scope;
+mod shared;
 mod time;
 mod token;
 mod track_id;
@@ -21,7 +22,8 @@ pub use credentials::{ClientId, ClientSecret};
 pub use entity_id::EntityId;
 pub use environment::{BaseUrl, Environment};
 pub use error::{
-    Error, ErrorDetail, ErrorResponse, Problem, Reason, TransportError, TransportErrorKind,
+    Error, ErrorDetail, ErrorResponse, Problem, Reason, TokenError, TransportError,
+    TransportErrorKind,
 };
 pub use invalid::InvalidInput;
 pub use lifecycle::{
@@ -30,6 +32,7 @@ pub use lifecycle::{
 pub use meta::{RateLimits, ResponseMeta, RetryAfter};
 pub use request::{TokenRequest, ZUORA_TRACK_ID};
 pub use scope::{Scope, ScopeItem};
+pub use shared::{Fetch, FetchOutcome, SharedLifecycle, Step, TokenHandle};
 pub use time::Timestamp;
 pub use token::{AccessToken, Token, ZUORA_ENTITY_IDS};
 pub use track_id::TrackId;

@@ -270,6 +270,11 @@ impl TokenLifecycle {
         self.current.as_ref().filter(|c| c.usable(now))
     }
 
+    /// The latest time passed to the machine (earlier readings are clamped to it).
+    pub fn latest_time(&self) -> Timestamp {
+        self.now
+    }
+
     /// The request in flight, if any.
     pub fn in_flight(&self) -> Option<RequestId> {
         self.in_flight.map(|f| f.id)
