@@ -114,9 +114,11 @@ impl fmt::Display for Error {
             Self::UnexpectedResponse { problem, response } => {
                 write!(
                     f,
-                    "unexpected response from the Zuora token endpoint (HTTP {}): {problem}",
+                    "unexpected response from the Zuora token endpoint (HTTP {}",
                     response.status()
                 )?;
+                response.detail().write_summary(f, ": ")?;
+                write!(f, "): {problem}")?;
             }
             Self::Transport(t) => write!(f, "{t}")?,
             Self::BudgetExhausted { per_minute } => write!(

@@ -206,9 +206,8 @@ impl SharedLifecycle {
     /// Calls `f` with the cached token if it is fresh at `now` (before its refresh time,
     /// and not invalidated). Takes no lock and changes no shared counter unless a new token
     /// was published since this thread last looked. `None`: use [`poll`](Self::poll).
-    pub fn with_fresh<R>(&self, now: Timestamp, f: impl FnOnce(&TokenHandle) -> R) -> Option<R> {
+    pub fn with_fresh<R>(&self, now: Timestamp, mut f: impl FnMut(&TokenHandle) -> R) -> Option<R> {
         let version = self.version.load(Ordering::Acquire);
-        let mut f = Some(f);
         let answered = SLOTS
             .try_with(|slots| {
                 let slots = slots.try_borrow().ok()?;
@@ -219,7 +218,7 @@ impl SharedLifecycle {
                     slot.handle
                         .as_ref()
                         .filter(|h| now < h.0.fresh_until)
-                        .and_then(|h| f.take().map(|f| f(h))),
+                        .map(&mut f),
                 )
             })
             .ok()
@@ -242,9 +241,7 @@ impl SharedLifecycle {
                 });
             }
         });
-        handle
-            .filter(|h| now < h.0.fresh_until)
-            .and_then(|h| f.take().map(|f| f(&h)))
+        handle.filter(|h| now < h.0.fresh_until).map(|h| f(&h))
     }
 
     /// The cached token if it is fresh at `now`; see [`with_fresh`](Self::with_fresh).

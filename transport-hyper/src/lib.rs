@@ -1,2 +1,31 @@
-//! Async transport for zuora-oauth: hyper 1 + rustls on tokio, with a lock-free token source.
+//! Async transport for [`zuora-oauth`](https://docs.rs/zuora-oauth): sends the core's
+//! token request with [hyper](https://docs.rs/hyper) 1 (hyper-util client, rustls with the
+//! `ring` provider) on tokio, and keeps a token fresh for any number of tasks.
+//!
+//! - [`HyperTransport`] sends one request: no redirects, every status returned as a
+//!   response, a timeout (30 s) and a body cap (64 KiB).
+//! - [`TokenSource`] drives the core's lifecycle: cached hits without locks, one request
+//!   however many tasks ask, refresh-ahead in a spawned task, backoff, cancellation safety.
+//!
+//! ```no_run
+//! use zuora_oauth_core::{ClientId, ClientSecret, Environment, TokenRequest};
+//! use zuora_oauth_hyper::TokenSource;
+//!
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let source = TokenSource::new(TokenRequest::new(
+//!     Environment::Sbx,
+//!     ClientId::new("8a8a8a8a-0000-1111-2222-333344445555")?,
+//!     ClientSecret::new(std::env::var("ZUORA_CLIENT_SECRET")?)?,
+//! ));
+//! let token = source.token().await?;
+//! println!("token expires in {:?}", token.expires_in());
+//! # Ok(()) }
+//! ```
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod source;
+mod transport;
+
+pub use source::{TokenSource, TokenSourceBuilder};
+pub use transport::{DEFAULT_MAX_BODY, DEFAULT_TIMEOUT, DefaultConnector, HyperTransport};
