@@ -1,0 +1,154 @@
+//! `zuora-mock-server`: the testkit's mock Zuora token server as a process.
+//!
+//! Prints its base URL (`http://127.0.0.1:PORT`) as the first line of stdout, then serves
+//! until SIGINT/SIGTERM, or until stdin closes with `--exit-on-stdin-close`.
+#![forbid(unsafe_code)]
+
+use std::io::{Read, Write};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use zuora_oauth_testkit::{DEFAULT_RATE_LIMIT_PER_MINUTE, MockServer};
+
+/// A mock Zuora OAuth token server on 127.0.0.1, for tests and demos.
+///
+/// Serves POST /oauth/token (client-credentials grant), GET /v1/catalog/products (accepts a
+/// live bearer token) and a JSON control API under /__mock/ (faults, requests, reset, revoke,
+/// expire, lifetime, clients, info). The first line on stdout is the base URL.
+#[derive(Debug, Parser)]
+#[command(name = "zuora-mock-server", version)]
+struct Args {
+    /// Port on 127.0.0.1 (0 picks a free one).
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+    /// Lifetime of issued tokens in seconds (fractions allowed); expires_in is its whole part.
+    #[arg(long, value_name = "SECS", default_value_t = 3599.0)]
+    lifetime: f64,
+    /// Token requests allowed per client IP per minute (0 turns rate limiting off).
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_RATE_LIMIT_PER_MINUTE)]
+    rate_limit: u32,
+    /// Register a client (repeatable). The secret is everything after the first ':'.
+    #[arg(long = "client", value_name = "ID:SECRET", value_parser = parse_client)]
+    clients: Vec<(String, String)>,
+    /// Do not register the built-in demo client.
+    #[arg(long)]
+    without_demo_client: bool,
+    /// Exit when standard input reaches end of file (for parents that may die without
+    /// killing their children).
+    #[arg(long)]
+    exit_on_stdin_close: bool,
+}
+
+fn parse_client(s: &str) -> Result<(String, String), String> {
+    match s.split_once(':') {
+        Some((id, secret)) if !id.is_empty() => Ok((id.to_owned(), secret.to_owned())),
+        _ => Err("expected ID:SECRET".to_owned()),
+    }
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let lifetime = match Duration::try_from_secs_f64(args.lifetime) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!(
+                "zuora-mock-server: invalid --lifetime {}: {e}",
+                args.lifetime
+            );
+            return ExitCode::from(2);
+        }
+    };
+    let mut builder = MockServer::builder()
+        .port(args.port)
+        .token_lifetime(lifetime);
+    builder = if args.rate_limit == 0 {
+        builder.without_rate_limit()
+    } else {
+        builder.rate_limit_per_minute(args.rate_limit)
+    };
+    if args.without_demo_client {
+        builder = builder.without_demo_client();
+    }
+    for (id, secret) in args.clients {
+        builder = builder.client(id, secret);
+    }
+    let server = match builder.start() {
+        Ok(server) => server,
+        Err(e) => {
+            eprintln!("zuora-mock-server: cannot start: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    {
+        let mut out = std::io::stdout().lock();
+        if writeln!(out, "{}", server.base_url())
+            .and_then(|()| out.flush())
+            .is_err()
+        {
+            return ExitCode::FAILURE;
+        }
+    }
+    eprintln!(
+        "zuora-mock-server: token URL {} (demo client {}), control API {}/__mock/",
+        server.token_url(),
+        if args.without_demo_client {
+            "off"
+        } else {
+            zuora_oauth_testkit::DEMO_CLIENT_ID
+        },
+        server.base_url()
+    );
+
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("zuora-mock-server: cannot start the signal runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let reason = runtime.block_on(wait_for_exit(args.exit_on_stdin_close));
+    eprintln!("zuora-mock-server: {reason}, shutting down");
+    drop(server);
+    ExitCode::SUCCESS
+}
+
+async fn wait_for_exit(exit_on_stdin_close: bool) -> &'static str {
+    let stdin_closed = async {
+        if !exit_on_stdin_close {
+            return std::future::pending().await;
+        }
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 1024];
+            let mut stdin = std::io::stdin().lock();
+            while matches!(stdin.read(&mut buf), Ok(n) if n > 0) {}
+            let _ = tx.send(());
+        });
+        let _ = rx.await;
+    };
+    tokio::select! {
+        _ = stdin_closed => "stdin closed",
+        _ = tokio::signal::ctrl_c() => "interrupted",
+        _ = terminate() => "terminated",
+    }
+}
+
+#[cfg(unix)]
+async fn terminate() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match signal(SignalKind::terminate()) {
+        Ok(mut s) => {
+            s.recv().await;
+        }
+        Err(_) => std::future::pending().await,
+    }
+}
+
+#[cfg(not(unix))]
+async fn terminate() {
+    std::future::pending().await
+}

@@ -1,0 +1,385 @@
+//! [`MockServer`]: the listener, its own tokio runtime on a background thread, and the
+//! methods tests use to script and inspect it.
+
+use std::fmt;
+use std::io;
+use std::net::{Ipv4Addr, SocketAddr, TcpListener as StdListener};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::task::{Context, Poll};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::oneshot;
+use tokio::task::JoinSet;
+
+use crate::fault::Fault;
+use crate::handler::{self, ConnCtl, PROTECTED_PATH, TOKEN_PATH};
+use crate::state::{IssuedToken, RecordedRequest, Shared, State};
+use crate::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET};
+
+/// Default token lifetime (`expires_in`): 3599 seconds, as Zuora sends.
+pub const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(3599);
+/// Default rate limit: 100 token requests per minute per client IP, as Zuora enforces.
+pub const DEFAULT_RATE_LIMIT_PER_MINUTE: u32 = 100;
+
+/// Configures and starts a [`MockServer`]. Made by [`MockServer::builder`].
+#[derive(Clone, Debug)]
+#[must_use = "a builder does nothing until .start() is called"]
+pub struct MockServerBuilder {
+    clients: Vec<(String, String)>,
+    demo_client: bool,
+    lifetime: Duration,
+    rate_limit: Option<u32>,
+    rate_window: Duration,
+    port: u16,
+}
+
+impl Default for MockServerBuilder {
+    fn default() -> Self {
+        Self {
+            clients: Vec::new(),
+            demo_client: true,
+            lifetime: DEFAULT_TOKEN_LIFETIME,
+            rate_limit: Some(DEFAULT_RATE_LIMIT_PER_MINUTE),
+            rate_window: Duration::from_secs(60),
+            port: 0,
+        }
+    }
+}
+
+impl MockServerBuilder {
+    /// Registers a client. The mock accepts any strings here (so tests can register
+    /// malformed credentials on purpose), but requests are still validated: a `client_id`
+    /// that is not 36 characters long, or a secret over 42, gets a 400 before any lookup.
+    pub fn client(
+        mut self,
+        client_id: impl Into<String>,
+        client_secret: impl Into<String>,
+    ) -> Self {
+        self.clients.push((client_id.into(), client_secret.into()));
+        self
+    }
+
+    /// Does not register [`DEMO_CLIENT_ID`] / [`DEMO_CLIENT_SECRET`].
+    pub fn without_demo_client(mut self) -> Self {
+        self.demo_client = false;
+        self
+    }
+
+    /// Lifetime of issued tokens (default [`DEFAULT_TOKEN_LIFETIME`]). Fractions of a second
+    /// are kept for expiry; `expires_in` is sent as the whole number of seconds, rounded down.
+    pub fn token_lifetime(mut self, lifetime: Duration) -> Self {
+        self.lifetime = lifetime;
+        self
+    }
+
+    /// Token requests allowed per client IP per window (default
+    /// [`DEFAULT_RATE_LIMIT_PER_MINUTE`]). Every request to `/oauth/token` counts, failed
+    /// ones too; over the limit the answer is 429 until the window ends.
+    pub fn rate_limit_per_minute(mut self, limit: u32) -> Self {
+        self.rate_limit = Some(limit);
+        self
+    }
+
+    /// No rate limit, and no rate-limit headers.
+    pub fn without_rate_limit(mut self) -> Self {
+        self.rate_limit = None;
+        self
+    }
+
+    /// Length of the fixed rate-limit window (default 60 s), which starts at a client IP's
+    /// first request. Shorten it to test recovery from 429 without waiting a minute.
+    pub fn rate_limit_window(mut self, window: Duration) -> Self {
+        self.rate_window = window.max(Duration::from_millis(1));
+        self
+    }
+
+    /// Port on 127.0.0.1 (default 0: an ephemeral port chosen by the OS).
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+
+    /// Binds 127.0.0.1 and starts serving on a background thread with its own tokio runtime.
+    /// When this returns, the port accepts connections.
+    pub fn start(self) -> io::Result<MockServer> {
+        let listener = StdListener::bind((Ipv4Addr::LOCALHOST, self.port))?;
+        listener.set_nonblocking(true)?;
+        let addr = listener.local_addr()?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .enable_time()
+            .thread_name("zuora-mock-server")
+            .build()?;
+        let listener = {
+            let _guard = runtime.enter();
+            TcpListener::from_std(listener)?
+        };
+        let mut state = State::new(self.lifetime, self.rate_limit, self.rate_window);
+        if self.demo_client {
+            state.add_client(DEMO_CLIENT_ID.into(), DEMO_CLIENT_SECRET.into());
+        }
+        for (id, secret) in self.clients {
+            state.add_client(id, secret);
+        }
+        let shared = Arc::new(Shared::new(state, format!("http://{addr}")));
+        let (shutdown, shutdown_rx) = oneshot::channel();
+        let thread_shared = shared.clone();
+        let thread = std::thread::Builder::new()
+            .name(format!("zuora-mock-server-{}", addr.port()))
+            .spawn(move || runtime.block_on(serve(listener, thread_shared, shutdown_rx)))?;
+        Ok(MockServer {
+            shared,
+            addr,
+            shutdown: Some(shutdown),
+            thread: Some(thread),
+        })
+    }
+}
+
+/// A mock Zuora token server on `127.0.0.1`, serving HTTP/1.1 from a background thread with
+/// its own tokio runtime, so it works the same from plain `#[test]`s and from inside
+/// `#[tokio::test]`s.
+///
+/// Dropping it (or calling [`shutdown`](MockServer::shutdown)) closes the listener, aborts
+/// every connection and joins the thread: the port is closed when drop returns.
+///
+/// All methods take `&self` and the type is `Send + Sync`, so one server can be shared
+/// between threads (e.g. in an `Arc`).
+pub struct MockServer {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    shutdown: Option<oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl fmt::Debug for MockServer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MockServer")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl MockServer {
+    /// A builder with the defaults: demo client, 3599 s tokens, 100 requests per minute,
+    /// ephemeral port.
+    pub fn builder() -> MockServerBuilder {
+        MockServerBuilder::default()
+    }
+
+    /// Starts a server with the defaults (`MockServer::builder().start()`).
+    pub fn start() -> io::Result<Self> {
+        Self::builder().start()
+    }
+
+    /// The socket address it listens on (always `127.0.0.1`).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT`, without a trailing slash.
+    pub fn base_url(&self) -> String {
+        self.shared.base_url.clone()
+    }
+
+    /// `http://127.0.0.1:PORT/oauth/token`.
+    pub fn token_url(&self) -> String {
+        format!("{}{TOKEN_PATH}", self.shared.base_url)
+    }
+
+    /// `http://127.0.0.1:PORT/v1/catalog/products`: a protected endpoint that answers 200 to
+    /// `Authorization: Bearer <live token>` and 401 otherwise.
+    pub fn protected_url(&self) -> String {
+        format!("{}{PROTECTED_PATH}", self.shared.base_url)
+    }
+
+    /// Queues a fault for a later token request (FIFO; each fault is used once).
+    pub fn push_fault(&self, fault: Fault) {
+        self.shared.lock().faults.push_back(fault);
+    }
+
+    /// Queues several faults, in order.
+    pub fn push_faults(&self, faults: impl IntoIterator<Item = Fault>) {
+        self.shared.lock().faults.extend(faults);
+    }
+
+    /// Faults queued and not yet consumed.
+    pub fn pending_faults(&self) -> Vec<Fault> {
+        self.shared.lock().faults.iter().cloned().collect()
+    }
+
+    /// Every request to `/oauth/token` since start (or the last [`reset`](Self::reset)), in
+    /// arrival order; CORS preflights excluded.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.shared.lock().records()
+    }
+
+    /// Number of `POST /oauth/token` requests received.
+    pub fn token_request_count(&self) -> usize {
+        self.shared.lock().token_requests
+    }
+
+    /// Number of requests to the protected endpoint (any method but `OPTIONS`).
+    pub fn protected_request_count(&self) -> usize {
+        self.shared.lock().protected_requests
+    }
+
+    /// Every token issued, oldest first (including revoked and expired ones).
+    pub fn issued_tokens(&self) -> Vec<IssuedToken> {
+        self.shared.lock().tokens.clone()
+    }
+
+    /// Revokes every token issued so far: the protected endpoint answers 401 to them.
+    /// Tokens issued later are not affected.
+    pub fn revoke_all_tokens(&self) {
+        self.shared.lock().revoke_all();
+    }
+
+    /// Makes every token issued so far expire now, without waiting.
+    pub fn expire_all_tokens(&self) {
+        self.shared.lock().expire_all();
+    }
+
+    /// Changes the lifetime of tokens issued from now on.
+    pub fn set_token_lifetime(&self, lifetime: Duration) {
+        self.shared.lock().lifetime = lifetime;
+    }
+
+    /// The lifetime given to newly issued tokens.
+    pub fn token_lifetime(&self) -> Duration {
+        self.shared.lock().lifetime
+    }
+
+    /// Registers another client while running.
+    pub fn add_client(&self, client_id: impl Into<String>, client_secret: impl Into<String>) {
+        self.shared
+            .lock()
+            .add_client(client_id.into(), client_secret.into());
+    }
+
+    /// Clears queued faults, request records, counters and rate-limit windows. Clients,
+    /// token lifetime and issued tokens are kept (tokens stay live).
+    pub fn reset(&self) {
+        self.shared.lock().reset();
+    }
+
+    /// Stops the server and waits for its thread (what drop does).
+    pub fn shutdown(mut self) {
+        self.stop();
+    }
+
+    fn stop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            // The thread only returns or panics; a panic there is already reported on stderr.
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for MockServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+async fn serve(listener: TcpListener, shared: Arc<Shared>, mut shutdown: oneshot::Receiver<()>) {
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            biased;
+            _ = &mut shutdown => break,
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    connections.spawn(serve_connection(stream, peer, shared.clone()));
+                }
+                // Out of file descriptors and the like: back off a little, keep serving.
+                Err(_) => tokio::time::sleep(Duration::from_millis(5)).await,
+            },
+        }
+    }
+    drop(listener);
+    connections.shutdown().await;
+}
+
+async fn serve_connection(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
+    let _ = stream.set_nodelay(true);
+    let ctl = Arc::new(ConnCtl::default());
+    let io = TokioIo::new(ConnIo {
+        stream,
+        ctl: ctl.clone(),
+    });
+    let service = service_fn(move |req| handler::handle(shared.clone(), ctl.clone(), peer, req));
+    // Errors here are the client going away or a scripted fault dropping the connection.
+    let _ = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .auto_date_header(false)
+        .keep_alive(true)
+        .serve_connection(io, service)
+        .await;
+}
+
+/// The TCP stream, closed with RST instead of FIN when a fault asked for a reset.
+struct ConnIo {
+    stream: TcpStream,
+    ctl: Arc<ConnCtl>,
+}
+
+impl Drop for ConnIo {
+    fn drop(&mut self) {
+        if self.ctl.reset.load(Ordering::SeqCst) {
+            let _ = self.stream.set_zero_linger();
+        }
+    }
+}
+
+impl AsyncRead for ConnIo {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for ConnIo {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+}
