@@ -1,7 +1,45 @@
-//! `zuora-oauth`: OAuth bearer tokens for Zuora's REST API, kept fresh.
+//! OAuth bearer tokens for Zuora's REST API (`POST /oauth/token`, client-credentials
+//! grant), kept fresh.
 //!
-//! This facade re-exports the Sans-IO core ([`zuora_oauth_core`]); the features `hyper`,
-//! `ureq` and `wasm` each add one transport.
+//! This facade re-exports the Sans-IO core, [`zuora_oauth_core`], at its root: validated
+//! inputs ([`ClientId`], [`ClientSecret`], [`Environment`], [`TrackId`], [`EntityId`]), the
+//! [`TokenRequest`] that builds the HTTP request and parses the response, the [`Error`]
+//! to match on, and the [`TokenLifecycle`] that decides when to fetch. One feature per
+//! transport adds a ready token source:
+//!
+//! | feature | module | transport |
+//! |---|---|---|
+//! | `hyper` | `zuora_oauth::hyper` | async, hyper 1 + rustls on tokio |
+//! | `ureq` | `zuora_oauth::ureq` | blocking, ureq 3 |
+//! | `wasm` | `zuora_oauth::wasm` | the global `fetch` (browsers, workers, Node, edge) |
+//!
+//! No transport is compiled unless its feature is on.
+//!
+//! ```
+//! use zuora_oauth::{ClientId, ClientSecret, Environment, TokenRequest};
+//!
+//! let request = TokenRequest::new(
+//!     "prod-eu".parse::<Environment>()?,
+//!     ClientId::new("8a8a8a8a-0000-1111-2222-333344445555")?,
+//!     ClientSecret::new("dG9wLXNlY3JldA==")?,
+//! );
+//! let http = request.to_http(); // send it with any HTTP client…
+//! assert_eq!(http.uri(), "https://rest.eu.zuora.com/oauth/token");
+//! # Ok::<(), zuora_oauth::InvalidInput>(())
+//! ```
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
 
 pub use zuora_oauth_core::*;
+
+/// The async transport and token source (feature `hyper`).
+#[cfg(feature = "hyper")]
+pub use zuora_oauth_hyper as hyper;
+
+/// The blocking transport and token source (feature `ureq`).
+#[cfg(feature = "ureq")]
+pub use zuora_oauth_ureq as ureq;
+
+/// The wasm32 transport and token source (feature `wasm`).
+#[cfg(feature = "wasm")]
+pub use zuora_oauth_wasm as wasm;
