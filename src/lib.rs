@@ -43,3 +43,8 @@ pub use zuora_oauth_ureq as ureq;
 /// The wasm32 transport and token source (feature `wasm`).
 #[cfg(feature = "wasm")]
 pub use zuora_oauth_wasm as wasm;
+
+/// The README's examples, compiled and run as doctests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
