@@ -218,6 +218,18 @@ fn preflight(parts: &Parts) -> Response<ScriptedBody> {
         header::ACCESS_CONTROL_MAX_AGE,
         HeaderValue::from_static(PREFLIGHT_MAX_AGE),
     );
+    // Chromium's Private Network Access preflights (a page on a public origin calling
+    // loopback) need an explicit yes.
+    if parts
+        .headers
+        .get("access-control-request-private-network")
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"true"))
+    {
+        h.insert(
+            "access-control-allow-private-network",
+            HeaderValue::from_static("true"),
+        );
+    }
     if parts.headers.get(header::ORIGIN).is_none() {
         h.insert(
             header::ACCESS_CONTROL_ALLOW_ORIGIN,

@@ -82,7 +82,8 @@ impl MockServerBuilder {
 
     /// Token requests allowed per client IP per window (default
     /// [`DEFAULT_RATE_LIMIT_PER_MINUTE`]). Every request to `/oauth/token` counts, failed
-    /// ones too; over the limit the answer is 429 until the window ends.
+    /// ones too; over the limit the answer is 429 until the window ends. `0` refuses every
+    /// request; use [`without_rate_limit`](Self::without_rate_limit) to turn it off.
     pub fn rate_limit_per_minute(mut self, limit: u32) -> Self {
         self.rate_limit = Some(limit);
         self
