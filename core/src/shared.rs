@@ -303,6 +303,12 @@ impl SharedLifecycle {
         r
     }
 
+    /// Reads the machine's state (for diagnostics and metrics: the last error, the request
+    /// in flight, requests in the last minute…) under its lock.
+    pub fn inspect<R>(&self, f: impl FnOnce(&TokenLifecycle) -> R) -> R {
+        f(&self.machine())
+    }
+
     fn machine(&self) -> MutexGuard<'_, TokenLifecycle> {
         lock(&self.machine)
     }

@@ -1,0 +1,264 @@
+//! The transports under test, behind one blocking interface, so that every scenario runs
+//! unchanged through each of them.
+
+#![allow(dead_code)] // each test file uses a different part
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Barrier};
+use std::time::Duration;
+
+use zuora_oauth_core::{
+    ClientId, ClientSecret, Environment, LifecycleConfig, SharedLifecycle, TokenError, TokenHandle,
+    TokenRequest,
+};
+use zuora_oauth_testkit::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, MockServer};
+
+/// A clock the test moves by hand; sources built by [`Setup`] read it.
+#[derive(Clone, Default)]
+pub struct ManualClock(Arc<AtomicU64>);
+
+impl ManualClock {
+    pub fn set(&self, t: Duration) {
+        self.0.store(nanos(t), Ordering::SeqCst);
+    }
+
+    pub fn advance(&self, d: Duration) {
+        self.0.fetch_add(nanos(d), Ordering::SeqCst);
+    }
+
+    pub fn now(&self) -> Duration {
+        Duration::from_nanos(self.0.load(Ordering::SeqCst))
+    }
+}
+
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).expect("test times fit in u64 nanoseconds")
+}
+
+/// How to build a source for one scenario.
+#[derive(Clone)]
+pub struct Setup {
+    pub request: TokenRequest,
+    pub config: LifecycleConfig,
+    pub timeout: Duration,
+    pub max_body: usize,
+    pub clock: ManualClock,
+}
+
+impl Setup {
+    /// The demo client against `server`, default settings, a manual clock at zero.
+    pub fn new(server: &MockServer) -> Self {
+        Self::for_client(&server.base_url(), DEMO_CLIENT_ID, DEMO_CLIENT_SECRET)
+    }
+
+    pub fn for_client(base_url: &str, id: &str, secret: &str) -> Self {
+        Self {
+            request: TokenRequest::new(
+                Environment::custom(base_url).unwrap(),
+                ClientId::new(id).unwrap(),
+                ClientSecret::new(secret).unwrap(),
+            ),
+            config: LifecycleConfig::default().with_seed(7),
+            timeout: Duration::from_secs(10),
+            max_body: 64 * 1024,
+            clock: ManualClock::default(),
+        }
+    }
+}
+
+/// A transport's token source, driven from blocking test code.
+pub trait Driver: Send + Sync + Sized + 'static {
+    const NAME: &'static str;
+    /// Concurrent callers in the storm scenario (tasks for async, threads for blocking).
+    const STORM: usize;
+    fn build(setup: &Setup) -> Self;
+    fn token(&self) -> Result<TokenHandle, TokenError>;
+    fn cached(&self) -> Option<TokenHandle>;
+    fn invalidate(&self, generation: u64) -> bool;
+    fn authorize(&self, request: &mut http::Request<()>) -> Result<u64, TokenError>;
+    fn lifecycle(&self) -> &SharedLifecycle;
+    /// Whether no token request is in flight.
+    fn idle(&self) -> bool {
+        self.lifecycle().inspect(|lc| lc.in_flight().is_none())
+    }
+    /// `STORM` callers ask at the same moment; every result.
+    fn storm(&self) -> Vec<Result<TokenHandle, TokenError>>;
+}
+
+pub struct Hyper {
+    runtime: tokio::runtime::Runtime,
+    source: zuora_oauth_hyper::TokenSource,
+}
+
+impl Driver for Hyper {
+    const NAME: &'static str = "hyper";
+    const STORM: usize = 1000;
+
+    fn build(setup: &Setup) -> Self {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let clock = setup.clock.clone();
+        // hyper-util's client needs the runtime to exist when it is built.
+        let source = runtime.block_on(async {
+            zuora_oauth_hyper::TokenSource::builder(setup.request.clone())
+                .config(setup.config.clone())
+                .transport(
+                    zuora_oauth_hyper::HyperTransport::new()
+                        .timeout(setup.timeout)
+                        .max_body_size(setup.max_body),
+                )
+                .clock(move || clock.now())
+                .build()
+        });
+        Self { runtime, source }
+    }
+
+    fn token(&self) -> Result<TokenHandle, TokenError> {
+        self.runtime.block_on(self.source.token())
+    }
+
+    fn cached(&self) -> Option<TokenHandle> {
+        self.source.cached()
+    }
+
+    fn invalidate(&self, generation: u64) -> bool {
+        self.source.invalidate(generation)
+    }
+
+    fn authorize(&self, request: &mut http::Request<()>) -> Result<u64, TokenError> {
+        self.runtime.block_on(self.source.authorize(request))
+    }
+
+    fn lifecycle(&self) -> &SharedLifecycle {
+        self.source.lifecycle()
+    }
+
+    fn storm(&self) -> Vec<Result<TokenHandle, TokenError>> {
+        self.runtime.block_on(async {
+            let barrier = Arc::new(tokio::sync::Barrier::new(Self::STORM));
+            let tasks: Vec<_> = (0..Self::STORM)
+                .map(|_| {
+                    let (source, barrier) = (self.source.clone(), Arc::clone(&barrier));
+                    tokio::spawn(async move {
+                        barrier.wait().await;
+                        source.token().await
+                    })
+                })
+                .collect();
+            let mut results = Vec::with_capacity(tasks.len());
+            for task in tasks {
+                results.push(task.await.unwrap());
+            }
+            results
+        })
+    }
+}
+
+pub struct Ureq {
+    source: zuora_oauth_ureq::TokenSource,
+}
+
+impl Driver for Ureq {
+    const NAME: &'static str = "ureq";
+    const STORM: usize = 64;
+
+    fn build(setup: &Setup) -> Self {
+        let clock = setup.clock.clone();
+        let source = zuora_oauth_ureq::TokenSource::builder(setup.request.clone())
+            .config(setup.config.clone())
+            .transport(
+                zuora_oauth_ureq::UreqTransport::new()
+                    .timeout(setup.timeout)
+                    .max_body_size(setup.max_body as u64),
+            )
+            .clock(move || clock.now())
+            .build();
+        Self { source }
+    }
+
+    fn token(&self) -> Result<TokenHandle, TokenError> {
+        self.source.token()
+    }
+
+    fn cached(&self) -> Option<TokenHandle> {
+        self.source.cached()
+    }
+
+    fn invalidate(&self, generation: u64) -> bool {
+        self.source.invalidate(generation)
+    }
+
+    fn authorize(&self, request: &mut http::Request<()>) -> Result<u64, TokenError> {
+        self.source.authorize(request)
+    }
+
+    fn lifecycle(&self) -> &SharedLifecycle {
+        self.source.lifecycle()
+    }
+
+    fn storm(&self) -> Vec<Result<TokenHandle, TokenError>> {
+        let barrier = Arc::new(Barrier::new(Self::STORM));
+        let threads: Vec<_> = (0..Self::STORM)
+            .map(|_| {
+                let (source, barrier) = (self.source.clone(), Arc::clone(&barrier));
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    source.token()
+                })
+            })
+            .collect();
+        threads.into_iter().map(|t| t.join().unwrap()).collect()
+    }
+}
+
+/// Runs each listed scenario through every transport: `scenario::<Hyper>` and
+/// `scenario::<Ureq>` become the tests `hyper::scenario` and `ureq::scenario`.
+#[macro_export]
+macro_rules! matrix {
+    ($($scenario:ident),* $(,)?) => {
+        mod hyper {
+            $( #[test] fn $scenario() { super::$scenario::<$crate::common::Hyper>() } )*
+        }
+        mod ureq {
+            $( #[test] fn $scenario() { super::$scenario::<$crate::common::Ureq>() } )*
+        }
+    };
+}
+
+/// Polls `condition` every 10 ms until it holds or `limit` passes.
+pub fn eventually(limit: Duration, mut condition: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + limit;
+    while std::time::Instant::now() < deadline {
+        if condition() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    condition()
+}
+
+/// A blocking client for the protected endpoint (not a token request: any client will do).
+pub fn get_protected(server: &MockServer, authorization: Option<&http::HeaderValue>) -> u16 {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut request = agent.get(server.protected_url());
+    if let Some(value) = authorization {
+        request = request.header("authorization", value.to_str().unwrap());
+    }
+    request.call().unwrap().status().as_u16()
+}
+
+/// A loopback port nothing listens on.
+pub fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+pub fn secret(handle: &TokenHandle) -> String {
+    handle.access_token().secret().to_owned()
+}
