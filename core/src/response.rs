@@ -162,7 +162,7 @@ fn error_detail(body: &[u8], scrubber: &Scrubber<'_>) -> ErrorDetail {
     };
     let text = |v: Option<&serde_json::Value>| match v? {
         serde_json::Value::String(s) => Some(scrubber.clean(s, DETAIL_LEN)),
-        n @ serde_json::Value::Number(_) => Some(n.to_string()),
+        n @ serde_json::Value::Number(_) => Some(scrubber.clean(&n.to_string(), DETAIL_LEN)),
         _ => None,
     };
     let reasons = match map.get("reasons") {
@@ -214,7 +214,7 @@ impl<'a> Scrubber<'a> {
                 text = Cow::Owned(text.replace(secret, REDACTED));
             }
         }
-        redact_json_string_field(text, "\"access_token\"")
+        redact_loose_access_token(redact_json_string_field(text, "\"access_token\""))
     }
 }
 
@@ -273,6 +273,41 @@ fn redact_json_string_field<'t>(text: Cow<'t, str>, key: &str) -> Cow<'t, str> {
                 closes
             })
             .map_or(value.len(), |(i, _)| i);
+        rest = &value[end..];
+    }
+    out.push_str(rest);
+    Cow::Owned(out)
+}
+
+/// Replaces the value after each `access_token` in the spellings that are not a JSON field:
+/// form or query (`access_token=…`) and JSON inside a JSON string
+/// (`\"access_token\":\"…\"`). The value ends at whitespace, a quote, a backslash or `&`.
+fn redact_loose_access_token(text: Cow<'_, str>) -> Cow<'_, str> {
+    const KEY: &str = "access_token";
+    if !text.contains(KEY) {
+        return text;
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest: &str = &text;
+    while let Some(at) = rest.find(KEY) {
+        let after_key = at + KEY.len();
+        out.push_str(&rest[..after_key]);
+        rest = &rest[after_key..];
+        let value = rest.strip_prefix("\\\"").unwrap_or(rest).trim_start();
+        let Some(value) = value.strip_prefix([':', '=']).map(str::trim_start) else {
+            continue;
+        };
+        let value = value
+            .strip_prefix("\\\"")
+            .or_else(|| value.strip_prefix('"'))
+            .unwrap_or(value);
+        let end = value
+            .find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '\\' | '&'))
+            .unwrap_or(value.len());
+        out.push_str(&rest[..rest.len() - value.len()]);
+        if end > 0 {
+            out.push_str(REDACTED);
+        }
         rest = &value[end..];
     }
     out.push_str(rest);
