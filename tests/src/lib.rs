@@ -154,7 +154,15 @@
 //!
 //! # Out of scope
 //!
-//! HTTP/2, TLS, and the rest of Zuora's API. Only loopback addresses are served.
+//! HTTP/2 and the rest of Zuora's API. Only loopback addresses are served.
+//!
+//! # Features
+//!
+//! - `bin` (default): the `zuora-mock-server` binary (clap, tokio signals).
+//! - `tls`: `MockServerBuilder::tls()` serves HTTPS with a self-signed certificate made at
+//!   start (rcgen, rustls with the ring provider); `MockServer::certificate_der()` and
+//!   `MockServer::certificate_pem()` give it to clients to trust. The binary gets `--tls`
+//!   and `--cert-out PATH`.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -165,6 +173,8 @@ mod handler;
 mod ids;
 mod server;
 mod state;
+#[cfg(feature = "tls")]
+mod tls;
 
 pub use fault::{
     DEFAULT_OVERSIZED_BYTES, DEFAULT_REDIRECT_LOCATION, Fault, OversizedFill, RetryAfter, StallEnd,

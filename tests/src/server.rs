@@ -39,6 +39,8 @@ pub struct MockServerBuilder {
     rate_limit: Option<u32>,
     rate_window: Duration,
     port: u16,
+    #[cfg(feature = "tls")]
+    tls: bool,
 }
 
 impl Default for MockServerBuilder {
@@ -50,6 +52,8 @@ impl Default for MockServerBuilder {
             rate_limit: Some(DEFAULT_RATE_LIMIT_PER_MINUTE),
             rate_window: Duration::from_secs(60),
             port: 0,
+            #[cfg(feature = "tls")]
+            tls: false,
         }
     }
 }
@@ -108,6 +112,16 @@ impl MockServerBuilder {
         self
     }
 
+    /// Serves HTTPS instead of HTTP (feature `tls`), with a self-signed certificate for
+    /// `127.0.0.1` and `localhost` made at start; clients trust it through
+    /// [`MockServer::certificate_der`] or [`MockServer::certificate_pem`]. URLs then start
+    /// with `https://`. HTTP/1.1 only (ALPN `http/1.1`).
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self) -> Self {
+        self.tls = true;
+        self
+    }
+
     /// Binds 127.0.0.1 and starts serving on a background thread with its own tokio runtime.
     /// When this returns, the port accepts connections.
     pub fn start(self) -> io::Result<MockServer> {
@@ -130,17 +144,40 @@ impl MockServerBuilder {
         for (id, secret) in self.clients {
             state.add_client(id, secret);
         }
-        let shared = Arc::new(Shared::new(state, format!("http://{addr}")));
+        #[cfg(feature = "tls")]
+        let tls = if self.tls {
+            Some(crate::tls::make()?)
+        } else {
+            None
+        };
+        #[cfg(feature = "tls")]
+        let (scheme, acceptor, certificate) = match tls {
+            Some(t) => (
+                "https",
+                Acceptor {
+                    tls: Some(t.acceptor),
+                },
+                Some((t.cert_der, t.cert_pem)),
+            ),
+            None => ("http", Acceptor::default(), None),
+        };
+        #[cfg(not(feature = "tls"))]
+        let (scheme, acceptor) = ("http", Acceptor::default());
+        let shared = Arc::new(Shared::new(state, format!("{scheme}://{addr}")));
         let (shutdown, shutdown_rx) = oneshot::channel();
         let thread_shared = shared.clone();
         let thread = std::thread::Builder::new()
             .name(format!("zuora-mock-server-{}", addr.port()))
-            .spawn(move || runtime.block_on(serve(listener, thread_shared, shutdown_rx)))?;
+            .spawn(move || {
+                runtime.block_on(serve(listener, thread_shared, acceptor, shutdown_rx))
+            })?;
         Ok(MockServer {
             shared,
             addr,
             shutdown: Some(shutdown),
             thread: Some(thread),
+            #[cfg(feature = "tls")]
+            certificate,
         })
     }
 }
@@ -159,6 +196,9 @@ pub struct MockServer {
     addr: SocketAddr,
     shutdown: Option<oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
+    /// DER and PEM of the self-signed certificate, when serving HTTPS.
+    #[cfg(feature = "tls")]
+    certificate: Option<(Vec<u8>, String)>,
 }
 
 impl fmt::Debug for MockServer {
@@ -186,7 +226,7 @@ impl MockServer {
         self.addr
     }
 
-    /// `http://127.0.0.1:PORT`, without a trailing slash.
+    /// `http://127.0.0.1:PORT` (`https://` with TLS), without a trailing slash.
     pub fn base_url(&self) -> String {
         self.shared.base_url.clone()
     }
@@ -200,6 +240,20 @@ impl MockServer {
     /// `Authorization: Bearer <live token>` and 401 otherwise.
     pub fn protected_url(&self) -> String {
         format!("{}{PROTECTED_PATH}", self.shared.base_url)
+    }
+
+    /// The server's self-signed certificate in DER, when it serves HTTPS
+    /// ([`MockServerBuilder::tls`]); `None` otherwise.
+    #[cfg(feature = "tls")]
+    pub fn certificate_der(&self) -> Option<&[u8]> {
+        self.certificate.as_ref().map(|(der, _)| der.as_slice())
+    }
+
+    /// The server's self-signed certificate in PEM (`-----BEGIN CERTIFICATE-----`…), when it
+    /// serves HTTPS ([`MockServerBuilder::tls`]); `None` otherwise.
+    #[cfg(feature = "tls")]
+    pub fn certificate_pem(&self) -> Option<&str> {
+        self.certificate.as_ref().map(|(_, pem)| pem.as_str())
     }
 
     /// Queues a fault for a later token request (FIFO; each fault is used once).
@@ -294,7 +348,19 @@ impl Drop for MockServer {
     }
 }
 
-async fn serve(listener: TcpListener, shared: Arc<Shared>, mut shutdown: oneshot::Receiver<()>) {
+/// How connections are accepted: plain TCP, or TLS when an acceptor is given.
+#[derive(Clone, Default)]
+struct Acceptor {
+    #[cfg(feature = "tls")]
+    tls: Option<tokio_rustls::TlsAcceptor>,
+}
+
+async fn serve(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    acceptor: Acceptor,
+    mut shutdown: oneshot::Receiver<()>,
+) {
     let mut connections = JoinSet::new();
     loop {
         tokio::select! {
@@ -303,7 +369,12 @@ async fn serve(listener: TcpListener, shared: Arc<Shared>, mut shutdown: oneshot
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
-                    connections.spawn(serve_connection(stream, peer, shared.clone()));
+                    connections.spawn(serve_connection(
+                        stream,
+                        peer,
+                        shared.clone(),
+                        acceptor.clone(),
+                    ));
                 }
                 // Out of file descriptors and the like: back off a little, keep serving.
                 Err(_) => tokio::time::sleep(Duration::from_millis(5)).await,
@@ -314,13 +385,36 @@ async fn serve(listener: TcpListener, shared: Arc<Shared>, mut shutdown: oneshot
     connections.shutdown().await;
 }
 
-async fn serve_connection(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
+async fn serve_connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    shared: Arc<Shared>,
+    acceptor: Acceptor,
+) {
     let _ = stream.set_nodelay(true);
     let ctl = Arc::new(ConnCtl::default());
-    let io = TokioIo::new(ConnIo {
+    let io = ConnIo {
         stream,
         ctl: ctl.clone(),
-    });
+    };
+    #[cfg(feature = "tls")]
+    if let Some(acceptor) = acceptor.tls {
+        if let Ok(Ok(tls)) =
+            tokio::time::timeout(Duration::from_secs(10), acceptor.accept(io)).await
+        {
+            serve_http(TokioIo::new(tls), ctl, peer, shared).await;
+        }
+        return;
+    }
+    #[cfg(not(feature = "tls"))]
+    let _ = acceptor;
+    serve_http(TokioIo::new(io), ctl, peer, shared).await;
+}
+
+async fn serve_http<I>(io: I, ctl: Arc<ConnCtl>, peer: SocketAddr, shared: Arc<Shared>)
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
     let service = service_fn(move |req| handler::handle(shared.clone(), ctl.clone(), peer, req));
     // Errors here are the client going away or a scripted fault dropping the connection.
     let _ = http1::Builder::new()

@@ -1668,3 +1668,143 @@ fn binary_rejects_bad_arguments() {
     assert!(!output.status.success());
     assert!(output.stdout.is_empty());
 }
+
+// ---------------------------------------------------------------------------------------
+// TLS (feature `tls`)
+
+#[cfg(feature = "tls")]
+mod tls {
+    use std::sync::Arc;
+
+    use tokio_rustls::rustls;
+    use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
+
+    use super::*;
+
+    /// One HTTPS exchange over a blocking rustls client that trusts only `cert_der`.
+    fn https_exchange(addr: SocketAddr, cert_der: &[u8], request: &[u8]) -> Vec<u8> {
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(CertificateDer::from(cert_der.to_vec())).unwrap();
+        let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        let name = ServerName::try_from("127.0.0.1").unwrap();
+        let mut conn = rustls::ClientConnection::new(Arc::new(config), name).unwrap();
+        let mut sock = TcpStream::connect(addr).unwrap();
+        sock.set_read_timeout(Some(Duration::from_secs(20)))
+            .unwrap();
+        let mut stream = rustls::Stream::new(&mut conn, &mut sock);
+        stream.write_all(request).unwrap();
+        let mut out = Vec::new();
+        let mut buf = [0u8; 4096];
+        loop {
+            match stream.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => out.extend_from_slice(&buf[..n]),
+            }
+        }
+        out
+    }
+
+    fn token_request() -> Vec<u8> {
+        let body = form_body();
+        format!(
+            "POST /oauth/token HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .into_bytes()
+    }
+
+    #[test]
+    fn serves_https_with_the_exposed_certificate() {
+        let server = MockServer::builder().tls().start().unwrap();
+        assert!(server.base_url().starts_with("https://127.0.0.1:"));
+        assert!(server.token_url().starts_with("https://"));
+        let pem = server.certificate_pem().unwrap();
+        assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"), "{pem}");
+
+        let out = https_exchange(
+            server.addr(),
+            server.certificate_der().unwrap(),
+            &token_request(),
+        );
+        let text = String::from_utf8_lossy(&out);
+        assert!(text.starts_with("HTTP/1.1 200 OK"), "{text}");
+        assert!(text.contains(r#""token_type":"bearer""#));
+        assert_eq!(server.token_request_count(), 1);
+
+        // Faults work over TLS too.
+        server.push_fault(Fault::html_error(502));
+        let out = https_exchange(
+            server.addr(),
+            server.certificate_der().unwrap(),
+            &token_request(),
+        );
+        assert!(String::from_utf8_lossy(&out).starts_with("HTTP/1.1 502 "));
+
+        // A plain-HTTP client gets nothing useful.
+        let raw = raw_token_request(&server, "");
+        assert!(!raw.text().starts_with("HTTP/1.1 200"), "{}", raw.text());
+    }
+
+    #[test]
+    fn plain_servers_have_no_certificate() {
+        let server = MockServer::start().unwrap();
+        assert!(server.certificate_der().is_none());
+        assert!(server.certificate_pem().is_none());
+    }
+
+    #[test]
+    fn binary_serves_https_and_writes_its_certificate() {
+        let dir = std::env::temp_dir().join(format!("zuora-mock-tls-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let cert_path = dir.join("cert.pem");
+        let (mut child, url) = spawn_binary(&[
+            "--tls",
+            "--cert-out",
+            cert_path.to_str().unwrap(),
+            "--exit-on-stdin-close",
+        ]);
+        assert!(url.starts_with("https://127.0.0.1:"), "{url}");
+        let pem = std::fs::read_to_string(&cert_path).unwrap();
+        let der = pem_to_der(&pem);
+        let addr: SocketAddr = url.trim_start_matches("https://").parse().unwrap();
+        let out = https_exchange(addr, &der, &token_request());
+        assert!(String::from_utf8_lossy(&out).starts_with("HTTP/1.1 200 OK"));
+        drop(child.stdin.take());
+        assert!(wait_with_timeout(child).success());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// The DER inside a one-certificate PEM file.
+    fn pem_to_der(pem: &str) -> Vec<u8> {
+        let b64: String = pem
+            .lines()
+            .filter(|l| !l.starts_with("-----"))
+            .collect::<String>();
+        base64_decode(b64.trim())
+    }
+
+    fn base64_decode(s: &str) -> Vec<u8> {
+        const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let mut out = Vec::new();
+        let mut acc = 0u32;
+        let mut bits = 0;
+        for c in s.bytes().filter(|&c| c != b'=') {
+            let v = ALPHABET.iter().position(|&a| a == c).expect("base64") as u32;
+            acc = (acc << 6) | v;
+            bits += 6;
+            if bits >= 8 {
+                bits -= 8;
+                out.push((acc >> bits) as u8);
+                acc &= (1 << bits) - 1;
+            }
+        }
+        out
+    }
+}

@@ -34,6 +34,14 @@ struct Args {
     /// Do not register the built-in demo client.
     #[arg(long)]
     without_demo_client: bool,
+    /// Serve HTTPS with a self-signed certificate for 127.0.0.1 and localhost.
+    #[cfg(feature = "tls")]
+    #[arg(long)]
+    tls: bool,
+    /// With --tls: write the certificate (PEM) to this file before printing the URL.
+    #[cfg(feature = "tls")]
+    #[arg(long, value_name = "PATH", requires = "tls")]
+    cert_out: Option<std::path::PathBuf>,
     /// Exit when standard input reaches end of file (for parents that may die without
     /// killing their children).
     #[arg(long)]
@@ -73,6 +81,10 @@ fn main() -> ExitCode {
     for (id, secret) in args.clients {
         builder = builder.client(id, secret);
     }
+    #[cfg(feature = "tls")]
+    if args.tls {
+        builder = builder.tls();
+    }
     let server = match builder.start() {
         Ok(server) => server,
         Err(e) => {
@@ -80,6 +92,13 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    #[cfg(feature = "tls")]
+    if let (Some(path), Some(pem)) = (&args.cert_out, server.certificate_pem())
+        && let Err(e) = std::fs::write(path, pem)
+    {
+        eprintln!("zuora-mock-server: cannot write {}: {e}", path.display());
+        return ExitCode::FAILURE;
+    }
     {
         let mut out = std::io::stdout().lock();
         if writeln!(out, "{}", server.base_url())
