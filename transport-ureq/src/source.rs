@@ -7,8 +7,8 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::Duration;
 
 use zuora_oauth_core::{
-    LifecycleConfig, SharedLifecycle, Step, Timestamp, TokenError, TokenHandle, TokenLifecycle,
-    TokenRequest,
+    Fetch, LifecycleConfig, SharedLifecycle, Step, Timestamp, TokenError, TokenHandle,
+    TokenLifecycle, TokenRequest,
 };
 
 use crate::UreqTransport;
@@ -116,7 +116,10 @@ impl TokenSource {
     pub fn token(&self) -> Result<TokenHandle, TokenError> {
         let now = self.inner.clock.now();
         match self.inner.shared.fresh(now) {
-            Some(handle) => Ok(handle),
+            Some(handle) => {
+                event!(trace, generation = handle.generation(), "token cache hit");
+                Ok(handle)
+            }
             None => self.fetch(),
         }
     }
@@ -186,13 +189,15 @@ impl TokenSource {
                     current: Some(current),
                 } => {
                     // Refresh-ahead: this caller keeps the valid token; a thread fetches.
+                    event!(
+                        debug,
+                        generation = current.generation(),
+                        "refreshing ahead of expiry in a background thread"
+                    );
                     let background = Arc::clone(inner);
                     let spawned = std::thread::Builder::new()
                         .name("zuora-oauth-refresh".into())
-                        .spawn(move || {
-                            let result = background.transport.send(request);
-                            let _ = fetch.complete(background.clock.now(), result);
-                        });
+                        .spawn(move || background.exchange(request, fetch));
                     // If no thread could be started the fetch was dropped, which cancels it.
                     drop(spawned);
                     return Ok(current);
@@ -202,11 +207,20 @@ impl TokenSource {
                     fetch,
                     current: None,
                 } => {
-                    let result = inner.transport.send(request);
-                    let _ = fetch.complete(inner.clock.now(), result);
+                    inner.exchange(request, fetch);
                 }
             }
         }
+    }
+}
+
+impl Inner {
+    /// Sends one token request and reports its outcome to the lifecycle.
+    fn exchange(&self, request: http::Request<Vec<u8>>, fetch: Fetch) {
+        #[cfg(feature = "tracing")]
+        let _span = tracing::debug_span!(target: "zuora_oauth", "zuora_token_request", request = ?fetch.id(), uri = %request.uri()).entered();
+        let result = self.transport.send(request);
+        let _ = fetch.complete(self.clock.now(), result);
     }
 }
 

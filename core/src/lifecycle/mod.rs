@@ -332,7 +332,10 @@ impl TokenLifecycle {
         }
         let error = match &self.failure {
             Some(f) => &f.error,
-            None => &self.budget_error,
+            None => {
+                event!(warn, retry_at = ?blocked_until, "token request budget exhausted");
+                &self.budget_error
+            }
         };
         Action::Fail {
             error,
@@ -373,6 +376,14 @@ impl TokenLifecycle {
         let id = RequestId(self.next_request);
         self.next_request += 1;
         self.budget.record(now);
+        event!(
+            debug,
+            request = id.0,
+            attempt = self.consecutive_failures + 1,
+            refresh = self.current.is_some(),
+            environment = %self.request.environment(),
+            "requesting a Zuora token"
+        );
         self.in_flight = Some(InFlight { id, sent_at: now });
         OutgoingRequest {
             id,
@@ -393,8 +404,32 @@ impl TokenLifecycle {
         let Some(sent_at) = self.finish(id) else {
             return Outcome::Ignored;
         };
+        event!(
+            debug,
+            request = id.0,
+            status = response.status().as_u16(),
+            elapsed_ms = u64::try_from(now.saturating_duration_since(sent_at).as_millis())
+                .unwrap_or(u64::MAX),
+            "Zuora token endpoint answered"
+        );
         match self.request.parse_response(response) {
-            Ok(token) => Outcome::Token(self.install(sent_at, Arc::new(token), None)),
+            Ok(token) => {
+                let installed = self.install(sent_at, Arc::new(token), None);
+                event!(
+                    info,
+                    request = id.0,
+                    generation = installed.generation,
+                    expires_in_s = installed.token.expires_in().as_secs(),
+                    refresh_in_s = installed
+                        .refresh_at
+                        .saturating_duration_since(now)
+                        .as_secs(),
+                    request_id = installed.token.meta().request_id(),
+                    track_id = installed.token.meta().track_id(),
+                    "new Zuora token"
+                );
+                Outcome::Token(installed)
+            }
             Err(error) => Outcome::Failed(self.fail(now, error)),
         }
     }
@@ -416,14 +451,31 @@ impl TokenLifecycle {
     /// Reports that request `id` was abandoned before it completed (its caller went away).
     /// It counts against the budget but not as a failure: the next poll may ask again.
     pub fn cancel(&mut self, id: RequestId) {
-        self.finish(id);
+        if self.finish(id).is_some() {
+            event!(
+                debug,
+                request = id.0,
+                "token request abandoned by its caller"
+            );
+        }
     }
 
     /// Ends request `id` if it is the one in flight, returning when it was sent.
     fn finish(&mut self, id: RequestId) -> Option<Timestamp> {
-        let in_flight = self.in_flight.filter(|f| f.id == id)?;
-        self.in_flight = None;
-        Some(in_flight.sent_at)
+        match self.in_flight.filter(|f| f.id == id) {
+            Some(in_flight) => {
+                self.in_flight = None;
+                Some(in_flight.sent_at)
+            }
+            None => {
+                event!(
+                    debug,
+                    request = id.0,
+                    "ignoring the outcome of a superseded request"
+                );
+                None
+            }
+        }
     }
 
     fn install(
@@ -465,6 +517,24 @@ impl TokenLifecycle {
                 .up_to(ceiling)
                 .max(error.retry_after().unwrap_or_default());
             self.not_before = now + delay;
+            event!(
+                warn,
+                status = error.status().map(|s| s.as_u16()),
+                request_id = error.request_id(),
+                transient = error.is_transient(),
+                failures = self.consecutive_failures,
+                backoff_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+                error = %error,
+                "Zuora token request failed; will retry"
+            );
+        } else {
+            event!(
+                error,
+                status = error.status().map(|s| s.as_u16()),
+                request_id = error.request_id(),
+                error = %error,
+                "Zuora rejected the token request; not retrying"
+            );
         }
         &self.failure.insert(Failure { error, at: now }).error
     }
@@ -479,6 +549,11 @@ impl TokenLifecycle {
         match &mut self.current {
             Some(c) if c.generation == generation && !c.invalidated => {
                 c.invalidated = true;
+                event!(
+                    info,
+                    generation,
+                    "token reported invalid by the API; refreshing"
+                );
                 true
             }
             _ => false,
@@ -499,7 +574,17 @@ impl TokenLifecycle {
             Some(c) => now + remaining > c.expires_at,
             None => !remaining.is_zero(),
         };
-        better.then(|| self.install(now, token, Some(remaining)))
+        let adopted = better.then(|| self.install(now, token, Some(remaining)));
+        #[cfg(feature = "tracing")]
+        if let Some(c) = &adopted {
+            event!(
+                debug,
+                generation = c.generation,
+                remaining_s = remaining.as_secs(),
+                "adopted a token obtained elsewhere"
+            );
+        }
+        adopted
     }
 
     /// Forgets failures and backoff so that the next poll may ask again (the budget still
