@@ -1,0 +1,291 @@
+//! The fault matrix: every fault, through every transport, ends in the right typed error
+//! with no panic, and the token source recovers afterwards. Each scenario also collects
+//! every `Debug`/`Display` of what it saw, and the tracing output at TRACE level, and
+//! fails if the client secret or any issued access token appears in it.
+
+mod common;
+
+use std::time::Duration;
+
+use common::leaks;
+use common::{Driver, Setup, closed_port, secret};
+use zuora_oauth_core::{Error, Problem, TokenError, TransportErrorKind};
+use zuora_oauth_testkit::{
+    DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, Fault, MockServer, RetryAfter, StallEnd, TokenFields,
+};
+
+/// The transport's timeout in these scenarios; slow faults last much longer.
+const TIMEOUT: Duration = Duration::from_millis(400);
+const SLOW: Duration = Duration::from_secs(3);
+
+/// Runs `fault` once and checks the error, then recovery; returns what it saw as text.
+fn run<D: Driver>(fault: Fault, check: impl Fn(&TokenError) -> bool) {
+    leaks::capture();
+    let server = MockServer::builder().start().unwrap();
+    let mut setup = Setup::new(&server);
+    setup.timeout = TIMEOUT;
+    let source = D::build(&setup);
+    let mut seen = String::new();
+
+    let first = source.token().unwrap();
+    seen += &format!("{first:?}");
+    setup.clock.set(Duration::from_secs(3600)); // expired: the next call must fetch
+    server.push_fault(fault.clone());
+    let err = source.token().unwrap_err();
+    seen += &format!("{err:?} {err} {:?} {}", err.error(), err.error());
+    assert!(check(&err), "{} / {fault:?}: unexpected {err:?}", D::NAME);
+    // The failure is reported without a new request while the backoff runs…
+    let again = source.token().unwrap_err();
+    seen += &format!("{again:?} {again}");
+    assert_eq!(server.token_request_count(), 2, "{} / {fault:?}", D::NAME);
+    // …and the source recovers once it ends.
+    let retry_in = err.retry_in().expect("every fault here is retried");
+    setup.clock.advance(retry_in);
+    let recovered = source
+        .token()
+        .unwrap_or_else(|e| panic!("{} / {fault:?}: no recovery: {e}", D::NAME));
+    seen += &format!("{recovered:?} {:?}", source.lifecycle());
+    assert_ne!(secret(&recovered), secret(&first));
+
+    // Nothing seen or logged holds a secret.
+    let logged = leaks::logged();
+    for token in server.issued_tokens() {
+        assert!(
+            !seen.contains(&token.access_token),
+            "{}: a token leaked: {seen}",
+            D::NAME
+        );
+        assert!(
+            !logged.contains(&token.access_token),
+            "{}: a token was logged",
+            D::NAME
+        );
+    }
+    for text in [&seen, &logged] {
+        assert!(
+            !text.contains(DEMO_CLIENT_SECRET),
+            "{}: the secret leaked",
+            D::NAME
+        );
+        assert!(
+            !text.contains("m0ck%2BZu0ra%2FS3cr3t"),
+            "{}: the encoded secret leaked",
+            D::NAME
+        );
+    }
+    assert!(logged.contains("zuora_oauth"), "tracing captured nothing");
+}
+
+fn transport(kind: TransportErrorKind) -> impl Fn(&TokenError) -> bool {
+    move |e| matches!(e.error(), Error::Transport(t) if t.kind() == kind)
+}
+
+fn server_error(status: u16) -> impl Fn(&TokenError) -> bool {
+    move |e| matches!(e.error(), Error::Server(r) if r.status() == status)
+}
+
+fn unexpected(check: fn(&Problem) -> bool) -> impl Fn(&TokenError) -> bool {
+    move |e| matches!(e.error(), Error::UnexpectedResponse { problem, .. } if check(problem))
+}
+
+fn rate_limited(retry_after: Option<Duration>) -> impl Fn(&TokenError) -> bool {
+    move |e| match e.error() {
+        Error::RateLimited(_) => {
+            let got = e.error().retry_after();
+            let in_window = match (got, retry_after) {
+                // An HTTP date has one-second resolution.
+                (Some(g), Some(w)) => g <= w && g + Duration::from_secs(1) >= w,
+                (g, w) => g == w,
+            };
+            in_window && e.retry_in().unwrap() >= got.unwrap_or_default()
+        }
+        _ => false,
+    }
+}
+
+fn reset_before_headers<D: Driver>() {
+    run::<D>(Fault::ResetConnection, transport(TransportErrorKind::Reset));
+}
+
+fn closed_before_headers<D: Driver>() {
+    run::<D>(Fault::CloseConnection, transport(TransportErrorKind::Reset));
+}
+
+fn reset_mid_body<D: Driver>() {
+    run::<D>(
+        Fault::CloseMidBody {
+            sent_bytes: Some(20),
+        },
+        transport(TransportErrorKind::Reset),
+    );
+}
+
+fn slow_headers_time_out<D: Driver>() {
+    run::<D>(
+        Fault::delay_headers(SLOW),
+        transport(TransportErrorKind::Timeout),
+    );
+}
+
+fn slow_body_times_out<D: Driver>() {
+    run::<D>(
+        Fault::stall_body(SLOW, StallEnd::Finish),
+        transport(TransportErrorKind::Timeout),
+    );
+}
+
+fn html_500<D: Driver>() {
+    run::<D>(Fault::html_error(500), server_error(500));
+}
+
+fn html_502<D: Driver>() {
+    run::<D>(Fault::html_error(502), server_error(502));
+}
+
+fn html_503<D: Driver>() {
+    run::<D>(Fault::html_error(503), server_error(503));
+}
+
+fn html_504<D: Driver>() {
+    run::<D>(Fault::html_error(504), server_error(504));
+}
+
+fn rate_limited_retry_after_seconds<D: Driver>() {
+    run::<D>(
+        Fault::rate_limited(RetryAfter::Seconds(7)),
+        rate_limited(Some(Duration::from_secs(7))),
+    );
+}
+
+fn rate_limited_retry_after_date<D: Driver>() {
+    run::<D>(
+        Fault::rate_limited(RetryAfter::HttpDateIn(9)),
+        rate_limited(Some(Duration::from_secs(9))),
+    );
+}
+
+fn rate_limited_without_retry_after<D: Driver>() {
+    run::<D>(Fault::rate_limited(RetryAfter::Absent), rate_limited(None));
+}
+
+fn malformed_json<D: Driver>() {
+    run::<D>(
+        Fault::MalformedJson,
+        unexpected(|p| matches!(p, Problem::MalformedJson { .. })),
+    );
+}
+
+fn empty_body<D: Driver>() {
+    let fault = Fault::respond(200, [("content-type", "application/json")], "");
+    run::<D>(fault, unexpected(|p| *p == Problem::EmptyBody));
+}
+
+fn oversized_body<D: Driver>() {
+    run::<D>(
+        Fault::oversized_body(1024 * 1024),
+        transport(TransportErrorKind::BodyTooLarge),
+    );
+}
+
+fn wrong_content_type<D: Driver>() {
+    run::<D>(
+        Fault::WrongContentType,
+        unexpected(|p| matches!(p, Problem::ContentType { .. })),
+    );
+}
+
+fn token_type_not_bearer<D: Driver>() {
+    run::<D>(
+        Fault::token_type("mac"),
+        unexpected(|p| matches!(p, Problem::TokenType(t) if t == "mac")),
+    );
+}
+
+fn expires_in_invalid(value: serde_json::Value) -> Fault {
+    Fault::TokenFields(TokenFields::default().with_expires_in(value))
+}
+
+fn is_expires_in(p: &Problem) -> bool {
+    matches!(
+        p,
+        Problem::InvalidField {
+            field: "expires_in",
+            ..
+        }
+    )
+}
+
+fn expires_in_zero<D: Driver>() {
+    run::<D>(expires_in_invalid(0.into()), unexpected(is_expires_in));
+}
+
+fn expires_in_negative<D: Driver>() {
+    run::<D>(expires_in_invalid((-5).into()), unexpected(is_expires_in));
+}
+
+fn expires_in_huge<D: Driver>() {
+    run::<D>(expires_in_invalid(1e12.into()), unexpected(is_expires_in));
+}
+
+fn redirect_to_another_host<D: Driver>() {
+    run::<D>(
+        Fault::redirect(),
+        unexpected(
+            |p| matches!(p, Problem::Redirect { location: Some(l) } if l.contains("127.0.0.2")),
+        ),
+    );
+}
+
+/// `expires_in` as a string is not a fault: it is accepted.
+fn expires_in_as_string_is_accepted<D: Driver>() {
+    let server = MockServer::builder().start().unwrap();
+    server.push_fault(expires_in_invalid("3599".into()));
+    let token = D::build(&Setup::new(&server)).token().unwrap();
+    assert_eq!(token.expires_in(), Duration::from_secs(3599));
+}
+
+/// Nothing listens; then the server appears on that port and the source recovers.
+fn connection_refused_then_recovery<D: Driver>() {
+    let port = closed_port();
+    let setup = Setup::for_client(
+        &format!("http://127.0.0.1:{port}"),
+        DEMO_CLIENT_ID,
+        DEMO_CLIENT_SECRET,
+    );
+    let source = D::build(&setup);
+    let err = source.token().unwrap_err();
+    assert!(
+        transport(TransportErrorKind::Connect)(&err),
+        "{}: {err:?}",
+        D::NAME
+    );
+    let _server = MockServer::builder().port(port).start().unwrap();
+    setup.clock.advance(err.retry_in().unwrap());
+    source.token().unwrap();
+}
+
+matrix!(
+    reset_before_headers,
+    closed_before_headers,
+    reset_mid_body,
+    slow_headers_time_out,
+    slow_body_times_out,
+    html_500,
+    html_502,
+    html_503,
+    html_504,
+    rate_limited_retry_after_seconds,
+    rate_limited_retry_after_date,
+    rate_limited_without_retry_after,
+    malformed_json,
+    empty_body,
+    oversized_body,
+    wrong_content_type,
+    token_type_not_bearer,
+    expires_in_zero,
+    expires_in_negative,
+    expires_in_huge,
+    redirect_to_another_host,
+    expires_in_as_string_is_accepted,
+    connection_refused_then_recovery,
+);
