@@ -52,13 +52,6 @@ pub(crate) fn token_json(t: &IssuedToken) -> Value {
 
 #[derive(Deserialize)]
 #[serde(untagged)]
-enum OneOrMany {
-    Many(Vec<Fault>),
-    One(Fault),
-}
-
-#[derive(Deserialize)]
-#[serde(untagged)]
 enum Lifetime {
     Bare(f64),
     Object { seconds: f64 },
@@ -85,15 +78,15 @@ pub(crate) fn handle(shared: &Shared, method: &Method, route: &str, body: &[u8])
     let mut st = shared.lock();
     match route {
         "faults" if post => {
-            let faults = match serde_json::from_slice::<OneOrMany>(body) {
-                Ok(OneOrMany::One(f)) => vec![f],
-                Ok(OneOrMany::Many(fs)) => fs,
+            let parsed = if body.trim_ascii_start().starts_with(b"[") {
+                serde_json::from_slice::<Vec<Fault>>(body)
+            } else {
+                serde_json::from_slice::<Fault>(body).map(|f| vec![f])
+            };
+            let faults = match parsed {
+                Ok(faults) => faults,
                 Err(e) => {
-                    // Retry as a single fault for a precise message.
-                    let detail = serde_json::from_slice::<Fault>(body)
-                        .err()
-                        .map_or_else(|| e.to_string(), |e| e.to_string());
-                    return error(StatusCode::BAD_REQUEST, &format!("invalid fault: {detail}"));
+                    return error(StatusCode::BAD_REQUEST, &format!("invalid fault: {e}"));
                 }
             };
             let queued = faults.len();

@@ -43,7 +43,7 @@ struct Args {
     #[arg(long, value_name = "PATH", requires = "tls")]
     cert_out: Option<std::path::PathBuf>,
     /// Exit when standard input reaches end of file (for parents that may die without
-    /// killing their children).
+    /// killing their children): give it a pipe the parent holds open, not /dev/null.
     #[arg(long)]
     exit_on_stdin_close: bool,
 }
