@@ -49,3 +49,30 @@ pub(crate) fn is_uuid(s: &str) -> bool {
             _ => c.is_ascii_hexdigit(),
         })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_have_zuoras_shapes() {
+        let t = hex32();
+        assert_eq!(t.len(), 32);
+        assert!(
+            t.bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        );
+        assert_ne!(hex32(), t);
+        for _ in 0..100 {
+            let u = uuid();
+            assert!(is_uuid(&u), "{u}");
+            assert_eq!(&u[14..15], "4", "version 4: {u}");
+            assert!("89ab".contains(&u[19..20]), "RFC 4122 variant: {u}");
+        }
+        assert!(is_uuid("11e643f4-a3ee-8bad-b061-0025904c756d"));
+        assert!(!is_uuid("11e643f4a3ee8badb0610025904c756d"));
+        assert!(!is_uuid("11e643f4-a3ee-8bad-b061-0025904c756"));
+        assert!(!is_uuid("11e643f4-a3ee-8bad-b061_0025904c756d"));
+        assert!(!is_uuid("g1e643f4-a3ee-8bad-b061-0025904c756d"));
+    }
+}

@@ -256,3 +256,48 @@ impl Shared {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::Ipv4Addr;
+
+    #[test]
+    fn fixed_window_per_ip() {
+        let mut st = State::new(Duration::from_secs(1), Some(2), Duration::from_secs(60));
+        let a = IpAddr::V4(Ipv4Addr::LOCALHOST);
+        let b = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2));
+        let t0 = Instant::now();
+        let r = st.count_rate(a, t0).unwrap();
+        assert_eq!((r.remaining, r.limited, r.reset_secs), (1, false, 60));
+        let r = st.count_rate(a, t0 + Duration::from_millis(1500)).unwrap();
+        assert_eq!((r.remaining, r.limited, r.reset_secs), (0, false, 59));
+        let r = st.count_rate(a, t0 + Duration::from_secs(2)).unwrap();
+        assert_eq!((r.remaining, r.limited), (0, true));
+        // Another IP has its own window.
+        assert!(
+            !st.count_rate(b, t0 + Duration::from_secs(2))
+                .unwrap()
+                .limited
+        );
+        // The window ends 60 s after its first request.
+        let r = st.count_rate(a, t0 + Duration::from_secs(60)).unwrap();
+        assert_eq!((r.remaining, r.limited, r.reset_secs), (1, false, 60));
+        st.rate_limit = None;
+        assert!(st.count_rate(a, t0).is_none());
+    }
+
+    #[test]
+    fn tokens_revoke_and_expire() {
+        let mut st = State::new(Duration::from_secs(60), None, Duration::from_secs(60));
+        let t = st.issue("c");
+        assert!(st.token(&t.access_token).unwrap().is_live());
+        st.expire_all();
+        assert!(!st.token(&t.access_token).unwrap().is_live());
+        let u = st.issue("c");
+        st.revoke_all();
+        let u = st.token(&u.access_token).unwrap();
+        assert!(u.revoked && !u.is_live());
+        assert!(st.token("nope").is_none());
+    }
+}
