@@ -1,0 +1,205 @@
+//! From the command line and the environment to a validated [`TokenRequest`].
+//!
+//! Precedence, in one place: `--client-id` over `ZUORA_CLIENT_ID`;
+//! `--client-secret-file` over `ZUORA_CLIENT_SECRET`; `--env` or `--base-url` (not both:
+//! clap refuses that) over `ZUORA_BASE_URL`, which is over `ZUORA_ENV`. Every value is
+//! checked by the core's own types; nothing here knows a Zuora rule.
+
+use std::ffi::OsString;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::Path;
+
+use zuora_oauth_core::{
+    ClientId, ClientSecret, EntityId, Environment, InvalidInput, TokenRequest, TrackId,
+};
+use zuora_oauth_testkit::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, MockServer};
+
+use crate::args::Args;
+use crate::failure::Failure;
+
+/// The most bytes read from a secret file or standard input: the first line is at most
+/// 42 characters, so a few KiB is generous, and a huge file without a newline is not
+/// read whole.
+const SECRET_READ_LIMIT: u64 = 4096;
+
+/// Everything needed to ask for a token.
+pub struct Settings {
+    /// The validated request.
+    pub request: TokenRequest,
+    /// The mock server of `--mock`, kept alive while the request is made.
+    pub mock: Option<MockServer>,
+}
+
+/// Where a value came from, for error messages.
+#[derive(Clone, Copy)]
+enum Source {
+    Flag(&'static str),
+    Var(&'static str),
+}
+
+impl Source {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Flag(name) | Self::Var(name) => name,
+        }
+    }
+}
+
+/// Reads one environment variable; unset and empty are the same, non-UTF-8 is an error.
+fn var(name: &'static str) -> Result<Option<(String, Source)>, Failure> {
+    match std::env::var_os(name) {
+        None => Ok(None),
+        Some(v) if v.is_empty() => Ok(None),
+        Some(v) => v
+            .into_string()
+            .map(|s| Some((s, Source::Var(name))))
+            .map_err(|_: OsString| Failure::usage(format!("{name} is not valid UTF-8"))),
+    }
+}
+
+/// A flag's value if given, else the variable's.
+fn flag_or_var(
+    flag: Option<String>,
+    flag_name: &'static str,
+    var_name: &'static str,
+) -> Result<Option<(String, Source)>, Failure> {
+    match flag {
+        Some(v) => Ok(Some((v, Source::Flag(flag_name)))),
+        None => var(var_name),
+    }
+}
+
+/// `invalid client_id: … (from --client-id)`.
+fn invalid(e: InvalidInput, source: Source) -> Failure {
+    Failure::usage(format!("{e} (from {})", source.name()))
+}
+
+impl Settings {
+    /// Validates everything; nothing is sent and no file is written here. With `--mock`,
+    /// starts the mock server.
+    pub fn resolve(args: &Args) -> Result<Self, Failure> {
+        let track_id = args
+            .track_id
+            .as_deref()
+            .map(|t| TrackId::new(t).map_err(|e| invalid(e, Source::Flag("--track-id"))))
+            .transpose()?;
+        let entity_id = args
+            .entity_id
+            .as_deref()
+            .map(|t| EntityId::new(t).map_err(|e| invalid(e, Source::Flag("--entity-id"))))
+            .transpose()?;
+
+        let (request, mock) = if args.mock {
+            let server = MockServer::builder().start().map_err(|e| {
+                Failure::local(format!(
+                    "cannot start the mock Zuora server on 127.0.0.1: {e}"
+                ))
+            })?;
+            let environment = Environment::custom(&server.base_url())
+                .map_err(|e| Failure::local(format!("the mock server's URL is unusable: {e}")))?;
+            let id = ClientId::new(DEMO_CLIENT_ID)
+                .map_err(|e| Failure::local(format!("the mock's demo client: {e}")))?;
+            let secret = ClientSecret::new(DEMO_CLIENT_SECRET)
+                .map_err(|e| Failure::local(format!("the mock's demo client: {e}")))?;
+            (TokenRequest::new(environment, id, secret), Some(server))
+        } else {
+            let environment = target(args)?;
+            let client_id = client_id(args)?;
+            let secret = client_secret(args)?;
+            (TokenRequest::new(environment, client_id, secret), None)
+        };
+
+        let mut request = request;
+        if let Some(track_id) = track_id {
+            request = request.with_track_id(track_id);
+        }
+        if let Some(entity_id) = entity_id {
+            request = request.with_entity_id(entity_id);
+        }
+        Ok(Self { request, mock })
+    }
+}
+
+/// `--env` / `--base-url`, else `ZUORA_BASE_URL`, else `ZUORA_ENV`.
+fn target(args: &Args) -> Result<Environment, Failure> {
+    let named = |(name, source): (String, Source)| {
+        name.parse::<Environment>().map_err(|e| invalid(e, source))
+    };
+    let custom =
+        |(url, source): (String, Source)| Environment::custom(&url).map_err(|e| invalid(e, source));
+    if let Some(name) = args.env.clone() {
+        return named((name, Source::Flag("--env")));
+    }
+    if let Some(url) = args.base_url.clone() {
+        return custom((url, Source::Flag("--base-url")));
+    }
+    if let Some(url) = var("ZUORA_BASE_URL")? {
+        return custom(url);
+    }
+    if let Some(name) = var("ZUORA_ENV")? {
+        return named(name);
+    }
+    Err(Failure::usage(format!(
+        "no Zuora environment given: pass --env NAME, where NAME is one of {}, or --base-url URL \
+         (or set ZUORA_ENV or ZUORA_BASE_URL); there is no default",
+        Environment::NAMES.join(", ")
+    )))
+}
+
+fn client_id(args: &Args) -> Result<ClientId, Failure> {
+    let Some((id, source)) = flag_or_var(args.client_id.clone(), "--client-id", "ZUORA_CLIENT_ID")?
+    else {
+        return Err(Failure::usage(
+            "no client ID given: pass --client-id ID or set ZUORA_CLIENT_ID",
+        ));
+    };
+    ClientId::new(id).map_err(|e| invalid(e, source))
+}
+
+/// `--client-secret-file`, else `ZUORA_CLIENT_SECRET`. The secret is moved, never copied,
+/// into the core's zeroizing `ClientSecret`.
+fn client_secret(args: &Args) -> Result<ClientSecret, Failure> {
+    let (secret, source) = match &args.client_secret_file {
+        Some(path) => (read_secret(path)?, Source::Flag("--client-secret-file")),
+        None => var("ZUORA_CLIENT_SECRET")?.ok_or_else(|| {
+            Failure::usage(
+                "no client secret given: set ZUORA_CLIENT_SECRET or pass --client-secret-file PATH \
+                 (`-` reads standard input)",
+            )
+        })?,
+    };
+    ClientSecret::new(secret).map_err(|e| invalid(e, source))
+}
+
+/// The first line of `path` (`-`: standard input) without its line ending.
+fn read_secret(path: &Path) -> Result<String, Failure> {
+    let shown = path.display();
+    let mut line = String::new();
+    let read = if path.as_os_str() == "-" {
+        io::stdin()
+            .lock()
+            .take(SECRET_READ_LIMIT)
+            .read_line(&mut line)
+    } else {
+        File::open(path)
+            .and_then(|f| BufReader::new(f.take(SECRET_READ_LIMIT)).read_line(&mut line))
+    };
+    read.map_err(|e| {
+        let from = if path.as_os_str() == "-" {
+            "standard input".to_owned()
+        } else {
+            format!("`{shown}`")
+        };
+        Failure::usage(format!(
+            "cannot read the client secret from {from} (--client-secret-file): {e}"
+        ))
+    })?;
+    if line.ends_with('\n') {
+        line.pop();
+        if line.ends_with('\r') {
+            line.pop();
+        }
+    }
+    Ok(line)
+}

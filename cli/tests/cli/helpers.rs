@@ -1,0 +1,282 @@
+//! Running the built `zuora-token` binary in a clean environment, and the mock server it
+//! talks to.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tempfile::TempDir;
+use zuora_oauth_testkit::{DEMO_CLIENT_SECRET, MockServer};
+
+/// A client ID registered on the test servers (36 characters).
+pub const CLIENT_ID: &str = "0c6f1d2e-3a4b-4c5d-8e9f-a0b1c2d3e4f5";
+/// Its secret: distinctive (so a leak is unmistakable) and with `+`, `/` and `=`, as real
+/// Zuora secrets have.
+pub const SECRET: &str = "Xq7+LeakCanary/9zZ=Sec+ret/42Wp";
+/// [`SECRET`] as it appears in the form body.
+pub const SECRET_FORM_ENCODED: &str = "Xq7%2BLeakCanary%2F9zZ%3DSec%2Bret%2F42Wp";
+/// The part of [`SECRET`] that no legitimate output contains.
+pub const SECRET_MARKER: &str = "LeakCanary";
+/// Another valid-looking client ID that no test server knows.
+pub const UNKNOWN_CLIENT_ID: &str = "ffffffff-0000-4000-8000-000000000000";
+
+/// A mock server that knows [`CLIENT_ID`] / [`SECRET`].
+pub fn server() -> MockServer {
+    MockServer::builder()
+        .client(CLIENT_ID, SECRET)
+        .start()
+        .expect("mock server starts")
+}
+
+/// A temporary home folder (`HOME`, with `XDG_CACHE_HOME` = `<home>/cache`), shared by the
+/// runs made from it.
+pub struct Home {
+    dir: TempDir,
+}
+
+impl Home {
+    pub fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().expect("temporary folder"),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// `$XDG_CACHE_HOME` of the runs.
+    pub fn xdg_cache(&self) -> PathBuf {
+        self.path().join("cache")
+    }
+
+    /// Where `--cache` keeps its files.
+    pub fn cache_dir(&self) -> PathBuf {
+        self.xdg_cache().join("zuora-token")
+    }
+
+    /// The `.json` files in the cache folder.
+    pub fn cache_files(&self) -> Vec<PathBuf> {
+        list(&self.cache_dir(), |name| name.ends_with(".json"))
+    }
+
+    /// Every entry in the cache folder, hidden ones included.
+    pub fn cache_entries(&self) -> Vec<PathBuf> {
+        list(&self.cache_dir(), |_| true)
+    }
+
+    /// A run of `zuora-token` with this home.
+    pub fn cli(&self) -> Cli {
+        Cli::with_home(self.path(), &self.xdg_cache())
+    }
+}
+
+fn list(dir: &Path, keep: impl Fn(&str) -> bool) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(&keep))
+        .collect();
+    files.sort();
+    files
+}
+
+/// One invocation of the binary, built up like a `Command`.
+pub struct Cli {
+    cmd: Command,
+    stdin: Option<Vec<u8>>,
+    /// A home of its own, when not given one.
+    _home: Option<Home>,
+}
+
+impl Cli {
+    /// A run with a fresh temporary home.
+    pub fn new() -> Self {
+        let home = Home::new();
+        let mut cli = home.cli();
+        cli._home = Some(home);
+        cli
+    }
+
+    fn with_home(home: &Path, xdg_cache: &Path) -> Self {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_zuora-token"));
+        cmd.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", home)
+            .env("XDG_CACHE_HOME", xdg_cache);
+        Self {
+            cmd,
+            stdin: None,
+            _home: None,
+        }
+    }
+
+    pub fn arg(mut self, arg: impl AsRef<std::ffi::OsStr>) -> Self {
+        self.cmd.arg(arg);
+        self
+    }
+
+    pub fn args<I, S>(mut self, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        self.cmd.args(args);
+        self
+    }
+
+    pub fn env(mut self, key: &str, value: impl AsRef<std::ffi::OsStr>) -> Self {
+        self.cmd.env(key, value);
+        self
+    }
+
+    pub fn env_remove(mut self, key: &str) -> Self {
+        self.cmd.env_remove(key);
+        self
+    }
+
+    pub fn stdin(mut self, bytes: impl Into<Vec<u8>>) -> Self {
+        self.stdin = Some(bytes.into());
+        self
+    }
+
+    /// `--base-url <the server>`.
+    pub fn target(self, server: &MockServer) -> Self {
+        self.arg("--base-url").arg(server.base_url())
+    }
+
+    /// [`CLIENT_ID`] and [`SECRET`] in the environment variables.
+    pub fn creds(self) -> Self {
+        self.env("ZUORA_CLIENT_ID", CLIENT_ID)
+            .env("ZUORA_CLIENT_SECRET", SECRET)
+    }
+
+    /// Target and credentials for `server`.
+    pub fn against(self, server: &MockServer) -> Self {
+        self.target(server).creds()
+    }
+
+    /// Runs to completion. Whatever the scenario, the client secrets must appear in no
+    /// output: checked here for every run of every test.
+    pub fn run(mut self) -> Outcome {
+        self.cmd
+            .stdin(if self.stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = self.cmd.spawn().expect("zuora-token starts");
+        if let Some(bytes) = self.stdin.take() {
+            let mut stdin = child.stdin.take().expect("piped stdin");
+            // The program may exit without reading it all; that is not a test failure.
+            let _ = stdin.write_all(&bytes);
+        }
+        let output = child.wait_with_output().expect("zuora-token runs");
+        let outcome = Outcome {
+            code: output.status.code().expect("zuora-token exits with a code"),
+            stdout: String::from_utf8(output.stdout).expect("stdout is UTF-8"),
+            stderr: String::from_utf8(output.stderr).expect("stderr is UTF-8"),
+        };
+        outcome.assert_no_secret(SECRET);
+        outcome.assert_no_secret(SECRET_FORM_ENCODED);
+        outcome.assert_no_secret(SECRET_MARKER);
+        outcome.assert_no_secret(DEMO_CLIENT_SECRET);
+        outcome
+    }
+}
+
+/// What a run did.
+#[derive(Debug)]
+pub struct Outcome {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Outcome {
+    pub fn assert_no_secret(&self, secret: &str) {
+        assert!(
+            !self.stdout.contains(secret) && !self.stderr.contains(secret),
+            "a secret leaked into the output: {self:?}"
+        );
+    }
+
+    /// Exit 0, nothing on stderr; returns stdout.
+    #[track_caller]
+    pub fn success(&self) -> &str {
+        assert_eq!(self.code, 0, "expected success: {self:?}");
+        assert_eq!(self.stderr, "", "expected a quiet success: {self:?}");
+        &self.stdout
+    }
+
+    /// Exit 0 and stdout is one access token; returns it.
+    #[track_caller]
+    pub fn token(&self) -> &str {
+        let out = self.success();
+        let token = out
+            .strip_suffix('\n')
+            .expect("one line, newline-terminated");
+        assert!(
+            !token.is_empty() && !token.contains(char::is_whitespace),
+            "not a token: {out:?}"
+        );
+        token
+    }
+
+    /// A runtime failure: this exit code, nothing on stdout, one `error:` line on stderr.
+    /// Returns the line.
+    #[track_caller]
+    pub fn failure(&self, code: i32) -> &str {
+        assert_eq!(self.code, code, "expected exit {code}: {self:?}");
+        assert_eq!(self.stdout, "", "stdout must be empty on failure: {self:?}");
+        let line = self.stderr.strip_suffix('\n').unwrap_or(&self.stderr);
+        assert!(
+            line.starts_with("error: ") && !line.contains('\n'),
+            "expected one `error:` line: {self:?}"
+        );
+        line
+    }
+
+    /// A usage error (exit 2) reported by clap or by zuora-token: nothing on stdout, a
+    /// message starting with `error:`.
+    #[track_caller]
+    pub fn usage_error(&self) -> &str {
+        assert_eq!(self.code, 2, "expected a usage error: {self:?}");
+        assert_eq!(self.stdout, "", "stdout must be empty on failure: {self:?}");
+        assert!(self.stderr.starts_with("error: "), "{self:?}");
+        &self.stderr
+    }
+}
+
+/// Parses `YYYY-MM-DDTHH:MM:SSZ` (the CLI's `expires_at`) into a time, with the inverse of
+/// the CLI's algorithm (Howard Hinnant's `days_from_civil`), as a cross-check.
+pub fn parse_rfc3339_utc(s: &str) -> SystemTime {
+    assert_eq!(s.len(), 20, "{s}");
+    assert!(s.ends_with('Z') && &s[10..11] == "T", "{s}");
+    let n = |r: std::ops::Range<usize>| s[r].parse::<i64>().expect("digits");
+    let (y, m, d) = (n(0..4), n(5..7), n(8..10));
+    let (hh, mm, ss) = (n(11..13), n(14..16), n(17..19));
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let secs = days * 86_400 + hh * 3600 + mm * 60 + ss;
+    UNIX_EPOCH + Duration::from_secs(u64::try_from(secs).expect("after 1970"))
+}
+
+/// `a - b` as signed seconds.
+pub fn secs_between(a: SystemTime, b: SystemTime) -> f64 {
+    match a.duration_since(b) {
+        Ok(d) => d.as_secs_f64(),
+        Err(e) => -e.duration().as_secs_f64(),
+    }
+}

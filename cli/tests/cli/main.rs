@@ -1,0 +1,15 @@
+//! Integration tests of the `zuora-token` binary: each test runs the built program in a
+//! clean environment (only `PATH`, and `HOME` / `XDG_CACHE_HOME` in a temporary folder)
+//! against the testkit's mock Zuora server started in the test process.
+//!
+//! Every run checks that no client secret appears on stdout or stderr (see
+//! [`helpers::Cli::run`]).
+
+mod helpers;
+
+mod cache;
+mod failures;
+mod inputs;
+mod output;
+mod retries;
+mod secrets;
