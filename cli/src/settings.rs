@@ -70,9 +70,14 @@ fn flag_or_var(
     }
 }
 
-/// `invalid client_id: … (from --client-id)`.
+/// `invalid client_id (from --client-id): must be exactly 36 characters (got 8)`.
 fn invalid(e: InvalidInput, source: Source) -> Failure {
-    Failure::usage(format!("{e} (from {})", source.name()))
+    Failure::usage(format!(
+        "invalid {} (from {}): {}",
+        e.field(),
+        source.name(),
+        e.rule()
+    ))
 }
 
 impl Settings {

@@ -227,3 +227,24 @@ fn a_slow_answer_within_the_timeout_succeeds() {
         .run()
         .token();
 }
+
+#[test]
+fn tls_failure_exits_6() {
+    // https to a server that speaks plain HTTP: the TLS handshake fails.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let plain = std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        let (mut stream, _) = listener.accept().unwrap();
+        let mut hello = [0u8; 512];
+        let _ = stream.read(&mut hello);
+        let _ = stream.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
+    });
+    let outcome = Cli::new()
+        .creds()
+        .args(["--base-url", &format!("https://{addr}")])
+        .run();
+    let line = outcome.failure(6);
+    assert!(line.contains("requesting a Zuora token"), "{line}");
+    plain.join().unwrap();
+}
