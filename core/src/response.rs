@@ -37,6 +37,14 @@ pub(crate) fn parse<B: AsRef<[u8]>>(
                 ErrorDetail::default(),
                 scrubber.excerpt(body),
             );
+            // The texts a problem quotes come from the response: scrub them too.
+            let problem = match problem {
+                Problem::TokenType(t) => Problem::TokenType(scrubber.clean(&t, 40)),
+                Problem::ContentType { found: Some(t) } => Problem::ContentType {
+                    found: Some(scrubber.clean(&t, 80)),
+                },
+                other => other,
+            };
             Error::UnexpectedResponse { problem, response }
         });
     }
@@ -209,13 +217,51 @@ impl<'a> Scrubber<'a> {
 
     fn scrub<'t>(&self, text: &'t str) -> Cow<'t, str> {
         let mut text = Cow::Borrowed(text);
-        for secret in self.secrets.iter().filter(|s| !s.is_empty()) {
-            if text.contains(secret) {
-                text = Cow::Owned(text.replace(secret, REDACTED));
+        for secret in self.spellings() {
+            if !secret.is_empty() && text.contains(secret.as_str()) {
+                text = Cow::Owned(text.replace(secret.as_str(), REDACTED));
             }
         }
         redact_loose_access_token(redact_json_string_field(text, "\"access_token\""))
     }
+
+    /// Every way a server might echo the secret: as is, form-encoded (either hex case) and
+    /// JSON-escaped. Only computed when a response is scrubbed (error paths).
+    fn spellings(&self) -> Vec<String> {
+        let [raw, encoded] = self.secrets;
+        let json = serde_json::to_string(raw).unwrap_or_default();
+        let json = json.trim_matches('"').to_owned();
+        let json_slashes = json.replace('/', "\\/");
+        let mut all = vec![
+            raw.to_owned(),
+            encoded.to_owned(),
+            lower_case_escapes(encoded),
+            json,
+            json_slashes,
+        ];
+        // Longest first, so that a spelling containing another is replaced whole.
+        all.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        all.dedup();
+        all
+    }
+}
+
+/// `a%2Fb` → `a%2fb`: the same percent-encoding with lower-case hex digits.
+fn lower_case_escapes(encoded: &str) -> String {
+    let mut out = String::with_capacity(encoded.len());
+    let mut hex_left = 0;
+    for c in encoded.chars() {
+        if hex_left > 0 {
+            out.push(c.to_ascii_lowercase());
+            hex_left -= 1;
+        } else {
+            out.push(c);
+            if c == '%' {
+                hex_left = 2;
+            }
+        }
+    }
+    out
 }
 
 /// Scrubs (when given a scrubber), turns control characters into spaces, trims and caps.

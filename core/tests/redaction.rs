@@ -414,3 +414,43 @@ fn secrets_and_tokens_have_no_display_and_a_redacted_debug() {
     let err = AccessToken::new("has space c652cbc0ea384b9f").unwrap_err();
     assert!(!err.to_string().contains("c652cbc0"), "{err}");
 }
+
+#[test]
+fn secret_echoed_in_other_spellings_is_redacted() {
+    let secret = "Ab/cd+EF=gh/IJ+kl";
+    let request = zuora_oauth_core::TokenRequest::new(
+        zuora_oauth_core::Environment::Prod,
+        zuora_oauth_core::ClientId::new("8a8a8a8a-0000-1111-2222-333344445555").unwrap(),
+        zuora_oauth_core::ClientSecret::new(secret).unwrap(),
+    );
+    let spellings = [
+        r#"{"message":"bad secret Ab\/cd+EF=gh\/IJ+kl"}"#.to_owned(),
+        r#"{"message":"bad secret Ab%2fcd%2bEF%3dgh%2fIJ%2bkl"}"#.to_owned(),
+        r#"{"message":"bad secret Ab%2Fcd%2BEF%3Dgh%2FIJ%2Bkl"}"#.to_owned(),
+    ];
+    for body in spellings {
+        let response = http::Response::builder()
+            .status(401)
+            .body(body.clone())
+            .unwrap();
+        let err = request.parse_response(&response).unwrap_err();
+        let text = format!("{err} {err:?}");
+        for leaked in ["Ab/cd+EF=gh/IJ+kl", r"Ab\/cd", "Ab%2fcd", "Ab%2Fcd"] {
+            assert!(!text.contains(leaked), "{body} leaked as {leaked}: {text}");
+        }
+    }
+    // The token type and content type a 200 quotes are scrubbed as well.
+    let response = http::Response::builder()
+        .header("content-type", format!("text/{secret}"))
+        .body(String::new())
+        .unwrap();
+    let err = request.parse_response(&response).unwrap_err();
+    assert!(!format!("{err} {err:?}").contains(secret));
+    let body = format!(r#"{{"access_token":"x","expires_in":1,"token_type":"{secret}"}}"#);
+    let response = http::Response::builder()
+        .header("content-type", "application/json")
+        .body(body)
+        .unwrap();
+    let err = request.parse_response(&response).unwrap_err();
+    assert!(!format!("{err} {err:?}").contains(secret));
+}
