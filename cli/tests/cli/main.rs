@@ -7,6 +7,7 @@
 
 mod helpers;
 
+#[cfg(unix)] // file modes and symbolic links
 mod cache;
 mod failures;
 mod inputs;
