@@ -1,0 +1,280 @@
+//! Sending one token request with the global `fetch`.
+
+use std::time::Duration;
+
+use http::{HeaderName, HeaderValue, StatusCode};
+use js_sys::Uint8Array;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{
+    ReadableStream, ReadableStreamDefaultReader, ReadableStreamReadResult, RequestInit,
+    RequestRedirect, Response, ResponseType,
+};
+use zuora_oauth_core::{TransportError, TransportErrorKind};
+
+use crate::js::{Deadline, JsFailure, global_fetch};
+use crate::{DEFAULT_MAX_BODY, DEFAULT_TIMEOUT};
+
+/// Sends token requests with the runtime's global `fetch`: never follows redirects,
+/// returns every status as a response, enforces a timeout and a body cap. Holds no Zuora
+/// rules: it moves bytes.
+///
+/// - **Timeout** (default 30 s): one `AbortController` per request, aborted by a timer that
+///   covers the whole exchange (headers and body); reported as
+///   [`TransportErrorKind::Timeout`]. Dropping the future returned by
+///   [`send`](Self::send) aborts the request too.
+/// - **Body cap** (default 64 KiB): a `Content-Length` above the cap fails at once; the
+///   body is then read as a stream and the read is cancelled as soon as the bytes received
+///   exceed the cap ([`TransportErrorKind::BodyTooLarge`]). The cap counts the body as the
+///   runtime hands it over (after any `Content-Encoding` is undone); the runtime may have
+///   buffered one chunk beyond it. In a runtime whose `Response` has no `body` stream the
+///   body is read whole with `arrayBuffer()` and its final length checked.
+/// - **Redirects**: `redirect: "manual"`. Node and edge runtimes return the 3xx response
+///   itself (the core reports it as an unexpected redirect). Browsers return an
+///   "opaque-redirect" response with status 0 and no headers; it is reported as a
+///   transport error saying that a redirect was refused.
+/// - **Errors**: a `TypeError` from `fetch` is a network failure or a CORS rejection
+///   ([`TransportErrorKind::NetworkOrCors`]; browsers do not say which); an abort is a
+///   timeout; a failure while reading the body is a reset; anything else is
+///   [`TransportErrorKind::Other`] with the JavaScript error's message.
+#[derive(Debug, Clone)]
+pub struct FetchTransport {
+    timeout: Duration,
+    max_body: usize,
+}
+
+impl Default for FetchTransport {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl FetchTransport {
+    /// A transport with the default timeout and body cap.
+    pub fn new() -> Self {
+        Self {
+            timeout: DEFAULT_TIMEOUT,
+            max_body: DEFAULT_MAX_BODY,
+        }
+    }
+
+    /// Limits the whole exchange: request, response headers and body (default 30 s; at
+    /// most about 24.8 days, the longest delay `setTimeout` supports).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Fails with [`TransportErrorKind::BodyTooLarge`] past this many body bytes
+    /// (default 64 KiB).
+    pub fn max_body_size(mut self, bytes: usize) -> Self {
+        self.max_body = bytes;
+        self
+    }
+
+    /// Sends `request` with the global `fetch` and reads the whole response, whatever its
+    /// status.
+    pub async fn send(
+        &self,
+        request: http::Request<Vec<u8>>,
+    ) -> Result<http::Response<Vec<u8>>, TransportError> {
+        let (parts, body) = request.into_parts();
+        let headers = web_sys::Headers::new().map_err(|e| other("new Headers()", &e))?;
+        for (name, value) in &parts.headers {
+            // The core only builds visible-ASCII header values.
+            let value = value.to_str().map_err(|_| {
+                TransportError::new(
+                    TransportErrorKind::Other,
+                    format!("the request header `{name}` is not visible ASCII"),
+                )
+            })?;
+            headers
+                .append(name.as_str(), value)
+                .map_err(|e| other("Headers.append", &e))?;
+        }
+        let init = RequestInit::new();
+        init.set_method(parts.method.as_str());
+        init.set_headers(&headers);
+        if !body.is_empty() {
+            init.set_body(&Uint8Array::from(body.as_slice()));
+        }
+        init.set_redirect(RequestRedirect::Manual);
+        let deadline = Deadline::start(self.timeout).map_err(|e| other("AbortController", &e))?;
+        init.set_signal(Some(&deadline.controller().signal()));
+
+        let promise = global_fetch(&parts.uri.to_string(), &init)
+            .map_err(|e| other("the global fetch is not callable", &e))?;
+        let response: Response = JsFuture::from(promise)
+            .await
+            .map_err(|e| self.failed(&deadline, &e, Phase::Headers))?
+            .unchecked_into();
+
+        if response.type_() == ResponseType::Opaqueredirect {
+            deadline.abort();
+            return Err(TransportError::new(
+                TransportErrorKind::Other,
+                "the server answered with a redirect, which is refused on the token call \
+                 (not followed; the browser hides its status and target) — is the base URL right?",
+            ));
+        }
+        let status = StatusCode::from_u16(response.status()).map_err(|_| {
+            TransportError::new(
+                TransportErrorKind::Other,
+                format!(
+                    "fetch returned a response with status {} (type {:?})",
+                    response.status(),
+                    response.type_()
+                ),
+            )
+        })?;
+        let mut out = http::Response::new(Vec::new());
+        *out.status_mut() = status;
+        copy_headers(&response.headers(), out.headers_mut())?;
+
+        if let Some(length) = out
+            .headers()
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .filter(|&n| n > self.max_body as u64)
+        {
+            deadline.abort();
+            return Err(self.too_large(&format!("Content-Length is {length}")));
+        }
+        *out.body_mut() = self.read_body(&response, &deadline).await?;
+        deadline.finish();
+        Ok(out)
+    }
+
+    /// Reads the body as a stream, stopping as soon as it exceeds the cap.
+    async fn read_body(
+        &self,
+        response: &Response,
+        deadline: &Deadline,
+    ) -> Result<Vec<u8>, TransportError> {
+        let Some(stream) = response.body() else {
+            return self.read_whole(response, deadline).await;
+        };
+        let reader = reader(&stream).map_err(|e| other("ReadableStream.getReader", &e))?;
+        let mut body = Vec::new();
+        loop {
+            let chunk: ReadableStreamReadResult = JsFuture::from(reader.read())
+                .await
+                .map_err(|e| self.failed(deadline, &e, Phase::Body))?
+                .unchecked_into();
+            if chunk.get_done().unwrap_or(false) {
+                return Ok(body);
+            }
+            let Some(bytes) = chunk.get_value().dyn_into::<Uint8Array>().ok() else {
+                return Err(TransportError::new(
+                    TransportErrorKind::Other,
+                    "the response body stream yielded something other than bytes",
+                ));
+            };
+            let len = bytes.length() as usize;
+            if body.len() + len > self.max_body {
+                let _ = reader.cancel();
+                deadline.abort();
+                return Err(self.too_large(&format!("more than {} bytes arrived", self.max_body)));
+            }
+            let start = body.len();
+            body.resize(start + len, 0);
+            bytes.copy_to(&mut body[start..]);
+        }
+    }
+
+    /// No `body` stream (an old runtime, or a null body): `arrayBuffer()`, then the check.
+    async fn read_whole(
+        &self,
+        response: &Response,
+        deadline: &Deadline,
+    ) -> Result<Vec<u8>, TransportError> {
+        let promise = response
+            .array_buffer()
+            .map_err(|e| self.failed(deadline, &e, Phase::Body))?;
+        let buffer = JsFuture::from(promise)
+            .await
+            .map_err(|e| self.failed(deadline, &e, Phase::Body))?;
+        let bytes = Uint8Array::new(&buffer);
+        if bytes.length() as usize > self.max_body {
+            return Err(self.too_large(&format!("the body is {} bytes", bytes.length())));
+        }
+        Ok(bytes.to_vec())
+    }
+
+    fn too_large(&self, what: &str) -> TransportError {
+        TransportError::new(
+            TransportErrorKind::BodyTooLarge,
+            format!("{what}, over the cap of {} bytes", self.max_body),
+        )
+    }
+
+    /// Classifies a rejection of `fetch` or of a body read.
+    fn failed(&self, deadline: &Deadline, error: &JsValue, phase: Phase) -> TransportError {
+        let failure = JsFailure::from_value(error);
+        if deadline.expired() || failure.is_abort() {
+            return TransportError::new(
+                TransportErrorKind::Timeout,
+                format!(
+                    "no complete response within {} ms ({})",
+                    u64::try_from(self.timeout.as_millis()).unwrap_or(u64::MAX),
+                    failure.describe()
+                ),
+            );
+        }
+        let kind = match phase {
+            Phase::Headers if failure.is_type_error() => TransportErrorKind::NetworkOrCors,
+            Phase::Body if failure.is_type_error() => TransportErrorKind::Reset,
+            _ => TransportErrorKind::Other,
+        };
+        TransportError::new(kind, failure.describe())
+    }
+}
+
+/// Which part of the exchange failed.
+#[derive(Clone, Copy)]
+enum Phase {
+    /// `fetch` itself: connecting, sending, CORS, receiving the headers.
+    Headers,
+    /// Reading the body.
+    Body,
+}
+
+fn reader(stream: &ReadableStream) -> Result<ReadableStreamDefaultReader, JsValue> {
+    ReadableStreamDefaultReader::new(stream)
+}
+
+/// A JS failure outside the exchange itself (a missing global, a refused argument).
+fn other(what: &str, error: &JsValue) -> TransportError {
+    TransportError::new(
+        TransportErrorKind::Other,
+        format!("{what}: {}", JsFailure::from_value(error).describe()),
+    )
+}
+
+/// Copies every header the runtime lets us read. Values are byte strings in JS (each
+/// character one byte), copied byte for byte; repeated headers arrive already combined
+/// with `, ` as `fetch` does.
+fn copy_headers(from: &web_sys::Headers, to: &mut http::HeaderMap) -> Result<(), TransportError> {
+    let entries = js_sys::try_iter(from).ok().flatten().ok_or_else(|| {
+        TransportError::new(
+            TransportErrorKind::Other,
+            "the response headers are not iterable",
+        )
+    })?;
+    for entry in entries {
+        let Ok(entry) = entry else { continue };
+        let pair: js_sys::Array = entry.unchecked_into();
+        let (Some(name), Some(value)) = (pair.get(0).as_string(), pair.get(1).as_string()) else {
+            continue;
+        };
+        let bytes: Option<Vec<u8>> = value.chars().map(|c| u8::try_from(c).ok()).collect();
+        if let (Ok(name), Some(Ok(value))) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            bytes.as_deref().map(HeaderValue::from_bytes),
+        ) {
+            to.append(name, value);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,637 @@
+//! The wasm adapter against the testkit's mock Zuora server, in Node (default), headless
+//! Chromium (`WASM_BINDGEN_USE_BROWSER=1`) and a dedicated worker
+//! (`WASM_BINDGEN_USE_DEDICATED_WORKER=1`).
+//!
+//! The tests cannot start a server: `cargo xtask test` starts `zuora-mock-server` first and
+//! passes its URL at compile time in `ZUORA_MOCK_URL`. By hand:
+//!
+//! ```text
+//! cargo run -p zuora-oauth-testkit --bin zuora-mock-server &     # prints http://127.0.0.1:PORT
+//! ZUORA_MOCK_URL=http://127.0.0.1:PORT cargo test -p zuora-oauth-wasm --target wasm32-unknown-unknown
+//! ```
+//!
+//! Every test starts by resetting the server (faults, records, counters, rate-limit windows)
+//! and setting the token lifetime it wants; wasm-bindgen-test runs tests one at a time, so
+//! they do not interfere. Scenarios are scripted through the control API under `/__mock/`
+//! with `fetch`, as any JavaScript client would.
+#![cfg(target_arch = "wasm32")]
+
+use std::future::Future;
+use std::time::Duration;
+
+use futures_util::future::join_all;
+use js_sys::{JSON, Promise, Reflect};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::{console_log, wasm_bindgen_test};
+use web_sys::{RequestInit, Response};
+use zuora_oauth_core::{
+    ClientId, ClientSecret, EntityId, Environment, Error, LifecycleConfig, Problem, TokenError,
+    TokenRequest, TrackId, TransportErrorKind,
+};
+use zuora_oauth_wasm::{FetchTransport, TokenSource};
+
+// ---- the mock server -------------------------------------------------------------------
+
+fn mock_url() -> &'static str {
+    match option_env!("ZUORA_MOCK_URL") {
+        Some(url) if !url.trim().is_empty() => url.trim().trim_end_matches('/'),
+        _ => panic!(
+            "ZUORA_MOCK_URL was not set when these tests were compiled: they need the mock \
+             Zuora server. Run `cargo xtask test`, or start `cargo run -p zuora-oauth-testkit \
+             --bin zuora-mock-server` and run `ZUORA_MOCK_URL=<the URL it prints> cargo test \
+             -p zuora-oauth-wasm --target wasm32-unknown-unknown`"
+        ),
+    }
+}
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_name = fetch)]
+    fn global_fetch(input: &str, init: &RequestInit) -> Promise;
+    #[wasm_bindgen(js_name = setTimeout)]
+    fn set_timeout(handler: &js_sys::Function, ms: i32) -> JsValue;
+}
+
+async fn sleep(d: Duration) {
+    let ms = d.as_millis() as i32;
+    let promise = Promise::new(&mut |resolve, _| {
+        set_timeout(&resolve, ms);
+    });
+    JsFuture::from(promise).await.unwrap();
+}
+
+/// Milliseconds on a clock good enough to time a test.
+fn now_ms() -> f64 {
+    js_sys::Date::now()
+}
+
+/// Calls the control API; returns the status and the parsed JSON answer.
+async fn call(method: &str, url: &str, body: Option<&str>) -> (u16, JsValue) {
+    let init = RequestInit::new();
+    init.set_method(method);
+    if let Some(body) = body {
+        init.set_body(&JsValue::from_str(body));
+        let headers = web_sys::Headers::new().unwrap();
+        headers.append("content-type", "application/json").unwrap();
+        init.set_headers(&headers);
+    }
+    let response: Response = JsFuture::from(global_fetch(url, &init))
+        .await
+        .unwrap_or_else(|e| panic!("{method} {url} failed: {e:?} (is the mock server running?)"))
+        .unchecked_into();
+    let status = response.status();
+    let text = JsFuture::from(response.text().unwrap()).await.unwrap();
+    let json = JSON::parse(&text.as_string().unwrap_or_default()).unwrap_or(JsValue::NULL);
+    (status, json)
+}
+
+async fn control(method: &str, route: &str, body: Option<&str>) -> JsValue {
+    let url = format!("{}/__mock/{route}", mock_url());
+    let (status, json) = call(method, &url, body).await;
+    assert_eq!(status, 200, "{method} {url}: {json:?}");
+    json
+}
+
+fn get(value: &JsValue, key: &str) -> JsValue {
+    Reflect::get(value, &JsValue::from_str(key)).unwrap()
+}
+
+fn get_str(value: &JsValue, key: &str) -> String {
+    get(value, key)
+        .as_string()
+        .unwrap_or_else(|| panic!("{key} is not a string in {value:?}"))
+}
+
+/// Resets the server and sets the lifetime of the tokens it issues.
+async fn setup(lifetime_secs: u32) {
+    control("POST", "reset", None).await;
+    control(
+        "POST",
+        "lifetime",
+        Some(&format!(r#"{{"seconds":{lifetime_secs}}}"#)),
+    )
+    .await;
+}
+
+async fn push_fault(fault_json: &str) {
+    control("POST", "faults", Some(fault_json)).await;
+}
+
+async fn token_request_count() -> u32 {
+    let answer = control("GET", "requests", None).await;
+    get(&answer, "token_request_count").as_f64().unwrap() as u32
+}
+
+/// The token requests the server received, as JSON.
+async fn recorded_requests() -> js_sys::Array {
+    get(&control("GET", "requests", None).await, "requests").unchecked_into()
+}
+
+/// The first value of header `name` in a recorded request.
+fn recorded_header(request: &JsValue, name: &str) -> Option<String> {
+    let headers: js_sys::Array = get(request, "headers").unchecked_into();
+    headers.iter().find_map(|pair| {
+        let pair: js_sys::Array = pair.unchecked_into();
+        (pair.get(0).as_string()?.eq_ignore_ascii_case(name))
+            .then(|| pair.get(1).as_string())
+            .flatten()
+    })
+}
+
+/// A token request for the server's demo client.
+async fn demo_request() -> TokenRequest {
+    let info = control("GET", "info", None).await;
+    TokenRequest::new(
+        Environment::custom(mock_url()).unwrap(),
+        ClientId::new(get_str(&info, "demo_client_id")).unwrap(),
+        ClientSecret::new(get_str(&info, "demo_client_secret")).unwrap(),
+    )
+}
+
+fn source(request: TokenRequest) -> TokenSource {
+    TokenSource::new(request)
+}
+
+fn expect_err(result: Result<zuora_oauth_core::TokenHandle, TokenError>) -> TokenError {
+    match result {
+        Ok(t) => panic!("expected an error, got a token: {t:?}"),
+        Err(e) => e,
+    }
+}
+
+fn transport_kind(e: &TokenError) -> TransportErrorKind {
+    console_log!("{e}");
+    match e.error() {
+        Error::Transport(t) => t.kind(),
+        other => panic!("expected a transport error, got {other:?}"),
+    }
+}
+
+// ---- the runtime -----------------------------------------------------------------------
+
+/// The runner really put us where it was told to (Node, a page, a dedicated worker), and the
+/// crate never needs a `window`.
+#[wasm_bindgen_test]
+fn runs_in_the_environment_the_runner_was_asked_for() {
+    let global: JsValue = js_sys::global().into();
+    let has = |name: &str| Reflect::has(&global, &JsValue::from_str(name)).unwrap_or(false);
+    let node = Reflect::get(&global, &JsValue::from_str("process"))
+        .ok()
+        .filter(|p| p.is_object())
+        .and_then(|p| Reflect::get(&p, &JsValue::from_str("versions")).ok())
+        .filter(|v| v.is_object())
+        .and_then(|v| Reflect::get(&v, &JsValue::from_str("node")).ok())
+        .and_then(|v| v.as_string());
+    let window = has("window") && has("document");
+    let worker = has("importScripts") && !window;
+    let (expected, ok) = if option_env!("WASM_BINDGEN_USE_DEDICATED_WORKER").is_some() {
+        ("a dedicated worker", worker)
+    } else if option_env!("WASM_BINDGEN_USE_BROWSER").is_some() {
+        ("a browser page", window)
+    } else {
+        ("Node", node.is_some())
+    };
+    console_log!("runtime: expected {expected}; node={node:?} window={window} worker={worker}");
+    assert!(ok, "expected to run in {expected}");
+}
+
+// ---- success ---------------------------------------------------------------------------
+
+#[wasm_bindgen_test]
+async fn success_with_track_id_and_entity_id() {
+    setup(3599).await;
+    let entity = "11e643f4-a3ee-8bad-b061-0025904c756d";
+    let request = demo_request()
+        .await
+        .with_track_id(TrackId::new("wasm-test-track").unwrap())
+        .with_entity_id(EntityId::new(entity).unwrap());
+    let source = source(request);
+    assert!(source.cached().is_none());
+
+    let token = source.token().await.unwrap();
+    let secret = token.access_token().secret().to_owned();
+    assert_eq!(secret.len(), 32, "a 32-hex token like Zuora's");
+    assert_eq!(token.expires_in(), Duration::from_secs(3599));
+    assert!(token.token_type().eq_ignore_ascii_case("bearer"));
+    assert!(token.jti().is_some());
+    assert_eq!(token.entity_id().map(|e| e.as_str()), Some(entity));
+    assert!(
+        token.scope().entity_ids().any(|e| e == entity),
+        "{:?}",
+        token.scope()
+    );
+    // Headers copied back (the mock exposes them to browsers through CORS).
+    assert_eq!(token.meta().track_id(), Some("wasm-test-track"));
+    assert_eq!(token.meta().request_id().map(str::len), Some(36));
+
+    // What the server received.
+    let requests = recorded_requests().await;
+    assert_eq!(requests.length(), 1);
+    let sent = requests.get(0);
+    assert_eq!(get_str(&sent, "method"), "POST");
+    assert_eq!(get_str(&sent, "path"), "/oauth/token");
+    assert_eq!(get(&sent, "status").as_f64(), Some(200.0));
+    assert_eq!(
+        recorded_header(&sent, "zuora-track-id").as_deref(),
+        Some("wasm-test-track")
+    );
+    assert_eq!(
+        recorded_header(&sent, "zuora-entity-ids").as_deref(),
+        Some(entity)
+    );
+    assert_eq!(recorded_header(&sent, "authorization"), None);
+
+    // Cached: same token, no second request, by every accessor.
+    assert_eq!(
+        source.token().await.unwrap().access_token().secret(),
+        secret
+    );
+    assert_eq!(source.cached().unwrap().access_token().secret(), secret);
+    assert_eq!(
+        source.with_token(|h| h.generation()).await.unwrap(),
+        token.generation()
+    );
+    assert_eq!(token_request_count().await, 1);
+
+    // The token opens the protected endpoint.
+    let mut api_call = http::Request::get(format!("{}/v1/catalog/products", mock_url()))
+        .body(())
+        .unwrap();
+    let generation = source.authorize(&mut api_call).await.unwrap();
+    assert_eq!(generation, token.generation());
+    let init = RequestInit::new();
+    let headers = web_sys::Headers::new().unwrap();
+    for (name, value) in api_call.headers() {
+        headers
+            .append(name.as_str(), value.to_str().unwrap())
+            .unwrap();
+    }
+    init.set_headers(&headers);
+    let response: Response = JsFuture::from(global_fetch(&api_call.uri().to_string(), &init))
+        .await
+        .unwrap()
+        .unchecked_into();
+    assert_eq!(response.status(), 200);
+}
+
+#[wasm_bindgen_test]
+async fn invalidate_fetches_one_new_token() {
+    setup(3599).await;
+    let source = source(demo_request().await);
+    let first = source.token().await.unwrap();
+    assert!(source.invalidate(first.generation()));
+    assert!(
+        !source.invalidate(first.generation()),
+        "a second report changes nothing"
+    );
+    assert!(source.cached().is_none());
+    let second = source.token().await.unwrap();
+    assert_ne!(
+        first.access_token().secret(),
+        second.access_token().secret()
+    );
+    assert!(second.generation() > first.generation());
+    assert_eq!(token_request_count().await, 2);
+}
+
+// ---- rejections: 400, 401, 403 ---------------------------------------------------------
+
+/// A rejection is reported with its parsed body, and never retried automatically.
+async fn rejected(fault: &str, status: u16) -> zuora_oauth_core::ErrorResponse {
+    setup(3599).await;
+    push_fault(fault).await;
+    let source = source(demo_request().await);
+    let e = expect_err(source.token().await);
+    assert!(!e.is_transient(), "{e}");
+    assert_eq!(e.retry_in(), None, "rejections are not retried: {e}");
+    // No automatic retry: the next call fails at once, without a request.
+    let again = expect_err(source.token().await);
+    assert!(matches!(again.error(), Error::Rejected(_)));
+    assert_eq!(token_request_count().await, 1);
+    // `reset` allows a new attempt, which succeeds (the fault was used up).
+    source.reset();
+    source.token().await.unwrap();
+    assert_eq!(token_request_count().await, 2);
+    match e.into_error() {
+        Error::Rejected(response) => {
+            assert_eq!(response.status().as_u16(), status);
+            response
+        }
+        other => panic!("expected a rejection, got {other:?}"),
+    }
+}
+
+#[wasm_bindgen_test]
+async fn rejected_400_oauth_shape() {
+    let r = rejected(
+        r#"{"kind":"respond","status":400,"headers":{"Content-Type":"application/json"},
+            "body":"{\"error\":\"invalid_request\",\"error_description\":\"Missing grant type\"}"}"#,
+        400,
+    )
+    .await;
+    assert_eq!(r.detail().error.as_deref(), Some("invalid_request"));
+    assert_eq!(r.detail().description(), Some("Missing grant type"));
+}
+
+#[wasm_bindgen_test]
+async fn rejected_401_gateway_shape() {
+    let r = rejected(
+        r#"{"kind":"respond","status":401,
+            "headers":{"Content-Type":"application/json","WWW-Authenticate":"Bearer realm=\"Zuora\""},
+            "body":"{\"message\":\"Authentication error\"}"}"#,
+        401,
+    )
+    .await;
+    assert_eq!(r.detail().message.as_deref(), Some("Authentication error"));
+}
+
+#[wasm_bindgen_test]
+async fn rejected_403_zuora_v1_shape() {
+    let r = rejected(
+        r#"{"kind":"respond","status":403,"headers":{"Content-Type":"application/json;charset=utf-8"},
+            "body":"{\"success\":false,\"reasons\":[{\"code\":90000011,\"message\":\"this resource is protected\"}]}"}"#,
+        403,
+    )
+    .await;
+    assert_eq!(r.detail().code(), Some("90000011"));
+    assert_eq!(r.detail().description(), Some("this resource is protected"));
+}
+
+#[wasm_bindgen_test]
+async fn rejected_401_bad_credentials_from_the_server_itself() {
+    setup(3599).await;
+    let request = TokenRequest::new(
+        Environment::custom(mock_url()).unwrap(),
+        ClientId::new("00000000-1111-2222-3333-444444444444").unwrap(),
+        ClientSecret::new("not+the/right=secret").unwrap(),
+    );
+    let e = expect_err(source(request).token().await);
+    let Error::Rejected(r) = e.error() else {
+        panic!("{e:?}")
+    };
+    assert_eq!(r.status().as_u16(), 401);
+    assert_eq!(r.detail().error.as_deref(), Some("invalid_client"));
+    assert!(r.meta().request_id().is_some());
+    let text = e.to_string();
+    assert!(
+        text.contains("invalid_client: Bad client credentials"),
+        "{text}"
+    );
+    assert!(!text.contains("not+the/right=secret"), "{text}");
+}
+
+// ---- transient failures ----------------------------------------------------------------
+
+#[wasm_bindgen_test]
+async fn rate_limited_honours_retry_after_then_succeeds() {
+    setup(3599).await;
+    push_fault(r#"{"kind":"rate_limited","retry_after":{"seconds":1}}"#).await;
+    let source = source(demo_request().await);
+    let e = expect_err(source.token().await);
+    let Error::RateLimited(r) = e.error() else {
+        panic!("{e:?}")
+    };
+    assert_eq!(r.status().as_u16(), 429);
+    assert_eq!(
+        r.detail().message.as_deref(),
+        Some("API rate limit exceeded")
+    );
+    assert_eq!(e.error().retry_after(), Some(Duration::from_secs(1)));
+    assert!(e.is_transient());
+    let wait = e.retry_in().expect("a next attempt is scheduled");
+    assert!(
+        wait > Duration::from_millis(800) && wait <= Duration::from_secs(1),
+        "{wait:?}"
+    );
+    // Before Retry-After has passed: the same failure, no request.
+    let again = expect_err(source.token().await);
+    assert!(matches!(again.error(), Error::RateLimited(_)));
+    assert_eq!(token_request_count().await, 1);
+    // After it: success.
+    sleep(wait + Duration::from_millis(100)).await;
+    source.token().await.unwrap();
+    assert_eq!(token_request_count().await, 2);
+}
+
+#[wasm_bindgen_test]
+async fn server_error_with_html_body() {
+    setup(3599).await;
+    push_fault(
+        r#"{"kind":"respond","status":502,"headers":{"Content-Type":"text/html"},
+            "body":"<html><body><h1>502 Bad Gateway</h1></body></html>"}"#,
+    )
+    .await;
+    let e = expect_err(source(demo_request().await).token().await);
+    let Error::Server(r) = e.error() else {
+        panic!("{e:?}")
+    };
+    assert_eq!(r.status().as_u16(), 502);
+    assert!(r.body_excerpt().contains("Bad Gateway"), "{r:?}");
+    assert!(e.is_transient());
+    assert!(e.retry_in().is_some());
+}
+
+#[wasm_bindgen_test]
+async fn malformed_json_is_an_unexpected_response() {
+    setup(3599).await;
+    push_fault(r#"{"kind":"malformed_json"}"#).await;
+    let e = expect_err(source(demo_request().await).token().await);
+    let Error::UnexpectedResponse { problem, response } = e.error() else {
+        panic!("{e:?}")
+    };
+    assert!(
+        matches!(problem, Problem::MalformedJson { .. }),
+        "{problem:?}"
+    );
+    assert_eq!(response.status().as_u16(), 200);
+    assert!(!e.is_transient());
+    assert!(e.to_string().contains("not a JSON object"), "{e}");
+}
+
+#[wasm_bindgen_test]
+async fn timeout_against_a_slow_server() {
+    setup(3599).await;
+    push_fault(r#"{"kind":"delay_headers","delay_ms":3000}"#).await;
+    let source = TokenSource::builder(demo_request().await)
+        .transport(FetchTransport::new().timeout(Duration::from_millis(300)))
+        .build();
+    let started = now_ms();
+    let e = expect_err(source.token().await);
+    let elapsed = now_ms() - started;
+    assert_eq!(transport_kind(&e), TransportErrorKind::Timeout, "{e}");
+    assert!(e.is_transient());
+    assert!(
+        (250.0..2500.0).contains(&elapsed),
+        "gave up after {elapsed} ms"
+    );
+    assert!(e.to_string().contains("timed out"), "{e}");
+}
+
+#[wasm_bindgen_test]
+async fn connection_refused_is_a_network_failure() {
+    setup(3599).await;
+    // The mock listens on 127.0.0.1 only: the same port on 127.0.0.2 refuses connections.
+    // (Not a low port such as 1: `fetch` blocks those before connecting, as "bad ports".)
+    let refused = mock_url().replace("//127.0.0.1:", "//127.0.0.2:");
+    assert_ne!(
+        refused,
+        mock_url(),
+        "the mock URL should be http://127.0.0.1:PORT"
+    );
+    let request = TokenRequest::new(
+        Environment::custom(&refused).unwrap(),
+        ClientId::new("00000000-1111-2222-3333-444444444444").unwrap(),
+        ClientSecret::new("secret").unwrap(),
+    );
+    let e = expect_err(source(request).token().await);
+    assert_eq!(transport_kind(&e), TransportErrorKind::NetworkOrCors, "{e}");
+    assert!(
+        e.to_string().contains("network failure or CORS rejection"),
+        "{e}"
+    );
+    assert!(e.is_transient());
+}
+
+#[wasm_bindgen_test]
+async fn connection_closed_mid_body() {
+    setup(3599).await;
+    push_fault(r#"{"kind":"close_mid_body"}"#).await;
+    let e = expect_err(source(demo_request().await).token().await);
+    let kind = transport_kind(&e);
+    assert!(
+        matches!(
+            kind,
+            TransportErrorKind::Reset | TransportErrorKind::NetworkOrCors
+        ),
+        "{e}"
+    );
+}
+
+// ---- caps and redirects ----------------------------------------------------------------
+
+#[wasm_bindgen_test]
+async fn oversized_body_with_content_length() {
+    setup(3599).await;
+    push_fault(r#"{"kind":"oversized_body","bytes":1048576}"#).await;
+    let e = expect_err(source(demo_request().await).token().await);
+    assert_eq!(transport_kind(&e), TransportErrorKind::BodyTooLarge, "{e}");
+    assert!(!e.is_transient());
+}
+
+#[wasm_bindgen_test]
+async fn oversized_chunked_body_is_cut_while_streaming() {
+    setup(3599).await;
+    push_fault(r#"{"kind":"oversized_body","bytes":1048576,"chunked":true}"#).await;
+    let source = TokenSource::builder(demo_request().await)
+        .transport(FetchTransport::new().max_body_size(16 * 1024))
+        .build();
+    let e = expect_err(source.token().await);
+    assert_eq!(transport_kind(&e), TransportErrorKind::BodyTooLarge, "{e}");
+    assert!(e.to_string().contains("16384"), "{e}");
+}
+
+#[wasm_bindgen_test]
+async fn redirects_are_not_followed() {
+    setup(3599).await;
+    push_fault(r#"{"kind":"redirect"}"#).await;
+    let e = expect_err(source(demo_request().await).token().await);
+    console_log!("{e}");
+    match e.error() {
+        // Node and edge runtimes: the 3xx itself, classified by the core.
+        Error::UnexpectedResponse {
+            problem: Problem::Redirect { .. },
+            response,
+        } => assert_eq!(response.status().as_u16(), 302),
+        // Browsers: an opaque-redirect response.
+        Error::Transport(t) => {
+            assert!(t.detail().contains("redirect"), "{t}");
+            assert!(t.detail().contains("refused"), "{t}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // Only the token endpoint was asked (the redirect target was never reached).
+    assert_eq!(token_request_count().await, 1);
+}
+
+// ---- refresh-ahead and single flight -----------------------------------------------------
+
+#[wasm_bindgen_test]
+async fn refresh_ahead_hands_out_the_old_token_during_one_refresh() {
+    // Tokens of 4 s, refreshed 2 s before expiry (no jitter): the refresh window opens
+    // 2 s after the first fetch and the old token stays valid until 4 s.
+    setup(4).await;
+    let source = TokenSource::builder(demo_request().await)
+        .config(
+            LifecycleConfig::default()
+                .with_refresh_window(Duration::from_secs(2))
+                .with_refresh_jitter_percent(0),
+        )
+        .build();
+    let first = source.token().await.unwrap();
+    let old = first.access_token().secret().to_owned();
+    assert_eq!(first.expires_in(), Duration::from_secs(4));
+
+    sleep(Duration::from_millis(2400)).await;
+    assert!(
+        source.cached().is_none(),
+        "in the refresh window the fast path steps aside"
+    );
+    // The refresh takes a while on the server; meanwhile everyone gets the old token.
+    push_fault(r#"{"kind":"delay_headers","delay_ms":400}"#).await;
+    let during: Vec<_> = join_all((0..20).map(|_| source.token())).await;
+    for token in during {
+        assert_eq!(token.unwrap().access_token().secret(), old);
+    }
+    assert_eq!(
+        source.cached().unwrap().access_token().secret(),
+        old,
+        "still valid while the refresh is in flight"
+    );
+
+    sleep(Duration::from_millis(900)).await;
+    assert_eq!(token_request_count().await, 2, "exactly one refresh");
+    let new = source.cached().expect("the refreshed token is cached");
+    assert_ne!(new.access_token().secret(), old);
+    assert!(new.generation() > first.generation());
+    assert_eq!(
+        source.token().await.unwrap().access_token().secret(),
+        new.access_token().secret()
+    );
+    assert_eq!(token_request_count().await, 2);
+}
+
+#[wasm_bindgen_test]
+async fn single_flight_for_50_concurrent_callers() {
+    setup(3599).await;
+    // Slow the one request down so that every caller arrives while it is in flight.
+    push_fault(r#"{"kind":"delay_headers","delay_ms":200}"#).await;
+    let source = source(demo_request().await);
+    let tokens: Vec<_> = join_all((0..50).map(|_| source.token())).await;
+    let first = tokens[0]
+        .as_ref()
+        .unwrap()
+        .access_token()
+        .secret()
+        .to_owned();
+    for token in &tokens {
+        assert_eq!(token.as_ref().unwrap().access_token().secret(), first);
+    }
+    assert_eq!(token_request_count().await, 1, "one request for 50 callers");
+}
+
+#[wasm_bindgen_test]
+async fn dropped_fetching_future_lets_another_caller_take_over() {
+    setup(3599).await;
+    push_fault(r#"{"kind":"delay_headers","delay_ms":300}"#).await;
+    let source = source(demo_request().await);
+    {
+        // Start the fetch, then drop it mid-flight (its caller was cancelled).
+        let fetching = source.token();
+        let mut fetching = Box::pin(fetching);
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        assert!(fetching.as_mut().poll(&mut cx).is_pending());
+    }
+    let token = source.token().await.unwrap();
+    assert_eq!(token.access_token().secret().len(), 32);
+}
