@@ -4,22 +4,25 @@
 //! adapter's tests in Node, headless Chromium and a dedicated worker (against the mock
 //! server, started here), the fuzz smoke run and the custom-runtime example.
 //!
-//! `cargo xtask test --native` skips everything that needs wasm tooling or a browser.
+//! `cargo xtask test --native` skips everything that needs wasm tooling or a browser;
+//! `cargo xtask test --wasm` runs only that part.
 #![forbid(unsafe_code)]
 
 use std::env;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitCode, Stdio};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
+/// The wasm adapter, whose tests run in Node, headless Chromium and a dedicated worker.
+const WASM_CRATE: &str = "zuora-oauth-wasm";
 
 fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("test") => test(&args[1..]),
-        _ => Err("usage: cargo xtask test [--native]".into()),
+        _ => Err("usage: cargo xtask test [--native | --wasm]".into()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -34,14 +37,29 @@ type Result<T = (), E = String> = std::result::Result<T, E>;
 
 fn test(args: &[String]) -> Result {
     let native_only = args.iter().any(|a| a == "--native");
+    let wasm_only = args.iter().any(|a| a == "--wasm");
     let root = workspace_root();
     env::set_current_dir(&root).map_err(|e| format!("cd {}: {e}", root.display()))?;
+    if wasm_only {
+        eprintln!("xtask: --wasm: only the wasm and browser steps");
+        return wasm_steps();
+    }
 
     step("format", || cargo(&["fmt", "--all", "--check"]))?;
     step("clippy", || {
-        cargo(&["clippy", "--workspace", "--all-targets", "--all-features", "--", "-D", "warnings"])
+        cargo(&[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--all-features",
+            "--",
+            "-D",
+            "warnings",
+        ])
     })?;
-    step("tests", || cargo(&["test", "--workspace", "--all-features"]))?;
+    step("tests", || {
+        cargo(&["test", "--workspace", "--all-features"])
+    })?;
     step("docs", || {
         run(Command::new("cargo")
             .args(["doc", "--workspace", "--no-deps", "--all-features"])
@@ -51,20 +69,49 @@ fn test(args: &[String]) -> Result {
         eprintln!("xtask: --native: skipping wasm and browser steps");
         return Ok(());
     }
+    wasm_steps()
+}
+
+/// The wasm32 build, lints and the wasm adapter's tests in Node, Chromium and a worker.
+fn wasm_steps() -> Result {
     step("wasm32 target", ensure_wasm_target)?;
     step("core on wasm32", || {
         cargo(&["build", "-p", "zuora-oauth-core", "--target", WASM_TARGET])
     })?;
+    step("wasm adapter: clippy on wasm32", || {
+        cargo(&[
+            "clippy",
+            "-p",
+            WASM_CRATE,
+            "--target",
+            WASM_TARGET,
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ])
+    })?;
+    step("wasm-bindgen-cli", ensure_wasm_bindgen_cli)?;
+    let chromedriver = step_with("chromium and chromedriver", ensure_chromium)?;
+    step(
+        "wasm adapter tests (Node, headless Chromium, dedicated worker)",
+        || wasm_tests(&chromedriver),
+    )?;
     Ok(())
 }
 
 /// Runs one named step, timing it.
 fn step(name: &str, f: impl FnOnce() -> Result) -> Result {
+    step_with(name, f)
+}
+
+/// Runs one named step that produces a value, timing it.
+fn step_with<T>(name: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
     eprintln!("\n==> {name}");
     let start = Instant::now();
-    f().map_err(|e| format!("step `{name}` failed: {e}"))?;
+    let value = f().map_err(|e| format!("step `{name}` failed: {e}"))?;
     eprintln!("<== {name}: ok in {:.1} s", start.elapsed().as_secs_f64());
-    Ok(())
+    Ok(value)
 }
 
 fn cargo(args: &[&str]) -> Result {
@@ -93,31 +140,206 @@ fn workspace_root() -> PathBuf {
 }
 
 fn ensure_wasm_target() -> Result {
-    let installed = output(Command::new("rustup").args(["target", "list", "--installed"]))
-        .unwrap_or_default();
+    let installed =
+        output(Command::new("rustup").args(["target", "list", "--installed"])).unwrap_or_default();
     if installed.lines().any(|l| l.trim() == WASM_TARGET) {
         return Ok(());
     }
     run(Command::new("rustup").args(["target", "add", WASM_TARGET]))
 }
 
-/// A child process killed when dropped.
-#[allow(dead_code)]
+/// The `wasm-bindgen` version locked in `Cargo.lock` (the test runner must match it).
+fn locked_wasm_bindgen_version() -> Result<String> {
+    let lock = std::fs::read_to_string("Cargo.lock").map_err(|e| format!("Cargo.lock: {e}"))?;
+    let mut lines = lock.lines();
+    while let Some(line) = lines.next() {
+        if line.trim() == r#"name = "wasm-bindgen""#
+            && let Some(version) = lines
+                .next()
+                .and_then(|l| l.trim().strip_prefix("version = "))
+        {
+            return Ok(version.trim_matches('"').to_owned());
+        }
+    }
+    Err("Cargo.lock has no wasm-bindgen package".into())
+}
+
+/// Installs wasm-bindgen-cli at the locked `wasm-bindgen` version, unless
+/// `wasm-bindgen-test-runner --version` already prints it.
+fn ensure_wasm_bindgen_cli() -> Result {
+    let version = locked_wasm_bindgen_version()?;
+    let installed = output(Command::new("wasm-bindgen-test-runner").arg("--version"));
+    let matches = |out: &str| out.split_whitespace().any(|w| w == version);
+    match installed {
+        Some(out) if matches(&out) => {
+            eprintln!("xtask: {} (matches Cargo.lock)", out.trim());
+            return Ok(());
+        }
+        Some(out) => eprintln!(
+            "xtask: {} does not match wasm-bindgen {version} in Cargo.lock; installing",
+            out.trim()
+        ),
+        None => eprintln!("xtask: wasm-bindgen-test-runner not found; installing {version}"),
+    }
+    // Not `--locked`: the CLI's own lock file may name versions the registry lacks.
+    cargo(&["install", "wasm-bindgen-cli", "--version", &version])?;
+    match output(Command::new("wasm-bindgen-test-runner").arg("--version")) {
+        Some(out) if matches(&out) => Ok(()),
+        other => Err(format!(
+            "after installing wasm-bindgen-cli {version}, `wasm-bindgen-test-runner --version` \
+             prints {other:?}: is ~/.cargo/bin on PATH?"
+        )),
+    }
+}
+
+/// Finds an executable on `PATH`.
+fn which(name: &str) -> Option<PathBuf> {
+    env::split_paths(&env::var_os("PATH")?)
+        .map(|dir| dir.join(name))
+        .find(|p| p.is_file())
+}
+
+/// Chromium and its WebDriver, for the browser and worker runs; returns chromedriver's path.
+/// Installs Debian's `chromium` and `chromium-driver` when missing and running as root.
+fn ensure_chromium() -> Result<PathBuf> {
+    let find = || {
+        let browser = [
+            "chromium",
+            "chromium-browser",
+            "google-chrome",
+            "google-chrome-stable",
+        ]
+        .iter()
+        .find_map(|b| which(b));
+        let driver = env::var_os("CHROMEDRIVER")
+            .map(PathBuf::from)
+            .filter(|p| p.is_file())
+            .or_else(|| which("chromedriver"));
+        browser.zip(driver)
+    };
+    if let Some((browser, driver)) = find() {
+        eprintln!("xtask: {} and {}", browser.display(), driver.display());
+        return Ok(driver);
+    }
+    let root = output(Command::new("id").arg("-u")).is_some_and(|uid| uid.trim() == "0");
+    if !root || which("apt-get").is_none() {
+        return Err(
+            "the browser tests need Chromium and chromedriver: install them (Debian: \
+                    `apt-get install chromium chromium-driver`, as root) or set CHROMEDRIVER, \
+                    or run `cargo xtask test --native` to skip the wasm and browser steps"
+                .into(),
+        );
+    }
+    run(Command::new("apt-get").arg("update"))?;
+    run(Command::new("apt-get")
+        .args(["install", "-y", "chromium", "chromium-driver"])
+        .env("DEBIAN_FRONTEND", "noninteractive"))?;
+    find()
+        .map(|(_, driver)| driver)
+        .ok_or_else(|| "chromium or chromedriver still missing after apt-get install".into())
+}
+
+/// Node 18 or later (for the global `fetch`), which runs the default wasm test run.
+fn ensure_node() -> Result {
+    let version = output(Command::new("node").arg("--version")).ok_or(
+        "Node.js is needed for the wasm tests (Node 18 or later; Debian: `apt-get install nodejs`)",
+    )?;
+    let major = version
+        .trim()
+        .trim_start_matches('v')
+        .split('.')
+        .next()
+        .and_then(|m| m.parse::<u32>().ok())
+        .unwrap_or(0);
+    if major < 18 {
+        return Err(format!(
+            "Node {} is too old: the wasm tests need Node 18+",
+            version.trim()
+        ));
+    }
+    Ok(())
+}
+
+/// Runs the wasm adapter's tests against one mock server in Node, headless Chromium and a
+/// dedicated worker. The server's URL reaches the tests at compile time (`ZUORA_MOCK_URL`).
+fn wasm_tests(chromedriver: &Path) -> Result {
+    ensure_node()?;
+    let (server, url) = start_mock_server()?;
+    eprintln!("xtask: mock Zuora server at {url}");
+    let runs: [(&str, &[(&str, &str)]); 3] = [
+        ("Node", &[]),
+        ("headless Chromium", &[("WASM_BINDGEN_USE_BROWSER", "1")]),
+        (
+            "a dedicated worker",
+            &[("WASM_BINDGEN_USE_DEDICATED_WORKER", "1")],
+        ),
+    ];
+    for (name, vars) in runs {
+        eprintln!("\nxtask: wasm tests in {name}");
+        let mut cmd = Command::new("cargo");
+        cmd.args(["test", "-p", WASM_CRATE, "--target", WASM_TARGET])
+            .env("ZUORA_MOCK_URL", &url)
+            .env("CHROMEDRIVER", chromedriver);
+        for var in [
+            "WASM_BINDGEN_USE_BROWSER",
+            "WASM_BINDGEN_USE_DEDICATED_WORKER",
+            "WASM_BINDGEN_USE_SHARED_WORKER",
+            "WASM_BINDGEN_USE_SERVICE_WORKER",
+            "WASM_BINDGEN_USE_DENO",
+            "WASM_BINDGEN_TEST_ONLY_NODE",
+            "WASM_BINDGEN_TEST_ONLY_WEB",
+        ] {
+            cmd.env_remove(var);
+        }
+        cmd.envs(vars.iter().copied());
+        run(&mut cmd).map_err(|e| format!("wasm tests in {name}: {e}"))?;
+    }
+    drop(server);
+    Ok(())
+}
+
+/// A child process stopped when dropped: its stdin is closed first (the mock server is
+/// started with `--exit-on-stdin-close`, which also reaches it through `cargo run`), then
+/// it is killed if it has not exited after a few seconds.
 struct Guard(Child);
 
 impl Drop for Guard {
     fn drop(&mut self) {
+        drop(self.0.stdin.take());
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
 }
 
 /// Starts the mock Zuora server and returns it with its base URL.
-#[allow(dead_code)]
 fn start_mock_server() -> Result<(Guard, String)> {
+    // Build first, so that a build failure is reported as such (and not as a missing URL).
+    cargo(&[
+        "build",
+        "--quiet",
+        "-p",
+        "zuora-oauth-testkit",
+        "--bin",
+        "zuora-mock-server",
+    ])?;
     let mut child = Command::new("cargo")
-        .args(["run", "--quiet", "-p", "zuora-oauth-testkit", "--bin", "zuora-mock-server", "--"])
-        .args(["--port", "0"])
+        .args([
+            "run",
+            "--quiet",
+            "-p",
+            "zuora-oauth-testkit",
+            "--bin",
+            "zuora-mock-server",
+            "--",
+        ])
+        .args(["--port", "0", "--exit-on-stdin-close"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
@@ -130,7 +352,9 @@ fn start_mock_server() -> Result<(Guard, String)> {
         .map_err(|e| format!("reading the mock server's URL: {e}"))?;
     let url = line.trim().to_owned();
     if !url.starts_with("http://127.0.0.1:") {
-        return Err(format!("unexpected first line from zuora-mock-server: {url:?}"));
+        return Err(format!(
+            "unexpected first line from zuora-mock-server: {url:?}"
+        ));
     }
     Ok((guard, url))
 }
