@@ -332,7 +332,8 @@ impl fmt::Display for Problem {
 }
 
 /// A failure below HTTP, reported by a transport adapter.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{kind} while requesting a Zuora token{}", detail_suffix(detail))]
 pub struct TransportError {
     kind: TransportErrorKind,
     detail: String,
@@ -359,17 +360,14 @@ impl TransportError {
     }
 }
 
-impl fmt::Display for TransportError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} while requesting a Zuora token", self.kind)?;
-        if !self.detail.is_empty() {
-            write!(f, ": {}", self.detail)?;
-        }
-        Ok(())
+/// `": detail"`, or nothing for an empty detail.
+fn detail_suffix(detail: &str) -> String {
+    if detail.is_empty() {
+        String::new()
+    } else {
+        format!(": {detail}")
     }
 }
-
-impl std::error::Error for TransportError {}
 
 /// The kinds of transport failure, the same for every adapter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

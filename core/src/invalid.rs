@@ -1,14 +1,14 @@
 //! The error returned when an input fails validation.
 
 use std::borrow::Cow;
-use std::fmt;
 
 /// An input that breaks one of Zuora's rules, caught before anything is sent.
 ///
 /// It names the field and the rule. It never repeats the rejected value when that value
 /// may be secret (client secrets, URLs that might carry credentials); for harmless values
 /// such as an unknown environment name it may quote them to help the user.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid {field}: {rule}")]
 pub struct InvalidInput {
     field: &'static str,
     rule: Cow<'static, str>,
@@ -33,14 +33,6 @@ impl InvalidInput {
         &self.rule
     }
 }
-
-impl fmt::Display for InvalidInput {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid {}: {}", self.field, self.rule)
-    }
-}
-
-impl std::error::Error for InvalidInput {}
 
 /// Counts characters (not bytes) and names the count when it is wrong.
 pub(crate) fn char_count(s: &str) -> usize {
