@@ -27,12 +27,26 @@ pub struct ResponseMeta {
 impl ResponseMeta {
     /// Reads the headers it knows in one pass over the map.
     pub(crate) fn from_parts(status: StatusCode, headers: &HeaderMap) -> Self {
+        Self::with_content_type(status, headers).0
+    }
+
+    /// [`from_parts`](Self::from_parts), also returning the first `Content-Type` found in
+    /// the same pass (so that the parser need not look it up again).
+    pub(crate) fn with_content_type(
+        status: StatusCode,
+        headers: &HeaderMap,
+    ) -> (Self, Option<&HeaderValue>) {
         let mut meta = Self {
             status,
             ..Self::default()
         };
+        let mut content_type = None;
         for (name, value) in headers {
             let slot = match name.as_str() {
+                "content-type" => {
+                    content_type = content_type.or(Some(value));
+                    continue;
+                }
                 "zuora-request-id" => &mut meta.request_id,
                 "zuora-track-id" => &mut meta.track_id,
                 "date" => &mut meta.date,
@@ -49,7 +63,7 @@ impl ResponseMeta {
                 *slot = Some(value.clone());
             }
         }
-        meta
+        (meta, content_type)
     }
 
     /// The HTTP status of the response.

@@ -2,6 +2,7 @@
 //! that does it.
 
 use std::fmt;
+use std::ops::Range;
 
 use http::header::{ACCEPT, CONTENT_TYPE};
 use http::{HeaderName, HeaderValue, Method, Uri};
@@ -55,7 +56,10 @@ pub struct TokenRequest {
     client_id: ClientId,
     client_secret: ClientSecret,
     /// The encoded form, which holds the secret: zeroized on drop.
-    form: Zeroizing<Vec<u8>>,
+    form: Zeroizing<String>,
+    /// Where the form-encoded secret sits in `form` (for the scrubber, found once here
+    /// rather than on every response).
+    secret_in_form: Range<usize>,
     track_id: Option<TrackId>,
     entity_id: Option<EntityId>,
 }
@@ -68,14 +72,17 @@ impl TokenRequest {
             ("client_secret", client_secret.expose_secret()),
             ("grant_type", GRANT_TYPE),
         ];
-        let form =
-            serde_urlencoded::to_string(fields).expect("three pairs of strings always form-encode");
+        let form = Zeroizing::new(
+            serde_urlencoded::to_string(fields).expect("three pairs of strings always form-encode"),
+        );
+        let secret_in_form = secret_range(&form);
         Self {
             token_uri: environment.token_url(),
             environment,
             client_id,
             client_secret,
-            form: Zeroizing::new(form.into_bytes()),
+            form,
+            secret_in_form,
             track_id: None,
             entity_id: None,
         }
@@ -123,7 +130,7 @@ impl TokenRequest {
     /// The body holds the client secret; do not log it. Send it without following
     /// redirects.
     pub fn to_http(&self) -> http::Request<Vec<u8>> {
-        let mut request = http::Request::new(self.form.to_vec());
+        let mut request = http::Request::new(self.form.as_bytes().to_vec());
         *request.method_mut() = Method::POST;
         *request.uri_mut() = self.token_uri.clone();
         let headers = request.headers_mut();
@@ -171,22 +178,37 @@ impl TokenRequest {
         &self,
         response: &http::Response<B>,
     ) -> Result<Token, Error> {
-        response::parse(response, &self.scrubber())
-            .map(|t| t.with_entity_id(self.entity_id.clone()))
+        let token = response::parse(response, &self.scrubber())?;
+        // Most requests name no entity: then the token is returned without another move.
+        Ok(match &self.entity_id {
+            None => token,
+            Some(entity_id) => token.with_entity_id(Some(entity_id.clone())),
+        })
     }
 
     /// Knows the secret in its raw and its form-encoded spelling, to scrub both from any
     /// text taken from a response.
     fn scrubber(&self) -> Scrubber<'_> {
-        let encoded = std::str::from_utf8(&self.form)
-            .ok()
-            .and_then(|form| {
-                form.split('&')
-                    .find_map(|kv| kv.strip_prefix("client_secret="))
-            })
+        let encoded = self
+            .form
+            .get(self.secret_in_form.clone())
             .unwrap_or_default();
         Scrubber::new([self.client_secret.expose_secret(), encoded])
     }
+}
+
+/// The value of `client_secret=` in an encoded form (empty if absent).
+fn secret_range(form: &str) -> Range<usize> {
+    const KEY: &str = "client_secret=";
+    let mut at = 0;
+    for pair in form.split('&') {
+        if let Some(value) = pair.strip_prefix(KEY) {
+            let start = at + KEY.len();
+            return start..start + value.len();
+        }
+        at += pair.len() + 1;
+    }
+    0..0
 }
 
 impl fmt::Debug for TokenRequest {

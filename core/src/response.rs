@@ -4,8 +4,8 @@ use std::borrow::Cow;
 use std::fmt;
 use std::time::Duration;
 
-use http::header::{CONTENT_TYPE, LOCATION};
-use http::{HeaderMap, StatusCode};
+use http::header::LOCATION;
+use http::{HeaderValue, StatusCode};
 use serde::Deserialize;
 use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
@@ -29,9 +29,9 @@ pub(crate) fn parse<B: AsRef<[u8]>>(
     let status = response.status();
     let headers = response.headers();
     let body = response.body().as_ref();
-    let meta = ResponseMeta::from_parts(status, headers);
+    let (meta, content_type) = ResponseMeta::with_content_type(status, headers);
     if status.is_success() {
-        return parse_token(headers, body, meta).map_err(|problem| {
+        return parse_token(content_type, body, meta).map_err(|problem| {
             let response = ErrorResponse::new(
                 ResponseMeta::from_parts(status, headers),
                 ErrorDetail::default(),
@@ -72,10 +72,12 @@ pub(crate) fn parse<B: AsRef<[u8]>>(
 }
 
 /// A 2xx response: JSON object with the token fields.
-fn parse_token(headers: &HeaderMap, body: &[u8], meta: ResponseMeta) -> Result<Token, Problem> {
-    let content_type = headers
-        .get(CONTENT_TYPE)
-        .map(|v| v.to_str().unwrap_or("(not text)"));
+fn parse_token(
+    content_type: Option<&HeaderValue>,
+    body: &[u8],
+    meta: ResponseMeta,
+) -> Result<Token, Problem> {
+    let content_type = content_type.map(|v| v.to_str().unwrap_or("(not text)"));
     if !content_type.is_some_and(is_json) {
         return Err(Problem::ContentType {
             found: content_type.map(|t| clean(t, None, 80)),
@@ -146,10 +148,14 @@ fn lifetime(secs: f64) -> Option<Duration> {
 
 /// `application/json` or `application/<x>+json`, with any parameters, in any case.
 fn is_json(content_type: &str) -> bool {
-    let essence = content_type.split(';').next().unwrap_or_default().trim();
-    let Some((kind, subtype)) = essence.split_once('/') else {
+    // Byte searches: `;` and `/` are ASCII, so their positions are char boundaries.
+    let bytes = content_type.as_bytes();
+    let end = bytes.iter().position(|&b| b == b';').unwrap_or(bytes.len());
+    let essence = content_type[..end].trim();
+    let Some(slash) = essence.bytes().position(|b| b == b'/') else {
         return false;
     };
+    let (kind, subtype) = (&essence[..slash], &essence[slash + 1..]);
     kind.eq_ignore_ascii_case("application")
         && (subtype.eq_ignore_ascii_case("json")
             || subtype.len() > 5 && subtype[subtype.len() - 5..].eq_ignore_ascii_case("+json"))
