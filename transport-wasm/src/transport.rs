@@ -121,9 +121,8 @@ impl FetchTransport {
             TransportError::new(
                 TransportErrorKind::Other,
                 format!(
-                    "fetch returned a response with status {} (type {:?})",
-                    response.status(),
-                    response.type_()
+                    "fetch returned a response with status {}, which is not an HTTP status",
+                    response.status()
                 ),
             )
         })?;

@@ -6,6 +6,10 @@
 //!
 //! `cargo xtask test --native` skips everything that needs wasm tooling or a browser;
 //! `cargo xtask test --wasm` runs only that part.
+//!
+//! `cargo xtask wasm-size` builds the wasm adapter's size probe (a small module that fetches
+//! and caches a token) the way BENCHMARKS.md says, and prints its raw, optimised and
+//! gzipped sizes.
 #![forbid(unsafe_code)]
 
 use std::env;
@@ -22,7 +26,8 @@ fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("test") => test(&args[1..]),
-        _ => Err("usage: cargo xtask test [--native | --wasm]".into()),
+        Some("wasm-size") => wasm_size(),
+        _ => Err("usage: cargo xtask test [--native | --wasm] | cargo xtask wasm-size".into()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -357,4 +362,86 @@ fn start_mock_server() -> Result<(Guard, String)> {
         ));
     }
     Ok((guard, url))
+}
+
+/// binaryen's `wasm-opt`, from npm (Debian's binaryen 108 writes modules that fail to load).
+const BINARYEN: &str = "binaryen@132.0.0";
+
+/// `cargo xtask wasm-size`: the size probe in release with a size profile, then
+/// `wasm-bindgen`, then `wasm-opt -Oz`; prints raw, optimised and gzipped bytes.
+fn wasm_size() -> Result {
+    let root = workspace_root();
+    env::set_current_dir(&root).map_err(|e| format!("cd {}: {e}", root.display()))?;
+    ensure_wasm_target()?;
+    ensure_wasm_bindgen_cli()?;
+    // A dedicated profile, defined on the command line: the workspace's release profile
+    // stays as it is for everyone else.
+    let profile = [
+        "profile.wasm-size.inherits=\"release\"",
+        "profile.wasm-size.opt-level=\"z\"",
+        "profile.wasm-size.lto=true",
+        "profile.wasm-size.codegen-units=1",
+        "profile.wasm-size.panic=\"abort\"",
+    ];
+    let mut build = Command::new("cargo");
+    build.args([
+        "build",
+        "-p",
+        WASM_CRATE,
+        "--example",
+        "size_probe",
+        "--target",
+        WASM_TARGET,
+    ]);
+    for setting in profile {
+        build.args(["--config", setting]);
+    }
+    run(build.args(["--profile", "wasm-size"]))?;
+    let target = target_dir()?;
+    let built = target
+        .join(WASM_TARGET)
+        .join("wasm-size/examples/size_probe.wasm");
+    let out = target.join("wasm-size-probe");
+    run(Command::new("wasm-bindgen")
+        .args(["--target", "web", "--out-dir"])
+        .arg(&out)
+        .arg(&built))?;
+    let raw = out.join("size_probe_bg.wasm");
+    let opt = out.join("size_probe_bg.opt.wasm");
+    run(Command::new("npx")
+        .args(["--yes", "-p", BINARYEN, "wasm-opt", "-Oz"])
+        .arg(&raw)
+        .arg("-o")
+        .arg(&opt))?;
+    let size = |p: &Path| {
+        std::fs::metadata(p)
+            .map(|m| m.len())
+            .map_err(|e| format!("{}: {e}", p.display()))
+    };
+    let gzipped = Command::new("gzip")
+        .args(["-9", "-c"])
+        .arg(&opt)
+        .output()
+        .map_err(|e| format!("gzip: {e}"))?
+        .stdout
+        .len();
+    println!("raw (wasm-bindgen output): {} bytes", size(&raw)?);
+    println!("optimised (wasm-opt -Oz):  {} bytes", size(&opt)?);
+    println!("gzipped (gzip -9):         {gzipped} bytes");
+    println!("files: {}", out.display());
+    Ok(())
+}
+
+/// Cargo's target directory (`CARGO_TARGET_DIR` or the workspace's `target/`).
+fn target_dir() -> Result<PathBuf> {
+    let meta =
+        output(Command::new("cargo").args(["metadata", "--format-version", "1", "--no-deps"]))
+            .ok_or("cargo metadata failed")?;
+    let key = "\"target_directory\":\"";
+    let start = meta
+        .find(key)
+        .ok_or("no target_directory in cargo metadata")?
+        + key.len();
+    let end = meta[start..].find('"').ok_or("malformed cargo metadata")? + start;
+    Ok(PathBuf::from(&meta[start..end]))
 }
