@@ -22,6 +22,21 @@ use hyper_util::rt::TokioExecutor;
 use zuora_oauth_core::{ClientId, ClientSecret, Environment, TokenRequest};
 use zuora_oauth_testkit::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, MockServer};
 
+/// Prints how many connections the last sample used (distinct client ports in the server's
+/// log): a round trip that opens a connection is not the same measurement as one on a warm
+/// connection.
+fn connections(server: &MockServer, name: &str) {
+    let requests = server.requests();
+    let mut peers: Vec<_> = requests.iter().map(|r| r.peer).collect();
+    peers.sort();
+    peers.dedup();
+    println!(
+        "{name}: last sample: {} requests on {} connection(s)",
+        requests.len(),
+        peers.len()
+    );
+}
+
 /// Times `iters` runs of `f` after clearing the server's request log (outside the timing).
 fn timed(server: &MockServer, iters: u64, mut f: impl FnMut()) -> Duration {
     server.reset();
@@ -77,6 +92,7 @@ fn roundtrip(c: &mut Criterion) {
             })
         })
     });
+    connections(&server, "hyper/HyperTransport::send");
     group.bench_function("hyper/raw hyper-util client (same connector)", |b| {
         b.iter_custom(|iters| {
             timed(&server, iters, || {
@@ -92,6 +108,7 @@ fn roundtrip(c: &mut Criterion) {
             })
         })
     });
+    connections(&server, "hyper/raw hyper-util client (same connector)");
     group.bench_function("hyper/raw hyper-util client (HttpConnector)", |b| {
         b.iter_custom(|iters| {
             timed(&server, iters, || {
@@ -107,6 +124,7 @@ fn roundtrip(c: &mut Criterion) {
             })
         })
     });
+    connections(&server, "hyper/raw hyper-util client (HttpConnector)");
 
     // ureq: the adapter and a raw agent with the same settings (no status-as-error, no
     // redirects).
@@ -125,6 +143,7 @@ fn roundtrip(c: &mut Criterion) {
             })
         })
     });
+    connections(&server, "ureq/UreqTransport::send");
     group.bench_function("ureq/raw Agent::run", |b| {
         b.iter_custom(|iters| {
             timed(&server, iters, || {
@@ -136,6 +155,7 @@ fn roundtrip(c: &mut Criterion) {
             })
         })
     });
+    connections(&server, "ureq/raw Agent::run");
     // The raw agent with the adapter's per-request timeouts: isolates what they cost in
     // ureq itself (with a resolve timeout in force, ureq resolves the host on a new thread
     // for every request, pooled connection or not).
@@ -155,6 +175,7 @@ fn roundtrip(c: &mut Criterion) {
             })
         })
     });
+    connections(&server, "ureq/raw Agent::run + adapter's timeouts");
     group.finish();
 }
 

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Runs every benchmark of zuora-oauth-benches once and prints what BENCHMARKS.md shows:
+# the machine, the load before and after, criterion's numbers as Markdown tables
+# (benches/report.py), the allocation and storm tables the benches print themselves, and
+# callgrind instruction counts (benches/callgrind.sh).
+#
+#   benches/run.sh 2>&1 | tee bench.log
+#
+# The benchmarks themselves are just `cargo bench -p zuora-oauth-benches`; this script only
+# adds the context. Take numbers only when `uptime` shows a load below 0.5.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
+
+echo "## machine"
+echo "commit: $(git rev-parse --short HEAD 2>/dev/null || echo "(not a git checkout)")"
+echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(nproc) cores"
+echo "kernel: $(uname -r); $(rustc --version); $(cargo --version)"
+echo "load before: $(uptime)"
+
+cargo bench -p zuora-oauth-benches --no-run 2>&1 | tail -1
+rm -rf "$CARGO_TARGET_DIR/criterion"
+cargo bench -p zuora-oauth-benches 2>&1 |
+    grep -E '^\||^Allocations|^Storm|last sample|^(exchange|hit|roundtrip)[^ ]*$|time:|thrpt:' || true
+
+echo "load after: $(uptime)"
+echo
+echo "## criterion medians"
+python3 benches/report.py
+echo
+echo "## instructions per exchange"
+benches/callgrind.sh
