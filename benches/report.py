@@ -63,6 +63,7 @@ ORDER = [
     "clock/coarsetime::Instant::now",
     "clock/coarse, as the sources read it",
     "clock/std::time::Instant::now",
+    "clock/rdtsc (context)",
     "core/with_fresh (no clock)",
     "hyper/with_cached",
     "hyper/cached (clones the handle)",

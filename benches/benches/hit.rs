@@ -74,6 +74,14 @@ impl Sources {
     }
 }
 
+/// The time-stamp counter.
+#[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)]
+fn rdtsc() -> u64 {
+    // SAFETY: `rdtsc` has no preconditions on x86_64.
+    unsafe { std::arch::x86_64::_rdtsc() }
+}
+
 fn api_call() -> http::Request<()> {
     http::Request::get("https://rest.zuora.com/v1/catalog/products")
         .body(())
@@ -124,6 +132,11 @@ fn rows(group: &mut BenchmarkGroup<'_, WallTime>, threads: usize, s: &Sources) {
             black_box(std::time::Instant::now());
         },
     );
+    // Context only (no source reads it): the CPU's time-stamp counter, no kernel data.
+    #[cfg(target_arch = "x86_64")]
+    row(group, threads, "clock/rdtsc (context)", unit, |_| {
+        black_box(rdtsc());
+    });
     // The core's hit path without any clock.
     let now = Timestamp::from_duration(Duration::from_secs(1));
     row(group, threads, "core/with_fresh (no clock)", unit, |_| {
