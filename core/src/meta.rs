@@ -66,6 +66,32 @@ impl ResponseMeta {
         (meta, content_type)
     }
 
+    /// Replaces every kept header value that `leaks` flags with `[redacted]`: a server or a
+    /// proxy echoing the client secret into, say, `Zuora-Request-Id` must not get it into
+    /// an error message.
+    pub(crate) fn redact(&mut self, mut leaks: impl FnMut(&str) -> bool) {
+        let slots = [
+            &mut self.request_id,
+            &mut self.track_id,
+            &mut self.date,
+            &mut self.retry_after,
+            &mut self.minute_limit,
+            &mut self.minute_remaining,
+            &mut self.limit,
+            &mut self.remaining,
+            &mut self.reset,
+        ];
+        for slot in slots {
+            if slot
+                .as_ref()
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(&mut leaks)
+            {
+                *slot = Some(HeaderValue::from_static("[redacted]"));
+            }
+        }
+    }
+
     /// The HTTP status of the response.
     pub fn status(&self) -> StatusCode {
         self.status

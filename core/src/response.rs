@@ -29,14 +29,14 @@ pub(crate) fn parse<B: AsRef<[u8]>>(
     let status = response.status();
     let headers = response.headers();
     let body = response.body().as_ref();
-    let (meta, content_type) = ResponseMeta::with_content_type(status, headers);
+    let (mut meta, content_type) = ResponseMeta::with_content_type(status, headers);
+    // Header values are shown too (`Display` quotes the request ID): scrub them as well.
+    meta.redact(|text| scrubber.leaks(text));
     if status.is_success() {
         return parse_token(content_type, body, meta).map_err(|problem| {
-            let response = ErrorResponse::new(
-                ResponseMeta::from_parts(status, headers),
-                ErrorDetail::default(),
-                scrubber.excerpt(body),
-            );
+            let mut meta = ResponseMeta::from_parts(status, headers);
+            meta.redact(|text| scrubber.leaks(text));
+            let response = ErrorResponse::new(meta, ErrorDetail::default(), scrubber.excerpt(body));
             // The texts a problem quotes come from the response: scrub them too.
             let problem = match problem {
                 Problem::TokenType(t) => Problem::TokenType(scrubber.clean(&t, 40)),
@@ -229,6 +229,20 @@ impl<'a> Scrubber<'a> {
     /// A string field from a body: scrubbed, one line, capped at `max` characters.
     pub(crate) fn clean(&self, text: &str, max: usize) -> String {
         clean(text, Some(self), max)
+    }
+
+    /// Whether `text` holds the secret in any spelling. Allocates only for text with an
+    /// escape (`%` or `\`), which every spelling but the raw and the form one has.
+    pub(crate) fn leaks(&self, text: &str) -> bool {
+        let [raw, encoded] = self.secrets;
+        if text.contains(raw) || (!encoded.is_empty() && text.contains(encoded)) {
+            return true;
+        }
+        text.contains(['%', '\\'])
+            && self
+                .spellings()
+                .iter()
+                .any(|s| !s.is_empty() && text.contains(s.as_str()))
     }
 
     fn scrub<'t>(&self, text: &'t str) -> Cow<'t, str> {

@@ -454,3 +454,82 @@ fn secret_echoed_in_other_spellings_is_redacted() {
     let err = request.parse_response(&response).unwrap_err();
     assert!(!format!("{err} {err:?}").contains(secret));
 }
+
+/// Found by the `parse_response` fuzz target: a response echoing the secret into a header
+/// the core keeps (`Zuora-Request-Id` is quoted by `Display`) showed it in the error.
+#[test]
+fn secret_echoed_in_response_headers_is_redacted() {
+    let secret = "fUzZ/s3cr3t+M4rk=Q7vX9kL2pN8wR4tY6uJ";
+    let request = leaky_request(secret);
+    let encoded = form_encoded(secret);
+    let spellings = [
+        secret.to_owned(),
+        encoded.clone(),
+        "fUzZ%2fs3cr3t%2bM4rk%3dQ7vX9kL2pN8wR4tY6uJ".to_owned(),
+        secret.replace('/', "\\/"),
+    ];
+    let token_body = r#"{"access_token":"c652cbc0ea384b9f81856a93a2a74538","expires_in":3599,"token_type":"bearer"}"#;
+    let headers = [
+        "zuora-request-id",
+        "zuora-track-id",
+        "retry-after",
+        "date",
+        "ratelimit-limit",
+        "x-ratelimit-limit-minute",
+    ];
+    for spelling in &spellings {
+        for header in headers {
+            let value = format!("5b1d7a6f-0d1f-4c/7-2f{spelling}or_descript429son");
+            for (status, body) in [
+                (401, "{}"),
+                (429, ""),
+                (503, "<html/>"),
+                (200, "{}"),
+                (200, token_body),
+            ] {
+                let response = http::Response::builder()
+                    .status(status)
+                    .header("content-type", "application/json")
+                    .header(header, &value)
+                    .body(body)
+                    .unwrap();
+                let outcome = request.parse_response(&response);
+                let texts = match &outcome {
+                    Ok(token) => vec![format!("{token:?}"), format!("{:?}", token.meta())],
+                    Err(error) => error_texts(error),
+                };
+                for text in &texts {
+                    for leaked in [secret, encoded.as_str(), spelling.as_str()] {
+                        assert!(
+                            !text.contains(leaked),
+                            "{header}: {spelling} (HTTP {status}) shows as {leaked}: {text}"
+                        );
+                    }
+                }
+                let meta = match &outcome {
+                    Ok(token) => token.meta().clone(),
+                    Err(error) => error.response().unwrap().meta().clone(),
+                };
+                if header == "zuora-request-id" {
+                    assert_eq!(meta.request_id(), Some("[redacted]"));
+                }
+            }
+        }
+    }
+    // Harmless values are kept as they are.
+    let response = http::Response::builder()
+        .status(503)
+        .header("zuora-request-id", "5b1d7a6f-0d1f-4c4e-9a67-2f1e0c8b9d10")
+        .header("ratelimit-limit", "2250000, 50000;w=60, 2250000;w=3600")
+        .header("retry-after", "30")
+        .body("")
+        .unwrap();
+    let err = request.parse_response(&response).unwrap_err();
+    assert_eq!(
+        err.request_id(),
+        Some("5b1d7a6f-0d1f-4c4e-9a67-2f1e0c8b9d10")
+    );
+    assert_eq!(err.retry_after(), Some(Duration::from_secs(30)));
+    let limits = err.response().unwrap().meta().rate_limits();
+    assert_eq!(limits.limit, Some(2_250_000));
+}

@@ -25,7 +25,13 @@ impl Budget {
 
     /// `None` if a request may be sent at `now`, else when one may.
     pub(crate) fn blocked_until(&mut self, now: Timestamp) -> Option<Timestamp> {
-        while self.sent.front().is_some_and(|&t| t + WINDOW <= now) {
+        // Measured as a distance, not as `t + WINDOW`, which saturates at the end of time
+        // and would let every request through there.
+        while self
+            .sent
+            .front()
+            .is_some_and(|&t| now.saturating_duration_since(t) >= WINDOW)
+        {
             self.sent.pop_front();
         }
         (self.sent.len() >= self.limit).then(|| self.sent.front().map_or(now, |&t| t + WINDOW))
@@ -37,6 +43,9 @@ impl Budget {
 
     /// Requests sent within the minute before `now`.
     pub(crate) fn used(&self, now: Timestamp) -> usize {
-        self.sent.iter().filter(|&&t| t + WINDOW > now).count()
+        self.sent
+            .iter()
+            .filter(|&&t| now.saturating_duration_since(t) < WINDOW)
+            .count()
     }
 }

@@ -490,7 +490,12 @@ impl TokenLifecycle {
         let refresh_at = if lifetime < window.saturating_mul(2) {
             start + lifetime / 2
         } else {
-            let max_jitter = window * self.config.refresh_jitter_percent() / 100;
+            // `window * percent` overflows for absurd windows (with an adopted token that
+            // lives for ever): divide first then, which is exact enough at that size.
+            let percent = self.config.refresh_jitter_percent();
+            let max_jitter = window
+                .checked_mul(percent)
+                .map_or_else(|| window / 100 * percent, |w| w / 100);
             expires_at - window - self.jitter.up_to(max_jitter)
         };
         let generation = self.next_generation;

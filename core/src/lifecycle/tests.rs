@@ -769,3 +769,51 @@ proptest! {
         }
     }
 }
+
+// Found by the `lifecycle` fuzz target: at the end of time `t + 60 s` saturates, so the
+// budget forgot every request and let any number through.
+#[test]
+fn budget_holds_at_the_end_of_time() {
+    let mut s = Scenario::with(LifecycleConfig::default().with_max_requests_per_minute(2));
+    s.now = Timestamp::MAX;
+    let a = s.expect_send();
+    s.lc.cancel(a);
+    let b = s.expect_send();
+    s.lc.cancel(b);
+    assert_eq!(s.lc.requests_last_minute(s.now), 2);
+    assert!(matches!(
+        s.lc.poll(s.now),
+        Action::Fail {
+            error: Error::BudgetExhausted { per_minute: 2 },
+            retry_at: Some(Timestamp::MAX),
+        }
+    ));
+    // Half a minute before the end of time, a request still counts at the end.
+    let mut s = Scenario::with(LifecycleConfig::default().with_max_requests_per_minute(1));
+    s.now = Timestamp::MAX - secs(30);
+    let id = s.expect_send();
+    s.transport_error(id);
+    s.now = Timestamp::MAX;
+    assert_eq!(s.lc.requests_last_minute(s.now), 1);
+    assert!(matches!(s.poll(), Polled::Fail { .. }));
+}
+
+// Found by the `lifecycle` fuzz target: an adopted token that lives for ever with an
+// absurd refresh window overflowed `window * jitter percent`.
+#[test]
+fn huge_refresh_window_with_an_endless_token_does_not_panic() {
+    for window in [Duration::MAX, secs(u64::MAX / 4)] {
+        let config = LifecycleConfig::default()
+            .with_refresh_window(window)
+            .with_refresh_jitter_percent(100);
+        let mut s = Scenario::with(config);
+        let token = Arc::new(Token::new(
+            crate::AccessToken::new("forever").unwrap(),
+            Duration::MAX,
+        ));
+        let cached = s.lc.adopt(s.now, token, Duration::MAX).expect("adopted");
+        assert!(cached.refresh_at() <= cached.expires_at());
+        let _ = s.poll();
+        let _ = s.lc.next_wakeup();
+    }
+}

@@ -1,0 +1,579 @@
+//! Writes the committed seed corpora into `fuzz/seeds/<target>/` (replacing what is
+//! there): every response shape of ZUORA.md, the validators' example values and named
+//! lifecycle scenarios. Checks on the way that each input decodes to what was meant.
+//!
+//! `cargo run --manifest-path fuzz/Cargo.toml --example write_seeds`
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use zuora_oauth_fuzz::{
+    ConfigSpec, Op, SECRET, SECRET_FORM, SHAPES, decode_lifecycle, encode_lifecycle, framing, shape,
+};
+
+fn main() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds");
+    let n = parse_response(&dir(&root, "parse_response"));
+    println!("parse_response: {n} seeds");
+    let n = validators(&dir(&root, "validators"));
+    println!("validators: {n} seeds");
+    let n = lifecycle(&dir(&root, "lifecycle"));
+    println!("lifecycle: {n} seeds");
+}
+
+fn dir(root: &Path, target: &str) -> PathBuf {
+    let d = root.join(target);
+    if d.exists() {
+        fs::remove_dir_all(&d).expect("clear the seed directory");
+    }
+    fs::create_dir_all(&d).expect("create the seed directory");
+    d
+}
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) {
+    fs::write(dir.join(name), bytes).expect("write a seed");
+}
+
+/// The ZUORA.md token.
+const TOKEN: &str = "c652cbc0ea384b9f81856a93a2a74538";
+
+fn parse_response(d: &Path) -> usize {
+    let mut n = 0;
+    for index in 0..SHAPES {
+        // param 0 gives the usual values (3599 s, no wait); 30 a Retry-After of 30 s.
+        for param in [0u16, 30] {
+            let s = shape(index, param, TOKEN);
+            let framed = s.framed();
+            // The framing round-trips.
+            let decoded = framing::decode(&framed);
+            let expected = s.to_http();
+            assert_eq!(decoded.status(), expected.status(), "{}", s.name);
+            assert_eq!(decoded.headers(), expected.headers(), "{}", s.name);
+            assert_eq!(*decoded.body(), expected.body().as_slice(), "{}", s.name);
+            write(d, &format!("{:02}-{}-{param}.txt", index, s.name), &framed);
+            n += 1;
+        }
+    }
+    let extra: &[(&str, String)] = &[
+        (
+            "crlf-and-indexed-names",
+            "200\r\n#0: application/json\r\n#1: 5b1d7a6f-0d1f-4c4e-9a67-2f1e0c8b9d10\r\n#5: 100\r\n#6: 0\r\n\r\n{\"access_token\":\"abc12345\",\"expires_in\":\"3599\",\"token_type\":\"BEARER\"}".into(),
+        ),
+        (
+            "429-every-limit-header",
+            "429\ncontent-type: application/json\nretry-after: Wed, 21 Oct 2015 07:28:00 GMT\ndate: Wed, 21 Oct 2015 07:27:00 GMT\nx-ratelimit-limit-minute: 100\nx-ratelimit-remaining-minute: 0\nratelimit-limit: 2250000, 50000;w=60, 2250000;w=3600\nratelimit-remaining: 0\nratelimit-reset: 17\n\n{\"message\":\"API rate limit exceeded\"}".into(),
+        ),
+        (
+            "repeated-headers",
+            "503\nretry-after: 5\nretry-after: 120\nzuora-request-id: first\nzuora-request-id: second\n\n".into(),
+        ),
+        (
+            "secret-in-v1-reasons",
+            format!(
+                "403\ncontent-type: application/json\n\n{{\"success\":false,\"reasons\":[{{\"code\":\"{SECRET}\",\"message\":\"secret {SECRET_FORM} rejected\"}}]}}"
+            ),
+        ),
+        (
+            "secret-in-plain-text-429",
+            format!("429\ncontent-type: text/plain\n\nrate limited: client_id=x&client_secret={SECRET_FORM}&grant_type=client_credentials"),
+        ),
+        (
+            "token-in-form-echo-500",
+            "500\ncontent-type: text/plain\n\naccess_token=c652cbc0ea384b9f81856a93a2a74538&expires_in=3599".into(),
+        ),
+        (
+            "1xx-and-odd-status",
+            "103\nlink: </style.css>; rel=preload\n\n".into(),
+        ),
+        (
+            "json-problem-201",
+            "201\ncontent-type: application/problem+json\n\n{\"access_token\":\"c652cbc0ea384b9f81856a93a2a74538\",\"expires_in\":86400.0,\"token_type\":\"bearer\",\"scope\":\"platform.write service.usage.write tenant.0\"}".into(),
+        ),
+        (
+            "malformed-json-line-2",
+            "200\ncontent-type: application/json\n\n{\"access_token\":\n \"abc\" \"expires_in\"}".into(),
+        ),
+        (
+            "utf8-and-nul-body",
+            "400\ncontent-type: application/json\n\n{\"error\":\"invalid_request\",\"error_description\":\"caf\u{e9} \\u0000 \\n\u{2028}ok\"}".into(),
+        ),
+    ];
+    for (name, text) in extra {
+        write(d, &format!("x-{name}.txt"), text.as_bytes());
+        n += 1;
+    }
+    n
+}
+
+fn validators(d: &Path) -> usize {
+    let a4096 = "a".repeat(4096);
+    let lists: &[(&str, Vec<&str>)] = &[
+        (
+            "client-ids",
+            vec![
+                "8a8a8a8a-0000-1111-2222-333344445555",
+                "8a8a8a8a-0000-1111-2222-33334444555",
+                "8a8a8a8a-0000-1111-2222-3333444455556",
+                "ééééééééé-0000-1111-2222-33334444555",
+                "",
+            ],
+        ),
+        (
+            "client-secrets",
+            vec![
+                "dG9wLXNlY3JldA==",
+                "s3cr/t+with=signs",
+                SECRET,
+                "123456789012345678901234567890123456789012",
+                "1234567890123456789012345678901234567890123",
+                "秘密",
+            ],
+        ),
+        (
+            "track-ids",
+            vec![
+                "job-42 retry 1",
+                "nightly-sync",
+                "a:b",
+                "a;b",
+                "say \"hi\"",
+                "it's",
+                " padded",
+                "padded ",
+                "tab\there",
+                "café",
+                "0123456789012345678901234567890123456789012345678901234567890123",
+                "01234567890123456789012345678901234567890123456789012345678901234",
+                "~!@#$%^&*()_+`-={}[]|\\<>,.?/",
+            ],
+        ),
+        (
+            "entity-ids",
+            vec![
+                "11e643f4-a3ee-8bad-b061-0025904c756d",
+                "11E643F4A3EE8BADB0610025904C756D",
+                "11e643f4a3ee8badb0610025904c756d",
+                "11e643f4-a3ee-8bad-b061-0025904c756",
+                "11e643f4-a3ee8-bad-b061-0025904c756d",
+                "11e643f4-a3ee-8bad-b061-0025904c756g",
+                "{11e643f4-a3ee-8bad-b061-0025904c756d}",
+                "11e643f4+a3ee+8bad+b061+0025904c756d",
+            ],
+        ),
+        (
+            "environment-names",
+            vec![
+                "prod",
+                "prod-na",
+                "prod-eu",
+                "prod-ap",
+                "sbx",
+                "sbx-na",
+                "sbx-eu",
+                "csbx",
+                "csbx-eu",
+                "csbx-ap",
+                "PROD-EU",
+                " sbx ",
+                "prod_eu",
+                "production",
+            ],
+        ),
+        (
+            "base-urls",
+            vec![
+                "https://rest.pt1.zuora.com",
+                "https://zuora-proxy.example.com/zuora/",
+                "https://rest.zuora.com//",
+                "HTTPS://REST.ZUORA.COM:443/",
+                "http://127.0.0.1:8080",
+                "http://127.1.2.3/mock",
+                "http://localhost:9/",
+                "http://LOCALHOST",
+                "http://[::1]:8080",
+                "http://[::ffff:127.0.0.1]",
+                "http://zuora.example.com",
+                "http://10.0.0.1",
+                "https://user:pw@rest.zuora.com",
+                "https://rest.zuora.com?x=1",
+                "https://rest.zuora.com#frag",
+                "ftp://rest.zuora.com",
+                "rest.zuora.com",
+                "/oauth/token",
+                "https://",
+                "https://rest.zuora.com/a b",
+                "https://rest.zuora.com/%2F",
+            ],
+        ),
+        (
+            "retry-after",
+            vec![
+                "30",
+                " 120 ",
+                "0",
+                "Wed, 21 Oct 2015 07:28:00 GMT",
+                "Sunday, 06-Nov-94 08:49:37 GMT",
+                "Sun Nov  6 08:49:37 1994",
+                "Fri, 31 Dec 9999 23:59:59 GMT",
+                "99999999999999999999999",
+                "-1",
+                "1.5",
+                "30s",
+            ],
+        ),
+        (
+            "scopes",
+            vec![
+                "user.7c4d5433dc234c369a01b9719ecd059f entity.1a2b7a37-3e7d-4cb3-b0e2-883de9e766cc entity.c92ed977-510c-4c48-9b51-8d5e848671e9 service.echo.read tenant.19",
+                "platform.write service.usage.write tenant.0 new.thing",
+                "user. entity. tenant. tenant.x tenant.18446744073709551616 service. service.a service..b service.a.b.c",
+                "  \t user.x\x0c tenant.-1  ",
+            ],
+        ),
+        (
+            "access-tokens",
+            vec![
+                "c652cbc0ea384b9f81856a93a2a74538",
+                "with space",
+                "x",
+                "tab\tinside",
+                "é",
+                "!~",
+            ],
+        ),
+    ];
+    let mut n = 0;
+    for (name, values) in lists {
+        write(d, &format!("{name}.txt"), values.join("\n").as_bytes());
+        n += 1;
+        // Each value on its own too, so that the whole-input path starts from it.
+        for (i, v) in values.iter().enumerate() {
+            write(d, &format!("{name}-{i:02}.txt"), v.as_bytes());
+            n += 1;
+        }
+    }
+    write(d, "access-token-4096.txt", a4096.as_bytes());
+    write(d, "access-token-4097.txt", format!("{a4096}b").as_bytes());
+    n + 2
+}
+
+fn lifecycle(d: &Path) -> usize {
+    use Op::*;
+    let default = ConfigSpec {
+        seed: 7,
+        budget: 9, // 10 per minute, the default
+        ..ConfigSpec::default()
+    };
+    let mut scenarios: Vec<(String, ConfigSpec, Vec<Op>)> = Vec::new();
+    let ok = |param| Respond { shape: 0, param };
+    scenarios.push((
+        "first-fetch-then-refresh".into(),
+        default,
+        vec![
+            Poll,
+            Poll,
+            ok(0),
+            Poll,
+            AdvanceSecs(3000),
+            Poll,
+            AdvanceSecs(299),
+            Poll,
+            Poll,
+            ok(0),
+            Poll,
+            Probe,
+        ],
+    ));
+    // Every shape as the answer to the first request, then time passes.
+    for shape_index in 0..SHAPES {
+        let s = shape(shape_index, 30, "x");
+        scenarios.push((
+            format!("shape-{shape_index:02}-{}", s.name),
+            default,
+            vec![
+                Poll,
+                Respond {
+                    shape: shape_index,
+                    param: 30,
+                },
+                Poll,
+                Probe,
+                AdvanceSecs(31),
+                Poll,
+                Drive { shape: 0, param: 0 },
+                Poll,
+                Probe,
+            ],
+        ));
+    }
+    scenarios.push((
+        "refresh-failures-back-off-then-expire".into(),
+        default,
+        vec![
+            Drive { shape: 0, param: 0 },
+            AdvanceSecs(3599 - 290),
+            Drive {
+                shape: 11,
+                param: 0,
+            },
+            Poll,
+            AdvanceSecs(1),
+            Drive {
+                shape: 7,
+                param: 30,
+            },
+            AdvanceSecs(29),
+            Poll,
+            AdvanceSecs(1),
+            Drive {
+                shape: 8,
+                param: 40,
+            },
+            AdvanceSecs(40),
+            Drive {
+                shape: 12,
+                param: 5,
+            },
+            AdvanceSecs(300),
+            Poll,
+            Probe,
+            AdvanceSecs(600),
+            Drive { shape: 0, param: 0 },
+            Poll,
+        ],
+    ));
+    scenarios.push((
+        "rejection-is-permanent-until-reset".into(),
+        default,
+        vec![
+            Drive { shape: 3, param: 0 },
+            Poll,
+            AdvanceSecs(3600),
+            Poll,
+            Probe,
+            Reset,
+            Drive { shape: 5, param: 0 },
+            Poll,
+            Reconfigure(1),
+            Drive { shape: 0, param: 0 },
+            Poll,
+        ],
+    ));
+    scenarios.push((
+        "rejection-reprobe".into(),
+        ConfigSpec {
+            reprobe: 128 + 3, // every 600 s
+            ..default
+        },
+        vec![
+            Drive { shape: 6, param: 0 },
+            Poll,
+            AdvanceSecs(599),
+            Poll,
+            AdvanceSecs(1),
+            Drive { shape: 4, param: 0 },
+            AdvanceSecs(600),
+            Drive { shape: 0, param: 0 },
+            Poll,
+        ],
+    ));
+    scenarios.push((
+        "invalidate-storm-small-budget".into(),
+        ConfigSpec {
+            budget: 2,
+            ..default
+        },
+        vec![
+            Drive { shape: 0, param: 0 },
+            Poll,
+            InvalidateCurrent,
+            InvalidateCurrent,
+            Drive { shape: 0, param: 0 },
+            InvalidateCurrent,
+            Drive { shape: 0, param: 0 },
+            InvalidateCurrent,
+            Poll,
+            Probe,
+            AdvanceSecs(60),
+            Poll,
+            Invalidate(1),
+            Invalidate(200),
+        ],
+    ));
+    scenarios.push((
+        "cancel-and-stale-answers".into(),
+        ConfigSpec {
+            budget: 1,
+            ..default
+        },
+        vec![
+            Poll,
+            Cancel,
+            Poll,
+            AdvanceSecs(60),
+            Poll,
+            StaleRespond { which: 0, shape: 0 },
+            StaleTransport { which: 0 },
+            StaleCancel { which: 0 },
+            Transport(2),
+            Poll,
+            AdvanceSecs(61),
+            Drive { shape: 0, param: 0 },
+            StaleRespond { which: 1, shape: 0 },
+            Poll,
+        ],
+    ));
+    scenarios.push((
+        "reconfigure-mid-flight".into(),
+        default,
+        vec![
+            Poll,
+            Reconfigure(2),
+            StaleRespond { which: 0, shape: 0 },
+            Poll,
+            Reconfigure(3),
+            Poll,
+            ok(0),
+            Poll,
+            Probe,
+        ],
+    ));
+    scenarios.push((
+        "time-backwards-and-huge-jumps".into(),
+        default,
+        vec![
+            AdvanceSecs(1000),
+            Drive { shape: 0, param: 0 },
+            BackMs(60_000),
+            Poll,
+            Jump(0),
+            Poll,
+            Jump(4),
+            Drive { shape: 0, param: 0 },
+            Jump(3),
+            Poll,
+            Transport(0),
+            Poll,
+            Transport(4),
+            Poll,
+            Cancel,
+            Poll,
+            Probe,
+            Adopt(9),
+            Poll,
+        ],
+    ));
+    scenarios.push((
+        "adopted-tokens".into(),
+        default,
+        vec![
+            Adopt(6),
+            Poll,
+            Adopt(3),
+            AdoptSecs(1800),
+            Adopt(0),
+            AdvanceSecs(1600),
+            Poll,
+            ok(0),
+            Adopt(8),
+            Poll,
+            Adopt(9),
+            Poll,
+            Probe,
+        ],
+    ));
+    scenarios.push((
+        "huge-window-adopt-forever".into(),
+        ConfigSpec {
+            window: 11,
+            jitter: 100,
+            ..default
+        },
+        vec![
+            Adopt(9),
+            Poll,
+            Adopt(8),
+            Poll,
+            Drive { shape: 0, param: 6 },
+            Probe,
+        ],
+    ));
+    scenarios.push((
+        "zero-window-tiny-lifetimes".into(),
+        ConfigSpec {
+            window: 1,
+            backoff: 0x22,
+            ..default
+        },
+        vec![
+            Drive {
+                shape: 24,
+                param: 0,
+            },
+            AdvanceMs(1),
+            Drive {
+                shape: 24,
+                param: 0,
+            },
+            AdvanceMs(1),
+            Drive { shape: 1, param: 1 },
+            AdvanceMs(1),
+            Drive { shape: 0, param: 2 },
+            Poll,
+            Probe,
+        ],
+    ));
+    scenarios.push((
+        "raw-zuora-success-body".into(),
+        default,
+        vec![
+            Poll,
+            RespondRaw {
+                status: 200,
+                content_type: 2,
+                body: br#"{"access_token":"c652cbc0ea384b9f81856a93a2a74538","expires_in":3599,"jti":"c652cbc0ea384b9f81856a93a2a74539","scope":"tenant.19","token_type":"bearer"}"#.to_vec(),
+            },
+            Poll,
+            AdvanceSecs(3400),
+            Poll,
+            RespondRaw {
+                status: 503,
+                content_type: 3,
+                body: b"<html>503</html>".to_vec(),
+            },
+            Poll,
+        ],
+    ));
+    scenarios.push((
+        "backoff-caps-and-long-retry-after".into(),
+        ConfigSpec {
+            backoff: 0x99, // base and cap Duration::MAX
+            ..default
+        },
+        vec![
+            Drive {
+                shape: 10,
+                param: 0,
+            },
+            Poll,
+            Probe,
+            Jump(1),
+            Drive {
+                shape: 7,
+                param: 65535,
+            },
+            Poll,
+            Jump(2),
+            Poll,
+        ],
+    ));
+    let mut n = 0;
+    for (name, config, ops) in &scenarios {
+        let bytes = encode_lifecycle(config, ops);
+        let (c, o) = decode_lifecycle(&bytes);
+        assert_eq!((&c, &o), (config, ops), "{name} does not round-trip");
+        write(d, &format!("{name}.bin"), &bytes);
+        n += 1;
+    }
+    n
+}

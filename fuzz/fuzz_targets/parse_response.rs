@@ -1,0 +1,268 @@
+//! `TokenRequest::parse_response` on any status (100–599), any headers and any body.
+//!
+//! Input: the text framing of `zuora_oauth_fuzz::framing` (status line, `name: value`
+//! lines, an empty line, the body). Checks, beyond "no panic":
+//! - a token is a 2xx JSON response; its access token is 1–4096 visible ASCII characters,
+//!   `expires_in` is in (0, 86400 s], `token_type` is `bearer` in any case;
+//! - an error is classified by its status, its `Display` is one line, and neither its
+//!   `Display` nor its `Debug` contains the client secret (raw or form-encoded) or an
+//!   access token taken from the body; every accessor is called.
+#![no_main]
+
+use std::time::Duration;
+
+use libfuzzer_sys::fuzz_target;
+use zuora_oauth_core::{Error, ErrorResponse, Problem, ResponseMeta, RetryAfter, Token};
+use zuora_oauth_fuzz::{ENTITY_ID, SECRET_JSON_SLASH, framing, leaks_secret, request, wall_clock};
+
+fuzz_target!(|data: &[u8]| {
+    let response = framing::decode(data);
+    let request = request();
+    let result = request.parse_response(&response);
+    let status = response.status();
+    match &result {
+        Ok(token) => check_token(&response, token),
+        Err(error) => check_error(&response, error),
+    }
+    // Parsing is a pure function.
+    let again = request.parse_response(&response);
+    match (&result, &again) {
+        (Ok(a), Ok(b)) => {
+            assert_eq!(a.access_token().secret(), b.access_token().secret());
+            assert_eq!(a.expires_in(), b.expires_in());
+        }
+        (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
+        _ => panic!("parse_response is not deterministic for {status}"),
+    }
+});
+
+fn check_token(response: &http::Response<&[u8]>, token: &Token) {
+    let status = response.status();
+    assert!(status.is_success(), "a token from HTTP {status}");
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .expect("a token without a readable content type");
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    assert!(
+        essence == "application/json"
+            || (essence.starts_with("application/") && essence.ends_with("+json")),
+        "a token with content type {content_type:?}"
+    );
+
+    let secret = token.access_token().secret();
+    assert!(!secret.is_empty() && secret.len() <= 4096, "token length");
+    assert!(
+        secret.bytes().all(|b| b.is_ascii_graphic()),
+        "token is not visible ASCII"
+    );
+    let lifetime = token.expires_in();
+    assert!(
+        lifetime > Duration::ZERO && lifetime <= Duration::from_secs(86_400),
+        "expires_in {lifetime:?}"
+    );
+    assert!(
+        token.token_type().eq_ignore_ascii_case("bearer"),
+        "token_type {:?}",
+        token.token_type()
+    );
+
+    let header = token.bearer_header();
+    assert!(header.is_sensitive());
+    assert_eq!(header.as_bytes(), format!("Bearer {secret}").as_bytes());
+    assert_eq!(token.entity_id().map(|e| e.as_str()), Some(ENTITY_ID));
+    let mut api = http::Request::new(());
+    token.authorize(&mut api);
+    assert_eq!(api.headers()["authorization"], header);
+    assert_eq!(api.headers()["zuora-entity-ids"], ENTITY_ID);
+
+    let debug = format!("{token:?}");
+    assert!(!leaks_secret(&debug), "client secret in a token's Debug");
+    let _ = token.jti();
+    let scope = token.scope();
+    let _ = (
+        scope.user_id(),
+        scope.tenant_id(),
+        scope.has_platform_write(),
+        scope.is_empty(),
+        scope.entity_ids().count(),
+        scope.services().count(),
+        scope.allows("echo", "read"),
+        scope.items().count(),
+    );
+    check_meta(response, token.meta());
+}
+
+fn check_error(response: &http::Response<&[u8]>, error: &Error) {
+    let status = response.status();
+    // Classification by status.
+    match status.as_u16() {
+        400 | 401 | 403 => assert!(matches!(error, Error::Rejected(_)), "{status}: {error:?}"),
+        429 => assert!(
+            matches!(error, Error::RateLimited(_)),
+            "{status}: {error:?}"
+        ),
+        500..=599 => assert!(matches!(error, Error::Server(_)), "{status}: {error:?}"),
+        _ => match error {
+            Error::UnexpectedResponse { problem, .. } => {
+                let redirect = matches!(problem, Problem::Redirect { .. });
+                let bad_status = matches!(problem, Problem::Status);
+                assert_eq!(redirect, status.is_redirection(), "{status}: {problem:?}");
+                assert_eq!(
+                    bad_status,
+                    !status.is_redirection() && !status.is_success(),
+                    "{status}: {problem:?}"
+                );
+            }
+            other => panic!("HTTP {status} gave {other:?}"),
+        },
+    }
+    assert_eq!(
+        error.is_transient(),
+        matches!(error, Error::RateLimited(_) | Error::Server(_))
+    );
+    assert_eq!(error.is_rejection(), matches!(error, Error::Rejected(_)));
+    assert_eq!(error.status(), Some(status));
+
+    let display = error.to_string();
+    let debug = format!("{error:?}");
+    assert!(
+        !display.contains(['\n', '\r']),
+        "Display is not one line: {display:?}"
+    );
+    assert!(
+        !leaks_secret(&display),
+        "client secret in Display: {display}"
+    );
+    assert!(!leaks_secret(&debug), "client secret in Debug: {debug}");
+    if let Some(token) = lone_access_token(response) {
+        assert!(
+            !display.contains(&token),
+            "access token in Display: {display}"
+        );
+        assert!(!debug.contains(&token), "access token in Debug: {debug}");
+    }
+
+    let r: &ErrorResponse = error.response().expect("an HTTP error has a response");
+    assert_eq!(r.status(), status);
+    let excerpt = r.body_excerpt();
+    assert!(excerpt.chars().count() <= ErrorResponse::EXCERPT_LEN);
+    assert!(!excerpt.chars().any(char::is_control), "{excerpt:?}");
+    assert!(!leaks_secret(excerpt));
+    if response.body().iter().all(u8::is_ascii_whitespace) {
+        assert!(excerpt.is_empty(), "{excerpt:?}");
+    }
+    let detail = r.detail();
+    for text in [detail.code(), detail.description()].into_iter().flatten() {
+        assert!(text.chars().count() <= 200, "{text:?}");
+        assert!(!text.chars().any(char::is_control), "{text:?}");
+        assert!(!leaks_secret(text));
+    }
+    let _ = detail.is_empty();
+    if let Some(id) = error.request_id() {
+        assert!(display.contains(&format!("[Zuora-Request-Id: {id}]")));
+    }
+    if let Error::UnexpectedResponse { problem, .. } = error {
+        let text = problem.to_string();
+        assert!(!text.contains(['\n', '\r']), "{text:?}");
+    }
+    let _ = error.retry_after();
+    let _ = error.clone();
+    check_meta(response, r.meta());
+    // `retry_after` agrees with the meta's view.
+    assert_eq!(error.retry_after(), r.meta().retry_after_delay());
+}
+
+fn check_meta(response: &http::Response<&[u8]>, meta: &ResponseMeta) {
+    // The first value of a header as the meta shows it: a value holding the secret in any
+    // spelling (JSON's `\/` included) is shown as `[redacted]`.
+    let first = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| {
+                if leaks_secret(v) || v.contains(SECRET_JSON_SLASH) {
+                    "[redacted]"
+                } else {
+                    v.trim()
+                }
+            })
+    };
+    assert_eq!(meta.status(), response.status());
+    assert_eq!(meta.request_id(), first("zuora-request-id"));
+    assert_eq!(meta.track_id(), first("zuora-track-id"));
+    let _ = meta.date();
+    let retry_after = meta.retry_after();
+    assert_eq!(
+        retry_after,
+        first("retry-after").and_then(RetryAfter::parse)
+    );
+    // Whole seconds parse exactly (saturating when absurd).
+    if let Some(value) = first("retry-after")
+        && !value.is_empty()
+        && value.bytes().all(|b| b.is_ascii_digit())
+    {
+        let secs = value.parse::<u64>().unwrap_or(u64::MAX);
+        assert_eq!(
+            retry_after,
+            Some(RetryAfter::Delay(Duration::from_secs(secs)))
+        );
+        assert_eq!(meta.retry_after_delay(), Some(Duration::from_secs(secs)));
+    }
+    if let Some(r) = retry_after {
+        for i in 0..4 {
+            let _ = r.delay_from(wall_clock(i));
+        }
+    }
+    let _ = meta.retry_after_delay();
+    let limits = meta.rate_limits();
+    assert_eq!(limits.limit_policy.as_deref(), first("ratelimit-limit"));
+    let leading = |name: &str| -> Option<u64> {
+        let t = first(name)?;
+        let end = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+        t[..end].parse().ok()
+    };
+    assert_eq!(limits.minute_limit, leading("x-ratelimit-limit-minute"));
+    assert_eq!(
+        limits.minute_remaining,
+        leading("x-ratelimit-remaining-minute")
+    );
+    assert_eq!(limits.limit, leading("ratelimit-limit"));
+    assert_eq!(limits.remaining, leading("ratelimit-remaining"));
+    assert_eq!(
+        limits.reset,
+        leading("ratelimit-reset").map(Duration::from_secs)
+    );
+    let _ = format!("{meta:?}");
+}
+
+/// The value of a top-level JSON `access_token` string field, when it is long enough to be
+/// a token, needs no JSON escaping and appears exactly once in the whole response (so any
+/// copy in an error can only have come from that field).
+fn lone_access_token(response: &http::Response<&[u8]>) -> Option<String> {
+    let body = *response.body();
+    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let token = value.get("access_token")?.as_str()?;
+    if token.len() < 8 || !token.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return None;
+    }
+    let count = |haystack: &[u8]| {
+        haystack
+            .windows(token.len())
+            .filter(|w| *w == token.as_bytes())
+            .count()
+    };
+    let in_headers: usize = response
+        .headers()
+        .iter()
+        .map(|(name, value)| count(name.as_str().as_bytes()) + count(value.as_bytes()))
+        .sum();
+    (count(body) == 1 && in_headers == 0).then(|| token.to_owned())
+}

@@ -1,0 +1,900 @@
+//! Shared pieces of the fuzz targets: the fixed request, the input formats (with encoders,
+//! so that the seed writer can spell meaningful inputs) and the response shapes of
+//! `/work/shared/ZUORA.md`.
+//!
+//! The inputs are small hand-rolled formats rather than `arbitrary`-derived structures:
+//! every byte string decodes to something, libFuzzer mutates them directly, and the
+//! seeds in `seeds/` are readable (`parse_response`, `validators`) or written from named
+//! scenarios (`lifecycle`). See README.md.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use zuora_oauth_core::{ClientId, ClientSecret, EntityId, Environment, TokenRequest, TrackId};
+
+/// A distinctive client secret (36 characters, with the `/`, `+` and `=` real secrets
+/// have), so that finding it in a `Display` or `Debug` is never a coincidence.
+pub const SECRET: &str = "fUzZ/s3cr3t+M4rk=Q7vX9kL2pN8wR4tY6uJ";
+/// The secret as the form body spells it.
+pub const SECRET_FORM: &str = "fUzZ%2Fs3cr3t%2BM4rk%3DQ7vX9kL2pN8wR4tY6uJ";
+/// The form spelling with lower-case hex escapes.
+pub const SECRET_FORM_LOWER: &str = "fUzZ%2fs3cr3t%2bM4rk%3dQ7vX9kL2pN8wR4tY6uJ";
+/// The secret as JSON may escape it (`\/`).
+pub const SECRET_JSON_SLASH: &str = r"fUzZ\/s3cr3t+M4rk=Q7vX9kL2pN8wR4tY6uJ";
+/// Every spelling of the secret that must never show in an error.
+pub const SECRET_SPELLINGS: [&str; 3] = [SECRET, SECRET_FORM, SECRET_FORM_LOWER];
+
+pub const CLIENT_ID: &str = "8a8a8a8a-0000-1111-2222-333344445555";
+pub const TRACK_ID: &str = "fuzz-track-42";
+pub const ENTITY_ID: &str = "11e643f4-a3ee-8bad-b061-0025904c756d";
+pub const REQUEST_ID: &str = "5b1d7a6f-0d1f-4c4e-9a67-2f1e0c8b9d10";
+
+/// The request every target parses with: production, the fixed secret, a track ID and an
+/// entity ID.
+pub fn request() -> TokenRequest {
+    TokenRequest::new(
+        Environment::Prod,
+        ClientId::new(CLIENT_ID).expect("valid client id"),
+        ClientSecret::new(SECRET).expect("valid secret"),
+    )
+    .with_track_id(TrackId::new(TRACK_ID).expect("valid track id"))
+    .with_entity_id(EntityId::new(ENTITY_ID).expect("valid entity id"))
+}
+
+/// Whether `text` contains any spelling of [`SECRET`].
+pub fn leaks_secret(text: &str) -> bool {
+    SECRET_SPELLINGS.iter().any(|s| text.contains(s))
+}
+
+/// A byte reader that never fails: missing bytes read as zero.
+pub struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    pub fn new(data: &'a [u8]) -> Self {
+        Self(data)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn u8(&mut self) -> u8 {
+        match self.0.split_first() {
+            Some((&b, rest)) => {
+                self.0 = rest;
+                b
+            }
+            None => 0,
+        }
+    }
+
+    /// Big-endian.
+    pub fn u16(&mut self) -> u16 {
+        u16::from_be_bytes([self.u8(), self.u8()])
+    }
+
+    /// Big-endian.
+    pub fn u32(&mut self) -> u32 {
+        u32::from_be_bytes([self.u8(), self.u8(), self.u8(), self.u8()])
+    }
+
+    /// A length byte, then up to that many bytes.
+    pub fn bytes(&mut self) -> &'a [u8] {
+        let n = usize::from(self.u8()).min(self.0.len());
+        let (taken, rest) = self.0.split_at(n);
+        self.0 = rest;
+        taken
+    }
+}
+
+// ---- parse_response: a tiny text framing of an HTTP response ---------------------------
+
+/// The input format of `parse_response`, an HTTP response in text:
+///
+/// ```text
+/// 429                      <- status: leading digits; 100–599 kept, others folded in
+/// retry-after: 30          <- `name: value` lines (CR before LF ignored)
+/// #3: 30                   <- `#<n>` names the n-th of INTERESTING_HEADERS
+/// <empty line>
+/// {"message":"API rate limit exceeded"}   <- everything after is the body
+/// ```
+///
+/// A line whose name or value `http` refuses is skipped; repeated headers are kept.
+pub mod framing {
+    use http::{HeaderName, HeaderValue, Response, StatusCode};
+
+    /// Header names the core reads, plus a few it should not care about.
+    pub const INTERESTING_HEADERS: [&str; 16] = [
+        "content-type",
+        "zuora-request-id",
+        "zuora-track-id",
+        "retry-after",
+        "date",
+        "x-ratelimit-limit-minute",
+        "x-ratelimit-remaining-minute",
+        "ratelimit-limit",
+        "ratelimit-remaining",
+        "ratelimit-reset",
+        "location",
+        "www-authenticate",
+        "content-length",
+        "transfer-encoding",
+        "set-cookie",
+        "authorization",
+    ];
+
+    /// The status a decimal number stands for: 100–599 as is, anything else folded in.
+    pub fn status_of(n: u64) -> u16 {
+        let n = if (100..=599).contains(&n) {
+            n
+        } else {
+            100 + n % 500
+        };
+        u16::try_from(n).unwrap_or(500)
+    }
+
+    /// Decodes an input; never fails.
+    pub fn decode(data: &[u8]) -> Response<&[u8]> {
+        let mut lines = Lines(data);
+        let status_line = lines.next().unwrap_or_default();
+        let digits: Vec<u8> = status_line
+            .iter()
+            .copied()
+            .take_while(u8::is_ascii_digit)
+            .collect();
+        let n = if digits.is_empty() {
+            200
+        } else {
+            digits.iter().fold(0u64, |n, d| {
+                n.saturating_mul(10).saturating_add(u64::from(d - b'0'))
+            })
+        };
+        let mut response = Response::new(&b""[..]);
+        *response.status_mut() = StatusCode::from_u16(status_of(n)).unwrap_or_default();
+        while let Some(line) = lines.next() {
+            if line.is_empty() {
+                *response.body_mut() = lines.0;
+                break;
+            }
+            let (name, value) = match line.iter().position(|&b| b == b':') {
+                Some(i) => (&line[..i], &line[i + 1..]),
+                None => (line, &b""[..]),
+            };
+            let value = value.strip_prefix(b" ").unwrap_or(value);
+            let name = match name.strip_prefix(b"#") {
+                Some(index) => {
+                    let i = index.iter().fold(0usize, |n, &d| {
+                        n.wrapping_mul(10)
+                            .wrapping_add(usize::from(d.wrapping_sub(b'0')))
+                    });
+                    HeaderName::from_static(INTERESTING_HEADERS[i % INTERESTING_HEADERS.len()])
+                }
+                None => match HeaderName::from_bytes(name) {
+                    Ok(name) => name,
+                    Err(_) => continue,
+                },
+            };
+            if let Ok(value) = HeaderValue::from_bytes(value) {
+                response.headers_mut().append(name, value);
+            }
+        }
+        response
+    }
+
+    /// Lines ending in LF (a CR before it dropped); the rest stays readable in `.0`.
+    struct Lines<'a>(&'a [u8]);
+
+    impl<'a> Iterator for Lines<'a> {
+        type Item = &'a [u8];
+        fn next(&mut self) -> Option<&'a [u8]> {
+            if self.0.is_empty() {
+                return None;
+            }
+            let (line, rest) = match self.0.iter().position(|&b| b == b'\n') {
+                Some(i) => (&self.0[..i], &self.0[i + 1..]),
+                None => (self.0, &b""[..]),
+            };
+            self.0 = rest;
+            Some(line.strip_suffix(b"\r").unwrap_or(line))
+        }
+    }
+
+    /// Encodes a response (header values must not contain a line break).
+    pub fn encode(status: u16, headers: &[(String, String)], body: &[u8]) -> Vec<u8> {
+        let mut out = format!("{status}\n").into_bytes();
+        for (name, value) in headers {
+            out.extend_from_slice(format!("{name}: {value}\n").as_bytes());
+        }
+        out.push(b'\n');
+        out.extend_from_slice(body);
+        out
+    }
+}
+
+// ---- response shapes of ZUORA.md --------------------------------------------------------
+
+/// What the core must make of a [`Shape`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Expect {
+    /// A token with this text and lifetime.
+    Token { text: String, lifetime: Duration },
+    /// `Error::Rejected`.
+    Rejected,
+    /// `Error::RateLimited` or `Error::Server`, with this `Error::retry_after`.
+    Transient { retry_after: Option<Duration> },
+    /// `Error::UnexpectedResponse`.
+    Unexpected,
+}
+
+/// A response in one of the shapes Zuora (or something in front of it) sends.
+#[derive(Debug, Clone)]
+pub struct Shape {
+    pub name: &'static str,
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    pub expect: Expect,
+}
+
+impl Shape {
+    pub fn to_http(&self) -> http::Response<Vec<u8>> {
+        let mut b = http::Response::builder().status(self.status);
+        for (k, v) in &self.headers {
+            b = b.header(k, v);
+        }
+        b.body(self.body.clone())
+            .expect("shapes are valid responses")
+    }
+
+    /// The `parse_response` framing of this shape.
+    pub fn framed(&self) -> Vec<u8> {
+        framing::encode(self.status, &self.headers, &self.body)
+    }
+}
+
+/// The number of shapes [`shape`] knows; `index` is taken modulo this.
+pub const SHAPES: u8 = 27;
+
+/// The `Date` that date-form `Retry-After` values are relative to.
+const DATE: &str = "Sun, 06 Nov 1994 08:49:37 GMT";
+
+fn date_plus(secs: u64) -> String {
+    let base = httpdate::parse_http_date(DATE).unwrap_or(UNIX_EPOCH);
+    httpdate::fmt_http_date(base + Duration::from_secs(secs))
+}
+
+fn hdr(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+/// The success body of ZUORA.md with `token` and `expires_in` (JSON text) filled in.
+pub fn success_body(token: &str, expires_in: &str, token_type: &str) -> String {
+    format!(
+        r#"{{"access_token":"{token}","expires_in":{expires_in},
+ "jti":"c652cbc0ea384b9f81856a93a2a74539",
+ "scope":"user.7c4d5433dc234c369a01b9719ecd059f entity.1a2b7a37-3e7d-4cb3-b0e2-883de9e766cc entity.c92ed977-510c-4c48-9b51-8d5e848671e9 service.echo.read tenant.19",
+ "token_type":"{token_type}"}}"#
+    )
+}
+
+/// Lifetimes for whole-second `expires_in` values: the usual ones, then a spread that
+/// includes 0 and values above a day (both refused).
+fn whole_seconds(param: u16) -> u64 {
+    const USUAL: [u64; 8] = [3599, 3598, 1, 30, 400, 600, 86_400, 601];
+    if param < 0x8000 {
+        USUAL[usize::from(param) % USUAL.len()]
+    } else {
+        u64::from(param & 0x7fff) * 3
+    }
+}
+
+fn token_or_unexpected(text: &str, secs: f64) -> Expect {
+    if secs > 0.0 && secs <= 86_400.0 {
+        Expect::Token {
+            text: text.to_owned(),
+            lifetime: Duration::from_secs_f64(secs),
+        }
+    } else {
+        Expect::Unexpected
+    }
+}
+
+/// Shape `index` (modulo [`SHAPES`]); `param` varies lifetimes and `Retry-After`;
+/// `token` is the access token a success carries.
+pub fn shape(index: u8, param: u16, token: &str) -> Shape {
+    let json = ("content-type", "application/json");
+    let json_utf8 = ("content-type", "application/json;charset=utf-8");
+    let html = ("content-type", "text/html");
+    let rid = ("zuora-request-id", REQUEST_ID);
+    let limits = [
+        ("x-ratelimit-limit-minute", "100"),
+        ("x-ratelimit-remaining-minute", "99"),
+        ("ratelimit-limit", "2250000, 50000;w=60, 2250000;w=3600"),
+        ("ratelimit-remaining", "49999"),
+        ("ratelimit-reset", "42"),
+    ];
+    let secs = u64::from(param);
+    let s = |name, status, headers: Vec<(String, String)>, body: &str, expect| Shape {
+        name,
+        status,
+        headers,
+        body: body.as_bytes().to_vec(),
+        expect,
+    };
+    match index % SHAPES {
+        0 => {
+            let e = whole_seconds(param);
+            let mut h = hdr(&[json_utf8, rid, ("zuora-track-id", TRACK_ID)]);
+            h.extend(hdr(&limits));
+            let body = success_body(token, &e.to_string(), "bearer");
+            s(
+                "success",
+                200,
+                h,
+                &body,
+                token_or_unexpected(token, e as f64),
+            )
+        }
+        1 => {
+            // A float that binary floating point holds exactly: param / 4.
+            let e = f64::from(param) / 4.0;
+            let body = success_body(token, &format!("{e:?}"), "bearer");
+            s(
+                "success-float",
+                200,
+                hdr(&[json, rid]),
+                &body,
+                token_or_unexpected(token, e),
+            )
+        }
+        2 => {
+            let e = whole_seconds(param);
+            let body = success_body(token, &format!("\" {e}\""), "Bearer");
+            let h = hdr(&[("content-type", "application/json; charset=UTF-8")]);
+            s(
+                "success-string",
+                200,
+                h,
+                &body,
+                token_or_unexpected(token, e as f64),
+            )
+        }
+        3 => s(
+            "oauth-401",
+            401,
+            hdr(&[
+                json,
+                rid,
+                (
+                    "www-authenticate",
+                    "Bearer realm=\"zuora\", error=\"invalid_client\"",
+                ),
+            ]),
+            r#"{"error":"invalid_client","error_description":"Bad client credentials"}"#,
+            Expect::Rejected,
+        ),
+        4 => s(
+            "oauth-400",
+            400,
+            hdr(&[json, rid]),
+            r#"{"error":"unsupported_grant_type","error_description":"Unsupported grant type: password"}"#,
+            Expect::Rejected,
+        ),
+        5 => s(
+            "v1-403",
+            403,
+            hdr(&[json_utf8, rid]),
+            r#"{"success":false,"reasons":[{"code":90000011,"message":"this resource is protected, please sign in first"}]}"#,
+            Expect::Rejected,
+        ),
+        6 => s(
+            "gateway-401",
+            401,
+            hdr(&[json]),
+            r#"{"message":"Authentication error"}"#,
+            Expect::Rejected,
+        ),
+        7 => {
+            let mut h = hdr(&[json, rid]);
+            h.push(("retry-after".into(), secs.to_string()));
+            h.extend(hdr(&limits[..2]));
+            let body = r#"{"message":"API rate limit exceeded"}"#;
+            let expect = Expect::Transient {
+                retry_after: Some(Duration::from_secs(secs)),
+            };
+            s("gateway-429-retry-after-seconds", 429, h, body, expect)
+        }
+        8 => {
+            let mut h = hdr(&[json, rid, ("date", DATE)]);
+            h.push(("retry-after".into(), date_plus(secs)));
+            let body = r#"{"message":"API rate limit exceeded"}"#;
+            let expect = Expect::Transient {
+                retry_after: Some(Duration::from_secs(secs)),
+            };
+            s("gateway-429-retry-after-date", 429, h, body, expect)
+        }
+        9 => {
+            let mut h = hdr(&[json, rid]);
+            h.extend(hdr(&limits[2..]));
+            let body = r#"{"message":"API rate limit exceeded"}"#;
+            s(
+                "429-ratelimit-windows",
+                429,
+                h,
+                body,
+                Expect::Transient { retry_after: None },
+            )
+        }
+        10 => s(
+            "v1-500",
+            500,
+            hdr(&[json, rid]),
+            r#"{"success":false,"reasons":[{"code":"50000060","message":"Internal server error"}]}"#,
+            Expect::Transient { retry_after: None },
+        ),
+        11 => s(
+            "html-502",
+            502,
+            hdr(&[html]),
+            "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n</body>\r\n</html>\r\n",
+            Expect::Transient { retry_after: None },
+        ),
+        12 => {
+            let mut h = hdr(&[("content-type", "text/html; charset=iso-8859-1")]);
+            h.push(("retry-after".into(), secs.to_string()));
+            let body = "<!DOCTYPE html><html><body><h1>503 Service Unavailable</h1>No server is available to handle this request.</body></html>";
+            let expect = Expect::Transient {
+                retry_after: Some(Duration::from_secs(secs)),
+            };
+            s("html-503", 503, h, body, expect)
+        }
+        13 => s(
+            "html-504",
+            504,
+            hdr(&[html]),
+            "<html><body><h1>504 Gateway Time-out</h1>\nThe server didn't respond in time.\n</body></html>",
+            Expect::Transient { retry_after: None },
+        ),
+        14 => s(
+            "empty-502",
+            502,
+            Vec::new(),
+            "",
+            Expect::Transient { retry_after: None },
+        ),
+        15 => s(
+            "redirect-302",
+            302,
+            hdr(&[(
+                "location",
+                "https://login.example.com/sso?next=%2Foauth%2Ftoken",
+            )]),
+            "",
+            Expect::Unexpected,
+        ),
+        16 => s(
+            "not-found-404",
+            404,
+            hdr(&[json, rid]),
+            r#"{"message":"no Route matched with those values"}"#,
+            Expect::Unexpected,
+        ),
+        17 => s(
+            "html-200",
+            200,
+            hdr(&[html]),
+            "<html><body>Zuora is down for maintenance</body></html>",
+            Expect::Unexpected,
+        ),
+        18 => s("empty-200", 200, hdr(&[json]), "", Expect::Unexpected),
+        19 => {
+            let body = success_body(token, "3599", "mac");
+            s(
+                "token-type-mac",
+                200,
+                hdr(&[json]),
+                &body,
+                Expect::Unexpected,
+            )
+        }
+        20 => {
+            let body = format!(r#"{{"access_token":"{token}","token_type":"bearer"}}"#);
+            s(
+                "missing-expires-in",
+                200,
+                hdr(&[json]),
+                &body,
+                Expect::Unexpected,
+            )
+        }
+        21 => {
+            let body = success_body(&format!("{token} x"), "3599", "bearer");
+            s(
+                "token-with-space",
+                200,
+                hdr(&[json]),
+                &body,
+                Expect::Unexpected,
+            )
+        }
+        22 => {
+            let echoed = [SECRET, SECRET_FORM, SECRET_JSON_SLASH][usize::from(param) % 3];
+            let body = format!(
+                r#"{{"error":"invalid_client","error_description":"Bad client credentials: client_secret={echoed}"}}"#
+            );
+            s(
+                "secret-echo-401",
+                401,
+                hdr(&[json, rid]),
+                &body,
+                Expect::Rejected,
+            )
+        }
+        23 => {
+            let body = format!(
+                r#"{{"message":"upstream said: {{\"access_token\":\"{token}\",\"expires_in\":3599}}","access_token":"{token}"}}"#
+            );
+            let expect = Expect::Transient { retry_after: None };
+            s("token-echo-500", 500, hdr(&[json, rid]), &body, expect)
+        }
+        24 => {
+            let body = success_body(token, "1e-7", "BEARER");
+            let expect = token_or_unexpected(token, 1e-7);
+            s(
+                "success-tiny-lifetime",
+                201,
+                hdr(&[("content-type", "application/vnd.zuora+json")]),
+                &body,
+                expect,
+            )
+        }
+        25 => {
+            let body = success_body(token, "3599", "bearer");
+            let h = hdr(&[("content-type", "text/plain")]);
+            s(
+                "success-body-wrong-content-type",
+                200,
+                h,
+                &body,
+                Expect::Unexpected,
+            )
+        }
+        _ => {
+            // A bare, minimal token body (the lifecycle test suite's shape).
+            let e = whole_seconds(param);
+            let body =
+                format!(r#"{{"access_token":"{token}","expires_in":{e},"token_type":"bearer"}}"#);
+            s(
+                "success-minimal",
+                200,
+                hdr(&[json]),
+                &body,
+                token_or_unexpected(token, e as f64),
+            )
+        }
+    }
+}
+
+// ---- lifecycle: configuration and operations as byte code ------------------------------
+
+/// Refresh windows the lifecycle target configures (index taken modulo the length).
+pub const WINDOWS: [Duration; 12] = [
+    Duration::from_secs(300),
+    Duration::ZERO,
+    Duration::from_millis(1),
+    Duration::from_secs(1),
+    Duration::from_secs(60),
+    Duration::from_secs(120),
+    Duration::from_secs(600),
+    Duration::from_secs(1800),
+    Duration::from_secs(3600),
+    Duration::from_secs(86_400),
+    Duration::from_secs(u64::MAX / 4),
+    Duration::MAX,
+];
+
+/// Backoff bases and caps.
+pub const BACKOFFS: [Duration; 10] = [
+    Duration::from_secs(1),
+    Duration::from_secs(60),
+    Duration::ZERO,
+    Duration::from_millis(1),
+    Duration::from_millis(500),
+    Duration::from_secs(10),
+    Duration::from_secs(600),
+    Duration::from_secs(3600),
+    Duration::from_secs(u64::MAX / 4),
+    Duration::MAX,
+];
+
+/// Rejection re-probe intervals (when enabled).
+pub const REPROBES: [Duration; 6] = [
+    Duration::ZERO,
+    Duration::from_secs(1),
+    Duration::from_secs(60),
+    Duration::from_secs(600),
+    Duration::from_secs(3600),
+    Duration::MAX,
+];
+
+/// Lifetimes handed to `adopt`.
+pub const ADOPT_LIFETIMES: [Duration; 10] = [
+    Duration::ZERO,
+    Duration::from_nanos(1),
+    Duration::from_millis(1),
+    Duration::from_secs(1),
+    Duration::from_secs(299),
+    Duration::from_secs(600),
+    Duration::from_secs(3599),
+    Duration::from_secs(86_400),
+    Duration::from_secs(u64::MAX / 2),
+    Duration::MAX,
+];
+
+/// How the lifecycle target configures its machine (the first 9 bytes of an input).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ConfigSpec {
+    pub seed: u32,
+    /// Budget: `1 + budget % 24` requests per minute.
+    pub budget: u8,
+    /// Index into [`WINDOWS`].
+    pub window: u8,
+    /// Jitter percentage (clamped to 100 by the core).
+    pub jitter: u8,
+    /// Low nibble: backoff base, high nibble: cap (indices into [`BACKOFFS`]).
+    pub backoff: u8,
+    /// Below 128: no re-probe; else index into [`REPROBES`].
+    pub reprobe: u8,
+}
+
+impl ConfigSpec {
+    pub fn budget(&self) -> u32 {
+        1 + u32::from(self.budget % 24)
+    }
+    pub fn window(&self) -> Duration {
+        WINDOWS[usize::from(self.window) % WINDOWS.len()]
+    }
+    pub fn backoff(&self) -> (Duration, Duration) {
+        (
+            BACKOFFS[usize::from(self.backoff & 0xf) % BACKOFFS.len()],
+            BACKOFFS[usize::from(self.backoff >> 4) % BACKOFFS.len()],
+        )
+    }
+    pub fn reprobe(&self) -> Option<Duration> {
+        (self.reprobe >= 128).then(|| REPROBES[usize::from(self.reprobe) % REPROBES.len()])
+    }
+}
+
+/// Huge time jumps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Jump {
+    Day,
+    Year,
+    Century,
+    /// To `Timestamp::MAX`.
+    EndOfTime,
+    /// To a minute and a second before the end of time.
+    NearEnd,
+    /// To half of `Timestamp::MAX`.
+    Half,
+}
+
+pub const JUMPS: [Jump; 6] = [
+    Jump::Day,
+    Jump::Year,
+    Jump::Century,
+    Jump::EndOfTime,
+    Jump::NearEnd,
+    Jump::Half,
+];
+
+/// One operation on the lifecycle; the byte code is the opcode (modulo [`OPS`]) followed
+/// by the arguments (`u16`s big-endian, byte strings as a length byte then the bytes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Op {
+    /// Poll at the current clock.
+    Poll,
+    AdvanceMs(u16),
+    AdvanceSecs(u16),
+    BackMs(u16),
+    Jump(u8),
+    /// Answer the request in flight with `shape(shape, param)`.
+    Respond {
+        shape: u8,
+        param: u16,
+    },
+    /// Answer the request in flight with anything.
+    RespondRaw {
+        status: u16,
+        content_type: u8,
+        body: Vec<u8>,
+    },
+    /// The request in flight got no response (kind index).
+    Transport(u8),
+    Cancel,
+    /// Answer an earlier (superseded or finished) request again.
+    StaleRespond {
+        which: u8,
+        shape: u8,
+    },
+    StaleTransport {
+        which: u8,
+    },
+    StaleCancel {
+        which: u8,
+    },
+    /// Report the token last handed out as rejected by the API.
+    InvalidateCurrent,
+    /// Report any generation.
+    Invalidate(u8),
+    Reset,
+    /// Adopt a token valid for `ADOPT_LIFETIMES[i]`.
+    Adopt(u8),
+    AdoptSecs(u16),
+    /// New credentials or environment.
+    Reconfigure(u8),
+    /// Read every getter (`next_wakeup`, `token`, `requests_last_minute`…).
+    Probe,
+    /// Poll, and if that asks for a request, answer it at once with a shape.
+    Drive {
+        shape: u8,
+        param: u16,
+    },
+}
+
+/// The number of opcodes.
+pub const OPS: u8 = 20;
+
+/// Decodes a lifecycle input; never fails.
+pub fn decode_lifecycle(data: &[u8]) -> (ConfigSpec, Vec<Op>) {
+    let mut r = Reader::new(data);
+    let config = ConfigSpec {
+        seed: r.u32(),
+        budget: r.u8(),
+        window: r.u8(),
+        jitter: r.u8(),
+        backoff: r.u8(),
+        reprobe: r.u8(),
+    };
+    let mut ops = Vec::new();
+    while !r.is_empty() {
+        let op = match r.u8() % OPS {
+            0 => Op::Poll,
+            1 => Op::AdvanceMs(r.u16()),
+            2 => Op::AdvanceSecs(r.u16()),
+            3 => Op::BackMs(r.u16()),
+            4 => Op::Jump(r.u8()),
+            5 => Op::Respond {
+                shape: r.u8(),
+                param: r.u16(),
+            },
+            6 => Op::RespondRaw {
+                status: r.u16(),
+                content_type: r.u8(),
+                body: r.bytes().to_vec(),
+            },
+            7 => Op::Transport(r.u8()),
+            8 => Op::Cancel,
+            9 => Op::StaleRespond {
+                which: r.u8(),
+                shape: r.u8(),
+            },
+            10 => Op::StaleTransport { which: r.u8() },
+            11 => Op::StaleCancel { which: r.u8() },
+            12 => Op::InvalidateCurrent,
+            13 => Op::Invalidate(r.u8()),
+            14 => Op::Reset,
+            15 => Op::Adopt(r.u8()),
+            16 => Op::AdoptSecs(r.u16()),
+            17 => Op::Reconfigure(r.u8()),
+            18 => Op::Probe,
+            _ => Op::Drive {
+                shape: r.u8(),
+                param: r.u16(),
+            },
+        };
+        ops.push(op);
+    }
+    (config, ops)
+}
+
+/// Encodes a lifecycle input (the inverse of [`decode_lifecycle`]).
+pub fn encode_lifecycle(config: &ConfigSpec, ops: &[Op]) -> Vec<u8> {
+    let mut out = config.seed.to_be_bytes().to_vec();
+    out.extend([
+        config.budget,
+        config.window,
+        config.jitter,
+        config.backoff,
+        config.reprobe,
+    ]);
+    for op in ops {
+        let u16 = |out: &mut Vec<u8>, v: u16| out.extend(v.to_be_bytes());
+        match op {
+            Op::Poll => out.push(0),
+            Op::AdvanceMs(v) => {
+                out.push(1);
+                u16(&mut out, *v);
+            }
+            Op::AdvanceSecs(v) => {
+                out.push(2);
+                u16(&mut out, *v);
+            }
+            Op::BackMs(v) => {
+                out.push(3);
+                u16(&mut out, *v);
+            }
+            Op::Jump(v) => out.extend([4, *v]),
+            Op::Respond { shape, param } => {
+                out.extend([5, *shape]);
+                u16(&mut out, *param);
+            }
+            Op::RespondRaw {
+                status,
+                content_type,
+                body,
+            } => {
+                out.push(6);
+                u16(&mut out, *status);
+                out.push(*content_type);
+                let body = &body[..body.len().min(255)];
+                out.push(body.len() as u8);
+                out.extend_from_slice(body);
+            }
+            Op::Transport(v) => out.extend([7, *v]),
+            Op::Cancel => out.push(8),
+            Op::StaleRespond { which, shape } => out.extend([9, *which, *shape]),
+            Op::StaleTransport { which } => out.extend([10, *which]),
+            Op::StaleCancel { which } => out.extend([11, *which]),
+            Op::InvalidateCurrent => out.push(12),
+            Op::Invalidate(v) => out.extend([13, *v]),
+            Op::Reset => out.push(14),
+            Op::Adopt(v) => out.extend([15, *v]),
+            Op::AdoptSecs(v) => {
+                out.push(16);
+                u16(&mut out, *v);
+            }
+            Op::Reconfigure(v) => out.extend([17, *v]),
+            Op::Probe => out.push(18),
+            Op::Drive { shape, param } => {
+                out.extend([19, *shape]);
+                u16(&mut out, *param);
+            }
+        }
+    }
+    out
+}
+
+/// The requests `Op::Reconfigure` switches between.
+pub fn reconfigured_request(which: u8) -> TokenRequest {
+    match which % 4 {
+        0 => request(),
+        1 => TokenRequest::new(
+            Environment::SbxEu,
+            ClientId::new(CLIENT_ID).expect("valid"),
+            ClientSecret::new("an0ther/secret+value=").expect("valid"),
+        ),
+        2 => TokenRequest::new(
+            Environment::custom("http://127.0.0.1:8080/zuora/").expect("valid"),
+            ClientId::new(CLIENT_ID).expect("valid"),
+            ClientSecret::new(SECRET).expect("valid"),
+        ),
+        _ => TokenRequest::new(
+            Environment::Csbx,
+            ClientId::new(CLIENT_ID).expect("valid"),
+            ClientSecret::new(SECRET).expect("valid"),
+        ),
+    }
+}
+
+/// A wall-clock instant for `RetryAfter::delay_from` checks.
+pub fn wall_clock(i: u8) -> SystemTime {
+    match i % 4 {
+        0 => UNIX_EPOCH,
+        1 => httpdate::parse_http_date(DATE).unwrap_or(UNIX_EPOCH),
+        2 => UNIX_EPOCH + Duration::from_secs(253_402_300_799), // 9999-12-31
+        _ => UNIX_EPOCH + Duration::from_secs(1_700_000_000),
+    }
+}
