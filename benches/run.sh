@@ -21,7 +21,7 @@ echo "load before: $(uptime)"
 cargo bench -p zuora-oauth-benches --no-run 2>&1 | tail -1
 rm -rf "$CARGO_TARGET_DIR/criterion"
 cargo bench -p zuora-oauth-benches 2>&1 |
-    grep -E '^\||^Allocations|^Storm|last sample|^(exchange|hit|roundtrip)[^ ]*$|time:|thrpt:' || true
+    grep -E '^\||^Allocations|^Storm|^Round|last sample|^(exchange|hit|roundtrip)[^ ]*$|time:|thrpt:' || true
 
 echo "load after: $(uptime)"
 echo

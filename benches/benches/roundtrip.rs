@@ -37,8 +37,11 @@ fn connections(server: &MockServer, name: &str) {
     );
 }
 
+/// A named round trip.
+type Variant<'a> = (&'static str, Box<dyn Fn() + 'a>);
+
 /// Times `iters` runs of `f` after clearing the server's request log (outside the timing).
-fn timed(server: &MockServer, iters: u64, mut f: impl FnMut()) -> Duration {
+fn timed(server: &MockServer, iters: u64, f: impl Fn()) -> Duration {
     server.reset();
     let start = Instant::now();
     for _ in 0..iters {
@@ -81,102 +84,128 @@ fn roundtrip(c: &mut Criterion) {
     });
     let check = |status: http::StatusCode| assert_eq!(status, 200, "the mock server answers 200");
 
-    let mut group = c.benchmark_group("roundtrip");
-    group.sample_size(50);
-    group.bench_function("hyper/HyperTransport::send", |b| {
-        b.iter_custom(|iters| {
-            timed(&server, iters, || {
-                let response = runtime.block_on(transport.send(request.to_http())).unwrap();
-                check(response.status());
-                black_box(response);
-            })
-        })
-    });
-    connections(&server, "hyper/HyperTransport::send");
-    group.bench_function("hyper/raw hyper-util client (same connector)", |b| {
-        b.iter_custom(|iters| {
-            timed(&server, iters, || {
-                let response = runtime.block_on(async {
-                    let request = request.to_http().map(|body| Full::new(Bytes::from(body)));
-                    let response = raw_same_connector.request(request).await.unwrap();
-                    let (parts, body) = response.into_parts();
-                    let body = body.collect().await.unwrap().to_bytes();
-                    http::Response::from_parts(parts, body)
-                });
-                check(response.status());
-                black_box(response);
-            })
-        })
-    });
-    connections(&server, "hyper/raw hyper-util client (same connector)");
-    group.bench_function("hyper/raw hyper-util client (HttpConnector)", |b| {
-        b.iter_custom(|iters| {
-            timed(&server, iters, || {
-                let response = runtime.block_on(async {
-                    let request = request.to_http().map(|body| Full::new(Bytes::from(body)));
-                    let response = raw_http.request(request).await.unwrap();
-                    let (parts, body) = response.into_parts();
-                    let body = body.collect().await.unwrap().to_bytes();
-                    http::Response::from_parts(parts, body)
-                });
-                check(response.status());
-                black_box(response);
-            })
-        })
-    });
-    connections(&server, "hyper/raw hyper-util client (HttpConnector)");
-
-    // ureq: the adapter and a raw agent with the same settings (no status-as-error, no
-    // redirects).
-    let transport = zuora_oauth_ureq::UreqTransport::new();
+    // ureq: the adapter, a raw agent with the same settings (no status-as-error, no
+    // redirects), and the raw agent with the adapter's per-request timeouts, which isolates
+    // what they cost in ureq itself (with a resolve timeout in force, ureq resolves the host
+    // on a new thread for every request, pooled connection or not).
+    let ureq_transport = zuora_oauth_ureq::UreqTransport::new();
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .max_redirects(0)
         .build()
         .into();
-    group.bench_function("ureq/UreqTransport::send", |b| {
-        b.iter_custom(|iters| {
-            timed(&server, iters, || {
-                let response = transport.send(request.to_http()).unwrap();
+
+    // Every variant: one request on a warm connection, the whole body read, status checked.
+    let variants: Vec<Variant<'_>> = vec![
+        (
+            "hyper/HyperTransport::send",
+            Box::new(|| {
+                let response = runtime.block_on(transport.send(request.to_http())).unwrap();
                 check(response.status());
                 black_box(response);
-            })
-        })
-    });
-    connections(&server, "ureq/UreqTransport::send");
-    group.bench_function("ureq/raw Agent::run", |b| {
-        b.iter_custom(|iters| {
-            timed(&server, iters, || {
+            }),
+        ),
+        (
+            "hyper/raw hyper-util client (same connector)",
+            Box::new(|| {
+                let response = runtime.block_on(raw_hyper(&raw_same_connector, &request));
+                check(response.status());
+                black_box(response);
+            }),
+        ),
+        (
+            "hyper/raw hyper-util client (HttpConnector)",
+            Box::new(|| {
+                let response = runtime.block_on(raw_hyper(&raw_http, &request));
+                check(response.status());
+                black_box(response);
+            }),
+        ),
+        (
+            "ureq/UreqTransport::send",
+            Box::new(|| {
+                let response = ureq_transport.send(request.to_http()).unwrap();
+                check(response.status());
+                black_box(response);
+            }),
+        ),
+        (
+            "ureq/raw Agent::run",
+            Box::new(|| {
                 let response = agent.run(request.to_http()).unwrap();
                 let (parts, mut body) = response.into_parts();
                 let body = body.read_to_vec().unwrap();
                 check(parts.status);
                 black_box(http::Response::from_parts(parts, body));
-            })
-        })
-    });
-    connections(&server, "ureq/raw Agent::run");
-    // The raw agent with the adapter's per-request timeouts: isolates what they cost in
-    // ureq itself (with a resolve timeout in force, ureq resolves the host on a new thread
-    // for every request, pooled connection or not).
-    group.bench_function("ureq/raw Agent::run + adapter's timeouts", |b| {
-        b.iter_custom(|iters| {
-            timed(&server, iters, || {
-                let request = agent
+            }),
+        ),
+        (
+            "ureq/raw Agent::run + adapter's timeouts",
+            Box::new(|| {
+                let with_timeouts = agent
                     .configure_request(request.to_http())
                     .timeout_global(Some(Duration::from_secs(30)))
                     .timeout_connect(Some(Duration::from_secs(30)))
                     .build();
-                let response = agent.run(request).unwrap();
+                let response = agent.run(with_timeouts).unwrap();
                 let (parts, mut body) = response.into_parts();
                 let body = body.read_to_vec().unwrap();
                 check(parts.status);
                 black_box(http::Response::from_parts(parts, body));
-            })
-        })
-    });
-    connections(&server, "ureq/raw Agent::run + adapter's timeouts");
+            }),
+        ),
+    ];
+
+    let mut group = c.benchmark_group("roundtrip");
+    group.sample_size(50);
+    for (name, f) in &variants {
+        group.bench_function(*name, |b| b.iter_custom(|iters| timed(&server, iters, f)));
+        connections(&server, name);
+    }
     group.finish();
+
+    if zuora_oauth_benches::bench_mode() {
+        interleaved(&server, &variants);
+    }
+}
+
+/// Criterion runs one variant after the other, so a burst of load on this shared machine
+/// can favour one of them. This runs the variants in turns instead (`ROUNDS` rounds of
+/// `PER_ROUND` requests each) and prints the median time per request over the rounds.
+fn interleaved(server: &MockServer, variants: &[Variant<'_>]) {
+    const ROUNDS: usize = 21;
+    const PER_ROUND: u32 = 200;
+    let mut times: Vec<Vec<f64>> = vec![Vec::new(); variants.len()];
+    for _ in 0..ROUNDS {
+        for (i, (_, f)) in variants.iter().enumerate() {
+            let elapsed = timed(server, u64::from(PER_ROUND), f);
+            times[i].push(elapsed.as_secs_f64() * 1e6 / f64::from(PER_ROUND));
+        }
+    }
+    println!(
+        "\nRound trip, interleaved: {ROUNDS} rounds of {PER_ROUND} requests per variant, µs per request"
+    );
+    println!("| variant | median | min | max |");
+    println!("|---|---:|---:|---:|");
+    for ((name, _), mut t) in variants.iter().zip(times) {
+        let (median, min, max) = zuora_oauth_benches::median_min_max(&mut t);
+        println!("| {name} | {median:.1} | {min:.1} | {max:.1} |");
+    }
+}
+
+/// A raw hyper-util POST of the core's request bytes, whole body collected.
+async fn raw_hyper<C>(
+    client: &Client<C, Full<Bytes>>,
+    request: &TokenRequest,
+) -> http::Response<Bytes>
+where
+    C: hyper_util::client::legacy::connect::Connect + Clone + Send + Sync + 'static,
+{
+    let request = request.to_http().map(|body| Full::new(Bytes::from(body)));
+    let response = client.request(request).await.unwrap();
+    let (parts, body) = response.into_parts();
+    let body = body.collect().await.unwrap().to_bytes();
+    http::Response::from_parts(parts, body)
 }
 
 criterion_group!(benches, roundtrip);
