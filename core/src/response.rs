@@ -151,9 +151,12 @@ fn numeric_string(s: &str) -> Option<f64> {
     }
 }
 
-/// `expires_in` seconds → a lifetime, if it is in (0, 1 day].
+/// `expires_in` seconds → a lifetime, if it is in (0, 1 day]. A positive value below a
+/// nanosecond (`1e-73`) would round to a zero lifetime: it is refused like zero.
 fn lifetime(secs: f64) -> Option<Duration> {
-    (secs > 0.0 && secs <= MAX_EXPIRES_IN.as_secs_f64()).then(|| Duration::from_secs_f64(secs))
+    (secs > 0.0 && secs <= MAX_EXPIRES_IN.as_secs_f64())
+        .then(|| Duration::from_secs_f64(secs))
+        .filter(|d| !d.is_zero())
 }
 
 /// `application/json` or `application/<x>+json`, with any parameters, in any case.

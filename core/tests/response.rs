@@ -560,3 +560,16 @@ fn token_debug_hides_the_access_token() {
         "AccessToken([redacted])"
     );
 }
+
+/// Found by the `parse_response` fuzz target: `1e-73` is above zero, but as a `Duration` it
+/// is zero, and a token with a zero lifetime was returned.
+#[test]
+fn expires_in_below_a_nanosecond_is_rejected() {
+    for expires_in in ["1e-73", "5e-324", "1e-10", r#""1e-73""#] {
+        let p = problem(&ok_with(OK_TOKEN, expires_in, r#""bearer""#));
+        assert!(invalid("expires_in")(&p), "expires_in {expires_in}: {p:?}");
+    }
+    // One nanosecond is the shortest lifetime kept.
+    let token = parse_ok(&ok_with(OK_TOKEN, "1e-9", r#""bearer""#));
+    assert_eq!(token.expires_in(), Duration::from_nanos(1));
+}

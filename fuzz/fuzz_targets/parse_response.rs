@@ -82,8 +82,10 @@ fn check_token(response: &http::Response<&[u8]>, token: &Token) {
     assert_eq!(api.headers()["authorization"], header);
     assert_eq!(api.headers()["zuora-entity-ids"], ENTITY_ID);
 
-    let debug = format!("{token:?}");
-    assert!(!leaks_secret(&debug), "client secret in a token's Debug");
+    // Not checked: a token's `Debug` shows its scope and jti as received, so a server that
+    // echoes the secret into them shows it there (the core scrubs error texts and kept
+    // headers, not the fields of a successful token; see README.md).
+    let _ = format!("{token:?}");
     let _ = token.jti();
     let scope = token.scope();
     let _ = (
