@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
 
 echo "## machine"
-echo "commit: $(git rev-parse --short HEAD 2>/dev/null || echo "(not a git checkout)")"
+echo "commit: ${BENCH_COMMIT:-$(git rev-parse --short HEAD 2>/dev/null || echo "(not a git checkout)")}"
 echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(nproc) cores"
 echo "kernel: $(uname -r); $(rustc --version); $(cargo --version)"
 echo "load before: $(uptime)"
