@@ -4,8 +4,12 @@
 //! adapter's tests in Node, headless Chromium and a dedicated worker (against the mock
 //! server, started here), the fuzz smoke run and the custom-runtime example.
 //!
-//! `cargo xtask test --native` skips everything that needs wasm tooling or a browser;
-//! `cargo xtask test --wasm` runs only that part.
+//! `cargo xtask test --native` skips everything that needs wasm tooling or a browser (the
+//! fuzz smoke run still runs); `cargo xtask test --wasm` runs only that part.
+//!
+//! `cargo xtask fuzz-smoke` runs only the fuzz smoke run: each target of `fuzz/` for
+//! 25 seconds from its committed seeds, on the nightly toolchain with cargo-fuzz (both
+//! installed when missing). See fuzz/README.md.
 //!
 //! `cargo xtask wasm-size` builds the wasm adapter's size probe (a small module that fetches
 //! and caches a token) the way BENCHMARKS.md says, and prints its raw, optimised and
@@ -27,7 +31,16 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("test") => test(&args[1..]),
         Some("wasm-size") => wasm_size(),
-        _ => Err("usage: cargo xtask test [--native | --wasm] | cargo xtask wasm-size".into()),
+        Some("fuzz-smoke") => {
+            let root = workspace_root();
+            env::set_current_dir(&root)
+                .map_err(|e| format!("cd {}: {e}", root.display()))
+                .and_then(|()| step("fuzz smoke", fuzz_smoke))
+        }
+        _ => Err(
+            "usage: cargo xtask test [--native | --wasm] | cargo xtask wasm-size | cargo xtask fuzz-smoke"
+                .into(),
+        ),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -72,9 +85,10 @@ fn test(args: &[String]) -> Result {
     })?;
     if native_only {
         eprintln!("xtask: --native: skipping wasm and browser steps");
-        return Ok(());
+        return step("fuzz smoke", fuzz_smoke);
     }
-    wasm_steps()
+    wasm_steps()?;
+    step("fuzz smoke", fuzz_smoke)
 }
 
 /// The wasm32 build, lints and the wasm adapter's tests in Node, Chromium and a worker.
@@ -362,6 +376,120 @@ fn start_mock_server() -> Result<(Guard, String)> {
         ));
     }
     Ok((guard, url))
+}
+
+/// The fuzz targets in `fuzz/`, a workspace of its own (see fuzz/README.md).
+const FUZZ_TARGETS: [&str; 3] = ["parse_response", "validators", "lifecycle"];
+/// How long each fuzz target runs in the smoke run.
+const FUZZ_SMOKE_SECONDS: u32 = 25;
+
+/// Runs each fuzz target for [`FUZZ_SMOKE_SECONDS`] from its committed seeds
+/// (`fuzz/seeds/<target>`) and fails on the first crash, whose input libFuzzer leaves in
+/// `fuzz/artifacts/<target>/`. Builds into `$CARGO_TARGET_DIR/fuzz` when `CARGO_TARGET_DIR`
+/// is set (so that CI can cache it outside the clone), else into `fuzz/target`.
+fn fuzz_smoke() -> Result {
+    ensure_nightly()?;
+    ensure_cargo_fuzz()?;
+    let target_dir = env::var_os("CARGO_TARGET_DIR")
+        .filter(|d| !d.is_empty())
+        .map(|d| PathBuf::from(d).join("fuzz"));
+    let cargo_fuzz = |subcommand: &str| {
+        // `rustup run` rather than `cargo +nightly`: inside `cargo xtask`, `cargo` on PATH
+        // may be the toolchain's own binary, which does not understand `+nightly`.
+        let mut cmd = Command::new("rustup");
+        cmd.args(["run", "nightly", "cargo", "fuzz", subcommand])
+            .args(["--sanitizer", "none"]);
+        if let Some(dir) = &target_dir {
+            cmd.arg("--target-dir").arg(dir);
+        }
+        cmd
+    };
+    // One build for the three targets (they share every dependency).
+    run(&mut cargo_fuzz("build"))?;
+    // New inputs go to a scratch corpus, emptied first, so that every run starts from the
+    // seeds alone (`fuzz/corpus` is ignored by git).
+    let scratch = Path::new("fuzz/corpus/smoke");
+    if scratch.exists() {
+        std::fs::remove_dir_all(scratch).map_err(|e| format!("{}: {e}", scratch.display()))?;
+    }
+    for target in FUZZ_TARGETS {
+        let corpus = scratch.join(target);
+        std::fs::create_dir_all(&corpus).map_err(|e| format!("{}: {e}", corpus.display()))?;
+        let mut cmd = cargo_fuzz("run");
+        cmd.arg(target)
+            .arg(&corpus)
+            .arg(Path::new("fuzz/seeds").join(target))
+            .arg("--")
+            .arg(format!("-max_total_time={FUZZ_SMOKE_SECONDS}"))
+            .args(["-rss_limit_mb=2048", "-print_final_stats=1"]);
+        eprintln!("\nxtask: fuzzing {target} for {FUZZ_SMOKE_SECONDS} s");
+        let out = cmd.output().map_err(|e| format!("{cmd:?}: {e}"))?;
+        let log = String::from_utf8_lossy(&out.stderr);
+        let lines: Vec<&str> = log.lines().collect();
+        if out.status.success() {
+            // libFuzzer logs every new input: show the summary only.
+            let summary = [
+                "INITED cov:",
+                "DONE   cov:",
+                "stat::number_of_executed_units",
+                "stat::average_exec_per_sec",
+            ];
+            for line in lines
+                .iter()
+                .filter(|l| summary.iter().any(|s| l.contains(s)))
+            {
+                eprintln!("{line}");
+            }
+            continue;
+        }
+        // From the first sign of trouble (a panic, a libFuzzer or sanitizer error) to the end.
+        let markers = [
+            "panicked at",
+            "ERROR: libFuzzer",
+            "==ERROR",
+            "error:",
+            "error[",
+        ];
+        let from = lines
+            .iter()
+            .position(|l| markers.iter().any(|m| l.contains(m)))
+            .unwrap_or(lines.len().saturating_sub(100));
+        for line in &lines[from..] {
+            eprintln!("{line}");
+        }
+        eprint!("{}", String::from_utf8_lossy(&out.stdout));
+        return Err(format!(
+            "fuzz target `{target}` failed ({}); the input is in fuzz/artifacts/{target}/ \
+             (reproduce: cargo +nightly fuzz run -s none {target} <file>)",
+            out.status
+        ));
+    }
+    Ok(())
+}
+
+/// The nightly toolchain, which cargo-fuzz needs.
+fn ensure_nightly() -> Result {
+    let toolchains = output(Command::new("rustup").args(["toolchain", "list"])).unwrap_or_default();
+    if toolchains.lines().any(|l| l.starts_with("nightly")) {
+        return Ok(());
+    }
+    run(Command::new("rustup").args(["toolchain", "install", "nightly", "--profile", "minimal"]))
+}
+
+/// cargo-fuzz, installed unless `cargo fuzz --version` already works.
+fn ensure_cargo_fuzz() -> Result {
+    if let Some(version) = output(Command::new("cargo").args(["fuzz", "--version"])) {
+        eprintln!("xtask: {}", version.trim());
+        return Ok(());
+    }
+    // Not `--locked`: its lock file may name versions the registry lacks.
+    cargo(&["install", "cargo-fuzz"])?;
+    output(Command::new("cargo").args(["fuzz", "--version"]))
+        .map(|_| ())
+        .ok_or_else(|| {
+            "`cargo fuzz --version` fails after installing cargo-fuzz: is ~/.cargo/bin on PATH?"
+                .into()
+        })
 }
 
 /// binaryen's `wasm-opt`, from npm (Debian's binaryen 108 writes modules that fail to load).
