@@ -394,8 +394,9 @@ fn fuzz_smoke() -> Result {
         .filter(|d| !d.is_empty())
         .map(|d| PathBuf::from(d).join("fuzz"));
     let cargo_fuzz = |subcommand: &str| {
-        // `rustup run` rather than `cargo +nightly`: inside `cargo xtask`, `cargo` on PATH
-        // may be the toolchain's own binary, which does not understand `+nightly`.
+        // `rustup run nightly` rather than `cargo +nightly`: it works even when the `cargo`
+        // on PATH is a toolchain's own binary rather than rustup's proxy (only the proxy
+        // understands `+nightly`).
         let mut cmd = Command::new("rustup");
         cmd.args(["run", "nightly", "cargo", "fuzz", subcommand])
             .args(["--sanitizer", "none"]);
