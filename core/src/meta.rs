@@ -69,7 +69,7 @@ impl ResponseMeta {
     /// Replaces every kept header value that `leaks` flags with `[redacted]`: a server or a
     /// proxy echoing the client secret into, say, `Zuora-Request-Id` must not get it into
     /// an error message.
-    pub(crate) fn redact(&mut self, mut leaks: impl FnMut(&str) -> bool) {
+    pub(crate) fn redact(&mut self, mut leaks: impl FnMut(&HeaderValue) -> bool) {
         let slots = [
             &mut self.request_id,
             &mut self.track_id,
@@ -82,11 +82,7 @@ impl ResponseMeta {
             &mut self.reset,
         ];
         for slot in slots {
-            if slot
-                .as_ref()
-                .and_then(|v| v.to_str().ok())
-                .is_some_and(&mut leaks)
-            {
+            if slot.as_ref().is_some_and(&mut leaks) {
                 *slot = Some(HeaderValue::from_static("[redacted]"));
             }
         }

@@ -31,11 +31,11 @@ pub(crate) fn parse<B: AsRef<[u8]>>(
     let body = response.body().as_ref();
     let (mut meta, content_type) = ResponseMeta::with_content_type(status, headers);
     // Header values are shown too (`Display` quotes the request ID): scrub them as well.
-    meta.redact(|text| scrubber.leaks(text));
+    meta.redact(|value| scrubber.leaks_value(value));
     if status.is_success() {
         return parse_token(content_type, body, meta).map_err(|problem| {
             let mut meta = ResponseMeta::from_parts(status, headers);
-            meta.redact(|text| scrubber.leaks(text));
+            meta.redact(|value| scrubber.leaks_value(value));
             let response = ErrorResponse::new(meta, ErrorDetail::default(), scrubber.excerpt(body));
             // The texts a problem quotes come from the response: scrub them too.
             let problem = match problem {
@@ -238,6 +238,11 @@ impl<'a> Scrubber<'a> {
     /// escape (`%` or `\`), which every spelling but the raw and the form one has.
     pub(crate) fn leaks(&self, text: &str) -> bool {
         let [raw, encoded] = self.secrets;
+        // Every spelling is at least as long as the raw secret (escaping only lengthens):
+        // shorter text, such as most header values, cannot hold one. No search needed.
+        if !raw.is_empty() && text.len() < raw.len() {
+            return false;
+        }
         if text.contains(raw) || (!encoded.is_empty() && text.contains(encoded)) {
             return true;
         }
@@ -246,6 +251,16 @@ impl<'a> Scrubber<'a> {
                 .spellings()
                 .iter()
                 .any(|s| !s.is_empty() && text.contains(s.as_str()))
+    }
+
+    /// [`leaks`](Self::leaks) for a header value; one shorter than the secret is not even
+    /// read as text. A value that is not visible ASCII is never shown, so never leaks.
+    pub(crate) fn leaks_value(&self, value: &HeaderValue) -> bool {
+        let [raw, _] = self.secrets;
+        if !raw.is_empty() && value.len() < raw.len() {
+            return false;
+        }
+        value.to_str().is_ok_and(|text| self.leaks(text))
     }
 
     fn scrub<'t>(&self, text: &'t str) -> Cow<'t, str> {
