@@ -60,6 +60,7 @@ ORDER = [
     "core/to_http",
     "core/parse_response",
     "naive/serde_json_only",
+    "control/thread-local arithmetic",
     "clock/coarsetime::Instant::now",
     "clock/coarse, as the sources read it",
     "clock/std::time::Instant::now",

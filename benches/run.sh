@@ -20,8 +20,10 @@ echo "load before: $(uptime)"
 
 cargo bench -p zuora-oauth-benches --no-run 2>&1 | tail -1
 rm -rf "$CARGO_TARGET_DIR/criterion"
-cargo bench -p zuora-oauth-benches 2>&1 |
-    grep -E '^\||^Allocations|^Storm|^Round|last sample|^(exchange|hit|roundtrip)[^ ]*$|time:|thrpt:' || true
+full="$CARGO_TARGET_DIR/bench-full.log"
+echo "(full output: $full)"
+cargo bench -p zuora-oauth-benches --no-fail-fast 2>&1 | tee "$full" |
+    grep -E '^\||^Allocations|^Storm|^Round|last sample|panicked|^error|^(exchange|hit|roundtrip)[^ ]*$|time:|thrpt:' || true
 
 echo "load after: $(uptime)"
 echo

@@ -103,6 +103,17 @@ fn row<T>(
 
 fn rows(group: &mut BenchmarkGroup<'_, WallTime>, threads: usize, s: &Sources) {
     let unit = || ();
+    // Control: work that shares nothing between threads. How well this scales from one
+    // thread to two is what the machine allows at the moment (its vCPUs are shared).
+    row(
+        group,
+        threads,
+        "control/thread-local arithmetic",
+        || 1u64,
+        |x| {
+            *x = black_box(x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1));
+        },
+    );
     // Where the time goes: the clock alone.
     row(
         group,
