@@ -310,6 +310,10 @@ fn exchange(c: &mut Criterion) {
     });
     group.finish();
 
+    if zuora_oauth_benches::bench_mode() {
+        interleaved(&canned);
+    }
+
     // The pieces of the core's exchange, to see where its time goes.
     let response = canned.clone();
     let mut group = c.benchmark_group("exchange-parts");
@@ -323,6 +327,85 @@ fn exchange(c: &mut Criterion) {
         })
     });
     group.finish();
+}
+
+/// Times `iters` runs of `f`.
+fn timed<'a>(f: impl Fn() + 'a) -> zuora_oauth_benches::Timed<'a> {
+    Box::new(move |iters| {
+        let start = std::time::Instant::now();
+        for _ in 0..iters {
+            f();
+        }
+        start.elapsed()
+    })
+}
+
+/// Criterion measures one variant after the other; on this shared machine a burst of load
+/// can favour one of them. This runs them in turns (`ROUNDS` rounds of about `TURN`
+/// each) and prints medians, so that the ratios come from side-by-side measurements.
+fn interleaved(canned: &http::Response<Vec<u8>>) {
+    const ROUNDS: usize = 51;
+    const TURN: Duration = Duration::from_millis(20);
+    let request = core_request();
+    let client = oauth2_client();
+    let (form, uri) = hoisted_parts();
+    let variants: [(&str, zuora_oauth_benches::Timed<'_>); 7] = [
+        (
+            "harness: clone canned response",
+            timed(|| drop(black_box(canned.clone()))),
+        ),
+        (
+            "core: to_http + parse_response",
+            timed(|| core_exchange(&request, canned)),
+        ),
+        (
+            "core: + TokenRequest::new each time",
+            timed(|| core_exchange_from_scratch(canned)),
+        ),
+        (
+            "core: + read scope, request id, rate limits",
+            timed(|| core_exchange_and_read(&request, canned)),
+        ),
+        (
+            "oauth2 5.0.0: exchange_client_credentials",
+            timed(|| oauth2_exchange(&client, canned)),
+        ),
+        (
+            "naive: urlencode + builder + serde_json",
+            timed(|| naive_exchange(canned)),
+        ),
+        (
+            "naive, hoisted form and URI",
+            timed(|| naive_hoisted_exchange(&form, &uri, canned)),
+        ),
+    ];
+    let refs: Vec<_> = variants.iter().map(|(_, f)| f).collect();
+    let times = zuora_oauth_benches::interleave(ROUNDS, TURN, &refs);
+    let medians: Vec<(f64, f64, f64)> = times
+        .into_iter()
+        .map(|mut t| zuora_oauth_benches::median_min_max(&mut t))
+        .collect();
+    let harness = medians[0].0;
+    let oauth2 = medians[4].0;
+    println!(
+        "\nExchange, interleaved: {ROUNDS} rounds of about {TURN:?} per variant, ns per exchange"
+    );
+    println!(
+        "| variant | median (min–max) | net of the harness clone | oauth2 ÷ this | oauth2 ÷ this, net |"
+    );
+    println!("|---|---:|---:|---:|---:|");
+    for ((name, _), (median, min, max)) in variants.iter().zip(&medians) {
+        if name.starts_with("harness") {
+            println!("| {name} | {median:.0} ({min:.0}–{max:.0}) | — | | |");
+        } else {
+            let net = median - harness;
+            println!(
+                "| {name} | {median:.0} ({min:.0}–{max:.0}) | {net:.0} | {:.2}× | {:.2}× |",
+                oauth2 / median,
+                (oauth2 - harness) / net
+            );
+        }
+    }
 }
 
 criterion_group!(benches, exchange);

@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, measurement::WallTime};
-use zuora_oauth_benches::{on_threads, ready};
+use zuora_oauth_benches::{Timed, bench_mode, interleave, median_min_max, on_threads, ready};
 use zuora_oauth_core::{
     ClientId, ClientSecret, Environment, SharedLifecycle, Timestamp, Token, TokenRequest,
 };
@@ -88,26 +88,63 @@ fn api_call() -> http::Request<()> {
         .unwrap()
 }
 
-/// One row: `op` on `threads` threads, each with its own state from `init`.
-fn row<T>(
-    group: &mut BenchmarkGroup<'_, WallTime>,
-    threads: usize,
-    name: &str,
-    init: impl Fn() -> T + Sync,
-    op: impl Fn(&mut T) + Sync,
-) {
-    group.bench_function(name, |b| {
-        b.iter_custom(|iters| on_threads(threads, iters, &init, &op))
-    });
+/// Where the rows go: criterion, or the interleaved runner.
+trait Rows<'s> {
+    /// One row: `op` on the sink's number of threads, each with its own state from `init`.
+    fn row<T: 's>(
+        &mut self,
+        name: &'static str,
+        init: impl Fn() -> T + Sync + 's,
+        op: impl Fn(&mut T) + Sync + 's,
+    );
 }
 
-fn rows(group: &mut BenchmarkGroup<'_, WallTime>, threads: usize, s: &Sources) {
+/// Rows as criterion benchmarks (`iter_custom`).
+struct CriterionRows<'g, 'c> {
+    group: &'g mut BenchmarkGroup<'c, WallTime>,
+    threads: usize,
+}
+
+impl<'s> Rows<'s> for CriterionRows<'_, '_> {
+    fn row<T: 's>(
+        &mut self,
+        name: &'static str,
+        init: impl Fn() -> T + Sync + 's,
+        op: impl Fn(&mut T) + Sync + 's,
+    ) {
+        let threads = self.threads;
+        self.group.bench_function(name, |b| {
+            b.iter_custom(|iters| on_threads(threads, iters, &init, &op))
+        });
+    }
+}
+
+/// Rows collected for `interleave`: each times `iters` operations per thread.
+struct CollectedRows<'s> {
+    threads: usize,
+    rows: Vec<(&'static str, Timed<'s>)>,
+}
+
+impl<'s> Rows<'s> for CollectedRows<'s> {
+    fn row<T: 's>(
+        &mut self,
+        name: &'static str,
+        init: impl Fn() -> T + Sync + 's,
+        op: impl Fn(&mut T) + Sync + 's,
+    ) {
+        let threads = self.threads;
+        self.rows.push((
+            name,
+            Box::new(move |iters| on_threads(threads, iters, &init, &op)),
+        ));
+    }
+}
+
+fn rows<'s>(r: &mut impl Rows<'s>, s: &'s Sources) {
     let unit = || ();
     // Control: work that shares nothing between threads. How well this scales from one
     // thread to two is what the machine allows at the moment (its vCPUs are shared).
-    row(
-        group,
-        threads,
+    r.row(
         "control/thread-local arithmetic",
         || 1u64,
         |x| {
@@ -115,115 +152,67 @@ fn rows(group: &mut BenchmarkGroup<'_, WallTime>, threads: usize, s: &Sources) {
         },
     );
     // Where the time goes: the clock alone.
-    row(
-        group,
-        threads,
-        "clock/coarsetime::Instant::now",
-        unit,
-        |_| {
-            black_box(coarsetime::Instant::now());
-        },
-    );
-    row(
-        group,
-        threads,
-        "clock/coarse, as the sources read it",
-        unit,
-        |_| {
-            let since: Duration = coarsetime::Instant::now().duration_since(s.origin).into();
-            black_box(Timestamp::from_duration(since));
-        },
-    );
-    row(
-        group,
-        threads,
-        "clock/std::time::Instant::now",
-        unit,
-        |_| {
-            black_box(std::time::Instant::now());
-        },
-    );
+    r.row("clock/coarsetime::Instant::now", unit, move |_| {
+        black_box(coarsetime::Instant::now());
+    });
+    r.row("clock/coarse, as the sources read it", unit, move |_| {
+        let since: Duration = coarsetime::Instant::now().duration_since(s.origin).into();
+        black_box(Timestamp::from_duration(since));
+    });
+    r.row("clock/std::time::Instant::now", unit, move |_| {
+        black_box(std::time::Instant::now());
+    });
     // Context only (no source reads it): the CPU's time-stamp counter, no kernel data.
     #[cfg(target_arch = "x86_64")]
-    row(group, threads, "clock/rdtsc (context)", unit, |_| {
+    r.row("clock/rdtsc (context)", unit, move |_| {
         black_box(rdtsc());
     });
     // The core's hit path without any clock.
     let now = Timestamp::from_duration(Duration::from_secs(1));
-    row(group, threads, "core/with_fresh (no clock)", unit, |_| {
+    r.row("core/with_fresh (no clock)", unit, move |_| {
         black_box(s.lifecycle().with_fresh(black_box(now), |h| h.generation()));
     });
 
     // hyper's TokenSource: the async calls are polled once (a hit is ready at once).
-    row(group, threads, "hyper/with_cached", unit, |_| {
+    r.row("hyper/with_cached", unit, move |_| {
         black_box(s.hyper.with_cached(|h| h.generation()));
     });
-    row(
-        group,
-        threads,
-        "hyper/cached (clones the handle)",
-        unit,
-        |_| {
-            black_box(s.hyper.cached());
-        },
-    );
-    row(group, threads, "hyper/with_token", unit, |_| {
+    r.row("hyper/cached (clones the handle)", unit, move |_| {
+        black_box(s.hyper.cached());
+    });
+    r.row("hyper/with_token", unit, move |_| {
         black_box(ready(s.hyper.with_token(|h| h.generation())).unwrap());
     });
-    row(
-        group,
-        threads,
-        "hyper/token (clones the handle)",
-        unit,
-        |_| {
-            black_box(ready(s.hyper.token()).unwrap());
-        },
-    );
-    row(group, threads, "hyper/authorize", api_call, |request| {
+    r.row("hyper/token (clones the handle)", unit, move |_| {
+        black_box(ready(s.hyper.token()).unwrap());
+    });
+    r.row("hyper/authorize", api_call, move |request| {
         black_box(ready(s.hyper.authorize(request)).unwrap());
     });
 
     // ureq's TokenSource.
-    row(group, threads, "ureq/with_token", unit, |_| {
+    r.row("ureq/with_token", unit, move |_| {
         black_box(s.ureq.with_token(|h| h.generation()).unwrap());
     });
-    row(
-        group,
-        threads,
-        "ureq/cached (clones the handle)",
-        unit,
-        |_| {
-            black_box(s.ureq.cached());
-        },
-    );
-    row(
-        group,
-        threads,
-        "ureq/token (clones the handle)",
-        unit,
-        |_| {
-            black_box(s.ureq.token().unwrap());
-        },
-    );
-    row(group, threads, "ureq/authorize", api_call, |request| {
+    r.row("ureq/cached (clones the handle)", unit, move |_| {
+        black_box(s.ureq.cached());
+    });
+    r.row("ureq/token (clones the handle)", unit, move |_| {
+        black_box(s.ureq.token().unwrap());
+    });
+    r.row("ureq/authorize", api_call, move |request| {
         black_box(s.ureq.authorize(request).unwrap());
     });
 
     // The baseline: lock, clone the Arc, unlock (the clone is dropped after use).
-    row(
-        group,
-        threads,
-        "baseline/Mutex<Option<Arc<Token>>>",
-        unit,
-        |_| {
-            let token = s
-                .baseline
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .clone();
-            black_box(token);
-        },
-    );
+    r.row("baseline/Mutex<Option<Arc<Token>>>", unit, move |_| {
+        let token = s
+            .baseline
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        black_box(token);
+    });
 }
 
 fn hit(c: &mut Criterion) {
@@ -231,11 +220,66 @@ fn hit(c: &mut Criterion) {
     for threads in [1, 2] {
         let mut group = c.benchmark_group(format!("hit/{threads}-thread"));
         group.throughput(Throughput::Elements(threads as u64));
-        rows(&mut group, threads, &sources);
+        rows(
+            &mut CriterionRows {
+                group: &mut group,
+                threads,
+            },
+            &sources,
+        );
         group.finish();
+    }
+    if bench_mode() {
+        interleaved(&sources);
     }
     // Still the two tokens fetched at start: no hit went to the server.
     assert_eq!(sources._server.token_request_count(), 2);
+}
+
+/// Criterion runs one row after the other; on this shared machine a burst of load can then
+/// favour one row, or one thread count. This runs every row with 1 and with 2 threads in
+/// turns, `ROUNDS` times, and prints the medians: the ratios (scaling, × baseline) come
+/// from rows measured side by side.
+fn interleaved(sources: &Sources) {
+    const ROUNDS: usize = 31;
+    const TURN: Duration = Duration::from_millis(20);
+    let mut one = CollectedRows {
+        threads: 1,
+        rows: Vec::new(),
+    };
+    rows(&mut one, sources);
+    let mut two = CollectedRows {
+        threads: 2,
+        rows: Vec::new(),
+    };
+    rows(&mut two, sources);
+    let timed: Vec<&Timed<'_>> = one.rows.iter().chain(&two.rows).map(|(_, f)| f).collect();
+    let times = interleave(ROUNDS, TURN, &timed);
+    let (t1, t2) = times.split_at(one.rows.len());
+    let base = one
+        .rows
+        .iter()
+        .position(|(name, _)| name.starts_with("baseline/"))
+        .expect("a baseline row");
+    let base2 = median_min_max(&mut t2[base].clone()).0;
+    println!(
+        "\nCached-token hit, interleaved: {ROUNDS} rounds; each round runs every row for \
+         about {TURN:?}, with 1 and with 2 threads"
+    );
+    println!(
+        "| operation | 1 thread: ns/op median (min–max) | 2 threads: ns/op per thread median \
+         (min–max) | scaling 1 → 2 threads | × Mutex baseline, 2 threads |"
+    );
+    println!("|---|---:|---:|---:|---:|");
+    for (i, (name, _)) in one.rows.iter().enumerate() {
+        let (m1, lo1, hi1) = median_min_max(&mut t1[i].clone());
+        let (m2, lo2, hi2) = median_min_max(&mut t2[i].clone());
+        println!(
+            "| {name} | {m1:.1} ({lo1:.1}–{hi1:.1}) | {m2:.1} ({lo2:.1}–{hi2:.1}) | {:.2}× | {:.1}× |",
+            2.0 * m1 / m2,
+            base2 / m2
+        );
+    }
 }
 
 criterion_group!(benches, hit);

@@ -163,6 +163,38 @@ pub fn on_threads<T>(
     })
 }
 
+/// A measurement: runs `iters` operations and returns the time they took (per thread).
+pub type Timed<'a> = Box<dyn Fn(u64) -> Duration + 'a>;
+
+/// Runs every variant in turns, `rounds` times, and returns for each variant its
+/// nanoseconds per operation in every round. On a shared machine this compares variants
+/// side by side: a burst of load hits them alike. Each variant's operation count per turn
+/// is calibrated first so that a turn lasts about `turn` (short turns would measure thread
+/// start-up and scheduling rather than the operation).
+pub fn interleave(rounds: usize, turn: Duration, variants: &[&Timed<'_>]) -> Vec<Vec<f64>> {
+    let iters: Vec<u64> = variants
+        .iter()
+        .map(|f| {
+            let mut n = 1_000u64;
+            loop {
+                let took = f(n);
+                if took >= turn / 4 || n >= 1 << 40 {
+                    let scale = turn.as_secs_f64() / took.as_secs_f64().max(1e-9);
+                    break ((n as f64 * scale) as u64).max(1);
+                }
+                n *= 4;
+            }
+        })
+        .collect();
+    let mut times = vec![Vec::with_capacity(rounds); variants.len()];
+    for _ in 0..rounds {
+        for (i, f) in variants.iter().enumerate() {
+            times[i].push(f(iters[i]).as_nanos() as f64 / iters[i] as f64);
+        }
+    }
+    times
+}
+
 /// Median, minimum and maximum of `values` (sorted in place).
 ///
 /// # Panics
