@@ -72,3 +72,22 @@ fn a_panicking_caller_does_not_wedge_blocking_callers() {
     assert!(panicked.is_err());
     assert_eq!(source.token().unwrap().generation(), token.generation());
 }
+
+/// The sources can be shared across threads, and the async source's futures can be spawned
+/// on a multi-threaded runtime.
+#[test]
+fn sources_are_send_and_sync_and_their_futures_are_send() {
+    fn shareable<T: Send + Sync + Clone + 'static>() {}
+    fn send<T: Send>(_: &T) {}
+    shareable::<zuora_oauth_hyper::TokenSource>();
+    shareable::<zuora_oauth_ureq::TokenSource>();
+    shareable::<zuora_oauth_core::TokenHandle>();
+    let server = MockServer::builder().start().unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let _guard = runtime.enter();
+    let source = zuora_oauth_hyper::TokenSource::new(request(&server));
+    let mut call = http::Request::get(server.protected_url()).body(()).unwrap();
+    send(&source.token());
+    send(&source.with_token(|t| t.generation()));
+    send(&source.authorize(&mut call));
+}
