@@ -142,13 +142,20 @@ impl<'s> Rows<'s> for CollectedRows<'s> {
 
 fn rows<'s>(r: &mut impl Rows<'s>, s: &'s Sources) {
     let unit = || ();
-    // Control: work that shares nothing between threads. How well this scales from one
-    // thread to two is what the machine allows at the moment (its vCPUs are shared).
+    // Control: work that shares nothing between threads (16 dependent multiply-adds, about
+    // as long as a hit). How well this scales from one thread to two is what the machine
+    // allows at the moment (its vCPUs are shared with other tenants).
     r.row(
         "control/thread-local arithmetic",
         || 1u64,
         |x| {
-            *x = black_box(x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1));
+            let mut v = *x;
+            for _ in 0..16 {
+                v = black_box(v)
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1);
+            }
+            *x = v;
         },
     );
     // Where the time goes: the clock alone.
