@@ -4,6 +4,8 @@
 //!
 //! `cargo run --manifest-path fuzz/Cargo.toml --example write_seeds`
 
+#![forbid(unsafe_code)]
+
 use std::fs;
 use std::path::{Path, PathBuf};
 

@@ -13,6 +13,8 @@
 //! - `Fail`'s `retry_at` is in the future and equals `next_wakeup()`; after any answer other
 //!   than `Send`, `next_wakeup()` is in the future (a driver never spins);
 //! - `Debug` of the machine never shows the client secret; no panic at all.
+
+#![forbid(unsafe_code)]
 #![no_main]
 
 use std::collections::{HashMap, HashSet};

@@ -7,6 +7,8 @@
 //! - an error is classified by its status, its `Display` is one line, and neither its
 //!   `Display` nor its `Debug` contains the client secret (raw or form-encoded) or an
 //!   access token taken from the body; every accessor is called.
+
+#![forbid(unsafe_code)]
 #![no_main]
 
 use std::time::Duration;

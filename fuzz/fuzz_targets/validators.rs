@@ -4,6 +4,8 @@
 //!
 //! Input: UTF-8 (lossily decoded). The whole input is one candidate, and so is each of its
 //! first 16 lines, so that a seed can list several values.
+
+#![forbid(unsafe_code)]
 #![no_main]
 
 use std::net::Ipv4Addr;

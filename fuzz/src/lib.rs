@@ -7,6 +7,8 @@
 //! seeds in `seeds/` are readable (`parse_response`, `validators`) or written from named
 //! scenarios (`lifecycle`). See README.md.
 
+#![forbid(unsafe_code)]
+
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use zuora_oauth_core::{ClientId, ClientSecret, EntityId, Environment, TokenRequest, TrackId};
