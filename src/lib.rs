@@ -13,7 +13,10 @@
 //! | `ureq` | `zuora_oauth::ureq` | blocking, ureq 3 |
 //! | `wasm` | `zuora_oauth::wasm` | the global `fetch` (browsers, workers, Node, edge) |
 //!
-//! No transport is compiled unless its feature is on.
+//! No transport is compiled unless its feature is on. The feature `tracing` adds `tracing`
+//! events (target `zuora_oauth`) from the lifecycle and from the chosen transport: each
+//! token request with its status, `Zuora-Request-Id` and outcome, backoff, cache hits at
+//! TRACE. They never hold a secret.
 //!
 //! ```
 //! use zuora_oauth::{ClientId, ClientSecret, Environment, TokenRequest};

@@ -83,6 +83,15 @@
 
 use std::time::Duration;
 
+/// `tracing::$level!(…)` with the feature `tracing`, nothing without it.
+#[cfg(any(target_arch = "wasm32", doc))]
+macro_rules! event {
+    ($level:ident, $($arg:tt)*) => {
+        #[cfg(feature = "tracing")]
+        tracing::$level!(target: "zuora_oauth", $($arg)*);
+    };
+}
+
 #[cfg(any(target_arch = "wasm32", doc))]
 mod js;
 #[cfg(any(target_arch = "wasm32", doc))]

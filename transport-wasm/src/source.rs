@@ -10,8 +10,8 @@ use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use zuora_oauth_core::{
-    LifecycleConfig, SharedLifecycle, Step, Timestamp, TokenError, TokenHandle, TokenLifecycle,
-    TokenRequest,
+    Fetch, LifecycleConfig, SharedLifecycle, Step, Timestamp, TokenError, TokenHandle,
+    TokenLifecycle, TokenRequest,
 };
 
 use crate::FetchTransport;
@@ -136,7 +136,10 @@ impl TokenSource {
     /// A valid token, fetching one if needed.
     pub async fn token(&self) -> Result<TokenHandle, TokenError> {
         match self.cached() {
-            Some(handle) => Ok(handle),
+            Some(handle) => {
+                event!(trace, generation = handle.generation(), "token cache hit");
+                Ok(handle)
+            }
             None => self.fetch().await,
         }
     }
@@ -217,10 +220,14 @@ impl TokenSource {
                     current: Some(current),
                 } => {
                     // Refresh-ahead: this caller keeps the valid token; a task fetches.
+                    event!(
+                        debug,
+                        generation = current.generation(),
+                        "refreshing ahead of expiry in a spawned task"
+                    );
                     let background = Rc::clone(inner);
                     wasm_bindgen_futures::spawn_local(async move {
-                        let result = background.transport.send(request).await;
-                        let _ = fetch.complete(background.clock.now(), result);
+                        background.exchange(request, fetch).await;
                     });
                     return Ok(current);
                 }
@@ -232,11 +239,25 @@ impl TokenSource {
                     // If this future is dropped here, `fetch` is dropped too, which cancels
                     // the request (the transport aborts the `fetch`) and wakes the waiting
                     // futures: one of them takes over.
-                    let result = inner.transport.send(request).await;
-                    let _ = fetch.complete(inner.clock.now(), result);
+                    inner.exchange(request, fetch).await;
                 }
             }
         }
+    }
+}
+
+impl Inner {
+    /// Sends one token request and reports its outcome to the lifecycle.
+    async fn exchange(&self, request: http::Request<Vec<u8>>, fetch: Fetch) {
+        #[cfg(feature = "tracing")]
+        let span = tracing::debug_span!(target: "zuora_oauth", "zuora_token_request", request = ?fetch.id(), uri = %request.uri());
+        let send = self.transport.send(request);
+        #[cfg(feature = "tracing")]
+        let send = tracing::Instrument::instrument(send, span.clone());
+        let result = send.await;
+        #[cfg(feature = "tracing")]
+        let _entered = span.enter();
+        let _ = fetch.complete(self.clock.now(), result);
     }
 }
 

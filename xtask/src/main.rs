@@ -105,6 +105,7 @@ fn wasm_steps() -> Result {
             "--target",
             WASM_TARGET,
             "--all-targets",
+            "--all-features",
             "--",
             "-D",
             "warnings",
