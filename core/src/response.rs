@@ -90,7 +90,13 @@ fn parse_token(
         let (line, column) = line_column(body, first);
         return Err(Problem::MalformedJson { line, column });
     }
-    let raw: RawToken<'_> = serde_json::from_slice(body).map_err(|e| Problem::MalformedJson {
+    // One UTF-8 check of the whole body, then serde_json reads it as `str` (its slice reader
+    // would validate every string again, which costs more).
+    let text = std::str::from_utf8(body).map_err(|e| {
+        let (line, column) = line_column(body, e.valid_up_to());
+        Problem::MalformedJson { line, column }
+    })?;
+    let raw: RawToken<'_> = serde_json::from_str(text).map_err(|e| Problem::MalformedJson {
         line: e.line(),
         column: e.column(),
     })?;

@@ -385,6 +385,40 @@ fn malformed_json_reports_where() {
 }
 
 #[test]
+fn invalid_utf8_is_malformed_json_at_the_first_bad_byte() {
+    // Inside a string, in a second line, and after the object.
+    let cases: [(&[u8], usize, usize); 3] = [
+        (
+            b"{\"access_token\":\"ab\xffc\",\"expires_in\":3599,\"token_type\":\"bearer\"}",
+            1,
+            20,
+        ),
+        (
+            b"{\"access_token\":\"abc\",\n\"scope\":\"\xc3\x28\"}",
+            2,
+            10,
+        ),
+        (
+            b"{\"access_token\":\"abc\",\"expires_in\":3599,\"token_type\":\"bearer\"} \xfe",
+            1,
+            64,
+        ),
+    ];
+    for (body, line, column) in cases {
+        let response = http::Response::builder()
+            .status(200)
+            .header("content-type", "application/json")
+            .body(body.to_vec())
+            .unwrap();
+        assert_eq!(
+            problem(&response),
+            Problem::MalformedJson { line, column },
+            "{body:?}"
+        );
+    }
+}
+
+#[test]
 fn html_and_plain_text_under_a_json_content_type_are_malformed() {
     for body in [
         "<html><body>502 Bad Gateway</body></html>",
