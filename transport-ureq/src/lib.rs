@@ -20,6 +20,12 @@
 //! println!("token expires in {:?}", token.expires_in());
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! # Features
+//!
+//! - `tracing`: a span per token request, cache hits at TRACE, refresh-ahead at
+//!   DEBUG, plus the core's lifecycle events (status, `Zuora-Request-Id`, failures, backoff).
+//!   Off by default; never a secret.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 

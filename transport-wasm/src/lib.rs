@@ -78,6 +78,13 @@
 //!
 //! [`SharedLifecycle`]: zuora_oauth_core::SharedLifecycle
 //! [`TransportErrorKind::NetworkOrCors`]: zuora_oauth_core::TransportErrorKind::NetworkOrCors
+//!
+//! # Features
+//!
+//! - `tracing`: a span per token request, cache hits at TRACE, refresh-ahead at DEBUG,
+//!   plus the core's lifecycle events (status, `Zuora-Request-Id`, failures, backoff). Off
+//!   by default; never a secret. Install a subscriber that works on wasm32 (one that
+//!   writes to the console, say) to see them.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
