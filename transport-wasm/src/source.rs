@@ -140,7 +140,7 @@ impl TokenSource {
                 event!(trace, generation = handle.generation(), "token cache hit");
                 Ok(handle)
             }
-            None => self.fetch().await,
+            None => Box::pin(self.fetch()).await,
         }
     }
 
@@ -153,7 +153,7 @@ impl TokenSource {
         if let Some(r) = self.with_cached(&mut f) {
             return Ok(r);
         }
-        self.fetch().await.map(|handle| f(&handle))
+        Box::pin(self.fetch()).await.map(|handle| f(&handle))
     }
 
     /// Sets `Authorization: Bearer …` (and `Zuora-Entity-Ids` if configured) on a Zuora API
@@ -205,6 +205,9 @@ impl TokenSource {
     }
 
     /// The slow path: poll the machine until it hands out a token or an error.
+    ///
+    /// Callers box this future: it holds a whole exchange (over 1.5 KB), and inline it would
+    /// make every `token()`/`with_token()` future that big, to be moved even on a cache hit.
     async fn fetch(&self) -> Result<TokenHandle, TokenError> {
         let inner = &self.inner;
         loop {
