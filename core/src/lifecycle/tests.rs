@@ -714,7 +714,8 @@ proptest! {
         let config = LifecycleConfig::default().with_seed(seed).with_max_requests_per_minute(budget);
         let mut lc = TokenLifecycle::new(request(), config);
         let mut clock = Timestamp::ZERO; // what the test feeds
-        let mut latest = Timestamp::ZERO; // the latest time fed
+        // The latest time fed to the machine (moving the test's clock feeds nothing).
+        let mut latest = Timestamp::ZERO;
         let mut in_flight: Option<(RequestId, Timestamp)> = None;
         let mut sends: Vec<Timestamp> = Vec::new();
         // Token text → latest time it may be used (sent time + lifetime).
@@ -724,43 +725,50 @@ proptest! {
             match step {
                 Step::Advance(ms) => clock = clock + Duration::from_millis(ms),
                 Step::Back(ms) => clock = clock - Duration::from_millis(ms),
-                Step::Poll => match lc.poll(clock) {
-                    Action::Send(out) => {
-                        prop_assert!(in_flight.is_none(), "two requests in flight");
-                        in_flight = Some((out.id(), latest.max(clock)));
-                        sends.push(latest.max(clock));
+                Step::Poll => {
+                    latest = latest.max(clock);
+                    match lc.poll(clock) {
+                        Action::Send(out) => {
+                            prop_assert!(in_flight.is_none(), "two requests in flight");
+                            in_flight = Some((out.id(), latest));
+                            sends.push(latest);
+                        }
+                        Action::Use(c) => {
+                            let text = c.token().access_token().secret().to_owned();
+                            let until = valid_until[&text];
+                            prop_assert!(latest < until, "expired token handed out");
+                        }
+                        Action::Wait => prop_assert!(in_flight.is_some(), "wait without a request"),
+                        Action::Fail { .. } => {}
                     }
-                    Action::Use(c) => {
-                        let text = c.token().access_token().secret().to_owned();
-                        let until = valid_until[&text];
-                        prop_assert!(latest.max(clock) < until, "expired token handed out");
-                    }
-                    Action::Wait => prop_assert!(in_flight.is_some(), "wait without a request"),
-                    Action::Fail { .. } => {}
-                },
+                }
                 Step::Ok(expires_in) => if let Some((id, sent)) = in_flight.take() {
                     issued += 1;
                     let text = format!("t{issued}");
                     valid_until.insert(text.clone(), sent + secs(expires_in));
+                    latest = latest.max(clock);
                     let _ = lc.handle_response(clock, id, &token_response(&text, expires_in));
                 },
                 Step::Status(status, retry_after) => if let Some((id, _)) = in_flight.take() {
                     let ra = retry_after.map(|r| r.to_string());
                     let headers: Vec<(&str, &str)> = ra.iter().map(|r| ("retry-after", r.as_str())).collect();
+                    latest = latest.max(clock);
                     let _ = lc.handle_response(clock, id, &status_response(status, &headers, "{}"));
                 },
                 Step::Transport => if let Some((id, _)) = in_flight.take() {
+                    latest = latest.max(clock);
                     let _ = lc.handle_transport_error(clock, id, TransportError::new(TransportErrorKind::Reset, ""));
                 },
                 Step::Cancel => if let Some((id, _)) = in_flight.take() {
                     lc.cancel(id);
                 },
                 Step::Invalidate => if let Some(generation) = lc.token(clock).map(CachedToken::generation) {
+                    latest = latest.max(clock);
                     lc.invalidate(clock, generation);
                 },
                 Step::Reset => lc.reset(),
             }
-            latest = latest.max(clock);
+            prop_assert_eq!(lc.latest_time(), latest);
             prop_assert_eq!(lc.in_flight(), in_flight.map(|(id, _)| id));
         }
         for (i, &t) in sends.iter().enumerate() {
