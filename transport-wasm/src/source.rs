@@ -206,8 +206,8 @@ impl TokenSource {
 
     /// The slow path: poll the machine until it hands out a token or an error.
     ///
-    /// Callers box this future: it holds a whole exchange (over 1.5 KB), and inline it would
-    /// make every `token()`/`with_token()` future that big, to be moved even on a cache hit.
+    /// Callers box this future: it holds a whole exchange, and inline it would make every
+    /// `token()`/`with_token()` future that big, to be moved even on a cache hit.
     async fn fetch(&self) -> Result<TokenHandle, TokenError> {
         let inner = &self.inner;
         loop {
