@@ -13,7 +13,9 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::time::{Duration, Instant};
+use std::collections::hash_map::RandomState;
+use std::hash::BuildHasher;
+use std::time::{Duration, Instant, SystemTime};
 
 use zuora_oauth_core::{
     Action, ClientId, ClientSecret, Environment, LifecycleConfig, Timestamp, Token, TokenLifecycle,
@@ -34,7 +36,9 @@ pub fn fetch_token(
         ClientId::new(client_id)?,
         ClientSecret::new(secret)?,
     );
-    let mut lifecycle = TokenLifecycle::new(request, LifecycleConfig::default());
+    // The jitter seed: std's hasher keys come from the OS, so every process gets its own.
+    let seed = RandomState::new().hash_one(0u8);
+    let mut lifecycle = TokenLifecycle::new(request, LifecycleConfig::default(), seed);
     let origin = Instant::now();
     let now = || Timestamp::from_duration(origin.elapsed());
     loop {
@@ -44,7 +48,8 @@ pub fn fetch_token(
                 let id = outgoing.id();
                 match exchange(&outgoing.into_request()) {
                     Ok(response) => {
-                        let _ = lifecycle.handle_response(now(), id, &response);
+                        let wall = SystemTime::now();
+                        let _ = lifecycle.handle_response(now(), wall, id, &response);
                     }
                     Err(e) => {
                         let _ = lifecycle.handle_transport_error(now(), id, e);

@@ -17,7 +17,8 @@ use crate::meta::ResponseMeta;
 #[non_exhaustive]
 pub enum Error {
     /// HTTP 400, 401 or 403: Zuora refused the credentials or the request. Check the client
-    /// ID, the secret, the environment and the entity ID. Never retried automatically.
+    /// ID, the secret, the environment and the entity ID. Permanent (see
+    /// [`Error::is_transient`]).
     Rejected(ErrorResponse),
     /// HTTP 429: too many token requests (Zuora allows 100 a minute per IP address).
     /// Wait at least [`Error::retry_after`].
@@ -45,20 +46,30 @@ pub enum Error {
 }
 
 impl Error {
-    /// Whether trying again later may succeed: 429, 5xx, network failures and timeouts,
-    /// and the budget guard. Rejections (400/401/403), unexpected responses and TLS or
-    /// size failures are permanent until something changes.
+    /// Whether trying again later, unchanged, may succeed. This is the one retry policy:
+    /// the [`TokenLifecycle`](crate::TokenLifecycle) retries transient failures with
+    /// backoff and stops at permanent ones (until a reset, a reconfiguration, or a slow
+    /// re-probe when configured).
+    ///
+    /// | failure | transient? |
+    /// |---|---|
+    /// | 429 ([`RateLimited`](Error::RateLimited)), 5xx ([`Server`](Error::Server)) | yes |
+    /// | the lifecycle's own budget ([`BudgetExhausted`](Error::BudgetExhausted)) | yes |
+    /// | connect, DNS, timeout, reset, network-or-CORS, other transport failures | yes |
+    /// | an unexpected 408 Request Timeout or 425 Too Early | yes |
+    /// | 400/401/403 ([`Rejected`](Error::Rejected)) | no: fix the credentials |
+    /// | any other unexpected response: a redirect, 404, HTML, malformed JSON, a bad field | no: fix the base URL or the proxy |
+    /// | TLS failures, a body over the size cap | no: fix the trust store or the endpoint |
     pub fn is_transient(&self) -> bool {
         match self {
             Self::RateLimited(_) | Self::Server(_) | Self::BudgetExhausted { .. } => true,
-            Self::Rejected(_) | Self::UnexpectedResponse { .. } => false,
+            Self::Rejected(_) => false,
+            Self::UnexpectedResponse { response, .. } => matches!(
+                response.status(),
+                StatusCode::REQUEST_TIMEOUT | StatusCode::TOO_EARLY
+            ),
             Self::Transport(t) => t.kind().is_transient(),
         }
-    }
-
-    /// Whether Zuora refused the credentials or request (400/401/403).
-    pub fn is_rejection(&self) -> bool {
-        matches!(self, Self::Rejected(_))
     }
 
     /// The response, when there was one.
@@ -94,7 +105,7 @@ impl fmt::Display for Error {
                 write!(f, "Zuora rejected the token request (HTTP {}", r.status())?;
                 r.detail().write_summary(f, ": ")?;
                 f.write_str(
-                    "); check the client ID, client secret, environment and entity ID — this is not retried automatically",
+                    "); check the client ID, client secret, environment and entity ID",
                 )?;
             }
             Self::RateLimited(r) => {
@@ -466,7 +477,8 @@ impl fmt::Display for TokenError {
 }
 
 impl std::error::Error for TokenError {
-    /// `Display` already includes the inner error; `source` continues below it.
+    /// `None`: `Display` already includes the inner error's text, so reporting it again as
+    /// the source would print it twice. Use [`TokenError::error`] to inspect it.
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         None
     }

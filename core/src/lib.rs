@@ -16,16 +16,21 @@
 //! - **Using it**: [`Token::authorize`] sets `Authorization: Bearer …` (marked sensitive) and
 //!   `Zuora-Entity-Ids` on an API request.
 //! - **When to fetch**: [`TokenLifecycle`], a poll-style state machine (refresh-ahead,
-//!   single flight, backoff with full jitter, `Retry-After`, a request budget, invalidation
-//!   on an API 401), and [`SharedLifecycle`], the same machine shared by many threads with a
-//!   lock-free cached path.
+//!   single flight, backoff with full jitter and a bounded `Retry-After`, one retry policy
+//!   ([`Error::is_transient`]), a request budget, a deadline for the request in flight, a
+//!   minimum remaining lifetime, invalidation on an API 401).
+//! - **Keeping it elsewhere**: [`TokenRecord`], a token with wall-clock issue and expiry
+//!   times that serialises with serde, for file caches and stores shared by a fleet;
+//!   [`TokenLifecycle::adopt`] takes one back.
 //!
 //! # Out of scope
 //!
 //! Sockets, TLS, async runtimes, timers, clocks and randomness. Functions that need the time
-//! take a [`Timestamp`]; jitter comes from a seed ([`LifecycleConfig::with_seed`]). So the core
-//! is deterministic in tests and builds for `wasm32-unknown-unknown`. The transports
-//! (`zuora-oauth-hyper`, `zuora-oauth-ureq`, `zuora-oauth-wasm`) add the I/O; the
+//! take a [`Timestamp`] (a monotonic reading) and, where a wall-clock time is needed (a
+//! `Retry-After` date, a token record), a `SystemTime` reading; jitter comes from a seed that
+//! [`TokenLifecycle::new`] requires. So the core is deterministic in tests and builds for
+//! `wasm32-unknown-unknown`. The driver (`zuora-oauth-driver`, the one token source) and the
+//! transports (`zuora-oauth-hyper`, `zuora-oauth-ureq`, `zuora-oauth-wasm`) add the I/O; the
 //! `custom runtime` example drives this crate over a bare `TcpStream`.
 //!
 //! # Example: one exchange
@@ -85,8 +90,8 @@ mod lifecycle;
 mod meta;
 mod request;
 mod response;
+mod record;
 mod scope;
-mod shared;
 mod time;
 mod token;
 mod track_id;
@@ -100,12 +105,13 @@ pub use error::{
 };
 pub use invalid::InvalidInput;
 pub use lifecycle::{
-    Action, CachedToken, LifecycleConfig, Outcome, OutgoingRequest, RequestId, TokenLifecycle,
+    Action, CachedToken, DEFAULT_REQUEST_DEADLINE, Generation, LifecycleConfig, Outcome,
+    OutgoingRequest, RequestId, TokenLifecycle,
 };
 pub use meta::{RateLimits, ResponseMeta, RetryAfter};
 pub use request::{TokenRequest, ZUORA_TRACK_ID};
+pub use record::TokenRecord;
 pub use scope::{Scope, ScopeItem};
-pub use shared::{Fetch, FetchOutcome, SharedLifecycle, Step, TokenHandle};
 pub use time::Timestamp;
 pub use token::{AccessToken, Token, ZUORA_ENTITY_IDS};
 pub use track_id::TrackId;

@@ -25,13 +25,8 @@ pub struct ResponseMeta {
 }
 
 impl ResponseMeta {
-    /// Reads the headers it knows in one pass over the map.
-    pub(crate) fn from_parts(status: StatusCode, headers: &HeaderMap) -> Self {
-        Self::with_content_type(status, headers).0
-    }
-
-    /// [`from_parts`](Self::from_parts), also returning the first `Content-Type` found in
-    /// the same pass (so that the parser need not look it up again).
+    /// Reads the headers it knows in one pass over the map, also returning the first
+    /// `Content-Type` found in the same pass (so that the parser need not look it up again).
     pub(crate) fn with_content_type(
         status: StatusCode,
         headers: &HeaderMap,
@@ -116,12 +111,18 @@ impl ResponseMeta {
     /// `Retry-After` as a delay. A date is measured against the response's own `Date`
     /// header, so no local clock is involved (and client clock skew does not matter);
     /// without a `Date` header a date cannot be resolved here: use
-    /// [`RetryAfter::delay_from`] with your own clock.
+    /// [`retry_after_delay_from`](Self::retry_after_delay_from) with your own clock.
     pub fn retry_after_delay(&self) -> Option<Duration> {
         match self.retry_after()? {
             RetryAfter::Delay(d) => Some(d),
             RetryAfter::At(at) => Some(RetryAfter::At(at).delay_from(self.date()?)),
         }
+    }
+
+    /// `Retry-After` as a delay, like [`retry_after_delay`](Self::retry_after_delay), but a
+    /// date without a `Date` header is measured from `now`, the caller's wall clock.
+    pub fn retry_after_delay_from(&self, now: SystemTime) -> Option<Duration> {
+        Some(self.retry_after()?.delay_from(self.date().unwrap_or(now)))
     }
 
     /// The rate-limit headers of both generations.

@@ -14,9 +14,6 @@ use crate::meta::ResponseMeta;
 use crate::scope::Scope;
 use crate::token::{AccessToken, Token};
 
-/// The longest lifetime believed: a day. Zuora's tokens live about an hour.
-pub(crate) const MAX_EXPIRES_IN: Duration = Duration::from_secs(86_400);
-
 /// The most characters kept of any one string taken from an error body.
 const DETAIL_LEN: usize = 200;
 
@@ -33,9 +30,7 @@ pub(crate) fn parse<B: AsRef<[u8]>>(
     // Header values are shown too (`Display` quotes the request ID): scrub them as well.
     meta.redact(|value| scrubber.leaks_value(value));
     if status.is_success() {
-        return parse_token(content_type, body, meta).map_err(|problem| {
-            let mut meta = ResponseMeta::from_parts(status, headers);
-            meta.redact(|value| scrubber.leaks_value(value));
+        return parse_token(content_type, body, meta).map_err(|(problem, meta)| {
             let response = ErrorResponse::new(meta, ErrorDetail::default(), scrubber.excerpt(body));
             // The texts a problem quotes come from the response: scrub them too.
             let problem = match problem {
@@ -71,12 +66,42 @@ pub(crate) fn parse<B: AsRef<[u8]>>(
     })
 }
 
-/// A 2xx response: JSON object with the token fields.
+/// A 2xx response: JSON object with the token fields. On failure the metadata comes back
+/// with the problem, for the error.
 fn parse_token(
     content_type: Option<&HeaderValue>,
     body: &[u8],
     meta: ResponseMeta,
-) -> Result<Token, Problem> {
+) -> Result<Token, (Problem, ResponseMeta)> {
+    match read_token(content_type, body) {
+        Ok(fields) => Ok(fields.into_token(meta)),
+        Err(problem) => Err((problem, meta)),
+    }
+}
+
+/// The validated fields of a token body.
+struct TokenFields<'a> {
+    access_token: AccessToken,
+    expires_in: Duration,
+    jti: Option<String>,
+    scope: Scope,
+    token_type: Cow<'a, str>,
+}
+
+impl TokenFields<'_> {
+    fn into_token(self, meta: ResponseMeta) -> Token {
+        Token::from_response(
+            self.access_token,
+            self.expires_in,
+            self.jti,
+            self.scope,
+            &self.token_type,
+            meta,
+        )
+    }
+}
+
+fn read_token<'a>(content_type: Option<&HeaderValue>, body: &'a [u8]) -> Result<TokenFields<'a>, Problem> {
     let content_type = content_type.map(|v| v.to_str().unwrap_or("(not text)"));
     if !content_type.is_some_and(is_json) {
         return Err(Problem::ContentType {
@@ -121,10 +146,7 @@ fn parse_token(
         Some(Json::Str(s)) => numeric_string(s.trim()).and_then(lifetime),
         Some(_) => None,
     }
-    .ok_or(invalid(
-        "expires_in",
-        "a number of seconds above 0 and at most 86400",
-    ))?;
+    .ok_or(invalid("expires_in", "a positive number of seconds"))?;
     let jti = match raw.jti {
         Some(Json::Str(s)) => Some(s.into_owned()),
         _ => None,
@@ -133,14 +155,13 @@ fn parse_token(
         Some(Json::Str(s)) => Scope::new(s),
         _ => Scope::default(),
     };
-    Ok(Token::from_response(
+    Ok(TokenFields {
         access_token,
         expires_in,
         jti,
         scope,
-        &token_type,
-        meta,
-    ))
+        token_type,
+    })
 }
 
 fn invalid(field: &'static str, expected: &'static str) -> Problem {
@@ -157,11 +178,13 @@ fn numeric_string(s: &str) -> Option<f64> {
     }
 }
 
-/// `expires_in` seconds → a lifetime, if it is in (0, 1 day]. A positive value below a
-/// nanosecond (`1e-73`) would round to a zero lifetime: it is refused like zero.
+/// `expires_in` seconds → a lifetime, if it is positive. A positive value below a
+/// nanosecond (`1e-73`) would round to a zero lifetime: it is refused like zero. Any longer
+/// lifetime is believed (saturating at `Duration::MAX`); the lifecycle clamps what it
+/// caches ([`LifecycleConfig::with_max_lifetime`](crate::LifecycleConfig::with_max_lifetime)).
 fn lifetime(secs: f64) -> Option<Duration> {
-    (secs > 0.0 && secs <= MAX_EXPIRES_IN.as_secs_f64())
-        .then(|| Duration::from_secs_f64(secs))
+    (secs > 0.0)
+        .then(|| Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX))
         .filter(|d| !d.is_zero())
 }
 

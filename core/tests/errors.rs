@@ -54,7 +54,8 @@ fn statuses_are_classified() {
         (504, "Server", true),
         (404, "Unexpected", false),
         (405, "Unexpected", false),
-        (408, "Unexpected", false),
+        (408, "Unexpected", true),
+        (425, "Unexpected", true),
         (418, "Unexpected", false),
         (301, "Unexpected", false),
         (302, "Unexpected", false),
@@ -67,7 +68,6 @@ fn statuses_are_classified() {
             let err = parse_err(&with_request_id(status, "application/json", body));
             assert_eq!(class(&err), expected, "{status} {body:?}");
             assert_eq!(err.is_transient(), transient, "{status}");
-            assert_eq!(err.is_rejection(), expected == "Rejected", "{status}");
             assert_eq!(err.status().map(|s| s.as_u16()), Some(status));
             assert_eq!(err.request_id(), Some(REQUEST_ID), "{status}");
             assert_eq!(err.response().unwrap().meta().status(), status);
@@ -249,7 +249,7 @@ fn display_is_one_line_with_status_detail_and_request_id() {
         (
             400,
             OAUTH_BODY,
-            &["invalid_client", "Bad client credentials", "not retried"],
+            &["invalid_client", "Bad client credentials", "check the client ID"],
         ),
         (401, V1_NUMERIC_BODY, &["53100020", "Authentication error"]),
         (403, V1_STRING_BODY, &["53100020", "Authentication error"]),
@@ -304,7 +304,7 @@ fn display_without_request_id_does_not_invent_one() {
     assert_eq!(
         err.to_string(),
         "Zuora rejected the token request (HTTP 401 Unauthorized: invalid_client: Bad client credentials); \
-         check the client ID, client secret, environment and entity ID — this is not retried automatically"
+         check the client ID, client secret, environment and entity ID"
     );
 }
 
@@ -324,7 +324,7 @@ fn errors_without_a_response_say_so() {
         let err = Error::Transport(TransportError::new(kind, "os error 111"));
         assert_eq!(err.is_transient(), transient, "{kind:?}");
         assert_eq!(kind.is_transient(), transient, "{kind:?}");
-        assert!(!err.is_rejection());
+        assert!(!matches!(err, Error::Rejected(_)));
         assert_eq!(err.status(), None);
         assert_eq!(err.request_id(), None);
         assert_eq!(err.retry_after(), None);
@@ -378,7 +378,7 @@ fn www_authenticate_on_401_does_not_change_the_outcome() {
         )],
         "",
     ));
-    assert!(err.is_rejection());
+    assert!(matches!(err, Error::Rejected(_)));
     assert!(err.response().unwrap().detail().is_empty());
     assert_eq!(err.response().unwrap().body_excerpt(), "");
 }

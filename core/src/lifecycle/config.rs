@@ -6,17 +6,22 @@ use std::time::Duration;
 ///
 /// The defaults follow Zuora's guidance: refresh 5 minutes before expiry (Zuora's own
 /// guide uses 300 s) with up to 10 % jitter, exponential backoff with full jitter from 1 s
-/// to 60 s, at most 10 token requests a minute, and no automatic retry after Zuora
-/// rejected the credentials.
+/// to 60 s, never waiting longer than 15 minutes whatever `Retry-After` says, at most 10
+/// token requests a minute, no token handed out with less than 30 s left, and no automatic
+/// retry after a permanent failure (rejected credentials, a wrong base URL…).
+///
+/// The jitter seed is not part of the configuration: it is a required argument of
+/// [`TokenLifecycle::new`](super::TokenLifecycle::new), so that no two processes share one
+/// by accident.
 ///
 /// ```
 /// use std::time::Duration;
 /// use zuora_oauth_core::LifecycleConfig;
 /// let config = LifecycleConfig::default()
 ///     .with_refresh_window(Duration::from_secs(120))
-///     .with_max_requests_per_minute(5)
-///     .with_seed(42);
+///     .with_max_requests_per_minute(5);
 /// assert_eq!(config.refresh_window(), Duration::from_secs(120));
+/// assert_eq!(config.min_remaining(), Duration::from_secs(30));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LifecycleConfig {
@@ -24,10 +29,17 @@ pub struct LifecycleConfig {
     refresh_jitter_percent: u32,
     backoff_base: Duration,
     backoff_cap: Duration,
+    max_retry_wait: Duration,
     max_requests_per_minute: u32,
-    rejection_reprobe: Option<Duration>,
-    seed: u64,
+    permanent_reprobe: Option<Duration>,
+    request_deadline: Duration,
+    min_remaining: Duration,
+    max_lifetime: Duration,
 }
+
+/// The default [`LifecycleConfig::request_deadline`]: the transports' default timeout
+/// (30 s) plus a 5 s margin.
+pub const DEFAULT_REQUEST_DEADLINE: Duration = Duration::from_secs(35);
 
 impl Default for LifecycleConfig {
     fn default() -> Self {
@@ -36,16 +48,19 @@ impl Default for LifecycleConfig {
             refresh_jitter_percent: 10,
             backoff_base: Duration::from_secs(1),
             backoff_cap: Duration::from_secs(60),
+            max_retry_wait: Duration::from_secs(15 * 60),
             max_requests_per_minute: 10,
-            rejection_reprobe: None,
-            seed: 0x5eed_2a0a_0a07_1c4e,
+            permanent_reprobe: None,
+            request_deadline: DEFAULT_REQUEST_DEADLINE,
+            min_remaining: Duration::from_secs(30),
+            max_lifetime: Duration::from_secs(24 * 3600),
         }
     }
 }
 
 impl LifecycleConfig {
     /// Refresh this long before expiry (default 300 s). A token whose lifetime is shorter
-    /// than twice the window is refreshed at half its life instead.
+    /// than twice the window is refreshed halfway through the time it may be handed out.
     pub fn with_refresh_window(mut self, window: Duration) -> Self {
         self.refresh_window = window;
         self
@@ -67,6 +82,14 @@ impl LifecycleConfig {
         self
     }
 
+    /// The longest the machine waits before trying again, whatever the server's
+    /// `Retry-After` asked (default 15 minutes). The error still reports what the server
+    /// asked for; this only bounds how long callers are left without a token.
+    pub fn with_max_retry_wait(mut self, max: Duration) -> Self {
+        self.max_retry_wait = max;
+        self
+    }
+
     /// Send at most this many token requests per rolling minute, whatever happens
     /// (default 10, at least 1). Zuora allows 100 per minute per IP address, failed ones
     /// included.
@@ -75,19 +98,37 @@ impl LifecycleConfig {
         self
     }
 
-    /// After Zuora rejected the credentials (400/401/403), try once more every `interval`
-    /// (default: never; call [`TokenLifecycle::reset`](super::TokenLifecycle::reset) or
+    /// After a permanent failure (Zuora rejected the credentials, a wrong base URL, TLS
+    /// failed…; see [`Error::is_transient`](crate::Error::is_transient)), try once more
+    /// every `interval` (default: never; call
+    /// [`TokenLifecycle::reset`](super::TokenLifecycle::reset) or
     /// [`TokenLifecycle::reconfigure`](super::TokenLifecycle::reconfigure) instead).
-    pub fn with_rejection_reprobe(mut self, interval: Option<Duration>) -> Self {
-        self.rejection_reprobe = interval;
+    pub fn with_permanent_reprobe(mut self, interval: Option<Duration>) -> Self {
+        self.permanent_reprobe = interval;
         self
     }
 
-    /// Seed for the jitter (refresh time and backoff). Give each process a different one,
-    /// e.g. from `std::collections::hash_map::RandomState` or `Math.random()`; the machine
-    /// itself draws no randomness.
-    pub fn with_seed(mut self, seed: u64) -> Self {
-        self.seed = seed;
+    /// How long a request may stay in flight before the machine gives up on it (default
+    /// [`DEFAULT_REQUEST_DEADLINE`]: the transports' 30 s timeout plus a margin). Past it,
+    /// the request counts as a timed-out transport failure, so a driver that lost an
+    /// outcome never wedges the machine. Set it above your transport's timeout.
+    pub fn with_request_deadline(mut self, deadline: Duration) -> Self {
+        self.request_deadline = deadline;
+        self
+    }
+
+    /// Never hand out a token with less than this left before it expires (default 30 s),
+    /// so that a token does not expire on its way to Zuora. For short tokens it is at most
+    /// half the token's lifetime.
+    pub fn with_min_remaining(mut self, min: Duration) -> Self {
+        self.min_remaining = min;
+        self
+    }
+
+    /// Cache a token for at most this long, whatever its `expires_in` (default 24 h).
+    /// Longer lifetimes are accepted and clamped.
+    pub fn with_max_lifetime(mut self, max: Duration) -> Self {
+        self.max_lifetime = max;
         self
     }
 
@@ -106,18 +147,33 @@ impl LifecycleConfig {
         (self.backoff_base, self.backoff_cap)
     }
 
+    /// See [`LifecycleConfig::with_max_retry_wait`].
+    pub fn max_retry_wait(&self) -> Duration {
+        self.max_retry_wait
+    }
+
     /// See [`LifecycleConfig::with_max_requests_per_minute`].
     pub fn max_requests_per_minute(&self) -> u32 {
         self.max_requests_per_minute
     }
 
-    /// See [`LifecycleConfig::with_rejection_reprobe`].
-    pub fn rejection_reprobe(&self) -> Option<Duration> {
-        self.rejection_reprobe
+    /// See [`LifecycleConfig::with_permanent_reprobe`].
+    pub fn permanent_reprobe(&self) -> Option<Duration> {
+        self.permanent_reprobe
     }
 
-    /// See [`LifecycleConfig::with_seed`].
-    pub fn seed(&self) -> u64 {
-        self.seed
+    /// See [`LifecycleConfig::with_request_deadline`].
+    pub fn request_deadline(&self) -> Duration {
+        self.request_deadline
+    }
+
+    /// See [`LifecycleConfig::with_min_remaining`].
+    pub fn min_remaining(&self) -> Duration {
+        self.min_remaining
+    }
+
+    /// See [`LifecycleConfig::with_max_lifetime`].
+    pub fn max_lifetime(&self) -> Duration {
+        self.max_lifetime
     }
 }

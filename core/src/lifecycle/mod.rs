@@ -5,54 +5,62 @@ mod config;
 mod jitter;
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
-pub use config::LifecycleConfig;
+pub use config::{DEFAULT_REQUEST_DEADLINE, LifecycleConfig};
 
-use crate::{Error, Timestamp, Token, TokenRequest, TransportError};
+use crate::{
+    Error, Timestamp, Token, TokenRecord, TokenRequest, TransportError, TransportErrorKind,
+};
 use budget::Budget;
 use jitter::{Jitter, backoff_ceiling};
 
 /// Keeps one Zuora token fresh with the fewest token calls, without doing any I/O.
 ///
-/// The driver (a transport adapter, or your own loop) feeds it the time and the outcomes
-/// of the requests it asked for, and [`poll`](TokenLifecycle::poll)s it for what to do:
-/// use a token, send a request, wait, or report a failure. It reads no clock and draws no
-/// random numbers (jitter comes from [`LifecycleConfig::with_seed`]), so it behaves the
-/// same on every platform and in every test.
+/// The driver (the token source of `zuora-oauth-driver`, or your own loop) feeds it the time
+/// and the outcomes of the requests it asked for, and [`poll`](TokenLifecycle::poll)s it for
+/// what to do: use a token, send a request, wait, or report a failure. It reads no clock and
+/// draws no random numbers (jitter comes from the seed given to [`TokenLifecycle::new`]), so
+/// it behaves the same on every platform and in every test.
 ///
 /// What it guarantees:
 ///
 /// 1. With no token, exactly one request is asked for, however often it is polled, until
-///    that request's outcome is reported.
+///    that request's outcome is reported or its deadline passes.
 /// 2. A token before its refresh time is handed out; no request is made.
-/// 3. Inside the refresh window (default 300 s before expiry, minus up to 10 % jitter; at
-///    half the lifetime for tokens shorter than twice the window), the current token keeps
-///    being handed out while exactly one refresh request is made.
-/// 4. A transient failure (429, 5xx, transport error, unexpected response) while the token
-///    is still valid keeps the token in use; retries back off exponentially with full
-///    jitter (1 s to 60 s by default) and never come before `Retry-After`.
-/// 5. Once the token has expired with no replacement, pollers get the last error and the
-///    time of the next attempt. An expired token is never handed out.
-/// 6. A rejection (400/401/403) is permanent: no automatic retry (unless
-///    [`LifecycleConfig::with_rejection_reprobe`] allows a slow one); the error goes to
-///    every poller once no valid token is left. [`reset`](TokenLifecycle::reset) or
-///    [`reconfigure`](TokenLifecycle::reconfigure) start again.
+/// 3. Inside the refresh window (default 300 s before expiry, minus up to 10 % jitter;
+///    halfway through the usable life of tokens shorter than twice the window), the current
+///    token keeps being handed out while exactly one refresh request is made.
+/// 4. A transient failure ([`Error::is_transient`]: 429, 5xx, network failures) while the
+///    token is still usable keeps the token in use; retries back off exponentially with
+///    full jitter (1 s to 60 s by default), never come before `Retry-After`, and never wait
+///    longer than [`LifecycleConfig::with_max_retry_wait`] (15 minutes by default).
+/// 5. A token is handed out only while it has more than the minimum remaining lifetime
+///    left ([`LifecycleConfig::with_min_remaining`], 30 s by default, at most half a short
+///    token's life). Past that with no replacement, pollers get the last error and the time
+///    of the next attempt.
+/// 6. A permanent failure (rejected credentials, a wrong base URL, a redirect, TLS…) stops
+///    automatic retries (unless [`LifecycleConfig::with_permanent_reprobe`] allows a slow
+///    one); the error goes to every poller once no usable token is left.
+///    [`reset`](TokenLifecycle::reset) or [`reconfigure`](TokenLifecycle::reconfigure)
+///    start again.
 /// 7. [`invalidate`](TokenLifecycle::invalidate) (the API answered 401 to a token believed
 ///    valid) causes one refresh however many callers report the same token; a report about
 ///    an older token is ignored.
 /// 8. Never more than one request is in flight; the outcome of a superseded request is
-///    ignored.
+///    ignored. A request whose outcome is not reported within
+///    [`LifecycleConfig::with_request_deadline`] counts as a timed-out transport failure.
 /// 9. At most [`LifecycleConfig::with_max_requests_per_minute`] requests (default 10) are
 ///    asked for in any rolling minute.
-/// 10. Time going backwards is treated as time standing still; huge jumps and zero
-///     lifetimes neither panic nor loop.
+/// 10. Time going backwards is treated as time standing still; huge jumps, zero and huge
+///     lifetimes neither panic nor loop (lifetimes are clamped to
+///     [`LifecycleConfig::with_max_lifetime`], 24 h by default).
 ///
 /// Timing is counted from when a request was *sent*, so a token's expiry is never later
 /// than Zuora's.
 ///
 /// ```
-/// use std::time::Duration;
+/// use std::time::{Duration, SystemTime};
 /// use zuora_oauth_core::{Action, ClientId, ClientSecret, Environment, LifecycleConfig,
 ///                        Timestamp, TokenLifecycle, TokenRequest};
 ///
@@ -61,7 +69,8 @@ use jitter::{Jitter, backoff_ceiling};
 ///     ClientId::new("8a8a8a8a-0000-1111-2222-333344445555")?,
 ///     ClientSecret::new("dG9wLXNlY3JldA==")?,
 /// );
-/// let mut lifecycle = TokenLifecycle::new(request, LifecycleConfig::default());
+/// let seed = 0x2545_f491_4f6c_dd1d; // draw it from the OS in real code
+/// let mut lifecycle = TokenLifecycle::new(request, LifecycleConfig::default(), seed);
 ///
 /// // Your transport: here, a canned Zuora response.
 /// let send = |_request: http::Request<Vec<u8>>| {
@@ -71,15 +80,16 @@ use jitter::{Jitter, backoff_ceiling};
 /// };
 ///
 /// let now = Timestamp::ZERO; // your monotonic clock
+/// let wall = SystemTime::UNIX_EPOCH + Duration::from_secs(1_764_748_800); // your wall clock
 /// let token = loop {
 ///     match lifecycle.poll(now) {
 ///         Action::Use(cached) => break cached.token().clone(),
 ///         Action::Send(outgoing) => {
 ///             let id = outgoing.id();
 ///             let response = send(outgoing.into_request())?;
-///             lifecycle.handle_response(now, id, &response);
+///             let _ = lifecycle.handle_response(now, wall, id, &response);
 ///         }
-///         Action::Wait { .. } => unreachable!("this driver waits for its own request"),
+///         Action::Wait => unreachable!("this driver waits for its own request"),
 ///         Action::Fail { error, .. } => return Err(error.clone().into()),
 ///     }
 /// };
@@ -91,6 +101,9 @@ use jitter::{Jitter, backoff_ceiling};
 /// // In the window, one refresh request.
 /// let refresh = now + Duration::from_secs(3599 - 300);
 /// assert!(matches!(lifecycle.poll(refresh), Action::Send(_)));
+/// // The token's record, to keep in a file or a shared store: absolute wall-clock times.
+/// let record = lifecycle.token(refresh).unwrap().record();
+/// assert_eq!(record.expires_at(), wall + Duration::from_secs(3599));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug)]
@@ -112,13 +125,35 @@ pub struct TokenLifecycle {
     not_before: Timestamp,
 }
 
+/// Which token a [`CachedToken`] is: every token installed gets a higher one. Report it to
+/// [`TokenLifecycle::invalidate`] when the API answers 401 to that token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Generation(u64);
+
+impl Generation {
+    /// The number (for logs and metrics; never the token).
+    pub fn get(self) -> u64 {
+        self.0
+    }
+}
+
+impl std::fmt::Display for Generation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
 /// A token held by the lifecycle, with its schedule.
 #[derive(Debug, Clone)]
 pub struct CachedToken {
     token: Arc<Token>,
-    generation: u64,
+    generation: Generation,
     refresh_at: Timestamp,
+    usable_until: Timestamp,
     expires_at: Timestamp,
+    issued_at: SystemTime,
+    /// The whole lifetime (clamped), from `issued_at`.
+    whole: Duration,
     invalidated: bool,
 }
 
@@ -128,9 +163,8 @@ impl CachedToken {
         &self.token
     }
 
-    /// Which token this is: every token installed gets a higher number. Pass it to
-    /// [`TokenLifecycle::invalidate`].
-    pub fn generation(&self) -> u64 {
+    /// Which token this is; pass it to [`TokenLifecycle::invalidate`].
+    pub fn generation(&self) -> Generation {
         self.generation
     }
 
@@ -139,13 +173,26 @@ impl CachedToken {
         self.refresh_at
     }
 
-    /// When the token stops being handed out.
+    /// When the token stops being handed out: its expiry less the minimum remaining
+    /// lifetime ([`LifecycleConfig::with_min_remaining`]).
+    pub fn usable_until(&self) -> Timestamp {
+        self.usable_until
+    }
+
+    /// When the token expires (as far as the machine knows: counted from when its request
+    /// was sent, and never later than [`LifecycleConfig::with_max_lifetime`] allows).
     pub fn expires_at(&self) -> Timestamp {
         self.expires_at
     }
 
+    /// The token with wall-clock times, to keep outside the process (a file, a store
+    /// shared by a fleet); another lifecycle [`adopt`](TokenLifecycle::adopt)s it.
+    pub fn record(&self) -> TokenRecord {
+        TokenRecord::with_lifetime(&self.token, self.issued_at, self.whole)
+    }
+
     fn usable(&self, now: Timestamp) -> bool {
-        !self.invalidated && now < self.expires_at
+        !self.invalidated && now < self.usable_until
     }
 }
 
@@ -166,7 +213,9 @@ struct Failure {
 }
 
 /// A token request to send now.
-#[derive(Debug)]
+///
+/// `Debug` shows the request ID, method and URI, never the body (it holds the client
+/// secret).
 pub struct OutgoingRequest {
     id: RequestId,
     request: http::Request<Vec<u8>>,
@@ -189,6 +238,16 @@ impl OutgoingRequest {
     }
 }
 
+impl std::fmt::Debug for OutgoingRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OutgoingRequest")
+            .field("id", &self.id)
+            .field("method", self.request.method())
+            .field("uri", self.request.uri())
+            .finish_non_exhaustive()
+    }
+}
+
 /// What [`TokenLifecycle::poll`] asks the driver to do.
 #[derive(Debug)]
 #[must_use]
@@ -204,12 +263,13 @@ pub enum Action<'a> {
     Send(OutgoingRequest),
     /// Use this token.
     Use(&'a CachedToken),
-    /// No token yet; a request is in flight. Poll again when its outcome has been reported.
+    /// No token yet; a request is in flight. Poll again when its outcome has been reported
+    /// (or at [`next_wakeup`](TokenLifecycle::next_wakeup), when the machine gives up on
+    /// it).
     Wait,
     /// No token can be handed out: this is the last failure. `retry_at` is when the next
-    /// attempt may be made; `None` means not automatically (Zuora rejected the
-    /// credentials: [`reset`](TokenLifecycle::reset) or
-    /// [`reconfigure`](TokenLifecycle::reconfigure)).
+    /// attempt may be made; `None` means not automatically (a permanent failure:
+    /// [`reset`](TokenLifecycle::reset) or [`reconfigure`](TokenLifecycle::reconfigure)).
     Fail {
         /// The last failure.
         error: &'a Error,
@@ -232,11 +292,25 @@ pub enum Outcome<'a> {
 
 impl TokenLifecycle {
     /// A lifecycle that fetches tokens with `request`.
-    pub fn new(request: TokenRequest, config: LifecycleConfig) -> Self {
+    ///
+    /// `seed` drives the jitter of refresh times and backoff. Give every process (and every
+    /// lifecycle) its own, drawn from the OS — e.g. `RandomState::new().hash_one(0)` from
+    /// `std::collections::hash_map`, or `Math.random()` on wasm; the transports' token
+    /// sources do this. The machine itself draws no randomness, so equal seeds act in
+    /// lock-step, which only tests want. There is no default seed:
+    ///
+    /// ```compile_fail
+    /// # use zuora_oauth_core::*;
+    /// # let request = TokenRequest::new(Environment::Sbx,
+    /// #     ClientId::new("8a8a8a8a-0000-1111-2222-333344445555").unwrap(),
+    /// #     ClientSecret::new("s").unwrap());
+    /// let lifecycle = TokenLifecycle::new(request, LifecycleConfig::default()); // no seed
+    /// ```
+    pub fn new(request: TokenRequest, config: LifecycleConfig, seed: u64) -> Self {
         let per_minute = config.max_requests_per_minute();
         Self {
             request,
-            jitter: Jitter::new(config.seed()),
+            jitter: Jitter::new(seed),
             budget: Budget::new(per_minute),
             budget_error: Error::BudgetExhausted { per_minute },
             config,
@@ -291,18 +365,20 @@ impl TokenLifecycle {
     }
 
     /// When polling next could change the answer, if nothing else is reported before:
-    /// the refresh time, the end of a backoff or budget wait, or expiry. `None` when only a
-    /// reported outcome (or a reset) can change anything.
+    /// the refresh time, the end of a backoff or budget wait, the deadline of the request
+    /// in flight, or the end of the current token's use. `None` when only a reset can
+    /// change anything.
     pub fn next_wakeup(&self) -> Option<Timestamp> {
         let usable = self.current.as_ref().filter(|c| c.usable(self.now));
-        if self.in_flight.is_some() {
-            // Only the outcome, or the current token expiring, changes anything.
-            return usable.map(|c| c.expires_at);
+        if let Some(f) = self.in_flight {
+            // The outcome, the deadline, or the current token's end changes anything.
+            let deadline = f.sent_at + self.config.request_deadline();
+            return Some(usable.map_or(deadline, |c| c.usable_until.min(deadline)));
         }
         let gate = self.gate();
         match usable {
             Some(c) if self.now < c.refresh_at => Some(c.refresh_at),
-            Some(c) => Some(gate.map_or(c.expires_at, |g| g.min(c.expires_at))),
+            Some(c) => Some(gate.map_or(c.usable_until, |g| g.min(c.usable_until))),
             None => gate,
         }
     }
@@ -358,8 +434,8 @@ impl TokenLifecycle {
     /// `None` if it allows none.
     fn failure_gate(&self) -> Option<Timestamp> {
         match &self.failure {
-            Some(f) if f.error.is_rejection() => {
-                self.config.rejection_reprobe().map(|every| f.at + every)
+            Some(f) if !f.error.is_transient() => {
+                self.config.permanent_reprobe().map(|every| f.at + every)
             }
             _ => Some(self.not_before),
         }
@@ -393,10 +469,17 @@ impl TokenLifecycle {
 
     // ---- handle --------------------------------------------------------------------
 
-    /// Reports the response to request `id`.
+    /// Reports the response to request `id`, received at `now`; `wall` is the wall clock
+    /// at the same moment (for the token's [`TokenRecord`], and for a `Retry-After` date
+    /// when the response has no `Date` header).
+    ///
+    /// An outcome reported at or after the request's deadline
+    /// ([`LifecycleConfig::with_request_deadline`]) is [`Outcome::Ignored`]: by then the
+    /// machine has counted the request as timed out (and may have asked for another).
     pub fn handle_response<B: AsRef<[u8]>>(
         &mut self,
         now: Timestamp,
+        wall: SystemTime,
         id: RequestId,
         response: &http::Response<B>,
     ) -> Outcome<'_> {
@@ -414,11 +497,23 @@ impl TokenLifecycle {
         );
         match self.request.parse_response(response) {
             Ok(token) => {
-                let installed = self.install(sent_at, Arc::new(token), None);
+                // Issued when the request was sent, as the response's `Date` has it, or as
+                // the local wall clock had it then.
+                let issued_at = token.meta().date().unwrap_or_else(|| {
+                    wall.checked_sub(now.saturating_duration_since(sent_at))
+                        .unwrap_or(wall)
+                });
+                let lifetime = token.expires_in();
+                let life = Life {
+                    remaining: lifetime,
+                    whole: lifetime,
+                    issued_at,
+                };
+                let installed = self.install(sent_at, Arc::new(token), life);
                 event!(
                     info,
                     request = id.0,
-                    generation = installed.generation,
+                    generation = installed.generation.0,
                     expires_in_s = installed.token.expires_in().as_secs(),
                     refresh_in_s = installed
                         .refresh_at
@@ -430,7 +525,12 @@ impl TokenLifecycle {
                 );
                 Outcome::Token(installed)
             }
-            Err(error) => Outcome::Failed(self.fail(now, error)),
+            Err(error) => {
+                let server_wait = error
+                    .response()
+                    .and_then(|r| r.meta().retry_after_delay_from(wall));
+                Outcome::Failed(self.fail(now, error, server_wait))
+            }
         }
     }
 
@@ -445,11 +545,11 @@ impl TokenLifecycle {
         if self.finish(id).is_none() {
             return Outcome::Ignored;
         }
-        Outcome::Failed(self.fail(now, Error::Transport(error)))
+        Outcome::Failed(self.fail(now, Error::Transport(error), None))
     }
 
-    /// Reports that request `id` was abandoned before it completed (its caller went away).
-    /// It counts against the budget but not as a failure: the next poll may ask again.
+    /// Reports that request `id` was abandoned before it completed. It counts against the
+    /// budget but not as a failure: the next poll may ask again.
     pub fn cancel(&mut self, id: RequestId) {
         if self.finish(id).is_some() {
             event!(
@@ -478,27 +578,44 @@ impl TokenLifecycle {
         }
     }
 
-    fn install(
-        &mut self,
-        start: Timestamp,
-        token: Arc<Token>,
-        lifetime: Option<Duration>,
-    ) -> &CachedToken {
-        let lifetime = lifetime.unwrap_or_else(|| token.expires_in());
-        let expires_at = start + lifetime;
+    /// Installs `token`, obtained by a request sent at `start` or adopted at `start`.
+    fn install(&mut self, start: Timestamp, token: Arc<Token>, life: Life) -> &CachedToken {
+        let max = self.config.max_lifetime();
+        if life.whole > max {
+            event!(
+                debug,
+                expires_in_s = life.whole.as_secs(),
+                max_lifetime_s = max.as_secs(),
+                "token lifetime clamped to the configured maximum"
+            );
+        }
+        let whole = life.whole.min(max);
+        let expires_at = start + life.remaining.min(whole);
+        // Never hand out a token about to expire; for short tokens, keep half their life.
+        let min_remaining = self.config.min_remaining().min(whole / 2);
+        let usable_until = expires_at - min_remaining;
+        let usable = usable_until.saturating_duration_since(start);
         let window = self.config.refresh_window();
-        let refresh_at = if lifetime < window.saturating_mul(2) {
-            start + lifetime / 2
+        let refresh_at = if usable < window.saturating_mul(2) {
+            start + usable / 2
         } else {
-            // `window * percent` overflows for absurd windows (with an adopted token that
-            // lives for ever): divide first then, which is exact enough at that size.
+            // `window * percent` overflows for absurd windows (with a token that lives for
+            // ever): divide first then, which is exact enough at that size.
             let percent = self.config.refresh_jitter_percent();
             let max_jitter = window
                 .checked_mul(percent)
                 .map_or_else(|| window / 100 * percent, |w| w / 100);
-            expires_at - window - self.jitter.up_to(max_jitter)
+            // The window counts back from expiry, or from the end of use when the minimum
+            // remaining lifetime is longer than the window.
+            let lead = window + self.jitter.up_to(max_jitter);
+            let before_expiry = expires_at - lead;
+            if before_expiry < usable_until {
+                before_expiry
+            } else {
+                usable_until - lead
+            }
         };
-        let generation = self.next_generation;
+        let generation = Generation(self.next_generation);
         self.next_generation += 1;
         self.failure = None;
         self.consecutive_failures = 0;
@@ -507,26 +624,31 @@ impl TokenLifecycle {
             token,
             generation,
             refresh_at,
+            usable_until,
             expires_at,
+            issued_at: life.issued_at,
+            whole,
             invalidated: false,
         })
     }
 
-    fn fail(&mut self, now: Timestamp, error: Error) -> &Error {
-        if !error.is_rejection() {
+    /// Records a failure at `now`; `server_wait` is what the server asked for
+    /// (`Retry-After`), if anything.
+    fn fail(&mut self, now: Timestamp, error: Error, server_wait: Option<Duration>) -> &Error {
+        if error.is_transient() {
             self.consecutive_failures = self.consecutive_failures.saturating_add(1);
             let (base, cap) = self.config.backoff();
             let ceiling = backoff_ceiling(base, cap, self.consecutive_failures);
             let delay = self
                 .jitter
                 .up_to(ceiling)
-                .max(error.retry_after().unwrap_or_default());
+                .max(server_wait.unwrap_or_default())
+                .min(self.config.max_retry_wait());
             self.not_before = now + delay;
             event!(
                 warn,
                 status = error.status().map(|s| s.as_u16()),
                 request_id = error.request_id(),
-                transient = error.is_transient(),
                 failures = self.consecutive_failures,
                 backoff_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
                 error = %error,
@@ -537,8 +659,9 @@ impl TokenLifecycle {
                 error,
                 status = error.status().map(|s| s.as_u16()),
                 request_id = error.request_id(),
+                reprobe_s = self.config.permanent_reprobe().map(|d| d.as_secs()),
                 error = %error,
-                "Zuora rejected the token request; not retrying"
+                "Zuora token request failed permanently; not retrying automatically"
             );
         }
         &self.failure.insert(Failure { error, at: now }).error
@@ -549,14 +672,14 @@ impl TokenLifecycle {
     /// The Zuora API answered 401 to token `generation`: stop handing it out and fetch a
     /// new one. Returns whether this report changed anything: reports about an older
     /// token, or repeated reports about the same one, do not.
-    pub fn invalidate(&mut self, now: Timestamp, generation: u64) -> bool {
+    pub fn invalidate(&mut self, now: Timestamp, generation: Generation) -> bool {
         self.observe(now);
         match &mut self.current {
             Some(c) if c.generation == generation && !c.invalidated => {
                 c.invalidated = true;
                 event!(
                     info,
-                    generation,
+                    generation = generation.0,
                     "token reported invalid by the API; refreshing"
                 );
                 true
@@ -565,35 +688,46 @@ impl TokenLifecycle {
         }
     }
 
-    /// Installs a token obtained elsewhere (e.g. from a store shared by several
-    /// processes), valid for `remaining` from `now`, if it outlives the current one.
-    /// Returns the installed token, or `None` if it was not better.
+    /// Installs a token obtained elsewhere (a file cache, a store shared by several
+    /// processes) at `now`, `wall` being the wall clock at the same moment, if it is good
+    /// enough and outlives the current one. Returns the installed token, or `None` if it
+    /// was not installed: it has no more than the minimum remaining lifetime left
+    /// ([`LifecycleConfig::with_min_remaining`]), or the current token lives longer.
     pub fn adopt(
         &mut self,
         now: Timestamp,
-        token: Arc<Token>,
-        remaining: Duration,
+        wall: SystemTime,
+        record: &TokenRecord,
     ) -> Option<&CachedToken> {
         let now = self.observe(now);
-        let better = match self.current.as_ref().filter(|c| c.usable(now)) {
-            Some(c) => now + remaining > c.expires_at,
-            None => !remaining.is_zero(),
-        };
-        let adopted = better.then(|| self.install(now, token, Some(remaining)));
-        #[cfg(feature = "tracing")]
-        if let Some(c) = &adopted {
-            event!(
-                debug,
-                generation = c.generation,
-                remaining_s = remaining.as_secs(),
-                "adopted a token obtained elsewhere"
-            );
+        let remaining = record.remaining(wall);
+        let whole = record.lifetime();
+        let min_remaining = self.config.min_remaining().min(whole / 2);
+        let better = remaining > min_remaining
+            && match self.current.as_ref().filter(|c| c.usable(now)) {
+                Some(c) => now + remaining > c.expires_at,
+                None => true,
+            };
+        if !better {
+            return None;
         }
-        adopted
+        let life = Life {
+            remaining,
+            whole,
+            issued_at: record.issued_at(),
+        };
+        let adopted = self.install(now, Arc::new(record.to_token()), life);
+        event!(
+            debug,
+            generation = adopted.generation.0,
+            remaining_s = remaining.as_secs(),
+            "adopted a token obtained elsewhere"
+        );
+        Some(adopted)
     }
 
     /// Forgets failures and backoff so that the next poll may ask again (the budget still
-    /// applies). Use it after fixing what a rejection complained about.
+    /// applies). Use it after fixing what a permanent failure complained about.
     pub fn reset(&mut self) {
         self.failure = None;
         self.consecutive_failures = 0;
@@ -609,10 +743,43 @@ impl TokenLifecycle {
         self.reset();
     }
 
+    /// Moves the machine's time to `now` (never backwards) and gives up on a request in
+    /// flight past its deadline.
     fn observe(&mut self, now: Timestamp) -> Timestamp {
         self.now = self.now.max(now);
-        self.now
+        let now = self.now;
+        let deadline = self.config.request_deadline();
+        // Measured as a distance: `sent_at + deadline` saturates at the end of time.
+        let overdue = |f: &InFlight| now.saturating_duration_since(f.sent_at) >= deadline;
+        if let Some(_f) = self.in_flight.filter(overdue) {
+            self.in_flight = None;
+            event!(
+                warn,
+                request = _f.id.0,
+                deadline_ms = u64::try_from(deadline.as_millis()).unwrap_or(u64::MAX),
+                "no outcome reported for the token request before its deadline"
+            );
+            let error = TransportError::new(
+                TransportErrorKind::Timeout,
+                format!(
+                    "no outcome reported within the request deadline ({} ms)",
+                    deadline.as_millis()
+                ),
+            );
+            let _ = self.fail(now, Error::Transport(error), None);
+        }
+        now
     }
+}
+
+/// How long a token being installed lives.
+struct Life {
+    /// From the moment it is installed (or its request was sent).
+    remaining: Duration,
+    /// From when it was issued.
+    whole: Duration,
+    /// When it was issued, on the wall clock.
+    issued_at: SystemTime,
 }
 
 enum Gate {

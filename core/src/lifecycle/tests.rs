@@ -1,6 +1,6 @@
 //! The lifecycle's behaviours, driven over a simulated clock.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use proptest::prelude::*;
 
@@ -41,11 +41,22 @@ fn status_response(status: u16, headers: &[(&str, &str)], body: &str) -> http::R
     b.body(body.as_bytes().to_vec()).unwrap()
 }
 
+/// The wall clock of the simulation: `Timestamp::ZERO` is this moment.
+fn wall_at(t: Timestamp) -> SystemTime {
+    SystemTime::UNIX_EPOCH + secs(1_764_748_800) + t.as_duration().min(secs(1 << 32))
+}
+
+/// A record of `token`, issued `age` before the simulation's time `now`, living `lifetime`.
+fn record(token: &str, now: Timestamp, age: Duration, lifetime: Duration) -> TokenRecord {
+    let token = Token::new(crate::AccessToken::new(token).unwrap(), lifetime);
+    TokenRecord::new(&token, wall_at(now) - age)
+}
+
 /// What a poll returned, owned so that the scenario can go on.
 #[derive(Debug, Clone, PartialEq)]
 enum Polled {
     Use {
-        generation: u64,
+        generation: Generation,
         token: String,
     },
     Send(RequestId),
@@ -69,8 +80,12 @@ impl Scenario {
     }
 
     fn with(config: LifecycleConfig) -> Self {
+        Self::seeded(config, 7)
+    }
+
+    fn seeded(config: LifecycleConfig, seed: u64) -> Self {
         Self {
-            lc: TokenLifecycle::new(request(), config),
+            lc: TokenLifecycle::new(request(), config, seed),
             now: Timestamp::ZERO,
             issued: 0,
         }
@@ -113,7 +128,11 @@ impl Scenario {
         }
     }
 
-    fn expect_use(&mut self) -> (u64, String) {
+    fn wall(&self) -> SystemTime {
+        wall_at(self.now)
+    }
+
+    fn expect_use(&mut self) -> (Generation, String) {
         match self.poll() {
             Polled::Use { generation, token } => (generation, token),
             other => panic!("expected a token at {:?}, got {other:?}", self.now),
@@ -136,13 +155,14 @@ impl Scenario {
         let token = format!("tok{:029}", self.issued);
         let outcome = self
             .lc
-            .handle_response(self.now, id, &token_response(&token, expires_in));
+            .handle_response(self.now, self.wall(), id, &token_response(&token, expires_in));
         assert!(matches!(outcome, Outcome::Token(_)), "{outcome:?}");
         token
     }
 
     fn respond(&mut self, id: RequestId, response: http::Response<Vec<u8>>) -> Outcome<'_> {
-        self.lc.handle_response(self.now, id, &response)
+        let wall = self.wall();
+        self.lc.handle_response(self.now, wall, id, &response)
     }
 
     fn transport_error(&mut self, id: RequestId) {
@@ -218,7 +238,7 @@ fn refresh_window_hands_out_old_token_and_sends_one_refresh() {
 #[test]
 fn refresh_jitter_spreads_processes() {
     let refresh_time = |seed| {
-        let mut s = Scenario::with(LifecycleConfig::default().with_seed(seed));
+        let mut s = Scenario::seeded(LifecycleConfig::default(), seed);
         let id = s.expect_send();
         s.issue(id, 3599);
         s.lc.current.as_ref().unwrap().refresh_at()
@@ -235,17 +255,17 @@ fn refresh_jitter_spreads_processes() {
 }
 
 #[test]
-fn short_lived_token_refreshes_at_half_life() {
+fn short_lived_token_refreshes_halfway_through_its_usable_life() {
     let mut s = Scenario::new();
     let id = s.expect_send();
-    s.issue(id, 400); // shorter than twice the 300 s window
+    s.issue(id, 400); // shorter than twice the 300 s window; handed out until 370 s
     assert_eq!(
         s.lc.current.as_ref().unwrap().refresh_at(),
-        Timestamp::from_duration(secs(200))
+        Timestamp::from_duration(secs(185))
     );
-    s.at(secs(199));
+    s.at(secs(184));
     s.expect_use();
-    s.at(secs(200));
+    s.at(secs(185));
     s.expect_send();
 }
 
@@ -347,26 +367,29 @@ fn retry_after_as_date_is_resolved_against_the_date_header() {
     s.expect_send();
 }
 
-// 5. Hard expiry with no new token → last error and next attempt; never an expired token.
+// 5. Past the minimum remaining lifetime with no new token → last error and next attempt;
+// never a token about to expire.
 #[test]
 fn expired_token_is_never_handed_out() {
     let mut s = Scenario::new();
     let id = s.expect_send();
     s.issue(id, 3599);
-    s.at(secs(3599 - 10));
+    // Handed out until 30 s before expiry.
+    let end_of_use = 3599 - 30;
+    s.at(secs(end_of_use - 10));
     let id = s.expect_send();
     let _ = s.respond(id, status_response(503, &[("retry-after", "60")], ""));
-    s.at(secs(3599 - 1));
+    s.at(secs(end_of_use) - Duration::from_millis(1));
     s.expect_use();
-    s.at(secs(3599));
+    s.at(secs(end_of_use));
     let (transient, retry_at) = s.expect_fail();
     assert!(transient);
     assert_eq!(
         retry_at,
-        Some(Timestamp::from_duration(secs(3599 - 10 + 60)))
+        Some(Timestamp::from_duration(secs(end_of_use - 10 + 60)))
     );
     assert_eq!(s.lc.token(s.now).map(|c| c.generation()), None);
-    s.at(secs(3599 - 10 + 60));
+    s.at(secs(end_of_use - 10 + 60));
     s.expect_send();
 }
 
@@ -421,8 +444,8 @@ fn rejection_during_refresh_serves_valid_token_then_fails() {
 }
 
 #[test]
-fn rejection_reprobe_is_slow_and_optional() {
-    let mut s = Scenario::with(LifecycleConfig::default().with_rejection_reprobe(Some(secs(600))));
+fn permanent_reprobe_is_slow_and_optional() {
+    let mut s = Scenario::with(LifecycleConfig::default().with_permanent_reprobe(Some(secs(600))));
     let id = s.expect_send();
     let _ = s.respond(id, status_response(401, &[], ""));
     assert_eq!(
@@ -590,11 +613,8 @@ fn huge_jumps_do_not_panic() {
     let id = s.expect_send(); // the backoff saturates at the end of time, which is now
     s.transport_error(id);
     assert!(s.lc.next_wakeup().is_some_and(|t| t >= s.now));
-    let _ = s.lc.adopt(
-        Timestamp::MAX,
-        s.lc.current.as_ref().unwrap().token().clone(),
-        Duration::MAX,
-    );
+    let forever = record("forever", s.now, Duration::ZERO, Duration::MAX);
+    let _ = s.lc.adopt(Timestamp::MAX, s.wall(), &forever);
     let _ = s.poll();
 }
 
@@ -609,11 +629,8 @@ fn zero_and_tiny_lifetimes_do_not_loop() {
         Outcome::Failed(Error::UnexpectedResponse { .. })
     ));
     // Adopting a zero-lifetime token installs nothing.
-    let token = Arc::new(Token::new(
-        crate::AccessToken::new("x").unwrap(),
-        Duration::ZERO,
-    ));
-    assert!(s.lc.adopt(s.now, token, Duration::ZERO).is_none());
+    let zero = record("x", s.now, Duration::ZERO, Duration::ZERO);
+    assert!(s.lc.adopt(s.now, s.wall(), &zero).is_none());
     // A token that is dead on arrival: requests continue, but only within the budget.
     let mut requests = 0;
     for _ in 0..1000 {
@@ -642,21 +659,16 @@ fn zero_and_tiny_lifetimes_do_not_loop() {
 #[test]
 fn adopted_token_is_used_and_newly_fetched_ones_are_reported() {
     let mut s = Scenario::new();
-    let shared = Arc::new(Token::new(
-        crate::AccessToken::new("from-store").unwrap(),
-        secs(3599),
-    ));
-    let cached =
-        s.lc.adopt(s.now, shared, secs(1800))
-            .expect("better than nothing");
+    // Issued 1799 s ago for 3599 s: 1800 s left.
+    let shared = record("from-store", s.now, secs(1799), secs(3599));
+    let wall = s.wall();
+    let cached = s.lc.adopt(s.now, wall, &shared).expect("better than nothing");
     assert_eq!(cached.expires_at(), Timestamp::from_duration(secs(1800)));
+    assert_eq!(cached.record(), shared, "its record is the one adopted");
     assert_eq!(s.expect_use().1, "from-store");
     // A worse one is refused.
-    let worse = Arc::new(Token::new(
-        crate::AccessToken::new("worse").unwrap(),
-        secs(10),
-    ));
-    assert!(s.lc.adopt(s.now, worse, secs(10)).is_none());
+    let worse = record("worse", s.now, Duration::ZERO, secs(600));
+    assert!(s.lc.adopt(s.now, wall, &worse).is_none());
     s.at(secs(1800 - 299));
     let id = s.expect_send();
     match s.respond(id, token_response("fetched", 3599)) {
@@ -670,10 +682,15 @@ fn next_wakeup_points_at_the_next_change() {
     let mut s = Scenario::new();
     assert_eq!(s.lc.next_wakeup(), Some(Timestamp::ZERO));
     let id = s.expect_send();
+    assert_eq!(
+        s.lc.next_wakeup(),
+        Some(Timestamp::ZERO + DEFAULT_REQUEST_DEADLINE),
+        "the deadline of the request in flight"
+    );
     s.issue(id, 400);
     assert_eq!(
         s.lc.next_wakeup(),
-        Some(Timestamp::from_duration(secs(200)))
+        Some(Timestamp::from_duration(secs(185)))
     );
 }
 
@@ -696,9 +713,9 @@ fn step() -> impl Strategy<Value = Step> {
         4 => (0u64..4_000_000).prop_map(Step::Advance),
         1 => (0u64..10_000).prop_map(Step::Back),
         6 => Just(Step::Poll),
-        3 => prop_oneof![Just(1u64), Just(30), Just(400), Just(3599), 1u64..86_400].prop_map(Step::Ok),
-        2 => (prop_oneof![Just(400u16), Just(401), Just(403), Just(429), Just(500), Just(502), Just(503), Just(504), Just(302), Just(404)],
-              proptest::option::of(0u64..120)).prop_map(|(s, r)| Step::Status(s, r)),
+        3 => prop_oneof![Just(1u64), Just(30), Just(61), Just(400), Just(3599), 1u64..86_400, Just(864_000)].prop_map(Step::Ok),
+        2 => (prop_oneof![Just(400u16), Just(401), Just(403), Just(429), Just(500), Just(502), Just(503), Just(504), Just(302), Just(404), Just(408)],
+              proptest::option::of(prop_oneof![0u64..120, Just(86_400), Just(u64::MAX)])).prop_map(|(s, r)| Step::Status(s, r)),
         1 => Just(Step::Transport),
         1 => Just(Step::Cancel),
         1 => Just(Step::Invalidate),
@@ -711,22 +728,33 @@ proptest! {
 
     #[test]
     fn invariants_hold(steps in proptest::collection::vec(step(), 1..200), seed in any::<u64>(), budget in 1u32..20) {
-        let config = LifecycleConfig::default().with_seed(seed).with_max_requests_per_minute(budget);
-        let mut lc = TokenLifecycle::new(request(), config);
+        let config = LifecycleConfig::default().with_max_requests_per_minute(budget);
+        let (deadline, max_wait) = (config.request_deadline(), config.max_retry_wait());
+        let (min_remaining, max_lifetime) = (config.min_remaining(), config.max_lifetime());
+        let mut lc = TokenLifecycle::new(request(), config, seed);
         let mut clock = Timestamp::ZERO; // what the test feeds
         // The latest time fed to the machine (moving the test's clock feeds nothing).
         let mut latest = Timestamp::ZERO;
         let mut in_flight: Option<(RequestId, Timestamp)> = None;
         let mut sends: Vec<Timestamp> = Vec::new();
-        // Token text → latest time it may be used (sent time + lifetime).
-        let mut valid_until = std::collections::HashMap::new();
+        // Token text → the time until which it may be handed out: sent time + (clamped)
+        // lifetime − the minimum remaining lifetime (at most half the lifetime).
+        let mut usable_until = std::collections::HashMap::new();
         let mut issued = 0u64;
         for step in steps {
+            // Feeds `clock` to the model the way the machine takes it: the latest time moves
+            // on, and a request past its deadline is given up.
+            let mut feed = |latest: &mut Timestamp, in_flight: &mut Option<(RequestId, Timestamp)>| {
+                *latest = (*latest).max(clock);
+                if in_flight.is_some_and(|(_, sent)| latest.saturating_duration_since(sent) >= deadline) {
+                    *in_flight = None;
+                }
+            };
             match step {
                 Step::Advance(ms) => clock = clock + Duration::from_millis(ms),
                 Step::Back(ms) => clock = clock - Duration::from_millis(ms),
                 Step::Poll => {
-                    latest = latest.max(clock);
+                    feed(&mut latest, &mut in_flight);
                     match lc.poll(clock) {
                         Action::Send(out) => {
                             prop_assert!(in_flight.is_none(), "two requests in flight");
@@ -735,41 +763,50 @@ proptest! {
                         }
                         Action::Use(c) => {
                             let text = c.token().access_token().secret().to_owned();
-                            let until = valid_until[&text];
-                            prop_assert!(latest < until, "expired token handed out");
+                            let until = usable_until[&text];
+                            prop_assert!(latest < until, "a token under the minimum lifetime handed out");
                         }
                         Action::Wait => prop_assert!(in_flight.is_some(), "wait without a request"),
-                        Action::Fail { .. } => {}
+                        Action::Fail { retry_at, .. } => if let Some(t) = retry_at {
+                            prop_assert!(t > latest, "a retry time in the past");
+                        },
                     }
                 }
                 Step::Ok(expires_in) => if let Some((id, sent)) = in_flight.take() {
                     issued += 1;
                     let text = format!("t{issued}");
-                    valid_until.insert(text.clone(), sent + secs(expires_in));
-                    latest = latest.max(clock);
-                    let _ = lc.handle_response(clock, id, &token_response(&text, expires_in));
+                    let lifetime = secs(expires_in).min(max_lifetime);
+                    usable_until.insert(text.clone(), sent + lifetime - min_remaining.min(lifetime / 2));
+                    feed(&mut latest, &mut None);
+                    let _ = lc.handle_response(clock, wall_at(clock), id, &token_response(&text, expires_in));
                 },
                 Step::Status(status, retry_after) => if let Some((id, _)) = in_flight.take() {
                     let ra = retry_after.map(|r| r.to_string());
                     let headers: Vec<(&str, &str)> = ra.iter().map(|r| ("retry-after", r.as_str())).collect();
-                    latest = latest.max(clock);
-                    let _ = lc.handle_response(clock, id, &status_response(status, &headers, "{}"));
+                    feed(&mut latest, &mut None);
+                    let _ = lc.handle_response(clock, wall_at(clock), id, &status_response(status, &headers, "{}"));
+                    if let Some(wakeup) = lc.next_wakeup() {
+                        prop_assert!(wakeup <= latest + max_wait.max(secs(60)), "waits past the cap: {:?}", wakeup);
+                    }
                 },
                 Step::Transport => if let Some((id, _)) = in_flight.take() {
-                    latest = latest.max(clock);
+                    feed(&mut latest, &mut None);
                     let _ = lc.handle_transport_error(clock, id, TransportError::new(TransportErrorKind::Reset, ""));
                 },
                 Step::Cancel => if let Some((id, _)) = in_flight.take() {
                     lc.cancel(id);
                 },
                 Step::Invalidate => if let Some(generation) = lc.token(clock).map(CachedToken::generation) {
-                    latest = latest.max(clock);
+                    feed(&mut latest, &mut in_flight);
                     lc.invalidate(clock, generation);
                 },
                 Step::Reset => lc.reset(),
             }
             prop_assert_eq!(lc.latest_time(), latest);
             prop_assert_eq!(lc.in_flight(), in_flight.map(|(id, _)| id));
+            if in_flight.is_some() {
+                prop_assert!(lc.next_wakeup().is_some(), "a request in flight always has a deadline");
+            }
         }
         for (i, &t) in sends.iter().enumerate() {
             let in_window = sends[i..].iter().take_while(|&&u| u < t + secs(60)).count();
@@ -815,13 +852,274 @@ fn huge_refresh_window_with_an_endless_token_does_not_panic() {
             .with_refresh_window(window)
             .with_refresh_jitter_percent(100);
         let mut s = Scenario::with(config);
-        let token = Arc::new(Token::new(
-            crate::AccessToken::new("forever").unwrap(),
-            Duration::MAX,
-        ));
-        let cached = s.lc.adopt(s.now, token, Duration::MAX).expect("adopted");
+        let forever = record("forever", s.now, Duration::ZERO, Duration::MAX);
+        let wall = s.wall();
+        let cached = s.lc.adopt(s.now, wall, &forever).expect("adopted");
         assert!(cached.refresh_at() <= cached.expires_at());
         let _ = s.poll();
         let _ = s.lc.next_wakeup();
     }
+}
+
+// ---- One retry policy: a permanent failure stops automatic retries -------------------
+
+#[test]
+fn permanent_failures_are_not_retried_like_rejections() {
+    let redirect = status_response(302, &[("location", "https://elsewhere.example/")], "");
+    let html = http::Response::builder()
+        .header("content-type", "text/html")
+        .body(b"<html>captive portal</html>".to_vec())
+        .unwrap();
+    let cases: Vec<(&str, Option<http::Response<Vec<u8>>>, Option<TransportErrorKind>)> = vec![
+        ("404 from a wrong base URL", Some(status_response(404, &[], "not found")), None),
+        ("a refused redirect", Some(redirect), None),
+        ("a wrong content type", Some(html), None),
+        ("TLS", None, Some(TransportErrorKind::Tls)),
+        ("an over-size body", None, Some(TransportErrorKind::BodyTooLarge)),
+    ];
+    for (what, response, transport) in cases {
+        let mut s = Scenario::new();
+        let id = s.expect_send();
+        let outcome = match (response, transport) {
+            (Some(r), _) => s.respond(id, r),
+            (None, Some(kind)) => {
+                let wall = s.now;
+                s.lc.handle_transport_error(wall, id, TransportError::new(kind, "x"))
+            }
+            _ => unreachable!(),
+        };
+        assert!(
+            matches!(outcome, Outcome::Failed(e) if !e.is_transient()),
+            "{what}: the error says it is permanent"
+        );
+        for minute in 0..120 {
+            s.at(secs(minute * 60));
+            assert_eq!(s.expect_fail(), (false, None), "{what}: no automatic retry");
+        }
+        assert_eq!(s.lc.next_wakeup(), None, "{what}");
+        s.lc.reset();
+        s.expect_send();
+    }
+}
+
+#[test]
+fn a_request_timeout_status_is_transient() {
+    let mut s = Scenario::new();
+    let id = s.expect_send();
+    let _ = s.respond(id, status_response(408, &[], ""));
+    let (transient, retry_at) = s.expect_fail();
+    assert!(transient);
+    assert!(retry_at.is_some());
+}
+
+// ---- Retry-After is bounded; a date without `Date` uses the driver's wall clock --------
+
+#[test]
+fn absurd_retry_after_is_capped_but_reported() {
+    let mut s = Scenario::new();
+    let id = s.expect_send();
+    let failed_at = s.now;
+    let outcome = s.respond(
+        id,
+        status_response(429, &[("retry-after", "99999999999999999999")], ""),
+    );
+    let Outcome::Failed(error) = outcome else {
+        panic!("{outcome:?}")
+    };
+    assert_eq!(error.retry_after(), Some(secs(u64::MAX)), "what the server asked");
+    let (transient, retry_at) = s.expect_fail();
+    assert!(transient);
+    assert_eq!(retry_at, Some(failed_at + secs(15 * 60)), "the default cap");
+    s.at(secs(15 * 60));
+    s.expect_send();
+}
+
+#[test]
+fn retry_after_cap_is_configurable() {
+    let mut s = Scenario::with(LifecycleConfig::default().with_max_retry_wait(secs(90)));
+    let id = s.expect_send();
+    let _ = s.respond(id, status_response(503, &[("retry-after", "3600")], ""));
+    assert_eq!(s.expect_fail().1, Some(Timestamp::from_duration(secs(90))));
+}
+
+#[test]
+fn retry_after_date_without_date_header_uses_the_wall_clock() {
+    let mut s = Scenario::new();
+    s.at(secs(10));
+    let id = s.expect_send();
+    // 45 s after the simulation's wall clock at the time of the answer.
+    let when = httpdate::fmt_http_date(s.wall() + secs(45));
+    let _ = s.respond(id, status_response(429, &[("retry-after", &when)], ""));
+    let (transient, retry_at) = s.expect_fail();
+    assert!(transient);
+    assert_eq!(retry_at, Some(Timestamp::from_duration(secs(55))));
+    s.at(secs(54));
+    s.expect_fail();
+    s.at(secs(55));
+    s.expect_send();
+}
+
+// ---- A lost outcome never wedges the machine ----------------------------------------------
+
+#[test]
+fn request_without_outcome_times_out_at_its_deadline() {
+    let mut s = Scenario::new();
+    let lost = s.expect_send();
+    assert_eq!(
+        s.lc.next_wakeup(),
+        Some(Timestamp::ZERO + DEFAULT_REQUEST_DEADLINE)
+    );
+    s.at(DEFAULT_REQUEST_DEADLINE - Duration::from_millis(1));
+    assert_eq!(s.poll(), Polled::Wait);
+    s.at(DEFAULT_REQUEST_DEADLINE);
+    // Counted as a timed-out transport failure: transient, with a backoff (up to 1 s).
+    let retry_at = match s.poll() {
+        Polled::Fail { transient, retry_at } => {
+            assert!(transient);
+            retry_at.unwrap()
+        }
+        Polled::Send(_) => s.now, // the full jitter drew zero
+        other => panic!("{other:?}"),
+    };
+    let error = s.lc.last_error().expect("a failure is recorded");
+    assert!(matches!(error, Error::Transport(t) if t.kind() == TransportErrorKind::Timeout));
+    assert!(retry_at <= s.now + secs(1));
+    s.now = retry_at;
+    let again = match s.poll() {
+        Polled::Send(id) => id,
+        _ if s.lc.in_flight().is_some() => s.lc.in_flight().unwrap(),
+        other => panic!("{other:?}"),
+    };
+    assert_ne!(again, lost);
+    // A late answer to the lost request is ignored; the new one counts.
+    assert!(matches!(
+        s.respond(lost, token_response("late", 3599)),
+        Outcome::Ignored
+    ));
+    let token = s.issue(again, 3599);
+    assert_eq!(s.expect_use().1, token);
+}
+
+#[test]
+fn refresh_without_outcome_keeps_the_token_and_tries_again() {
+    let mut s = Scenario::with(LifecycleConfig::default().with_request_deadline(secs(10)));
+    let id = s.expect_send();
+    let token = s.issue(id, 3599);
+    s.at(secs(3300));
+    s.expect_send();
+    s.at(secs(3310));
+    assert_eq!(s.expect_use().1, token, "the current token stays in use");
+    assert!(s.lc.in_flight().is_none());
+    let next = s.time_of_next_send(Duration::from_millis(100), secs(5));
+    assert!(next <= Timestamp::from_duration(secs(3311)));
+}
+
+// ---- Minimum remaining lifetime -------------------------------------------------------
+
+#[test]
+fn token_is_not_handed_out_in_its_last_30_seconds() {
+    let mut s = Scenario::new();
+    let id = s.expect_send();
+    let token = s.issue(id, 3599);
+    assert_eq!(
+        s.lc.current.as_ref().unwrap().usable_until(),
+        Timestamp::from_duration(secs(3569))
+    );
+    // Every refresh fails.
+    s.at(secs(3300));
+    let id = s.expect_send();
+    let _ = s.respond(id, status_response(503, &[("retry-after", "600")], ""));
+    s.at(secs(3569) - Duration::from_millis(1));
+    assert_eq!(s.expect_use().1, token);
+    s.at(secs(3569));
+    assert!(s.lc.token(s.now).is_none());
+    s.expect_fail();
+}
+
+#[test]
+fn short_tokens_keep_at_most_half_their_life_in_reserve() {
+    let mut s = Scenario::new();
+    let id = s.expect_send();
+    s.issue(id, 40);
+    let c = s.lc.current.as_ref().unwrap();
+    assert_eq!(c.usable_until(), Timestamp::from_duration(secs(20)));
+    assert_eq!(c.refresh_at(), Timestamp::from_duration(secs(10)));
+    let mut s = Scenario::with(LifecycleConfig::default().with_min_remaining(secs(5)));
+    let id = s.expect_send();
+    s.issue(id, 40);
+    let c = s.lc.current.as_ref().unwrap();
+    assert_eq!(c.usable_until(), Timestamp::from_duration(secs(35)));
+}
+
+#[test]
+fn adopted_record_under_the_minimum_lifetime_is_refused() {
+    let mut s = Scenario::new();
+    let wall = s.wall();
+    let nearly_gone = record("old", s.now, secs(3599 - 30), secs(3599));
+    assert!(s.lc.adopt(s.now, wall, &nearly_gone).is_none());
+    let enough = record("ok", s.now, secs(3599 - 31), secs(3599));
+    assert!(s.lc.adopt(s.now, wall, &enough).is_some());
+}
+
+// ---- Long lifetimes are accepted and clamped ------------------------------------------
+
+#[test]
+fn ten_day_token_is_accepted_and_cached_for_a_day() {
+    let mut s = Scenario::new();
+    let id = s.expect_send();
+    let token = s.issue(id, 864_000);
+    let c = s.lc.current.as_ref().unwrap();
+    assert_eq!(c.token().expires_in(), secs(864_000), "as the server said");
+    assert_eq!(c.expires_at(), Timestamp::from_duration(secs(86_400)));
+    assert_eq!(c.record().expires_at(), wall_at(Timestamp::ZERO) + secs(86_400));
+    s.at(secs(80_000));
+    assert_eq!(s.expect_use().1, token);
+    s.at(secs(86_400 - 300));
+    s.expect_send();
+}
+
+// ---- The token record -----------------------------------------------------------------
+
+#[test]
+fn record_times_come_from_the_date_header_or_the_send_time() {
+    // No `Date`: the wall clock when the request was sent (the answer came 2 s later).
+    let mut s = Scenario::new();
+    s.at(secs(100));
+    let id = s.expect_send();
+    s.at(secs(102));
+    s.issue(id, 3599);
+    let record = s.lc.current.as_ref().unwrap().record();
+    assert_eq!(record.issued_at(), wall_at(Timestamp::from_duration(secs(100))));
+    assert_eq!(record.expires_at(), record.issued_at() + secs(3599));
+
+    // With `Date`: Zuora's time.
+    let mut s = Scenario::new();
+    let id = s.expect_send();
+    let date = "Wed, 03 Dec 2025 08:00:00 GMT";
+    let response = http::Response::builder()
+        .header("content-type", "application/json")
+        .header("date", date)
+        .body(br#"{"access_token":"t1","expires_in":3599,"token_type":"bearer","jti":"j1"}"#.to_vec())
+        .unwrap();
+    assert!(matches!(s.respond(id, response), Outcome::Token(_)));
+    let record = s.lc.current.as_ref().unwrap().record();
+    assert_eq!(record.issued_at(), httpdate::parse_http_date(date).unwrap());
+    assert_eq!(record.jti(), Some("j1"));
+}
+
+#[test]
+fn record_adopted_by_another_lifecycle_keeps_its_expiry() {
+    let mut a = Scenario::new();
+    let id = a.expect_send();
+    a.issue(id, 3599);
+    let record = a.lc.current.as_ref().unwrap().record();
+    let json = serde_json::to_string(&record).unwrap();
+    let back: TokenRecord = serde_json::from_str(&json).unwrap();
+    // Another process, 1000 s later on the wall clock, with its own monotonic origin.
+    let mut b = Scenario::seeded(LifecycleConfig::default(), 99);
+    let wall = wall_at(Timestamp::from_duration(secs(1000)));
+    let adopted = b.lc.adopt(Timestamp::ZERO, wall, &back).unwrap();
+    assert_eq!(adopted.expires_at(), Timestamp::from_duration(secs(2599)));
+    assert_eq!(adopted.record().expires_at(), record.expires_at());
+    assert_eq!(b.expect_use().1, "tok00000000000000000000000000001");
 }
