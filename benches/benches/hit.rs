@@ -19,18 +19,20 @@ use std::time::Duration;
 
 use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, measurement::WallTime};
 use zuora_oauth_benches::{Timed, bench_mode, interleave, median_min_max, on_threads, ready};
-use zuora_oauth_core::{
-    ClientId, ClientSecret, Environment, SharedLifecycle, Timestamp, Token, TokenRequest,
-};
+use zuora_oauth_core::{ClientId, ClientSecret, Environment, Timestamp, Token, TokenRequest};
+use zuora_oauth_driver::Clock;
 use zuora_oauth_testkit::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, MockServer};
 
 struct Sources {
     _server: MockServer,
     _runtime: tokio::runtime::Runtime,
     hyper: zuora_oauth_hyper::TokenSource,
+    /// The same source with a clock that always reads the same time (a call, no kernel
+    /// data): its hit path without the clock read.
+    frozen: zuora_oauth_hyper::TokenSource,
     ureq: zuora_oauth_ureq::TokenSource,
     baseline: Mutex<Option<Arc<Token>>>,
-    /// What the sources' hit path reads the time as, for the clock-free `with_fresh` row.
+    /// What the sources' hit path reads the time as, for the clock rows.
     origin: coarsetime::Instant,
 }
 
@@ -51,26 +53,30 @@ impl Sources {
             .enable_all()
             .build()
             .unwrap();
-        let hyper = runtime.block_on(async {
+        let (hyper, frozen) = runtime.block_on(async {
             let source = zuora_oauth_hyper::TokenSource::new(request.clone());
             source.token().await.expect("hyper source gets a token");
-            source
+            let frozen = zuora_oauth_hyper::TokenSource::builder(request.clone())
+                .clock(Clock::new(
+                    || Duration::from_secs(1),
+                    std::time::SystemTime::now,
+                ))
+                .build();
+            frozen.token().await.expect("hyper source gets a token");
+            (source, frozen)
         });
         let ureq = zuora_oauth_ureq::TokenSource::new(request);
         let token = ureq.token().expect("ureq source gets a token");
-        assert_eq!(server.token_request_count(), 2);
+        assert_eq!(server.token_request_count(), 3);
         Self {
             _server: server,
             _runtime: runtime,
             hyper,
+            frozen,
             ureq,
             baseline: Mutex::new(Some(Arc::clone(token.token()))),
             origin: coarsetime::Instant::now(),
         }
-    }
-
-    fn lifecycle(&self) -> &SharedLifecycle {
-        self.hyper.lifecycle()
     }
 }
 
@@ -174,10 +180,9 @@ fn rows<'s>(r: &mut impl Rows<'s>, s: &'s Sources) {
     r.row("clock/rdtsc (context)", unit, move |_| {
         black_box(rdtsc());
     });
-    // The core's hit path without any clock.
-    let now = Timestamp::from_duration(Duration::from_secs(1));
-    r.row("core/with_fresh (no clock)", unit, move |_| {
-        black_box(s.lifecycle().with_fresh(black_box(now), |h| h.generation()));
+    // The driver's hit path without the clock read (a constant clock).
+    r.row("driver/with_cached (constant clock)", unit, move |_| {
+        black_box(s.frozen.with_cached(|h| h.generation()));
     });
 
     // hyper's TokenSource: the async calls are polled once (a hit is ready at once).

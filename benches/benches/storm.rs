@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use zuora_oauth_benches::{bench_mode, median_min_max};
 use zuora_oauth_core::{ClientId, ClientSecret, Environment, LifecycleConfig, TokenRequest};
+use zuora_oauth_driver::Clock;
 use zuora_oauth_testkit::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, MockServer};
 
 /// A clock moved by hand, read by the sources through their `clock` hook.
@@ -58,7 +59,7 @@ fn token_request(server: &MockServer) -> TokenRequest {
 }
 
 fn config() -> LifecycleConfig {
-    LifecycleConfig::default().with_seed(7)
+    LifecycleConfig::default()
 }
 
 /// Runs `callers` tokio tasks released together; each runs `ask` once and must succeed.
@@ -151,7 +152,8 @@ fn hyper_round(server: &MockServer, callers: usize) -> [(&'static str, &'static 
         let clock = clock.clone();
         zuora_oauth_hyper::TokenSource::builder(token_request(server))
             .config(config())
-            .clock(move || clock.now())
+            .clock(Clock::new(move || clock.now(), std::time::SystemTime::now))
+            .seed(7)
             .build()
     });
     let ask = || {
@@ -192,7 +194,8 @@ fn ureq_round(server: &MockServer, callers: usize) -> [(&'static str, &'static s
         let clock = clock.clone();
         zuora_oauth_ureq::TokenSource::builder(token_request(server))
             .config(config())
-            .clock(move || clock.now())
+            .clock(Clock::new(move || clock.now(), std::time::SystemTime::now))
+            .seed(7)
             .build()
     };
     let ask = move || source.token().is_ok();

@@ -37,8 +37,7 @@ pub struct Fetched {
 }
 
 /// The lifecycle configuration for one run: the core's defaults (backoff 1 s to 60 s with
-/// full jitter), a random jitter seed, and a request budget never smaller than the
-/// attempts asked for.
+/// full jitter), and a request budget never smaller than the attempts asked for.
 pub fn lifecycle_config(policy: &Policy) -> LifecycleConfig {
     let defaults = LifecycleConfig::default();
     // The budget guards a long-running process against a hot loop. Here the loop is
@@ -48,7 +47,6 @@ pub fn lifecycle_config(policy: &Policy) -> LifecycleConfig {
     defaults
         .clone()
         .with_max_requests_per_minute(attempts.max(defaults.max_requests_per_minute()))
-        .with_seed(RandomState::new().hash_one(std::process::id()))
 }
 
 /// Fetches one token.
@@ -57,7 +55,9 @@ pub fn fetch(request: TokenRequest, policy: &Policy) -> Result<Fetched, FetchFai
     let transport = UreqTransport::new()
         .timeout(policy.timeout)
         .connect_timeout(policy.timeout);
-    let mut lifecycle = TokenLifecycle::new(request, lifecycle_config(policy));
+    // The jitter seed: std's hasher keys come from the OS, so every run gets its own.
+    let seed = RandomState::new().hash_one(std::process::id());
+    let mut lifecycle = TokenLifecycle::new(request, lifecycle_config(policy), seed);
     let origin = Instant::now();
     let clock = move || Timestamp::from_duration(origin.elapsed());
 
@@ -98,7 +98,8 @@ pub fn fetch(request: TokenRequest, policy: &Policy) -> Result<Fetched, FetchFai
                 sent_at = SystemTime::now();
                 match transport.send(outgoing.into_request()) {
                     Ok(response) => {
-                        let _ = lifecycle.handle_response(clock(), id, &response);
+                        let _ =
+                            lifecycle.handle_response(clock(), SystemTime::now(), id, &response);
                     }
                     Err(error) => {
                         let _ = lifecycle.handle_transport_error(clock(), id, error);

@@ -11,10 +11,10 @@
 //! Everything Zuora-specific comes from the core: the request bytes, how to read the
 //! response, when to fetch again. The driver only moves bytes and keeps time.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
 use std::time::{Duration, Instant, SystemTime};
 
 use zuora_oauth_core::{

@@ -104,9 +104,7 @@ impl fmt::Display for Error {
             Self::Rejected(r) => {
                 write!(f, "Zuora rejected the token request (HTTP {}", r.status())?;
                 r.detail().write_summary(f, ": ")?;
-                f.write_str(
-                    "); check the client ID, client secret, environment and entity ID",
-                )?;
+                f.write_str("); check the client ID, client secret, environment and entity ID")?;
             }
             Self::RateLimited(r) => {
                 f.write_str("Zuora rate-limited the token request (HTTP 429")?;
@@ -422,70 +420,5 @@ impl fmt::Display for TransportErrorKind {
             Self::NetworkOrCors => "network failure or CORS rejection",
             Self::Other => "transport error",
         })
-    }
-}
-
-/// Why a token source could not hand out a token: the last failure, and when the next
-/// attempt will be made.
-///
-/// `Display` gives both in one sentence.
-#[derive(Debug, Clone)]
-pub struct TokenError {
-    error: Error,
-    retry_in: Option<Duration>,
-}
-
-impl TokenError {
-    /// `error`, with the next attempt `retry_in` from now (`None`: not automatically).
-    pub fn new(error: Error, retry_in: Option<Duration>) -> Self {
-        Self { error, retry_in }
-    }
-
-    /// The failure.
-    pub fn error(&self) -> &Error {
-        &self.error
-    }
-
-    /// Takes the failure.
-    pub fn into_error(self) -> Error {
-        self.error
-    }
-
-    /// How long until the next attempt may be made; `None` if none will be made
-    /// automatically (Zuora rejected the credentials).
-    pub fn retry_in(&self) -> Option<Duration> {
-        self.retry_in
-    }
-
-    /// See [`Error::is_transient`].
-    pub fn is_transient(&self) -> bool {
-        self.error.is_transient()
-    }
-}
-
-impl fmt::Display for TokenError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.error)?;
-        match self.retry_in {
-            Some(d) if d.is_zero() => f.write_str("; the next attempt may be made now"),
-            Some(d) => write!(f, "; next attempt in {} s", ceil_secs(d)),
-            None => f.write_str(
-                "; no further attempt until the credentials are changed or the source is reset",
-            ),
-        }
-    }
-}
-
-impl std::error::Error for TokenError {
-    /// `None`: `Display` already includes the inner error's text, so reporting it again as
-    /// the source would print it twice. Use [`TokenError::error`] to inspect it.
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        None
-    }
-}
-
-impl From<TokenError> for Error {
-    fn from(e: TokenError) -> Self {
-        e.error
     }
 }

@@ -88,9 +88,9 @@ mod header_text;
 mod invalid;
 mod lifecycle;
 mod meta;
+mod record;
 mod request;
 mod response;
-mod record;
 mod scope;
 mod time;
 mod token;
@@ -100,8 +100,7 @@ pub use credentials::{ClientId, ClientSecret};
 pub use entity_id::EntityId;
 pub use environment::{BaseUrl, Environment};
 pub use error::{
-    Error, ErrorDetail, ErrorResponse, Problem, Reason, TokenError, TransportError,
-    TransportErrorKind,
+    Error, ErrorDetail, ErrorResponse, Problem, Reason, TransportError, TransportErrorKind,
 };
 pub use invalid::InvalidInput;
 pub use lifecycle::{
@@ -109,8 +108,8 @@ pub use lifecycle::{
     OutgoingRequest, RequestId, TokenLifecycle,
 };
 pub use meta::{RateLimits, ResponseMeta, RetryAfter};
-pub use request::{TokenRequest, ZUORA_TRACK_ID};
 pub use record::TokenRecord;
+pub use request::{TokenRequest, ZUORA_TRACK_ID};
 pub use scope::{Scope, ScopeItem};
 pub use time::Timestamp;
 pub use token::{AccessToken, Token, ZUORA_ENTITY_IDS};

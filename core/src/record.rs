@@ -95,7 +95,9 @@ impl TokenRecord {
 
     /// The lifetime left at wall-clock time `now` (zero once expired).
     pub fn remaining(&self, now: SystemTime) -> Duration {
-        self.expires_at.duration_since(now).unwrap_or(Duration::ZERO)
+        self.expires_at
+            .duration_since(now)
+            .unwrap_or(Duration::ZERO)
     }
 
     /// Whether `other` holds the same access token (compared in constant time).
@@ -201,8 +203,8 @@ impl<'de> Deserialize<'de> for TokenRecord {
         let mut w = Owned::deserialize(deserializer)?;
         let raw = zeroize::Zeroizing::new(std::mem::take(&mut w.access_token));
         // The messages never quote the values: the token is a secret.
-        let access_token = AccessToken::new(&raw)
-            .map_err(|_| D::Error::custom("invalid access_token"))?;
+        let access_token =
+            AccessToken::new(&raw).map_err(|_| D::Error::custom("invalid access_token"))?;
         let entity_id = w
             .entity_id
             .map(EntityId::new)

@@ -23,12 +23,21 @@ fn spellings(secret: &str) -> Vec<String> {
         secret.to_owned(),
         form.clone(),
         form.to_lowercase(), // only the %XX escapes change case
-        serde_json::to_string(secret).unwrap().trim_matches('"').to_owned(),
+        serde_json::to_string(secret)
+            .unwrap()
+            .trim_matches('"')
+            .to_owned(),
     ];
     let mut all = Vec::new();
     for text in texts {
         let bytes = text.as_bytes();
-        let list = |sep: &str| bytes.iter().map(u8::to_string).collect::<Vec<_>>().join(sep);
+        let list = |sep: &str| {
+            bytes
+                .iter()
+                .map(u8::to_string)
+                .collect::<Vec<_>>()
+                .join(sep)
+        };
         let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
         all.extend([
             list(", "),
@@ -105,7 +114,10 @@ fn the_spellings_are_the_ones_meant() {
     assert_eq!(base64(b"any carnal pleas"), "YW55IGNhcm5hbCBwbGVhcw==");
     // And the probe really finds a leak: the raw request body, as `http` prints it.
     let leaky = format!("{:?}", request().to_http());
-    assert!(spellings(SECRET).iter().any(|s| leaky.contains(s)), "{leaky}");
+    assert!(
+        spellings(SECRET).iter().any(|s| leaky.contains(s)),
+        "{leaky}"
+    );
 }
 
 #[test]
@@ -127,7 +139,9 @@ fn no_public_type_prints_a_secret_or_token_in_debug() {
     check("TokenLifecycle (request in flight)", &lc);
     let outcome = lc.handle_response(now, wall, out.id(), &token_response());
     check("Outcome::Token", &outcome);
-    let Outcome::Token(cached) = outcome else { panic!() };
+    let Outcome::Token(cached) = outcome else {
+        panic!()
+    };
     check("CachedToken", cached);
     check("CachedToken::record", &cached.record());
     let action = lc.poll(now);
@@ -143,7 +157,9 @@ fn no_public_type_prints_a_secret_or_token_in_debug() {
         .body(echo.into_bytes())
         .unwrap();
     let mut lc = TokenLifecycle::new(request(), LifecycleConfig::default(), 1);
-    let Action::Send(out) = lc.poll(now) else { panic!() };
+    let Action::Send(out) = lc.poll(now) else {
+        panic!()
+    };
     let outcome = lc.handle_response(now, wall, out.id(), &rejected);
     check("Outcome::Failed", &outcome);
     check("Action::Fail", &lc.poll(now));

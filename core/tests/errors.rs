@@ -249,7 +249,11 @@ fn display_is_one_line_with_status_detail_and_request_id() {
         (
             400,
             OAUTH_BODY,
-            &["invalid_client", "Bad client credentials", "check the client ID"],
+            &[
+                "invalid_client",
+                "Bad client credentials",
+                "check the client ID",
+            ],
         ),
         (401, V1_NUMERIC_BODY, &["53100020", "Authentication error"]),
         (403, V1_STRING_BODY, &["53100020", "Authentication error"]),

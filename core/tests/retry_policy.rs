@@ -52,15 +52,30 @@ fn every_status_class_follows_one_policy() {
         (200, html, "text/html", false),
         (200, "", "application/json", false),
         (200, "{not json", "application/json", false),
-        (200, r#"{"expires_in":3599,"token_type":"bearer"}"#, "application/json", false),
-        (200, r#"{"access_token":"t","expires_in":3599,"token_type":"mac"}"#, "application/json", false),
+        (
+            200,
+            r#"{"expires_in":3599,"token_type":"bearer"}"#,
+            "application/json",
+            false,
+        ),
+        (
+            200,
+            r#"{"access_token":"t","expires_in":3599,"token_type":"mac"}"#,
+            "application/json",
+            false,
+        ),
         (204, "", "application/json", false),
     ];
     for status in [301, 302, 303, 307, 308] {
         cases.push((status, "", "text/html", false));
     }
     for status in [400, 401, 403] {
-        cases.push((status, r#"{"error":"invalid_client"}"#, "application/json", false));
+        cases.push((
+            status,
+            r#"{"error":"invalid_client"}"#,
+            "application/json",
+            false,
+        ));
     }
     for status in [404, 405, 410, 415, 418, 422] {
         cases.push((status, html, "text/html", false));
@@ -74,7 +89,11 @@ fn every_status_class_follows_one_policy() {
     for (status, body, content_type, transient) in cases {
         let r = response(status, &[("content-type", content_type)], body);
         let (error, retry_at) = lifecycle_after(Failure::Response(r));
-        assert_eq!(error.is_transient(), transient, "{status} {body:?}: {error}");
+        assert_eq!(
+            error.is_transient(),
+            transient,
+            "{status} {body:?}: {error}"
+        );
         assert_eq!(
             retry_at.is_some(),
             transient,
@@ -130,12 +149,23 @@ fn a_permanent_failure_is_reprobed_only_when_configured() {
     let config = LifecycleConfig::default().with_permanent_reprobe(Some(Duration::from_secs(900)));
     let mut lc = TokenLifecycle::new(request(), config, 1);
     let t0 = Timestamp::ZERO;
-    let Action::Send(out) = lc.poll(t0) else { panic!() };
+    let Action::Send(out) = lc.poll(t0) else {
+        panic!()
+    };
     let wrong_base = response(404, &[("content-type", "text/html")], "<html>404</html>");
     let _ = lc.handle_response(t0, SystemTime::UNIX_EPOCH, out.id(), &wrong_base);
-    assert!(matches!(lc.poll(t0), Action::Fail { retry_at: Some(t), .. } if t == t0 + Duration::from_secs(900)));
+    assert!(
+        matches!(lc.poll(t0), Action::Fail { retry_at: Some(t), .. } if t == t0 + Duration::from_secs(900))
+    );
     let later = t0 + Duration::from_secs(900);
-    let Action::Send(out) = lc.poll(later) else { panic!("the slow re-probe") };
-    let _ = lc.handle_response(later, SystemTime::UNIX_EPOCH, out.id(), &json(200, SUCCESS_BODY));
+    let Action::Send(out) = lc.poll(later) else {
+        panic!("the slow re-probe")
+    };
+    let _ = lc.handle_response(
+        later,
+        SystemTime::UNIX_EPOCH,
+        out.id(),
+        &json(200, SUCCESS_BODY),
+    );
     assert!(matches!(lc.poll(later), Action::Use(_)));
 }

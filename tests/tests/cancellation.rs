@@ -1,10 +1,127 @@
-//! Callers that give up never wedge the others: a cancelled fetching task hands the request
-//! over, and dropped waiters leave the rest waiting for the one request in flight.
+//! A caller that gives up ends only its own wait: the token request runs detached, its
+//! outcome reaches everyone, and nothing outlives the source.
 
+mod common;
+
+use std::sync::Arc;
 use std::time::Duration;
 
+use common::{Driver, Setup, eventually};
 use zuora_oauth_core::{ClientId, ClientSecret, Environment, TokenRequest};
 use zuora_oauth_testkit::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, Fault, MockServer};
+
+matrix!(
+    callers_that_give_up_never_cancel_the_shared_fetch,
+    dropping_the_source_frees_the_token,
+    an_invalidated_token_is_freed_once_replaced,
+    dropping_the_source_stops_its_background_refresh,
+);
+
+/// The scenario: the token endpoint answers slowly; callers with short deadlines
+/// keep giving up while the request is in flight. The request is not cancelled by them: one
+/// token request in all, and everyone who asks after the answer gets the token at once.
+fn callers_that_give_up_never_cancel_the_shared_fetch<D: Driver>() {
+    let server = MockServer::builder().start().unwrap();
+    let source = D::build(&Setup::new(&server));
+    server.push_fault(Fault::delay_headers(Duration::from_millis(1500)));
+
+    let mut gave_up = 0;
+    while source.cached().is_none() && gave_up < 5 {
+        match source.token_within(Duration::from_millis(50)) {
+            None => gave_up += 1,
+            Some(r) => panic!("{}: answered before the slow server did: {r:?}", D::NAME),
+        }
+    }
+    assert!(gave_up >= 1, "{}", D::NAME);
+    // Nobody is waiting any more, yet the request completes and the token is cached.
+    assert!(
+        eventually(Duration::from_secs(10), || source.cached().is_some()),
+        "{}: the abandoned request never completed",
+        D::NAME
+    );
+    for _ in 0..10 {
+        let token = source
+            .token_within(Duration::from_millis(100))
+            .expect("served at once")
+            .unwrap();
+        assert_eq!(token.expires_in(), Duration::from_secs(3599));
+    }
+    assert_eq!(server.token_request_count(), 1, "{}", D::NAME);
+}
+
+/// When the last clone goes, the token goes with it: no per-thread cache keeps it.
+fn dropping_the_source_frees_the_token<D: Driver>() {
+    let server = MockServer::builder().start().unwrap();
+    let source = D::build(&Setup::new(&server));
+    let token = source.token().unwrap();
+    // Hits on other threads too.
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| assert!(source.cached().is_some()));
+        }
+    });
+    let weak = Arc::downgrade(token.token());
+    drop(token);
+    drop(source);
+    assert!(
+        eventually(Duration::from_secs(5), || weak.upgrade().is_none()),
+        "{}: the token outlived its source",
+        D::NAME
+    );
+}
+
+/// An invalidated token is no longer held once its replacement is in.
+fn an_invalidated_token_is_freed_once_replaced<D: Driver>() {
+    let server = MockServer::builder().start().unwrap();
+    let source = D::build(&Setup::new(&server));
+    let old = source.token().unwrap();
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| assert!(source.cached().is_some()));
+        }
+    });
+    assert!(source.invalidate(old.generation()));
+    let weak = Arc::downgrade(old.token());
+    drop(old);
+    let new = source.token().unwrap();
+    assert!(
+        weak.upgrade().is_none(),
+        "{}: the old token is still held",
+        D::NAME
+    );
+    assert!(
+        source
+            .cached()
+            .is_some_and(|c| c.generation() == new.generation())
+    );
+}
+
+/// A refresh in flight when the source is dropped does not keep the source's state (and its
+/// token) alive.
+fn dropping_the_source_stops_its_background_refresh<D: Driver>() {
+    let server = MockServer::builder().start().unwrap();
+    let setup = Setup::new(&server);
+    let source = D::build(&setup);
+    let token = source.token().unwrap();
+    let weak = Arc::downgrade(token.token());
+    drop(token);
+    // In the refresh window: the call hands out the current token and starts a refresh,
+    // which the server holds for long.
+    server.push_fault(Fault::delay_headers(Duration::from_secs(8)));
+    setup.clock.set(Duration::from_secs(3599 - 200));
+    assert!(source.token().is_ok());
+    assert!(
+        eventually(Duration::from_secs(5), || server.token_request_count() == 2),
+        "{}: no refresh started",
+        D::NAME
+    );
+    drop(source);
+    assert!(
+        eventually(Duration::from_secs(4), || weak.upgrade().is_none()),
+        "{}: the refresh kept the source alive",
+        D::NAME
+    );
+}
 
 fn request(server: &MockServer) -> TokenRequest {
     TokenRequest::new(
@@ -12,50 +129,6 @@ fn request(server: &MockServer) -> TokenRequest {
         ClientId::new(DEMO_CLIENT_ID).unwrap(),
         ClientSecret::new(DEMO_CLIENT_SECRET).unwrap(),
     )
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn cancelled_fetcher_hands_over_to_the_next_caller() {
-    let server = MockServer::builder().start().unwrap();
-    let source = zuora_oauth_hyper::TokenSource::new(request(&server));
-    server.push_fault(Fault::delay_headers(Duration::from_secs(5)));
-
-    // The first caller starts the request, then gives up long before the answer.
-    let gave_up = tokio::time::timeout(Duration::from_millis(200), source.token()).await;
-    assert!(
-        gave_up.is_err(),
-        "the slow request should still be in flight"
-    );
-
-    // The next caller is not stuck behind the abandoned request: it sends its own.
-    let token = tokio::time::timeout(Duration::from_secs(5), source.token())
-        .await
-        .expect("not wedged")
-        .unwrap();
-    assert_eq!(token.expires_in(), Duration::from_secs(3599));
-    assert_eq!(server.token_request_count(), 2);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn dropped_waiters_do_not_disturb_the_request_in_flight() {
-    let server = MockServer::builder().start().unwrap();
-    let source = zuora_oauth_hyper::TokenSource::new(request(&server));
-    server.push_fault(Fault::delay_headers(Duration::from_millis(500)));
-
-    let fetcher = tokio::spawn({
-        let source = source.clone();
-        async move { source.token().await }
-    });
-    tokio::time::sleep(Duration::from_millis(50)).await;
-    // Waiters that give up…
-    for _ in 0..20 {
-        let _ = tokio::time::timeout(Duration::from_millis(10), source.token()).await;
-    }
-    // …and one that stays.
-    let waiter = source.token().await.unwrap();
-    let fetched = fetcher.await.unwrap().unwrap();
-    assert_eq!(waiter.generation(), fetched.generation());
-    assert_eq!(server.token_request_count(), 1);
 }
 
 #[test]
@@ -81,7 +154,7 @@ fn sources_are_send_and_sync_and_their_futures_are_send() {
     fn send<T: Send>(_: &T) {}
     shareable::<zuora_oauth_hyper::TokenSource>();
     shareable::<zuora_oauth_ureq::TokenSource>();
-    shareable::<zuora_oauth_core::TokenHandle>();
+    shareable::<zuora_oauth_driver::TokenHandle>();
     let server = MockServer::builder().start().unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let _guard = runtime.enter();

@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use common::leaks;
 use common::{Driver, Setup, closed_port, secret};
-use zuora_oauth_core::{Error, Problem, TokenError, TransportErrorKind};
+use zuora_oauth_core::{Error, Problem, TransportErrorKind};
+use zuora_oauth_driver::TokenError;
 use zuora_oauth_testkit::{
     DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, Fault, MockServer, RetryAfter, StallEnd, TokenFields,
 };
@@ -38,13 +39,25 @@ fn run<D: Driver>(fault: Fault, check: impl Fn(&TokenError) -> bool) {
     let again = source.token().unwrap_err();
     seen += &format!("{again:?} {again}");
     assert_eq!(server.token_request_count(), 2, "{} / {fault:?}", D::NAME);
-    // …and the source recovers once it ends.
-    let retry_in = err.retry_in().expect("every fault here is retried");
-    setup.clock.advance(retry_in);
+    // …and the source recovers once it ends (a transient failure), or once reset (a
+    // permanent one, which no time alone retries).
+    match err.retry_in() {
+        Some(retry_in) => {
+            assert!(err.is_transient(), "{} / {fault:?}", D::NAME);
+            setup.clock.advance(retry_in);
+        }
+        None => {
+            assert!(!err.is_transient(), "{} / {fault:?}", D::NAME);
+            setup.clock.advance(Duration::from_secs(3600));
+            assert!(source.token().is_err(), "{} / {fault:?}: retried", D::NAME);
+            assert_eq!(server.token_request_count(), 2, "{} / {fault:?}", D::NAME);
+            source.reset();
+        }
+    }
     let recovered = source
         .token()
         .unwrap_or_else(|e| panic!("{} / {fault:?}: no recovery: {e}", D::NAME));
-    seen += &format!("{recovered:?} {:?}", source.lifecycle());
+    seen += &format!("{recovered:?} {}", source.debug());
     assert_ne!(secret(&recovered), secret(&first));
 
     // Nothing seen or logged holds a secret.
@@ -223,8 +236,16 @@ fn expires_in_negative<D: Driver>() {
     run::<D>(expires_in_invalid((-5).into()), unexpected(is_expires_in));
 }
 
-fn expires_in_huge<D: Driver>() {
-    run::<D>(expires_in_invalid(1e12.into()), unexpected(is_expires_in));
+/// A lifetime far beyond a day is accepted and cached for a day at most.
+fn expires_in_huge_is_accepted_and_clamped<D: Driver>() {
+    let server = MockServer::builder().start().unwrap();
+    server.push_fault(expires_in_invalid(1e12.into()));
+    let token = D::build(&Setup::new(&server)).token().unwrap();
+    assert_eq!(token.expires_in(), Duration::from_secs(1_000_000_000_000));
+    assert_eq!(
+        token.expires_at().as_duration(),
+        Duration::from_secs(86_400)
+    );
 }
 
 fn redirect_to_another_host<D: Driver>() {
@@ -284,7 +305,7 @@ matrix!(
     token_type_not_bearer,
     expires_in_zero,
     expires_in_negative,
-    expires_in_huge,
+    expires_in_huge_is_accepted_and_clamped,
     redirect_to_another_host,
     expires_in_as_string_is_accepted,
     connection_refused_then_recovery,

@@ -30,14 +30,6 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-/// `tracing::$level!(…)` with the feature `tracing`, nothing without it.
-macro_rules! event {
-    ($level:ident, $($arg:tt)*) => {
-        #[cfg(feature = "tracing")]
-        tracing::$level!(target: "zuora_oauth", $($arg)*);
-    };
-}
-
 mod source;
 mod transport;
 

@@ -80,6 +80,11 @@ where
         self
     }
 
+    /// The limit on the whole exchange.
+    pub fn timeout_value(&self) -> Duration {
+        self.timeout
+    }
+
     /// Fails with [`TransportErrorKind::BodyTooLarge`] past this many body bytes
     /// (default 64 KiB).
     pub fn max_body_size(mut self, bytes: usize) -> Self {

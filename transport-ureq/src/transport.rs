@@ -56,6 +56,11 @@ impl UreqTransport {
         self
     }
 
+    /// The limit on the whole exchange.
+    pub fn timeout_value(&self) -> Duration {
+        self.timeout
+    }
+
     /// Limits connection setup, TLS included (default 30 s; never more than the timeout).
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;

@@ -4,7 +4,7 @@
 
 use std::cell::Cell;
 use std::rc::Rc;
-use std::time::Duration;
+use std::time::{Duration, UNIX_EPOCH};
 
 use js_sys::{Function, Promise, Reflect};
 use wasm_bindgen::prelude::*;
@@ -174,35 +174,84 @@ impl Drop for Deadline {
     }
 }
 
-/// The monotonic clock a token source feeds to the core.
-#[derive(Clone)]
-pub(crate) enum Clock {
-    /// `performance.now()`: milliseconds since the time origin, monotonic.
-    Performance(Rc<Performance>),
-    /// `Date.now()`, for runtimes without `performance` (not monotonic; the core treats a
-    /// step back as time standing still).
-    Date,
-    /// A caller-supplied clock (tests, simulations).
-    Custom(Rc<dyn Fn() -> Duration>),
+/// The clocks a token source feeds to the core: `performance.now()` when the global object
+/// has it, else `Date.now()` (not monotonic; the core treats a step back as time standing
+/// still); the wall clock is `Date.now()`.
+pub(crate) fn clock() -> zuora_oauth_driver::Clock {
+    let global: JsValue = js_sys::global().into();
+    let wall = || UNIX_EPOCH + Duration::from_secs_f64(js_sys::Date::now().max(0.0) / 1000.0);
+    match property(&global, "performance") {
+        Some(p) if property(&p, "now").is_some_and(|now| now.is_function()) => {
+            let performance: Performance = p.unchecked_into();
+            zuora_oauth_driver::Clock::new(
+                move || Timestamp::from_millis_f64(performance.now()).as_duration(),
+                wall,
+            )
+        }
+        _ => zuora_oauth_driver::Clock::new(
+            || Timestamp::from_millis_f64(js_sys::Date::now()).as_duration(),
+            wall,
+        ),
+    }
 }
 
-impl Clock {
-    /// `performance.now()` when the global object has it, else `Date.now()`.
-    pub(crate) fn detect() -> Self {
-        let global: JsValue = js_sys::global().into();
-        match property(&global, "performance") {
-            Some(p) if property(&p, "now").is_some_and(|now| now.is_function()) => {
-                Self::Performance(Rc::new(p.unchecked_into()))
-            }
-            _ => Self::Date,
+/// A future that completes after a delay (`setTimeout`); dropping it clears the timer, so
+/// that no timer keeps Node's event loop alive.
+pub(crate) struct Sleep {
+    timer: Option<(JsValue, Closure<dyn FnMut()>)>,
+    fired: Rc<Cell<bool>>,
+    waker: Rc<Cell<Option<std::task::Waker>>>,
+}
+
+impl Sleep {
+    pub(crate) fn new(duration: Duration) -> Self {
+        let fired = Rc::new(Cell::new(false));
+        let waker: Rc<Cell<Option<std::task::Waker>>> = Rc::new(Cell::new(None));
+        let on_timeout = {
+            let (fired, waker) = (Rc::clone(&fired), Rc::clone(&waker));
+            Closure::<dyn FnMut()>::new(move || {
+                fired.set(true);
+                if let Some(w) = waker.take() {
+                    w.wake();
+                }
+            })
+        };
+        let ms = duration.as_millis().min(MAX_TIMER_MS) as i32;
+        // Without a `setTimeout`, the sleep completes at once: the caller looks again.
+        let timer = set_timeout(on_timeout.as_ref().unchecked_ref(), ms)
+            .ok()
+            .map(|handle| (handle, on_timeout));
+        if timer.is_none() {
+            fired.set(true);
+        }
+        Self {
+            timer,
+            fired,
+            waker,
         }
     }
+}
 
-    pub(crate) fn now(&self) -> Timestamp {
-        match self {
-            Self::Performance(p) => Timestamp::from_millis_f64(p.now()),
-            Self::Date => Timestamp::from_millis_f64(js_sys::Date::now()),
-            Self::Custom(now) => Timestamp::from_duration(now()),
+impl std::future::Future for Sleep {
+    type Output = ();
+
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        if self.fired.get() {
+            return std::task::Poll::Ready(());
+        }
+        self.waker.set(Some(cx.waker().clone()));
+        std::task::Poll::Pending
+    }
+}
+
+impl Drop for Sleep {
+    fn drop(&mut self) {
+        if let Some((handle, closure)) = self.timer.take() {
+            let _ = clear_timeout(&handle);
+            drop(closure);
         }
     }
 }

@@ -6,10 +6,11 @@
 //! - [`FetchTransport`] sends one request: redirects not followed (`redirect: "manual"`),
 //!   every status returned as a response with all its readable headers, a timeout through an
 //!   `AbortController` (30 s) and a body cap (64 KiB).
-//! - [`TokenSource`] drives the core's lifecycle ([`SharedLifecycle`]): cached hits without
-//!   any JS call but the clock, one request however many futures ask at once, refresh-ahead
-//!   in a task spawned with `spawn_local`, backoff, cancellation safety. It is not `Send`:
-//!   wasm32 without threads runs one event loop.
+//! - [`TokenSource`] is the driver's token source (`zuora-oauth-driver`) on this
+//!   transport: cached hits without any JS call but the clock, one request however many
+//!   futures ask at once, sent in a task spawned with `spawn_local` (a dropped future never
+//!   cancels it), refresh-ahead, backoff. It is not `Send`: wasm32 without threads runs one
+//!   event loop.
 //!
 //! The Zuora rules (form fields, endpoint path, status classification) all live in
 //! [`zuora_oauth_core`]; this crate only moves bytes and waits.
@@ -47,8 +48,8 @@
 //!   proxy is cross-origin.
 //! - **Redirects** are never followed on the token call. Node and edge runtimes return the
 //!   3xx response, which the core reports as an unexpected redirect; browsers hide it (an
-//!   "opaque-redirect" response with status 0), which this crate reports as a transport
-//!   error saying a redirect was refused.
+//!   "opaque-redirect" response with status 0), which this crate hands to the core as a bare
+//!   `302`: the same permanent error as on native, without the target.
 //!
 //! # Example
 //!
@@ -76,7 +77,6 @@
 //! # fn main() {}
 //! ```
 //!
-//! [`SharedLifecycle`]: zuora_oauth_core::SharedLifecycle
 //! [`TransportErrorKind::NetworkOrCors`]: zuora_oauth_core::TransportErrorKind::NetworkOrCors
 //!
 //! # Features
@@ -89,15 +89,6 @@
 #![deny(missing_docs)]
 
 use std::time::Duration;
-
-/// `tracing::$level!(…)` with the feature `tracing`, nothing without it.
-#[cfg(any(target_arch = "wasm32", doc))]
-macro_rules! event {
-    ($level:ident, $($arg:tt)*) => {
-        #[cfg(feature = "tracing")]
-        tracing::$level!(target: "zuora_oauth", $($arg)*);
-    };
-}
 
 #[cfg(any(target_arch = "wasm32", doc))]
 mod js;

@@ -30,9 +30,10 @@ use crate::{DEFAULT_MAX_BODY, DEFAULT_TIMEOUT};
 ///   buffered one chunk beyond it. In a runtime whose `Response` has no `body` stream the
 ///   body is read whole with `arrayBuffer()` and its final length checked.
 /// - **Redirects**: `redirect: "manual"`. Node and edge runtimes return the 3xx response
-///   itself (the core reports it as an unexpected redirect). Browsers return an
-///   "opaque-redirect" response with status 0 and no headers; it is reported as a
-///   transport error saying that a redirect was refused.
+///   itself (the core reports it as an unexpected redirect, a permanent failure). Browsers
+///   return an "opaque-redirect" response with status 0 and no headers; it is returned as a
+///   bare `302` without `Location`, so that the core reports the same permanent redirect
+///   error as on native.
 /// - **Errors**: a `TypeError` from `fetch` is a network failure or a CORS rejection
 ///   ([`TransportErrorKind::NetworkOrCors`]; browsers do not say which); an abort is a
 ///   timeout; a failure while reading the body is a reset; anything else is
@@ -63,6 +64,11 @@ impl FetchTransport {
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
+    }
+
+    /// The limit on the whole exchange.
+    pub fn timeout_value(&self) -> Duration {
+        self.timeout
     }
 
     /// Fails with [`TransportErrorKind::BodyTooLarge`] past this many body bytes
@@ -110,12 +116,13 @@ impl FetchTransport {
             .unchecked_into();
 
         if response.type_() == ResponseType::Opaqueredirect {
+            // A browser hides the redirect's status and target. Report it as what it is, a
+            // redirect (the core's permanent `Problem::Redirect`, as on native), without a
+            // location: a bare 302.
             deadline.abort();
-            return Err(TransportError::new(
-                TransportErrorKind::Other,
-                "the server answered with a redirect, which is refused on the token call \
-                 (not followed; the browser hides its status and target) — is the base URL right?",
-            ));
+            let mut refused = http::Response::new(Vec::new());
+            *refused.status_mut() = StatusCode::FOUND;
+            return Ok(refused);
         }
         let status = StatusCode::from_u16(response.status()).map_err(|_| {
             TransportError::new(

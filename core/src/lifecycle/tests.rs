@@ -153,9 +153,12 @@ impl Scenario {
     fn issue(&mut self, id: RequestId, expires_in: u64) -> String {
         self.issued += 1;
         let token = format!("tok{:029}", self.issued);
-        let outcome = self
-            .lc
-            .handle_response(self.now, self.wall(), id, &token_response(&token, expires_in));
+        let outcome = self.lc.handle_response(
+            self.now,
+            self.wall(),
+            id,
+            &token_response(&token, expires_in),
+        );
         assert!(matches!(outcome, Outcome::Token(_)), "{outcome:?}");
         token
     }
@@ -662,7 +665,9 @@ fn adopted_token_is_used_and_newly_fetched_ones_are_reported() {
     // Issued 1799 s ago for 3599 s: 1800 s left.
     let shared = record("from-store", s.now, secs(1799), secs(3599));
     let wall = s.wall();
-    let cached = s.lc.adopt(s.now, wall, &shared).expect("better than nothing");
+    let cached =
+        s.lc.adopt(s.now, wall, &shared)
+            .expect("better than nothing");
     assert_eq!(cached.expires_at(), Timestamp::from_duration(secs(1800)));
     assert_eq!(cached.record(), shared, "its record is the one adopted");
     assert_eq!(s.expect_use().1, "from-store");
@@ -744,7 +749,7 @@ proptest! {
         for step in steps {
             // Feeds `clock` to the model the way the machine takes it: the latest time moves
             // on, and a request past its deadline is given up.
-            let mut feed = |latest: &mut Timestamp, in_flight: &mut Option<(RequestId, Timestamp)>| {
+            let feed = |latest: &mut Timestamp, in_flight: &mut Option<(RequestId, Timestamp)>| {
                 *latest = (*latest).max(clock);
                 if in_flight.is_some_and(|(_, sent)| latest.saturating_duration_since(sent) >= deadline) {
                     *in_flight = None;
@@ -870,23 +875,32 @@ fn permanent_failures_are_not_retried_like_rejections() {
         .header("content-type", "text/html")
         .body(b"<html>captive portal</html>".to_vec())
         .unwrap();
-    let cases: Vec<(&str, Option<http::Response<Vec<u8>>>, Option<TransportErrorKind>)> = vec![
-        ("404 from a wrong base URL", Some(status_response(404, &[], "not found")), None),
-        ("a refused redirect", Some(redirect), None),
-        ("a wrong content type", Some(html), None),
-        ("TLS", None, Some(TransportErrorKind::Tls)),
-        ("an over-size body", None, Some(TransportErrorKind::BodyTooLarge)),
+    enum Failure {
+        Response(http::Response<Vec<u8>>),
+        Transport(TransportErrorKind),
+    }
+    let cases = [
+        (
+            "404 from a wrong base URL",
+            Failure::Response(status_response(404, &[], "not found")),
+        ),
+        ("a refused redirect", Failure::Response(redirect)),
+        ("a wrong content type", Failure::Response(html)),
+        ("TLS", Failure::Transport(TransportErrorKind::Tls)),
+        (
+            "an over-size body",
+            Failure::Transport(TransportErrorKind::BodyTooLarge),
+        ),
     ];
-    for (what, response, transport) in cases {
+    for (what, failure) in cases {
         let mut s = Scenario::new();
         let id = s.expect_send();
-        let outcome = match (response, transport) {
-            (Some(r), _) => s.respond(id, r),
-            (None, Some(kind)) => {
-                let wall = s.now;
-                s.lc.handle_transport_error(wall, id, TransportError::new(kind, "x"))
+        let outcome = match failure {
+            Failure::Response(r) => s.respond(id, r),
+            Failure::Transport(kind) => {
+                let now = s.now;
+                s.lc.handle_transport_error(now, id, TransportError::new(kind, "x"))
             }
-            _ => unreachable!(),
         };
         assert!(
             matches!(outcome, Outcome::Failed(e) if !e.is_transient()),
@@ -926,7 +940,11 @@ fn absurd_retry_after_is_capped_but_reported() {
     let Outcome::Failed(error) = outcome else {
         panic!("{outcome:?}")
     };
-    assert_eq!(error.retry_after(), Some(secs(u64::MAX)), "what the server asked");
+    assert_eq!(
+        error.retry_after(),
+        Some(secs(u64::MAX)),
+        "what the server asked"
+    );
     let (transient, retry_at) = s.expect_fail();
     assert!(transient);
     assert_eq!(retry_at, Some(failed_at + secs(15 * 60)), "the default cap");
@@ -974,7 +992,10 @@ fn request_without_outcome_times_out_at_its_deadline() {
     s.at(DEFAULT_REQUEST_DEADLINE);
     // Counted as a timed-out transport failure: transient, with a backoff (up to 1 s).
     let retry_at = match s.poll() {
-        Polled::Fail { transient, retry_at } => {
+        Polled::Fail {
+            transient,
+            retry_at,
+        } => {
             assert!(transient);
             retry_at.unwrap()
         }
@@ -1071,7 +1092,10 @@ fn ten_day_token_is_accepted_and_cached_for_a_day() {
     let c = s.lc.current.as_ref().unwrap();
     assert_eq!(c.token().expires_in(), secs(864_000), "as the server said");
     assert_eq!(c.expires_at(), Timestamp::from_duration(secs(86_400)));
-    assert_eq!(c.record().expires_at(), wall_at(Timestamp::ZERO) + secs(86_400));
+    assert_eq!(
+        c.record().expires_at(),
+        wall_at(Timestamp::ZERO) + secs(86_400)
+    );
     s.at(secs(80_000));
     assert_eq!(s.expect_use().1, token);
     s.at(secs(86_400 - 300));
@@ -1089,7 +1113,10 @@ fn record_times_come_from_the_date_header_or_the_send_time() {
     s.at(secs(102));
     s.issue(id, 3599);
     let record = s.lc.current.as_ref().unwrap().record();
-    assert_eq!(record.issued_at(), wall_at(Timestamp::from_duration(secs(100))));
+    assert_eq!(
+        record.issued_at(),
+        wall_at(Timestamp::from_duration(secs(100)))
+    );
     assert_eq!(record.expires_at(), record.issued_at() + secs(3599));
 
     // With `Date`: Zuora's time.
@@ -1099,7 +1126,9 @@ fn record_times_come_from_the_date_header_or_the_send_time() {
     let response = http::Response::builder()
         .header("content-type", "application/json")
         .header("date", date)
-        .body(br#"{"access_token":"t1","expires_in":3599,"token_type":"bearer","jti":"j1"}"#.to_vec())
+        .body(
+            br#"{"access_token":"t1","expires_in":3599,"token_type":"bearer","jti":"j1"}"#.to_vec(),
+        )
         .unwrap();
     assert!(matches!(s.respond(id, response), Outcome::Token(_)));
     let record = s.lc.current.as_ref().unwrap().record();

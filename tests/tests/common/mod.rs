@@ -7,12 +7,12 @@ pub mod leaks;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Barrier};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use zuora_oauth_core::{
-    ClientId, ClientSecret, Environment, LifecycleConfig, SharedLifecycle, TokenError, TokenHandle,
-    TokenRequest,
+    ClientId, ClientSecret, Environment, Generation, LifecycleConfig, TokenRequest,
 };
+use zuora_oauth_driver::{Clock, TokenError, TokenHandle};
 use zuora_oauth_testkit::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, MockServer};
 
 /// A clock the test moves by hand; sources built by [`Setup`] read it.
@@ -60,7 +60,7 @@ impl Setup {
                 ClientId::new(id).unwrap(),
                 ClientSecret::new(secret).unwrap(),
             ),
-            config: LifecycleConfig::default().with_seed(7),
+            config: LifecycleConfig::default(),
             timeout: Duration::from_secs(10),
             max_body: 64 * 1024,
             clock: ManualClock::default(),
@@ -76,13 +76,16 @@ pub trait Driver: Send + Sync + Sized + 'static {
     fn build(setup: &Setup) -> Self;
     fn token(&self) -> Result<TokenHandle, TokenError>;
     fn cached(&self) -> Option<TokenHandle>;
-    fn invalidate(&self, generation: u64) -> bool;
-    fn authorize(&self, request: &mut http::Request<()>) -> Result<u64, TokenError>;
-    fn lifecycle(&self) -> &SharedLifecycle;
+    fn invalidate(&self, generation: Generation) -> bool;
+    fn authorize(&self, request: &mut http::Request<()>) -> Result<Generation, TokenError>;
     /// Whether no token request is in flight.
-    fn idle(&self) -> bool {
-        self.lifecycle().inspect(|lc| lc.in_flight().is_none())
-    }
+    fn idle(&self) -> bool;
+    /// Forgets failures and backoff.
+    fn reset(&self);
+    /// The source's `Debug`.
+    fn debug(&self) -> String;
+    /// A token, waiting at most `limit` (the caller's own deadline); `None` if it gave up.
+    fn token_within(&self, limit: Duration) -> Option<Result<TokenHandle, TokenError>>;
     /// `STORM` callers ask at the same moment; every result.
     fn storm(&self) -> Vec<Result<TokenHandle, TokenError>>;
 }
@@ -105,14 +108,13 @@ impl Driver for Hyper {
         let clock = setup.clock.clone();
         // hyper-util's client needs the runtime to exist when it is built.
         let source = runtime.block_on(async {
-            zuora_oauth_hyper::TokenSource::builder(setup.request.clone())
+            let transport = zuora_oauth_hyper::HyperTransport::new()
+                .timeout(setup.timeout)
+                .max_body_size(setup.max_body);
+            zuora_oauth_hyper::TokenSource::builder_with(setup.request.clone(), transport)
                 .config(setup.config.clone())
-                .transport(
-                    zuora_oauth_hyper::HyperTransport::new()
-                        .timeout(setup.timeout)
-                        .max_body_size(setup.max_body),
-                )
-                .clock(move || clock.now())
+                .clock(Clock::new(move || clock.now(), SystemTime::now))
+                .seed(7)
                 .build()
         });
         Self { runtime, source }
@@ -126,16 +128,30 @@ impl Driver for Hyper {
         self.source.cached()
     }
 
-    fn invalidate(&self, generation: u64) -> bool {
+    fn token_within(&self, limit: Duration) -> Option<Result<TokenHandle, TokenError>> {
+        self.runtime
+            .block_on(async { tokio::time::timeout(limit, self.source.token()).await })
+            .ok()
+    }
+
+    fn invalidate(&self, generation: Generation) -> bool {
         self.source.invalidate(generation)
     }
 
-    fn authorize(&self, request: &mut http::Request<()>) -> Result<u64, TokenError> {
+    fn authorize(&self, request: &mut http::Request<()>) -> Result<Generation, TokenError> {
         self.runtime.block_on(self.source.authorize(request))
     }
 
-    fn lifecycle(&self) -> &SharedLifecycle {
-        self.source.lifecycle()
+    fn idle(&self) -> bool {
+        self.source.inspect(|lc| lc.in_flight().is_none())
+    }
+
+    fn reset(&self) {
+        self.source.reset();
+    }
+
+    fn debug(&self) -> String {
+        format!("{:?}", self.source)
     }
 
     fn storm(&self) -> Vec<Result<TokenHandle, TokenError>> {
@@ -169,14 +185,13 @@ impl Driver for Ureq {
 
     fn build(setup: &Setup) -> Self {
         let clock = setup.clock.clone();
-        let source = zuora_oauth_ureq::TokenSource::builder(setup.request.clone())
+        let transport = zuora_oauth_ureq::UreqTransport::new()
+            .timeout(setup.timeout)
+            .max_body_size(setup.max_body as u64);
+        let source = zuora_oauth_ureq::TokenSource::builder_with(setup.request.clone(), transport)
             .config(setup.config.clone())
-            .transport(
-                zuora_oauth_ureq::UreqTransport::new()
-                    .timeout(setup.timeout)
-                    .max_body_size(setup.max_body as u64),
-            )
-            .clock(move || clock.now())
+            .clock(Clock::new(move || clock.now(), SystemTime::now))
+            .seed(7)
             .build();
         Self { source }
     }
@@ -189,16 +204,32 @@ impl Driver for Ureq {
         self.source.cached()
     }
 
-    fn invalidate(&self, generation: u64) -> bool {
+    fn token_within(&self, limit: Duration) -> Option<Result<TokenHandle, TokenError>> {
+        match self.source.token_within(limit) {
+            // The caller's own deadline: the request goes on for everyone else.
+            Err(e) if e.retry_in() == Some(Duration::ZERO) && !self.idle() => None,
+            other => Some(other),
+        }
+    }
+
+    fn invalidate(&self, generation: Generation) -> bool {
         self.source.invalidate(generation)
     }
 
-    fn authorize(&self, request: &mut http::Request<()>) -> Result<u64, TokenError> {
+    fn authorize(&self, request: &mut http::Request<()>) -> Result<Generation, TokenError> {
         self.source.authorize(request)
     }
 
-    fn lifecycle(&self) -> &SharedLifecycle {
-        self.source.lifecycle()
+    fn idle(&self) -> bool {
+        self.source.inspect(|lc| lc.in_flight().is_none())
+    }
+
+    fn reset(&self) {
+        self.source.reset();
+    }
+
+    fn debug(&self) -> String {
+        format!("{:?}", self.source)
     }
 
     fn storm(&self) -> Vec<Result<TokenHandle, TokenError>> {
