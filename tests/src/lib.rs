@@ -166,24 +166,35 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod accounts;
+mod api;
 mod body;
 mod control;
+mod cors;
 mod fault;
 mod handler;
 mod ids;
+mod redact;
+mod respond;
+mod rules;
 mod server;
 mod state;
 #[cfg(feature = "tls")]
 mod tls;
+mod token;
 
+pub use accounts::SEEDED_ACCOUNTS;
+pub use api::API_RATE_LIMIT_PER_MINUTE;
 pub use fault::{
     DEFAULT_OVERSIZED_BYTES, DEFAULT_REDIRECT_LOCATION, Fault, OversizedFill, RetryAfter, StallEnd,
     TokenFields,
 };
+pub use redact::REDACTED;
+pub use rules::{FaultRule, FaultTarget, Times};
 pub use server::{
     DEFAULT_RATE_LIMIT_PER_MINUTE, DEFAULT_TOKEN_LIFETIME, MockServer, MockServerBuilder,
 };
-pub use state::{IssuedToken, RecordedRequest};
+pub use state::{IssuedToken, RecordedRequest, RequestKind};
 
 /// The client ID registered by default (36 characters, like Zuora's).
 pub const DEMO_CLIENT_ID: &str = "8f14e45f-ceea-4672-9b3c-5d6e7f8a9b0c";
