@@ -108,24 +108,25 @@ fn is_loopback_host(host: &str) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
-/// The control API's gate: a loopback `Host`, and no `Origin` unless CORS is on.
-pub(crate) fn guard_control(parts: &Parts, cors: bool) -> Result<(), Plain> {
+/// The control API's gate: a loopback `Host`, and no `Origin` unless CORS is on. `Some` is
+/// the refusal.
+pub(crate) fn guard_control(parts: &Parts, cors: bool) -> Option<Plain> {
     let host = parts
         .headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
         .or_else(|| parts.uri.authority().map(|a| a.as_str()));
     if !host.is_some_and(is_loopback_host) {
-        return Err(refuse(
+        return Some(refuse(
             "the control API answers only requests addressed to 127.0.0.1, [::1] or localhost",
         ));
     }
     if !cors && parts.headers.contains_key(header::ORIGIN) && parts.method != Method::OPTIONS {
-        return Err(refuse(
+        return Some(refuse(
             "CORS is off on this mock server: browser requests (with an Origin) may not use the control API; start it with --cors (MockServerBuilder::cors(true))",
         ));
     }
-    Ok(())
+    None
 }
 
 fn refuse(message: &str) -> Plain {

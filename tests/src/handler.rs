@@ -188,7 +188,7 @@ async fn route(request: Req<'_>) -> Answer {
         return api::handle(request).await;
     }
     if let Some(route) = path.strip_prefix(CONTROL_PREFIX) {
-        if let Err(refused) = cors::guard_control(request.parts, request.shared.cors) {
+        if let Some(refused) = cors::guard_control(request.parts, request.shared.cors) {
             return refused.into();
         }
         let parts = request.parts;
