@@ -71,8 +71,7 @@ impl Accounts {
             Some(_) => {
                 return Err(Invalid {
                     missing: false,
-                    message: "'name' must be a non-empty string of at most 255 characters"
-                        .into(),
+                    message: "'name' must be a non-empty string of at most 255 characters".into(),
                 });
             }
         }

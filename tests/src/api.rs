@@ -11,10 +11,10 @@ use serde_json::{Value, json};
 
 use crate::fault::{RetryAfter, TokenFields};
 use crate::handler::{Answer, Plain, Req, ZUORA_ENTITY_IDS, not_found, path_and_query};
+use crate::redact;
 use crate::respond::{self, Endpoint, RateHeaders};
 use crate::rules::FaultTarget;
 use crate::state::{RecordedRequest, RequestKind, Shared};
-use crate::redact;
 
 pub(crate) const PREFIX: &str = "/v1/";
 pub(crate) const PRODUCTS_PATH: &str = "/v1/catalog/products";
@@ -184,7 +184,9 @@ impl ApiCall<'_> {
 
     fn serve(&self) -> Plain {
         match &self.route {
-            Route::Products => Plain::json(StatusCode::OK, &json!({"products": [], "success": true})),
+            Route::Products => {
+                Plain::json(StatusCode::OK, &json!({"products": [], "success": true}))
+            }
             Route::Account(key) => match self.shared.lock().accounts.get(key) {
                 Some(account) => Plain::json(StatusCode::OK, &account),
                 None => Plain::reasons(
@@ -281,6 +283,9 @@ impl Endpoint for ApiCall<'_> {
     }
 
     fn padded_json(&self) -> (String, String) {
-        (r#"{"success":true,"padding":""#.to_owned(), r#""}"#.to_owned())
+        (
+            r#"{"success":true,"padding":""#.to_owned(),
+            r#""}"#.to_owned(),
+        )
     }
 }

@@ -105,7 +105,9 @@ impl Plain {
 pub(crate) enum Answer {
     Http(Response<ScriptedBody>),
     /// Drop the connection without a status line (RST when `reset`).
-    Drop { reset: bool },
+    Drop {
+        reset: bool,
+    },
 }
 
 impl Answer {

@@ -145,8 +145,7 @@ mod tests {
             form_text(b"client%5Fsecret=a&&client_secret&client_secret=&x=client_secret"),
             b"client%5Fsecret=%5Bredacted%5D&&client_secret=%5Bredacted%5D&client_secret=%5Bredacted%5D&x=client_secret"
         );
-        let parsed: Vec<(String, String)> =
-            serde_urlencoded::from_bytes(&form_text(raw)).unwrap();
+        let parsed: Vec<(String, String)> = serde_urlencoded::from_bytes(&form_text(raw)).unwrap();
         assert_eq!(parsed[1], ("client_secret".into(), REDACTED.into()));
         assert_eq!(form_decode(b"a+b%2"), "a b%2");
         assert_eq!(form_decode(b"%"), "%");

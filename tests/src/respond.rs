@@ -142,7 +142,8 @@ pub(crate) async fn apply(endpoint: &impl Endpoint, fault: Fault) -> Answer {
             plain
         }
         Fault::MalformedJson => {
-            let mut plain = Plain::new(StatusCode::OK, JSON_CONTENT_TYPE, endpoint.malformed_json());
+            let mut plain =
+                Plain::new(StatusCode::OK, JSON_CONTENT_TYPE, endpoint.malformed_json());
             endpoint.usual_headers(&mut plain);
             plain
         }

@@ -321,7 +321,10 @@ mod tests {
         let rule: FaultRule =
             serde_json::from_str(r#"{"kind":"close_connection","target":"api","times":3}"#)
                 .unwrap();
-        assert_eq!(rule, FaultRule::new(Fault::CloseConnection).on_api().times(3));
+        assert_eq!(
+            rule,
+            FaultRule::new(Fault::CloseConnection).on_api().times(3)
+        );
         assert_eq!(
             serde_json::to_value(&rule).unwrap(),
             serde_json::json!({"kind":"close_connection","target":"api","times":3})
@@ -341,6 +344,11 @@ mod tests {
                 .check()
                 .is_err()
         );
-        assert!(FaultRule::new(Fault::MalformedJson).times(0).check().is_err());
+        assert!(
+            FaultRule::new(Fault::MalformedJson)
+                .times(0)
+                .check()
+                .is_err()
+        );
     }
 }

@@ -412,7 +412,10 @@ mod tests {
         let v = st.issue("c", None);
         assert!(st.revoke(&u.access_token));
         assert!(!st.revoke("nope"));
-        assert_eq!(st.token(&u.access_token).map(|(i, t)| (i, t.revoked)), Some((1, true)));
+        assert_eq!(
+            st.token(&u.access_token).map(|(i, t)| (i, t.revoked)),
+            Some((1, true))
+        );
         assert!(st.token(&v.access_token).unwrap().1.is_live());
         st.revoke_all();
         let v = st.token(&v.access_token).unwrap().1;

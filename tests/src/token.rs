@@ -59,7 +59,10 @@ pub(crate) async fn handle(request: Req<'_>) -> Answer {
                 .iter()
                 .map(|(k, v)| {
                     let value = String::from_utf8_lossy(v.as_bytes());
-                    (k.as_str().to_owned(), redact::header(k.as_str(), &value, None))
+                    (
+                        k.as_str().to_owned(),
+                        redact::header(k.as_str(), &value, None),
+                    )
                 })
                 .collect(),
             body: redact::body(&body),
