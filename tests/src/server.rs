@@ -316,8 +316,9 @@ impl MockServer {
 
     /// Queues several faults, in order, each for one token request from any client.
     pub fn push_faults(&self, faults: impl IntoIterator<Item = Fault>) {
+        let mut st = self.shared.lock();
         for fault in faults {
-            self.push_fault(fault);
+            st.rules.push(FaultRule::new(fault));
         }
     }
 

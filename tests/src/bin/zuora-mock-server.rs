@@ -136,7 +136,11 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let signals = match runtime.block_on(async { Signals::install() }) {
+    let installed = {
+        let _context = runtime.enter();
+        Signals::install()
+    };
+    let signals = match installed {
         Ok(signals) => signals,
         Err(e) => {
             eprintln!("zuora-mock-server: cannot install the signal handlers: {e}");
