@@ -89,12 +89,12 @@ pub(crate) async fn handle(request: Req<'_>) -> Answer {
     let (seq, fault) = {
         let mut st = shared.lock();
         st.api_requests += 1;
-        let token = bearer(parts).and_then(|t| st.token(t));
-        let (token_index, client_id) = match token {
+        let sent = bearer(parts);
+        let (token_index, client_id) = match sent.and_then(|t| st.token(t)) {
             Some((i, t)) => (Some(i), Some(t.client_id.clone())),
             None => (None, None),
         };
-        let fingerprint = match (bearer(parts), token_index) {
+        let fingerprint = match (sent, token_index) {
             (Some(_), Some(i)) => format!("[token {i}]"),
             (Some(_), None) => "[unknown token]".to_owned(),
             (None, _) => redact::REDACTED.to_owned(),
