@@ -46,10 +46,6 @@ impl ScriptedBody {
         }
     }
 
-    pub(crate) fn empty() -> Self {
-        Self::full(Bytes::new())
-    }
-
     pub(crate) fn scripted(steps: impl IntoIterator<Item = Step>) -> Self {
         Self {
             steps: steps.into_iter().collect(),

@@ -6,9 +6,10 @@ use hyper::{Method, StatusCode, header};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::fault::Fault;
-use crate::handler::{PROTECTED_PATH, Plain, TOKEN_PATH};
-use crate::state::{IssuedToken, RecordedRequest, Shared};
+use crate::api::{API_RATE_LIMIT_PER_MINUTE, PRODUCTS_PATH};
+use crate::handler::{Plain, TOKEN_PATH};
+use crate::rules::FaultRule;
+use crate::state::{IssuedToken, RecordedRequest, RequestKind, Shared};
 
 fn ok(value: Value) -> Plain {
     Plain::json(StatusCode::OK, &value)
@@ -26,11 +27,14 @@ fn unix_secs(t: SystemTime) -> f64 {
 
 pub(crate) fn request_json(r: &RecordedRequest) -> Value {
     json!({
+        "kind": r.kind.as_str(),
         "method": r.method,
         "path": r.path,
         "headers": r.headers,
         "body": String::from_utf8_lossy(&r.body),
         "form": r.form,
+        "client_id": r.client_id,
+        "token_index": r.token_index,
         "status": r.status,
         "fault": r.fault,
         "peer": r.peer.to_string(),
@@ -43,6 +47,8 @@ pub(crate) fn token_json(t: &IssuedToken) -> Value {
         "access_token": t.access_token,
         "jti": t.jti,
         "client_id": t.client_id,
+        "entity_id": t.entity_id,
+        "entity_requested": t.entity_requested,
         "issued_at": unix_secs(t.issued_at),
         "expires_at": unix_secs(t.expires_at),
         "revoked": t.revoked,
@@ -58,13 +64,52 @@ enum Lifetime {
 }
 
 #[derive(Deserialize)]
+struct Revoke {
+    access_token: String,
+}
+
+#[derive(Deserialize)]
 struct NewClient {
     client_id: String,
     client_secret: String,
 }
 
-/// Answers `route` (the path after `/__mock/`).
-pub(crate) fn handle(shared: &Shared, method: &Method, route: &str, body: &[u8]) -> Plain {
+/// Parses one rule or an array of them, and checks each.
+fn parse_rules(body: &[u8]) -> Result<Vec<FaultRule>, String> {
+    let rules = if body.trim_ascii_start().starts_with(b"[") {
+        serde_json::from_slice::<Vec<FaultRule>>(body)
+    } else {
+        serde_json::from_slice::<FaultRule>(body).map(|f| vec![f])
+    }
+    .map_err(|e| e.to_string())?;
+    for rule in &rules {
+        rule.check()?;
+    }
+    Ok(rules)
+}
+
+/// The `kind=token|api` filter of `GET /__mock/requests?kind=…`.
+fn kind_filter(query: Option<&str>) -> Result<Option<RequestKind>, String> {
+    let kind = query
+        .unwrap_or_default()
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("kind="));
+    match kind {
+        None => Ok(None),
+        Some("token") => Ok(Some(RequestKind::Token)),
+        Some("api") => Ok(Some(RequestKind::Api)),
+        Some(other) => Err(format!("kind must be token or api, not {other:?}")),
+    }
+}
+
+/// Answers `route` (the path after `/__mock/`) with its query string.
+pub(crate) fn handle(
+    shared: &Shared,
+    method: &Method,
+    route: &str,
+    query: Option<&str>,
+    body: &[u8],
+) -> Plain {
     let route = route.trim_end_matches('/');
     let allowed = match route {
         "faults" => "GET, POST, DELETE, OPTIONS",
@@ -77,43 +122,38 @@ pub(crate) fn handle(shared: &Shared, method: &Method, route: &str, body: &[u8])
     let delete = *method == Method::DELETE;
     let mut st = shared.lock();
     match route {
-        "faults" if post => {
-            let parsed = if body.trim_ascii_start().starts_with(b"[") {
-                serde_json::from_slice::<Vec<Fault>>(body)
-            } else {
-                serde_json::from_slice::<Fault>(body).map(|f| vec![f])
-            };
-            let faults = match parsed {
-                Ok(faults) => faults,
-                Err(e) => {
-                    return error(StatusCode::BAD_REQUEST, &format!("invalid fault: {e}"));
+        "faults" if post => match parse_rules(body) {
+            Ok(rules) => {
+                let queued = rules.len();
+                for rule in rules {
+                    st.rules.push(rule);
                 }
-            };
-            let queued = faults.len();
-            st.faults.extend(faults);
-            ok(json!({ "queued": queued, "pending": st.faults.len() }))
-        }
-        "faults" if get => ok(json!({ "pending": st.faults.iter().collect::<Vec<_>>() })),
-        "faults" if delete => {
-            let cleared = st.faults.len();
-            st.faults.clear();
-            ok(json!({ "cleared": cleared }))
-        }
-        "requests" if get => {
-            let records = st.records();
-            ok(json!({
+                ok(json!({ "queued": queued, "pending": st.rules.len() }))
+            }
+            Err(e) => error(StatusCode::BAD_REQUEST, &format!("invalid fault: {e}")),
+        },
+        "faults" if get => ok(json!({ "pending": st.rules.iter().collect::<Vec<_>>() })),
+        "faults" if delete => ok(json!({ "cleared": st.rules.clear() })),
+        "requests" if get => match kind_filter(query) {
+            Ok(kind) => ok(json!({
                 "token_request_count": st.token_requests,
-                "protected_request_count": st.protected_requests,
-                "requests": records.iter().map(request_json).collect::<Vec<_>>(),
-            }))
-        }
+                "api_request_count": st.api_requests,
+                "protected_request_count": st.api_requests,
+                "requests": st.records(kind).iter().map(request_json).collect::<Vec<_>>(),
+            })),
+            Err(e) => error(StatusCode::BAD_REQUEST, &e),
+        },
         "tokens" if get => ok(json!({
             "tokens": st.tokens.iter().map(token_json).collect::<Vec<_>>(),
         })),
         "info" if get => ok(json!({
             "base_url": shared.base_url,
             "token_url": format!("{}{TOKEN_PATH}", shared.base_url),
-            "protected_url": format!("{}{PROTECTED_PATH}", shared.base_url),
+            "protected_url": format!("{}{PRODUCTS_PATH}", shared.base_url),
+            "api_base_url": format!("{}/v1", shared.base_url),
+            "accounts": crate::SEEDED_ACCOUNTS,
+            "api_rate_limit_per_minute": API_RATE_LIMIT_PER_MINUTE,
+            "cors": shared.cors,
             "demo_client_id": crate::DEMO_CLIENT_ID,
             "demo_client_secret": crate::DEMO_CLIENT_SECRET,
             "token_lifetime_seconds": st.lifetime.as_secs_f64(),
@@ -126,10 +166,18 @@ pub(crate) fn handle(shared: &Shared, method: &Method, route: &str, body: &[u8])
             st.reset();
             ok(json!({ "ok": true }))
         }
-        "revoke" if post => {
+        "revoke" if post && body.trim_ascii().is_empty() => {
             st.revoke_all();
             ok(json!({ "ok": true, "revoked": st.tokens.len() }))
         }
+        "revoke" if post => match serde_json::from_slice::<Revoke>(body) {
+            Ok(r) if st.revoke(&r.access_token) => ok(json!({ "ok": true, "revoked": 1 })),
+            Ok(_) => error(StatusCode::NOT_FOUND, "this mock did not issue that token"),
+            Err(e) => error(
+                StatusCode::BAD_REQUEST,
+                &format!("expected no body, or {{\"access_token\": ..}}: {e}"),
+            ),
+        },
         "expire" if post => {
             st.expire_all();
             ok(json!({ "ok": true }))

@@ -3,7 +3,7 @@
 
 use std::fmt;
 use std::io;
-use std::net::{Ipv4Addr, SocketAddr, TcpListener as StdListener};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener as StdListener};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -19,9 +19,11 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 use tokio::task::JoinSet;
 
+use crate::api::PRODUCTS_PATH;
 use crate::fault::Fault;
-use crate::handler::{self, ConnCtl, PROTECTED_PATH, TOKEN_PATH};
-use crate::state::{IssuedToken, RecordedRequest, Shared, State};
+use crate::handler::{self, ConnCtl, TOKEN_PATH};
+use crate::rules::FaultRule;
+use crate::state::{IssuedToken, RecordedRequest, RequestKind, Shared, State};
 use crate::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET};
 
 /// Default token lifetime (`expires_in`): 3599 seconds, as Zuora sends.
@@ -38,7 +40,9 @@ pub struct MockServerBuilder {
     lifetime: Duration,
     rate_limit: Option<u32>,
     rate_window: Duration,
+    ip: IpAddr,
     port: u16,
+    cors: bool,
     #[cfg(feature = "tls")]
     tls: bool,
 }
@@ -51,7 +55,9 @@ impl Default for MockServerBuilder {
             lifetime: DEFAULT_TOKEN_LIFETIME,
             rate_limit: Some(DEFAULT_RATE_LIMIT_PER_MINUTE),
             rate_window: Duration::from_secs(60),
+            ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
             port: 0,
+            cors: false,
             #[cfg(feature = "tls")]
             tls: false,
         }
@@ -106,14 +112,36 @@ impl MockServerBuilder {
         self
     }
 
-    /// Port on 127.0.0.1 (default 0: an ephemeral port chosen by the OS).
+    /// Port (default 0: an ephemeral port chosen by the OS).
     pub fn port(mut self, port: u16) -> Self {
         self.port = port;
         self
     }
 
+    /// Address to listen on (default `127.0.0.1`): a loopback address only, such as
+    /// `127.0.0.1`, another `127.x.y.z` or `::1`. [`start`](Self::start) refuses any other
+    /// with [`io::ErrorKind::InvalidInput`]: the mock hands out tokens to anyone and shows
+    /// what it received, so it never listens on a network.
+    pub fn bind(mut self, ip: IpAddr) -> Self {
+        self.ip = ip;
+        self
+    }
+
+    /// Answers CORS (default: off), for tests that run in a browser: echoes the `Origin`
+    /// on every answer, exposes Zuora's headers, answers `OPTIONS` preflights with 204
+    /// (including Chromium's Private Network Access ones), and lets pages use the control
+    /// API.
+    ///
+    /// Off, the server sends no `Access-Control-*` header at all, answers preflights with
+    /// 403, and refuses control-API requests that carry an `Origin` (403): no web page can
+    /// read what it recorded or script it. Turn it on only for browser tests.
+    pub fn cors(mut self, on: bool) -> Self {
+        self.cors = on;
+        self
+    }
+
     /// Serves HTTPS instead of HTTP (feature `tls`), with a self-signed certificate for
-    /// `127.0.0.1` and `localhost` made at start; clients trust it through
+    /// the bound address, `127.0.0.1`, `::1` and `localhost`, made at start; clients trust it through
     /// [`MockServer::certificate_der`] or [`MockServer::certificate_pem`]. URLs then start
     /// with `https://`. HTTP/1.1 only (ALPN `http/1.1`).
     #[cfg(feature = "tls")]
@@ -122,10 +150,23 @@ impl MockServerBuilder {
         self
     }
 
-    /// Binds 127.0.0.1 and starts serving on a background thread with its own tokio runtime.
-    /// When this returns, the port accepts connections.
+    /// Binds the address (default `127.0.0.1`) and starts serving on a background thread
+    /// with its own tokio runtime. When this returns, the port accepts connections.
+    ///
+    /// Fails with [`io::ErrorKind::InvalidInput`] when the address is not a loopback one,
+    /// and with the operating system's error when the port cannot be bound.
     pub fn start(self) -> io::Result<MockServer> {
-        let listener = StdListener::bind((Ipv4Addr::LOCALHOST, self.port))?;
+        if !self.ip.is_loopback() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "the mock Zuora server listens on loopback addresses only (127.0.0.1, \
+                     another 127.x.y.z, or ::1), not on {}",
+                    self.ip
+                ),
+            ));
+        }
+        let listener = StdListener::bind((self.ip, self.port))?;
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -146,7 +187,7 @@ impl MockServerBuilder {
         }
         #[cfg(feature = "tls")]
         let tls = if self.tls {
-            Some(crate::tls::make()?)
+            Some(crate::tls::make(self.ip)?)
         } else {
             None
         };
@@ -163,7 +204,7 @@ impl MockServerBuilder {
         };
         #[cfg(not(feature = "tls"))]
         let (scheme, acceptor) = ("http", Acceptor::default());
-        let shared = Arc::new(Shared::new(state, format!("{scheme}://{addr}")));
+        let shared = Arc::new(Shared::new(state, format!("{scheme}://{addr}"), self.cors));
         let (shutdown, shutdown_rx) = oneshot::channel();
         let thread_shared = shared.clone();
         let thread = std::thread::Builder::new()
@@ -182,7 +223,7 @@ impl MockServerBuilder {
     }
 }
 
-/// A mock Zuora token server on `127.0.0.1`, serving HTTP/1.1 from a background thread with
+/// A mock Zuora token server and API on `127.0.0.1`, serving HTTP/1.1 from a background thread with
 /// its own tokio runtime, so it works the same from plain `#[test]`s and from inside
 /// `#[tokio::test]`s.
 ///
@@ -211,7 +252,7 @@ impl fmt::Debug for MockServer {
 
 impl MockServer {
     /// A builder with the defaults: demo client, 3599 s tokens, 100 requests per minute,
-    /// ephemeral port.
+    /// `127.0.0.1`, ephemeral port, CORS off.
     pub fn builder() -> MockServerBuilder {
         MockServerBuilder::default()
     }
@@ -221,12 +262,14 @@ impl MockServer {
         Self::builder().start()
     }
 
-    /// The socket address it listens on (always `127.0.0.1`).
+    /// The socket address it listens on (`127.0.0.1` unless [`MockServerBuilder::bind`]
+    /// chose another loopback address).
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
 
-    /// `http://127.0.0.1:PORT` (`https://` with TLS), without a trailing slash.
+    /// `http://127.0.0.1:PORT` (`https://` with TLS, `http://[::1]:PORT` on IPv6), without
+    /// a trailing slash.
     pub fn base_url(&self) -> String {
         self.shared.base_url.clone()
     }
@@ -236,10 +279,17 @@ impl MockServer {
         format!("{}{TOKEN_PATH}", self.shared.base_url)
     }
 
-    /// `http://127.0.0.1:PORT/v1/catalog/products`: a protected endpoint that answers 200 to
+    /// The URL of a mock API route: `api_url("/v1/accounts/A00000001")` is
+    /// `http://127.0.0.1:PORT/v1/accounts/A00000001` (a missing leading `/` is added).
+    pub fn api_url(&self, path: &str) -> String {
+        let slash = if path.starts_with('/') { "" } else { "/" };
+        format!("{}{slash}{path}", self.shared.base_url)
+    }
+
+    /// `http://127.0.0.1:PORT/v1/catalog/products`: an API route that answers 200 to
     /// `Authorization: Bearer <live token>` and 401 otherwise.
     pub fn protected_url(&self) -> String {
-        format!("{}{PROTECTED_PATH}", self.shared.base_url)
+        self.api_url(PRODUCTS_PATH)
     }
 
     /// The server's self-signed certificate in DER, when it serves HTTPS
@@ -256,46 +306,141 @@ impl MockServer {
         self.certificate.as_ref().map(|(_, pem)| pem.as_str())
     }
 
-    /// Queues a fault for a later token request (FIFO; each fault is used once).
+    // ---- faults --------------------------------------------------------------------------
+
+    /// Queues a fault for the next token request from any client (FIFO; used once). Same
+    /// as `push_rule(FaultRule::new(fault))`.
     pub fn push_fault(&self, fault: Fault) {
-        self.shared.lock().faults.push_back(fault);
+        self.push_rule(FaultRule::new(fault));
     }
 
-    /// Queues several faults, in order.
+    /// Queues several faults, in order, each for one token request from any client.
     pub fn push_faults(&self, faults: impl IntoIterator<Item = Fault>) {
-        self.shared.lock().faults.extend(faults);
+        let mut st = self.shared.lock();
+        for fault in faults {
+            st.rules.push(FaultRule::new(fault));
+        }
     }
 
-    /// Faults queued and not yet consumed.
-    pub fn pending_faults(&self) -> Vec<Fault> {
-        self.shared.lock().faults.iter().cloned().collect()
+    /// Queues a scoped fault: for the token endpoint or the API, one client or any, the
+    /// next `n` requests or always (see [`FaultRule`]). A request takes the oldest queued
+    /// rule that matches it.
+    ///
+    /// # Panics
+    ///
+    /// When [`FaultRule::check`] refuses the rule (`Times::Next(0)`, or token fields aimed
+    /// at the API).
+    pub fn push_rule(&self, rule: FaultRule) {
+        if let Err(e) = rule.check() {
+            panic!("MockServer::push_rule: {e}");
+        }
+        self.shared.lock().rules.push(rule);
     }
+
+    /// The faults of the rules still queued, oldest first.
+    pub fn pending_faults(&self) -> Vec<Fault> {
+        self.shared
+            .lock()
+            .rules
+            .iter()
+            .map(|r| r.fault.clone())
+            .collect()
+    }
+
+    /// The rules still queued, oldest first, with what is left of their [`Times`](crate::Times).
+    pub fn pending_rules(&self) -> Vec<FaultRule> {
+        self.shared.lock().rules.iter().cloned().collect()
+    }
+
+    /// Drops every queued rule (including [`Times::Always`](crate::Times::Always) ones);
+    /// returns how many there were.
+    pub fn clear_faults(&self) -> usize {
+        self.shared.lock().rules.clear()
+    }
+
+    // ---- what was received ---------------------------------------------------------------
 
     /// Every request to `/oauth/token` since start (or the last [`reset`](Self::reset)), in
-    /// arrival order; CORS preflights excluded.
+    /// arrival order, secrets redacted (see [`RecordedRequest`]); CORS preflights excluded.
     pub fn requests(&self) -> Vec<RecordedRequest> {
-        self.shared.lock().records()
+        self.shared.lock().records(Some(RequestKind::Token))
     }
 
-    /// Number of `POST /oauth/token` requests received.
+    /// Every API call (`/v1/…`) since start (or the last [`reset`](Self::reset)), in
+    /// arrival order, `Authorization` redacted (see [`RecordedRequest`]).
+    pub fn api_requests(&self) -> Vec<RecordedRequest> {
+        self.shared.lock().records(Some(RequestKind::Api))
+    }
+
+    /// Token requests and API calls together, in arrival order.
+    pub fn all_requests(&self) -> Vec<RecordedRequest> {
+        self.shared.lock().records(None)
+    }
+
+    /// Number of `POST /oauth/token` requests received, counted as each one arrives
+    /// (before any fault delays its answer).
     pub fn token_request_count(&self) -> usize {
         self.shared.lock().token_requests
     }
 
-    /// Number of requests to the protected endpoint (any method but `OPTIONS`).
-    pub fn protected_request_count(&self) -> usize {
-        self.shared.lock().protected_requests
+    /// Number of API calls (`/v1/…`, any method but a CORS preflight) received, counted as
+    /// each one arrives.
+    pub fn api_request_count(&self) -> usize {
+        self.shared.lock().api_requests
     }
+
+    /// The same as [`api_request_count`](Self::api_request_count) (the name from when the
+    /// API was one protected endpoint).
+    pub fn protected_request_count(&self) -> usize {
+        self.api_request_count()
+    }
+
+    /// Blocks until at least `n` `POST /oauth/token` requests have been received (counted
+    /// at arrival, before any delay fault), or `timeout` passes; returns whether they have.
+    /// Returns at once when they already have. Counts restart at [`reset`](Self::reset).
+    ///
+    /// Use it to order a test's steps on the server's events instead of sleeping. From
+    /// async code, prefer [`until_token_requests`](Self::until_token_requests): this one
+    /// blocks the thread.
+    pub fn wait_for_token_requests(&self, n: usize, timeout: Duration) -> bool {
+        self.shared.wait_until(timeout, |st| st.token_requests >= n)
+    }
+
+    /// Blocks until at least `n` API calls have been received (counted at arrival, before
+    /// any delay fault), or `timeout` passes; returns whether they have.
+    pub fn wait_for_api_requests(&self, n: usize, timeout: Duration) -> bool {
+        self.shared.wait_until(timeout, |st| st.api_requests >= n)
+    }
+
+    /// Resolves once at least `n` `POST /oauth/token` requests have been received (counted
+    /// at arrival, before any delay fault). Needs no particular runtime; bound it with your
+    /// runtime's timeout (e.g. `tokio::time::timeout`).
+    pub async fn until_token_requests(&self, n: usize) {
+        self.shared.until(|st| st.token_requests >= n).await
+    }
+
+    /// Resolves once at least `n` API calls have been received (counted at arrival).
+    pub async fn until_api_requests(&self, n: usize) {
+        self.shared.until(|st| st.api_requests >= n).await
+    }
+
+    // ---- tokens and settings -------------------------------------------------------------
 
     /// Every token issued, oldest first (including revoked and expired ones).
     pub fn issued_tokens(&self) -> Vec<IssuedToken> {
         self.shared.lock().tokens.clone()
     }
 
-    /// Revokes every token issued so far: the protected endpoint answers 401 to them.
+    /// Revokes every token issued so far: the API answers 401 to them.
     /// Tokens issued later are not affected.
     pub fn revoke_all_tokens(&self) {
         self.shared.lock().revoke_all();
+    }
+
+    /// Revokes one token: its next API call gets Zuora's 401. Returns whether this mock
+    /// issued it.
+    pub fn revoke_token(&self, access_token: &str) -> bool {
+        self.shared.lock().revoke(access_token)
     }
 
     /// Makes every token issued so far expire now, without waiting.
@@ -313,6 +458,12 @@ impl MockServer {
         self.shared.lock().lifetime
     }
 
+    /// Changes the length of the rate-limit window, the current windows included (a window
+    /// that has lasted longer than `window` ends at the next request).
+    pub fn set_rate_limit_window(&self, window: Duration) {
+        self.shared.lock().rate_window = window.max(Duration::from_millis(1));
+    }
+
     /// Registers another client while running.
     pub fn add_client(&self, client_id: impl Into<String>, client_secret: impl Into<String>) {
         self.shared
@@ -320,8 +471,8 @@ impl MockServer {
             .add_client(client_id.into(), client_secret.into());
     }
 
-    /// Clears queued faults, request records, counters and rate-limit windows. Clients,
-    /// token lifetime and issued tokens are kept (tokens stay live).
+    /// Clears queued fault rules, request records, counters and rate-limit windows.
+    /// Clients, token lifetime, accounts and issued tokens are kept (tokens stay live).
     pub fn reset(&self) {
         self.shared.lock().reset();
     }

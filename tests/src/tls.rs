@@ -1,7 +1,8 @@
-//! HTTPS (feature `tls`): a self-signed certificate for `127.0.0.1` and `localhost`, made at
-//! start with rcgen, served by rustls with the ring provider.
+//! HTTPS (feature `tls`): a self-signed certificate for the loopback addresses and
+//! `localhost`, made at start with rcgen, served by rustls with the ring provider.
 
 use std::io;
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use tokio_rustls::TlsAcceptor;
@@ -16,10 +17,17 @@ pub(crate) struct Tls {
     pub(crate) cert_pem: String,
 }
 
-pub(crate) fn make() -> io::Result<Tls> {
-    let certified =
-        rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
-            .map_err(io::Error::other)?;
+/// A certificate for `ip` (the address served), `127.0.0.1`, `::1` and `localhost`.
+pub(crate) fn make(ip: IpAddr) -> io::Result<Tls> {
+    let mut names = vec![
+        "127.0.0.1".to_owned(),
+        "::1".to_owned(),
+        "localhost".to_owned(),
+    ];
+    if !names.contains(&ip.to_string()) {
+        names.push(ip.to_string());
+    }
+    let certified = rcgen::generate_simple_self_signed(names).map_err(io::Error::other)?;
     let cert_der = certified.cert.der().clone();
     let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
         certified.signing_key.serialize_der(),

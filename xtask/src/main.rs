@@ -359,7 +359,8 @@ fn start_mock_server() -> Result<(Guard, String)> {
             "zuora-mock-server",
             "--",
         ])
-        .args(["--port", "0", "--exit-on-stdin-close"])
+        // The tests run in a browser page and workers too: they need CORS, which is opt-in.
+        .args(["--port", "0", "--cors", "--exit-on-stdin-close"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()

@@ -1,5 +1,13 @@
 //! The testkit's own tests: the mock server seen from plain HTTP clients (ureq, and raw TCP
-//! for the connection-level faults). Only 127.0.0.1 is ever contacted.
+//! for the connection-level faults). Only loopback addresses are ever contacted.
+//!
+//! This file: the token endpoint, faults, the control API, lifecycle and the binary.
+//! `api.rs`: the mock Zuora API. `rules.rs`: scoped faults and the arrival waits.
+//! `safety.rs`: CORS, redaction, the control API's gate and the bind address.
+
+mod api;
+mod rules;
+mod safety;
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -9,7 +17,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use zuora_oauth_testkit::{
     DEFAULT_REDIRECT_LOCATION, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, Fault, MockServer,
-    OversizedFill, RetryAfter, StallEnd, TokenFields,
+    OversizedFill, REDACTED, RetryAfter, StallEnd, TokenFields,
 };
 
 // ---------------------------------------------------------------------------------------
@@ -102,6 +110,51 @@ fn call_protected(server: &MockServer, authorization: Option<&str>) -> Reply {
         request = request.header("Authorization", auth);
     }
     reply(request.call().expect("request"))
+}
+
+/// A call to the mock API: `headers` as given, a JSON `body` when there is one.
+fn call_api(
+    server: &MockServer,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> Reply {
+    let mut request = ureq::http::Request::builder()
+        .method(method)
+        .uri(server.api_url(path));
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = match body {
+        Some(body) => agent().run(
+            request
+                .header("Content-Type", "application/json")
+                .body(body.to_owned())
+                .expect("a valid request"),
+        ),
+        None => agent().run(request.body(()).expect("a valid request")),
+    };
+    reply(response.expect("request"))
+}
+
+/// A token for `client_id` (and `entity`, sent as `Zuora-Entity-Ids`).
+fn token_for(server: &MockServer, client_id: &str, secret: &str, entity: Option<&str>) -> String {
+    let mut request = agent().post(server.token_url());
+    if let Some(entity) = entity {
+        request = request.header("Zuora-Entity-Ids", entity);
+    }
+    let r = reply(
+        request
+            .send_form([
+                ("client_id", client_id),
+                ("client_secret", secret),
+                ("grant_type", "client_credentials"),
+            ])
+            .expect("request"),
+    );
+    assert_eq!(r.status, 200, "{r:?}");
+    r.json()["access_token"].as_str().unwrap().to_owned()
 }
 
 fn control(server: &MockServer, method: &str, route: &str, body: Option<&str>) -> Reply {
@@ -561,7 +614,13 @@ fn each_validation_error_has_its_status_and_oauth_body() {
 #[test]
 fn unknown_paths_get_404() {
     let server = MockServer::start().unwrap();
-    for path in ["/", "/oauth/token/", "/oauth/tokens", "/v1/accounts"] {
+    for path in [
+        "/",
+        "/oauth/token/",
+        "/oauth/tokens",
+        "/v2/accounts",
+        "/v1/nope",
+    ] {
         let r = reply(
             agent()
                 .post(format!("{}{path}", server.base_url()))
@@ -594,8 +653,17 @@ fn records_keep_method_path_headers_body_form_and_status() {
         r.header("Content-Type"),
         Some("application/x-www-form-urlencoded")
     );
-    assert_eq!(r.body, form_body().into_bytes());
-    assert_eq!(r.form_value("client_secret"), Some(DEMO_CLIENT_SECRET));
+    // The secret is redacted (see safety.rs); the rest of the body is as sent.
+    assert_eq!(
+        String::from_utf8(r.body.clone()).unwrap(),
+        form_body().replace(
+            &serde_urlencoded::to_string([("client_secret", DEMO_CLIENT_SECRET)]).unwrap(),
+            "client_secret=%5Bredacted%5D"
+        )
+    );
+    assert_eq!(r.form_value("client_secret"), Some(REDACTED));
+    assert_eq!(r.form_value("client_id"), Some(DEMO_CLIENT_ID));
+    assert_eq!(r.client_id.as_deref(), Some(DEMO_CLIENT_ID));
     assert_eq!(r.form.as_ref().unwrap().len(), 3);
     assert_eq!(r.status, Some(200));
     assert_eq!(r.fault, None);
@@ -650,28 +718,26 @@ fn rate_limit_answers_429_after_n_requests_failed_ones_included() {
 
 #[test]
 fn rate_limit_window_ends() {
-    let window = Duration::from_millis(300);
+    // A limit of 1 in a minute-long window: the second request is limited whatever the
+    // machine's speed.
     let server = MockServer::builder()
         .rate_limit_per_minute(1)
-        .rate_limit_window(window)
         .start()
         .unwrap();
-    let before_first = Instant::now();
     assert_eq!(get_token(&server).status, 200);
-    // The window started between `before_first` and now.
-    let mut window_end = Instant::now() + window;
-    let second = get_token(&server).status;
-    if before_first.elapsed() < window {
-        assert_eq!(second, 429);
-    } else if second == 200 {
-        // A loaded machine took longer than the window: the second request opened a new one.
-        window_end = Instant::now() + window;
-    }
-    // Deliberate: waiting for the (short) window to pass is what is being tested.
-    std::thread::sleep(
-        window_end.saturating_duration_since(Instant::now()) + Duration::from_millis(20),
-    );
-    assert_eq!(get_token(&server).status, 200);
+    let limited = get_token(&server);
+    assert_eq!(limited.status, 429);
+    assert_eq!(limited.header("ratelimit-limit"), Some("1, 1;w=60"));
+    // Shorten the window: the current one, older than 1 ms once that much time has passed,
+    // ends at the next request.
+    server.set_rate_limit_window(Duration::from_millis(1));
+    let shortened = Instant::now();
+    // Deliberate: letting time pass is what is tested; no other thread is involved.
+    std::thread::sleep(Duration::from_millis(2));
+    assert!(shortened.elapsed() >= Duration::from_millis(1));
+    let r = get_token(&server);
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.header("ratelimit-remaining"), Some("0"));
 }
 
 #[test]
@@ -1108,7 +1174,7 @@ fn faults_round_trip_through_json() {
 
 #[test]
 fn cors_preflight_is_answered_and_not_recorded() {
-    let server = MockServer::start().unwrap();
+    let server = MockServer::builder().cors(true).start().unwrap();
     server.push_fault(Fault::empty(500));
     let r = reply(
         agent()
@@ -1129,7 +1195,7 @@ fn cors_preflight_is_answered_and_not_recorded() {
     );
     assert_eq!(
         r.header("access-control-allow-methods"),
-        Some("GET, POST, OPTIONS")
+        Some("GET, POST, DELETE, OPTIONS")
     );
     assert_eq!(
         r.header("access-control-allow-headers"),
@@ -1191,7 +1257,7 @@ fn cors_preflight_is_answered_and_not_recorded() {
 
 #[test]
 fn cors_headers_on_real_responses() {
-    let server = MockServer::start().unwrap();
+    let server = MockServer::builder().cors(true).start().unwrap();
     let origin = "http://localhost:8000";
     let r = reply(
         agent()
@@ -1378,17 +1444,42 @@ fn control_api_reports_requests_and_tokens() {
     assert_eq!(r.status, 200);
     let v = r.json();
     assert_eq!(v["token_request_count"], 2);
+    assert_eq!(v["api_request_count"], 1);
     assert_eq!(v["protected_request_count"], 1);
     let requests = v["requests"].as_array().unwrap();
-    assert_eq!(requests.len(), 2);
+    assert_eq!(
+        requests.len(),
+        3,
+        "token requests and API calls: {requests:?}"
+    );
+    assert_eq!(requests[0]["kind"], "token");
     assert_eq!(requests[0]["method"], "POST");
     assert_eq!(requests[0]["path"], "/oauth/token");
     assert_eq!(requests[0]["status"], 200);
     assert_eq!(requests[0]["fault"], Value::Null);
-    assert_eq!(requests[0]["body"], form_body());
+    assert_eq!(requests[0]["client_id"], DEMO_CLIENT_ID);
+    assert!(
+        requests[0]["body"]
+            .as_str()
+            .unwrap()
+            .contains("client_secret=%5Bredacted%5D")
+    );
     assert_eq!(
         requests[0]["form"][2],
         json!(["grant_type", "client_credentials"])
+    );
+    assert_eq!(requests[2]["kind"], "api");
+    assert_eq!(requests[2]["path"], "/v1/catalog/products");
+    assert_eq!(requests[2]["status"], 401);
+    // One kind only.
+    let v = control(&server, "GET", "requests?kind=api", None).json();
+    assert_eq!(v["requests"].as_array().unwrap().len(), 1);
+    assert_eq!(v["requests"][0]["kind"], "api");
+    let v = control(&server, "GET", "requests?kind=token", None).json();
+    assert_eq!(v["requests"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        control(&server, "GET", "requests?kind=other", None).status,
+        400
     );
     assert!(requests[0]["headers"].as_array().unwrap().contains(&json!([
         "content-type",
@@ -1604,10 +1695,8 @@ fn drop_ends_stalled_connections_and_returns_promptly() {
         body.len()
     );
     let client = std::thread::spawn(move || raw_exchange(addr, request.as_bytes()));
-    // Wait until the request has arrived (it is recorded before the delay starts).
-    while server.requests().is_empty() {
-        std::thread::yield_now();
-    }
+    // Wait until the request has arrived (it is counted before the delay starts).
+    assert!(server.wait_for_token_requests(1, Duration::from_secs(20)));
     let started = Instant::now();
     std::thread::spawn(move || {
         drop(server);
@@ -1726,6 +1815,81 @@ fn binary_exits_cleanly_on_sigterm() {
     assert!(killed.success());
     let status = wait_with_timeout(child);
     assert!(status.success(), "{status:?}");
+}
+
+/// SIGTERM sent the moment the URL line is read: the handler must already be in place (a
+/// default SIGTERM would kill the process, which then does not exit with success).
+#[cfg(unix)]
+#[test]
+fn binary_handles_sigterm_sent_right_after_its_url_line() {
+    // Before the handlers were installed first, about half of these runs died of the signal.
+    for _ in 0..10 {
+        let (child, url) = spawn_binary(&[]);
+        assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+        let killed = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        let status = wait_with_timeout(child);
+        assert!(status.success(), "{status:?}");
+    }
+}
+
+#[test]
+fn binary_binds_the_address_asked_and_answers_cors_only_with_the_flag() {
+    let preflight = |url: &str| {
+        reply(
+            agent()
+                .options(format!("{url}/oauth/token"))
+                .header("Origin", "http://127.0.0.1:8000")
+                .header("Access-Control-Request-Method", "POST")
+                .call()
+                .unwrap(),
+        )
+    };
+    let (mut child, url) = spawn_binary(&["--bind", "127.0.0.1", "--exit-on-stdin-close"]);
+    assert_eq!(preflight(&url).status, 403, "CORS is off by default");
+    drop(child.stdin.take());
+    assert!(wait_with_timeout(child).success());
+
+    let (mut child, url) = spawn_binary(&["--cors", "--exit-on-stdin-close"]);
+    let r = preflight(&url);
+    assert_eq!(r.status, 204);
+    assert_eq!(
+        r.header("access-control-allow-origin"),
+        Some("http://127.0.0.1:8000")
+    );
+    drop(child.stdin.take());
+    assert!(wait_with_timeout(child).success());
+
+    if std::net::TcpListener::bind("[::1]:0").is_err() {
+        eprintln!("no IPv6 loopback on this machine: --bind ::1 not tried");
+        return;
+    }
+    let (mut child, url) = spawn_binary(&["--bind", "::1", "--exit-on-stdin-close"]);
+    assert!(url.starts_with("http://[::1]:"), "{url}");
+    assert_eq!(
+        post_form(&format!("{url}/oauth/token"), &GOOD_FORM).status,
+        200
+    );
+    drop(child.stdin.take());
+    assert!(wait_with_timeout(child).success());
+}
+
+#[test]
+fn binary_refuses_to_listen_beyond_loopback() {
+    for ip in ["0.0.0.0", "::", "192.0.2.1", "localhost"] {
+        let output = Command::new(env!("CARGO_BIN_EXE_zuora-mock-server"))
+            .args(["--bind", ip])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{ip}");
+        assert!(output.stdout.is_empty(), "{ip}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("--bind"), "{ip}: {stderr}");
+    }
 }
 
 #[test]
