@@ -2,3 +2,11 @@
 //! shared by every transport (work in progress: see the token-source issue).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+
+mod proxy;
+pub use proxy::{Proxy, ProxyError, ProxyPolicy, ProxyRoute};
+
+#[cfg(feature = "tls")]
+mod trust;
+#[cfg(feature = "tls")]
+pub use trust::{TrustError, TrustRoots};
