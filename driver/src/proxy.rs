@@ -216,7 +216,11 @@ impl Proxy {
         }
         let parsed = Authority::from_str(host_port)
             .ok()
-            .filter(|a| !a.host().is_empty() && (a.port().is_some() || !host_port.ends_with(':')))
+            // Anything after the host must be a port that parses.
+            .filter(|a| {
+                !a.host().is_empty()
+                    && (a.host().len() == host_port.len() || a.port_u16().is_some())
+            })
             .ok_or(ProxyError::new(Reason::HostOrPort))?;
         let credentials = userinfo
             .map(|userinfo| {
