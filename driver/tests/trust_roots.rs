@@ -121,9 +121,7 @@ fn os_store_child() {
             );
         }
         Err(_) => {
-            let error = loaded
-                .err()
-                .expect("an error without readable certificates");
+            let error = loaded.expect_err("an error without readable certificates");
             assert!(error.to_string().contains("trust store"), "{error}");
         }
     }
