@@ -38,8 +38,14 @@ macro_rules! event {
     };
 }
 
+mod connect;
 mod source;
 mod transport;
 
+pub use connect::{ConnectTimeout, ProxyConnector};
 pub use source::{TokenSource, TokenSourceBuilder};
-pub use transport::{DEFAULT_MAX_BODY, DEFAULT_TIMEOUT, DefaultConnector, HyperTransport};
+pub use transport::{
+    DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BODY, DEFAULT_TIMEOUT, DefaultConnector, HyperTransport,
+    HyperTransportBuilder,
+};
+pub use zuora_oauth_driver::{Proxy, ProxyError, ProxyPolicy, TrustError, TrustRoots};

@@ -41,4 +41,5 @@ mod source;
 mod transport;
 
 pub use source::{TokenSource, TokenSourceBuilder};
-pub use transport::{DEFAULT_MAX_BODY, DEFAULT_TIMEOUT, UreqTransport};
+pub use transport::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BODY, DEFAULT_TIMEOUT, UreqTransport};
+pub use zuora_oauth_driver::{Proxy, ProxyError, ProxyPolicy, TrustError, TrustRoots};
