@@ -190,6 +190,10 @@ fn map_error(error: ureq::Error) -> TransportError {
 
 fn io_kind(e: &io::Error) -> TransportErrorKind {
     use io::ErrorKind as Io;
+    // rustls reports handshake and certificate failures as I/O errors wrapping its own.
+    if e.get_ref().is_some_and(|inner| inner.is::<rustls::Error>()) {
+        return TransportErrorKind::Tls;
+    }
     match e.kind() {
         Io::ConnectionRefused
         | Io::HostUnreachable
