@@ -13,7 +13,7 @@ use hyper_util::client::legacy::connect::Connect;
 use hyper_util::rt::TokioExecutor;
 use rustls::{ClientConfig, RootCertStore};
 use zuora_oauth_core::{TransportError, TransportErrorKind};
-use zuora_oauth_driver::{ProxyPolicy, TrustRoots};
+use zuora_oauth_driver::{ProxyError, ProxyPolicy, TrustRoots};
 
 use crate::connect::{ConnectTimeout, ProxyConnector, TunnelError};
 
@@ -200,6 +200,9 @@ fn classify(error: &(dyn StdError + 'static)) -> TransportErrorKind {
         }
         if e.is::<rustls::Error>() {
             return K::Tls;
+        }
+        if e.is::<ProxyError>() {
+            return K::Other;
         }
         if let Some(io) = e.downcast_ref::<io::Error>() {
             match io.kind() {

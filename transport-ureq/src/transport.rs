@@ -113,9 +113,9 @@ impl UreqTransport {
         &self,
         request: http::Request<Vec<u8>>,
     ) -> Result<http::Response<Vec<u8>>, TransportError> {
-        let proxy = match self.proxy.route(request.uri()) {
+        let via = match self.proxy.route(request.uri()) {
             Ok(ProxyRoute::Direct) => None,
-            Ok(ProxyRoute::Tunnel(proxy)) => Some(ureq_proxy(proxy)?),
+            Ok(ProxyRoute::Tunnel(proxy)) => Some(proxy),
             Err(error) => {
                 return Err(TransportError::new(
                     TransportErrorKind::Other,
@@ -123,6 +123,7 @@ impl UreqTransport {
                 ));
             }
         };
+        let proxy = via.map(ureq_proxy).transpose()?;
         let request = self
             .agent
             .configure_request(request)
@@ -132,7 +133,14 @@ impl UreqTransport {
             .timeout_global(Some(self.timeout))
             .timeout_connect(Some(self.connect_timeout.min(self.timeout)))
             .build();
-        let response = self.agent.run(request).map_err(map_error)?;
+        let response = self.agent.run(request).map_err(|error| {
+            let mut error = map_error(error);
+            if let Some(proxy) = via {
+                let detail = format!("{} (through the proxy {proxy})", error.detail());
+                error = TransportError::new(error.kind(), detail);
+            }
+            error
+        })?;
         let (parts, mut body) = response.into_parts();
         let body = body
             .with_config()

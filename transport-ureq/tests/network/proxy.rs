@@ -133,7 +133,10 @@ fn a_proxy_refusing_the_tunnel_is_a_connect_error_without_secrets() {
         let error = fetch(&transport, &server.base_url()).unwrap_err();
         assert_eq!(error.kind(), TransportErrorKind::Connect, "{error}");
         let text = error.to_string();
-        assert!(text.contains(&status[..3]), "{text}");
+        assert!(
+            text.contains(&status[..3]) && text.contains(&proxy.url()),
+            "{text}"
+        );
         for secret in ["hunter2", DEMO_CLIENT_SECRET, "enVvcmEtYm90"] {
             assert!(!text.contains(secret), "{text}");
         }
