@@ -1,24 +1,6 @@
 //! The one proxy policy of the native transports: which proxy, if any, carries a request.
-//!
-//! Each transport asks [`ProxyPolicy::route`] for every request and carries out the answer
-//! (a direct connection, or a CONNECT tunnel through a [`Proxy`]); none decides by itself.
-//!
-//! The rules:
-//!
-//! - **`https://`** goes through the proxy named by the first non-empty one of
-//!   `https_proxy`, `HTTPS_PROXY`, `all_proxy`, `ALL_PROXY` (lower case first, as curl
-//!   reads them), unless `no_proxy` / `NO_PROXY` names the host. The transport opens a
-//!   CONNECT tunnel and speaks TLS to the server inside it: the proxy sees the host and port,
-//!   never the request.
-//! - **Plain `http://`** (which the core allows only for loopback hosts) never goes through a
-//!   proxy, whatever the environment or an explicit setting says. A proxy would see the form,
-//!   client secret included, in clear text; there is no opt-in.
-//! - **An explicit policy** ([`ProxyPolicy::none`], [`ProxyPolicy::via`]) replaces the
-//!   environment entirely, `no_proxy` included.
-//!
-//! Only `http://` proxies are supported (the CONNECT method); a proxy URL of another scheme
-//! (`https://`, `socks5://`…) is refused, and one found in the environment makes https
-//! requests fail with a [`ProxyError`] rather than silently bypass the proxy.
+//! Each transport asks [`ProxyPolicy::route`] for every request and carries out the answer;
+//! none decides by itself.
 
 use std::fmt;
 use std::str::FromStr;
@@ -35,7 +17,23 @@ use no_proxy::NoProxy;
 
 /// Which proxy, if any, carries each request: from the environment
 /// ([`from_env`](ProxyPolicy::from_env)), none at all ([`none`](ProxyPolicy::none)) or
-/// one you name ([`via`](ProxyPolicy::via)). See the [module](self) for the rules.
+/// one you name ([`via`](ProxyPolicy::via)). The transports ask it for every request
+/// ([`route`](ProxyPolicy::route)) and carry out its answer: a direct connection, or a
+/// CONNECT tunnel through a [`Proxy`].
+///
+/// - **`https://`** goes through the proxy named by the first non-empty one of
+///   `https_proxy`, `HTTPS_PROXY`, `all_proxy`, `ALL_PROXY` (lower case first, as curl
+///   reads them), unless `no_proxy` / `NO_PROXY` names the host. The transport opens a
+///   CONNECT tunnel and speaks TLS to the server inside it: the proxy sees the host and
+///   port, never the request.
+/// - **Plain `http://`** (which the core allows only for loopback hosts) never goes through
+///   a proxy, whatever the environment or an explicit policy says. A proxy would see the
+///   form, client secret included, in clear text; there is no opt-in.
+/// - **An explicit policy** ([`none`](ProxyPolicy::none), [`via`](ProxyPolicy::via))
+///   replaces the environment entirely, `no_proxy` included.
+/// - Only `http://` proxies are supported (the CONNECT method). A proxy URL of another
+///   scheme (`https://`, `socks5://`…) is refused, and one found in the environment makes
+///   https requests fail with a [`ProxyError`] rather than silently bypass the proxy.
 ///
 /// `Debug` shows the proxy's host and port, never its credentials.
 ///
