@@ -19,11 +19,9 @@ fn bare_tcp_stream_driver_gets_a_token() {
             .iter()
             .any(|t| t.access_token == token.access_token().secret())
     );
+    // The mock answers 200 only to the exact secret, percent-encoded (it records it redacted).
     let recorded = &server.requests()[0];
-    assert_eq!(
-        recorded.form_value("client_secret"),
-        Some(DEMO_CLIENT_SECRET)
-    );
+    assert_eq!(recorded.status, Some(200));
 }
 
 #[test]

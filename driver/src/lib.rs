@@ -100,3 +100,11 @@ pub use handle::TokenHandle;
 pub use runtime::BlockingTransport;
 pub use runtime::{BoxFuture, DEADLINE_MARGIN, MaybeSend, Runtime, TransportResult};
 pub use source::{TokenSource, TokenSourceBuilder};
+
+mod proxy;
+pub use proxy::{Proxy, ProxyError, ProxyPolicy, ProxyRoute};
+
+#[cfg(feature = "tls")]
+mod trust;
+#[cfg(feature = "tls")]
+pub use trust::{TrustError, TrustRoots};

@@ -3,7 +3,7 @@
 //! `ring` provider) on tokio, and keeps a token fresh for any number of tasks.
 //!
 //! - [`HyperTransport`] sends one request: no redirects, every status returned as a
-//!   response, a timeout (30 s) and a body cap (64 KiB).
+//!   response, a connect timeout and a timeout (30 s each) and a body cap (64 KiB).
 //! - [`TokenSource`] drives the core's lifecycle: cached hits without locks, one request
 //!   however many tasks ask, refresh-ahead in a spawned task, backoff, cancellation safety.
 //!
@@ -22,6 +22,35 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # Proxies and trust
+//!
+//! - **Proxies**: the driver's [`ProxyPolicy`] decides, this crate carries it out. By default
+//!   https goes through `https_proxy` / `HTTPS_PROXY` / `all_proxy` / `ALL_PROXY` (lower case
+//!   first), except to hosts in `no_proxy` / `NO_PROXY`, in a CONNECT tunnel (hyper-util's
+//!   `Tunnel`) with TLS to Zuora end to end inside it; credentials in the proxy URL go in
+//!   `Proxy-Authorization: Basic` on the CONNECT request only. Plain http (loopback only)
+//!   never goes through a proxy. [`ProxyPolicy::none`] and [`ProxyPolicy::via`] replace the
+//!   environment. Only `http://` proxies are supported.
+//! - **Trust**: Mozilla's roots by default; [`TrustRoots`] adds the operating system's store
+//!   and your own roots (DER or PEM), or replaces them.
+//! - **Connect timeout**: TCP, the proxy's CONNECT and the TLS handshake together, 30 s by
+//!   default, kept with a connector of your own ([`HyperTransport::with_connector`]).
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use zuora_oauth_hyper::{HyperTransport, Proxy, ProxyPolicy, TokenSource, TrustRoots};
+//!
+//! # async fn demo(request: zuora_oauth_core::TokenRequest, corporate_ca: &str)
+//! #     -> Result<(), Box<dyn std::error::Error>> {
+//! let transport = HyperTransport::builder()
+//!     .proxy(ProxyPolicy::via(Proxy::parse("http://proxy.corp.example:3128")?))
+//!     .trust(TrustRoots::webpki().with_os_store()?.with_pem(corporate_ca)?)
+//!     .connect_timeout(Duration::from_secs(5))
+//!     .build();
+//! let source = TokenSource::builder(request).transport(transport).build();
+//! # Ok(()) }
+//! ```
+//!
 //! # Features
 //!
 //! - `tracing`: a span per token request, cache hits at TRACE, refresh-ahead at
@@ -30,8 +59,14 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod connect;
 mod source;
 mod transport;
 
+pub use connect::{ConnectTimeout, ProxyConnector};
 pub use source::{TokenSource, TokenSourceBuilder};
-pub use transport::{DEFAULT_MAX_BODY, DEFAULT_TIMEOUT, DefaultConnector, HyperTransport};
+pub use transport::{
+    DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BODY, DEFAULT_TIMEOUT, DefaultConnector, HyperTransport,
+    HyperTransportBuilder,
+};
+pub use zuora_oauth_driver::{Proxy, ProxyError, ProxyPolicy, TrustError, TrustRoots};

@@ -2,28 +2,37 @@
 
 use std::error::Error as StdError;
 use std::io;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::{Connect, HttpConnector};
+use hyper_util::client::legacy::connect::Connect;
 use hyper_util::rt::TokioExecutor;
+use rustls::{ClientConfig, RootCertStore};
 use zuora_oauth_core::{TransportError, TransportErrorKind};
+use zuora_oauth_driver::{ProxyError, ProxyPolicy, TrustRoots};
+
+use crate::connect::{ConnectTimeout, ProxyConnector, TunnelError};
 
 /// Default limit on the whole exchange (connect, send, receive).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default limit on connection setup: TCP, a proxy's CONNECT, the TLS handshake.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 /// Default cap on a response body; a token response is well under 1 KiB.
 pub const DEFAULT_MAX_BODY: usize = 64 * 1024;
 
-/// The default connector: rustls (ring provider, Mozilla's roots via webpki-roots) over
-/// hyper-util's `HttpConnector`. Plain `http://` is only ever used for loopback hosts, which
-/// the core enforces.
-pub type DefaultConnector = HttpsConnector<HttpConnector>;
+/// The connector of [`HyperTransport::new`] and [`HyperTransport::builder`]: rustls (ring
+/// provider, the builder's [`TrustRoots`]) over a [`ProxyConnector`], bounded by a
+/// [`ConnectTimeout`]. Plain `http://` is only ever used for loopback hosts, which the core
+/// enforces, and never through a proxy.
+pub type DefaultConnector = ConnectTimeout<HttpsConnector<ProxyConnector>>;
 
 /// Sends token requests with a hyper-util client: never follows redirects, returns every
-/// status as a response, enforces a timeout and a body cap. Holds no Zuora rules.
+/// status as a response, enforces a connect timeout, a timeout and a body cap. Holds no Zuora
+/// rules.
 #[derive(Debug, Clone)]
 pub struct HyperTransport<C = DefaultConnector> {
     client: Client<C, Full<Bytes>>,
@@ -38,25 +47,87 @@ impl Default for HyperTransport {
 }
 
 impl HyperTransport {
-    /// A transport with its own client (rustls + ring, webpki roots, HTTP/1.1) and a 30 s
-    /// connect timeout.
+    /// A transport with the default settings: proxy from the environment
+    /// ([`ProxyPolicy::from_env`]), Mozilla's roots ([`TrustRoots::webpki`]), a 30 s connect
+    /// timeout. The same as `HyperTransport::builder().build()`.
     pub fn new() -> Self {
-        Self::with_connect_timeout(DEFAULT_TIMEOUT)
+        Self::builder().build()
     }
 
-    /// Like [`HyperTransport::new`] with another connect timeout (TCP connect; TLS is
-    /// bounded by the overall [`timeout`](HyperTransport::timeout)).
-    pub fn with_connect_timeout(connect_timeout: Duration) -> Self {
-        let mut http = HttpConnector::new();
-        http.enforce_http(false);
-        http.set_connect_timeout(Some(connect_timeout));
+    /// Settings for a transport with its own client: proxy, trust roots, connect timeout.
+    /// The proxy policy is read from the environment now, unless you set one.
+    pub fn builder() -> HyperTransportBuilder {
+        HyperTransportBuilder {
+            proxy: ProxyPolicy::from_env(),
+            trust: TrustRoots::default(),
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+        }
+    }
+
+    /// A transport connecting with your connector (a TLS layer of your own, say), bounded by
+    /// `connect_timeout`: connection setup, TLS included, never takes longer. Proxies are
+    /// then your connector's business: put a [`ProxyConnector`] under your TLS layer to keep
+    /// the [`ProxyPolicy`].
+    pub fn with_connector<D>(
+        connector: D,
+        connect_timeout: Duration,
+    ) -> HyperTransport<ConnectTimeout<D>>
+    where
+        ConnectTimeout<D>: Connect + Clone + Send + Sync + 'static,
+    {
+        HyperTransport::from_connector(ConnectTimeout::new(connector, connect_timeout))
+    }
+}
+
+/// Builds a [`HyperTransport`] with its own client: [`HyperTransport::builder`].
+#[derive(Debug, Clone)]
+pub struct HyperTransportBuilder {
+    proxy: ProxyPolicy,
+    trust: TrustRoots,
+    connect_timeout: Duration,
+}
+
+impl HyperTransportBuilder {
+    /// Which proxy carries which request (default: [`ProxyPolicy::from_env`]). Plain http
+    /// never goes through a proxy, whatever the policy.
+    pub fn proxy(mut self, policy: ProxyPolicy) -> Self {
+        self.proxy = policy;
+        self
+    }
+
+    /// The root certificates to trust (default: [`TrustRoots::webpki`]).
+    pub fn trust(mut self, roots: TrustRoots) -> Self {
+        self.trust = roots;
+        self
+    }
+
+    /// Limits connection setup: TCP, a proxy's CONNECT and the TLS handshake together
+    /// (default 30 s). A connection not ready in time fails with
+    /// [`TransportErrorKind::Timeout`].
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// The transport. Needs no runtime to build, but must be used on a tokio runtime.
+    pub fn build(self) -> HyperTransport {
+        let mut roots = RootCertStore::empty();
+        // Some OS stores hold certificates rustls cannot parse; custom roots were checked
+        // when added.
+        roots.add_parsable_certificates(self.trust.certificates());
+        let tls =
+            ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+                .with_safe_default_protocol_versions()
+                .expect("ring supports rustls' default protocol versions")
+                .with_root_certificates(roots)
+                .with_no_client_auth();
+        let tcp = ProxyConnector::new(self.proxy).tcp_connect_timeout(self.connect_timeout);
         let https = HttpsConnectorBuilder::new()
-            .with_provider_and_webpki_roots(rustls::crypto::ring::default_provider())
-            .expect("ring supports rustls' default protocol versions")
+            .with_tls_config(tls)
             .https_or_http()
             .enable_http1()
-            .wrap_connector(http);
-        Self::with_client(Client::builder(TokioExecutor::new()).build(https))
+            .wrap_connector(tcp);
+        HyperTransport::from_connector(ConnectTimeout::new(https, self.connect_timeout))
     }
 }
 
@@ -64,11 +135,9 @@ impl<C> HyperTransport<C>
 where
     C: Connect + Clone + Send + Sync + 'static,
 {
-    /// Uses your client (connector, proxy, pool settings). hyper-util's client never
-    /// follows redirects, so the token call never does either.
-    pub fn with_client(client: Client<C, Full<Bytes>>) -> Self {
+    fn from_connector(connector: C) -> Self {
         Self {
-            client,
+            client: Client::builder(TokioExecutor::new()).build(connector),
             timeout: DEFAULT_TIMEOUT,
             max_body: DEFAULT_MAX_BODY,
         }
@@ -122,7 +191,7 @@ where
     }
 }
 
-/// Classifies an error by walking its source chain.
+/// Classifies an error by walking its causes.
 fn map_error(error: &(dyn StdError + 'static)) -> TransportError {
     TransportError::new(classify(error), describe(error))
 }
@@ -130,21 +199,17 @@ fn map_error(error: &(dyn StdError + 'static)) -> TransportError {
 fn classify(error: &(dyn StdError + 'static)) -> TransportErrorKind {
     use TransportErrorKind as K;
     let mut connect = false;
-    let mut cause = Some(error);
-    while let Some(e) = cause {
+    for e in causes(error) {
         if e.is::<LengthLimitError>() {
             return K::BodyTooLarge;
         }
         if e.is::<rustls::Error>() {
             return K::Tls;
         }
+        if e.is::<ProxyError>() {
+            return K::Other;
+        }
         if let Some(io) = e.downcast_ref::<io::Error>() {
-            if io
-                .get_ref()
-                .is_some_and(|inner| inner.is::<rustls::Error>())
-            {
-                return K::Tls;
-            }
             match io.kind() {
                 io::ErrorKind::ConnectionRefused
                 | io::ErrorKind::HostUnreachable
@@ -172,26 +237,40 @@ fn classify(error: &(dyn StdError + 'static)) -> TransportErrorKind {
         if let Some(c) = e.downcast_ref::<hyper_util::client::legacy::Error>() {
             connect |= c.is_connect();
         }
+        // A proxy that refused the tunnel; how it was reached is told by the causes.
+        connect |= e.is::<TunnelError>();
         // hyper-util's resolver error is private; it names itself.
         if e.to_string().starts_with("dns error") {
             return K::Dns;
         }
-        cause = e.source();
     }
     if connect { K::Connect } else { K::Other }
 }
 
 /// The error and its causes, one line.
 fn describe(error: &(dyn StdError + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut cause = error.source();
-    while let Some(e) = cause {
+    let mut text = String::new();
+    for e in causes(error) {
         let part = e.to_string();
         if !text.contains(&part) {
-            text.push_str(": ");
+            if !text.is_empty() {
+                text.push_str(": ");
+            }
             text.push_str(&part);
         }
-        cause = e.source();
     }
     text
+}
+
+/// The error, then each cause. An `io::Error`'s own `source` skips the error it wraps (a
+/// rustls error inside the one tokio-rustls returns, say); this visits it.
+fn causes<'a>(
+    error: &'a (dyn StdError + 'static),
+) -> impl Iterator<Item = &'a (dyn StdError + 'static)> {
+    std::iter::successors(Some(error), |&e| {
+        match e.downcast_ref::<io::Error>().and_then(io::Error::get_ref) {
+            Some(wrapped) => Some(wrapped as &(dyn StdError + 'static)),
+            None => e.source(),
+        }
+    })
 }

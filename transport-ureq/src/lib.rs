@@ -3,7 +3,8 @@
 //! number of threads.
 //!
 //! - [`UreqTransport`] sends one request: no redirects, 4xx/5xx returned as responses
-//!   (so Zuora's error bodies can be read), a timeout (30 s) and a body cap (64 KiB).
+//!   (so Zuora's error bodies can be read), a connect timeout and a timeout (30 s each) and
+//!   a body cap (64 KiB).
 //! - [`TokenSource`] drives the core's lifecycle: cached hits without locks, one request
 //!   however many threads ask, refresh-ahead in a background thread, backoff.
 //!
@@ -21,6 +22,35 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! # Proxies and trust
+//!
+//! - **Proxies**: the driver's [`ProxyPolicy`] decides, for every request, and this crate
+//!   sets ureq's proxy accordingly (ureq's own reading of the environment, which would send
+//!   plain http through a proxy too, is never used). By default https goes through
+//!   `https_proxy` / `HTTPS_PROXY` / `all_proxy` / `ALL_PROXY` (lower case first), except to
+//!   hosts in `no_proxy` / `NO_PROXY`, in a CONNECT tunnel with TLS to Zuora end to end
+//!   inside it; credentials in the proxy URL go in `Proxy-Authorization: Basic` on the
+//!   CONNECT request only. Plain http (loopback only) never goes through a proxy.
+//!   [`ProxyPolicy::none`] and [`ProxyPolicy::via`] replace the environment, also for an
+//!   agent of your own that has a proxy set. Only `http://` proxies are supported.
+//! - **Trust**: Mozilla's roots by default; [`TrustRoots`] adds the operating system's store
+//!   and your own roots (DER or PEM), or replaces them ([`UreqTransport::with_trust`]).
+//! - **Connect timeout**: TCP, the proxy's CONNECT and the TLS handshake together, 30 s by
+//!   default, set on every request, so an agent of your own keeps it too.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use zuora_oauth_ureq::{Proxy, ProxyPolicy, TokenSource, TrustRoots, UreqTransport};
+//!
+//! # fn demo(request: zuora_oauth_core::TokenRequest, corporate_ca: &str)
+//! #     -> Result<(), Box<dyn std::error::Error>> {
+//! let transport = UreqTransport::with_trust(TrustRoots::webpki().with_os_store()?.with_pem(corporate_ca)?)
+//!     .proxy(ProxyPolicy::via(Proxy::parse("http://proxy.corp.example:3128")?))
+//!     .connect_timeout(Duration::from_secs(5));
+//! let source = TokenSource::builder(request).transport(transport).build();
+//! # Ok(()) }
+//! ```
+//!
 //! # Features
 //!
 //! - `tracing`: a span per token request, cache hits at TRACE, refresh-ahead at
@@ -33,4 +63,5 @@ mod source;
 mod transport;
 
 pub use source::{TokenSource, TokenSourceBuilder};
-pub use transport::{DEFAULT_MAX_BODY, DEFAULT_TIMEOUT, UreqTransport};
+pub use transport::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BODY, DEFAULT_TIMEOUT, UreqTransport};
+pub use zuora_oauth_driver::{Proxy, ProxyError, ProxyPolicy, TrustError, TrustRoots};

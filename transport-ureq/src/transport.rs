@@ -1,21 +1,30 @@
 //! Sending one token request with ureq.
 
+use std::fmt;
 use std::io;
 use std::time::Duration;
 
 use ureq::Agent;
+use ureq::tls::{Certificate, RootCerts, TlsConfig};
 use zuora_oauth_core::{TransportError, TransportErrorKind};
+use zuora_oauth_driver::{Proxy, ProxyPolicy, ProxyRoute, TrustRoots};
 
 /// Default limit on the whole exchange (connect, send, receive).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default limit on connection setup: TCP, a proxy's CONNECT, the TLS handshake.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 /// Default cap on a response body; a token response is well under 1 KiB.
 pub const DEFAULT_MAX_BODY: u64 = 64 * 1024;
 
-/// Sends token requests with a ureq [`Agent`]: no redirects, no status-as-error, a
-/// timeout and a body cap. Holds no Zuora rules: it moves bytes.
-#[derive(Debug, Clone)]
+/// Sends token requests with a ureq [`Agent`]: no redirects, no status-as-error, the
+/// [`ProxyPolicy`]'s route, a connect timeout, a timeout and a body cap. Holds no Zuora
+/// rules: it moves bytes.
+///
+/// `Debug` shows the settings, never proxy credentials.
+#[derive(Clone)]
 pub struct UreqTransport {
     agent: Agent,
+    proxy: ProxyPolicy,
     timeout: Duration,
     connect_timeout: Duration,
     max_body: u64,
@@ -23,31 +32,59 @@ pub struct UreqTransport {
 
 impl Default for UreqTransport {
     fn default() -> Self {
-        let config = Agent::config_builder()
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .user_agent(concat!("zuora-oauth-ureq/", env!("CARGO_PKG_VERSION")))
-            .build();
-        Self::with_agent(Agent::new_with_config(config))
+        Self::new()
     }
 }
 
 impl UreqTransport {
-    /// A transport with its own agent (rustls with the `ring` provider and webpki roots).
+    /// A transport with its own agent trusting Mozilla's roots ([`TrustRoots::webpki`]),
+    /// with the proxy from the environment ([`ProxyPolicy::from_env`]).
     pub fn new() -> Self {
-        Self::default()
+        Self::with_trust(TrustRoots::default())
     }
 
-    /// Uses your agent (proxy, TLS and pool settings). Whatever its configuration, token
-    /// requests are sent without following redirects and with 4xx/5xx returned as
-    /// responses, and with this transport's timeouts.
+    /// A transport with its own agent (rustls with the `ring` provider) trusting `roots`,
+    /// with the proxy from the environment ([`ProxyPolicy::from_env`]).
+    pub fn with_trust(roots: TrustRoots) -> Self {
+        let certificates: Vec<Certificate<'static>> = roots
+            .certificates()
+            .iter()
+            .map(|der| Certificate::from_der(der).to_owned())
+            .collect();
+        let config = Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .user_agent(concat!("zuora-oauth-ureq/", env!("CARGO_PKG_VERSION")))
+            // ureq's own default reads the environment for every URL; the policy decides.
+            .proxy(None)
+            .tls_config(
+                TlsConfig::builder()
+                    .root_certs(RootCerts::from(certificates))
+                    .build(),
+            )
+            .build();
+        Self::with_agent(Agent::new_with_config(config))
+    }
+
+    /// Uses your agent (TLS and pool settings). Whatever its configuration, token requests
+    /// are sent without following redirects, with 4xx/5xx returned as responses, with this
+    /// transport's timeouts, and through the proxy this transport's [`ProxyPolicy`] picks
+    /// (default: [`ProxyPolicy::from_env`]), not the agent's.
     pub fn with_agent(agent: Agent) -> Self {
         Self {
             agent,
+            proxy: ProxyPolicy::from_env(),
             timeout: DEFAULT_TIMEOUT,
-            connect_timeout: DEFAULT_TIMEOUT,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             max_body: DEFAULT_MAX_BODY,
         }
+    }
+
+    /// Which proxy carries which request (default: [`ProxyPolicy::from_env`], read when the
+    /// transport was made). Plain http never goes through a proxy, whatever the policy.
+    pub fn proxy(mut self, policy: ProxyPolicy) -> Self {
+        self.proxy = policy;
+        self
     }
 
     /// Limits the whole exchange: connect, send and receive (default 30 s).
@@ -61,7 +98,9 @@ impl UreqTransport {
         self.timeout
     }
 
-    /// Limits connection setup, TLS included (default 30 s; never more than the timeout).
+    /// Limits connection setup: TCP, a proxy's CONNECT and the TLS handshake together
+    /// (default 30 s; never more than the timeout). A connection not ready in time fails
+    /// with [`TransportErrorKind::Timeout`].
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
         self
@@ -79,15 +118,34 @@ impl UreqTransport {
         &self,
         request: http::Request<Vec<u8>>,
     ) -> Result<http::Response<Vec<u8>>, TransportError> {
+        let via = match self.proxy.route(request.uri()) {
+            Ok(ProxyRoute::Direct) => None,
+            Ok(ProxyRoute::Tunnel(proxy)) => Some(proxy),
+            Err(error) => {
+                return Err(TransportError::new(
+                    TransportErrorKind::Other,
+                    error.to_string(),
+                ));
+            }
+        };
+        let proxy = via.map(ureq_proxy).transpose()?;
         let request = self
             .agent
             .configure_request(request)
             .http_status_as_error(false)
             .max_redirects(0)
+            .proxy(proxy)
             .timeout_global(Some(self.timeout))
             .timeout_connect(Some(self.connect_timeout.min(self.timeout)))
             .build();
-        let response = self.agent.run(request).map_err(map_error)?;
+        let response = self.agent.run(request).map_err(|error| {
+            let mut error = map_error(error);
+            if let Some(proxy) = via {
+                let detail = format!("{} (through the proxy {proxy})", error.detail());
+                error = TransportError::new(error.kind(), detail);
+            }
+            error
+        })?;
         let (parts, mut body) = response.into_parts();
         let body = body
             .with_config()
@@ -98,13 +156,42 @@ impl UreqTransport {
     }
 }
 
+impl fmt::Debug for UreqTransport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The agent's own Debug would show a proxy it was configured with, credentials hinted.
+        f.debug_struct("UreqTransport")
+            .field("proxy", &self.proxy)
+            .field("timeout", &self.timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("max_body", &self.max_body)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The policy's proxy as ureq's: an HTTP proxy, so ureq tunnels with CONNECT and sends the
+/// credentials as `Proxy-Authorization: Basic` on the CONNECT request only.
+fn ureq_proxy(proxy: &Proxy) -> Result<ureq::Proxy, TransportError> {
+    let mut builder = ureq::Proxy::builder(ureq::ProxyProtocol::Http)
+        .host(proxy.host())
+        .port(proxy.port());
+    if let (Some(user), Some(password)) = (proxy.username(), proxy.password()) {
+        builder = builder.username(user).password(password);
+    }
+    builder.build().map_err(|_| {
+        TransportError::new(
+            TransportErrorKind::Other,
+            format!("ureq cannot use the proxy {proxy}"),
+        )
+    })
+}
+
 /// ureq's error → the small transport error every adapter shares.
 fn map_error(error: ureq::Error) -> TransportError {
     use TransportErrorKind as K;
     let kind = match &error {
         ureq::Error::Timeout(_) => K::Timeout,
         ureq::Error::HostNotFound => K::Dns,
-        ureq::Error::ConnectionFailed => K::Connect,
+        ureq::Error::ConnectionFailed | ureq::Error::ConnectProxyFailed(_) => K::Connect,
         ureq::Error::BodyExceedsLimit(_) => K::BodyTooLarge,
         ureq::Error::Tls(_) | ureq::Error::Pem(_) | ureq::Error::Rustls(_) => K::Tls,
         ureq::Error::Io(e) => io_kind(e),
@@ -116,6 +203,10 @@ fn map_error(error: ureq::Error) -> TransportError {
 
 fn io_kind(e: &io::Error) -> TransportErrorKind {
     use io::ErrorKind as Io;
+    // rustls reports handshake and certificate failures as I/O errors wrapping its own.
+    if e.get_ref().is_some_and(|inner| inner.is::<rustls::Error>()) {
+        return TransportErrorKind::Tls;
+    }
     match e.kind() {
         Io::ConnectionRefused
         | Io::HostUnreachable

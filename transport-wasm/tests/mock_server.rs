@@ -6,7 +6,7 @@
 //! passes its URL at compile time in `ZUORA_MOCK_URL`. By hand:
 //!
 //! ```text
-//! cargo run -p zuora-oauth-testkit --bin zuora-mock-server &     # prints http://127.0.0.1:PORT
+//! cargo run -p zuora-oauth-testkit --bin zuora-mock-server -- --cors &     # prints http://127.0.0.1:PORT
 //! ZUORA_MOCK_URL=http://127.0.0.1:PORT cargo test -p zuora-oauth-wasm --target wasm32-unknown-unknown
 //! ```
 //!

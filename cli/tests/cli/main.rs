@@ -12,5 +12,6 @@ mod cache;
 mod failures;
 mod inputs;
 mod output;
+mod proxy;
 mod retries;
 mod secrets;

@@ -21,7 +21,7 @@ pub fn mock_url() -> &'static str {
         _ => panic!(
             "ZUORA_MOCK_URL was not set when these tests were compiled: they need the mock \
              Zuora server. Run `cargo xtask test`, or start `cargo run -p zuora-oauth-testkit \
-             --bin zuora-mock-server` and run `ZUORA_MOCK_URL=<the URL it prints> cargo test \
+             --bin zuora-mock-server -- --cors` and run `ZUORA_MOCK_URL=<the URL it prints> cargo test \
              -p zuora-oauth-wasm --target wasm32-unknown-unknown`"
         ),
     }
