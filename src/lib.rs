@@ -4,8 +4,9 @@
 //! This facade re-exports the Sans-IO core, [`zuora_oauth_core`], at its root: validated
 //! inputs ([`ClientId`], [`ClientSecret`], [`Environment`], [`TrackId`], [`EntityId`]), the
 //! [`TokenRequest`] that builds the HTTP request and parses the response, the [`Error`]
-//! to match on, and the [`TokenLifecycle`] that decides when to fetch. One feature per
-//! transport adds a ready token source:
+//! to match on, and the [`TokenLifecycle`] that decides when to fetch; and the token source
+//! written once for every runtime, [`driver`] (its [`TokenHandle`] and [`TokenError`] at the
+//! root). One feature per transport adds a ready token source:
 //!
 //! | feature | module | transport |
 //! |---|---|---|
@@ -15,8 +16,7 @@
 //!
 //! No transport is compiled unless its feature is on. The feature `tracing` adds `tracing`
 //! events (target `zuora_oauth`) from the lifecycle and from the chosen transport: each
-//! token request with its status, `Zuora-Request-Id` and outcome, backoff, cache hits at
-//! TRACE. They never hold a secret.
+//! token request with its status, `Zuora-Request-Id` and outcome, backoff. They never hold a secret.
 //!
 //! ```
 //! use zuora_oauth::{ClientId, ClientSecret, Environment, TokenRequest};
@@ -34,6 +34,10 @@
 #![deny(missing_docs)]
 
 pub use zuora_oauth_core::*;
+
+/// The one token source every transport uses, and its seam for runtimes of your own.
+pub use zuora_oauth_driver as driver;
+pub use zuora_oauth_driver::{TokenError, TokenHandle};
 
 /// The async transport and token source (feature `hyper`).
 #[cfg(feature = "hyper")]

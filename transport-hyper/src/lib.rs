@@ -4,8 +4,10 @@
 //!
 //! - [`HyperTransport`] sends one request: no redirects, every status returned as a
 //!   response, a connect timeout and a timeout (30 s each) and a body cap (64 KiB).
-//! - [`TokenSource`] drives the core's lifecycle: cached hits without locks, one request
-//!   however many tasks ask, refresh-ahead in a spawned task, backoff, cancellation safety.
+//! - [`TokenSource`] is the driver's token source (`zuora-oauth-driver`) on this transport:
+//!   cached hits without locks, one request however many tasks ask, sent in a spawned task
+//!   that a caller's timeout never cancels, refresh-ahead, backoff, nothing left running once
+//!   the last clone is dropped. Works on multi-thread and `current_thread` tokio runtimes.
 //!
 //! ```no_run
 //! use zuora_oauth_core::{ClientId, ClientSecret, Environment, TokenRequest};
@@ -47,15 +49,14 @@
 //!     .trust(TrustRoots::webpki().with_os_store()?.with_pem(corporate_ca)?)
 //!     .connect_timeout(Duration::from_secs(5))
 //!     .build();
-//! let source = TokenSource::builder(request).transport(transport).build();
+//! let source = TokenSource::builder_with(request, transport).build();
 //! # Ok(()) }
 //! ```
 //!
 //! # Features
 //!
-//! - `tracing`: a span per token request, cache hits at TRACE, refresh-ahead at
-//!   DEBUG, plus the core's lifecycle events (status, `Zuora-Request-Id`, failures, backoff).
-//!   Off by default; never a secret.
+//! - `tracing`: a span per token request, refresh-ahead at DEBUG, plus the core's lifecycle
+//!   events (status, `Zuora-Request-Id`, failures, backoff). Off by default; never a secret.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 

@@ -5,8 +5,10 @@
 //! - [`UreqTransport`] sends one request: no redirects, 4xx/5xx returned as responses
 //!   (so Zuora's error bodies can be read), a connect timeout and a timeout (30 s each) and
 //!   a body cap (64 KiB).
-//! - [`TokenSource`] drives the core's lifecycle: cached hits without locks, one request
-//!   however many threads ask, refresh-ahead in a background thread, backoff.
+//! - [`TokenSource`] is the driver's blocking token source (`zuora-oauth-driver`) on this
+//!   transport: cached hits without locks, one request however many threads ask, sent from
+//!   a thread of its own (a caller may stop waiting with `token_within`), refresh-ahead,
+//!   backoff.
 //!
 //! ```no_run
 //! use zuora_oauth_core::{ClientId, ClientSecret, Environment, TokenRequest};
@@ -47,13 +49,13 @@
 //! let transport = UreqTransport::with_trust(TrustRoots::webpki().with_os_store()?.with_pem(corporate_ca)?)
 //!     .proxy(ProxyPolicy::via(Proxy::parse("http://proxy.corp.example:3128")?))
 //!     .connect_timeout(Duration::from_secs(5));
-//! let source = TokenSource::builder(request).transport(transport).build();
+//! let source = TokenSource::builder_with(request, transport).build();
 //! # Ok(()) }
 //! ```
 //!
 //! # Features
 //!
-//! - `tracing`: a span per token request, cache hits at TRACE, refresh-ahead at
+//! - `tracing`: a span per token request, refresh-ahead at
 //!   DEBUG, plus the core's lifecycle events (status, `Zuora-Request-Id`, failures, backoff).
 //!   Off by default; never a secret.
 #![forbid(unsafe_code)]

@@ -81,7 +81,7 @@
 //!
 //! # Features
 //!
-//! - `tracing`: a span per token request, cache hits at TRACE, refresh-ahead at DEBUG,
+//! - `tracing`: a span per token request, refresh-ahead at DEBUG,
 //!   plus the core's lifecycle events (status, `Zuora-Request-Id`, failures, backoff). Off
 //!   by default; never a secret. Install a subscriber that works on wasm32 (one that
 //!   writes to the console, say) to see them.
