@@ -84,6 +84,7 @@ mod credentials;
 mod entity_id;
 mod environment;
 mod error;
+mod fleet;
 mod header_text;
 mod invalid;
 mod lifecycle;
@@ -102,6 +103,7 @@ pub use environment::{BaseUrl, Environment};
 pub use error::{
     Error, ErrorDetail, ErrorResponse, Problem, Reason, TransportError, TransportErrorKind,
 };
+pub use fleet::{FleetAction, FleetConfig, FleetFetch, LeaseId, may_delete};
 pub use invalid::InvalidInput;
 pub use lifecycle::{
     Action, CachedToken, DEFAULT_REQUEST_DEADLINE, Generation, LifecycleConfig, Outcome,

@@ -13,7 +13,8 @@ use crate::{
     Error, Timestamp, Token, TokenRecord, TokenRequest, TransportError, TransportErrorKind,
 };
 use budget::Budget;
-use jitter::{Jitter, backoff_ceiling};
+pub(crate) use jitter::Jitter;
+use jitter::backoff_ceiling;
 
 /// Keeps one Zuora token fresh with the fewest token calls, without doing any I/O.
 ///
@@ -546,6 +547,27 @@ impl TokenLifecycle {
             return Outcome::Ignored;
         }
         Outcome::Failed(self.fail(now, Error::Transport(error), None))
+    }
+
+    /// Reports that request `id` was answered by a token obtained elsewhere: a record another
+    /// process stored in a shared store (see [`FleetFetch`](crate::FleetFetch)). The record
+    /// is [adopted](Self::adopt) if it is good enough; the request ends either way (it
+    /// counted against the budget: the store was asked instead of Zuora).
+    pub fn handle_record(
+        &mut self,
+        now: Timestamp,
+        wall: SystemTime,
+        id: RequestId,
+        record: &TokenRecord,
+    ) -> Outcome<'_> {
+        let now = self.observe(now);
+        if self.finish(id).is_none() {
+            return Outcome::Ignored;
+        }
+        match self.adopt(now, wall, record) {
+            Some(adopted) => Outcome::Token(adopted),
+            None => Outcome::Ignored,
+        }
     }
 
     /// Reports that request `id` was abandoned before it completed. It counts against the
