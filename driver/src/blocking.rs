@@ -1,17 +1,19 @@
 //! The blocking token source: one cached token shared by every thread.
 
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use zuora_oauth_core::{
-    Error, Generation, LifecycleConfig, Timestamp, TokenLifecycle, TokenRecord, TokenRequest,
-    TransportError, TransportErrorKind,
+    Error, FleetFetch, Generation, LifecycleConfig, Timestamp, TokenLifecycle, TokenRecord,
+    TokenRequest, TransportError, TransportErrorKind,
 };
 
 use crate::notify::lock;
 use crate::runtime::with_deadline_floor;
-use crate::shared::{Fetch, Next, Shared};
+use crate::shared::{Fetch, Next, Shared, WeakFetch};
+use crate::store::{BlockingTokenStore, Step, StoreError, StoreLink, StoreOptions};
 use crate::{BlockingTransport, Clock, TokenError, TokenHandle};
 
 /// The longest a blocked caller sleeps before looking again without news (a safety net:
@@ -33,6 +35,9 @@ pub struct TokenSource<T: BlockingTransport> {
 struct Owner<T> {
     shared: Arc<Shared>,
     transport: T,
+    store: Option<Arc<StoreLink<dyn BlockingTokenStore>>>,
+    /// Seeds of the fleet attempts (lease values, poll jitter).
+    seeds: AtomicU64,
 }
 
 impl<T> Drop for Owner<T> {
@@ -56,6 +61,7 @@ pub struct TokenSourceBuilder<T> {
     transport: T,
     clock: Option<Clock>,
     seed: Option<u64>,
+    store: Option<Arc<StoreLink<dyn BlockingTokenStore>>>,
 }
 
 impl<T: BlockingTransport> TokenSourceBuilder<T> {
@@ -78,6 +84,16 @@ impl<T: BlockingTransport> TokenSourceBuilder<T> {
         self
     }
 
+    /// Shares tokens with other processes through `store`; see
+    /// [`crate::TokenSourceBuilder::store`]. The store's own timeout bounds each call.
+    pub fn store(self, store: impl BlockingTokenStore, options: StoreOptions) -> Self {
+        let link: Arc<StoreLink<dyn BlockingTokenStore>> = Arc::new(StoreLink::new(store, options));
+        Self {
+            store: Some(link),
+            ..self
+        }
+    }
+
     /// The source.
     pub fn build(self) -> TokenSource<T> {
         let seed = self.seed.unwrap_or_else(crate::clock::os_seed);
@@ -88,6 +104,8 @@ impl<T: BlockingTransport> TokenSourceBuilder<T> {
             owner: Arc::new(Owner {
                 shared: Arc::new(Shared::new(lifecycle, clock)),
                 transport: self.transport,
+                store: self.store,
+                seeds: AtomicU64::new(seed ^ 0x243f_6a88_85a3_08d3),
             }),
         }
     }
@@ -114,6 +132,7 @@ impl<T: BlockingTransport> TokenSource<T> {
             transport,
             clock: None,
             seed: None,
+            store: None,
         }
     }
 
@@ -172,10 +191,29 @@ impl<T: BlockingTransport> TokenSource<T> {
     /// The Zuora API answered 401 to token `generation`: the next call fetches a new one.
     /// Reports from many threads about the same token cause one request; reports about an
     /// older token are ignored. Returns whether this report changed anything.
+    ///
+    /// With a store, the shared record is deleted too if it is that token.
     pub fn invalidate(&self, generation: Generation) -> bool {
-        self.owner
-            .shared
-            .update(|lc, now| lc.invalidate(now, generation))
+        let Owner { shared, store, .. } = &*self.owner;
+        let (changed, reported) = shared.update(|lc, now| {
+            let reported = store
+                .as_ref()
+                .and(lc.token(now))
+                .filter(|c| c.generation() == generation)
+                .map(|c| c.record());
+            (lc.invalidate(now, generation), reported)
+        });
+        if let (true, Some(link), Some(reported)) = (changed, store, reported)
+            && let Err(e) = link.store.invalidate(&reported)
+        {
+            link.failed(shared.clock.now(), "invalidate", &e);
+        }
+        changed
+    }
+
+    /// How many store calls have failed so far: 0 without a store.
+    pub fn store_failures(&self) -> u64 {
+        self.owner.store.as_ref().map_or(0, |link| link.failures())
     }
 
     /// Forgets failures and backoff, so that the next call may ask again.
@@ -244,25 +282,42 @@ impl<T: BlockingTransport> TokenSource<T> {
         }
     }
 
-    /// Sends the request from a thread of its own; if no thread can be started, from this
-    /// one. The thread holds the source's state only weakly: dropping the source frees the
-    /// token at once, and the outcome of the request is then discarded.
+    /// Sends the request from a thread of its own (after asking the fleet, with a store);
+    /// if no thread can be started, from this one. The thread holds the source's state only
+    /// weakly: dropping the source frees the token at once, and the outcome of a request
+    /// then in flight is discarded.
     fn detach(&self, request: http::Request<Vec<u8>>, fetch: Fetch) {
         #[cfg(feature = "tracing")]
         let span = tracing::debug_span!(target: "zuora_oauth", "zuora_token_request", request = ?fetch.id(), uri = %request.uri());
-        let job = Arc::new(Mutex::new(Some((request, fetch.downgrade()))));
+        let owner = &*self.owner;
+        let fleet = owner.store.as_ref().map(|link| {
+            let seed = owner
+                .seeds
+                .fetch_add(0x9e37_79b9_7f4a_7c15, Ordering::Relaxed);
+            let current = fetch.current_record();
+            let config = link.options.fleet_config().clone();
+            (Arc::clone(link), FleetFetch::new(config, seed, current))
+        });
+        let clock = owner.shared.clock.clone();
+        let job = Arc::new(Mutex::new(Some((request, fetch.downgrade(), fleet))));
         let run = {
-            let (job, transport) = (Arc::clone(&job), self.owner.transport.clone());
+            let (job, transport) = (Arc::clone(&job), owner.transport.clone());
             move || {
                 #[cfg(feature = "tracing")]
                 let _entered = span.enter();
                 let taken = lock(&job).take();
-                if let Some((request, weak)) = taken {
-                    let result = transport.send(request);
-                    // The source is gone: the outcome is discarded.
-                    if let Some(fetch) = weak.upgrade() {
-                        fetch.complete(result);
+                match taken {
+                    Some((request, weak, None)) => {
+                        let result = transport.send(request);
+                        // The source is gone: the outcome is discarded.
+                        if let Some(fetch) = weak.upgrade() {
+                            fetch.complete(result);
+                        }
                     }
+                    Some((request, weak, Some((link, attempt)))) => {
+                        fleet_attempt(&transport, &link, attempt, request, weak, &clock);
+                    }
+                    None => {}
                 }
             }
         };
@@ -271,6 +326,63 @@ impl<T: BlockingTransport> TokenSource<T> {
             .spawn(run.clone());
         if spawned.is_err() {
             run();
+        }
+    }
+}
+
+/// One fleet attempt (see [`FleetFetch`]) on the fetching thread. Stops if the source is
+/// dropped before a token was found; the store calls after it (save, release) still run.
+fn fleet_attempt<T: BlockingTransport>(
+    transport: &T,
+    link: &StoreLink<dyn BlockingTokenStore>,
+    mut attempt: FleetFetch,
+    request: http::Request<Vec<u8>>,
+    fetch: WeakFetch,
+    clock: &Clock,
+) {
+    let (mut request, mut fetch) = (Some(request), Some(fetch));
+    let store = &link.store;
+    loop {
+        if fetch.as_ref().is_some_and(|f| !f.is_alive()) {
+            return;
+        }
+        let (now, wall) = (clock.now(), clock.wall());
+        let failed = |what, e: &StoreError| link.failed(now, what, e);
+        match Step::from(attempt.poll(now)) {
+            Step::Load => {
+                let loaded = store.load().inspect_err(|e| failed("load", e));
+                attempt.loaded(now, wall, loaded);
+            }
+            Step::TryLease(lease, ttl) => {
+                let taken = store
+                    .try_lease(lease, ttl)
+                    .inspect_err(|e| failed("try_lease", e));
+                attempt.leased(now, taken);
+            }
+            Step::Sleep(until) => std::thread::sleep(until.saturating_duration_since(now)),
+            Step::Adopt(record) => {
+                if let Some(done) = fetch.take().and_then(WeakFetch::upgrade) {
+                    done.adopt(&record);
+                }
+            }
+            Step::Fetch => {
+                let result = request.take().map(|r| transport.send(r));
+                let record = match (result, fetch.take().and_then(WeakFetch::upgrade)) {
+                    (Some(result), Some(done)) => done.complete(result),
+                    _ => None,
+                };
+                attempt.fetched(record);
+            }
+            Step::Save(record) => {
+                let ttl = record.remaining(wall);
+                let saved = store.save(&record, ttl).inspect_err(|e| failed("save", e));
+                attempt.saved(saved);
+            }
+            Step::Release(lease) => {
+                let released = store.release(lease).inspect_err(|e| failed("release", e));
+                attempt.released(released);
+            }
+            Step::Done => return,
         }
     }
 }

@@ -92,6 +92,7 @@ mod notify;
 mod runtime;
 mod shared;
 mod source;
+mod store;
 
 pub use clock::Clock;
 pub use error::TokenError;
@@ -100,6 +101,9 @@ pub use handle::TokenHandle;
 pub use runtime::BlockingTransport;
 pub use runtime::{BoxFuture, DEADLINE_MARGIN, MaybeSend, Runtime, TransportResult};
 pub use source::{TokenSource, TokenSourceBuilder};
+#[cfg(not(target_arch = "wasm32"))]
+pub use store::BlockingTokenStore;
+pub use store::{StoreError, StoreErrorKind, StoreOptions, TokenStore};
 
 mod proxy;
 pub use proxy::{Proxy, ProxyError, ProxyPolicy, ProxyRoute};

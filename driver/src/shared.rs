@@ -4,7 +4,9 @@
 use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwapOption;
-use zuora_oauth_core::{Action, RequestId, Timestamp, TokenLifecycle, TokenRequest};
+use zuora_oauth_core::{
+    Action, Outcome, RequestId, Timestamp, TokenLifecycle, TokenRecord, TokenRequest,
+};
 
 use crate::notify::{Changed, lock};
 use crate::runtime::TransportResult;
@@ -173,25 +175,45 @@ impl Fetch {
         self.id
     }
 
-    /// Reports the outcome: a response of any status, or a transport failure.
-    pub(crate) fn complete(mut self, result: TransportResult) {
+    /// Reports the outcome: a response of any status, or a transport failure. Returns the
+    /// new token's record, if a token was installed (to share it).
+    pub(crate) fn complete(mut self, result: TransportResult) -> Option<TokenRecord> {
         self.done = true;
         let (id, wall) = (self.id, self.shared.clock.wall());
         self.shared.update(|lc, now| {
-            let _ = match result {
+            let outcome = match result {
                 Ok(response) => lc.handle_response(now, wall, id, &response),
                 Err(e) => lc.handle_transport_error(now, id, e),
             };
+            match outcome {
+                Outcome::Token(c) => Some(c.record()),
+                Outcome::Failed(_) | Outcome::Ignored => None,
+            }
+        })
+    }
+
+    /// Reports that a shared store answered instead of Zuora, with `record`.
+    pub(crate) fn adopt(mut self, record: &TokenRecord) {
+        self.done = true;
+        let (id, wall) = (self.id, self.shared.clock.wall());
+        self.shared.update(|lc, now| {
+            let _ = lc.handle_record(now, wall, id, record);
         });
+    }
+
+    /// The record of the token this fetch refreshes, if one is still usable.
+    pub(crate) fn current_record(&self) -> Option<TokenRecord> {
+        let now = self.shared.clock.now();
+        self.shared.inspect(|lc| lc.token(now).map(|c| c.record()))
     }
 }
 
 /// A [`Fetch`] that does not keep the source's state alive: a thread blocked in a request
 /// holds this, so that dropping the source frees the token at once; the outcome is then
-/// discarded.
+/// discarded. Dropped unused while the source lives, it cancels the request.
 #[cfg(not(target_arch = "wasm32"))]
 pub(crate) struct WeakFetch {
-    shared: std::sync::Weak<Shared>,
+    shared: Option<std::sync::Weak<Shared>>,
     id: RequestId,
 }
 
@@ -200,7 +222,7 @@ impl Fetch {
     pub(crate) fn downgrade(mut self) -> WeakFetch {
         self.done = true;
         WeakFetch {
-            shared: Arc::downgrade(&self.shared),
+            shared: Some(Arc::downgrade(&self.shared)),
             id: self.id,
         }
     }
@@ -209,13 +231,34 @@ impl Fetch {
 #[cfg(not(target_arch = "wasm32"))]
 impl WeakFetch {
     /// The fetch again, if the source is still there.
-    pub(crate) fn upgrade(self) -> Option<Fetch> {
-        let shared = self.shared.upgrade()?;
+    pub(crate) fn upgrade(mut self) -> Option<Fetch> {
+        let shared = self.shared.take()?.upgrade()?;
         Some(Fetch {
             shared,
             id: self.id,
             done: false,
         })
+    }
+
+    /// Whether the source is still there.
+    pub(crate) fn is_alive(&self) -> bool {
+        self.shared.as_ref().is_some_and(|s| s.strong_count() > 0)
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+impl Drop for WeakFetch {
+    fn drop(&mut self) {
+        // Unused: cancel the request (through a `Fetch`, which cancels when dropped).
+        let _ = self
+            .shared
+            .take()
+            .and_then(|s| s.upgrade())
+            .map(|shared| Fetch {
+                shared,
+                id: self.id,
+                done: false,
+            });
     }
 }
 

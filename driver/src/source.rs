@@ -4,15 +4,18 @@ use std::fmt;
 use std::future::{Future, poll_fn};
 use std::pin::pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::Poll;
 
 use zuora_oauth_core::{
-    Error, Generation, LifecycleConfig, Timestamp, TokenLifecycle, TokenRecord, TokenRequest,
+    Error, FleetFetch, Generation, LifecycleConfig, Timestamp, TokenLifecycle, TokenRecord,
+    TokenRequest,
 };
 
 use crate::runtime::with_deadline_floor;
 use crate::shared::{Fetch, Next, Shared};
-use crate::{Clock, Runtime, TokenError, TokenHandle};
+use crate::store::{Step, StoreError, StoreErrorKind, StoreLink, StoreOptions, TokenStore};
+use crate::{BoxFuture, Clock, Runtime, TokenError, TokenHandle, TransportResult};
 
 /// Hands out a valid Zuora token to any number of tasks, on any [`Runtime`].
 ///
@@ -35,11 +38,14 @@ pub struct TokenSource<R: Runtime> {
     owner: Arc<Owner<R>>,
 }
 
-/// Owned by the clones; the detached tasks hold only the [`Shared`] state, and stop when
-/// the owner goes.
+/// Owned by the clones; the detached tasks hold only the [`Shared`] state (and the runtime
+/// and store, which hold no token), and stop when the owner goes.
 struct Owner<R> {
     shared: Arc<Shared>,
-    runtime: R,
+    runtime: Arc<R>,
+    store: Option<Arc<StoreLink<dyn TokenStore>>>,
+    /// Seeds of the fleet attempts (lease values, poll jitter).
+    seeds: AtomicU64,
 }
 
 impl<R> Drop for Owner<R> {
@@ -63,6 +69,7 @@ pub struct TokenSourceBuilder<R> {
     runtime: R,
     clock: Option<Clock>,
     seed: Option<u64>,
+    store: Option<Arc<StoreLink<dyn TokenStore>>>,
 }
 
 impl<R: Runtime> TokenSourceBuilder<R> {
@@ -86,7 +93,22 @@ impl<R: Runtime> TokenSourceBuilder<R> {
         self
     }
 
+    /// Shares tokens with other processes through `store` (Redis, say): one token request
+    /// per token lifetime for the whole fleet. A store failure never fails a caller: the
+    /// process fetches its own token, and rejoins when the store answers again.
+    #[cfg_attr(target_arch = "wasm32", allow(clippy::arc_with_non_send_sync))]
+    pub fn store(self, store: impl TokenStore, options: StoreOptions) -> Self {
+        let link: Arc<StoreLink<dyn TokenStore>> = Arc::new(StoreLink::new(store, options));
+        Self {
+            store: Some(link),
+            ..self
+        }
+    }
+
     /// The source.
+    // On wasm32 (one thread) nothing here is `Send`: the `Arc`s are shared between the
+    // source and the tasks it spawns on the same event loop.
+    #[cfg_attr(target_arch = "wasm32", allow(clippy::arc_with_non_send_sync))]
     pub fn build(self) -> TokenSource<R> {
         let seed = self.seed.unwrap_or_else(|| self.runtime.seed());
         let clock = self.clock.unwrap_or_else(|| self.runtime.clock());
@@ -95,7 +117,9 @@ impl<R: Runtime> TokenSourceBuilder<R> {
         TokenSource {
             owner: Arc::new(Owner {
                 shared: Arc::new(Shared::new(lifecycle, clock)),
-                runtime: self.runtime,
+                runtime: Arc::new(self.runtime),
+                store: self.store,
+                seeds: AtomicU64::new(seed ^ 0x243f_6a88_85a3_08d3),
             }),
         }
     }
@@ -122,6 +146,7 @@ impl<R: Runtime> TokenSource<R> {
             runtime,
             clock: None,
             seed: None,
+            store: None,
         }
     }
 
@@ -176,10 +201,39 @@ impl<R: Runtime> TokenSource<R> {
     /// The Zuora API answered 401 to token `generation`: the next call fetches a new one.
     /// Reports from many tasks about the same token cause one request; reports about an
     /// older token are ignored. Returns whether this report changed anything.
+    ///
+    /// With a store, the shared record is deleted too if it is that token (never a newer
+    /// one another process stored since), so that the whole fleet moves on.
     pub fn invalidate(&self, generation: Generation) -> bool {
-        self.owner
-            .shared
-            .update(|lc, now| lc.invalidate(now, generation))
+        let Owner {
+            shared,
+            runtime,
+            store,
+            ..
+        } = &*self.owner;
+        let (changed, reported) = shared.update(|lc, now| {
+            let reported = store
+                .as_ref()
+                .and(lc.token(now))
+                .filter(|c| c.generation() == generation)
+                .map(|c| c.record());
+            (lc.invalidate(now, generation), reported)
+        });
+        if let (true, Some(link), Some(reported)) = (changed, store, reported) {
+            let (link, task_runtime) = (Arc::clone(link), Arc::clone(runtime));
+            let shared = Arc::clone(shared);
+            runtime.spawn(Box::pin(async move {
+                let deleted = call(&*task_runtime, &link, &shared, "invalidate", link.store.invalidate(&reported)).await;
+                event!(debug, deleted = ?deleted.ok(), "invalidated token reported to the shared store");
+                let _ = deleted;
+            }));
+        }
+        changed
+    }
+
+    /// How many store calls have failed (or timed out) so far: 0 without a store.
+    pub fn store_failures(&self) -> u64 {
+        self.owner.store.as_ref().map_or(0, |link| link.failures())
     }
 
     /// Forgets failures and backoff, so that the next call may ask again (after fixing
@@ -217,7 +271,9 @@ impl<R: Runtime> TokenSource<R> {
 
     /// The slow path: poll the machine until it hands out a token or an error.
     async fn slow(&self) -> Result<TokenHandle, TokenError> {
-        let Owner { shared, runtime } = &*self.owner;
+        let Owner {
+            shared, runtime, ..
+        } = &*self.owner;
         runtime
             .check()
             .map_err(|e| TokenError::new(Error::Transport(e), None))?;
@@ -258,26 +314,135 @@ impl<R: Runtime> TokenSource<R> {
     }
 
     /// Sends the request in a task of its own, which reports the outcome, or cancels it if
-    /// the source is dropped first.
+    /// the source is dropped first. With a store, the task first asks the fleet (see
+    /// [`zuora_oauth_core::FleetFetch`]).
     fn detach(&self, request: http::Request<Vec<u8>>, fetch: Fetch) {
         #[cfg(feature = "tracing")]
         let span = tracing::debug_span!(target: "zuora_oauth", "zuora_token_request", request = ?fetch.id(), uri = %request.uri());
-        let send = self.owner.runtime.send(request);
-        let task = async move {
-            let shared = Arc::clone(fetch.shared());
-            let outcome = race(send, shared.changed.closed()).await;
-            match outcome {
-                Some(result) => fetch.complete(result),
-                None => {
-                    event!(debug, "token source dropped; request aborted");
-                    drop(fetch);
+        let owner = &*self.owner;
+        // Lazy: nothing is sent unless the task polls it.
+        let send = owner.runtime.send(request);
+        let task: BoxFuture<'static, ()> = match &owner.store {
+            None => Box::pin(async move {
+                let shared = Arc::clone(fetch.shared());
+                match race(send, shared.changed.closed()).await {
+                    Some(result) => drop(fetch.complete(result)),
+                    None => {
+                        event!(debug, "token source dropped; request aborted");
+                    }
                 }
+            }),
+            Some(link) => {
+                let seed = owner
+                    .seeds
+                    .fetch_add(0x9e37_79b9_7f4a_7c15, Ordering::Relaxed);
+                Box::pin(fleet_attempt(
+                    Arc::clone(&owner.runtime),
+                    Arc::clone(link),
+                    send,
+                    fetch,
+                    seed,
+                ))
             }
         };
         #[cfg(feature = "tracing")]
-        let task = tracing::Instrument::instrument(task, span);
-        self.owner.runtime.spawn(Box::pin(task));
+        let task = Box::pin(tracing::Instrument::instrument(task, span));
+        owner.runtime.spawn(task);
     }
+}
+
+/// One fleet attempt (see [`FleetFetch`]): the shared record, the lease, or a fetch of our
+/// own; every store call bounded by the store timeout. Ends early if the source is dropped.
+async fn fleet_attempt<R: Runtime>(
+    runtime: Arc<R>,
+    link: Arc<StoreLink<dyn TokenStore>>,
+    send: BoxFuture<'static, TransportResult>,
+    fetch: Fetch,
+    seed: u64,
+) {
+    let shared = Arc::clone(fetch.shared());
+    let current = fetch.current_record();
+    let mut attempt = FleetFetch::new(link.options.fleet_config().clone(), seed, current);
+    let (mut send, mut fetch) = (Some(send), Some(fetch));
+    let store = &link.store;
+    loop {
+        if shared.changed.is_closed() {
+            return; // dropping `fetch` cancels the request
+        }
+        let now = shared.clock.now();
+        match Step::from(attempt.poll(now)) {
+            Step::Load => {
+                let loaded = call(&*runtime, &link, &shared, "load", store.load()).await;
+                attempt.loaded(shared.clock.now(), shared.clock.wall(), loaded);
+            }
+            Step::TryLease(lease, ttl) => {
+                let taken = call(
+                    &*runtime,
+                    &link,
+                    &shared,
+                    "try_lease",
+                    store.try_lease(lease, ttl),
+                )
+                .await;
+                attempt.leased(shared.clock.now(), taken);
+            }
+            Step::Sleep(until) => {
+                let sleep = runtime.sleep(until.saturating_duration_since(now));
+                if race(sleep, shared.changed.closed()).await.is_none() {
+                    return;
+                }
+            }
+            Step::Adopt(record) => {
+                if let Some(fetch) = fetch.take() {
+                    event!(debug, "token taken from the shared store");
+                    fetch.adopt(&record);
+                }
+            }
+            Step::Fetch => {
+                let (Some(request), Some(done)) = (send.take(), fetch.take()) else {
+                    attempt.fetched(None);
+                    continue;
+                };
+                match race(request, shared.changed.closed()).await {
+                    Some(result) => attempt.fetched(done.complete(result)),
+                    None => return,
+                }
+            }
+            Step::Save(record) => {
+                let ttl = record.remaining(shared.clock.wall());
+                let saved = call(&*runtime, &link, &shared, "save", store.save(&record, ttl)).await;
+                attempt.saved(saved);
+            }
+            Step::Release(lease) => {
+                let released =
+                    call(&*runtime, &link, &shared, "release", store.release(lease)).await;
+                attempt.released(released);
+            }
+            Step::Done => return,
+        }
+    }
+}
+
+/// A store call bounded by the store timeout; failures are counted (and logged, rate
+/// limited).
+async fn call<R: Runtime, T>(
+    runtime: &R,
+    link: &StoreLink<dyn TokenStore>,
+    shared: &Shared,
+    what: &'static str,
+    call: BoxFuture<'_, Result<T, StoreError>>,
+) -> Result<T, StoreError> {
+    let timeout = link.options.call_timeout();
+    let result = race(call, runtime.sleep(timeout)).await.unwrap_or_else(|| {
+        Err(StoreError::new(
+            StoreErrorKind::Timeout,
+            format!("no answer within {} ms", timeout.as_millis()),
+        ))
+    });
+    if let Err(e) = &result {
+        link.failed(shared.clock.now(), what, e);
+    }
+    result
 }
 
 /// Polls `first` and `second` together: `Some` with `first`'s output if it finishes first,
