@@ -111,6 +111,12 @@ impl TokenRequest {
         &self.client_id
     }
 
+    /// The client secret (redacted in `Debug`; read it with
+    /// [`ClientSecret::expose_secret`], e.g. to derive a shared store's encryption key).
+    pub fn client_secret(&self) -> &ClientSecret {
+        &self.client_secret
+    }
+
     /// The track ID, if set.
     pub fn track_id(&self) -> Option<&TrackId> {
         self.track_id.as_ref()
