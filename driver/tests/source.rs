@@ -1,0 +1,359 @@
+//! The driver's token source on a runtime of the test's own (tokio with paused time, so
+//! that deadlines and backoff pass instantly and deterministically), with a scripted
+//! "Zuora" and an in-memory shared store.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use zuora_oauth_core::{
+    ClientId, ClientSecret, Environment, LeaseId, LifecycleConfig, TokenRecord, TokenRequest,
+    TransportError, TransportErrorKind, may_delete,
+};
+use zuora_oauth_driver::{
+    BoxFuture, Clock, Runtime, StoreError, StoreErrorKind, StoreOptions, TokenSource, TokenStore,
+    TransportResult,
+};
+
+/// What the scripted Zuora does with the next request.
+#[derive(Clone, Copy, Debug)]
+enum Answer {
+    Token,
+    /// Never answers (a lost outcome: the driver's future stays pending).
+    Never,
+    Refused,
+}
+
+#[derive(Default)]
+struct Zuora {
+    script: Mutex<VecDeque<Answer>>,
+    sent: AtomicUsize,
+    issued: AtomicUsize,
+}
+
+impl Zuora {
+    fn script(self: &Arc<Self>, answers: &[Answer]) -> Arc<Self> {
+        self.script.lock().unwrap().extend(answers);
+        Arc::clone(self)
+    }
+    fn sent(&self) -> usize {
+        self.sent.load(Ordering::SeqCst)
+    }
+}
+
+/// tokio (paused time) with the scripted Zuora as its HTTP client.
+#[derive(Clone)]
+struct Scripted {
+    zuora: Arc<Zuora>,
+    origin: tokio::time::Instant,
+}
+
+impl Scripted {
+    fn new(zuora: &Arc<Zuora>) -> Self {
+        Self {
+            zuora: Arc::clone(zuora),
+            origin: tokio::time::Instant::now(),
+        }
+    }
+}
+
+impl Runtime for Scripted {
+    fn send(&self, _request: http::Request<Vec<u8>>) -> BoxFuture<'static, TransportResult> {
+        let zuora = Arc::clone(&self.zuora);
+        Box::pin(async move {
+            zuora.sent.fetch_add(1, Ordering::SeqCst);
+            let answer = zuora
+                .script
+                .lock()
+                .unwrap()
+                .pop_front()
+                .unwrap_or(Answer::Token);
+            match answer {
+                Answer::Token => {
+                    let n = zuora.issued.fetch_add(1, Ordering::SeqCst) + 1;
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    Ok(http::Response::builder()
+                        .header("content-type", "application/json")
+                        .body(
+                            format!(
+                                r#"{{"access_token":"tok{n:029}","expires_in":3599,"token_type":"bearer"}}"#
+                            )
+                            .into_bytes(),
+                        )
+                        .unwrap())
+                }
+                Answer::Never => std::future::pending().await,
+                Answer::Refused => Err(TransportError::new(TransportErrorKind::Connect, "refused")),
+            }
+        })
+    }
+
+    fn spawn(&self, task: BoxFuture<'static, ()>) {
+        tokio::spawn(task);
+    }
+
+    fn sleep(&self, duration: Duration) -> BoxFuture<'static, ()> {
+        Box::pin(tokio::time::sleep(duration))
+    }
+
+    fn request_timeout(&self) -> Duration {
+        Duration::from_secs(10)
+    }
+
+    fn clock(&self) -> Clock {
+        let origin = self.origin;
+        let wall0 = SystemTime::now();
+        Clock::new(move || origin.elapsed(), move || wall0 + origin.elapsed())
+    }
+}
+
+fn request() -> TokenRequest {
+    TokenRequest::new(
+        Environment::custom("http://127.0.0.1:9").unwrap(),
+        ClientId::new("8a8a8a8a-0000-1111-2222-333344445555").unwrap(),
+        ClientSecret::new("dG9wLXNlY3JldC12YWx1ZQ==").unwrap(),
+    )
+}
+
+fn source(zuora: &Arc<Zuora>) -> TokenSource<Scripted> {
+    TokenSource::builder_with(request(), Scripted::new(zuora))
+        .seed(1)
+        .build()
+}
+
+/// A lost outcome never wedges callers: at the request's deadline (35 s by default, and
+/// at least the transport's timeout plus the margin) the lifecycle counts the request as
+/// timed out, the waiting caller gets that failure with the next attempt's time, and the
+/// next attempt gets a token.
+#[tokio::test(start_paused = true)]
+async fn a_lost_outcome_is_given_up_at_the_deadline() {
+    let zuora = Arc::new(Zuora::default()).script(&[Answer::Never]);
+    let source = source(&zuora);
+    let started = tokio::time::Instant::now();
+    let error = source.token().await.unwrap_err();
+    assert_eq!(started.elapsed(), Duration::from_secs(35));
+    assert!(matches!(
+        error.error(),
+        zuora_oauth_core::Error::Transport(t) if t.kind() == TransportErrorKind::Timeout
+    ));
+    let retry_in = error.retry_in().expect("transient");
+    assert!(retry_in <= Duration::from_secs(1));
+    tokio::time::sleep(retry_in).await;
+    let token = source.token().await.unwrap();
+    assert_eq!(token.expires_in(), Duration::from_secs(3599));
+    assert_eq!(zuora.sent(), 2);
+}
+
+/// A caller whose future is dropped does not cancel the request: it completes, and the
+/// next caller gets the token without a second request.
+#[tokio::test(start_paused = true)]
+async fn a_dropped_caller_leaves_the_request_running() {
+    let zuora = Arc::new(Zuora::default());
+    let source = source(&zuora);
+    let gave_up = tokio::time::timeout(Duration::from_millis(10), source.token()).await;
+    assert!(gave_up.is_err());
+    let token = source.token().await.unwrap();
+    assert_eq!(zuora.sent(), 1);
+    assert_eq!(source.cached().unwrap().generation(), token.generation());
+}
+
+/// Dropping the last clone drops the request in flight (the runtime's future).
+#[tokio::test(start_paused = true)]
+async fn dropping_the_source_drops_the_request_in_flight() {
+    let zuora = Arc::new(Zuora::default()).script(&[Answer::Never]);
+    let source = source(&zuora);
+    let _ = tokio::time::timeout(Duration::from_millis(10), source.token()).await;
+    assert_eq!(zuora.sent(), 1);
+    let probe = Arc::downgrade(&zuora);
+    drop(source);
+    drop(zuora);
+    // The detached task noticed the close and dropped its `send` future, which held the
+    // last reference to the scripted Zuora.
+    for _ in 0..10 {
+        tokio::task::yield_now().await;
+    }
+    assert!(probe.upgrade().is_none(), "the request outlived its source");
+}
+
+/// Another caller's transient failure reaches waiting callers with the next attempt's time.
+#[tokio::test(start_paused = true)]
+async fn a_transient_failure_reaches_every_waiter() {
+    let zuora = Arc::new(Zuora::default()).script(&[Answer::Refused]);
+    let source = source(&zuora);
+    let (a, b) = tokio::join!(source.token(), source.token());
+    for e in [a.unwrap_err(), b.unwrap_err()] {
+        assert!(e.is_transient());
+        assert!(e.retry_in().is_some());
+    }
+    assert_eq!(zuora.sent(), 1);
+}
+
+/// An in-memory store shared by several sources (the fleet's processes, here in one).
+#[derive(Default)]
+struct Memory {
+    record: Mutex<Option<TokenRecord>>,
+    lease: Mutex<Option<LeaseId>>,
+    down: std::sync::atomic::AtomicBool,
+    deletes: AtomicUsize,
+}
+
+impl Memory {
+    fn check(&self) -> Result<(), StoreError> {
+        if self.down.load(Ordering::SeqCst) {
+            Err(StoreError::new(StoreErrorKind::Unavailable, "down"))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// Many sources share one `Memory` through this handle.
+#[derive(Clone, Default)]
+struct Shared(Arc<Memory>);
+
+impl TokenStore for Shared {
+    fn load(&self) -> BoxFuture<'_, Result<Option<TokenRecord>, StoreError>> {
+        Box::pin(async move {
+            self.0.check()?;
+            Ok(self.0.record.lock().unwrap().clone())
+        })
+    }
+    fn try_lease(&self, lease: LeaseId, _ttl: Duration) -> BoxFuture<'_, Result<bool, StoreError>> {
+        Box::pin(async move {
+            self.0.check()?;
+            let mut held = self.0.lease.lock().unwrap();
+            Ok(held.is_none() && held.replace(lease).is_none())
+        })
+    }
+    fn save<'a>(
+        &'a self,
+        record: &'a TokenRecord,
+        _ttl: Duration,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            self.0.check()?;
+            *self.0.record.lock().unwrap() = Some(record.clone());
+            Ok(())
+        })
+    }
+    fn release(&self, lease: LeaseId) -> BoxFuture<'_, Result<(), StoreError>> {
+        Box::pin(async move {
+            self.0.check()?;
+            let mut held = self.0.lease.lock().unwrap();
+            if *held == Some(lease) {
+                *held = None;
+            }
+            Ok(())
+        })
+    }
+    fn invalidate<'a>(
+        &'a self,
+        reported: &'a TokenRecord,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async move {
+            self.0.check()?;
+            let mut record = self.0.record.lock().unwrap();
+            if record.as_ref().is_some_and(|r| may_delete(r, reported)) {
+                *record = None;
+                self.0.deletes.fetch_add(1, Ordering::SeqCst);
+                return Ok(true);
+            }
+            Ok(false)
+        })
+    }
+}
+
+fn sharing(zuora: &Arc<Zuora>, store: &Shared, seed: u64) -> TokenSource<Scripted> {
+    TokenSource::builder_with(request(), Scripted::new(zuora))
+        .seed(seed)
+        .config(LifecycleConfig::default())
+        .store(store.clone(), StoreOptions::default())
+        .build()
+}
+
+#[tokio::test(start_paused = true)]
+async fn sources_sharing_a_store_make_one_request() {
+    let zuora = Arc::new(Zuora::default());
+    let store = Shared::default();
+    let sources: Vec<_> = (0..5).map(|i| sharing(&zuora, &store, i)).collect();
+    let tokens = futures_join(sources.iter().map(|s| s.token())).await;
+    let texts: Vec<_> = tokens
+        .iter()
+        .map(|t| t.as_ref().unwrap().access_token().secret().to_owned())
+        .collect();
+    assert!(texts.iter().all(|t| *t == texts[0]), "{texts:?}");
+    assert_eq!(zuora.sent(), 1);
+    assert_eq!(sources[0].store_failures(), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_store_outage_costs_requests_not_tokens() {
+    let zuora = Arc::new(Zuora::default());
+    let store = Shared::default();
+    store.0.down.store(true, Ordering::SeqCst);
+    let sources: Vec<_> = (0..3).map(|i| sharing(&zuora, &store, i)).collect();
+    for s in &sources {
+        s.token().await.unwrap();
+        assert!(s.store_failures() >= 1);
+    }
+    assert_eq!(zuora.sent(), 3, "each fetched its own");
+    // Back up: the next process to need a token uses the store again.
+    store.0.down.store(false, Ordering::SeqCst);
+    let late = sharing(&zuora, &store, 9);
+    let other = sharing(&zuora, &store, 10);
+    late.token().await.unwrap();
+    other.token().await.unwrap();
+    assert_eq!(zuora.sent(), 4, "rejoined: one request for the two");
+}
+
+#[tokio::test(start_paused = true)]
+async fn invalidate_deletes_the_shared_record_once() {
+    let zuora = Arc::new(Zuora::default());
+    let store = Shared::default();
+    let (a, b) = (sharing(&zuora, &store, 1), sharing(&zuora, &store, 2));
+    let old_a = a.token().await.unwrap();
+    let old_b = b.token().await.unwrap();
+    assert_eq!(zuora.sent(), 1);
+    // A gets a 401 with the token: the shared record goes, and A fetches a new one.
+    assert!(a.invalidate(old_a.generation()));
+    let new_a = a.token().await.unwrap();
+    assert_ne!(new_a.access_token().secret(), old_a.access_token().secret());
+    // B reports the same old token: the new shared record stays; B adopts it.
+    assert!(b.invalidate(old_b.generation()));
+    let new_b = b.token().await.unwrap();
+    assert_eq!(new_b.access_token().secret(), new_a.access_token().secret());
+    for _ in 0..10 {
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(store.0.deletes.load(Ordering::SeqCst), 1);
+    assert_eq!(zuora.sent(), 2, "one new token request in all");
+}
+
+/// `join_all` without a dependency: polls every future to completion concurrently.
+async fn futures_join<F: std::future::Future>(futures: impl Iterator<Item = F>) -> Vec<F::Output> {
+    let handles: Vec<_> = futures.map(Box::pin).collect();
+    let mut results: Vec<Option<F::Output>> = handles.iter().map(|_| None).collect();
+    let mut handles: Vec<_> = handles.into_iter().map(Some).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (slot, result) in handles.iter_mut().zip(results.iter_mut()) {
+            if let Some(f) = slot {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(out) => {
+                        *result = Some(out);
+                        *slot = None;
+                    }
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    results.into_iter().map(Option::unwrap).collect()
+}
