@@ -34,7 +34,7 @@ impl InvalidInput {
     }
 }
 
-/// Counts characters (not bytes) and names the count when it is wrong.
+/// The length in characters (not bytes), which the validators' rules are stated in.
 pub(crate) fn char_count(s: &str) -> usize {
     s.chars().count()
 }

@@ -106,8 +106,8 @@ pub use error::{
 pub use fleet::{FleetAction, FleetConfig, FleetFetch, LeaseId, may_delete};
 pub use invalid::InvalidInput;
 pub use lifecycle::{
-    Action, CachedToken, DEFAULT_REQUEST_DEADLINE, Generation, LifecycleConfig, Outcome,
-    OutgoingRequest, RequestId, TokenLifecycle,
+    Action, CachedToken, Generation, LifecycleConfig, Outcome, OutgoingRequest, RequestId,
+    TokenLifecycle,
 };
 pub use meta::{RateLimits, ResponseMeta, RetryAfter};
 pub use record::TokenRecord;

@@ -69,8 +69,11 @@ fn header_ok(s: &str) -> bool {
     http::HeaderValue::from_str(s).is_ok_and(|v| v.to_str().ok() == Some(s))
 }
 
-// ---- oracles: the rules as ZUORA.md states them ----
+// ---- oracles: the rules as ZUORA.md states them (plus, for the track ID, one of HTTP's) ----
 
+/// ZUORA.md: 1 to 64 US-ASCII characters, none of `: ; " '`, no control characters. HTTP
+/// adds one: a header value that starts or ends with a space loses it (header values are
+/// trimmed), so such a track ID would not come back as sent; the validator refuses it.
 fn zuora_allows_track_id(s: &str) -> bool {
     let n = s.chars().count();
     (1..=64).contains(&n)

@@ -37,9 +37,8 @@ pub struct LifecycleConfig {
     max_lifetime: Duration,
 }
 
-/// The default [`LifecycleConfig::request_deadline`]: the transports' default timeout
-/// (30 s) plus a 5 s margin.
-pub const DEFAULT_REQUEST_DEADLINE: Duration = Duration::from_secs(35);
+/// The default request deadline: the transports' default timeout (30 s) plus a 5 s margin.
+pub(crate) const DEFAULT_REQUEST_DEADLINE: Duration = Duration::from_secs(35);
 
 impl Default for LifecycleConfig {
     fn default() -> Self {
@@ -109,7 +108,7 @@ impl LifecycleConfig {
     }
 
     /// How long a request may stay in flight before the machine gives up on it (default
-    /// [`DEFAULT_REQUEST_DEADLINE`]: the transports' 30 s timeout plus a margin). Past it,
+    /// 35 s: the transports' 30 s timeout plus a margin). Past it,
     /// the request counts as a timed-out transport failure, so a driver that lost an
     /// outcome never wedges the machine. Set it above your transport's timeout.
     pub fn with_request_deadline(mut self, deadline: Duration) -> Self {

@@ -7,7 +7,9 @@ mod jitter;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-pub use config::{DEFAULT_REQUEST_DEADLINE, LifecycleConfig};
+#[cfg(test)]
+use config::DEFAULT_REQUEST_DEADLINE;
+pub use config::LifecycleConfig;
 
 use crate::{
     Error, Timestamp, Token, TokenRecord, TokenRequest, TransportError, TransportErrorKind,
