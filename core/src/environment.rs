@@ -180,6 +180,15 @@ impl BaseUrl {
         if host.is_empty() {
             return Err(err("must name a host"));
         }
+        // `Authority::port_u16` reads both "no port" and a bad one as `None`: look at the text.
+        if let Some((_, port)) = authority
+            .as_str()
+            .rsplit_once(':')
+            .filter(|(_, p)| !p.ends_with(']'))
+            && !(port.bytes().all(|b| b.is_ascii_digit()) && matches!(port.parse::<u16>(), Ok(1..)))
+        {
+            return Err(err("must have a port from 1 to 65535, or none"));
+        }
         let scheme = scheme.to_ascii_lowercase();
         match scheme.as_str() {
             "https" => {}

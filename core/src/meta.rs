@@ -90,12 +90,12 @@ impl ResponseMeta {
 
     /// `Zuora-Request-Id`: the ID Zuora support asks for. Present on every Zuora response.
     pub fn request_id(&self) -> Option<&str> {
-        text(&self.request_id)
+        text(&self.request_id).filter(|s| !s.is_empty())
     }
 
     /// `Zuora-Track-Id`: the track ID echoed back, if one was sent.
     pub fn track_id(&self) -> Option<&str> {
-        text(&self.track_id)
+        text(&self.track_id).filter(|s| !s.is_empty())
     }
 
     /// The response's `Date` header.

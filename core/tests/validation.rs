@@ -634,6 +634,18 @@ proptest! {
 }
 
 #[test]
+fn base_url_ports_in_range_are_kept() {
+    for url in [
+        "http://127.0.0.1:1",
+        "http://[::1]:65535",
+        "https://rest.zuora.com:8443",
+        "http://[::1]",
+    ] {
+        assert!(Environment::custom(url).is_ok(), "{url}");
+    }
+}
+
+#[test]
 fn base_url_fixed_rejections() {
     // (input, words in the rule)
     let cases = [
@@ -654,6 +666,11 @@ fn base_url_fixed_rejections() {
         ("https://rest.zuora.com/a b", "spaces"),
         ("https://rest.zuora.com\n", "control"),
         ("", "URL"),
+        ("http://127.0.0.1:99999", "port from 1 to 65535"),
+        ("http://127.0.0.1:0", "port from 1 to 65535"),
+        ("http://127.0.0.1:", "port from 1 to 65535"),
+        ("https://rest.zuora.com:+443", "port from 1 to 65535"),
+        ("http://[::1]:65536", "port from 1 to 65535"),
     ];
     for (url, words) in cases {
         let err: InvalidInput = Environment::custom(url).unwrap_err();

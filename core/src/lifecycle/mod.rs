@@ -618,10 +618,13 @@ impl TokenLifecycle {
         // Never hand out a token about to expire; for short tokens, keep half their life.
         let min_remaining = self.config.min_remaining().min(whole / 2);
         let usable_until = expires_at - min_remaining;
-        let usable = usable_until.saturating_duration_since(start);
+        // The usable life counts from when the token was issued: an adopted token may have
+        // lived part of it already (zero for a token just fetched).
+        let elapsed = whole.saturating_sub(life.remaining);
+        let usable = usable_until.saturating_duration_since(start) + elapsed;
         let window = self.config.refresh_window();
         let refresh_at = if usable < window.saturating_mul(2) {
-            start + usable / 2
+            start + (usable / 2).saturating_sub(elapsed)
         } else {
             // `window * percent` overflows for absurd windows (with a token that lives for
             // ever): divide first then, which is exact enough at that size.

@@ -1152,3 +1152,21 @@ fn record_adopted_by_another_lifecycle_keeps_its_expiry() {
     assert_eq!(adopted.record().expires_at(), record.expires_at());
     assert_eq!(b.expect_use().1, "tok00000000000000000000000000001");
 }
+
+#[test]
+fn adopted_short_token_refreshes_halfway_through_its_life_since_issue() {
+    // A 250 s token (usable until 30 s before expiry: 220 s of use) issued 120 s ago: its
+    // halfway point (110 s after issue) has passed, so a refresh is due at once.
+    let mut s = Scenario::new();
+    let old = record("adopted", s.now, secs(120), secs(250));
+    let wall = s.wall();
+    let c = s.lc.adopt(s.now, wall, &old).unwrap();
+    assert_eq!(c.refresh_at(), s.now);
+    assert!(matches!(s.poll(), Polled::Send(_)));
+    // The same token issued 10 s ago: refresh 100 s from now.
+    let mut s = Scenario::new();
+    let young = record("adopted", s.now, secs(10), secs(250));
+    let wall = s.wall();
+    let c = s.lc.adopt(s.now, wall, &young).unwrap();
+    assert_eq!(c.refresh_at(), Timestamp::from_duration(secs(100)));
+}
