@@ -134,7 +134,11 @@ fn print(issued: &Issued, args: &Args) -> Result<(), Failure> {
         .map_err(|e| Failure::local(format!("cannot write to standard output: {e}")))
 }
 
-/// A problem that does not stop the run.
+/// A problem that does not stop the run: one line, control characters replaced by spaces.
 fn warn(message: &str) {
-    eprintln!("warning: {message}");
+    let line: String = message
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    eprintln!("warning: {line}");
 }
