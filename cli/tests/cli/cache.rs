@@ -78,7 +78,14 @@ fn a_second_run_reuses_the_token_without_a_request() {
         .args(["--cache", "--format", "json"])
         .run();
     let v: Value = serde_json::from_str(json.success().trim_end()).unwrap();
-    for field in ["access_token", "token_type", "expires_in", "expires_at", "scope", "jti"] {
+    for field in [
+        "access_token",
+        "token_type",
+        "expires_in",
+        "expires_at",
+        "scope",
+        "jti",
+    ] {
         assert_eq!(v[field], fetched[field], "{field}");
     }
     assert!(fetched["request_id"].is_string());
@@ -290,7 +297,11 @@ fn a_failed_refresh_keeps_the_saved_token_while_it_is_usable() {
     }
     assert_eq!(server.token_request_count(), 3, "one refresh attempt a run");
     // The file still holds it, and the next run refreshes it.
-    assert!(fs::read_to_string(only_cache_file(&home)).unwrap().contains(&first));
+    assert!(
+        fs::read_to_string(only_cache_file(&home))
+            .unwrap()
+            .contains(&first)
+    );
     assert_ne!(cached_run(&home, &server), first);
 
     // Past its usable life (under 30 s left), a saved token is never printed.
@@ -305,15 +316,28 @@ fn refresh_fetches_and_replaces_the_saved_token() {
     let server = server();
     let home = Home::new();
     let first = cached_run(&home, &server);
-    let refresh = |home: &Home| home.cli().against(&server).args(["--cache", "--refresh"]).run();
+    let refresh = |home: &Home| {
+        home.cli()
+            .against(&server)
+            .args(["--cache", "--refresh"])
+            .run()
+    };
     let second = refresh(&home).token().to_owned();
     assert_ne!(second, first);
     assert_eq!(server.token_request_count(), 2);
-    assert!(fs::read_to_string(only_cache_file(&home)).unwrap().contains(&second));
+    assert!(
+        fs::read_to_string(only_cache_file(&home))
+            .unwrap()
+            .contains(&second)
+    );
     assert_eq!(cached_run(&home, &server), second);
 
     // It wants the new token: a failure is reported, not covered with the saved one.
-    server.push_fault(Fault::oauth_error(401, "invalid_client", "Bad client credentials"));
+    server.push_fault(Fault::oauth_error(
+        401,
+        "invalid_client",
+        "Bad client credentials",
+    ));
     refresh(&home).failure(3);
     assert_eq!(cached_run(&home, &server), second);
 
@@ -326,7 +350,13 @@ fn refresh_fetches_and_replaces_the_saved_token() {
 #[test]
 fn mock_runs_share_one_cache_entry() {
     let home = Home::new();
-    let run = || home.cli().args(["--mock", "--cache"]).run().token().to_owned();
+    let run = || {
+        home.cli()
+            .args(["--mock", "--cache"])
+            .run()
+            .token()
+            .to_owned()
+    };
     let first = run();
     assert_eq!(run(), first, "each --mock run's server has another port");
     let file = only_cache_file(&home);
