@@ -10,10 +10,11 @@
 //!
 //! How it is put together: the core (`zuora-oauth-core`) validates every input, builds the
 //! request, reads the response and, through its `TokenLifecycle`, decides about retries,
-//! backoff and whether a saved token is still good; the ureq adapter sends; this program only resolves the command line and
-//! the environment ([`settings`]), drives the lifecycle and sleeps ([`fetch`]), prints
-//! ([`output`]), keeps the optional cache ([`cache`]) and maps the core's errors to exit
-//! codes ([`failure`]). It holds no Zuora protocol rule of its own.
+//! backoff and whether a saved token is still good; the ureq adapter sends; this program
+//! only resolves the command line and the environment ([`settings`]), drives the lifecycle
+//! and sleeps ([`fetch`]), prints ([`output`]), keeps the optional cache and its lock
+//! ([`cache`]) and maps the core's errors to exit codes ([`failure`]). It holds no Zuora
+//! protocol rule of its own.
 #![forbid(unsafe_code)]
 
 mod args;

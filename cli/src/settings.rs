@@ -161,9 +161,9 @@ fn target(args: &Args) -> Result<Environment, Failure> {
 }
 
 /// What is wrong with the port of a base URL the core accepted, if anything: the core
-/// lets `http://127.0.0.1:99999` through (its URL parser reads no port out of range and
-/// the HTTP client then connects somewhere), and an empty port, as in
-/// `http://127.0.0.1:$PORT` with `PORT` unset, would silently mean port 80 or 443.
+/// lets `http://127.0.0.1:99999` through, and the request would then be attempted; an
+/// empty port, as in `http://127.0.0.1:$PORT` with `PORT` unset, would silently mean the
+/// scheme's default port.
 fn port_problem(base_url: &str) -> Option<&'static str> {
     let authority = base_url.split_once("://")?.1.split('/').next()?;
     // The port follows the last `:` that is not inside an IPv6 literal's brackets.

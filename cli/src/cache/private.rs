@@ -14,7 +14,8 @@ const MAX_FILE: u64 = 64 * 1024;
 
 /// The content of `path` if it is a trusted file; `Ok(None)` when it exists but is not.
 pub fn read(path: &Path) -> io::Result<Option<String>> {
-    if fs::symlink_metadata(path)?.file_type().is_symlink() {
+    // Checked before opening too: opening a FIFO would block.
+    if !fs::symlink_metadata(path)?.is_file() {
         return Ok(None);
     }
     let file = File::open(path)?;
@@ -47,9 +48,11 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
 /// the lock file, which stays in place between runs.
 pub fn open_lock_file(path: &Path) -> io::Result<File> {
     create_dir(folder(path)?)?;
-    if fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+    // Checked before opening too: opening a FIFO would block, a symbolic link would be
+    // followed.
+    if fs::symlink_metadata(path).is_ok_and(|m| !m.is_file()) {
         return Err(io::Error::other(format!(
-            "{} is a symbolic link",
+            "{} is not a regular file",
             path.display()
         )));
     }
