@@ -17,7 +17,12 @@ fn after_help() -> String {
         .filter_map(|name| name.parse::<Environment>().ok())
         .map(|env| format!("  {:<9} {}\n", env.to_string(), env.base_url()))
         .collect();
-    let window = LifecycleConfig::default().refresh_window().as_secs();
+    let config = LifecycleConfig::default();
+    let window = config.refresh_window().as_secs();
+    let jitter = config.refresh_jitter_percent();
+    let min_remaining = config.min_remaining().as_secs();
+    let lock_wait = crate::LOCK_WAIT.as_secs();
+    let double = window * 2;
     format!(
         "\
 Environment variables (command-line flags win over them):
@@ -32,7 +37,15 @@ Environment variables (command-line flags win over them):
 Environments (--env NAME or ZUORA_ENV=NAME):
 {environments}There is no default environment: without one, zuora-token stops with a usage error.
 
---cache reuses a saved token until {window} s before it expires, then fetches a new one.
+--cache reuses a saved token for as long as the zuora-oauth library would keep it: until
+{window} s before it expires (up to {jitter} % earlier, at random), or halfway through its usable
+life for tokens shorter than {double} s, and never with less than {min_remaining} s left; then it fetches
+a new one. If that fails while the saved token is still usable, the saved token is printed
+with a warning. Runs that find no usable token at the same time wait (up to {lock_wait} s) for
+the first one's fetch instead of all asking Zuora. --refresh fetches a new token and
+replaces the saved one: after rotating the credentials, or when the API answered 401.
+With --mock, the saved entry is keyed `mock` (each run's mock server has a new port): a
+reused token is printed, but the new run's mock server never issued it.
 
 Output: stdout carries only the requested output, and nothing on failure. A failure prints
 one line starting with `error:` on stderr, with the HTTP status, Zuora's error code or
@@ -41,6 +54,7 @@ never appear in it.
 
 Exit codes:
   0  success
+  1  local failure: standard output cannot be written, or the --mock server cannot start
   2  invalid input or usage (nothing was sent)
   3  Zuora rejected the request or the credentials (HTTP 400, 401, 403; never retried)
   4  rate limited (HTTP 429)
@@ -102,8 +116,8 @@ pub struct Args {
     pub entity_id: Option<String>,
 
     /// What to print: the token alone, an `Authorization: Bearer <token>` header line, or
-    /// one JSON object (access_token, token_type, expires_in, expires_at, scope, jti,
-    /// request_id)
+    /// one JSON object (access_token, token_type, expires_in, expires_at, scope, jti, and
+    /// request_id: the Zuora-Request-Id of the answer, when this run got a non-empty one)
     #[arg(long, value_enum, value_name = "FORMAT", default_value_t = Format::Token)]
     pub format: Format,
 
@@ -126,6 +140,11 @@ pub struct Args {
     /// calling zuora-token before every API call does not spend Zuora's token rate limit
     #[arg(long)]
     pub cache: bool,
+
+    /// With --cache: fetch a new token even if the saved one is still fresh, and save it
+    /// in its place (after rotating the credentials, or when the API answered 401)
+    #[arg(long, requires = "cache")]
+    pub refresh: bool,
 
     /// Start a mock Zuora server on 127.0.0.1 inside this process and get a token from it
     /// with its demo client: no credentials, no network. Ignores the credential and target

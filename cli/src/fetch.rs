@@ -1,17 +1,24 @@
 //! One token, with retries: the core's [`TokenLifecycle`] decides, [`UreqTransport`] sends,
 //! this loop only sleeps.
 //!
-//! poll → send → handle → poll. The lifecycle owns every rule: what is transient, the
-//! backoff with full jitter, never retrying sooner than `Retry-After`, never retrying a
-//! rejection. This loop adds the two limits only a one-shot command has: the number of
+//! poll → send → handle → poll. The lifecycle owns every rule: when a cached token is due
+//! for a refresh, what is transient, the backoff with full jitter, never retrying sooner
+//! than `Retry-After`, never retrying a rejection, keeping a still-usable token when a
+//! refresh fails. This loop adds the two limits only a one-shot command has: the number of
 //! attempts (`--retries`) and the longest `Retry-After` worth waiting for (`--max-wait`).
+//!
+//! A cached [`TokenRecord`] is adopted by a lifecycle whose clock reads the wall time, at
+//! the moment the record was issued: the lifecycle then schedules its refresh exactly as
+//! if this process had fetched the token itself, whatever the age of the record.
 
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
-use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use zuora_oauth_core::{Action, LifecycleConfig, Timestamp, Token, TokenLifecycle, TokenRequest};
+use zuora_oauth_core::{
+    Action, CachedToken, Error, Generation, LifecycleConfig, Timestamp, TokenLifecycle,
+    TokenRecord, TokenRequest,
+};
 use zuora_oauth_ureq::UreqTransport;
 
 use crate::failure::{FetchFailure, Stop};
@@ -27,17 +34,201 @@ pub struct Policy {
     pub timeout: Duration,
 }
 
-/// A token, and when (by the wall clock) the request that got it was sent.
+/// The token a run prints.
 #[derive(Debug)]
-pub struct Fetched {
-    /// The token.
-    pub token: Arc<Token>,
-    /// When its request was sent: the token expires `expires_in` after this at the latest.
-    pub sent_at: SystemTime,
+pub enum Fetched {
+    /// Fetched by this run.
+    New(CachedToken),
+    /// The cached token, still usable, kept by the lifecycle: its refresh failed with this
+    /// error (`None`: no refresh was due).
+    Kept(CachedToken, Option<Error>),
 }
 
-/// The lifecycle configuration for one run: the core's defaults (backoff 1 s to 60 s with
-/// full jitter), and a request budget never smaller than the attempts asked for.
+/// Fetches tokens and judges cached ones, with one jitter seed and one clock for the run,
+/// so that every judgement of the same record agrees.
+#[derive(Debug)]
+pub struct Fetcher {
+    request: TokenRequest,
+    policy: Policy,
+    seed: u64,
+    clock: Clock,
+}
+
+impl Fetcher {
+    /// A fetcher for `request`.
+    pub fn new(request: TokenRequest, policy: Policy) -> Self {
+        Self {
+            request,
+            policy,
+            // std's hasher keys come from the OS, so every run gets its own seed.
+            seed: RandomState::new().hash_one(std::process::id()),
+            clock: Clock::start(),
+        }
+    }
+
+    /// `cached`'s token, if the core's lifecycle holding it would hand it out now without
+    /// asking for a refresh.
+    pub fn reuse(&self, cached: &TokenRecord) -> Option<CachedToken> {
+        let (mut lifecycle, _) = self.lifecycle(Some(cached));
+        match lifecycle.poll(self.clock.now()) {
+            Action::Use(token) => Some(token.clone()),
+            _ => None,
+        }
+    }
+
+    /// Fetches a token. While `cached` is still usable, it is what a failed refresh leaves
+    /// in use ([`Fetched::Kept`]), as the lifecycle decides.
+    pub fn fetch(&self, cached: Option<&TokenRecord>) -> Result<Fetched, FetchFailure> {
+        let (mut lifecycle, adopted) = self.lifecycle(cached);
+        let policy = &self.policy;
+        let transport = UreqTransport::new()
+            .timeout(policy.timeout)
+            .connect_timeout(policy.timeout);
+        let token_url = self.request.environment().token_url().to_string();
+        let failure = |error, attempts, stop| FetchFailure {
+            error,
+            attempts,
+            stop,
+            token_url: token_url.clone(),
+        };
+        let mut attempts: u32 = 0;
+        loop {
+            let now = self.clock.now();
+            let out_of_retries = attempts > policy.retries;
+            let last_error = lifecycle.last_error().cloned();
+            match lifecycle.poll(now) {
+                Action::Use(token) => {
+                    return Ok(if Some(token.generation()) == adopted {
+                        Fetched::Kept(token.clone(), last_error)
+                    } else {
+                        Fetched::New(token.clone())
+                    });
+                }
+                Action::Send(outgoing) => {
+                    // After a failure the backoff may allow the next attempt at once: the
+                    // same limits apply as when it asks to wait.
+                    if let Some(error) = last_error {
+                        if !error.is_transient() {
+                            return Err(failure(error, attempts, Stop::Permanent));
+                        }
+                        if out_of_retries {
+                            let stop = Stop::RetriesSpent {
+                                retries: policy.retries,
+                            };
+                            return Err(failure(error, attempts, stop));
+                        }
+                    }
+                    attempts += 1;
+                    let id = outgoing.id();
+                    match transport.send(outgoing.into_request()) {
+                        Ok(response) => {
+                            let _ = lifecycle.handle_response(
+                                self.clock.now(),
+                                SystemTime::now(),
+                                id,
+                                &response,
+                            );
+                        }
+                        Err(error) => {
+                            let _ = lifecycle.handle_transport_error(self.clock.now(), id, error);
+                        }
+                    }
+                }
+                Action::Fail { error, retry_at } => {
+                    let error = error.clone();
+                    let Some(retry_at) = retry_at else {
+                        return Err(failure(error, attempts, Stop::Permanent));
+                    };
+                    if !error.is_transient() {
+                        return Err(failure(error, attempts, Stop::Permanent));
+                    }
+                    if out_of_retries {
+                        let stop = Stop::RetriesSpent {
+                            retries: policy.retries,
+                        };
+                        return Err(failure(error, attempts, stop));
+                    }
+                    if let Some(asked) = error.retry_after().filter(|d| *d > policy.max_wait) {
+                        let stop = Stop::WaitTooLong {
+                            asked,
+                            max_wait: policy.max_wait,
+                        };
+                        return Err(failure(error, attempts, stop));
+                    }
+                    std::thread::sleep(retry_at.saturating_duration_since(now));
+                }
+                Action::Wait => {
+                    // Only one caller here, and every request's outcome is reported before
+                    // the next poll, so the lifecycle never has a request of someone else's
+                    // in flight. Should that change, report the last failure rather than
+                    // spin.
+                    let error = lifecycle
+                        .last_error()
+                        .cloned()
+                        .unwrap_or(Error::BudgetExhausted {
+                            per_minute: lifecycle.config().max_requests_per_minute(),
+                        });
+                    return Err(failure(error, attempts, Stop::Permanent));
+                }
+            }
+        }
+    }
+
+    /// A lifecycle for this run, holding `cached` (if it takes it) since the moment it was
+    /// issued; the generation it got.
+    fn lifecycle(&self, cached: Option<&TokenRecord>) -> (TokenLifecycle, Option<Generation>) {
+        let mut lifecycle = TokenLifecycle::new(
+            self.request.clone(),
+            lifecycle_config(&self.policy),
+            self.seed,
+        );
+        let adopted = cached.and_then(|record| {
+            // A record from the future (another machine's clock, a response's `Date`) is
+            // taken as issued now: it can only look younger than it is by that skew.
+            let issued = self.clock.at(record.issued_at()).min(self.clock.now());
+            lifecycle
+                .adopt(issued, record.issued_at(), record)
+                .map(CachedToken::generation)
+        });
+        (lifecycle, adopted)
+    }
+}
+
+/// The lifecycle's clock: the wall time as it was when the run started, advanced by a
+/// monotonic clock, so that a cached record's wall-clock times can be placed on it and a
+/// wall-clock jump during the run changes nothing.
+#[derive(Debug)]
+struct Clock {
+    /// The wall time at `start`, since the Unix epoch.
+    wall_at_start: Duration,
+    start: Instant,
+}
+
+impl Clock {
+    fn start() -> Self {
+        Self {
+            wall_at_start: since_epoch(SystemTime::now()),
+            start: Instant::now(),
+        }
+    }
+
+    fn now(&self) -> Timestamp {
+        Timestamp::from_duration(self.wall_at_start + self.start.elapsed())
+    }
+
+    /// The wall time `t` on this clock.
+    fn at(&self, t: SystemTime) -> Timestamp {
+        Timestamp::from_duration(since_epoch(t))
+    }
+}
+
+fn since_epoch(t: SystemTime) -> Duration {
+    t.duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO)
+}
+
+/// The lifecycle configuration for one run: the core's defaults (refresh rule, backoff
+/// 1 s to 60 s with full jitter), and a request budget never smaller than the attempts
+/// asked for.
 pub fn lifecycle_config(policy: &Policy) -> LifecycleConfig {
     let defaults = LifecycleConfig::default();
     // The budget guards a long-running process against a hot loop. Here the loop is
@@ -49,112 +240,22 @@ pub fn lifecycle_config(policy: &Policy) -> LifecycleConfig {
         .with_max_requests_per_minute(attempts.max(defaults.max_requests_per_minute()))
 }
 
-/// Fetches one token.
-pub fn fetch(request: TokenRequest, policy: &Policy) -> Result<Fetched, FetchFailure> {
-    let token_url = request.environment().token_url().to_string();
-    let transport = UreqTransport::new()
-        .timeout(policy.timeout)
-        .connect_timeout(policy.timeout);
-    // The jitter seed: std's hasher keys come from the OS, so every run gets its own.
-    let seed = RandomState::new().hash_one(std::process::id());
-    let mut lifecycle = TokenLifecycle::new(request, lifecycle_config(policy), seed);
-    let origin = Instant::now();
-    let clock = move || Timestamp::from_duration(origin.elapsed());
-
-    let mut attempts: u32 = 0;
-    let mut sent_at = SystemTime::now();
-    let failure = |error, attempts, stop| FetchFailure {
-        error,
-        attempts,
-        stop,
-        token_url: token_url.clone(),
-    };
-    loop {
-        let now = clock();
-        let out_of_retries = attempts > policy.retries;
-        match lifecycle.poll(now) {
-            Action::Use(cached) => {
-                return Ok(Fetched {
-                    token: Arc::clone(cached.token()),
-                    sent_at,
-                });
-            }
-            Action::Send(outgoing) => {
-                // After a failure the backoff may allow the next attempt at once: the same
-                // limits apply as when it asks to wait.
-                if let Some(error) = lifecycle.last_error() {
-                    if !error.is_transient() {
-                        return Err(failure(error.clone(), attempts, Stop::Permanent));
-                    }
-                    if out_of_retries {
-                        let stop = Stop::RetriesSpent {
-                            retries: policy.retries,
-                        };
-                        return Err(failure(error.clone(), attempts, stop));
-                    }
-                }
-                attempts += 1;
-                let id = outgoing.id();
-                sent_at = SystemTime::now();
-                match transport.send(outgoing.into_request()) {
-                    Ok(response) => {
-                        let _ =
-                            lifecycle.handle_response(clock(), SystemTime::now(), id, &response);
-                    }
-                    Err(error) => {
-                        let _ = lifecycle.handle_transport_error(clock(), id, error);
-                    }
-                }
-            }
-            Action::Fail { error, retry_at } => {
-                let error = error.clone();
-                let Some(retry_at) = retry_at else {
-                    return Err(failure(error, attempts, Stop::Permanent));
-                };
-                if !error.is_transient() {
-                    return Err(failure(error, attempts, Stop::Permanent));
-                }
-                if out_of_retries {
-                    let stop = Stop::RetriesSpent {
-                        retries: policy.retries,
-                    };
-                    return Err(failure(error, attempts, stop));
-                }
-                if let Some(asked) = error.retry_after().filter(|d| *d > policy.max_wait) {
-                    let stop = Stop::WaitTooLong {
-                        asked,
-                        max_wait: policy.max_wait,
-                    };
-                    return Err(failure(error, attempts, stop));
-                }
-                std::thread::sleep(retry_at.saturating_duration_since(now));
-            }
-            Action::Wait => {
-                // Only one caller here, and every request's outcome is reported before the
-                // next poll, so the lifecycle never has a request of someone else's in
-                // flight. Should that change, report the last failure rather than spin.
-                let error = lifecycle.last_error().cloned().unwrap_or(
-                    zuora_oauth_core::Error::BudgetExhausted {
-                        per_minute: lifecycle.config().max_requests_per_minute(),
-                    },
-                );
-                return Err(failure(error, attempts, Stop::Permanent));
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use zuora_oauth_core::{AccessToken, ClientId, ClientSecret, Environment, Token};
+
     use super::*;
 
-    #[test]
-    fn budget_never_limits_the_retries_asked_for() {
-        let policy = |retries| Policy {
+    fn policy(retries: u32) -> Policy {
+        Policy {
             retries,
             max_wait: Duration::from_secs(60),
             timeout: Duration::from_secs(30),
-        };
+        }
+    }
+
+    #[test]
+    fn budget_never_limits_the_retries_asked_for() {
         let default = LifecycleConfig::default().max_requests_per_minute();
         assert_eq!(
             lifecycle_config(&policy(0)).max_requests_per_minute(),
@@ -175,5 +276,43 @@ mod tests {
             config.refresh_window(),
             LifecycleConfig::default().refresh_window()
         );
+    }
+
+    /// A record of a `lifetime` token issued `age` ago.
+    fn record(lifetime: u64, age: u64) -> TokenRecord {
+        let token = Token::new(
+            AccessToken::new("c652cbc0ea384b9f81856a93a2a74538").unwrap(),
+            Duration::from_secs(lifetime),
+        );
+        TokenRecord::new(&token, SystemTime::now() - Duration::from_secs(age))
+    }
+
+    fn fetcher() -> Fetcher {
+        let request = TokenRequest::new(
+            // Nothing is sent by these tests.
+            Environment::custom("http://127.0.0.1:9").unwrap(),
+            ClientId::new("8a8a8a8a-0000-1111-2222-333344445555").unwrap(),
+            ClientSecret::new("s").unwrap(),
+        );
+        Fetcher::new(request, policy(0))
+    }
+
+    #[test]
+    fn a_record_is_judged_by_its_age_not_by_when_it_is_read() {
+        let f = fetcher();
+        // Short tokens: halfway through the usable life (250 − 30 s) = 110 s.
+        assert!(f.reuse(&record(250, 0)).is_some());
+        assert!(f.reuse(&record(250, 100)).is_some());
+        assert!(f.reuse(&record(250, 120)).is_none());
+        // Long tokens: 300 s before expiry, minus up to 10 % jitter.
+        assert!(f.reuse(&record(3599, 3599 - 331)).is_some());
+        assert!(f.reuse(&record(3599, 3599 - 299)).is_none());
+        assert!(f.reuse(&record(3599, 4000)).is_none());
+        // From the future: as if issued now.
+        let ahead = TokenRecord::new(
+            &record(250, 0).to_token(),
+            SystemTime::now() + Duration::from_secs(3600),
+        );
+        assert!(f.reuse(&ahead).is_some());
     }
 }

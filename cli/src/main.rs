@@ -9,11 +9,12 @@
 //! `zuora-token --help` documents every option, environment variable and exit code.
 //!
 //! How it is put together: the core (`zuora-oauth-core`) validates every input, builds the
-//! request, reads the response and, through its `TokenLifecycle`, decides about retries
-//! and backoff; the ureq adapter sends; this program only resolves the command line and
-//! the environment ([`settings`]), drives the lifecycle and sleeps ([`fetch`]), prints
-//! ([`output`]), keeps the optional cache ([`cache`]) and maps the core's errors to exit
-//! codes ([`failure`]). It holds no Zuora protocol rule of its own.
+//! request, reads the response and, through its `TokenLifecycle`, decides about retries,
+//! backoff and whether a saved token is still good; the ureq adapter sends; this program
+//! only resolves the command line and the environment ([`settings`]), drives the lifecycle
+//! and sleeps ([`fetch`]), prints ([`output`]), keeps the optional cache and its lock
+//! ([`cache`]) and maps the core's errors to exit codes ([`failure`]). It holds no Zuora
+//! protocol rule of its own.
 #![forbid(unsafe_code)]
 
 mod args;
@@ -25,14 +26,18 @@ mod settings;
 
 use std::io::Write;
 use std::process::ExitCode;
-use std::time::SystemTime;
+use std::time::Duration;
 
 use args::Args;
-use cache::Cache;
+use cache::FileStore;
 use failure::Failure;
-use fetch::Policy;
+use fetch::{Fetched, Fetcher, Policy};
 use output::Issued;
 use settings::Settings;
+
+/// How long a `--cache` run waits for another run fetching a token for the same entry
+/// before fetching one itself.
+pub const LOCK_WAIT: Duration = Duration::from_secs(10);
 
 fn main() -> ExitCode {
     let args = Args::parse_or_exit();
@@ -48,9 +53,9 @@ fn main() -> ExitCode {
 /// Resolve, reuse or fetch, print.
 fn run(args: &Args) -> Result<(), Failure> {
     let Settings { request, mock } = Settings::resolve(args)?;
-    let cache = if args.cache {
-        match Cache::for_request(&request) {
-            Ok(cache) => Some(cache),
+    let store = if args.cache {
+        match FileStore::for_request(&request, mock.is_some()) {
+            Ok(store) => Some(store),
             Err(why) => {
                 warn(&format!("--cache is off for this run: {why}"));
                 None
@@ -59,39 +64,82 @@ fn run(args: &Args) -> Result<(), Failure> {
     } else {
         None
     };
-
-    if let Some(issued) = cache.as_ref().and_then(|c| c.load(SystemTime::now())) {
-        return print(&issued.render(args.format));
-    }
-
-    let policy = Policy {
-        retries: args.retries,
-        max_wait: args.max_wait,
-        timeout: args.timeout,
+    let fetcher = Fetcher::new(
+        request,
+        Policy {
+            retries: args.retries,
+            max_wait: args.max_wait,
+            timeout: args.timeout,
+        },
+    );
+    let Some(store) = store else {
+        let fetched = fetcher.fetch(None).map_err(Failure::Fetch)?;
+        drop(mock);
+        return print(&issued(&fetched), args);
     };
-    let fetched = fetch::fetch(request, &policy).map_err(Failure::Fetch)?;
+
+    // A usable saved token needs no lock.
+    let reuse = |record: &Option<_>| {
+        record
+            .as_ref()
+            .filter(|_| !args.refresh)
+            .and_then(|r| fetcher.reuse(r))
+    };
+    if let Some(token) = reuse(&store.load()) {
+        return print(&Issued::from_cached(&token), args);
+    }
+    // Fetch under the lock; another run may have saved a token while this one waited.
+    let lease = store
+        .lock(LOCK_WAIT)
+        .map_err(|e| warn(&format!("fetching without the cache's lock: {e}")))
+        .ok();
+    let saved = store.load();
+    if let Some(token) = reuse(&saved) {
+        return print(&Issued::from_cached(&token), args);
+    }
+    // With --refresh the saved token is not wanted, even as a fallback.
+    let fallback = saved.as_ref().filter(|_| !args.refresh);
+    let fetched = fetcher.fetch(fallback).map_err(Failure::Fetch)?;
     // The mock server is no longer needed; stop it before printing.
     drop(mock);
-    let issued = Issued::from_token(&fetched.token, fetched.sent_at);
-    if let Some(cache) = &cache
-        && let Err(e) = cache.store(&issued)
+    if let Fetched::New(token) = &fetched
+        && let Err(e) = store.save(&token.record())
     {
         warn(&format!(
             "could not save the token in the cache ({}): {e}",
-            cache.path().display()
+            store.path().display()
         ));
     }
-    print(&issued.render(args.format))
+    drop(lease);
+    print(&issued(&fetched), args)
 }
 
-fn print(text: &str) -> Result<(), Failure> {
+/// What to print of `fetched`, warning when it is a saved token kept after a failure.
+fn issued(fetched: &Fetched) -> Issued {
+    let (Fetched::New(token) | Fetched::Kept(token, _)) = fetched;
+    let issued = Issued::from_cached(token);
+    if let Fetched::Kept(_, Some(error)) = fetched {
+        warn(&format!(
+            "could not refresh the saved token ({error}); printing it, as it is valid until {}",
+            output::rfc3339(issued.expires_at)
+        ));
+    }
+    issued
+}
+
+fn print(issued: &Issued, args: &Args) -> Result<(), Failure> {
+    let text = issued.render(args.format);
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes())
         .and_then(|()| out.flush())
         .map_err(|e| Failure::local(format!("cannot write to standard output: {e}")))
 }
 
-/// A problem that does not stop the run.
+/// A problem that does not stop the run: one line, control characters replaced by spaces.
 fn warn(message: &str) {
-    eprintln!("warning: {message}");
+    let line: String = message
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    eprintln!("warning: {line}");
 }

@@ -3,7 +3,7 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
-use zuora_oauth_core::{AccessToken, Token};
+use zuora_oauth_core::{AccessToken, CachedToken};
 
 use crate::args::Format;
 
@@ -12,7 +12,8 @@ use crate::args::Format;
 pub struct Issued {
     /// The bearer token (zeroized on drop by the core's type).
     pub access_token: AccessToken,
-    /// `token_type` as the server sent it.
+    /// `token_type` as the server sent it (`bearer` for a cached token: the cache keeps
+    /// only tokens whose type the core accepted).
     pub token_type: String,
     /// `scope` as the server sent it (empty if it sent none).
     pub scope: String,
@@ -20,24 +21,32 @@ pub struct Issued {
     pub expires_in: Duration,
     /// `jti`, if the server sent one.
     pub jti: Option<String>,
-    /// When the token expires by the wall clock: `expires_in` after the request was sent,
-    /// so never later than Zuora's own expiry.
+    /// When the token expires by the wall clock: `expires_in` after it was issued (the
+    /// response's `Date`, else when the request was sent), so never later than Zuora's
+    /// own expiry.
     pub expires_at: SystemTime,
-    /// `Zuora-Request-Id` of the response that issued the token, if known.
+    /// `Zuora-Request-Id` of the response that issued the token, if this run got it and
+    /// it is not empty.
     pub request_id: Option<String>,
 }
 
 impl Issued {
-    /// A token fetched by a request sent at `sent_at`.
-    pub fn from_token(token: &Token, sent_at: SystemTime) -> Self {
+    /// The token the lifecycle handed out: fetched now, or adopted from the cache (whose
+    /// records keep no response metadata).
+    pub fn from_cached(cached: &CachedToken) -> Self {
+        let token = cached.token();
         Self {
             access_token: token.access_token().clone(),
             token_type: token.token_type().to_owned(),
             scope: token.scope().as_str().to_owned(),
             expires_in: token.expires_in(),
             jti: token.jti().map(str::to_owned),
-            expires_at: sent_at + token.expires_in(),
-            request_id: token.meta().request_id().map(str::to_owned),
+            expires_at: cached.record().expires_at(),
+            request_id: token
+                .meta()
+                .request_id()
+                .filter(|id| !id.is_empty())
+                .map(str::to_owned),
         }
     }
 
@@ -155,12 +164,15 @@ mod tests {
 
     #[test]
     fn formats() {
-        let token = Token::new(
-            AccessToken::new("c652cbc0ea384b9f81856a93a2a74538").unwrap(),
-            Duration::from_secs(3599),
-        )
-        .with_jti("j1");
-        let issued = Issued::from_token(&token, UNIX_EPOCH + Duration::from_secs(1_700_000_000));
+        let mut issued = Issued {
+            access_token: AccessToken::new("c652cbc0ea384b9f81856a93a2a74538").unwrap(),
+            token_type: "bearer".into(),
+            scope: String::new(),
+            expires_in: Duration::from_secs(3599),
+            jti: Some("j1".into()),
+            expires_at: UNIX_EPOCH + Duration::from_secs(1_700_003_599),
+            request_id: None,
+        };
         assert_eq!(
             issued.render(Format::Token),
             "c652cbc0ea384b9f81856a93a2a74538\n"
@@ -174,6 +186,12 @@ mod tests {
             "{\"access_token\":\"c652cbc0ea384b9f81856a93a2a74538\",\"token_type\":\"bearer\",\
              \"expires_in\":3599,\"expires_at\":\"2023-11-14T23:13:19Z\",\"scope\":\"\",\
              \"jti\":\"j1\"}\n"
+        );
+        issued.request_id = Some("9c1b2d3e-0000-4000-8000-000000000001".into());
+        assert!(
+            issued
+                .render(Format::Json)
+                .ends_with(",\"request_id\":\"9c1b2d3e-0000-4000-8000-000000000001\"}\n")
         );
     }
 }

@@ -1,10 +1,14 @@
-//! `--cache`: reuse across runs, the file's safety, recovery from bad files.
+//! `--cache`: reuse across runs by the library's refresh rule, the file's safety, recovery
+//! from bad files, `--refresh`, one request for many concurrent runs.
 
 use std::fs;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde_json::Value;
-use zuora_oauth_testkit::MockServer;
+use zuora_oauth_core::TokenRecord;
+use zuora_oauth_testkit::{Fault, MockServer};
 
 use crate::helpers::{CLIENT_ID, Home, SECRET, SECRET_MARKER, server};
 
@@ -17,33 +21,75 @@ fn cached_run(home: &Home, server: &MockServer) -> String {
         .to_owned()
 }
 
-fn only_cache_file(home: &Home) -> std::path::PathBuf {
+fn only_cache_file(home: &Home) -> PathBuf {
     let files = home.cache_files();
     assert_eq!(files.len(), 1, "{files:?}");
     files[0].clone()
+}
+
+/// The lock file next to `file`.
+fn lock_file(file: &std::path::Path) -> PathBuf {
+    file.with_extension("lock")
+}
+
+fn read_json(file: &std::path::Path) -> Value {
+    serde_json::from_str(&fs::read_to_string(file).unwrap()).unwrap()
+}
+
+/// Makes the saved token `secs` older, as if it had been saved that much earlier.
+fn age_saved_token(home: &Home, secs: u64) {
+    let file = only_cache_file(home);
+    let mut v = read_json(&file);
+    for field in ["issued_at_ms", "expires_at_ms"] {
+        let ms = v["record"][field].as_u64().expect("a time in ms");
+        v["record"][field] = (ms - secs * 1000).into();
+    }
+    // Rewriting the existing file keeps its mode (0600).
+    fs::write(&file, v.to_string()).unwrap();
+}
+
+fn server_with_lifetime(secs: u64) -> MockServer {
+    MockServer::builder()
+        .client(CLIENT_ID, SECRET)
+        .token_lifetime(Duration::from_secs(secs))
+        .start()
+        .unwrap()
 }
 
 #[test]
 fn a_second_run_reuses_the_token_without_a_request() {
     let server = server();
     let home = Home::new();
-    let first = cached_run(&home, &server);
-    let second = cached_run(&home, &server);
-    assert_eq!(first, second);
+    let fetched = home
+        .cli()
+        .against(&server)
+        .args(["--cache", "--format", "json"])
+        .run();
+    let fetched: Value = serde_json::from_str(fetched.success().trim_end()).unwrap();
+    let first = fetched["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(cached_run(&home, &server), first);
     assert_eq!(server.token_request_count(), 1);
 
-    // Every format works from the cache, JSON with the same fields.
+    // Every format works from the cache, JSON with the same fields, less the request ID,
+    // which belongs to a response this run did not get.
     let json = home
         .cli()
         .against(&server)
         .args(["--cache", "--format", "json"])
         .run();
     let v: Value = serde_json::from_str(json.success().trim_end()).unwrap();
-    assert_eq!(v["access_token"], first.as_str());
-    assert_eq!(v["expires_in"], 3599);
-    assert_eq!(v["token_type"], "bearer");
-    assert!(v["expires_at"].as_str().unwrap().ends_with('Z'));
-    assert!(v["jti"].is_string() && v["scope"].is_string() && v["request_id"].is_string());
+    for field in [
+        "access_token",
+        "token_type",
+        "expires_in",
+        "expires_at",
+        "scope",
+        "jti",
+    ] {
+        assert_eq!(v[field], fetched[field], "{field}");
+    }
+    assert!(fetched["request_id"].is_string());
+    assert!(v.get("request_id").is_none(), "{v}");
     let header = home
         .cli()
         .against(&server)
@@ -54,22 +100,33 @@ fn a_second_run_reuses_the_token_without_a_request() {
 }
 
 #[test]
-fn the_cache_file_is_private_and_never_holds_the_secret() {
-    use std::os::unix::fs::PermissionsExt;
+fn the_cache_file_is_the_cores_record_private_and_without_the_secret() {
     let server = server();
     let home = Home::new();
     let token = cached_run(&home, &server);
     let file = only_cache_file(&home);
-    let mode = fs::metadata(&file).unwrap().permissions().mode() & 0o777;
-    assert_eq!(mode, 0o600, "file mode {mode:o}");
+    for path in [&file, &lock_file(&file)] {
+        let mode = fs::metadata(path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{path:?} mode {mode:o}");
+    }
     let dir_mode = fs::metadata(home.cache_dir()).unwrap().permissions().mode() & 0o777;
     assert_eq!(dir_mode, 0o700, "folder mode {dir_mode:o}");
     let content = fs::read_to_string(&file).unwrap();
-    assert!(content.contains(&token));
     assert!(!content.contains(SECRET) && !content.contains(SECRET_MARKER));
     assert!(!content.contains("Xq7%2B"), "form-encoded secret");
-    // No temporary files are left behind.
-    assert_eq!(home.cache_entries(), vec![file]);
+
+    // The token is the core's TokenRecord, in an envelope naming the format and the key.
+    let v = read_json(&file);
+    assert_eq!(v["format"], "zuora-token-cache/2");
+    assert_eq!(v["key"]["target"], server.base_url());
+    assert_eq!(v["key"]["client_id"], CLIENT_ID);
+    let record: TokenRecord = serde_json::from_value(v["record"].clone()).unwrap();
+    assert_eq!(record.lifetime(), Duration::from_secs(3599));
+    assert_eq!(record.jti(), Some(server.issued_tokens()[0].jti.as_str()));
+    assert_eq!(v["record"]["access_token"], token);
+
+    // No temporary files are left behind; the lock file stays.
+    assert_eq!(home.cache_entries(), vec![file.clone(), lock_file(&file)]);
 }
 
 #[test]
@@ -90,12 +147,19 @@ fn a_corrupt_file_is_ignored_and_replaced() {
     let home = Home::new();
     let first = cached_run(&home, &server);
     let file = only_cache_file(&home);
+    let good = read_json(&file);
+    let mut old_format = good.clone();
+    old_format["format"] = "zuora-token-cache/1".into();
+    let mut expired_before_issued = good.clone();
+    expired_before_issued["record"]["expires_at_ms"] = 0.into();
     for garbage in [
         &b"{not json"[..],
         b"",
         b"\xff\xfe\x00binary",
         b"[]",
         b"{\"format\":1}",
+        old_format.to_string().as_bytes(),
+        expired_before_issued.to_string().as_bytes(),
     ] {
         fs::write(&file, garbage).unwrap();
         let again = cached_run(&home, &server);
@@ -103,15 +167,14 @@ fn a_corrupt_file_is_ignored_and_replaced() {
         let content = fs::read_to_string(&file).unwrap();
         assert!(content.contains(&again), "the file was not replaced");
     }
-    assert_eq!(server.token_request_count(), 6);
+    assert_eq!(server.token_request_count(), 8);
     // And the replacement is used.
     cached_run(&home, &server);
-    assert_eq!(server.token_request_count(), 6);
+    assert_eq!(server.token_request_count(), 8);
 }
 
 #[test]
 fn a_foreign_or_tampered_file_is_ignored_and_replaced() {
-    use std::os::unix::fs::PermissionsExt;
     let server = server();
     let home = Home::new();
     let first = cached_run(&home, &server);
@@ -150,18 +213,154 @@ fn a_foreign_or_tampered_file_is_ignored_and_replaced() {
 }
 
 #[test]
-fn a_token_inside_the_refresh_window_is_not_reused() {
-    // 200 s tokens are inside the 300 s refresh window from the start.
-    let server = MockServer::builder()
-        .client(CLIENT_ID, SECRET)
-        .token_lifetime(Duration::from_secs(200))
-        .start()
-        .unwrap();
+fn a_file_owned_by_another_user_is_ignored_and_replaced() {
+    let server = server();
     let home = Home::new();
     let first = cached_run(&home, &server);
+    let file = only_cache_file(&home);
+    let me = fs::metadata(home.path()).unwrap().uid();
+    // Private to its owner, but its owner is someone else: only root can make one.
+    let nobody = 65_534;
+    if let Err(e) = std::os::unix::fs::chown(&file, Some(nobody), Some(nobody)) {
+        assert_eq!(e.kind(), std::io::ErrorKind::PermissionDenied, "{e}");
+        eprintln!("skipped: giving a file to another user needs root");
+        return;
+    }
+    assert_eq!(fs::metadata(&file).unwrap().mode() & 0o777, 0o600);
     let second = cached_run(&home, &server);
-    assert_ne!(first, second);
+    assert_ne!(second, first, "another user's file was trusted");
     assert_eq!(server.token_request_count(), 2);
+    assert_eq!(fs::metadata(&file).unwrap().uid(), me, "not replaced");
+    assert_eq!(cached_run(&home, &server), second);
+}
+
+#[test]
+fn short_tokens_are_reused_for_about_half_their_life() {
+    // 250 s tokens, with the library's rule: the usable life is 250 − 30 s (never handed
+    // out with less than 30 s left), and tokens shorter than twice the 300 s refresh
+    // window are refreshed halfway through it, 110 s after issue.
+    let server = server_with_lifetime(250);
+    let home = Home::new();
+    let first = cached_run(&home, &server);
+    assert_eq!(cached_run(&home, &server), first);
+    age_saved_token(&home, 90);
+    assert_eq!(cached_run(&home, &server), first, "90 s old");
+    assert_eq!(server.token_request_count(), 1);
+    age_saved_token(&home, 30);
+    let second = cached_run(&home, &server);
+    assert_ne!(second, first, "120 s old");
+    assert_eq!(server.token_request_count(), 2);
+    assert_eq!(cached_run(&home, &server), second);
+}
+
+#[test]
+fn long_tokens_are_reused_until_the_refresh_window() {
+    // 3599 s tokens are refreshed 300 s before expiry, up to 10 % (30 s) earlier.
+    let server = server();
+    let home = Home::new();
+    let first = cached_run(&home, &server);
+    age_saved_token(&home, 3599 - 400);
+    assert_eq!(cached_run(&home, &server), first, "400 s left");
+    age_saved_token(&home, 110);
+    let second = cached_run(&home, &server);
+    assert_ne!(second, first, "290 s left");
+    assert_eq!(server.token_request_count(), 2);
+
+    // An expired token, naturally, too.
+    age_saved_token(&home, 4000);
+    assert_ne!(cached_run(&home, &server), second);
+    assert_eq!(server.token_request_count(), 3);
+}
+
+#[test]
+fn a_failed_refresh_keeps_the_saved_token_while_it_is_usable() {
+    let server = server();
+    let home = Home::new();
+    let first = cached_run(&home, &server);
+    // In the refresh window: 200 s left.
+    age_saved_token(&home, 3399);
+    for fault in [
+        Fault::empty(503),
+        Fault::oauth_error(401, "invalid_client", "Bad client credentials"),
+    ] {
+        server.push_fault(fault);
+        let outcome = home.cli().against(&server).arg("--cache").run();
+        assert_eq!(outcome.code, 0, "{outcome:?}");
+        assert_eq!(outcome.stdout, format!("{first}\n"));
+        assert!(
+            outcome
+                .stderr
+                .starts_with("warning: could not refresh the saved token"),
+            "{outcome:?}"
+        );
+        assert!(!outcome.stderr.trim_end().contains('\n'), "{outcome:?}");
+    }
+    assert_eq!(server.token_request_count(), 3, "one refresh attempt a run");
+    // The file still holds it, and the next run refreshes it.
+    assert!(
+        fs::read_to_string(only_cache_file(&home))
+            .unwrap()
+            .contains(&first)
+    );
+    assert_ne!(cached_run(&home, &server), first);
+
+    // Past its usable life (under 30 s left), a saved token is never printed.
+    age_saved_token(&home, 3599 - 20);
+    server.push_fault(Fault::empty(503));
+    let outcome = home.cli().against(&server).arg("--cache").run();
+    outcome.failure(5);
+}
+
+#[test]
+fn refresh_fetches_and_replaces_the_saved_token() {
+    let server = server();
+    let home = Home::new();
+    let first = cached_run(&home, &server);
+    let refresh = |home: &Home| {
+        home.cli()
+            .against(&server)
+            .args(["--cache", "--refresh"])
+            .run()
+    };
+    let second = refresh(&home).token().to_owned();
+    assert_ne!(second, first);
+    assert_eq!(server.token_request_count(), 2);
+    assert!(
+        fs::read_to_string(only_cache_file(&home))
+            .unwrap()
+            .contains(&second)
+    );
+    assert_eq!(cached_run(&home, &server), second);
+
+    // It wants the new token: a failure is reported, not covered with the saved one.
+    server.push_fault(Fault::oauth_error(
+        401,
+        "invalid_client",
+        "Bad client credentials",
+    ));
+    refresh(&home).failure(3);
+    assert_eq!(cached_run(&home, &server), second);
+
+    // Without --cache there is nothing to refresh.
+    let outcome = home.cli().against(&server).arg("--refresh").run();
+    assert!(outcome.usage_error().contains("--cache"), "{outcome:?}");
+    assert_eq!(server.token_request_count(), 3);
+}
+
+#[test]
+fn mock_runs_share_one_cache_entry() {
+    let home = Home::new();
+    let run = || {
+        home.cli()
+            .args(["--mock", "--cache"])
+            .run()
+            .token()
+            .to_owned()
+    };
+    let first = run();
+    assert_eq!(run(), first, "each --mock run's server has another port");
+    let file = only_cache_file(&home);
+    assert_eq!(read_json(&file)["key"]["target"], "mock");
 }
 
 #[test]
@@ -220,7 +419,11 @@ fn without_xdg_cache_home_the_cache_is_under_home() {
         .run()
         .token();
     let dir = home.path().join(".cache").join("zuora-token");
-    assert_eq!(fs::read_dir(dir).unwrap().count(), 1);
+    let json = fs::read_dir(dir)
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().path().extension() == Some("json".as_ref()))
+        .count();
+    assert_eq!(json, 1);
     assert!(!home.cache_dir().exists());
 }
 
@@ -251,25 +454,23 @@ fn an_unusable_cache_folder_only_warns() {
 }
 
 #[test]
-fn concurrent_runs_are_safe() {
+fn fifty_concurrent_runs_make_one_request() {
     let server = server();
     let home = Home::new();
     let tokens: Vec<String> = std::thread::scope(|s| {
-        let runs: Vec<_> = (0..6)
+        let runs: Vec<_> = (0..50)
             .map(|_| s.spawn(|| cached_run(&home, &server)))
             .collect();
         runs.into_iter().map(|r| r.join().unwrap()).collect()
     });
-    assert_eq!(tokens.len(), 6);
+    assert_eq!(server.token_request_count(), 1);
+    let issued = &server.issued_tokens()[0].access_token;
+    assert!(tokens.iter().all(|t| t == issued), "{tokens:?}");
     let file = only_cache_file(&home);
-    let v: Value = serde_json::from_str(&fs::read_to_string(&file).unwrap()).unwrap();
-    let saved = v["access_token"].as_str().unwrap();
-    assert!(tokens.iter().any(|t| t == saved));
     assert_eq!(
         home.cache_entries(),
-        vec![file],
+        vec![file.clone(), lock_file(&file)],
         "temporary files left behind"
     );
-    // The next run reuses the saved token.
-    assert_eq!(cached_run(&home, &server), saved);
+    assert_eq!(cached_run(&home, &server), *issued);
 }

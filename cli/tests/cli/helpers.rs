@@ -89,6 +89,8 @@ fn list(dir: &Path, keep: impl Fn(&str) -> bool) -> Vec<PathBuf> {
 pub struct Cli {
     cmd: Command,
     stdin: Option<Vec<u8>>,
+    /// Where stdout goes instead of a pipe ([`Outcome::stdout`] is then empty).
+    stdout: Option<Stdio>,
     /// A home of its own, when not given one.
     _home: Option<Home>,
 }
@@ -111,6 +113,7 @@ impl Cli {
         Self {
             cmd,
             stdin: None,
+            stdout: None,
             _home: None,
         }
     }
@@ -144,6 +147,12 @@ impl Cli {
         self
     }
 
+    /// Sends stdout to `out` instead of capturing it.
+    pub fn stdout_to(mut self, out: Stdio) -> Self {
+        self.stdout = Some(out);
+        self
+    }
+
     /// `--base-url <the server>`.
     pub fn target(self, server: &MockServer) -> Self {
         self.arg("--base-url").arg(server.base_url())
@@ -169,7 +178,7 @@ impl Cli {
             } else {
                 Stdio::null()
             })
-            .stdout(Stdio::piped())
+            .stdout(self.stdout.take().unwrap_or_else(Stdio::piped))
             .stderr(Stdio::piped());
         let mut child = self.cmd.spawn().expect("zuora-token starts");
         if let Some(bytes) = self.stdin.take() {

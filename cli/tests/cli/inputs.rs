@@ -407,3 +407,28 @@ fn plain_http_is_accepted_for_every_loopback_host() {
         outcome.failure(6);
     }
 }
+
+#[test]
+fn a_base_url_port_out_of_range_exits_2_before_sending() {
+    // `http://127.0.0.1:99999` parses as a URL but names no port a connection can use; an
+    // empty port is what `http://127.0.0.1:$PORT` becomes with PORT unset.
+    for port in ["99999", "65536", "0", ""] {
+        let url = format!("http://127.0.0.1:{port}");
+        let from_flag = Cli::new().creds().args(["--base-url", &url]).run();
+        let line = from_flag.failure(2);
+        assert!(
+            line.contains("--base-url") && line.contains("port"),
+            "{url}: {line}"
+        );
+        let from_var = Cli::new().creds().env("ZUORA_BASE_URL", &url).run();
+        assert!(from_var.failure(2).contains("ZUORA_BASE_URL"), "{url}");
+    }
+    // The ends of the range are ports.
+    let server = server();
+    let port = server.addr().port();
+    Cli::new()
+        .creds()
+        .args(["--base-url", &format!("http://127.0.0.1:{port}")])
+        .run()
+        .token();
+}

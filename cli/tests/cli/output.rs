@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use zuora_oauth_testkit::{Fault, MockServer, TokenFields};
+use zuora_oauth_testkit::{Fault, JSON_CONTENT_TYPE, MockServer, TokenFields};
 
 use crate::helpers::{Cli, parse_rfc3339_utc, secs_between, server};
 
@@ -119,6 +119,35 @@ fn json_keeps_token_type_and_expires_in_as_the_server_sent_them() {
 }
 
 #[test]
+fn json_leaves_out_an_empty_request_id() {
+    let server = server();
+    let body = json!({
+        "access_token": "c652cbc0ea384b9f81856a93a2a74538",
+        "expires_in": 3599,
+        "token_type": "bearer",
+    });
+    for empty in ["", "   "] {
+        server.push_fault(Fault::respond(
+            200,
+            [
+                ("Content-Type", JSON_CONTENT_TYPE),
+                ("Zuora-Request-Id", empty),
+            ],
+            body.to_string(),
+        ));
+        let v = json_line(
+            Cli::new()
+                .against(&server)
+                .args(["--format", "json"])
+                .run()
+                .success(),
+        );
+        assert_eq!(v["access_token"], "c652cbc0ea384b9f81856a93a2a74538");
+        assert!(v.get("request_id").is_none(), "{empty:?}: {v}");
+    }
+}
+
+#[test]
 fn json_without_jti_or_scope() {
     let server = server();
     server.push_fault(Fault::TokenFields(
@@ -172,6 +201,7 @@ fn help_documents_every_option_variable_environment_and_exit_code() {
         "--max-wait",
         "--timeout",
         "--cache",
+        "--refresh",
         "--mock",
         "ZUORA_CLIENT_ID",
         "ZUORA_CLIENT_SECRET",
@@ -192,12 +222,31 @@ fn help_documents_every_option_variable_environment_and_exit_code() {
             "--help lacks {name}"
         );
     }
-    for code in ["0", "2", "3", "4", "5", "6"] {
+    for code in ["0", "1", "2", "3", "4", "5", "6"] {
         assert!(
             help.contains(&format!("\n  {code}  ")),
             "--help lacks exit code {code}"
         );
     }
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn an_unwritable_standard_output_exits_1() {
+    // /dev/full refuses every write (ENOSPC).
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let server = server();
+    let outcome = Cli::new().against(&server).stdout_to(full.into()).run();
+    assert_eq!(outcome.code, 1, "{outcome:?}");
+    assert!(
+        outcome
+            .stderr
+            .starts_with("error: cannot write to standard output"),
+        "{outcome:?}"
+    );
 }
 
 #[test]
