@@ -131,16 +131,9 @@ fn target(args: &Args) -> Result<Environment, Failure> {
     let named = |(name, source): (String, Source)| {
         name.parse::<Environment>().map_err(|e| invalid(e, source))
     };
-    let custom = |(url, source): (String, Source)| {
-        let environment = Environment::custom(&url).map_err(|e| invalid(e, source))?;
-        match port_problem(environment.base_url()) {
-            Some(rule) => Err(Failure::usage(format!(
-                "invalid base_url (from {}): {rule}",
-                source.name()
-            ))),
-            None => Ok(environment),
-        }
-    };
+    // The core refuses a port out of range (or an empty one) before anything is sent.
+    let custom =
+        |(url, source): (String, Source)| Environment::custom(&url).map_err(|e| invalid(e, source));
     if let Some(name) = args.env.clone() {
         return named((name, Source::Flag("--env")));
     }
@@ -158,23 +151,6 @@ fn target(args: &Args) -> Result<Environment, Failure> {
          (or set ZUORA_ENV or ZUORA_BASE_URL); there is no default",
         Environment::NAMES.join(", ")
     )))
-}
-
-/// What is wrong with the port of a base URL the core accepted, if anything: the core
-/// lets `http://127.0.0.1:99999` through, and the request would then be attempted; an
-/// empty port, as in `http://127.0.0.1:$PORT` with `PORT` unset, would silently mean the
-/// scheme's default port.
-fn port_problem(base_url: &str) -> Option<&'static str> {
-    let authority = base_url.split_once("://")?.1.split('/').next()?;
-    // The port follows the last `:` that is not inside an IPv6 literal's brackets.
-    let (_, port) = authority.rsplit_once(':')?;
-    if port.ends_with(']') {
-        return None;
-    }
-    match port.parse::<u16>() {
-        Ok(1..) if port.bytes().all(|b| b.is_ascii_digit()) => None,
-        _ => Some("the port must be a number from 1 to 65535"),
-    }
 }
 
 fn client_id(args: &Args) -> Result<ClientId, Failure> {
@@ -232,34 +208,4 @@ fn read_secret(path: &Path) -> Result<String, Failure> {
         }
     }
     Ok(line)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::port_problem;
-
-    #[test]
-    fn ports() {
-        for ok in [
-            "https://rest.zuora.com",
-            "https://rest.zuora.com:443/prefix",
-            "http://127.0.0.1:1",
-            "http://127.0.0.1:65535",
-            "http://[::1]",
-            "http://[::1]:8080",
-        ] {
-            assert_eq!(port_problem(ok), None, "{ok}");
-        }
-        for bad in [
-            "http://127.0.0.1:99999",
-            "http://127.0.0.1:65536",
-            "http://127.0.0.1:0",
-            "http://127.0.0.1:",
-            "http://[::1]:",
-            "http://localhost:+80",
-            "https://rest.zuora.com:123456789012/x",
-        ] {
-            assert!(port_problem(bad).is_some(), "{bad}");
-        }
-    }
 }

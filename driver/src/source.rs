@@ -325,12 +325,11 @@ impl<R: Runtime> TokenSource<R> {
         let task: BoxFuture<'static, ()> = match &owner.store {
             None => Box::pin(async move {
                 let shared = Arc::clone(fetch.shared());
-                match race(send, shared.changed.closed()).await {
-                    Some(result) => drop(fetch.complete(result)),
-                    None => {
-                        event!(debug, "token source dropped; request aborted");
-                    }
-                }
+                let Some(result) = race(send, shared.changed.closed()).await else {
+                    event!(debug, "token source dropped; request aborted");
+                    return;
+                };
+                drop(fetch.complete(result));
             }),
             Some(link) => {
                 let seed = owner
