@@ -201,10 +201,11 @@ impl Fetch {
         });
     }
 
-    /// The record of the token this fetch refreshes, if one is still usable.
+    /// The record of the token this fetch replaces, usable or not (an invalidated token
+    /// must not come back from the shared store before the store has forgotten it).
     pub(crate) fn current_record(&self) -> Option<TokenRecord> {
-        let now = self.shared.clock.now();
-        self.shared.inspect(|lc| lc.token(now).map(|c| c.record()))
+        self.shared
+            .inspect(|lc| lc.last_token().map(|c| c.record()))
     }
 }
 

@@ -347,6 +347,12 @@ impl TokenLifecycle {
         self.current.as_ref().filter(|c| c.usable(now))
     }
 
+    /// The token installed last, whether or not it may still be handed out (it may be
+    /// invalidated, or past its use): what a shared store's record must be newer than.
+    pub fn last_token(&self) -> Option<&CachedToken> {
+        self.current.as_ref()
+    }
+
     /// The latest time passed to the machine (earlier readings are clamped to it).
     pub fn latest_time(&self) -> Timestamp {
         self.now
