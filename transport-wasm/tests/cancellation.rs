@@ -18,7 +18,7 @@ use std::time::Duration;
 use common::clock::ManualClock;
 use common::*;
 use futures_util::FutureExt;
-use futures_util::future::join_all;
+use futures_util::future::{join, join_all};
 use wasm_bindgen_test::wasm_bindgen_test;
 use zuora_oauth_core::{Error, LifecycleConfig, TransportErrorKind};
 use zuora_oauth_driver::{BoxFuture, Clock, Runtime, TransportResult};
@@ -197,7 +197,9 @@ async fn a_waiter_looks_again_at_the_deadline_when_an_outcome_is_lost() {
         // At the deadline, the waiter's sleep ends and it polls again.
         clock.set(Duration::from_secs(40));
     };
-    let (result, ()) = futures_util::future::join(waiter, script).await;
+    let (result, ()) = within(Duration::from_secs(10), join(waiter, script))
+        .await
+        .expect("the waiter never looked again");
     let e = expect_err(result);
     assert_eq!(transport_kind(&e), TransportErrorKind::Timeout, "{e}");
     assert!(e.to_string().contains("request deadline (40000 ms)"), "{e}");

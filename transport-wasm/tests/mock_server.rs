@@ -64,6 +64,27 @@ fn runs_in_the_environment_the_runner_was_asked_for() {
     assert!(ok, "expected to run in {expected}");
 }
 
+/// A runtime without `setTimeout` cannot time anything out: a caller gets an error at
+/// once, not a wait that never ends.
+#[wasm_bindgen_test]
+async fn without_set_timeout_a_caller_gets_an_error_not_a_hang() {
+    setup(3599).await;
+    let source = source(demo_request().await);
+    let global: JsValue = js_sys::global().into();
+    let key = JsValue::from_str("setTimeout");
+    let original = Reflect::get(&global, &key).unwrap();
+    Reflect::set(&global, &key, &JsValue::UNDEFINED).unwrap();
+    let outcome = source.token().now_or_never();
+    Reflect::set(&global, &key, &original).unwrap();
+
+    let e = expect_err(outcome.expect("answered at once"));
+    assert!(e.to_string().contains("no global `setTimeout`"), "{e}");
+    assert_eq!(e.retry_in(), None);
+    assert_eq!(token_request_count().await, 0);
+    // With timers back, the same source works.
+    source.token().await.unwrap();
+}
+
 // ---- success ---------------------------------------------------------------------------
 
 #[wasm_bindgen_test]
