@@ -31,7 +31,7 @@ use zuora_oauth_wasm::{FetchTransport, TokenSource};
 async fn callers_that_give_up_never_cancel_the_shared_fetch() {
     setup(3599).await;
     spy::reset();
-    push_fault(r#"{"kind":"delay_headers","delay_ms":1500}"#).await;
+    push_fault(r#"{"kind":"delay_headers","delay_ms":3000}"#).await;
     let source = source(demo_request().await);
 
     // Five callers at once, then two more one after the other, each giving up after 50 ms

@@ -490,8 +490,9 @@ async fn refresh_ahead_hands_out_the_old_token_during_one_refresh() {
         source.cached().is_none(),
         "in the refresh window the fast path steps aside"
     );
-    // The refresh takes a while on the server; meanwhile everyone gets the old token.
-    push_fault(r#"{"kind":"delay_headers","delay_ms":300}"#).await;
+    // The refresh takes a while on the server (long enough for the checks below to run
+    // while it is in flight); meanwhile everyone gets the old token.
+    push_fault(r#"{"kind":"delay_headers","delay_ms":1500}"#).await;
     let during: Vec<_> = join_all((0..20).map(|_| source.token())).await;
     for token in during {
         assert_eq!(token.unwrap().access_token().secret(), old);
