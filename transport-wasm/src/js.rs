@@ -195,6 +195,12 @@ pub(crate) fn clock() -> zuora_oauth_driver::Clock {
     }
 }
 
+/// Whether the global object has `setTimeout`, which timeouts and waits need.
+pub(crate) fn has_timers() -> bool {
+    let global: JsValue = js_sys::global().into();
+    property(&global, "setTimeout").is_some_and(|f| f.is_function())
+}
+
 /// A future that completes after a delay (`setTimeout`); dropping it clears the timer, so
 /// that no timer keeps Node's event loop alive.
 pub(crate) struct Sleep {
@@ -216,14 +222,15 @@ impl Sleep {
                 }
             })
         };
-        let ms = duration.as_millis().min(MAX_TIMER_MS) as i32;
-        // Without a `setTimeout`, the sleep completes at once: the caller looks again.
+        // Rounded up: a timer that fires before the time asked for would have a waiter look
+        // again too early, and go back to sleep.
+        let ms = duration.as_micros().div_ceil(1000).min(MAX_TIMER_MS) as i32;
+        // Without a `setTimeout` (which `Runtime::check` reports before anyone waits), the
+        // sleep never completes: completing at once would have a waiter poll in a loop that
+        // never yields to the event loop.
         let timer = set_timeout(on_timeout.as_ref().unchecked_ref(), ms)
             .ok()
             .map(|handle| (handle, on_timeout));
-        if timer.is_none() {
-            fired.set(true);
-        }
         Self {
             timer,
             fired,

@@ -52,6 +52,19 @@ impl zuora_oauth_driver::Runtime for FetchTransport {
         Box::pin(async move { FetchTransport::send(&transport, request).await })
     }
 
+    /// The global `setTimeout` must exist (every timeout and wait needs it); without it, a
+    /// caller gets this error instead of a wait that could never end.
+    fn check(&self) -> Result<(), zuora_oauth_core::TransportError> {
+        if crate::js::has_timers() {
+            Ok(())
+        } else {
+            Err(zuora_oauth_core::TransportError::new(
+                zuora_oauth_core::TransportErrorKind::Other,
+                "this JavaScript runtime has no global `setTimeout`, which timeouts and waits need",
+            ))
+        }
+    }
+
     fn spawn(&self, task: zuora_oauth_driver::BoxFuture<'static, ()>) {
         wasm_bindgen_futures::spawn_local(task);
     }

@@ -16,9 +16,9 @@
 //! with `fetch`, as any JavaScript client would.
 #![cfg(target_arch = "wasm32")]
 
-use std::future::Future;
 use std::time::Duration;
 
+use futures_util::FutureExt;
 use futures_util::future::join_all;
 use js_sys::Reflect;
 use wasm_bindgen::prelude::*;
@@ -33,6 +33,7 @@ use zuora_oauth_wasm::{FetchTransport, TokenSource};
 
 mod common;
 
+use common::clock::ManualClock;
 use common::*;
 
 // ---- the runtime -----------------------------------------------------------------------
@@ -61,6 +62,27 @@ fn runs_in_the_environment_the_runner_was_asked_for() {
     };
     console_log!("runtime: expected {expected}; node={node:?} window={window} worker={worker}");
     assert!(ok, "expected to run in {expected}");
+}
+
+/// A runtime without `setTimeout` cannot time anything out: a caller gets an error at
+/// once, not a wait that never ends.
+#[wasm_bindgen_test]
+async fn without_set_timeout_a_caller_gets_an_error_not_a_hang() {
+    setup(3599).await;
+    let source = source(demo_request().await);
+    let global: JsValue = js_sys::global().into();
+    let key = JsValue::from_str("setTimeout");
+    let original = Reflect::get(&global, &key).unwrap();
+    Reflect::set(&global, &key, &JsValue::UNDEFINED).unwrap();
+    let outcome = source.token().now_or_never();
+    Reflect::set(&global, &key, &original).unwrap();
+
+    let e = expect_err(outcome.expect("answered at once"));
+    assert!(e.to_string().contains("no global `setTimeout`"), "{e}");
+    assert_eq!(e.retry_in(), None);
+    assert_eq!(token_request_count().await, 0);
+    // With timers back, the same source works.
+    source.token().await.unwrap();
 }
 
 // ---- success ---------------------------------------------------------------------------
@@ -254,7 +276,10 @@ async fn rejected_401_bad_credentials_from_the_server_itself() {
 async fn rate_limited_honours_retry_after_then_succeeds() {
     setup(3599).await;
     push_fault(r#"{"kind":"rate_limited","retry_after":{"seconds":1}}"#).await;
-    let source = source(demo_request().await);
+    let clock = ManualClock::new();
+    let source = TokenSource::builder(demo_request().await)
+        .clock(clock.clock())
+        .build();
     let e = expect_err(source.token().await);
     let Error::RateLimited(r) = e.error() else {
         panic!("{e:?}")
@@ -266,17 +291,16 @@ async fn rate_limited_honours_retry_after_then_succeeds() {
     );
     assert_eq!(e.error().retry_after(), Some(Duration::from_secs(1)));
     assert!(e.is_transient());
-    let wait = e.retry_in().expect("a next attempt is scheduled");
-    assert!(
-        wait > Duration::from_millis(800) && wait <= Duration::from_secs(1),
-        "{wait:?}"
-    );
+    // The first backoff is at most 1 s; Retry-After asks for 1 s, and wins.
+    assert_eq!(e.retry_in(), Some(Duration::from_secs(1)), "{e}");
     // Before Retry-After has passed: the same failure, no request.
+    clock.advance(Duration::from_millis(999));
     let again = expect_err(source.token().await);
     assert!(matches!(again.error(), Error::RateLimited(_)));
+    assert_eq!(again.retry_in(), Some(Duration::from_millis(1)));
     assert_eq!(token_request_count().await, 1);
-    // After it: success.
-    sleep(wait + Duration::from_millis(100)).await;
+    // Once it has: success.
+    clock.advance(Duration::from_millis(1));
     source.token().await.unwrap();
     assert_eq!(token_request_count().await, 2);
 }
@@ -313,26 +337,31 @@ async fn malformed_json_is_an_unexpected_response() {
     );
     assert_eq!(response.status().as_u16(), 200);
     assert!(!e.is_transient());
+    assert_eq!(
+        e.retry_in(),
+        None,
+        "a permanent failure is not retried: {e}"
+    );
     assert!(e.to_string().contains("not a JSON object"), "{e}");
 }
 
 #[wasm_bindgen_test]
 async fn timeout_against_a_slow_server() {
     setup(3599).await;
+    // The server would answer with a token after 3 s; the transport gives up after 300 ms.
     push_fault(r#"{"kind":"delay_headers","delay_ms":3000}"#).await;
-    let source = TokenSource::builder(demo_request().await)
-        .transport(FetchTransport::new().timeout(Duration::from_millis(300)))
-        .build();
-    let started = now_ms();
+    let source = TokenSource::builder_with(
+        demo_request().await,
+        FetchTransport::new().timeout(Duration::from_millis(300)),
+    )
+    .build();
     let e = expect_err(source.token().await);
-    let elapsed = now_ms() - started;
     assert_eq!(transport_kind(&e), TransportErrorKind::Timeout, "{e}");
     assert!(e.is_transient());
-    assert!(
-        (250.0..2500.0).contains(&elapsed),
-        "gave up after {elapsed} ms"
-    );
-    assert!(e.to_string().contains("timed out"), "{e}");
+    assert!(e.retry_in().is_some(), "{e}");
+    let text = e.to_string();
+    assert!(text.contains("timed out"), "{text}");
+    assert!(text.contains("within 300 ms"), "{text}");
 }
 
 #[wasm_bindgen_test]
@@ -384,15 +413,18 @@ async fn oversized_body_with_content_length() {
     let e = expect_err(source(demo_request().await).token().await);
     assert_eq!(transport_kind(&e), TransportErrorKind::BodyTooLarge, "{e}");
     assert!(!e.is_transient());
+    assert_eq!(e.retry_in(), None, "{e}");
 }
 
 #[wasm_bindgen_test]
 async fn oversized_chunked_body_is_cut_while_streaming() {
     setup(3599).await;
     push_fault(r#"{"kind":"oversized_body","bytes":1048576,"chunked":true}"#).await;
-    let source = TokenSource::builder(demo_request().await)
-        .transport(FetchTransport::new().max_body_size(16 * 1024))
-        .build();
+    let source = TokenSource::builder_with(
+        demo_request().await,
+        FetchTransport::new().max_body_size(16 * 1024),
+    )
+    .build();
     let e = expect_err(source.token().await);
     assert_eq!(transport_kind(&e), TransportErrorKind::BodyTooLarge, "{e}");
     assert!(e.to_string().contains("16384"), "{e}");
@@ -402,70 +434,140 @@ async fn oversized_chunked_body_is_cut_while_streaming() {
 async fn redirects_are_not_followed() {
     setup(3599).await;
     push_fault(r#"{"kind":"redirect"}"#).await;
-    let e = expect_err(source(demo_request().await).token().await);
+    let source = source(demo_request().await);
+    let e = expect_err(source.token().await);
     console_log!("{e}");
-    match e.error() {
-        // Node and edge runtimes: the 3xx itself, classified by the core.
-        Error::UnexpectedResponse {
-            problem: Problem::Redirect { .. },
-            response,
-        } => assert_eq!(response.status().as_u16(), 302),
-        // Browsers: an opaque-redirect response.
-        Error::Transport(t) => {
-            assert!(t.detail().contains("redirect"), "{t}");
-            assert!(t.detail().contains("refused"), "{t}");
-        }
-        other => panic!("{other:?}"),
-    }
-    // Only the token endpoint was asked (the redirect target was never reached).
+    // The same permanent error in every runtime: Node and edge runtimes return the 3xx
+    // itself; browsers hide it (an opaque redirect), which the transport hands over as a
+    // bare 302, without the target.
+    let Error::UnexpectedResponse {
+        problem: Problem::Redirect { location },
+        response,
+    } = e.error()
+    else {
+        panic!("expected the redirect error, got {e:?}")
+    };
+    assert_eq!(response.status().as_u16(), 302);
+    let expected = is_node().then_some("http://127.0.0.2:1/oauth/token");
+    assert_eq!(location.as_deref(), expected);
+    assert!(!e.is_transient());
+    assert_eq!(e.retry_in(), None, "{e}");
+    assert!(e.to_string().contains("not followed"), "{e}");
+    // Only the token endpoint was asked (the redirect target was never reached), and it is
+    // not asked again until a reset.
+    assert!(matches!(
+        expect_err(source.token().await).error(),
+        Error::UnexpectedResponse { .. }
+    ));
     assert_eq!(token_request_count().await, 1);
+    source.reset();
+    source.token().await.unwrap();
+    assert_eq!(token_request_count().await, 2);
 }
 
-// ---- refresh-ahead and single flight -----------------------------------------------------
+// ---- refresh-ahead, minimum remaining lifetime, single flight ----------------------------
 
 #[wasm_bindgen_test]
 async fn refresh_ahead_hands_out_the_old_token_during_one_refresh() {
-    // Tokens of 4 s, refreshed 2 s before expiry (no jitter): the refresh window opens
-    // 2 s after the first fetch and the old token stays valid until 4 s.
-    setup(4).await;
+    // Tokens of an hour, refreshed 300 s before expiry (no jitter).
+    setup(3599).await;
+    let clock = ManualClock::new();
     let source = TokenSource::builder(demo_request().await)
-        .config(
-            LifecycleConfig::default()
-                .with_refresh_window(Duration::from_secs(2))
-                .with_refresh_jitter_percent(0),
-        )
+        .config(LifecycleConfig::default().with_refresh_jitter_percent(0))
+        .clock(clock.clock())
         .build();
     let first = source.token().await.unwrap();
     let old = first.access_token().secret().to_owned();
-    assert_eq!(first.expires_in(), Duration::from_secs(4));
 
-    sleep(Duration::from_millis(2400)).await;
+    clock.set(Duration::from_secs(3599 - 301));
+    assert_eq!(
+        source.cached().unwrap().generation(),
+        first.generation(),
+        "before the refresh window, the fast path hands the token out"
+    );
+    clock.set(Duration::from_secs(3599 - 300));
     assert!(
         source.cached().is_none(),
         "in the refresh window the fast path steps aside"
     );
-    // The refresh takes a while on the server; meanwhile everyone gets the old token.
-    push_fault(r#"{"kind":"delay_headers","delay_ms":400}"#).await;
+    // The refresh takes a while on the server (long enough for the checks below to run
+    // while it is in flight); meanwhile everyone gets the old token.
+    push_fault(r#"{"kind":"delay_headers","delay_ms":1500}"#).await;
     let during: Vec<_> = join_all((0..20).map(|_| source.token())).await;
     for token in during {
         assert_eq!(token.unwrap().access_token().secret(), old);
     }
+    wait_for_token_requests(2).await;
+    assert!(source.inspect(|lc| lc.in_flight().is_some()));
     assert_eq!(
         source.cached().unwrap().access_token().secret(),
         old,
-        "still valid while the refresh is in flight"
+        "still handed out while the refresh is in flight"
     );
 
-    sleep(Duration::from_millis(900)).await;
-    assert_eq!(token_request_count().await, 2, "exactly one refresh");
-    let new = source.cached().expect("the refreshed token is cached");
+    // Nobody waits for the refresh; it lands on its own.
+    wait_for("the refreshed token is cached", || {
+        source
+            .cached()
+            .is_some_and(|c| c.generation() != first.generation())
+    })
+    .await;
+    let new = source.cached().unwrap();
     assert_ne!(new.access_token().secret(), old);
     assert!(new.generation() > first.generation());
     assert_eq!(
         source.token().await.unwrap().access_token().secret(),
         new.access_token().secret()
     );
+    assert_eq!(token_request_count().await, 2, "exactly one refresh");
+}
+
+/// A token is not handed out in its last 30 s (it could expire on its way to Zuora): past
+/// that, callers wait for the refresh instead.
+#[wasm_bindgen_test]
+async fn no_token_is_handed_out_in_its_last_30_seconds() {
+    setup(3599).await;
+    let clock = ManualClock::new();
+    let source = TokenSource::builder(demo_request().await)
+        .clock(clock.clock())
+        .build();
+    let first = source.token().await.unwrap();
+    assert_eq!(
+        first
+            .expires_at()
+            .saturating_duration_since(first.usable_until()),
+        Duration::from_secs(30)
+    );
+
+    // A millisecond before: the token is still handed out, and refreshed in the background,
+    // slowly.
+    push_fault(r#"{"kind":"delay_headers","delay_ms":300}"#).await;
+    clock.set(Duration::from_millis(3_569_000 - 1));
+    let current = source.token().await.unwrap();
+    assert_eq!(current.generation(), first.generation());
+    wait_for_token_requests(2).await;
+
+    // From then on, it is not: callers wait for the refresh in flight.
+    clock.set(Duration::from_secs(3569));
+    assert!(source.cached().is_none());
+    let next = source.token().await.unwrap();
+    assert_ne!(next.generation(), first.generation());
+    assert_ne!(next.access_token().secret(), first.access_token().secret());
     assert_eq!(token_request_count().await, 2);
+}
+
+/// For a short token the minimum remaining lifetime is at most half its life.
+#[wasm_bindgen_test]
+async fn a_short_token_keeps_half_its_life_in_reserve() {
+    setup(4).await;
+    let token = source(demo_request().await).token().await.unwrap();
+    assert_eq!(token.expires_in(), Duration::from_secs(4));
+    assert_eq!(
+        token
+            .expires_at()
+            .saturating_duration_since(token.usable_until()),
+        Duration::from_secs(2)
+    );
 }
 
 #[wasm_bindgen_test]
@@ -487,18 +589,19 @@ async fn single_flight_for_50_concurrent_callers() {
     assert_eq!(token_request_count().await, 1, "one request for 50 callers");
 }
 
+/// The caller that started the request is dropped (its handler was cancelled): the request
+/// goes on, and the next caller gets its token.
 #[wasm_bindgen_test]
-async fn dropped_fetching_future_lets_another_caller_take_over() {
+async fn a_dropped_fetching_future_does_not_cancel_the_request() {
     setup(3599).await;
     push_fault(r#"{"kind":"delay_headers","delay_ms":300}"#).await;
     let source = source(demo_request().await);
-    {
-        // Start the fetch, then drop it mid-flight (its caller was cancelled).
-        let fetching = source.token();
-        let mut fetching = Box::pin(fetching);
-        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-        assert!(fetching.as_mut().poll(&mut cx).is_pending());
-    }
+    assert!(
+        source.token().now_or_never().is_none(),
+        "started the request, then dropped"
+    );
+    assert!(source.inspect(|lc| lc.in_flight().is_some()));
     let token = source.token().await.unwrap();
     assert_eq!(token.access_token().secret().len(), 32);
+    assert_eq!(token_request_count().await, 1, "the same request");
 }

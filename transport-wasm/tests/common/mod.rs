@@ -1,7 +1,15 @@
-//! Helpers shared by the wasm test binaries: the mock server's URL and control API.
+//! Helpers shared by the wasm test binaries: the mock server's URL and control API, waiting
+//! on events, a clock moved by hand ([`clock`]) and a spy on the global `fetch` ([`spy`]).
 #![allow(dead_code)] // each test binary uses a different part
 
+pub mod clock;
+pub mod spy;
+
+use std::future::Future;
+use std::pin::pin;
 use std::time::Duration;
+
+use futures_util::future::{Either, select};
 
 use js_sys::{JSON, Promise, Reflect};
 use wasm_bindgen::prelude::*;
@@ -9,8 +17,9 @@ use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::console_log;
 use web_sys::{RequestInit, Response};
 use zuora_oauth_core::{
-    ClientId, ClientSecret, Environment, Error, TokenError, TokenRequest, TransportErrorKind,
+    ClientId, ClientSecret, Environment, Error, TokenRequest, TransportErrorKind,
 };
+use zuora_oauth_driver::{TokenError, TokenHandle};
 use zuora_oauth_wasm::TokenSource;
 
 // ---- the mock server -------------------------------------------------------------------
@@ -35,6 +44,8 @@ extern "C" {
     pub fn set_timeout(handler: &js_sys::Function, ms: i32) -> JsValue;
 }
 
+/// A JS timer: a caller's deadline, or a pause between two looks at a condition (never
+/// to order a test's steps).
 pub async fn sleep(d: Duration) {
     let ms = d.as_millis() as i32;
     let promise = Promise::new(&mut |resolve, _| {
@@ -43,9 +54,29 @@ pub async fn sleep(d: Duration) {
     JsFuture::from(promise).await.unwrap();
 }
 
-/// Milliseconds on a clock good enough to time a test.
-pub fn now_ms() -> f64 {
-    js_sys::Date::now()
+/// `future`'s output, or `None` if `limit` passes first; the loser is dropped (a caller
+/// that gives up).
+pub async fn within<T>(limit: Duration, future: impl Future<Output = T>) -> Option<T> {
+    match select(pin!(future), pin!(sleep(limit))).await {
+        Either::Left((out, _)) => Some(out),
+        Either::Right(((), _)) => None,
+    }
+}
+
+/// How long [`wait_for`] and [`wait_for_token_requests`] wait for an event before failing:
+/// far longer than any event takes, so only a missing event fails a test.
+const PATIENCE: Duration = Duration::from_secs(10);
+
+/// Waits until `condition` holds (looked at every 10 ms), failing after [`PATIENCE`].
+pub async fn wait_for(what: &str, mut condition: impl FnMut() -> bool) {
+    let started = js_sys::Date::now();
+    while !condition() {
+        assert!(
+            js_sys::Date::now() - started < PATIENCE.as_millis() as f64,
+            "never happened: {what}"
+        );
+        sleep(Duration::from_millis(10)).await;
+    }
 }
 
 /// Calls the control API; returns the status and the parsed JSON answer.
@@ -79,6 +110,14 @@ pub fn get(value: &JsValue, key: &str) -> JsValue {
     Reflect::get(value, &JsValue::from_str(key)).unwrap()
 }
 
+/// A string property, if `value` is an object that has one.
+pub fn string_property(value: &JsValue, key: &str) -> Option<String> {
+    if !value.is_object() {
+        return None;
+    }
+    get(value, key).as_string()
+}
+
 pub fn get_str(value: &JsValue, key: &str) -> String {
     get(value, key)
         .as_string()
@@ -100,9 +139,27 @@ pub async fn push_fault(fault_json: &str) {
     control("POST", "faults", Some(fault_json)).await;
 }
 
+/// Token requests the server received (counted as each arrives, before any delay).
 pub async fn token_request_count() -> u32 {
     let answer = control("GET", "requests", None).await;
     get(&answer, "token_request_count").as_f64().unwrap() as u32
+}
+
+/// Waits until the server has received `n` token requests (it counts them as they arrive,
+/// before any delay fault), failing after [`PATIENCE`].
+pub async fn wait_for_token_requests(n: u32) {
+    let started = js_sys::Date::now();
+    loop {
+        let count = token_request_count().await;
+        if count >= n {
+            return;
+        }
+        assert!(
+            js_sys::Date::now() - started < PATIENCE.as_millis() as f64,
+            "the server received {count} token requests, never {n}"
+        );
+        sleep(Duration::from_millis(10)).await;
+    }
 }
 
 /// The token requests the server received, as JSON.
@@ -135,7 +192,7 @@ pub fn source(request: TokenRequest) -> TokenSource {
     TokenSource::new(request)
 }
 
-pub fn expect_err(result: Result<zuora_oauth_core::TokenHandle, TokenError>) -> TokenError {
+pub fn expect_err(result: Result<TokenHandle, TokenError>) -> TokenError {
     match result {
         Ok(t) => panic!("expected an error, got a token: {t:?}"),
         Err(e) => e,
