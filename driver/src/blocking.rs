@@ -1,19 +1,19 @@
 //! The blocking token source: one cached token shared by every thread.
 
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use zuora_oauth_core::{
-    Error, FleetFetch, Generation, LifecycleConfig, Timestamp, TokenLifecycle, TokenRecord,
-    TokenRequest, TransportError, TransportErrorKind,
+    Error, Generation, LifecycleConfig, Timestamp, TokenLifecycle, TokenRecord, TokenRequest,
+    TransportError, TransportErrorKind,
 };
 
 use crate::notify::lock;
 use crate::runtime::with_deadline_floor;
-use crate::shared::{Fetch, Next, Shared, WeakFetch};
-use crate::store::{BlockingTokenStore, Step, StoreError, StoreLink, StoreOptions};
+use crate::shared::{Fetch, Next, Shared};
+#[cfg(feature = "store")]
+use crate::store::{BlockingTokenStore, StoreLink, StoreOptions};
 use crate::{BlockingTransport, Clock, TokenError, TokenHandle};
 
 /// The longest a blocked caller sleeps before looking again without news (a safety net:
@@ -35,9 +35,11 @@ pub struct TokenSource<T: BlockingTransport> {
 struct Owner<T> {
     shared: Arc<Shared>,
     transport: T,
+    #[cfg(feature = "store")]
     store: Option<Arc<StoreLink<dyn BlockingTokenStore>>>,
     /// Seeds of the fleet attempts (lease values, poll jitter).
-    seeds: AtomicU64,
+    #[cfg(feature = "store")]
+    seeds: std::sync::atomic::AtomicU64,
 }
 
 impl<T> Drop for Owner<T> {
@@ -61,6 +63,7 @@ pub struct TokenSourceBuilder<T> {
     transport: T,
     clock: Option<Clock>,
     seed: Option<u64>,
+    #[cfg(feature = "store")]
     store: Option<Arc<StoreLink<dyn BlockingTokenStore>>>,
 }
 
@@ -86,6 +89,7 @@ impl<T: BlockingTransport> TokenSourceBuilder<T> {
 
     /// Shares tokens with other processes through `store`; see
     /// [`crate::TokenSourceBuilder::store`]. The store's own timeout bounds each call.
+    #[cfg(feature = "store")]
     pub fn store(self, store: impl BlockingTokenStore, options: StoreOptions) -> Self {
         let link: Arc<StoreLink<dyn BlockingTokenStore>> = Arc::new(StoreLink::new(store, options));
         Self {
@@ -104,8 +108,10 @@ impl<T: BlockingTransport> TokenSourceBuilder<T> {
             owner: Arc::new(Owner {
                 shared: Arc::new(Shared::new(lifecycle, clock)),
                 transport: self.transport,
+                #[cfg(feature = "store")]
                 store: self.store,
-                seeds: AtomicU64::new(seed ^ 0x243f_6a88_85a3_08d3),
+                #[cfg(feature = "store")]
+                seeds: std::sync::atomic::AtomicU64::new(seed ^ 0x243f_6a88_85a3_08d3),
             }),
         }
     }
@@ -132,6 +138,7 @@ impl<T: BlockingTransport> TokenSource<T> {
             transport,
             clock: None,
             seed: None,
+            #[cfg(feature = "store")]
             store: None,
         }
     }
@@ -194,24 +201,16 @@ impl<T: BlockingTransport> TokenSource<T> {
     ///
     /// With a store, the shared record is deleted too if it is that token.
     pub fn invalidate(&self, generation: Generation) -> bool {
-        let Owner { shared, store, .. } = &*self.owner;
-        let (changed, reported) = shared.update(|lc, now| {
-            let reported = store
-                .as_ref()
-                .and(lc.token(now))
-                .filter(|c| c.generation() == generation)
-                .map(|c| c.record());
-            (lc.invalidate(now, generation), reported)
-        });
-        if let (true, Some(link), Some(reported)) = (changed, store, reported)
-            && let Err(e) = link.store.invalidate(&reported)
-        {
-            link.failed(shared.clock.now(), "invalidate", &e);
+        let shared = &self.owner.shared;
+        #[cfg(feature = "store")]
+        if let Some(link) = &self.owner.store {
+            return crate::store::invalidate_blocking(link, shared, generation);
         }
-        changed
+        shared.update(|lc, now| lc.invalidate(now, generation))
     }
 
     /// How many store calls have failed so far: 0 without a store.
+    #[cfg(feature = "store")]
     pub fn store_failures(&self) -> u64 {
         self.owner.store.as_ref().map_or(0, |link| link.failures())
     }
@@ -290,34 +289,40 @@ impl<T: BlockingTransport> TokenSource<T> {
         #[cfg(feature = "tracing")]
         let span = tracing::debug_span!(target: "zuora_oauth", "zuora_token_request", request = ?fetch.id(), uri = %request.uri());
         let owner = &*self.owner;
+        let transport = owner.transport.clone();
+        #[cfg(feature = "store")]
         let fleet = owner.store.as_ref().map(|link| {
             let seed = owner
                 .seeds
-                .fetch_add(0x9e37_79b9_7f4a_7c15, Ordering::Relaxed);
-            let current = fetch.current_record();
-            let config = link.options.fleet_config().clone();
-            (Arc::clone(link), FleetFetch::new(config, seed, current))
+                .fetch_add(0x9e37_79b9_7f4a_7c15, std::sync::atomic::Ordering::Relaxed);
+            let attempt = crate::store::attempt(link, seed, &fetch);
+            (Arc::clone(link), attempt, owner.shared.clock.clone())
         });
-        let clock = owner.shared.clock.clone();
-        let job = Arc::new(Mutex::new(Some((request, fetch.downgrade(), fleet))));
+        let weak = fetch.downgrade();
+        let job: Box<dyn FnOnce() + Send> = Box::new(move || {
+            #[cfg(feature = "tracing")]
+            let _entered = span.enter();
+            #[cfg(feature = "store")]
+            if let Some((link, attempt, clock)) = fleet {
+                crate::store::fleet_attempt_blocking(
+                    &transport, &link, attempt, request, weak, &clock,
+                );
+                return;
+            }
+            let result = transport.send(request);
+            // The source is gone: the outcome is discarded.
+            if let Some(fetch) = weak.upgrade() {
+                fetch.complete(result);
+            }
+        });
+        // Whoever takes the job runs it: the new thread, or this one if none can start.
+        let job = Arc::new(Mutex::new(Some(job)));
         let run = {
-            let (job, transport) = (Arc::clone(&job), owner.transport.clone());
+            let job = Arc::clone(&job);
             move || {
-                #[cfg(feature = "tracing")]
-                let _entered = span.enter();
                 let taken = lock(&job).take();
-                match taken {
-                    Some((request, weak, None)) => {
-                        let result = transport.send(request);
-                        // The source is gone: the outcome is discarded.
-                        if let Some(fetch) = weak.upgrade() {
-                            fetch.complete(result);
-                        }
-                    }
-                    Some((request, weak, Some((link, attempt)))) => {
-                        fleet_attempt(&transport, &link, attempt, request, weak, &clock);
-                    }
-                    None => {}
+                if let Some(job) = taken {
+                    job();
                 }
             }
         };
@@ -326,63 +331,6 @@ impl<T: BlockingTransport> TokenSource<T> {
             .spawn(run.clone());
         if spawned.is_err() {
             run();
-        }
-    }
-}
-
-/// One fleet attempt (see [`FleetFetch`]) on the fetching thread. Stops if the source is
-/// dropped before a token was found; the store calls after it (save, release) still run.
-fn fleet_attempt<T: BlockingTransport>(
-    transport: &T,
-    link: &StoreLink<dyn BlockingTokenStore>,
-    mut attempt: FleetFetch,
-    request: http::Request<Vec<u8>>,
-    fetch: WeakFetch,
-    clock: &Clock,
-) {
-    let (mut request, mut fetch) = (Some(request), Some(fetch));
-    let store = &link.store;
-    loop {
-        if fetch.as_ref().is_some_and(|f| !f.is_alive()) {
-            return;
-        }
-        let (now, wall) = (clock.now(), clock.wall());
-        let failed = |what, e: &StoreError| link.failed(now, what, e);
-        match Step::from(attempt.poll(now)) {
-            Step::Load => {
-                let loaded = store.load().inspect_err(|e| failed("load", e));
-                attempt.loaded(now, wall, loaded);
-            }
-            Step::TryLease(lease, ttl) => {
-                let taken = store
-                    .try_lease(lease, ttl)
-                    .inspect_err(|e| failed("try_lease", e));
-                attempt.leased(now, taken);
-            }
-            Step::Sleep(until) => std::thread::sleep(until.saturating_duration_since(now)),
-            Step::Adopt(record) => {
-                if let Some(done) = fetch.take().and_then(WeakFetch::upgrade) {
-                    done.adopt(&record);
-                }
-            }
-            Step::Fetch => {
-                let result = request.take().map(|r| transport.send(r));
-                let record = match (result, fetch.take().and_then(WeakFetch::upgrade)) {
-                    (Some(result), Some(done)) => done.complete(result),
-                    _ => None,
-                };
-                attempt.fetched(record);
-            }
-            Step::Save(record) => {
-                let ttl = record.remaining(wall);
-                let saved = store.save(&record, ttl).inspect_err(|e| failed("save", e));
-                attempt.saved(saved);
-            }
-            Step::Release(lease) => {
-                let released = store.release(lease).inspect_err(|e| failed("release", e));
-                attempt.released(released);
-            }
-            Step::Done => return,
         }
     }
 }

@@ -69,6 +69,9 @@
 //!
 //! # Features
 //!
+//! - `store` (default): sharing one token between processes through a store
+//!   ([`TokenStore`], [`BlockingTokenStore`]; the Redis store is `zuora-oauth-redis`).
+//! - `tls`: [`TrustRoots`], the certificate authorities the native transports trust.
 //! - `tracing`: a span per token request and the core lifecycle's events. Never a secret.
 //!
 //! [`TokenLifecycle`]: zuora_oauth_core::TokenLifecycle
@@ -92,6 +95,7 @@ mod notify;
 mod runtime;
 mod shared;
 mod source;
+#[cfg(feature = "store")]
 mod store;
 
 pub use clock::Clock;
@@ -101,8 +105,9 @@ pub use handle::TokenHandle;
 pub use runtime::BlockingTransport;
 pub use runtime::{BoxFuture, DEADLINE_MARGIN, MaybeSend, Runtime, TransportResult};
 pub use source::{TokenSource, TokenSourceBuilder};
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(all(feature = "store", not(target_arch = "wasm32")))]
 pub use store::BlockingTokenStore;
+#[cfg(feature = "store")]
 pub use store::{StoreError, StoreErrorKind, StoreOptions, TokenStore};
 
 mod proxy;

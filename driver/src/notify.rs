@@ -1,7 +1,7 @@
 //! Wakes waiting callers, async or blocking, when the token source changed or closed.
 
-use std::future::Future;
-use std::pin::Pin;
+use std::future::{Future, poll_fn};
+use std::pin::{Pin, pin};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
@@ -132,6 +132,22 @@ impl Drop for Notified<'_> {
                 .retain(|(k, _)| *k != key);
         }
     }
+}
+
+/// Polls `first` and `second` together: `Some` with `first`'s output if it finishes first,
+/// `None` if `second` does.
+pub(crate) async fn race<A: Future, B: Future>(first: A, second: B) -> Option<A::Output> {
+    let (mut first, mut second) = (pin!(first), pin!(second));
+    poll_fn(|cx| {
+        if let Poll::Ready(out) = first.as_mut().poll(cx) {
+            return Poll::Ready(Some(out));
+        }
+        if second.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(None);
+        }
+        Poll::Pending
+    })
+    .await
 }
 
 /// Locks, ignoring poisoning: every critical section leaves the state consistent.

@@ -177,6 +177,7 @@ impl Fetch {
 
     /// Reports the outcome: a response of any status, or a transport failure. Returns the
     /// new token's record, if a token was installed (to share it).
+    #[cfg_attr(not(feature = "store"), allow(dead_code))]
     pub(crate) fn complete(mut self, result: TransportResult) -> Option<TokenRecord> {
         self.done = true;
         let (id, wall) = (self.id, self.shared.clock.wall());
@@ -193,6 +194,7 @@ impl Fetch {
     }
 
     /// Reports that a shared store answered instead of Zuora, with `record`.
+    #[cfg(feature = "store")]
     pub(crate) fn adopt(mut self, record: &TokenRecord) {
         self.done = true;
         let (id, wall) = (self.id, self.shared.clock.wall());
@@ -201,6 +203,7 @@ impl Fetch {
         });
     }
 
+    #[cfg(feature = "store")]
     /// The record of the token this fetch replaces, usable or not (an invalidated token
     /// must not come back from the shared store before the store has forgotten it).
     pub(crate) fn current_record(&self) -> Option<TokenRecord> {
@@ -242,6 +245,7 @@ impl WeakFetch {
     }
 
     /// Whether the source is still there.
+    #[cfg(feature = "store")]
     pub(crate) fn is_alive(&self) -> bool {
         self.shared.as_ref().is_some_and(|s| s.strong_count() > 0)
     }

@@ -1,21 +1,18 @@
 //! The async token source: one cached token shared by every task, fetched detached.
 
 use std::fmt;
-use std::future::{Future, poll_fn};
-use std::pin::pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::task::Poll;
 
 use zuora_oauth_core::{
-    Error, FleetFetch, Generation, LifecycleConfig, Timestamp, TokenLifecycle, TokenRecord,
-    TokenRequest,
+    Error, Generation, LifecycleConfig, Timestamp, TokenLifecycle, TokenRecord, TokenRequest,
 };
 
+use crate::notify::race;
 use crate::runtime::with_deadline_floor;
 use crate::shared::{Fetch, Next, Shared};
-use crate::store::{Step, StoreError, StoreErrorKind, StoreLink, StoreOptions, TokenStore};
-use crate::{BoxFuture, Clock, Runtime, TokenError, TokenHandle, TransportResult};
+#[cfg(feature = "store")]
+use crate::store::{StoreLink, StoreOptions, TokenStore};
+use crate::{Clock, Runtime, TokenError, TokenHandle};
 
 /// Hands out a valid Zuora token to any number of tasks, on any [`Runtime`].
 ///
@@ -43,9 +40,11 @@ pub struct TokenSource<R: Runtime> {
 struct Owner<R> {
     shared: Arc<Shared>,
     runtime: Arc<R>,
+    #[cfg(feature = "store")]
     store: Option<Arc<StoreLink<dyn TokenStore>>>,
     /// Seeds of the fleet attempts (lease values, poll jitter).
-    seeds: AtomicU64,
+    #[cfg(feature = "store")]
+    seeds: std::sync::atomic::AtomicU64,
 }
 
 impl<R> Drop for Owner<R> {
@@ -69,6 +68,7 @@ pub struct TokenSourceBuilder<R> {
     runtime: R,
     clock: Option<Clock>,
     seed: Option<u64>,
+    #[cfg(feature = "store")]
     store: Option<Arc<StoreLink<dyn TokenStore>>>,
 }
 
@@ -93,9 +93,10 @@ impl<R: Runtime> TokenSourceBuilder<R> {
         self
     }
 
-    /// Shares tokens with other processes through `store` (Redis, say): one token request
+    /// Shares tokens with other processes through `store` (Redis, say; feature `store`): one token request
     /// per token lifetime for the whole fleet. A store failure never fails a caller: the
     /// process fetches its own token, and rejoins when the store answers again.
+    #[cfg(feature = "store")]
     #[cfg_attr(target_arch = "wasm32", allow(clippy::arc_with_non_send_sync))]
     pub fn store(self, store: impl TokenStore, options: StoreOptions) -> Self {
         let link: Arc<StoreLink<dyn TokenStore>> = Arc::new(StoreLink::new(store, options));
@@ -118,8 +119,10 @@ impl<R: Runtime> TokenSourceBuilder<R> {
             owner: Arc::new(Owner {
                 shared: Arc::new(Shared::new(lifecycle, clock)),
                 runtime: Arc::new(self.runtime),
+                #[cfg(feature = "store")]
                 store: self.store,
-                seeds: AtomicU64::new(seed ^ 0x243f_6a88_85a3_08d3),
+                #[cfg(feature = "store")]
+                seeds: std::sync::atomic::AtomicU64::new(seed ^ 0x243f_6a88_85a3_08d3),
             }),
         }
     }
@@ -146,6 +149,7 @@ impl<R: Runtime> TokenSource<R> {
             runtime,
             clock: None,
             seed: None,
+            #[cfg(feature = "store")]
             store: None,
         }
     }
@@ -205,33 +209,16 @@ impl<R: Runtime> TokenSource<R> {
     /// With a store, the shared record is deleted too if it is that token (never a newer
     /// one another process stored since), so that the whole fleet moves on.
     pub fn invalidate(&self, generation: Generation) -> bool {
-        let Owner {
-            shared,
-            runtime,
-            store,
-            ..
-        } = &*self.owner;
-        let (changed, reported) = shared.update(|lc, now| {
-            let reported = store
-                .as_ref()
-                .and(lc.token(now))
-                .filter(|c| c.generation() == generation)
-                .map(|c| c.record());
-            (lc.invalidate(now, generation), reported)
-        });
-        if let (true, Some(link), Some(reported)) = (changed, store, reported) {
-            let (link, task_runtime) = (Arc::clone(link), Arc::clone(runtime));
-            let shared = Arc::clone(shared);
-            runtime.spawn(Box::pin(async move {
-                let deleted = call(&*task_runtime, &link, &shared, "invalidate", link.store.invalidate(&reported)).await;
-                event!(debug, deleted = ?deleted.ok(), "invalidated token reported to the shared store");
-                let _ = deleted;
-            }));
+        let shared = &self.owner.shared;
+        #[cfg(feature = "store")]
+        if let Some(link) = &self.owner.store {
+            return crate::store::invalidate(&self.owner.runtime, link, shared, generation);
         }
-        changed
+        shared.update(|lc, now| lc.invalidate(now, generation))
     }
 
     /// How many store calls have failed (or timed out) so far: 0 without a store.
+    #[cfg(feature = "store")]
     pub fn store_failures(&self) -> u64 {
         self.owner.store.as_ref().map_or(0, |link| link.failures())
     }
@@ -322,142 +309,35 @@ impl<R: Runtime> TokenSource<R> {
         let owner = &*self.owner;
         // Lazy: nothing is sent unless the task polls it.
         let send = owner.runtime.send(request);
-        let task: BoxFuture<'static, ()> = match &owner.store {
-            None => Box::pin(async move {
-                let shared = Arc::clone(fetch.shared());
-                let Some(result) = race(send, shared.changed.closed()).await else {
-                    event!(debug, "token source dropped; request aborted");
-                    return;
-                };
-                drop(fetch.complete(result));
-            }),
-            Some(link) => {
-                let seed = owner
-                    .seeds
-                    .fetch_add(0x9e37_79b9_7f4a_7c15, Ordering::Relaxed);
-                Box::pin(fleet_attempt(
-                    Arc::clone(&owner.runtime),
-                    Arc::clone(link),
-                    send,
-                    fetch,
-                    seed,
-                ))
-            }
+        #[cfg(feature = "store")]
+        if let Some(link) = &owner.store {
+            let seed = owner
+                .seeds
+                .fetch_add(0x9e37_79b9_7f4a_7c15, std::sync::atomic::Ordering::Relaxed);
+            let task = crate::store::fleet_attempt(
+                Arc::clone(&owner.runtime),
+                Arc::clone(link),
+                send,
+                fetch,
+                seed,
+            );
+            #[cfg(feature = "tracing")]
+            let task = tracing::Instrument::instrument(task, span);
+            owner.runtime.spawn(Box::pin(task));
+            return;
+        }
+        let task = async move {
+            let shared = Arc::clone(fetch.shared());
+            let Some(result) = race(send, shared.changed.closed()).await else {
+                event!(debug, "token source dropped; request aborted");
+                return;
+            };
+            drop(fetch.complete(result));
         };
         #[cfg(feature = "tracing")]
-        let task = Box::pin(tracing::Instrument::instrument(task, span));
-        owner.runtime.spawn(task);
+        let task = tracing::Instrument::instrument(task, span);
+        owner.runtime.spawn(Box::pin(task));
     }
-}
-
-/// One fleet attempt (see [`FleetFetch`]): the shared record, the lease, or a fetch of our
-/// own; every store call bounded by the store timeout. Ends early if the source is dropped.
-async fn fleet_attempt<R: Runtime>(
-    runtime: Arc<R>,
-    link: Arc<StoreLink<dyn TokenStore>>,
-    send: BoxFuture<'static, TransportResult>,
-    fetch: Fetch,
-    seed: u64,
-) {
-    let shared = Arc::clone(fetch.shared());
-    let current = fetch.current_record();
-    let mut attempt = FleetFetch::new(link.options.fleet_config().clone(), seed, current);
-    let (mut send, mut fetch) = (Some(send), Some(fetch));
-    let store = &link.store;
-    loop {
-        if shared.changed.is_closed() {
-            return; // dropping `fetch` cancels the request
-        }
-        let now = shared.clock.now();
-        match Step::from(attempt.poll(now)) {
-            Step::Load => {
-                let loaded = call(&*runtime, &link, &shared, "load", store.load()).await;
-                attempt.loaded(shared.clock.now(), shared.clock.wall(), loaded);
-            }
-            Step::TryLease(lease, ttl) => {
-                let taken = call(
-                    &*runtime,
-                    &link,
-                    &shared,
-                    "try_lease",
-                    store.try_lease(lease, ttl),
-                )
-                .await;
-                attempt.leased(shared.clock.now(), taken);
-            }
-            Step::Sleep(until) => {
-                let sleep = runtime.sleep(until.saturating_duration_since(now));
-                if race(sleep, shared.changed.closed()).await.is_none() {
-                    return;
-                }
-            }
-            Step::Adopt(record) => {
-                if let Some(fetch) = fetch.take() {
-                    event!(debug, "token taken from the shared store");
-                    fetch.adopt(&record);
-                }
-            }
-            Step::Fetch => {
-                let (Some(request), Some(done)) = (send.take(), fetch.take()) else {
-                    attempt.fetched(None);
-                    continue;
-                };
-                match race(request, shared.changed.closed()).await {
-                    Some(result) => attempt.fetched(done.complete(result)),
-                    None => return,
-                }
-            }
-            Step::Save(record) => {
-                let ttl = record.remaining(shared.clock.wall());
-                let saved = call(&*runtime, &link, &shared, "save", store.save(&record, ttl)).await;
-                attempt.saved(saved);
-            }
-            Step::Release(lease) => {
-                let released =
-                    call(&*runtime, &link, &shared, "release", store.release(lease)).await;
-                attempt.released(released);
-            }
-            Step::Done => return,
-        }
-    }
-}
-
-/// A store call bounded by the store timeout; failures are counted (and logged, rate
-/// limited).
-async fn call<R: Runtime, T>(
-    runtime: &R,
-    link: &StoreLink<dyn TokenStore>,
-    shared: &Shared,
-    what: &'static str,
-    call: BoxFuture<'_, Result<T, StoreError>>,
-) -> Result<T, StoreError> {
-    let timeout = link.options.call_timeout();
-    let result = race(call, runtime.sleep(timeout)).await.unwrap_or_else(|| {
-        Err(StoreError::new(
-            StoreErrorKind::Timeout,
-            format!("no answer within {} ms", timeout.as_millis()),
-        ))
-    });
-    if let Err(e) = &result {
-        link.failed(shared.clock.now(), what, e);
-    }
-    result
-}
-
-/// Polls `first` and `second` together: `Some` with `first`'s output if it finishes first,
-/// `None` if `second` does.
-async fn race<A: Future, B: Future>(first: A, second: B) -> Option<A::Output> {
-    let (mut first, mut second) = (pin!(first), pin!(second));
-    poll_fn(|cx| {
-        if let Poll::Ready(out) = first.as_mut().poll(cx) {
-            return Poll::Ready(Some(out));
-        }
-        if second.as_mut().poll(cx).is_ready() {
-            return Poll::Ready(None);
-        }
-        Poll::Pending
-    })
-    .await
 }
 
 impl<R: Runtime> fmt::Debug for TokenSource<R> {
