@@ -10,7 +10,8 @@ use crate::meta::ResponseMeta;
 /// Why a token request failed. Every variant says what to do next; [`Error::is_transient`]
 /// tells a retryable failure from one that needs a human.
 ///
-/// `Display` is one sentence, with Zuora's request ID when known. No variant ever holds
+/// `Display` is one sentence with the HTTP status code (the number: the reason phrases'
+/// table would weigh 2 KB in a wasm module) and Zuora's request ID when known. No variant ever holds
 /// the client secret or an access token: text taken from response bodies is scrubbed of
 /// both and capped in length.
 #[derive(Debug, Clone)]
@@ -102,7 +103,11 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Rejected(r) => {
-                write!(f, "Zuora rejected the token request (HTTP {}", r.status())?;
+                write!(
+                    f,
+                    "Zuora rejected the token request (HTTP {}",
+                    r.status().as_u16()
+                )?;
                 r.detail().write_summary(f, ": ")?;
                 f.write_str("); check the client ID, client secret, environment and entity ID")?;
             }
@@ -116,7 +121,11 @@ impl fmt::Display for Error {
                 }
             }
             Self::Server(r) => {
-                write!(f, "Zuora's token endpoint failed (HTTP {}", r.status())?;
+                write!(
+                    f,
+                    "Zuora's token endpoint failed (HTTP {}",
+                    r.status().as_u16()
+                )?;
                 r.detail().write_summary(f, ": ")?;
                 f.write_str("); this is usually temporary: retry with backoff")?;
             }
@@ -124,7 +133,7 @@ impl fmt::Display for Error {
                 write!(
                     f,
                     "unexpected response from the Zuora token endpoint (HTTP {}",
-                    response.status()
+                    response.status().as_u16()
                 )?;
                 response.detail().write_summary(f, ": ")?;
                 write!(f, "): {problem}")?;

@@ -2,6 +2,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::marker::PhantomData;
 use std::time::Duration;
 
 use http::header::LOCATION;
@@ -218,31 +219,268 @@ fn line_column(body: &[u8], offset: usize) -> (usize, usize) {
 
 /// The known error-body shapes, best-effort: anything else gives an empty detail.
 fn error_detail(body: &[u8], scrubber: &Scrubber<'_>) -> ErrorDetail {
-    let Ok(serde_json::Value::Object(map)) = serde_json::from_slice::<serde_json::Value>(body)
-    else {
+    let Ok(text) = std::str::from_utf8(body) else {
         return ErrorDetail::default();
     };
-    let text = |v: Option<&serde_json::Value>| match v? {
-        serde_json::Value::String(s) => Some(scrubber.clean(s, DETAIL_LEN)),
-        n @ serde_json::Value::Number(_) => Some(scrubber.clean(&n.to_string(), DETAIL_LEN)),
-        _ => None,
+    let Ok(raw) = serde_json::from_str::<ErrorBody<'_>>(text) else {
+        return ErrorDetail::default();
     };
-    let reasons = match map.get("reasons") {
-        Some(serde_json::Value::Array(items)) => items
-            .iter()
-            .filter_map(|r| r.as_object())
+    let clean = |t: Option<Text<'_>>| t.map(|t| scrubber.clean(t.as_str(), DETAIL_LEN));
+    ErrorDetail {
+        error: clean(raw.error),
+        error_description: clean(raw.error_description),
+        message: clean(raw.message),
+        reasons: raw
+            .reasons
+            .into_iter()
             .map(|r| Reason {
-                code: text(r.get("code")),
-                message: text(r.get("message")),
+                code: clean(r.code),
+                message: clean(r.message),
             })
             .collect(),
-        _ => Vec::new(),
-    };
-    ErrorDetail {
-        error: text(map.get("error")),
-        error_description: text(map.get("error_description")),
-        message: text(map.get("message")),
-        reasons,
+    }
+}
+
+/// The fields of the known error-body shapes, borrowed from the body. Read with small
+/// visitors rather than through a `serde_json::Value` (whose code weighs about 5 KB in a
+/// wasm module): a field of an unexpected type reads as absent, a body that is not an
+/// object as empty.
+#[derive(Default)]
+struct ErrorBody<'a> {
+    error: Option<Text<'a>>,
+    error_description: Option<Text<'a>>,
+    message: Option<Text<'a>>,
+    reasons: Vec<RawReason<'a>>,
+}
+
+/// One entry of `reasons`.
+#[derive(Default)]
+struct RawReason<'a> {
+    code: Option<Text<'a>>,
+    message: Option<Text<'a>>,
+}
+
+/// A string, or an integer as its decimal text (codes come as either).
+enum Text<'a> {
+    Str(Cow<'a, str>),
+    Int(String),
+}
+
+impl Text<'_> {
+    fn as_str(&self) -> &str {
+        match self {
+            Self::Str(s) => s,
+            Self::Int(s) => s,
+        }
+    }
+}
+
+/// The keys this parser reads.
+enum Key {
+    Error,
+    ErrorDescription,
+    Message,
+    Reasons,
+    Code,
+    Other,
+}
+
+impl<'de> Deserialize<'de> for Key {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Key;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a key")
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Key, E> {
+                Ok(match v {
+                    "error" => Key::Error,
+                    "error_description" => Key::ErrorDescription,
+                    "message" => Key::Message,
+                    "reasons" => Key::Reasons,
+                    "code" => Key::Code,
+                    _ => Key::Other,
+                })
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// A value read as [`Text`] if it is one, else skipped.
+struct MaybeText<'a>(Option<Text<'a>>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for MaybeText<'a> {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = MaybeText<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(MaybeText(Some(Text::Str(Cow::Borrowed(v)))))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(MaybeText(Some(Text::Str(Cow::Owned(v.to_owned())))))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+                Ok(MaybeText(Some(Text::Int(v.to_string()))))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+                Ok(MaybeText(Some(Text::Int(v.to_string()))))
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(MaybeText(None))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(MaybeText(None))
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(MaybeText(None))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(MaybeText(None))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(MaybeText(None))
+            }
+        }
+        d.deserialize_any(V(PhantomData))
+    }
+}
+
+/// An object read field by field (others skipped); anything else read as the default.
+struct Object<T>(T);
+
+/// How an [`Object`] takes one field: `true` if it read the value.
+trait Fields<'de>: Default {
+    fn field<A: MapAccess<'de>>(&mut self, key: Key, map: &mut A) -> Result<bool, A::Error>;
+}
+
+impl<'de> Fields<'de> for ErrorBody<'de> {
+    fn field<A: MapAccess<'de>>(&mut self, key: Key, map: &mut A) -> Result<bool, A::Error> {
+        match key {
+            Key::Error => self.error = map.next_value::<MaybeText<'de>>()?.0,
+            Key::ErrorDescription => {
+                self.error_description = map.next_value::<MaybeText<'de>>()?.0;
+            }
+            Key::Message => self.message = map.next_value::<MaybeText<'de>>()?.0,
+            Key::Reasons => self.reasons = map.next_value::<Reasons<'de>>()?.0,
+            Key::Code | Key::Other => return Ok(false),
+        }
+        Ok(true)
+    }
+}
+
+impl<'de> Fields<'de> for RawReason<'de> {
+    fn field<A: MapAccess<'de>>(&mut self, key: Key, map: &mut A) -> Result<bool, A::Error> {
+        match key {
+            Key::Code => self.code = map.next_value::<MaybeText<'de>>()?.0,
+            Key::Message => self.message = map.next_value::<MaybeText<'de>>()?.0,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+}
+
+impl<'de, T: Fields<'de>> Deserialize<'de> for Object<T> {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<T>(PhantomData<T>);
+        impl<'de, T: Fields<'de>> Visitor<'de> for V<T> {
+            type Value = Object<T>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut out = T::default();
+                while let Some(key) = map.next_key::<Key>()? {
+                    if !out.field(key, &mut map)? {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+                Ok(Object(out))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Object(T::default()))
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+                Ok(Object(T::default()))
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(Object(T::default()))
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(Object(T::default()))
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(Object(T::default()))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(Object(T::default()))
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(Object(T::default()))
+            }
+        }
+        d.deserialize_any(V(PhantomData))
+    }
+}
+
+impl<'de> Deserialize<'de> for ErrorBody<'de> {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Object::deserialize(d).map(|o| o.0)
+    }
+}
+
+/// `reasons`: the entries that are objects, if it is an array; nothing otherwise.
+struct Reasons<'a>(Vec<RawReason<'a>>);
+
+impl<'de> Deserialize<'de> for Reasons<'de> {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(PhantomData<&'a ()>);
+        impl<'de> Visitor<'de> for V<'de> {
+            type Value = Reasons<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut items = Vec::new();
+                while let Some(Object(r)) = seq.next_element::<Object<RawReason<'de>>>()? {
+                    if r.code.is_some() || r.message.is_some() {
+                        items.push(r);
+                    }
+                }
+                Ok(Reasons(items))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Reasons(Vec::new()))
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+                Ok(Reasons(Vec::new()))
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(Reasons(Vec::new()))
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(Reasons(Vec::new()))
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(Reasons(Vec::new()))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(Reasons(Vec::new()))
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(Reasons(Vec::new()))
+            }
+        }
+        d.deserialize_any(V(PhantomData))
     }
 }
 

@@ -88,6 +88,8 @@ impl std::ops::Sub<Duration> for Timestamp {
 
 impl fmt::Debug for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Timestamp({}ms)", self.0.as_millis())
+        // As u64 (saturating): no 128-bit formatting in a wasm module for a `Debug`.
+        let ms = u64::try_from(self.0.as_millis()).unwrap_or(u64::MAX);
+        write!(f, "Timestamp({ms}ms)")
     }
 }

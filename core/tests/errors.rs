@@ -307,7 +307,7 @@ fn display_without_request_id_does_not_invent_one() {
     assert!(!err.to_string().contains("Zuora-Request-Id"), "{err}");
     assert_eq!(
         err.to_string(),
-        "Zuora rejected the token request (HTTP 401 Unauthorized: invalid_client: Bad client credentials); \
+        "Zuora rejected the token request (HTTP 401: invalid_client: Bad client credentials); \
          check the client ID, client secret, environment and entity ID"
     );
 }
@@ -397,7 +397,7 @@ fn unexpected_status_display_quotes_the_servers_message() {
     assert_eq!(
         err.to_string(),
         format!(
-            "unexpected response from the Zuora token endpoint (HTTP 404 Not Found: \
+            "unexpected response from the Zuora token endpoint (HTTP 404: \
              no Route matched with those values): this status is not part of the token \
              endpoint's contract (is the base URL right?) [Zuora-Request-Id: {REQUEST_ID}]"
         )

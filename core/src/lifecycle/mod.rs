@@ -795,8 +795,8 @@ impl TokenLifecycle {
             let error = TransportError::new(
                 TransportErrorKind::Timeout,
                 format!(
-                    "no outcome reported within the request deadline ({} ms)",
-                    deadline.as_millis()
+                    "no outcome reported within the request deadline ({} s)",
+                    crate::error::ceil_secs(deadline)
                 ),
             );
             let _ = self.fail(now, Error::Transport(error), None);
