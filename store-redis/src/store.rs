@@ -98,7 +98,17 @@ impl RedisStore {
     async fn query<T: FromRedisValue>(&self, cmd: &Cmd) -> Result<T, StoreError> {
         let send = async {
             match &self.connection {
-                Connection::Node(manager) => cmd.query_async(&mut manager.clone()).await,
+                Connection::Node(manager) => {
+                    let mut manager = manager.clone();
+                    match cmd.query_async(&mut manager).await {
+                        // The manager reconnects only once a call has seen its connection
+                        // broken (or its last reconnection failed, Redis being down then),
+                        // and fails that call: try once more on the new connection, so
+                        // that the first call after Redis comes back succeeds.
+                        Err(e) if e.is_io_error() => cmd.query_async(&mut manager).await,
+                        other => other,
+                    }
+                }
                 Connection::Cluster(lazy) => {
                     let connection = lazy
                         .connection
