@@ -58,6 +58,16 @@ impl RedisServer {
         self.dir.path()
     }
 
+    /// The extra arguments it was started with.
+    pub fn args(&self) -> &[String] {
+        &self.args
+    }
+
+    /// The process ID of the running server.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("a running server").id()
+    }
+
     /// Kills the server (as a crash would: SIGKILL), and waits for it.
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
