@@ -57,12 +57,21 @@ impl Mode {
 }
 
 fn fleet_counts(sizes: &[usize]) {
-    println!("## Token requests: N processes x 3 refresh rounds (tokens of 10 s, 18 s of asking)\n");
-    println!("| processes | store | token requests | per round | failed asks | longest ask | shortest lifetime handed out | store failures |");
+    println!(
+        "## Token requests: N processes x 3 refresh rounds (tokens of 10 s, 18 s of asking)\n"
+    );
+    println!(
+        "| processes | store | token requests | per round | failed asks | longest ask | shortest lifetime handed out | store failures |"
+    );
     println!("|---:|---|---:|---:|---:|---:|---:|---:|");
     for &n in sizes {
         let modes: &[Mode] = if n == 8 {
-            &[Mode::NoStore, Mode::Store, Mode::RedisDown, Mode::RedisStalled]
+            &[
+                Mode::NoStore,
+                Mode::Store,
+                Mode::RedisDown,
+                Mode::RedisStalled,
+            ]
         } else {
             &[Mode::NoStore, Mode::Store]
         };
@@ -85,7 +94,12 @@ fn fleet_counts(sizes: &[usize]) {
             let members: Vec<Member> = (0..n)
                 .map(|id| {
                     Member::spawn(
-                        MemberConfig::new(id, &zuora.base_url(), store.clone(), Duration::from_secs(18)),
+                        MemberConfig::new(
+                            id,
+                            &zuora.base_url(),
+                            store.clone(),
+                            Duration::from_secs(18),
+                        ),
                         &[],
                     )
                 })
@@ -96,8 +110,16 @@ fn fleet_counts(sizes: &[usize]) {
             }
             let summaries: Vec<_> = outcomes.iter().map(|o| o.summary().clone()).collect();
             let failed: u64 = summaries.iter().map(|s| s.failed).sum();
-            let longest = summaries.iter().map(|s| s.max_wait).max().unwrap_or_default();
-            let shortest = summaries.iter().map(|s| s.min_remaining).min().unwrap_or_default();
+            let longest = summaries
+                .iter()
+                .map(|s| s.max_wait)
+                .max()
+                .unwrap_or_default();
+            let shortest = summaries
+                .iter()
+                .map(|s| s.min_remaining)
+                .min()
+                .unwrap_or_default();
             let store_failures: u64 = summaries.iter().map(|s| s.store_failures).sum();
             let requests = zuora.token_request_count();
             println!(
@@ -160,7 +182,9 @@ fn latency(rounds: usize) {
         .expect("a tokio runtime");
     let store = {
         let _guard = runtime.enter();
-        RedisStore::builder(redis.url()).build(&request).expect("store")
+        RedisStore::builder(redis.url())
+            .build(&request)
+            .expect("store")
     };
     let blocking = BlockingRedisStore::builder(redis.url())
         .build_blocking(&request)
@@ -192,7 +216,9 @@ fn latency(rounds: usize) {
     let mut fetch_blocking = Samples::new("fetching path, blocking: GET, SET NX, GET, EVAL");
     let mut seed = 1u64;
     // Warm the connections up.
-    runtime.block_on(TokenStore::save(&store, &record, ttl)).expect("save");
+    runtime
+        .block_on(TokenStore::save(&store, &record, ttl))
+        .expect("save");
     BlockingTokenStore::load(&blocking).expect("load");
     for _ in 0..rounds {
         for _ in 0..PER_ROUND {
@@ -247,7 +273,13 @@ fn latency(rounds: usize) {
     );
     println!("| variant | median | p90 | p99 |");
     println!("|---|---:|---:|---:|");
-    for s in [&ping, &hit_async, &hit_blocking, &fetch_async, &fetch_blocking] {
+    for s in [
+        &ping,
+        &hit_async,
+        &hit_blocking,
+        &fetch_async,
+        &fetch_blocking,
+    ] {
         println!(
             "| {} | {:.1} µs | {:.1} µs | {:.1} µs |",
             s.name,

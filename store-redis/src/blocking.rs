@@ -36,14 +36,14 @@ struct Pool {
 
 enum Connection {
     Node(redis::Connection),
-    Cluster(ClusterConnection),
+    Cluster(Box<ClusterConnection>),
 }
 
 impl Connection {
     fn query<T: FromRedisValue>(&mut self, cmd: &Cmd) -> RedisResult<T> {
         match self {
             Self::Node(c) => cmd.query(c),
-            Self::Cluster(c) => cmd.query(c),
+            Self::Cluster(c) => cmd.query(&mut **c),
         }
     }
 }
@@ -98,7 +98,7 @@ impl BlockingRedisStore {
                 // The builder set the connect and read timeouts of every node connection.
                 let connection = client.get_connection()?;
                 connection.set_write_timeout(timeout)?;
-                Ok(Connection::Cluster(connection))
+                Ok(Connection::Cluster(Box::new(connection)))
             }
         }
     }
@@ -139,7 +139,11 @@ impl BlockingRedisStore {
     }
 
     fn put_back(&self, connection: Connection) {
-        let mut idle = self.pool.idle.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut idle = self
+            .pool
+            .idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         if idle.len() < POOL {
             idle.push(connection);
         }
@@ -199,10 +203,7 @@ impl fmt::Debug for BlockingRedisStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BlockingRedisStore")
             .field("record_key", &self.record_key())
-            .field(
-                "cluster",
-                &matches!(self.pool.target, Target::Cluster(_)),
-            )
+            .field("cluster", &matches!(self.pool.target, Target::Cluster(_)))
             .field("timeout", &self.protocol.timeout())
             .finish_non_exhaustive()
     }

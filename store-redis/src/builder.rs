@@ -108,7 +108,12 @@ impl RedisStoreBuilder {
         if self.timeout.is_zero() {
             return Err(ConfigError::new("the store timeout must be above zero"));
         }
-        Ok(Protocol::new(request, &self.prefix, &self.label, self.timeout))
+        Ok(Protocol::new(
+            request,
+            &self.prefix,
+            &self.label,
+            self.timeout,
+        ))
     }
 
     fn target(&self) -> Result<Target, ConfigError> {
@@ -164,7 +169,8 @@ impl fmt::Debug for RedisStoreBuilder {
     }
 }
 
-/// What a store connects to.
+/// What a store connects to (made once per store, moved into it: its size is no concern).
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Target {
     Node(redis::Client),
     Cluster(ClusterClient),

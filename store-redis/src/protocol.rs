@@ -40,7 +40,12 @@ pub(crate) struct Protocol {
 }
 
 impl Protocol {
-    pub(crate) fn new(request: &TokenRequest, prefix: &str, label: &str, timeout: Duration) -> Self {
+    pub(crate) fn new(
+        request: &TokenRequest,
+        prefix: &str,
+        label: &str,
+        timeout: Duration,
+    ) -> Self {
         let sealer = Sealer::new(request, label);
         let name = sealer.name();
         Self {
@@ -162,7 +167,10 @@ struct Book {
 
 impl LeaseBook {
     fn with<T>(&self, f: impl FnOnce(&mut Book) -> T) -> T {
-        f(&mut self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner))
+        f(&mut self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner))
     }
 
     /// `try_lease` took `lease`.

@@ -169,7 +169,10 @@ mod tests {
             Duration::from_secs(3599),
         )
         .with_jti("c652cbc0ea384b9f81856a93a2a74539");
-        TokenRecord::new(&token, SystemTime::UNIX_EPOCH + Duration::from_secs(1_764_748_800))
+        TokenRecord::new(
+            &token,
+            SystemTime::UNIX_EPOCH + Duration::from_secs(1_764_748_800),
+        )
     }
 
     #[test]
@@ -218,9 +221,18 @@ mod tests {
         let sealer = Sealer::new(&request(ID, SECRET), "");
         let sealed = sealer.seal(&record()).unwrap();
         // Same secret, another client ID: only the additional data differs.
-        assert_eq!(Sealer::new(&request(OTHER_ID, SECRET), "").open(&sealed), None);
-        assert_eq!(Sealer::new(&request(ID, SECRET), "other").open(&sealed), None);
-        assert_eq!(Sealer::new(&request(ID, "rotated-secret"), "").open(&sealed), None);
+        assert_eq!(
+            Sealer::new(&request(OTHER_ID, SECRET), "").open(&sealed),
+            None
+        );
+        assert_eq!(
+            Sealer::new(&request(ID, SECRET), "other").open(&sealed),
+            None
+        );
+        assert_eq!(
+            Sealer::new(&request(ID, "rotated-secret"), "").open(&sealed),
+            None
+        );
         for i in 0..sealed.len() {
             let mut tampered = sealed.clone();
             tampered[i] ^= 0x01;
@@ -237,7 +249,11 @@ mod tests {
         let sealer = Sealer::new(&request(ID, SECRET), "");
         let mut nonce = [0u8; NONCE_LEN];
         SystemRandom::new().fill(&mut nonce).unwrap();
-        for plaintext in [&b"{}"[..], b"not json", br#"{"access_token":"x y","issued_at_ms":2,"expires_at_ms":1}"#] {
+        for plaintext in [
+            &b"{}"[..],
+            b"not json",
+            br#"{"access_token":"x y","issued_at_ms":2,"expires_at_ms":1}"#,
+        ] {
             let mut body = plaintext.to_vec();
             sealer
                 .key

@@ -155,12 +155,7 @@ fn when_the_lease_holder_dies_another_process_fetches_once_the_lease_expires() {
     let zuora = zuora_with(Duration::from_secs(12));
     // The first token request hangs: its sender holds the lease meanwhile.
     zuora.push_fault(Fault::delay_headers(Duration::from_secs(60)));
-    let mut members = spawn(
-        4,
-        &zuora,
-        &Store::Node(redis.url()),
-        Duration::from_secs(6),
-    );
+    let mut members = spawn(4, &zuora, &Store::Node(redis.url()), Duration::from_secs(6));
     assert!(
         zuora.wait_for_token_requests(1, START_WITHIN),
         "no token request"

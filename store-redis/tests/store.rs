@@ -11,7 +11,9 @@ use support::redis_server::RedisServer;
 use zuora_oauth_core::{
     AccessToken, ClientId, ClientSecret, Environment, Token, TokenRecord, TokenRequest,
 };
-use zuora_oauth_driver::{BlockingTokenStore, StoreErrorKind, StoreOptions, TokenStore, TrustRoots};
+use zuora_oauth_driver::{
+    BlockingTokenStore, StoreErrorKind, StoreOptions, TokenStore, TrustRoots,
+};
 use zuora_oauth_redis::{BlockingRedisStore, RedisStore};
 use zuora_oauth_testkit::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, MockServer};
 
@@ -95,8 +97,13 @@ async fn the_async_and_the_blocking_store_share_records_and_one_lease() {
     assert!(a.try_lease(l1, Duration::from_secs(5)).await.unwrap());
     assert!(!BlockingTokenStore::try_lease(&b, l2, Duration::from_secs(5)).unwrap());
 
-    let shared = record("c652cbc0ea384b9f81856a93a2a74538", Duration::from_secs(3599));
-    TokenStore::save(&a, &shared, Duration::from_secs(60)).await.unwrap();
+    let shared = record(
+        "c652cbc0ea384b9f81856a93a2a74538",
+        Duration::from_secs(3599),
+    );
+    TokenStore::save(&a, &shared, Duration::from_secs(60))
+        .await
+        .unwrap();
     let loaded = BlockingTokenStore::load(&b).unwrap().expect("the record");
     assert!(loaded.same_token(&shared));
     assert_eq!(loaded.expires_at(), shared.expires_at());
@@ -141,7 +148,12 @@ fn command_counts(redis: &RedisServer) -> Vec<(String, u64)> {
     info.lines()
         .filter_map(|l| {
             let (name, stats) = l.strip_prefix("cmdstat_")?.split_once(':')?;
-            let calls = stats.strip_prefix("calls=")?.split(',').next()?.parse().ok()?;
+            let calls = stats
+                .strip_prefix("calls=")?
+                .split(',')
+                .next()?
+                .parse()
+                .ok()?;
             Some((name.to_owned(), calls))
         })
         .filter(|(name, _)| !name.starts_with("info") && !name.starts_with("config"))
@@ -162,7 +174,10 @@ async fn a_fetch_costs_four_round_trips_and_a_shared_hit_one() {
     let request = request(&zuora);
     reset_counts(&redis);
 
-    let first = source(&request, RedisStore::builder(redis.url()).build(&request).unwrap());
+    let first = source(
+        &request,
+        RedisStore::builder(redis.url()).build(&request).unwrap(),
+    );
     first.token().await.unwrap();
     let mut counts = command_counts(&redis);
     counts.sort();
@@ -176,7 +191,10 @@ async fn a_fetch_costs_four_round_trips_and_a_shared_hit_one() {
     assert_eq!(zuora.token_request_count(), 1);
 
     reset_counts(&redis);
-    let second = source(&request, RedisStore::builder(redis.url()).build(&request).unwrap());
+    let second = source(
+        &request,
+        RedisStore::builder(redis.url()).build(&request).unwrap(),
+    );
     second.token().await.unwrap();
     assert_eq!(command_counts(&redis), [("get".to_owned(), 1)]);
     assert_eq!(zuora.token_request_count(), 1);
@@ -192,7 +210,10 @@ async fn records_that_do_not_open_are_misses_never_used() {
     let key = store.record_key().to_owned();
 
     // Valid records of someone else, copied under our key.
-    let foreign = record("0123456789abcdef0123456789abcdef", Duration::from_secs(3599));
+    let foreign = record(
+        "0123456789abcdef0123456789abcdef",
+        Duration::from_secs(3599),
+    );
     let sealed_by = |request: &TokenRequest| {
         let other = BlockingRedisStore::builder(redis.url())
             .build_blocking(request)
@@ -200,7 +221,11 @@ async fn records_that_do_not_open_are_misses_never_used() {
         BlockingTokenStore::save(&other, &foreign, Duration::from_secs(60)).unwrap();
         get(&redis, other.record_key()).expect("the other store's record")
     };
-    let other_secret = sealed_by(&request_for(&zuora, DEMO_CLIENT_ID, "rotated+S3cret/value="));
+    let other_secret = sealed_by(&request_for(
+        &zuora,
+        DEMO_CLIENT_ID,
+        "rotated+S3cret/value=",
+    ));
     let other_client = sealed_by(&request_for(&zuora, OTHER_CLIENT_ID, DEMO_CLIENT_SECRET));
     let other_label = {
         let other = BlockingRedisStore::builder(redis.url())
@@ -211,7 +236,9 @@ async fn records_that_do_not_open_are_misses_never_used() {
         get(&redis, other.record_key()).unwrap()
     };
     // One of ours, cut short.
-    TokenStore::save(&store, &foreign, Duration::from_secs(60)).await.unwrap();
+    TokenStore::save(&store, &foreign, Duration::from_secs(60))
+        .await
+        .unwrap();
     let ours = get(&redis, &key).unwrap();
     assert!(TokenStore::load(&store).await.unwrap().is_some());
     let truncated = ours[..ours.len() - 5].to_vec();
@@ -243,9 +270,19 @@ async fn records_that_do_not_open_are_misses_never_used() {
         assert_eq!(zuora.token_request_count(), before + 1, "{what}");
         let issued = zuora.issued_tokens().last().unwrap().access_token.clone();
         assert_eq!(token.access_token().secret(), issued, "{what}");
-        assert_ne!(token.access_token().secret(), "0123456789abcdef0123456789abcdef");
-        let now_shared = TokenStore::load(&store).await.unwrap().expect("a good record");
-        assert_eq!(now_shared.to_token().access_token().secret(), issued, "{what}");
+        assert_ne!(
+            token.access_token().secret(),
+            "0123456789abcdef0123456789abcdef"
+        );
+        let now_shared = TokenStore::load(&store)
+            .await
+            .unwrap()
+            .expect("a good record");
+        assert_eq!(
+            now_shared.to_token().access_token().secret(),
+            issued,
+            "{what}"
+        );
     }
 }
 
@@ -257,8 +294,16 @@ fn encodings(secret: &str) -> Vec<Vec<u8>> {
     let bytes = secret.as_bytes();
     let mut out = vec![
         bytes.to_vec(),
-        bytes.iter().map(|b| format!("{b:02x}")).collect::<String>().into_bytes(),
-        bytes.iter().map(|b| format!("{b:02X}")).collect::<String>().into_bytes(),
+        bytes
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+            .into_bytes(),
+        bytes
+            .iter()
+            .map(|b| format!("{b:02X}"))
+            .collect::<String>()
+            .into_bytes(),
     ];
     let form: String = bytes
         .iter()
@@ -304,8 +349,14 @@ async fn redis_holds_neither_the_token_nor_the_client_id_nor_the_secret() {
     let redis = RedisServer::start();
     let zuora = zuora();
     let request = request(&zuora);
-    let a = source(&request, RedisStore::builder(redis.url()).build(&request).unwrap());
-    let b = source(&request, RedisStore::builder(redis.url()).build(&request).unwrap());
+    let a = source(
+        &request,
+        RedisStore::builder(redis.url()).build(&request).unwrap(),
+    );
+    let b = source(
+        &request,
+        RedisStore::builder(redis.url()).build(&request).unwrap(),
+    );
     let token = a.token().await.unwrap();
     assert_eq!(
         b.token().await.unwrap().access_token().secret(),
@@ -322,11 +373,12 @@ async fn redis_holds_neither_the_token_nor_the_client_id_nor_the_secret() {
         use base64::Engine as _;
         let blob = [&b"x"[..], DEMO_CLIENT_SECRET.as_bytes(), b"yz"].concat();
         let encoded = base64::engine::general_purpose::URL_SAFE.encode(&blob);
-        assert!(
-            encodings(DEMO_CLIENT_SECRET)
-                .iter()
-                .any(|n| encoded.as_bytes().windows(n.len()).any(|w| w == n.as_slice()))
-        );
+        assert!(encodings(DEMO_CLIENT_SECRET).iter().any(|n| {
+            encoded
+                .as_bytes()
+                .windows(n.len())
+                .any(|w| w == n.as_slice())
+        }));
     }
     let contents = everything(&redis);
     assert_eq!(contents.len(), 4, "two keys, two values");
@@ -385,23 +437,43 @@ async fn a_401_deletes_the_shared_record_once_and_never_a_newer_one() {
     let new_b = b.token().await.unwrap();
     assert_eq!(new_b.access_token().secret(), new_a.access_token().secret());
     assert_eq!(get(&redis, &key), Some(new_shared));
-    assert_eq!(zuora.token_request_count(), 2, "one new token request in all");
+    assert_eq!(
+        zuora.token_request_count(),
+        2,
+        "one new token request in all"
+    );
 }
 
 #[tokio::test]
 async fn an_acl_user_from_the_url_and_its_key_pattern() {
     let redis = RedisServer::start();
     let () = redis::cmd("ACL")
-        .arg(&["SETUSER", "fleet", "on", ">Fl33t-Pa55", "~zuora-oauth:*", "+@all"][..])
+        .arg(
+            &[
+                "SETUSER",
+                "fleet",
+                "on",
+                ">Fl33t-Pa55",
+                "~zuora-oauth:*",
+                "+@all",
+            ][..],
+        )
         .query(&mut redis.connection())
         .unwrap();
     let zuora = zuora();
     let request = request(&zuora);
     let url = |user: &str| format!("redis://{user}@127.0.0.1:{}/", redis.port());
-    let shared = record("c652cbc0ea384b9f81856a93a2a74538", Duration::from_secs(3599));
+    let shared = record(
+        "c652cbc0ea384b9f81856a93a2a74538",
+        Duration::from_secs(3599),
+    );
 
-    let store = RedisStore::builder(url("fleet:Fl33t-Pa55")).build(&request).unwrap();
-    TokenStore::save(&store, &shared, Duration::from_secs(60)).await.unwrap();
+    let store = RedisStore::builder(url("fleet:Fl33t-Pa55"))
+        .build(&request)
+        .unwrap();
+    TokenStore::save(&store, &shared, Duration::from_secs(60))
+        .await
+        .unwrap();
     assert!(TokenStore::load(&store).await.unwrap().is_some());
     let blocking = BlockingRedisStore::builder(url("fleet:Fl33t-Pa55"))
         .build_blocking(&request)
@@ -417,7 +489,9 @@ async fn an_acl_user_from_the_url_and_its_key_pattern() {
     assert_eq!(error.kind(), StoreErrorKind::Other, "{error}");
 
     // A wrong password: unavailable, and the password is not in the error.
-    let wrong = RedisStore::builder(url("fleet:Wr0ng-Pa55")).build(&request).unwrap();
+    let wrong = RedisStore::builder(url("fleet:Wr0ng-Pa55"))
+        .build(&request)
+        .unwrap();
     let error = TokenStore::load(&wrong).await.unwrap_err();
     assert_eq!(error.kind(), StoreErrorKind::Unavailable, "{error}");
     let blocking = BlockingRedisStore::builder(url("fleet:Wr0ng-Pa55"))
@@ -474,15 +548,25 @@ async fn rediss_with_rustls_and_the_roots_you_trust() {
     let zuora = zuora();
     let request = request(&zuora);
     let trust = TrustRoots::empty().with_pem(&cert).unwrap();
-    let shared = record("c652cbc0ea384b9f81856a93a2a74538", Duration::from_secs(3599));
+    let shared = record(
+        "c652cbc0ea384b9f81856a93a2a74538",
+        Duration::from_secs(3599),
+    );
 
-    let store = RedisStore::builder(&url).trust(trust.clone()).build(&request).unwrap();
-    TokenStore::save(&store, &shared, Duration::from_secs(60)).await.unwrap();
+    let store = RedisStore::builder(&url)
+        .trust(trust.clone())
+        .build(&request)
+        .unwrap();
+    TokenStore::save(&store, &shared, Duration::from_secs(60))
+        .await
+        .unwrap();
     let blocking = BlockingRedisStore::builder(&url)
         .trust(trust)
         .build_blocking(&request)
         .unwrap();
-    let loaded = BlockingTokenStore::load(&blocking).unwrap().expect("the record");
+    let loaded = BlockingTokenStore::load(&blocking)
+        .unwrap()
+        .expect("the record");
     assert!(loaded.same_token(&shared));
     // The plain port has the same data: it went over TLS to the same server.
     assert!(get(&redis, store.record_key()).is_some());
@@ -562,7 +646,10 @@ async fn configuration_errors_name_no_url() {
         .build(&request)
         .unwrap_err();
     assert!(error.to_string().contains("prefix"), "{error}");
-    for url in ["http://user:S3cr3t@example.com/", "redis://user:S3cr3t@[::1/"] {
+    for url in [
+        "http://user:S3cr3t@example.com/",
+        "redis://user:S3cr3t@[::1/",
+    ] {
         let error = RedisStore::builder(url).build(&request).unwrap_err();
         assert!(!error.to_string().contains("S3cr3t"), "{error}");
     }

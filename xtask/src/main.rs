@@ -273,9 +273,11 @@ fn ensure_redis() -> Result {
     }
     let root = output(Command::new("id").arg("-u")).is_some_and(|uid| uid.trim() == "0");
     if !root || which("apt-get").is_none() {
-        return Err("the Redis store's tests need redis-server and redis-cli: install them \
+        return Err(
+            "the Redis store's tests need redis-server and redis-cli: install them \
                     (Debian: `apt-get install redis-server`, as root)"
-            .into());
+                .into(),
+        );
     }
     run(Command::new("apt-get").arg("update"))?;
     run(Command::new("apt-get")

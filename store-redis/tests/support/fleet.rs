@@ -155,7 +155,10 @@ pub fn member_main() -> bool {
     } else {
         run_async(&config)
     };
-    println!("{SUMMARY}{}", serde_json::to_string(&summary).expect("JSON"));
+    println!(
+        "{SUMMARY}{}",
+        serde_json::to_string(&summary).expect("JSON")
+    );
     true
 }
 
@@ -201,8 +204,8 @@ fn run_async(config: &MemberConfig) -> Summary {
         .expect("a tokio runtime");
     runtime.block_on(async {
         let request = config.request();
-        let mut builder = zuora_oauth_hyper::TokenSource::builder(request.clone())
-            .config(config.lifecycle());
+        let mut builder =
+            zuora_oauth_hyper::TokenSource::builder(request.clone()).config(config.lifecycle());
         if let Some(store) = config.store_builder() {
             let store = store.build(&request).expect("a Redis store");
             builder = builder.store(store, config.options());

@@ -204,7 +204,10 @@ impl RedisCluster {
                 .unwrap_or_default();
             info.contains("cluster_state:ok")
         }) {
-            assert!(Instant::now() < deadline, "the cluster did not become ready");
+            assert!(
+                Instant::now() < deadline,
+                "the cluster did not become ready"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
         cluster
