@@ -19,8 +19,7 @@ use std::time::{Duration, Instant, SystemTime};
 use support::fleet::{Member, MemberConfig, Store, member_main};
 use support::redis_server::RedisServer;
 use zuora_oauth_core::{
-    AccessToken, ClientId, ClientSecret, Environment, FleetAction, FleetConfig, FleetFetch,
-    LeaseId, Timestamp, Token, TokenRecord, TokenRequest,
+    AccessToken, ClientId, ClientSecret, Environment, Token, TokenRecord, TokenRequest,
 };
 use zuora_oauth_driver::{BlockingTokenStore, TokenStore};
 use zuora_oauth_redis::{BlockingRedisStore, RedisStore};
@@ -244,7 +243,7 @@ fn latency(rounds: usize) {
         for _ in 0..PER_ROUND {
             delete(&mut cleanup);
             seed += 1;
-            let lease = lease(seed);
+            let lease = support::lease(seed);
             let start = Instant::now();
             runtime.block_on(async {
                 assert!(TokenStore::load(&store).await.expect("load").is_none());
@@ -258,7 +257,7 @@ fn latency(rounds: usize) {
         for _ in 0..PER_ROUND {
             delete(&mut cleanup);
             seed += 1;
-            let lease = lease(seed);
+            let lease = support::lease(seed);
             let start = Instant::now();
             assert!(BlockingTokenStore::load(&blocking).expect("load").is_none());
             assert!(BlockingTokenStore::try_lease(&blocking, lease, lease_ttl).expect("lease"));
@@ -289,14 +288,4 @@ fn latency(rounds: usize) {
         );
     }
     println!();
-}
-
-/// A lease value (`LeaseId` has no public constructor: take it from a fleet attempt).
-fn lease(seed: u64) -> LeaseId {
-    let mut attempt = FleetFetch::new(FleetConfig::default(), seed, None);
-    attempt.loaded::<()>(Timestamp::ZERO, SystemTime::now(), Ok(None));
-    match attempt.poll(Timestamp::ZERO) {
-        FleetAction::TryLease { lease, .. } => lease,
-        other => panic!("expected a lease, got {other:?}"),
-    }
 }

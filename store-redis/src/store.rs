@@ -105,7 +105,9 @@ impl RedisStore {
                         // broken (or its last reconnection failed, Redis being down then),
                         // and fails that call: try once more on the new connection, so
                         // that the first call after Redis comes back succeeds.
-                        Err(e) if e.is_io_error() => cmd.query_async(&mut manager).await,
+                        Err(e) if e.is_io_error() && !e.is_timeout() => {
+                            cmd.query_async(&mut manager).await
+                        }
                         other => other,
                     }
                 }

@@ -93,7 +93,7 @@ async fn the_async_and_the_blocking_store_share_records_and_one_lease() {
     assert_eq!(a.lease_key(), a.record_key().replace(":token", ":lease"));
 
     assert_eq!(TokenStore::load(&a).await.unwrap(), None);
-    let (l1, l2) = leases();
+    let (l1, l2) = (support::lease(1), support::lease(2));
     assert!(a.try_lease(l1, Duration::from_secs(5)).await.unwrap());
     assert!(!BlockingTokenStore::try_lease(&b, l2, Duration::from_secs(5)).unwrap());
 
@@ -122,21 +122,6 @@ async fn the_async_and_the_blocking_store_share_records_and_one_lease() {
     assert!(get(&redis, a.lease_key()).is_some());
     BlockingTokenStore::release(&b, l2).unwrap();
     assert_eq!(get(&redis, a.lease_key()), None);
-}
-
-/// Two distinct lease values (`LeaseId` has no public constructor: take them from fleet
-/// attempts, as the driver does).
-fn leases() -> (zuora_oauth_core::LeaseId, zuora_oauth_core::LeaseId) {
-    use zuora_oauth_core::{FleetAction, FleetConfig, FleetFetch, Timestamp};
-    let lease = |seed| {
-        let mut attempt = FleetFetch::new(FleetConfig::default(), seed, None);
-        attempt.loaded::<()>(Timestamp::ZERO, SystemTime::now(), Ok(None));
-        match attempt.poll(Timestamp::ZERO) {
-            FleetAction::TryLease { lease, .. } => lease,
-            other => panic!("expected a lease, got {other:?}"),
-        }
-    };
-    (lease(1), lease(2))
 }
 
 /// Redis's count of each command since `CONFIG RESETSTAT`.
@@ -366,7 +351,10 @@ async fn redis_holds_neither_the_token_nor_the_client_id_nor_the_secret() {
     let blocking = BlockingRedisStore::builder(redis.url())
         .build_blocking(&request)
         .unwrap();
-    assert!(BlockingTokenStore::try_lease(&blocking, leases().0, Duration::from_secs(30)).unwrap());
+    assert!(
+        BlockingTokenStore::try_lease(&blocking, support::lease(1), Duration::from_secs(30))
+            .unwrap()
+    );
 
     // The scan finds a secret that is there, in any of these forms.
     {

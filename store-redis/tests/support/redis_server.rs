@@ -54,10 +54,6 @@ impl RedisServer {
         self.port
     }
 
-    pub fn dir(&self) -> &Path {
-        self.dir.path()
-    }
-
     /// The extra arguments it was started with.
     pub fn args(&self) -> &[String] {
         &self.args
