@@ -14,6 +14,10 @@
 //! | `ureq` | `zuora_oauth::ureq` | blocking, ureq 3 |
 //! | `wasm` | `zuora_oauth::wasm` | the global `fetch` (browsers, workers, Node, edge) |
 //!
+//! The feature `redis` adds `zuora_oauth::redis`, a token store on Redis (one server or a
+//! Cluster) through which a fleet of processes shares one token: one token request per
+//! token lifetime for the whole fleet, encrypted so that Redis learns nothing.
+//!
 //! No transport is compiled unless its feature is on. The feature `tracing` adds `tracing`
 //! events (target `zuora_oauth`) from the lifecycle and from the chosen transport: each
 //! token request with its status, `Zuora-Request-Id` and outcome, backoff. They never hold a secret.
@@ -50,6 +54,10 @@ pub use zuora_oauth_ureq as ureq;
 /// The wasm32 transport and token source (feature `wasm`).
 #[cfg(feature = "wasm")]
 pub use zuora_oauth_wasm as wasm;
+
+/// The shared token store on Redis (feature `redis`).
+#[cfg(feature = "redis")]
+pub use zuora_oauth_redis as redis;
 
 /// The README's examples, compiled and run as doctests.
 #[doc = include_str!("../README.md")]

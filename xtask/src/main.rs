@@ -1,8 +1,9 @@
 //! `cargo xtask test`: every check CI runs, in order, installing what is missing.
 //!
-//! Steps: formatting, clippy, the native test suite, docs, the core on wasm32, the wasm
-//! adapter's tests in Node, headless Chromium and a dedicated worker (against the mock
-//! server, started here), the fuzz smoke run and the custom-runtime example.
+//! Steps: formatting, clippy, `redis-server` (installed when missing), the native test
+//! suite, docs, the core on wasm32, the wasm adapter's tests in Node, headless Chromium and
+//! a dedicated worker (against the mock server, started here), the fuzz smoke run and the
+//! custom-runtime example.
 //!
 //! `cargo xtask test --native` skips everything that needs wasm tooling or a browser (the
 //! fuzz smoke run still runs); `cargo xtask test --wasm` runs only that part.
@@ -75,6 +76,7 @@ fn test(args: &[String]) -> Result {
             "warnings",
         ])
     })?;
+    step("redis-server and redis-cli", ensure_redis)?;
     step("tests", || {
         cargo(&["test", "--workspace", "--all-features"])
     })?;
@@ -257,6 +259,33 @@ fn ensure_chromium() -> Result<PathBuf> {
     find()
         .map(|(_, driver)| driver)
         .ok_or_else(|| "chromium or chromedriver still missing after apt-get install".into())
+}
+
+/// `redis-server` and `redis-cli`, which the Redis store's tests start (one server per test,
+/// and a 3-node Cluster, on 127.0.0.1). Installs Debian's `redis-server` package (it brings
+/// `redis-cli`) when missing and running as root. Nothing is left running: the package's
+/// service is not started without systemd, and the tests stop their servers.
+fn ensure_redis() -> Result {
+    let found = || which("redis-server").zip(which("redis-cli"));
+    if let Some((server, cli)) = found() {
+        eprintln!("xtask: {} and {}", server.display(), cli.display());
+        return Ok(());
+    }
+    let root = output(Command::new("id").arg("-u")).is_some_and(|uid| uid.trim() == "0");
+    if !root || which("apt-get").is_none() {
+        return Err(
+            "the Redis store's tests need redis-server and redis-cli: install them \
+                    (Debian: `apt-get install redis-server`, as root)"
+                .into(),
+        );
+    }
+    run(Command::new("apt-get").arg("update"))?;
+    run(Command::new("apt-get")
+        .args(["install", "-y", "--no-install-recommends", "redis-server"])
+        .env("DEBIAN_FRONTEND", "noninteractive"))?;
+    found()
+        .map(|_| ())
+        .ok_or_else(|| "redis-server or redis-cli still missing after apt-get install".into())
 }
 
 /// Node 18 or later (for the global `fetch`), which runs the default wasm test run.

@@ -1,0 +1,233 @@
+//! Where the store connects and how it names and bounds things.
+
+use std::fmt;
+use std::time::Duration;
+
+use base64::Engine as _;
+use redis::TlsCertificates;
+use redis::cluster::{ClusterClient, ClusterClientBuilder};
+use zuora_oauth_core::TokenRequest;
+use zuora_oauth_driver::TrustRoots;
+
+use crate::protocol::Protocol;
+use crate::{BlockingRedisStore, RedisStore};
+
+/// The default key prefix.
+pub const DEFAULT_KEY_PREFIX: &str = "zuora-oauth:";
+
+/// The default bound of every store call.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(200);
+
+/// Builds a [`RedisStore`] (async, tokio) or a [`BlockingRedisStore`] for one token
+/// request; start from [`RedisStore::builder`] (one server) or
+/// [`RedisStore::cluster_builder`] (Redis Cluster).
+///
+/// URLs: `redis://[user:password@]host[:port][/db]`, or `rediss://…` for TLS (rustls,
+/// Mozilla's roots unless [`trust`](Self::trust) says otherwise). The user and password
+/// are sent with `AUTH` (an ACL user, or the `default` user when only a password is given).
+#[derive(Clone)]
+pub struct RedisStoreBuilder {
+    nodes: Vec<String>,
+    cluster: bool,
+    prefix: String,
+    label: String,
+    timeout: Duration,
+    trust: Option<TrustRoots>,
+}
+
+impl RedisStoreBuilder {
+    pub(crate) fn new(nodes: Vec<String>, cluster: bool) -> Self {
+        Self {
+            nodes,
+            cluster,
+            prefix: DEFAULT_KEY_PREFIX.to_owned(),
+            label: String::new(),
+            timeout: DEFAULT_TIMEOUT,
+            trust: None,
+        }
+    }
+
+    /// Put before every key (default [`DEFAULT_KEY_PREFIX`], `zuora-oauth:`), to keep
+    /// the store's keys apart in a shared Redis or to match an ACL key pattern. It may not
+    /// contain `{` or `}` (the rest of the key is a Cluster hash tag).
+    pub fn key_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into();
+        self
+    }
+
+    /// A scope label of your choosing (default empty), part of the key and of the
+    /// encryption's additional data: sources with the same credentials but different
+    /// labels share nothing.
+    pub fn label(mut self, label: impl Into<String>) -> Self {
+        self.label = label.into();
+        self
+    }
+
+    /// The most one store call may take (default [`DEFAULT_TIMEOUT`], 200 ms): connecting,
+    /// and each command's answer. Async calls are cut at that time; a blocking call sets it
+    /// as the connect, read and write timeout of its socket, so a call that must connect
+    /// first may take up to about twice as long.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The certificate authorities trusted for `rediss://` (default: Mozilla's roots). A
+    /// private CA: `TrustRoots::empty().with_pem(ca_pem)?`.
+    pub fn trust(mut self, roots: TrustRoots) -> Self {
+        self.trust = Some(roots);
+        self
+    }
+
+    /// The async store for `request`'s tokens. Call it inside a tokio runtime (the
+    /// connection is made on first use, so Redis may be down at this point).
+    pub fn build(self, request: &TokenRequest) -> Result<RedisStore, ConfigError> {
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(ConfigError::new(
+                "the async Redis store must be built inside a tokio runtime",
+            ));
+        }
+        let protocol = self.protocol(request)?;
+        let target = self.target()?;
+        RedisStore::new(protocol, target, self.timeout).map_err(|e| invalid_url(&e))
+    }
+
+    /// The blocking store for `request`'s tokens (the connection is made on first use).
+    pub fn build_blocking(self, request: &TokenRequest) -> Result<BlockingRedisStore, ConfigError> {
+        let protocol = self.protocol(request)?;
+        let target = self.target()?;
+        Ok(BlockingRedisStore::new(protocol, target))
+    }
+
+    fn protocol(&self, request: &TokenRequest) -> Result<Protocol, ConfigError> {
+        if self.prefix.contains(['{', '}']) {
+            return Err(ConfigError::new(
+                "the key prefix may not contain `{` or `}` (the keys' Cluster hash tag follows it)",
+            ));
+        }
+        if self.timeout.is_zero() {
+            return Err(ConfigError::new("the store timeout must be above zero"));
+        }
+        Ok(Protocol::new(
+            request,
+            &self.prefix,
+            &self.label,
+            self.timeout,
+        ))
+    }
+
+    fn target(&self) -> Result<Target, ConfigError> {
+        if self.nodes.is_empty() {
+            return Err(ConfigError::new("no Redis URL"));
+        }
+        let tls = self.nodes.iter().any(|url| url.starts_with("rediss://"));
+        if tls {
+            ensure_crypto_provider();
+        }
+        let certificates = self.trust.as_ref().filter(|_| tls).map(certificates);
+        if self.cluster {
+            let mut builder = ClusterClientBuilder::new(self.nodes.iter().map(String::as_str))
+                .connection_timeout(self.timeout)
+                .response_timeout(self.timeout)
+                // One redirect (MOVED/ASK) or reconnection, no long retry loops: a call
+                // that cannot finish soon fails, and the process fetches on its own.
+                .retries(1)
+                .min_retry_wait(10)
+                .max_retry_wait(50);
+            if let Some(certificates) = certificates {
+                builder = builder.certs(certificates);
+            }
+            let client = builder.build().map_err(|e| invalid_url(&e))?;
+            Ok(Target::Cluster(client))
+        } else {
+            let [url] = self.nodes.as_slice() else {
+                return Err(ConfigError::new(
+                    "one URL for a single Redis server; use cluster_builder for several nodes",
+                ));
+            };
+            let client = match certificates {
+                Some(certificates) => redis::Client::build_with_tls(url.as_str(), certificates),
+                None => redis::Client::open(url.as_str()),
+            }
+            .map_err(|e| invalid_url(&e))?;
+            Ok(Target::Node(client))
+        }
+    }
+}
+
+impl fmt::Debug for RedisStoreBuilder {
+    // The URLs may hold a password: not shown.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisStoreBuilder")
+            .field("nodes", &self.nodes.len())
+            .field("cluster", &self.cluster)
+            .field("prefix", &self.prefix)
+            .field("label", &self.label)
+            .field("timeout", &self.timeout)
+            .field("trust", &self.trust)
+            .finish()
+    }
+}
+
+/// What a store connects to (made once per store, moved into it: its size is no concern).
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Target {
+    Node(redis::Client),
+    Cluster(ClusterClient),
+}
+
+/// The store could not be configured: a bad URL or option. The message never quotes a
+/// URL (it may hold a password).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError(String);
+
+impl ConfigError {
+    fn new(message: &str) -> Self {
+        Self(message.to_owned())
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Redis token store: {}", self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+fn invalid_url(e: &redis::RedisError) -> ConfigError {
+    // Only the kind: a parse error's detail could quote the URL.
+    ConfigError(format!(
+        "invalid Redis URL or options ({:?}); expected redis://[user:password@]host[:port][/db] \
+         or rediss://…, the same user, password, database and scheme on every Cluster node",
+        e.kind()
+    ))
+}
+
+/// redis-rs builds its rustls configurations with the process-wide default provider. If
+/// none is installed yet, install ring's (the one this workspace uses), so that a process
+/// with several providers compiled in does not panic. A default already installed is kept.
+fn ensure_crypto_provider() {
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        // Another thread may win the race: either way a provider is then installed.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    }
+}
+
+/// The trusted roots, as the PEM that redis-rs takes.
+fn certificates(roots: &TrustRoots) -> TlsCertificates {
+    let mut pem = String::new();
+    for certificate in roots.certificates() {
+        let b64 = base64::engine::general_purpose::STANDARD.encode(certificate.as_ref());
+        pem.push_str("-----BEGIN CERTIFICATE-----\n");
+        for line in b64.as_bytes().chunks(64) {
+            pem.push_str(std::str::from_utf8(line).unwrap_or_default());
+            pem.push('\n');
+        }
+        pem.push_str("-----END CERTIFICATE-----\n");
+    }
+    TlsCertificates {
+        client_tls: None,
+        root_cert: Some(pem.into_bytes()),
+    }
+}
