@@ -35,11 +35,20 @@ pub struct TokenSource<T: BlockingTransport> {
 struct Owner<T> {
     shared: Arc<Shared>,
     transport: T,
+    /// The shared store, until `reconfigure` (a store is bound to the credentials it was
+    /// built for).
     #[cfg(feature = "store")]
-    store: Option<Arc<StoreLink<dyn BlockingTokenStore>>>,
+    store: std::sync::Mutex<Option<Arc<StoreLink<dyn BlockingTokenStore>>>>,
     /// Seeds of the fleet attempts (lease values, poll jitter).
     #[cfg(feature = "store")]
     seeds: std::sync::atomic::AtomicU64,
+}
+
+#[cfg(feature = "store")]
+impl<T> Owner<T> {
+    fn store(&self) -> Option<Arc<StoreLink<dyn BlockingTokenStore>>> {
+        crate::notify::lock(&self.store).clone()
+    }
 }
 
 impl<T> Drop for Owner<T> {
@@ -109,7 +118,7 @@ impl<T: BlockingTransport> TokenSourceBuilder<T> {
                 shared: Arc::new(Shared::new(lifecycle, clock)),
                 transport: self.transport,
                 #[cfg(feature = "store")]
-                store: self.store,
+                store: std::sync::Mutex::new(self.store),
                 #[cfg(feature = "store")]
                 seeds: std::sync::atomic::AtomicU64::new(seed ^ 0x243f_6a88_85a3_08d3),
             }),
@@ -203,8 +212,8 @@ impl<T: BlockingTransport> TokenSource<T> {
     pub fn invalidate(&self, generation: Generation) -> bool {
         let shared = &self.owner.shared;
         #[cfg(feature = "store")]
-        if let Some(link) = &self.owner.store {
-            return crate::store::invalidate_blocking(link, shared, generation);
+        if let Some(link) = self.owner.store() {
+            return crate::store::invalidate_blocking(&link, shared, generation);
         }
         shared.update(|lc, now| lc.invalidate(now, generation))
     }
@@ -212,7 +221,7 @@ impl<T: BlockingTransport> TokenSource<T> {
     /// How many store calls have failed so far: 0 without a store.
     #[cfg(feature = "store")]
     pub fn store_failures(&self) -> u64 {
-        self.owner.store.as_ref().map_or(0, |link| link.failures())
+        self.owner.store().map_or(0, |link| link.failures())
     }
 
     /// Forgets failures and backoff, so that the next call may ask again.
@@ -220,8 +229,17 @@ impl<T: BlockingTransport> TokenSource<T> {
         self.owner.shared.update(|lc, _| lc.reset());
     }
 
-    /// Switches to other credentials or another environment.
+    /// Switches to other credentials or another environment. A store is bound to the
+    /// credentials it was built for: a reconfigured source stops using it.
     pub fn reconfigure(&self, request: TokenRequest) {
+        // A store is bound to the credentials it was built for: sharing stops here.
+        #[cfg(feature = "store")]
+        if crate::notify::lock(&self.owner.store).take().is_some() {
+            event!(
+                warn,
+                "token source reconfigured: it no longer shares tokens through its store"
+            );
+        }
         self.owner.shared.reconfigure(request);
     }
 
@@ -291,12 +309,12 @@ impl<T: BlockingTransport> TokenSource<T> {
         let owner = &*self.owner;
         let transport = owner.transport.clone();
         #[cfg(feature = "store")]
-        let fleet = owner.store.as_ref().map(|link| {
+        let fleet = owner.store().map(|link| {
             let seed = owner
                 .seeds
                 .fetch_add(0x9e37_79b9_7f4a_7c15, std::sync::atomic::Ordering::Relaxed);
-            let attempt = crate::store::attempt(link, seed, &fetch);
-            (Arc::clone(link), attempt, owner.shared.clock.clone())
+            let attempt = crate::store::attempt(&link, seed, &fetch);
+            (link, attempt, owner.shared.clock.clone())
         });
         let weak = fetch.downgrade();
         let job: Box<dyn FnOnce() + Send> = Box::new(move || {

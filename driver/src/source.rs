@@ -40,11 +40,20 @@ pub struct TokenSource<R: Runtime> {
 struct Owner<R> {
     shared: Arc<Shared>,
     runtime: Arc<R>,
+    /// The shared store, until `reconfigure` (a store is bound to the credentials it was
+    /// built for).
     #[cfg(feature = "store")]
-    store: Option<Arc<StoreLink<dyn TokenStore>>>,
+    store: std::sync::Mutex<Option<Arc<StoreLink<dyn TokenStore>>>>,
     /// Seeds of the fleet attempts (lease values, poll jitter).
     #[cfg(feature = "store")]
     seeds: std::sync::atomic::AtomicU64,
+}
+
+#[cfg(feature = "store")]
+impl<R> Owner<R> {
+    fn store(&self) -> Option<Arc<StoreLink<dyn TokenStore>>> {
+        crate::notify::lock(&self.store).clone()
+    }
 }
 
 impl<R> Drop for Owner<R> {
@@ -120,7 +129,7 @@ impl<R: Runtime> TokenSourceBuilder<R> {
                 shared: Arc::new(Shared::new(lifecycle, clock)),
                 runtime: Arc::new(self.runtime),
                 #[cfg(feature = "store")]
-                store: self.store,
+                store: std::sync::Mutex::new(self.store),
                 #[cfg(feature = "store")]
                 seeds: std::sync::atomic::AtomicU64::new(seed ^ 0x243f_6a88_85a3_08d3),
             }),
@@ -211,8 +220,8 @@ impl<R: Runtime> TokenSource<R> {
     pub fn invalidate(&self, generation: Generation) -> bool {
         let shared = &self.owner.shared;
         #[cfg(feature = "store")]
-        if let Some(link) = &self.owner.store {
-            return crate::store::invalidate(&self.owner.runtime, link, shared, generation);
+        if let Some(link) = self.owner.store() {
+            return crate::store::invalidate(&self.owner.runtime, &link, shared, generation);
         }
         shared.update(|lc, now| lc.invalidate(now, generation))
     }
@@ -220,7 +229,7 @@ impl<R: Runtime> TokenSource<R> {
     /// How many store calls have failed (or timed out) so far: 0 without a store.
     #[cfg(feature = "store")]
     pub fn store_failures(&self) -> u64 {
-        self.owner.store.as_ref().map_or(0, |link| link.failures())
+        self.owner.store().map_or(0, |link| link.failures())
     }
 
     /// Forgets failures and backoff, so that the next call may ask again (after fixing
@@ -230,8 +239,17 @@ impl<R: Runtime> TokenSource<R> {
     }
 
     /// Switches to other credentials or another environment: the current token is dropped
-    /// and a request in flight is ignored.
+    /// and a request in flight is ignored. A store is bound to the credentials it was built
+    /// for: a reconfigured source stops using it (it fetches its own tokens).
     pub fn reconfigure(&self, request: TokenRequest) {
+        // A store is bound to the credentials it was built for: sharing stops here.
+        #[cfg(feature = "store")]
+        if crate::notify::lock(&self.owner.store).take().is_some() {
+            event!(
+                warn,
+                "token source reconfigured: it no longer shares tokens through its store"
+            );
+        }
         self.owner.shared.reconfigure(request);
     }
 
@@ -310,17 +328,12 @@ impl<R: Runtime> TokenSource<R> {
         // Lazy: nothing is sent unless the task polls it.
         let send = owner.runtime.send(request);
         #[cfg(feature = "store")]
-        if let Some(link) = &owner.store {
+        if let Some(link) = owner.store() {
             let seed = owner
                 .seeds
                 .fetch_add(0x9e37_79b9_7f4a_7c15, std::sync::atomic::Ordering::Relaxed);
-            let task = crate::store::fleet_attempt(
-                Arc::clone(&owner.runtime),
-                Arc::clone(link),
-                send,
-                fetch,
-                seed,
-            );
+            let task =
+                crate::store::fleet_attempt(Arc::clone(&owner.runtime), link, send, fetch, seed);
             #[cfg(feature = "tracing")]
             let task = tracing::Instrument::instrument(task, span);
             owner.runtime.spawn(Box::pin(task));

@@ -370,3 +370,31 @@ async fn futures_join<F: std::future::Future>(futures: impl Iterator<Item = F>) 
     .await;
     results.into_iter().map(Option::unwrap).collect()
 }
+
+/// A store is bound to the credentials it was built for: a reconfigured source stops
+/// using it, so it neither adopts the old client's token nor stores its own under the old
+/// client's key.
+#[tokio::test(start_paused = true)]
+async fn a_reconfigured_source_leaves_the_store_alone() {
+    let zuora = Arc::new(Zuora::default());
+    let store = Shared::default();
+    let (a, b) = (sharing(&zuora, &store, 1), sharing(&zuora, &store, 2));
+    let shared_token = b.token().await.unwrap();
+    let other = TokenRequest::new(
+        Environment::custom("http://127.0.0.1:9").unwrap(),
+        ClientId::new("9b9b9b9b-0000-1111-2222-333344445555").unwrap(),
+        ClientSecret::new("YW5vdGhlci1zZWNyZXQ=").unwrap(),
+    );
+    a.reconfigure(other);
+    let own = a.token().await.unwrap();
+    assert_ne!(
+        own.access_token().secret(),
+        shared_token.access_token().secret()
+    );
+    assert_eq!(zuora.sent(), 2);
+    let kept = store.0.record.lock().unwrap().clone().unwrap();
+    assert_eq!(
+        kept.to_token().access_token().secret(),
+        shared_token.access_token().secret()
+    );
+}
