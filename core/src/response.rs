@@ -519,11 +519,7 @@ impl<'a> Scrubber<'a> {
         if text.contains(raw) || (!encoded.is_empty() && text.contains(encoded)) {
             return true;
         }
-        text.contains(['%', '\\'])
-            && self
-                .spellings()
-                .iter()
-                .any(|s| !s.is_empty() && text.contains(s.as_str()))
+        text.contains(['%', '\\', '+']) && spelled_ranges(text, raw).next().is_some()
     }
 
     /// [`leaks`](Self::leaks) for a header value; one shorter than the secret is not even
@@ -537,52 +533,119 @@ impl<'a> Scrubber<'a> {
     }
 
     fn scrub<'t>(&self, text: &'t str) -> Cow<'t, str> {
+        let [raw, _] = self.secrets;
         let mut text = Cow::Borrowed(text);
-        for secret in self.spellings() {
-            if !secret.is_empty() && text.contains(secret.as_str()) {
-                text = Cow::Owned(text.replace(secret.as_str(), REDACTED));
+        if !raw.is_empty() && text.len() >= raw.len() {
+            let ranges: Vec<_> = spelled_ranges(&text, raw).collect();
+            if !ranges.is_empty() {
+                let mut out = String::with_capacity(text.len());
+                let mut last = 0;
+                for (start, end) in ranges {
+                    out.push_str(&text[last..start]);
+                    out.push_str(REDACTED);
+                    last = end;
+                }
+                out.push_str(&text[last..]);
+                text = Cow::Owned(out);
             }
         }
         redact_loose_access_token(redact_json_string_field(text, "\"access_token\""))
     }
-
-    /// Every way a server might echo the secret: as is, form-encoded (either hex case) and
-    /// JSON-escaped. Only computed when a response is scrubbed (error paths).
-    fn spellings(&self) -> Vec<String> {
-        let [raw, encoded] = self.secrets;
-        let json = serde_json::to_string(raw).unwrap_or_default();
-        let json = json.trim_matches('"').to_owned();
-        let json_slashes = json.replace('/', "\\/");
-        let mut all = vec![
-            raw.to_owned(),
-            encoded.to_owned(),
-            lower_case_escapes(encoded),
-            json,
-            json_slashes,
-        ];
-        // Longest first, so that a spelling containing another is replaced whole.
-        all.sort_by_key(|s| std::cmp::Reverse(s.len()));
-        all.dedup();
-        all
-    }
 }
 
-/// `a%2Fb` → `a%2fb`: the same percent-encoding with lower-case hex digits.
-fn lower_case_escapes(encoded: &str) -> String {
-    let mut out = String::with_capacity(encoded.len());
-    let mut hex_left = 0;
-    for c in encoded.chars() {
-        if hex_left > 0 {
-            out.push(c.to_ascii_lowercase());
-            hex_left -= 1;
-        } else {
-            out.push(c);
-            if c == '%' {
-                hex_left = 2;
+/// Every place in `text` that spells `secret` in any way a server or a proxy might echo it:
+/// each character as itself, as a JSON escape (`\uXXXX` in either case — Java's JSON writers
+/// escape `=` as `\u003d` —, `\/`, `\"`, `\\`…), or percent-encoded byte by byte (`%XX`
+/// in either case, `+` for a space); mixed within one occurrence too. Byte ranges, in order,
+/// never overlapping.
+fn spelled_ranges<'t>(text: &'t str, secret: &'t str) -> impl Iterator<Item = (usize, usize)> + 't {
+    let bytes = text.as_bytes();
+    let mut start = 0;
+    std::iter::from_fn(move || {
+        if secret.is_empty() {
+            return None;
+        }
+        while start < bytes.len() {
+            if let Some(end) = spelled_at(bytes, start, secret) {
+                let found = (start, end);
+                start = end;
+                return Some(found);
+            }
+            start += 1;
+            // Only start at character boundaries.
+            while start < bytes.len() && !text.is_char_boundary(start) {
+                start += 1;
             }
         }
+        None
+    })
+}
+
+/// Where a spelling of `secret` that starts at byte `at` ends, if one does (the longest).
+/// A `%`, `\\` or `+` may stand as itself or begin an escape, so each character may end at
+/// several places: they are followed together, as a set, so that no text makes this slow.
+fn spelled_at(text: &[u8], at: usize, secret: &str) -> Option<usize> {
+    let mut ends = vec![at];
+    for c in secret.chars() {
+        let mut next: Vec<usize> = ends
+            .iter()
+            .flat_map(|&pos| spellings_of(text, pos, c))
+            .flatten()
+            .collect();
+        next.sort_unstable();
+        next.dedup();
+        if next.is_empty() {
+            return None;
+        }
+        ends = next;
     }
-    out
+    ends.last().copied()
+}
+
+/// Where each spelling of `c` that starts at byte `at` ends: as itself, as a JSON escape,
+/// percent-encoded.
+fn spellings_of(text: &[u8], at: usize, c: char) -> [Option<usize>; 3] {
+    let mut buf = [0; 4];
+    let utf8 = c.encode_utf8(&mut buf).as_bytes();
+    let rest = text.get(at..).unwrap_or_default();
+    let literal = rest.starts_with(utf8).then_some(at + utf8.len());
+    let json = match rest {
+        [b'\\', b'u', ..] => std::str::from_utf8(rest.get(2..6).unwrap_or_default())
+            .ok()
+            .and_then(|hex| u32::from_str_radix(hex, 16).ok())
+            .and_then(char::from_u32)
+            .filter(|&d| d == c)
+            .map(|_| at + 6),
+        [b'\\', escape, ..] => {
+            let decoded = match escape {
+                b'/' => Some('/'),
+                b'"' => Some('"'),
+                b'\\' => Some('\\'),
+                b'b' => Some('\u{8}'),
+                b'f' => Some('\u{c}'),
+                b'n' => Some('\n'),
+                b'r' => Some('\r'),
+                b't' => Some('\t'),
+                _ => None,
+            };
+            (decoded == Some(c)).then_some(at + 2)
+        }
+        _ => None,
+    };
+    // Percent-encoded byte by byte, either hex case; `+` for a space.
+    let mut pos = Some(at);
+    for &b in utf8 {
+        pos = pos.and_then(|p| match text.get(p..)? {
+            [b'+', ..] if b == b' ' => Some(p + 1),
+            [b'%', hi, lo, ..] => {
+                let hex = [*hi, *lo];
+                let v = u8::from_str_radix(std::str::from_utf8(&hex).ok()?, 16).ok()?;
+                (v == b).then_some(p + 3)
+            }
+            _ => None,
+        });
+    }
+    [literal, json, pos]
 }
 
 /// Scrubs (when given a scrubber), turns control characters into spaces, trims and caps.

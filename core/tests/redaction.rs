@@ -427,6 +427,13 @@ fn secret_echoed_in_other_spellings_is_redacted() {
         r#"{"message":"bad secret Ab\/cd+EF=gh\/IJ+kl"}"#.to_owned(),
         r#"{"message":"bad secret Ab%2fcd%2bEF%3dgh%2fIJ%2bkl"}"#.to_owned(),
         r#"{"message":"bad secret Ab%2Fcd%2BEF%3Dgh%2FIJ%2Bkl"}"#.to_owned(),
+        // Java's JSON writers escape `=` (and `<`, `>`, `&`, `'`) as `\u003d`; any
+        // character may come as `\uXXXX`, in either case, mixed with the rest (found by
+        // the parse_response fuzz target).
+        r#"{"message":"bad secret Ab/cd+EF\u003dgh/IJ+kl"}"#.to_owned(),
+        r#"{"message":"bad secret Ab\/cd\u002BEF\u003Dgh\/IJ+kl"}"#.to_owned(),
+        r#"{"message":"bad secret \u0041\u0062\u002f\u0063\u0064\u002b\u0045\u0046\u003d\u0067\u0068\u002f\u0049\u004a\u002b\u006b\u006c"}"#.to_owned(),
+        r#"{"message":"bad secret Ab%2fcd+EF%3Dgh/IJ%2Bkl"}"#.to_owned(),
     ];
     for body in spellings {
         let response = http::Response::builder()
@@ -435,9 +442,19 @@ fn secret_echoed_in_other_spellings_is_redacted() {
             .unwrap();
         let err = request.parse_response(&response).unwrap_err();
         let text = format!("{err} {err:?}");
-        for leaked in ["Ab/cd+EF=gh/IJ+kl", r"Ab\/cd", "Ab%2fcd", "Ab%2Fcd"] {
+        for leaked in [
+            "Ab/cd+EF=gh/IJ+kl",
+            r"Ab\/cd",
+            "Ab%2fcd",
+            "Ab%2Fcd",
+            r"EF\u003dgh",
+            r"EF\u003Dgh",
+            r"\u0041\u0062",
+            "Ab%2fcd+EF%3Dgh",
+        ] {
             assert!(!text.contains(leaked), "{body} leaked as {leaked}: {text}");
         }
+        assert!(text.contains("[redacted]"), "{body}: {text}");
     }
     // The token type and content type a 200 quotes are scrubbed as well.
     let response = http::Response::builder()
