@@ -89,6 +89,7 @@ mod clock;
 mod error;
 mod handle;
 mod notify;
+pub mod replay;
 mod runtime;
 mod shared;
 mod source;
