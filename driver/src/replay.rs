@@ -112,6 +112,18 @@ pub fn authorize_headers(token: &Token, headers: &mut HeaderMap) {
     *headers = std::mem::take(request.headers_mut());
 }
 
+/// A copy of `request` (method, URI, version, headers, extensions) with `body`: the replay
+/// of an `http::Request` whose body could be copied.
+pub fn copy_request<A, B>(request: &http::Request<A>, body: B) -> http::Request<B> {
+    let mut copy = http::Request::new(body);
+    *copy.method_mut() = request.method().clone();
+    *copy.uri_mut() = request.uri().clone();
+    *copy.version_mut() = request.version();
+    *copy.headers_mut() = request.headers().clone();
+    *copy.extensions_mut() = request.extensions().clone();
+    copy
+}
+
 /// On a response to a call that was sent again after the API answered 401.
 #[derive(Debug, Clone)]
 pub struct Replayed {
@@ -200,8 +212,9 @@ pub trait ApiTypes {
     /// The request's headers.
     fn headers_mut(request: &mut Self::Request) -> &mut HeaderMap;
     /// A copy of the request to send again after a 401, or `None` if its body cannot be
-    /// replayed. Called once per call, before the first attempt.
-    fn try_clone(&mut self, request: &Self::Request) -> Option<Self::Request>;
+    /// replayed. Called once per call, before the first attempt; it may change how
+    /// `request` holds its body (read it into memory, say), not what it sends.
+    fn try_clone(&mut self, request: &mut Self::Request) -> Option<Self::Request>;
     /// The response's status.
     fn status(response: &Self::Response) -> StatusCode;
     /// The response's headers, if it has any to read.
