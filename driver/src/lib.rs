@@ -85,6 +85,7 @@ macro_rules! event {
 
 #[cfg(not(target_arch = "wasm32"))]
 pub mod blocking;
+pub mod causes;
 mod clock;
 mod error;
 mod handle;
