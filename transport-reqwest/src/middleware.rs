@@ -37,6 +37,8 @@ use crate::ReqwestTransport;
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let zuora = MockServer::start()?; // a mock Zuora on 127.0.0.1
+/// # // reqwest's TLS wants a crypto provider; its `rustls` feature brings one.
+/// # let _ = rustls::crypto::ring::default_provider().install_default();
 /// let client = reqwest::Client::new();
 /// // The token call goes through the same client (its pool, proxies and TLS).
 /// let source = TokenSource::builder_with(

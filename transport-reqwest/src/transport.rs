@@ -67,8 +67,9 @@ impl ReqwestTransport {
     /// core's redirect error. A 301, 302 or 303 is followed by reqwest as a `GET` without
     /// the body (the secret is not sent again); the transport sees that the answer came from
     /// another URL and refuses it as the core's redirect error too, with that URL as its
-    /// location. To not make the extra request at all, build your client with
-    /// `redirect::Policy::none()`.
+    /// location (if that URL cannot be reached, reqwest reports a connection error under the
+    /// token URL, and so does the transport). To not make the extra request at all, build
+    /// your client with `redirect::Policy::none()`.
     pub fn with_client(client: Client) -> Self {
         Self {
             client,
@@ -115,13 +116,7 @@ impl ReqwestTransport {
         let request = reqwest::Request::try_from(request).map_err(|e| map_error(&e))?;
         let sent_to = request.url().clone();
         let exchange = async {
-            let mut response = match self.client.execute(request).await {
-                Ok(response) => response,
-                Err(e) => match e.url() {
-                    Some(reached) if *reached != sent_to => return Ok(refused_redirect(reached)),
-                    _ => return Err(map_error(&e)),
-                },
-            };
+            let mut response = self.client.execute(request).await.map_err(|e| map_error(&e))?;
             if *response.url() != sent_to {
                 return Ok(refused_redirect(response.url()));
             }
