@@ -323,10 +323,12 @@ impl<X: ApiTypes> ApiCall<X> {
         exchange: &mut X,
         token: Result<TokenHandle, TokenError>,
     ) -> Result<(), TokenError> {
-        let handle = match (token, self.rejected.take()) {
-            (Ok(handle), _) => handle,
-            (Err(error), None) => return Err(error),
-            (Err(error), Some((mut rejected, generation))) => {
+        let handle = match token {
+            Ok(handle) => handle,
+            Err(error) => {
+                let Some((mut rejected, generation)) = self.rejected.take() else {
+                    return Err(error);
+                };
                 event!(debug, parent: &self.span, %error, "no new token: the 401 is returned");
                 let reason = NotRetriedReason::RefreshFailed(error);
                 mark(

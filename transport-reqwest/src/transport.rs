@@ -116,7 +116,11 @@ impl ReqwestTransport {
         let request = reqwest::Request::try_from(request).map_err(|e| map_error(&e))?;
         let sent_to = request.url().clone();
         let exchange = async {
-            let mut response = self.client.execute(request).await.map_err(|e| map_error(&e))?;
+            let mut response = self
+                .client
+                .execute(request)
+                .await
+                .map_err(|e| map_error(&e))?;
             if *response.url() != sent_to {
                 return Ok(refused_redirect(response.url()));
             }

@@ -11,9 +11,7 @@ use zuora_oauth_core::{
     TransportErrorKind,
 };
 use zuora_oauth_reqwest::{Proxy, ProxyPolicy, ReqwestTransport, TrustRoots};
-use zuora_oauth_testkit::{
-    DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, Fault, MockServer,
-};
+use zuora_oauth_testkit::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, Fault, MockServer};
 
 fn token_request(base_url: &str) -> TokenRequest {
     TokenRequest::new(
@@ -33,7 +31,10 @@ async fn fetch(transport: &ReqwestTransport, base_url: &str) -> Result<Token, Tr
 /// The core's verdict on the answer to the demo client's token request.
 async fn verdict(transport: &ReqwestTransport, base_url: &str) -> Result<Token, Error> {
     let request = token_request(base_url);
-    let response = transport.send(request.to_http()).await.map_err(Error::Transport)?;
+    let response = transport
+        .send(request.to_http())
+        .await
+        .map_err(Error::Transport)?;
     request.parse_response(&response)
 }
 
@@ -58,7 +59,9 @@ fn following_client() -> ReqwestTransport {
 #[tokio::test]
 async fn your_client_fetches_a_token() {
     let server = MockServer::start().unwrap();
-    let token = fetch(&following_client(), &server.base_url()).await.unwrap();
+    let token = fetch(&following_client(), &server.base_url())
+        .await
+        .unwrap();
     assert_eq!(token.token_type(), "bearer");
     let recorded = &server.requests()[0];
     // The body reqwest cannot replay still has an exact size: no chunked encoding.
@@ -127,7 +130,9 @@ fn trusting(server: &MockServer) -> TrustRoots {
 #[tokio::test]
 async fn an_untrusted_certificate_is_refused() {
     let server = tls_server();
-    let transport = ReqwestTransport::builder().proxy(ProxyPolicy::none()).build();
+    let transport = ReqwestTransport::builder()
+        .proxy(ProxyPolicy::none())
+        .build();
     let error = fetch(&transport, &server.base_url()).await.unwrap_err();
     assert_eq!(error.kind(), TransportErrorKind::Tls, "{error}");
 }
