@@ -46,7 +46,7 @@ use crate::HyperTransport;
 /// use zuora_oauth_testkit::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, MockServer};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # async fn main() -> Result<(), tower::BoxError> {
 /// let zuora = MockServer::start()?; // a mock Zuora on 127.0.0.1
 /// let source = TokenSource::new(TokenRequest::new(
 ///     Environment::custom(&zuora.base_url())?,
