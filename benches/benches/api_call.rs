@@ -22,7 +22,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use tower::{Service, ServiceExt};
 use zuora_oauth_benches::{Timed, bench_mode, interleave, median_min_max};
-use zuora_oauth_core::{ClientId, ClientSecret, Environment, TokenRequest};
+use zuora_oauth_core::{ClientId, ClientSecret, Environment, LifecycleConfig, TokenRequest};
 use zuora_oauth_testkit::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, MockServer};
 
 type HyperClient = Client<HttpConnector, Empty<Bytes>>;
@@ -35,7 +35,10 @@ struct Setup {
     bearer: http::HeaderValue,
     hyper: HyperClient,
     layer: zuora_oauth_hyper::Authorize<HyperClient>,
-    hyper_source: zuora_oauth_hyper::TokenSource,
+    /// For the 401 path: its own source, whose token budget (10 a minute by default, a
+    /// guard against storms) does not stop a benchmark that revokes every token.
+    layer_401: zuora_oauth_hyper::Authorize<HyperClient>,
+    source_401: zuora_oauth_hyper::TokenSource,
     reqwest: reqwest::Client,
     middleware: reqwest_middleware::ClientWithMiddleware,
     ureq: ureq::Agent,
@@ -63,26 +66,39 @@ impl Setup {
             .build()
             .unwrap();
         let url = server.api_url("/v1/accounts/A00000001");
-        let (hyper, layer, hyper_source, bearer, reqwest, middleware) = runtime.block_on(async {
-            let hyper: HyperClient = Client::builder(TokioExecutor::new()).build_http();
-            let source = zuora_oauth_hyper::TokenSource::new(request(&server));
-            let bearer = source.token().await.unwrap().bearer_header();
-            let layer = tower::Layer::layer(
-                &zuora_oauth_hyper::AuthorizeLayer::new(source.clone()),
-                hyper.clone(),
-            );
-            let reqwest = reqwest::Client::new();
-            let transport = zuora_oauth_reqwest::ReqwestTransport::with_client(reqwest.clone());
-            let reqwest_source =
-                zuora_oauth_reqwest::TokenSource::builder_with(request(&server), transport).build();
-            reqwest_source.token().await.unwrap();
-            let middleware = reqwest_middleware::ClientBuilder::new(reqwest.clone())
-                .with(zuora_oauth_reqwest::AuthorizeMiddleware::new(
-                    reqwest_source,
-                ))
-                .build();
-            (hyper, layer, source, bearer, reqwest, middleware)
-        });
+        let (hyper, layer, layer_401, source_401, bearer, reqwest, middleware) =
+            runtime.block_on(async {
+                let hyper: HyperClient = Client::builder(TokioExecutor::new()).build_http();
+                let source = zuora_oauth_hyper::TokenSource::new(request(&server));
+                let bearer = source.token().await.unwrap().bearer_header();
+                let layer = tower::Layer::layer(
+                    &zuora_oauth_hyper::AuthorizeLayer::new(source.clone()),
+                    hyper.clone(),
+                );
+                let unlimited = LifecycleConfig::default().with_max_requests_per_minute(u32::MAX);
+                let source_401 = zuora_oauth_hyper::TokenSource::builder(request(&server))
+                    .config(unlimited)
+                    .build();
+                source_401.token().await.unwrap();
+                let layer_401 = tower::Layer::layer(
+                    &zuora_oauth_hyper::AuthorizeLayer::new(source_401.clone()),
+                    hyper.clone(),
+                );
+                let reqwest = reqwest::Client::new();
+                let transport = zuora_oauth_reqwest::ReqwestTransport::with_client(reqwest.clone());
+                let reqwest_source =
+                    zuora_oauth_reqwest::TokenSource::builder_with(request(&server), transport)
+                        .build();
+                reqwest_source.token().await.unwrap();
+                let middleware = reqwest_middleware::ClientBuilder::new(reqwest.clone())
+                    .with(zuora_oauth_reqwest::AuthorizeMiddleware::new(
+                        reqwest_source,
+                    ))
+                    .build();
+                (
+                    hyper, layer, layer_401, source_401, bearer, reqwest, middleware,
+                )
+            });
         let ureq_source = zuora_oauth_ureq::TokenSource::new(request(&server));
         ureq_source.token().unwrap();
         let config = || ureq::Agent::config_builder().http_status_as_error(false);
@@ -100,7 +116,8 @@ impl Setup {
             bearer,
             hyper,
             layer,
-            hyper_source,
+            layer_401,
+            source_401,
             reqwest,
             middleware,
             ureq: config().build().new_agent(),
@@ -181,10 +198,10 @@ impl Setup {
         // The token is revoked before each call: 401, one new token, one replay.
         let tower_401: Timed = Box::new(|n| {
             self.run_async(n, || async {
-                self.hyper_source
+                self.source_401
                     .with_cached(|t| self.server.revoke_token(t.access_token().secret()))
                     .expect("a cached token");
-                let mut layer = self.layer.clone();
+                let mut layer = self.layer_401.clone();
                 let ready = layer.ready().await.unwrap();
                 read_hyper(ready.call(self.get()).await.unwrap()).await
             })
