@@ -247,7 +247,7 @@ fn api_call(c: &mut Criterion) {
         .measurement_time(Duration::from_secs(2))
         .sample_size(20);
     for (name, timed) in &variants {
-        group.bench_function(*name, |b| b.iter_custom(|iters| timed(iters)));
+        group.bench_function(*name, |b| b.iter_custom(timed));
     }
     group.finish();
 
