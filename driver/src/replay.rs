@@ -104,7 +104,7 @@ fn to_environment(request: &TokenRequest, origin: Option<Origin<'_>>) -> bool {
 
 /// Sets `Authorization: Bearer …` and the token's `Zuora-Entity-Ids` on `headers`, through
 /// [`Token::authorize`] (the header values are marked sensitive).
-pub fn authorize_headers(token: &Token, headers: &mut HeaderMap) {
+fn authorize_headers(token: &Token, headers: &mut HeaderMap) {
     // An empty request borrows the headers: `Request::new` allocates nothing.
     let mut request = http::Request::new(());
     *request.headers_mut() = std::mem::take(headers);
