@@ -40,6 +40,8 @@ struct Setup {
     layer_401: zuora_oauth_hyper::Authorize<HyperClient>,
     source_401: zuora_oauth_hyper::TokenSource,
     reqwest: reqwest::Client,
+    /// reqwest-middleware's client with no middleware: what the framework itself costs.
+    chain: reqwest_middleware::ClientWithMiddleware,
     middleware: reqwest_middleware::ClientWithMiddleware,
     ureq: ureq::Agent,
     ureq_middleware: ureq::Agent,
@@ -118,6 +120,7 @@ impl Setup {
             layer,
             layer_401,
             source_401,
+            chain: reqwest_middleware::ClientWithMiddleware::from(reqwest.clone()),
             reqwest,
             middleware,
             ureq: config().build().new_agent(),
@@ -176,6 +179,15 @@ impl Setup {
                 read_reqwest(call.send().await.unwrap()).await
             })
         });
+        let reqwest_chain: Timed = Box::new(|n| {
+            self.run_async(n, || async {
+                let call = self
+                    .chain
+                    .get(&self.url)
+                    .header("authorization", self.bearer.clone());
+                read_reqwest(call.send().await.unwrap()).await
+            })
+        });
         let reqwest_middleware: Timed = Box::new(|n| {
             self.run_async(n, || async {
                 read_reqwest(self.middleware.get(&self.url).send().await.unwrap()).await
@@ -210,6 +222,7 @@ impl Setup {
             ("tower/bare", tower_bare),
             ("tower/layer", tower_layer),
             ("reqwest/bare", reqwest_bare),
+            ("reqwest/empty middleware chain", reqwest_chain),
             ("reqwest/middleware", reqwest_middleware),
             ("ureq/bare", ureq_bare),
             ("ureq/middleware", ureq_middleware),
@@ -253,20 +266,20 @@ fn api_call(c: &mut Criterion) {
 
     if bench_mode() {
         let timed: Vec<&Timed> = variants.iter().map(|(_, t)| t).collect();
-        let rounds = interleave(9, Duration::from_millis(400), &timed);
+        let rounds = interleave(15, Duration::from_millis(400), &timed);
         let medians: Vec<f64> = rounds
             .iter()
             .map(|r| median_min_max(&mut r.clone()).0)
             .collect();
-        println!("API call, interleaved (9 rounds of ~0.4 s each; µs per call, median [min–max])");
+        println!("API call, interleaved (15 rounds of ~0.4 s each; µs per call, median [min–max])");
         println!("| variant | µs per call | ratio to the stack's bare call |");
         println!("|---|---|---|");
         for (i, ((name, _), times)) in variants.iter().zip(&rounds).enumerate() {
             let (median, min, max) = median_min_max(&mut times.clone());
             let bare = match i {
-                0..=1 | 6 => medians[0],
-                2..=3 => medians[2],
-                _ => medians[4],
+                0 | 1 | 7 => medians[0],
+                2..=4 => medians[2],
+                _ => medians[5],
             };
             println!(
                 "| {name} | {:.1} [{:.1}–{:.1}] | {:.3}× |",
