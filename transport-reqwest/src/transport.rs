@@ -1,5 +1,6 @@
 //! Sending one token request with reqwest.
 
+use std::fmt;
 use std::io;
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,7 +26,9 @@ pub const DEFAULT_MAX_BODY: usize = 64 * 1024;
 /// [`builder`](Self::builder)). Returns every status as a response, enforces a timeout and
 /// a body cap, and never lets a redirect through (see [`with_client`](Self::with_client)).
 /// Holds no Zuora rules.
-#[derive(Debug, Clone)]
+///
+/// `Debug` shows the settings, never the client (whose proxies may hold credentials).
+#[derive(Clone)]
 pub struct ReqwestTransport {
     client: Client,
     /// The proxy policy of the transport's own client (checked before sending); `None`
@@ -157,6 +160,16 @@ impl ReqwestTransport {
                     format!("no complete response within {:?}", self.timeout),
                 ))
             })
+    }
+}
+
+impl fmt::Debug for ReqwestTransport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReqwestTransport")
+            .field("proxy", &self.proxy)
+            .field("timeout", &self.timeout)
+            .field("max_body", &self.max_body)
+            .finish_non_exhaustive()
     }
 }
 

@@ -166,6 +166,10 @@ async fn https_goes_through_the_policys_proxy_with_credentials_on_connect_only()
     );
     let tunnelled = String::from_utf8_lossy(&proxy.tunnelled()).into_owned();
     assert!(!tunnelled.contains(DEMO_CLIENT_SECRET) && !tunnelled.contains("client_secret"));
+    let shown = format!("{transport:?}");
+    for secret in ["p@ss", "p%40ss", "w0rd", "enVvcmEtYm90"] {
+        assert!(!shown.contains(secret), "{shown}");
+    }
     let received = &server.requests()[0];
     assert!(
         received

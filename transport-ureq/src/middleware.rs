@@ -1,6 +1,7 @@
 //! A ureq middleware that authorizes Zuora API calls: the driver's rules (`replay` module)
 //! on ureq's request and response types.
 
+use std::fmt;
 use std::io::{self, Read};
 use std::marker::PhantomData;
 use std::sync::Arc;
@@ -73,7 +74,8 @@ pub const DEFAULT_REPLAY_LIMIT: u64 = 1024 * 1024;
 /// assert!(response.body_mut().read_to_string()?.contains("A00000001"));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Debug)]
+///
+/// `Debug` shows the settings, never the replay agent (whose proxy may hold credentials).
 pub struct AuthorizeMiddleware<T: BlockingTransport = UreqTransport> {
     source: TokenSource<T>,
     options: Arc<ApiOptions>,
@@ -103,6 +105,16 @@ impl<T: BlockingTransport> AuthorizeMiddleware<T> {
     pub fn replay_limit(mut self, bytes: u64) -> Self {
         self.replay_limit = bytes;
         self
+    }
+}
+
+impl<T: BlockingTransport> fmt::Debug for AuthorizeMiddleware<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthorizeMiddleware")
+            .field("source", &self.source)
+            .field("options", &self.options)
+            .field("replay_limit", &self.replay_limit)
+            .finish_non_exhaustive()
     }
 }
 

@@ -56,6 +56,20 @@ impl Call {
     fn content_type(&self) -> Option<&'static str> {
         (!matches!(self.body, Payload::None)).then_some("application/json")
     }
+
+    /// An `http` request builder with the call's method, URL and headers.
+    fn http(&self) -> http::request::Builder {
+        let mut request = http::Request::builder()
+            .method(self.method.clone())
+            .uri(&self.url);
+        if let Some(value) = self.authorization {
+            request = request.header("authorization", value);
+        }
+        if let Some(content_type) = self.content_type() {
+            request = request.header("content-type", content_type);
+        }
+        request
+    }
 }
 
 /// What came back, in every stack's terms.
@@ -219,15 +233,7 @@ pub struct Tower {
 
 impl Tower {
     async fn send(mut self, call: Call) -> Result<Outcome, String> {
-        let mut request = http::Request::builder()
-            .method(call.method.clone())
-            .uri(&call.url);
-        if let Some(value) = call.authorization {
-            request = request.header("authorization", value);
-        }
-        if let Some(content_type) = call.content_type() {
-            request = request.header("content-type", content_type);
-        }
+        let request = call.http();
         let body = match call.body {
             Payload::None => Either::Left(Full::new(Bytes::new())),
             Payload::Json(json) => Either::Left(Full::new(Bytes::from(json))),
@@ -302,15 +308,7 @@ impl Stack for Ureq {
     }
 
     fn call(&self, call: &Call) -> Result<Outcome, String> {
-        let mut request = http::Request::builder()
-            .method(call.method.clone())
-            .uri(&call.url);
-        if let Some(value) = call.authorization {
-            request = request.header("authorization", value);
-        }
-        if let Some(content_type) = call.content_type() {
-            request = request.header("content-type", content_type);
-        }
+        let request = call.http();
         let sent = match &call.body {
             Payload::None => self.agent.run(request.body(()).unwrap()),
             Payload::Json(json) => self.agent.run(request.body(json.clone()).unwrap()),
