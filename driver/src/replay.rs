@@ -274,9 +274,9 @@ struct ApiCall<X: ApiTypes> {
 }
 
 impl<X: ApiTypes> ApiCall<X> {
-    /// Decides whether `request` gets the token (and the track id).
-    fn new(options: &ApiOptions, token_request: &TokenRequest, mut request: X::Request) -> Self {
-        let zuora = to_environment(token_request, X::origin(&request));
+    /// Decides whether `request` gets the token (and the track id); `zuora`: whether it
+    /// goes to the token's environment.
+    fn new(options: &ApiOptions, zuora: bool, mut request: X::Request) -> Self {
         let headers = X::headers_mut(&mut request);
         if let (true, Some(track_id)) = (zuora, &options.track_id)
             && !headers.contains_key(ZUORA_TRACK_ID)
@@ -417,7 +417,8 @@ impl<R: Runtime> TokenSource<R> {
         request: X::Request,
         exchange: &mut X,
     ) -> Result<X::Response, ApiError<X::Error>> {
-        let mut call = self.inspect(|lc| ApiCall::<X>::new(options, lc.request(), request));
+        let zuora = self.inspect(|lc| to_environment(lc.request(), X::origin(&request)));
+        let mut call = ApiCall::<X>::new(options, zuora, request);
         #[cfg(feature = "tracing")]
         let span = call.span.clone();
         let run = async move {
@@ -452,7 +453,8 @@ impl<T: crate::BlockingTransport> crate::blocking::TokenSource<T> {
         request: X::Request,
         exchange: &mut X,
     ) -> Result<X::Response, ApiError<X::Error>> {
-        let mut call = self.inspect(|lc| ApiCall::<X>::new(options, lc.request(), request));
+        let zuora = self.inspect(|lc| to_environment(lc.request(), X::origin(&request)));
+        let mut call = ApiCall::<X>::new(options, zuora, request);
         #[cfg(feature = "tracing")]
         let _entered = call.span.clone().entered();
         loop {
