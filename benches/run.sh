@@ -23,7 +23,7 @@ rm -rf "$CARGO_TARGET_DIR/criterion"
 full="$CARGO_TARGET_DIR/bench-full.log"
 echo "(full output: $full)"
 cargo bench -p zuora-oauth-benches --no-fail-fast 2>&1 | tee "$full" |
-    grep -E '^\||^Allocations|^Storm|^Round|^Exchange|^Cached-token|last sample|panicked|^error|^(exchange|hit|roundtrip)[^ ]*$|time:|thrpt:' || true
+    grep -E '^\||^Allocations|^Storm|^Round|^Exchange|^Cached-token|^API call|last sample|panicked|^error|^(exchange|hit|roundtrip|api_call)[^ ]*$|time:|thrpt:' || true
 
 echo "load after: $(uptime)"
 echo

@@ -10,8 +10,9 @@
 //!
 //! | feature | module | transport |
 //! |---|---|---|
-//! | `hyper` | `zuora_oauth::hyper` | async, hyper 1 + rustls on tokio |
-//! | `ureq` | `zuora_oauth::ureq` | blocking, ureq 3 |
+//! | `hyper` | `zuora_oauth::hyper` | async, hyper 1 + rustls on tokio; a tower layer for API calls |
+//! | `reqwest` | `zuora_oauth::reqwest` | async, your `reqwest::Client` (or one with rustls); a reqwest-middleware for API calls |
+//! | `ureq` | `zuora_oauth::ureq` | blocking, ureq 3; a ureq middleware for API calls |
 //! | `wasm` | `zuora_oauth::wasm` | the global `fetch` (browsers, workers, Node, edge) |
 //!
 //! The feature `redis` adds `zuora_oauth::redis`, a token store on Redis (one server or a
@@ -46,6 +47,10 @@ pub use zuora_oauth_driver::{TokenError, TokenHandle};
 /// The async transport and token source (feature `hyper`).
 #[cfg(feature = "hyper")]
 pub use zuora_oauth_hyper as hyper;
+
+/// The async transport over reqwest, its token source and middleware (feature `reqwest`).
+#[cfg(feature = "reqwest")]
+pub use zuora_oauth_reqwest as reqwest;
 
 /// The blocking transport and token source (feature `ureq`).
 #[cfg(feature = "ureq")]

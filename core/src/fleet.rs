@@ -47,7 +47,11 @@ impl FleetConfig {
     }
 
     /// How far the clocks of two processes may disagree (default 30 s): a record is used
-    /// only with more than the minimum remaining lifetime plus this left.
+    /// only with more than the minimum remaining lifetime plus this left, and a process
+    /// that adopts it counts on this much less of its life than its writer does. Keep it
+    /// well below a third of the token lifetime less the minimum remaining lifetime (true
+    /// for Zuora's hour-long tokens): for shorter tokens, adopters refresh so much earlier
+    /// than fetchers that fleets fetch more than once per lifetime (never unsafely).
     pub fn with_skew_margin(mut self, margin: Duration) -> Self {
         self.skew_margin = margin;
         self
@@ -111,6 +115,11 @@ pub fn may_delete(shared: &TokenRecord, reported: &TokenRecord) -> bool {
 pub struct LeaseId(u64);
 
 impl LeaseId {
+    /// A lease value of your own (for a store's tests; attempts draw theirs from the seed).
+    pub fn new(value: u64) -> Self {
+        Self(value)
+    }
+
     /// The value to store (and compare when releasing).
     pub fn get(self) -> u64 {
         self.0
@@ -188,8 +197,9 @@ pub enum FleetAction<'a> {
         until: Timestamp,
     },
     /// Use this shared record: hand it to the lifecycle
-    /// ([`TokenLifecycle::handle_record`](crate::TokenLifecycle::handle_record)), then poll
-    /// again.
+    /// ([`TokenLifecycle::handle_record`](crate::TokenLifecycle::handle_record)) and report
+    /// whether it took it with [`FleetFetch::adopted`]. Its expiry is the stored one less
+    /// the skew margin: the writer's clock may be that far ahead of this process's.
     Adopt(&'a TokenRecord),
     /// Fetch a token from Zuora; report with [`FleetFetch::fetched`].
     Fetch,
@@ -237,16 +247,10 @@ impl FleetFetch {
                 self.state = State::Load;
                 FleetAction::Load
             }
-            State::Adopt => {
-                self.state = if self.holder {
-                    State::Release
-                } else {
-                    State::Done
-                };
-                self.record
-                    .as_ref()
-                    .map_or(FleetAction::Done, FleetAction::Adopt)
-            }
+            State::Adopt => self
+                .record
+                .as_ref()
+                .map_or(FleetAction::Done, FleetAction::Adopt),
             State::Fetch => FleetAction::Fetch,
             State::Save => self
                 .record
@@ -271,7 +275,9 @@ impl FleetFetch {
         self.state = match result {
             Err(_) => self.without_store(),
             Ok(Some(record)) if self.usable(&record, wall) => {
-                self.record = Some(record);
+                // The writer's clock may be ahead of ours by the skew margin: count on that
+                // much less, so that our lifecycle stops handing the token out in time.
+                self.record = Some(record.expiring_earlier(self.config.skew_margin));
                 State::Adopt
             }
             Ok(_) if self.holder => State::Fetch,
@@ -312,6 +318,21 @@ impl FleetFetch {
         };
     }
 
+    /// The result of [`FleetAction::Adopt`]: whether the lifecycle took the record. If it
+    /// did not (it does not outlive the token in hand), this attempt goes on to the lease,
+    /// as if the record were not there.
+    pub fn adopted(&mut self, accepted: bool) {
+        if self.state != State::Adopt {
+            return;
+        }
+        self.state = match (accepted, self.holder) {
+            (true, true) => State::Release,
+            (true, false) => State::Done,
+            (false, true) => State::Fetch,
+            (false, false) => State::TryLease,
+        };
+    }
+
     /// The result of [`FleetAction::Fetch`]: the new token's record, or `None` if the
     /// request failed (nothing to share).
     pub fn fetched(&mut self, record: Option<TokenRecord>) {
@@ -329,13 +350,11 @@ impl FleetFetch {
         };
     }
 
-    /// The result of [`FleetAction::Save`].
-    pub fn saved<E>(&mut self, result: Result<(), E>) {
+    /// The result of [`FleetAction::Save`]. Either way the lease is released next (a holder
+    /// whose save failed should not keep it until its TTL runs out).
+    pub fn saved<E>(&mut self, _result: Result<(), E>) {
         if self.state == State::Save {
-            self.state = match result {
-                Ok(()) => State::Release,
-                Err(_) => State::Done,
-            };
+            self.state = State::Release;
         }
     }
 
@@ -357,12 +376,13 @@ impl FleetFetch {
         State::Fetch
     }
 
-    /// A shared record is used if it is good enough and is not the token being refreshed
-    /// (nor an older one).
+    /// A shared record is used if it is good enough and is not the token being replaced
+    /// (nor an older one). Not earlier is enough: issue times from a `Date` header have
+    /// whole seconds, so two tokens issued in one second expire at the same time.
     fn usable(&self, record: &TokenRecord, wall: SystemTime) -> bool {
         self.config.good_enough(record, wall)
             && self.current.as_ref().is_none_or(|current| {
-                !current.same_token(record) && record.expires_at() > current.expires_at()
+                !current.same_token(record) && record.expires_at() >= current.expires_at()
             })
     }
 

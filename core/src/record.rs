@@ -100,6 +100,16 @@ impl TokenRecord {
             .unwrap_or(Duration::ZERO)
     }
 
+    /// The same record, expiring `by` earlier (not before it was issued): what a process
+    /// whose clock may be `by` behind the writer's can count on.
+    pub(crate) fn expiring_earlier(mut self, by: Duration) -> Self {
+        self.expires_at = self
+            .expires_at
+            .checked_sub(by)
+            .map_or(self.issued_at, |t| t.max(self.issued_at));
+        self
+    }
+
     /// Whether `other` holds the same access token (compared in constant time).
     pub fn same_token(&self, other: &TokenRecord) -> bool {
         self.token.access_token == other.token.access_token

@@ -88,10 +88,12 @@ macro_rules! event {
 
 #[cfg(not(target_arch = "wasm32"))]
 pub mod blocking;
+pub mod causes;
 mod clock;
 mod error;
 mod handle;
 mod notify;
+pub mod replay;
 mod runtime;
 mod shared;
 mod source;

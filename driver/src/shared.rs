@@ -193,14 +193,20 @@ impl Fetch {
         })
     }
 
-    /// Reports that a shared store answered instead of Zuora, with `record`.
+    /// Reports that a shared store answered instead of Zuora, with `record`. If the
+    /// lifecycle does not take it, the request is still in flight: the fetch comes back.
     #[cfg(feature = "store")]
-    pub(crate) fn adopt(mut self, record: &TokenRecord) {
-        self.done = true;
+    pub(crate) fn adopt(mut self, record: &TokenRecord) -> Result<(), Self> {
         let (id, wall) = (self.id, self.shared.clock.wall());
-        self.shared.update(|lc, now| {
-            let _ = lc.handle_record(now, wall, id, record);
-        });
+        let adopted = self
+            .shared
+            .update(|lc, now| matches!(lc.handle_record(now, wall, id, record), Outcome::Token(_)));
+        if adopted {
+            self.done = true;
+            Ok(())
+        } else {
+            Err(self)
+        }
     }
 
     #[cfg(feature = "store")]

@@ -154,6 +154,7 @@ fn sources_are_send_and_sync_and_their_futures_are_send() {
     fn send<T: Send>(_: &T) {}
     shareable::<zuora_oauth_hyper::TokenSource>();
     shareable::<zuora_oauth_ureq::TokenSource>();
+    shareable::<zuora_oauth_reqwest::TokenSource>();
     shareable::<zuora_oauth_driver::TokenHandle>();
     let server = MockServer::builder().start().unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();

@@ -61,13 +61,18 @@
 #![deny(missing_docs)]
 
 mod connect;
+mod layer;
 mod source;
 mod transport;
 
 pub use connect::{ConnectTimeout, ProxyConnector};
+pub use layer::{Authorize, AuthorizeLayer, ReplayBody};
 pub use source::{TokenSource, TokenSourceBuilder};
 pub use transport::{
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BODY, DEFAULT_TIMEOUT, DefaultConnector, HyperTransport,
     HyperTransportBuilder,
+};
+pub use zuora_oauth_driver::replay::{
+    ApiError, ApiOptions, NotRetried, NotRetriedReason, Replayed,
 };
 pub use zuora_oauth_driver::{Proxy, ProxyError, ProxyPolicy, TrustError, TrustRoots};

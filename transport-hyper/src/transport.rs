@@ -13,6 +13,7 @@ use hyper_util::client::legacy::connect::Connect;
 use hyper_util::rt::TokioExecutor;
 use rustls::{ClientConfig, RootCertStore};
 use zuora_oauth_core::{TransportError, TransportErrorKind};
+use zuora_oauth_driver::causes::{causes, describe, io_kind};
 use zuora_oauth_driver::{ProxyError, ProxyPolicy, TrustRoots};
 
 use crate::connect::{ConnectTimeout, ProxyConnector, TunnelError};
@@ -209,22 +210,8 @@ fn classify(error: &(dyn StdError + 'static)) -> TransportErrorKind {
         if e.is::<ProxyError>() {
             return K::Other;
         }
-        if let Some(io) = e.downcast_ref::<io::Error>() {
-            match io.kind() {
-                io::ErrorKind::ConnectionRefused
-                | io::ErrorKind::HostUnreachable
-                | io::ErrorKind::NetworkUnreachable => {
-                    return K::Connect;
-                }
-                io::ErrorKind::TimedOut => return K::Timeout,
-                io::ErrorKind::ConnectionReset
-                | io::ErrorKind::ConnectionAborted
-                | io::ErrorKind::BrokenPipe
-                | io::ErrorKind::UnexpectedEof => {
-                    return K::Reset;
-                }
-                _ => {}
-            }
+        if let Some(kind) = e.downcast_ref::<io::Error>().and_then(io_kind) {
+            return kind;
         }
         if let Some(h) = e.downcast_ref::<hyper::Error>() {
             if h.is_incomplete_message() || h.is_closed() || h.is_canceled() {
@@ -245,32 +232,4 @@ fn classify(error: &(dyn StdError + 'static)) -> TransportErrorKind {
         }
     }
     if connect { K::Connect } else { K::Other }
-}
-
-/// The error and its causes, one line.
-fn describe(error: &(dyn StdError + 'static)) -> String {
-    let mut text = String::new();
-    for e in causes(error) {
-        let part = e.to_string();
-        if !text.contains(&part) {
-            if !text.is_empty() {
-                text.push_str(": ");
-            }
-            text.push_str(&part);
-        }
-    }
-    text
-}
-
-/// The error, then each cause. An `io::Error`'s own `source` skips the error it wraps (a
-/// rustls error inside the one tokio-rustls returns, say); this visits it.
-fn causes<'a>(
-    error: &'a (dyn StdError + 'static),
-) -> impl Iterator<Item = &'a (dyn StdError + 'static)> {
-    std::iter::successors(Some(error), |&e| {
-        match e.downcast_ref::<io::Error>().and_then(io::Error::get_ref) {
-            Some(wrapped) => Some(wrapped as &(dyn StdError + 'static)),
-            None => e.source(),
-        }
-    })
 }

@@ -558,9 +558,10 @@ impl TokenLifecycle {
     }
 
     /// Reports that request `id` was answered by a token obtained elsewhere: a record another
-    /// process stored in a shared store (see [`FleetFetch`](crate::FleetFetch)). The record
-    /// is [adopted](Self::adopt) if it is good enough; the request ends either way (it
-    /// counted against the budget: the store was asked instead of Zuora).
+    /// process stored in a shared store (see [`FleetFetch`](crate::FleetFetch)). If it is
+    /// good enough to [adopt](Self::adopt), the request ends with it ([`Outcome::Token`]; it
+    /// counted against the budget: the store was asked instead of Zuora); if not, the
+    /// request stays in flight ([`Outcome::Ignored`]), to be answered another way.
     pub fn handle_record(
         &mut self,
         now: Timestamp,
@@ -569,9 +570,10 @@ impl TokenLifecycle {
         record: &TokenRecord,
     ) -> Outcome<'_> {
         let now = self.observe(now);
-        if self.finish(id).is_none() {
+        if self.in_flight.is_none_or(|f| f.id != id) || !self.adoptable(now, wall, record) {
             return Outcome::Ignored;
         }
+        let _ = self.finish(id);
         match self.adopt(now, wall, record) {
             Some(adopted) => Outcome::Token(adopted),
             None => Outcome::Ignored,
@@ -640,10 +642,11 @@ impl TokenLifecycle {
                 .map_or_else(|| window / 100 * percent, |w| w / 100);
             // The window counts back from expiry, or from the end of use when the minimum
             // remaining lifetime is longer than the window.
+            // (The window alone decides which, so that the jitter never moves a refresh to
+            // just before the end of use.)
             let lead = window + self.jitter.up_to(max_jitter);
-            let before_expiry = expires_at - lead;
-            if before_expiry < usable_until {
-                before_expiry
+            if expires_at - window < usable_until {
+                expires_at - lead
             } else {
                 usable_until - lead
             }
@@ -733,17 +736,10 @@ impl TokenLifecycle {
         record: &TokenRecord,
     ) -> Option<&CachedToken> {
         let now = self.observe(now);
-        let remaining = record.remaining(wall);
-        let whole = record.lifetime();
-        let min_remaining = self.config.min_remaining().min(whole / 2);
-        let better = remaining > min_remaining
-            && match self.current.as_ref().filter(|c| c.usable(now)) {
-                Some(c) => now + remaining > c.expires_at,
-                None => true,
-            };
-        if !better {
+        if !self.adoptable(now, wall, record) {
             return None;
         }
+        let (remaining, whole) = (record.remaining(wall), record.lifetime());
         let life = Life {
             remaining,
             whole,
@@ -757,6 +753,18 @@ impl TokenLifecycle {
             "adopted a token obtained elsewhere"
         );
         Some(adopted)
+    }
+
+    /// Whether `record` would be adopted at `now`: it has more than the minimum remaining
+    /// lifetime left and outlives the current usable token.
+    fn adoptable(&self, now: Timestamp, wall: SystemTime, record: &TokenRecord) -> bool {
+        let remaining = record.remaining(wall);
+        let min_remaining = self.config.min_remaining().min(record.lifetime() / 2);
+        remaining > min_remaining
+            && match self.current.as_ref().filter(|c| c.usable(now)) {
+                Some(c) => now + remaining > c.expires_at,
+                None => true,
+            }
     }
 
     /// Forgets failures and backoff so that the next poll may ask again (the budget still

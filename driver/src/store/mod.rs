@@ -297,10 +297,16 @@ pub(crate) async fn fleet_attempt<R: Runtime>(
                 }
             }
             Step::Adopt(record) => {
-                if let Some(fetch) = fetch.take() {
-                    event!(debug, "token taken from the shared store");
-                    fetch.adopt(&record);
-                }
+                let accepted = match fetch.take().map(|f| f.adopt(&record)) {
+                    Some(Ok(())) => true,
+                    Some(Err(back)) => {
+                        fetch = Some(back);
+                        false
+                    }
+                    None => false,
+                };
+                event!(debug, accepted, "token offered by the shared store");
+                attempt.adopted(accepted);
             }
             Step::Fetch => {
                 let (Some(request), Some(done)) = (send.take(), fetch.take()) else {
@@ -418,9 +424,17 @@ pub(crate) fn fleet_attempt_blocking<T: crate::BlockingTransport>(
             }
             Step::Sleep(until) => std::thread::sleep(until.saturating_duration_since(now)),
             Step::Adopt(record) => {
-                if let Some(done) = fetch.take().and_then(WeakFetch::upgrade) {
-                    done.adopt(&record);
-                }
+                let accepted = match fetch.take().and_then(WeakFetch::upgrade) {
+                    Some(done) => match done.adopt(&record) {
+                        Ok(()) => true,
+                        Err(back) => {
+                            fetch = Some(back.downgrade());
+                            false
+                        }
+                    },
+                    None => false,
+                };
+                attempt.adopted(accepted);
             }
             Step::Fetch => {
                 let result = request.take().map(|r| transport.send(r));

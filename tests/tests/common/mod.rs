@@ -90,13 +90,52 @@ pub trait Driver: Send + Sync + Sized + 'static {
     fn storm(&self) -> Vec<Result<TokenHandle, TokenError>>;
 }
 
-pub struct Hyper {
-    runtime: tokio::runtime::Runtime,
-    source: zuora_oauth_hyper::TokenSource,
+/// An async transport under test: how to make it for a scenario.
+pub trait AsyncTransport: zuora_oauth_driver::Runtime + Sized {
+    const NAME: &'static str;
+    fn make(setup: &Setup) -> Self;
 }
 
-impl Driver for Hyper {
+impl AsyncTransport for zuora_oauth_hyper::HyperTransport {
     const NAME: &'static str = "hyper";
+    fn make(setup: &Setup) -> Self {
+        zuora_oauth_hyper::HyperTransport::new()
+            .timeout(setup.timeout)
+            .max_body_size(setup.max_body)
+    }
+}
+
+impl AsyncTransport for zuora_oauth_reqwest::ReqwestTransport {
+    const NAME: &'static str = "reqwest";
+    fn make(setup: &Setup) -> Self {
+        zuora_oauth_reqwest::ReqwestTransport::new()
+            .timeout(setup.timeout)
+            .max_body_size(setup.max_body)
+    }
+}
+
+/// An async token source on its own tokio runtime.
+pub struct Async<R: zuora_oauth_driver::Runtime> {
+    runtime: tokio::runtime::Runtime,
+    source: zuora_oauth_driver::TokenSource<R>,
+}
+
+pub type Hyper = Async<zuora_oauth_hyper::HyperTransport>;
+pub type Reqwest = Async<zuora_oauth_reqwest::ReqwestTransport>;
+
+impl<R: AsyncTransport> Async<R> {
+    /// The runtime the source lives on (for async tests of its own).
+    pub fn runtime(&self) -> &tokio::runtime::Runtime {
+        &self.runtime
+    }
+
+    pub fn source(&self) -> &zuora_oauth_driver::TokenSource<R> {
+        &self.source
+    }
+}
+
+impl<R: AsyncTransport> Driver for Async<R> {
+    const NAME: &'static str = R::NAME;
     const STORM: usize = 1000;
 
     fn build(setup: &Setup) -> Self {
@@ -108,10 +147,7 @@ impl Driver for Hyper {
         let clock = setup.clock.clone();
         // hyper-util's client needs the runtime to exist when it is built.
         let source = runtime.block_on(async {
-            let transport = zuora_oauth_hyper::HyperTransport::new()
-                .timeout(setup.timeout)
-                .max_body_size(setup.max_body);
-            zuora_oauth_hyper::TokenSource::builder_with(setup.request.clone(), transport)
+            zuora_oauth_driver::TokenSource::builder_with(setup.request.clone(), R::make(setup))
                 .config(setup.config.clone())
                 .clock(Clock::new(move || clock.now(), SystemTime::now))
                 .seed(7)
@@ -247,8 +283,9 @@ impl Driver for Ureq {
     }
 }
 
-/// Runs each listed scenario through every transport: `scenario::<Hyper>` and
-/// `scenario::<Ureq>` become the tests `hyper::scenario` and `ureq::scenario`.
+/// Runs each listed scenario through every transport: `scenario::<Hyper>`,
+/// `scenario::<Ureq>` and `scenario::<Reqwest>` become the tests `hyper::scenario`,
+/// `ureq::scenario` and `reqwest::scenario`.
 #[macro_export]
 macro_rules! matrix {
     ($($scenario:ident),* $(,)?) => {
@@ -257,6 +294,9 @@ macro_rules! matrix {
         }
         mod ureq {
             $( #[test] fn $scenario() { super::$scenario::<$crate::common::Ureq>() } )*
+        }
+        mod reqwest {
+            $( #[test] fn $scenario() { super::$scenario::<$crate::common::Reqwest>() } )*
         }
     };
 }

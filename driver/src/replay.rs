@@ -1,0 +1,473 @@
+//! Authorizing Zuora API calls: the rules every middleware follows, written once.
+//!
+//! A middleware (tower, reqwest-middleware, ureq) only tells the driver how to read and
+//! write its request and response types ([`ApiTypes`]) and how to send one request
+//! ([`Exchange`] or [`BlockingExchange`]); [`TokenSource::send_api`] and
+//! [`blocking::TokenSource::send_api`](crate::blocking::TokenSource::send_api) do the rest:
+//!
+//! 1. **Which requests get the token**: only those to the token's environment, the scheme,
+//!    host and port of [`Environment::base_url`](zuora_oauth_core::Environment::base_url)
+//!    (read on every call, so a `reconfigure` moves it), and only when the caller set no
+//!    `Authorization` of its own. They get `Authorization: Bearer …` and the token's
+//!    `Zuora-Entity-Ids` ([`Token::authorize`]), and a configured `Zuora-Track-Id` unless
+//!    they carry one. Any other request goes out untouched.
+//! 2. **After a 401 from the API**: the token that was used (its [`Generation`]) is
+//!    invalidated, a new one is fetched through the source's single flight (ten calls
+//!    rejected together cause one token request) and the call is sent again **once**, if
+//!    its body can be replayed. The answer carries [`Replayed`]. A body that cannot be
+//!    replayed gets the 401 back, marked [`NotRetried`]; so does a call whose new token
+//!    could not be fetched. A second 401 is returned as it is.
+//! 3. Every other answer, 429 and 5xx included, is returned as it came, with Zuora's
+//!    `Zuora-Request-Id`; it never causes a token request.
+//!
+//! With the `tracing` feature each authorized call runs in a `zuora_api_call` span whose
+//! `generation` field names the token used (never the token itself).
+
+use std::future::Future;
+use std::{error::Error as StdError, fmt};
+
+use http::header::AUTHORIZATION;
+use http::{Extensions, HeaderMap, HeaderValue, StatusCode, Uri};
+use zuora_oauth_core::{Generation, Token, TokenRequest, TrackId, ZUORA_TRACK_ID};
+
+use crate::{Runtime, TokenError, TokenHandle, TokenSource};
+
+/// Settings every API middleware shares.
+#[derive(Debug, Clone, Default)]
+pub struct ApiOptions {
+    track_id: Option<TrackId>,
+}
+
+impl ApiOptions {
+    /// Sends `Zuora-Track-Id: <track_id>` on every call to the token's environment that
+    /// does not carry one already (Zuora echoes it, and support can find the calls by it).
+    pub fn track_id(mut self, track_id: TrackId) -> Self {
+        self.track_id = Some(track_id);
+        self
+    }
+}
+
+/// Scheme, host and port of a URL: what must match the token's environment for a request
+/// to get the token.
+#[derive(Debug, Clone, Copy)]
+pub struct Origin<'a> {
+    scheme: &'a str,
+    host: &'a str,
+    port: Option<u16>,
+}
+
+impl<'a> Origin<'a> {
+    /// An origin; `port` is `None` for the scheme's default port. An IPv6 host keeps its
+    /// brackets (`[::1]`), as `http::Uri` and `url::Url` give it.
+    pub fn new(scheme: &'a str, host: &'a str, port: Option<u16>) -> Self {
+        Self { scheme, host, port }
+    }
+
+    /// The origin of an absolute URI; `None` for a relative one.
+    pub fn of_uri(uri: &'a Uri) -> Option<Self> {
+        Some(Self::new(uri.scheme_str()?, uri.host()?, uri.port_u16()))
+    }
+
+    /// The origin of a base URL such as `https://rest.zuora.com` or
+    /// `http://127.0.0.1:8080/prefix`.
+    fn of_base_url(url: &'a str) -> Option<Self> {
+        let (scheme, rest) = url.split_once("://")?;
+        let authority = rest.split('/').next()?;
+        let (host, port) = match authority.rsplit_once(':') {
+            Some((host, port)) if !port.contains(']') => (host, Some(port.parse().ok()?)),
+            _ => (authority, None),
+        };
+        Some(Self::new(scheme, host, port))
+    }
+
+    fn port_or_default(&self) -> Option<u16> {
+        self.port.or(match self.scheme {
+            s if s.eq_ignore_ascii_case("https") => Some(443),
+            s if s.eq_ignore_ascii_case("http") => Some(80),
+            _ => None,
+        })
+    }
+
+    /// Same scheme, host (both case-insensitive) and port (the default one if left out).
+    pub fn same_as(&self, other: &Origin<'_>) -> bool {
+        self.scheme.eq_ignore_ascii_case(other.scheme)
+            && self.host.eq_ignore_ascii_case(other.host)
+            && self.port_or_default() == other.port_or_default()
+    }
+}
+
+/// Whether a request to `origin` goes to the environment of `request`.
+fn to_environment(request: &TokenRequest, origin: Option<Origin<'_>>) -> bool {
+    let base = Origin::of_base_url(request.environment().base_url());
+    matches!((origin, base), (Some(origin), Some(base)) if origin.same_as(&base))
+}
+
+/// Sets `Authorization: Bearer …` and the token's `Zuora-Entity-Ids` on `headers`, through
+/// [`Token::authorize`] (the header values are marked sensitive).
+fn authorize_headers(token: &Token, headers: &mut HeaderMap) {
+    // An empty request borrows the headers: `Request::new` allocates nothing.
+    let mut request = http::Request::new(());
+    *request.headers_mut() = std::mem::take(headers);
+    token.authorize(&mut request);
+    *headers = std::mem::take(request.headers_mut());
+}
+
+/// A copy of `request` (method, URI, version, headers, extensions) with `body`: the replay
+/// of an `http::Request` whose body could be copied.
+pub fn copy_request<A, B>(request: &http::Request<A>, body: B) -> http::Request<B> {
+    let mut copy = http::Request::new(body);
+    *copy.method_mut() = request.method().clone();
+    *copy.uri_mut() = request.uri().clone();
+    *copy.version_mut() = request.version();
+    *copy.headers_mut() = request.headers().clone();
+    *copy.extensions_mut() = request.extensions().clone();
+    copy
+}
+
+/// On a response to a call that was sent again after the API answered 401.
+#[derive(Debug, Clone)]
+pub struct Replayed {
+    rejected: Generation,
+    request_id: Option<HeaderValue>,
+}
+
+impl Replayed {
+    /// The token the API refused (now invalidated).
+    pub fn rejected(&self) -> Generation {
+        self.rejected
+    }
+
+    /// The `Zuora-Request-Id` of the 401, for Zuora support.
+    pub fn rejected_request_id(&self) -> Option<&str> {
+        self.request_id.as_ref().and_then(|v| v.to_str().ok())
+    }
+}
+
+/// On a 401 from the API that was not sent again; the token was invalidated all the same,
+/// so the next call gets a new one.
+#[derive(Debug, Clone)]
+pub struct NotRetried {
+    generation: Generation,
+    reason: NotRetriedReason,
+}
+
+/// Why a call that got 401 was not sent again.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum NotRetriedReason {
+    /// Its body was a stream that was consumed by the first attempt.
+    BodyNotReplayable,
+    /// No new token could be fetched.
+    RefreshFailed(TokenError),
+}
+
+impl NotRetried {
+    /// The token the API refused (now invalidated).
+    pub fn generation(&self) -> Generation {
+        self.generation
+    }
+
+    /// Why the call was not sent again.
+    pub fn reason(&self) -> &NotRetriedReason {
+        &self.reason
+    }
+}
+
+/// Why an authorized API call produced no response.
+#[derive(Debug)]
+pub enum ApiError<E> {
+    /// No token could be had for the call; it was not sent.
+    Token(TokenError),
+    /// Sending failed: the middleware's own error.
+    Send(E),
+}
+
+impl<E: fmt::Display> fmt::Display for ApiError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Token(e) => write!(f, "no Zuora token for the API call: {e}"),
+            Self::Send(e) => e.fmt(f),
+        }
+    }
+}
+
+impl<E: StdError + 'static> StdError for ApiError<E> {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        match self {
+            Self::Token(e) => Some(e),
+            Self::Send(e) => Some(e),
+        }
+    }
+}
+
+/// How a middleware's request and response types are read and written.
+pub trait ApiTypes {
+    /// The request type.
+    type Request;
+    /// The response type.
+    type Response;
+
+    /// Where the request goes; `None` (a relative URI) never gets the token.
+    fn origin(request: &Self::Request) -> Option<Origin<'_>>;
+    /// The request's headers.
+    fn headers_mut(request: &mut Self::Request) -> &mut HeaderMap;
+    /// A copy of the request to send again after a 401, or `None` if its body cannot be
+    /// replayed. Called once per call, before the first attempt; it may change how
+    /// `request` holds its body (read it into memory, say), not what it sends.
+    fn try_clone(&mut self, request: &mut Self::Request) -> Option<Self::Request>;
+    /// The response's status.
+    fn status(response: &Self::Response) -> StatusCode;
+    /// The response's headers, if it has any to read.
+    fn response_headers(response: &Self::Response) -> Option<&HeaderMap>;
+    /// Where the markers ([`Replayed`], [`NotRetried`]) go, if anywhere.
+    fn extensions_mut(response: &mut Self::Response) -> Option<&mut Extensions>;
+}
+
+/// Sends one request, asynchronously.
+pub trait Exchange: ApiTypes {
+    /// Why sending failed.
+    type Error;
+    /// Sends `request` (called at most twice per call).
+    fn send(
+        &mut self,
+        request: Self::Request,
+    ) -> impl Future<Output = Result<Self::Response, Self::Error>>;
+}
+
+/// Sends one request, blocking.
+pub trait BlockingExchange: ApiTypes {
+    /// Why sending failed.
+    type Error;
+    /// Sends `request` (called at most twice per call).
+    fn send(&mut self, request: Self::Request) -> Result<Self::Response, Self::Error>;
+}
+
+/// What the driver of an [`ApiCall`] does next.
+enum Step<Q, P> {
+    /// Get a valid token (through the single flight) and hand it to [`ApiCall::token`].
+    Token,
+    /// Report this token to the source: the API refused it.
+    Invalidate(Generation),
+    /// Send this request and hand the answer to [`ApiCall::received`].
+    Send(Q),
+    /// The answer for the caller.
+    Done(P),
+}
+
+/// One API call: the rules as a small machine that does no I/O, driven by
+/// [`TokenSource::send_api`] and its blocking twin.
+struct ApiCall<X: ApiTypes> {
+    /// What to send next (once it has a token, if it needs one).
+    request: Option<X::Request>,
+    needs_token: bool,
+    /// What a 401 sends again, copied before the first attempt.
+    copy: Option<X::Request>,
+    /// The token of the last attempt; `None` for a call that goes out untouched.
+    generation: Option<Generation>,
+    /// The 401 being replayed, returned if no new token can be had.
+    rejected: Option<(X::Response, Generation)>,
+    replayed: bool,
+    invalidate: Option<Generation>,
+    done: Option<X::Response>,
+    #[cfg(feature = "tracing")]
+    span: tracing::Span,
+}
+
+impl<X: ApiTypes> ApiCall<X> {
+    /// Decides whether `request` gets the token (and the track id); `zuora`: whether it
+    /// goes to the token's environment.
+    fn new(options: &ApiOptions, zuora: bool, mut request: X::Request) -> Self {
+        let headers = X::headers_mut(&mut request);
+        if let (true, Some(track_id)) = (zuora, &options.track_id)
+            && !headers.contains_key(ZUORA_TRACK_ID)
+            && let Ok(value) = HeaderValue::from_str(track_id.as_str())
+        {
+            headers.insert(ZUORA_TRACK_ID, value);
+        }
+        let needs_token = zuora && !headers.contains_key(AUTHORIZATION);
+        Self {
+            request: Some(request),
+            needs_token,
+            copy: None,
+            generation: None,
+            rejected: None,
+            replayed: false,
+            invalidate: None,
+            done: None,
+            #[cfg(feature = "tracing")]
+            span: if needs_token {
+                tracing::debug_span!(target: "zuora_oauth", "zuora_api_call", generation = tracing::field::Empty, replayed = false)
+            } else {
+                tracing::Span::none()
+            },
+        }
+    }
+
+    fn poll(&mut self) -> Step<X::Request, X::Response> {
+        if let Some(generation) = self.invalidate.take() {
+            return Step::Invalidate(generation);
+        }
+        if let Some(response) = self.done.take() {
+            return Step::Done(response);
+        }
+        if self.needs_token {
+            return Step::Token;
+        }
+        Step::Send(self.request.take().expect("a request to send"))
+    }
+
+    /// The outcome of [`Step::Token`]. A failure before the first attempt is the caller's
+    /// error; before a replay, the 401 is returned, marked.
+    fn token(
+        &mut self,
+        exchange: &mut X,
+        token: Result<TokenHandle, TokenError>,
+    ) -> Result<(), TokenError> {
+        let handle = match token {
+            Ok(handle) => handle,
+            Err(error) => {
+                let Some((mut rejected, generation)) = self.rejected.take() else {
+                    return Err(error);
+                };
+                event!(debug, parent: &self.span, %error, "no new token: the 401 is returned");
+                let reason = NotRetriedReason::RefreshFailed(error);
+                mark(
+                    X::extensions_mut(&mut rejected),
+                    NotRetried { generation, reason },
+                );
+                self.done = Some(rejected);
+                return Ok(());
+            }
+        };
+        self.needs_token = false;
+        self.generation = Some(handle.generation());
+        #[cfg(feature = "tracing")]
+        self.span.record("generation", handle.generation().get());
+        let request = self
+            .request
+            .as_mut()
+            .expect("a request waits for the token");
+        authorize_headers(&handle, X::headers_mut(request));
+        if !self.replayed {
+            self.copy = exchange.try_clone(request);
+        }
+        Ok(())
+    }
+
+    /// The answer to [`Step::Send`].
+    fn received(&mut self, mut response: X::Response) {
+        let status = X::status(&response);
+        match self.generation {
+            Some(generation) if status == StatusCode::UNAUTHORIZED && !self.replayed => {
+                self.invalidate = Some(generation);
+                match self.copy.take() {
+                    Some(copy) => {
+                        event!(debug, parent: &self.span, "the API answered 401: new token, one replay");
+                        #[cfg(feature = "tracing")]
+                        self.span.record("replayed", true);
+                        (self.request, self.needs_token, self.replayed) = (Some(copy), true, true);
+                        self.rejected = Some((response, generation));
+                    }
+                    None => {
+                        event!(debug, parent: &self.span, "the API answered 401; the body cannot be replayed");
+                        let reason = NotRetriedReason::BodyNotReplayable;
+                        mark(
+                            X::extensions_mut(&mut response),
+                            NotRetried { generation, reason },
+                        );
+                        self.done = Some(response);
+                    }
+                }
+            }
+            _ => {
+                if let Some((rejected, generation)) = self.rejected.take() {
+                    let request_id = X::response_headers(&rejected)
+                        .and_then(|h| h.get(ZUORA_REQUEST_ID))
+                        .cloned();
+                    mark(
+                        X::extensions_mut(&mut response),
+                        Replayed {
+                            rejected: generation,
+                            request_id,
+                        },
+                    );
+                }
+                event!(trace, parent: &self.span, status = status.as_u16(), "API call answered");
+                self.done = Some(response);
+            }
+        }
+    }
+}
+
+fn mark<T: Clone + Send + Sync + 'static>(extensions: Option<&mut Extensions>, marker: T) {
+    if let Some(extensions) = extensions {
+        extensions.insert(marker);
+    }
+}
+
+const ZUORA_REQUEST_ID: &str = "zuora-request-id";
+
+impl<R: Runtime> TokenSource<R> {
+    /// Sends one API call through `exchange` (a middleware's next step), authorized with
+    /// this source's token by the rules of [this module](crate::replay): the token only to
+    /// its environment, one replay after a 401 through the single flight.
+    pub async fn send_api<X: Exchange>(
+        &self,
+        options: &ApiOptions,
+        request: X::Request,
+        exchange: &mut X,
+    ) -> Result<X::Response, ApiError<X::Error>> {
+        let zuora = self.inspect(|lc| to_environment(lc.request(), X::origin(&request)));
+        let mut call = ApiCall::<X>::new(options, zuora, request);
+        #[cfg(feature = "tracing")]
+        let span = call.span.clone();
+        let run = async move {
+            loop {
+                match call.poll() {
+                    Step::Token => {
+                        let token = self.token().await;
+                        call.token(exchange, token).map_err(ApiError::Token)?;
+                    }
+                    Step::Invalidate(generation) => drop(self.invalidate(generation)),
+                    Step::Send(request) => {
+                        call.received(exchange.send(request).await.map_err(ApiError::Send)?);
+                    }
+                    Step::Done(response) => return Ok(response),
+                }
+            }
+        };
+        #[cfg(feature = "tracing")]
+        let run = tracing::Instrument::instrument(run, span);
+        run.await
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+impl<T: crate::BlockingTransport> crate::blocking::TokenSource<T> {
+    /// Sends one API call through `exchange` (a middleware's next step), authorized with
+    /// this source's token by the rules of [the replay module](crate::replay); see
+    /// [`TokenSource::send_api`](crate::TokenSource::send_api).
+    pub fn send_api<X: BlockingExchange>(
+        &self,
+        options: &ApiOptions,
+        request: X::Request,
+        exchange: &mut X,
+    ) -> Result<X::Response, ApiError<X::Error>> {
+        let zuora = self.inspect(|lc| to_environment(lc.request(), X::origin(&request)));
+        let mut call = ApiCall::<X>::new(options, zuora, request);
+        #[cfg(feature = "tracing")]
+        let _entered = call.span.clone().entered();
+        loop {
+            match call.poll() {
+                Step::Done(response) => return Ok(response),
+                Step::Send(request) => {
+                    call.received(exchange.send(request).map_err(ApiError::Send)?)
+                }
+                Step::Invalidate(generation) => drop(self.invalidate(generation)),
+                Step::Token => call
+                    .token(exchange, self.token())
+                    .map_err(ApiError::Token)?,
+            }
+        }
+    }
+}

@@ -1,0 +1,290 @@
+//! The API-call rules of `zuora_oauth_driver::replay`, without HTTP: a canned token
+//! endpoint and a scripted API. The middlewares' own tests run the same rules through real
+//! stacks (tests/tests/api_calls).
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use http::{Extensions, HeaderMap, StatusCode};
+use zuora_oauth_core::{ClientId, ClientSecret, Environment, TokenRequest, TrackId};
+use zuora_oauth_driver::blocking::TokenSource;
+use zuora_oauth_driver::replay::{
+    ApiOptions, ApiTypes, BlockingExchange, NotRetried, NotRetriedReason, Origin, Replayed,
+    copy_request,
+};
+use zuora_oauth_driver::{BlockingTransport, TransportResult};
+
+/// A token endpoint that issues a new token on every request, and counts them.
+#[derive(Clone, Default)]
+struct Canned {
+    issued: Arc<AtomicUsize>,
+}
+
+impl BlockingTransport for Canned {
+    fn send(&self, _request: http::Request<Vec<u8>>) -> TransportResult {
+        let n = self.issued.fetch_add(1, Ordering::SeqCst);
+        let body =
+            format!(r#"{{"access_token":"{n:032x}","expires_in":3599,"token_type":"bearer"}}"#);
+        Ok(http::Response::builder()
+            .header("content-type", "application/json")
+            .body(body.into_bytes())
+            .unwrap())
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum Body {
+    Bytes(&'static str),
+    Stream,
+}
+
+/// An API that answers each call with the next scripted status, and records what it got.
+struct Script {
+    answers: VecDeque<u16>,
+    sent: Vec<http::Request<Body>>,
+}
+
+fn script(answers: &[u16]) -> Script {
+    Script {
+        answers: answers.iter().copied().collect(),
+        sent: Vec::new(),
+    }
+}
+
+impl ApiTypes for Script {
+    type Request = http::Request<Body>;
+    type Response = http::Response<()>;
+
+    fn origin(request: &Self::Request) -> Option<Origin<'_>> {
+        Origin::of_uri(request.uri())
+    }
+    fn headers_mut(request: &mut Self::Request) -> &mut HeaderMap {
+        request.headers_mut()
+    }
+    fn try_clone(&mut self, request: &mut Self::Request) -> Option<Self::Request> {
+        match request.body() {
+            Body::Bytes(b) => Some(copy_request(request, Body::Bytes(b))),
+            Body::Stream => None,
+        }
+    }
+    fn status(response: &Self::Response) -> StatusCode {
+        response.status()
+    }
+    fn response_headers(response: &Self::Response) -> Option<&HeaderMap> {
+        Some(response.headers())
+    }
+    fn extensions_mut(response: &mut Self::Response) -> Option<&mut Extensions> {
+        Some(response.extensions_mut())
+    }
+}
+
+impl BlockingExchange for Script {
+    type Error = &'static str;
+
+    fn send(&mut self, request: http::Request<Body>) -> Result<http::Response<()>, &'static str> {
+        let status = self.answers.pop_front().ok_or("no answer scripted")?;
+        let id = format!("00000000-0000-0000-0000-{:012}", self.sent.len());
+        self.sent.push(request);
+        Ok(http::Response::builder()
+            .status(status)
+            .header("zuora-request-id", id)
+            .body(())
+            .unwrap())
+    }
+}
+
+const EU: &str = "https://rest.eu.zuora.com";
+
+fn source(base: &str) -> (TokenSource<Canned>, Arc<AtomicUsize>) {
+    let canned = Canned::default();
+    let issued = Arc::clone(&canned.issued);
+    let request = TokenRequest::new(
+        Environment::custom(base).unwrap(),
+        ClientId::new("8a8a8a8a-0000-1111-2222-333344445555").unwrap(),
+        ClientSecret::new("dG9wLXNlY3JldA==").unwrap(),
+    );
+    (TokenSource::builder_with(request, canned).build(), issued)
+}
+
+fn call(url: &str, body: Body) -> http::Request<Body> {
+    http::Request::post(url).body(body).unwrap()
+}
+
+fn bearer(request: &http::Request<Body>) -> Option<&str> {
+    request
+        .headers()
+        .get("authorization")
+        .map(|v| v.to_str().unwrap())
+}
+
+#[test]
+fn origins_compare_scheme_host_and_port_with_default_ports() {
+    let zuora = Origin::new("https", "rest.zuora.com", None);
+    assert!(zuora.same_as(&Origin::new("HTTPS", "REST.Zuora.com", Some(443))));
+    assert!(!zuora.same_as(&Origin::new("https", "rest.zuora.com", Some(8443))));
+    assert!(!zuora.same_as(&Origin::new("http", "rest.zuora.com", None)));
+    assert!(!zuora.same_as(&Origin::new("https", "rest.zuora.com.evil.example", None)));
+    assert!(Origin::new("http", "[::1]", Some(80)).same_as(&Origin::new("http", "[::1]", None)));
+    let relative: http::Uri = "/v1/accounts".parse().unwrap();
+    assert!(Origin::of_uri(&relative).is_none());
+}
+
+#[test]
+fn a_call_to_the_environment_gets_the_token_and_the_track_id() {
+    let (source, issued) = source(&format!("{EU}/prefix/"));
+    let options = ApiOptions::default().track_id(TrackId::new("nightly").unwrap());
+    let mut api = script(&[200]);
+    let response = source
+        .send_api(
+            &options,
+            call(&format!("{EU}:443/v1/accounts"), Body::Bytes("{}")),
+            &mut api,
+        )
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let sent = &api.sent[0];
+    assert_eq!(
+        bearer(sent),
+        Some("Bearer 00000000000000000000000000000000")
+    );
+    assert!(sent.headers()["authorization"].is_sensitive());
+    assert_eq!(sent.headers()["zuora-track-id"], "nightly");
+    assert!(response.extensions().get::<Replayed>().is_none());
+    assert_eq!(issued.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn a_401_invalidates_that_token_and_replays_once_with_a_new_one() {
+    let (source, issued) = source(EU);
+    let mut api = script(&[401, 200]);
+    let response = source
+        .send_api(
+            &ApiOptions::default(),
+            call(
+                &format!("{EU}/v1/accounts"),
+                Body::Bytes("{\"name\":\"A\"}"),
+            ),
+            &mut api,
+        )
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let replayed = response.extensions().get::<Replayed>().expect("marked");
+    assert_eq!(
+        replayed.rejected_request_id(),
+        Some("00000000-0000-0000-0000-000000000000")
+    );
+    assert_eq!(api.sent.len(), 2);
+    assert_ne!(bearer(&api.sent[0]), bearer(&api.sent[1]));
+    assert_eq!(api.sent[0].body(), api.sent[1].body());
+    assert_eq!(issued.load(Ordering::SeqCst), 2);
+    assert!(replayed.rejected() < source.cached().unwrap().generation());
+
+    // A second 401 is returned as it is.
+    let mut api = script(&[401, 401]);
+    let response = source
+        .send_api(
+            &ApiOptions::default(),
+            call(&format!("{EU}/v1/x"), Body::Bytes("")),
+            &mut api,
+        )
+        .unwrap();
+    assert_eq!(response.status(), 401);
+    assert!(response.extensions().get::<Replayed>().is_some());
+    assert_eq!((api.sent.len(), issued.load(Ordering::SeqCst)), (2, 3));
+}
+
+#[test]
+fn a_stream_gets_its_401_back_and_the_token_is_invalidated() {
+    let (source, issued) = source(EU);
+    let mut api = script(&[401]);
+    let response = source
+        .send_api(
+            &ApiOptions::default(),
+            call(&format!("{EU}/v1/x"), Body::Stream),
+            &mut api,
+        )
+        .unwrap();
+    assert_eq!(response.status(), 401);
+    let not_retried = response.extensions().get::<NotRetried>().expect("marked");
+    assert!(matches!(
+        not_retried.reason(),
+        NotRetriedReason::BodyNotReplayable
+    ));
+    assert!(
+        source.cached().is_none(),
+        "the refused token is no longer handed out"
+    );
+    assert_eq!((api.sent.len(), issued.load(Ordering::SeqCst)), (1, 1));
+}
+
+#[test]
+fn rate_limits_and_server_errors_are_returned_without_a_token_request() {
+    let (source, issued) = source(EU);
+    let mut api = script(&[429, 500, 503]);
+    for status in [429, 500, 503] {
+        let response = source
+            .send_api(
+                &ApiOptions::default(),
+                call(&format!("{EU}/v1/x"), Body::Bytes("")),
+                &mut api,
+            )
+            .unwrap();
+        assert_eq!(response.status(), status);
+    }
+    assert_eq!((api.sent.len(), issued.load(Ordering::SeqCst)), (3, 1));
+}
+
+#[test]
+fn other_hosts_and_the_callers_own_authorization_are_left_alone() {
+    let (source, issued) = source(EU);
+    let options = ApiOptions::default().track_id(TrackId::new("nightly").unwrap());
+    for url in [
+        "https://rest.zuora.com/v1/x",
+        "https://rest.eu.zuora.com:8443/v1/x",
+        "http://rest.eu.zuora.com/v1/x",
+        "https://rest.eu.zuora.com.example/v1/x",
+        "/v1/x",
+    ] {
+        let mut api = script(&[401]);
+        let response = source
+            .send_api(&options, call(url, Body::Bytes("")), &mut api)
+            .unwrap();
+        assert_eq!(response.status(), 401, "{url}");
+        assert_eq!(bearer(&api.sent[0]), None, "{url}");
+        assert!(
+            !api.sent[0].headers().contains_key("zuora-track-id"),
+            "{url}"
+        );
+    }
+    let mut own = call(&format!("{EU}/v1/x"), Body::Bytes(""));
+    own.headers_mut()
+        .insert("authorization", "Basic bWU6c2VjcmV0".parse().unwrap());
+    let mut api = script(&[401]);
+    source.send_api(&options, own, &mut api).unwrap();
+    assert_eq!(bearer(&api.sent[0]), Some("Basic bWU6c2VjcmV0"));
+    assert_eq!(issued.load(Ordering::SeqCst), 0, "no token was needed");
+}
+
+#[test]
+fn reconfiguring_the_environment_moves_where_the_token_goes() {
+    let (source, _) = source(EU);
+    let us = "https://rest.zuora.com";
+    source.reconfigure(TokenRequest::new(
+        Environment::custom(us).unwrap(),
+        ClientId::new("8a8a8a8a-0000-1111-2222-333344445555").unwrap(),
+        ClientSecret::new("dG9wLXNlY3JldA==").unwrap(),
+    ));
+    let mut api = script(&[200, 200]);
+    for url in [format!("{EU}/v1/x"), format!("{us}/v1/x")] {
+        source
+            .send_api(
+                &ApiOptions::default(),
+                call(&url, Body::Bytes("")),
+                &mut api,
+            )
+            .unwrap();
+    }
+    assert_eq!(bearer(&api.sent[0]), None);
+    assert!(bearer(&api.sent[1]).is_some());
+}

@@ -1,0 +1,300 @@
+//! Using the token on Zuora API calls, through every stack's middleware (reqwest +
+//! reqwest-middleware, hyper-util's client under tower with a timeout layer, ureq) against
+//! the mock Zuora API on 127.0.0.1: the first call, a revoked token (401, one new token, one
+//! replay), a body that cannot be replayed, foreign hosts, concurrent 401s, and the answers
+//! that must never cause a token request.
+
+#[path = "../common/leaks.rs"]
+mod leaks;
+mod stacks;
+
+use std::time::Duration;
+
+use stacks::{Call, Outcome, Payload, Stack, UREQ_REPLAY_LIMIT, token_request};
+use zuora_oauth_core::{EntityId, Error, TrackId};
+use zuora_oauth_driver::replay::{ApiOptions, NotRetriedReason};
+use zuora_oauth_testkit::{DEMO_CLIENT_ID, Fault, FaultRule, MockServer, RetryAfter};
+
+stacks::stacks!(
+    first_call_carries_the_token_entity_and_track_id,
+    revoked_token_is_replaced_and_the_call_replayed_once,
+    a_second_401_is_returned_not_retried,
+    a_body_that_cannot_be_replayed_gets_its_401_back,
+    foreign_hosts_and_callers_own_authorization_get_no_token,
+    concurrent_401s_cause_one_token_request,
+    rate_limits_and_server_errors_never_refresh,
+    a_failed_refresh_returns_the_401_marked,
+    no_token_no_call,
+);
+
+const ENTITY: &str = "11e643f4-a3ee-8bad-b061-0025904c756d";
+
+fn zuora() -> MockServer {
+    MockServer::start().expect("the mock starts")
+}
+
+fn stack<S: Stack>(zuora: &MockServer) -> S {
+    S::new(token_request(zuora), ApiOptions::default())
+}
+
+fn account(zuora: &MockServer) -> Call {
+    Call::get(zuora.api_url("/v1/accounts/A00000001"))
+}
+
+fn create_account(zuora: &MockServer, name: &str) -> Call {
+    let json = format!(r#"{{"name":"{name}","currency":"EUR"}}"#);
+    Call::post(zuora.api_url("/v1/accounts"), Payload::Json(json))
+}
+
+/// A JSON body longer than the ureq stack's replay limit, sent as a stream.
+fn streamed_account(zuora: &MockServer) -> Call {
+    let padding = " ".repeat(UREQ_REPLAY_LIMIT as usize + 100);
+    let json = format!(r#"{{"name":"Streamed"{padding}}}"#);
+    Call::post(zuora.api_url("/v1/accounts"), Payload::Stream(json))
+}
+
+fn ok<S: Stack>(outcome: Result<Outcome, String>) -> Outcome {
+    let outcome = outcome.unwrap_or_else(|e| panic!("{}: {e}", S::NAME));
+    assert_eq!(outcome.status, 200, "{}: {outcome:?}", S::NAME);
+    outcome
+}
+
+/// The `Authorization` each recorded API call carried (the mock records which token).
+fn bearers(zuora: &MockServer) -> Vec<Option<String>> {
+    zuora
+        .api_requests()
+        .iter()
+        .map(|r| r.header("authorization").map(str::to_owned))
+        .collect()
+}
+
+fn first_call_carries_the_token_entity_and_track_id<S: Stack>() {
+    let zuora = zuora();
+    let request = token_request(&zuora).with_entity_id(EntityId::new(ENTITY).unwrap());
+    let options = ApiOptions::default().track_id(TrackId::new("api-calls test").unwrap());
+    let stack = S::new(request, options);
+
+    let outcome = ok::<S>(stack.call(&account(&zuora)));
+    assert!(outcome.body.contains(r#""accountNumber":"A00000001""#));
+    assert_eq!(outcome.request_id.as_deref().map(str::len), Some(36));
+    assert!(outcome.replayed.is_none() && outcome.not_retried.is_none());
+    let sent = &zuora.api_requests()[0];
+    assert_eq!(sent.header("authorization"), Some("Bearer [token 0]"));
+    assert_eq!(sent.header("zuora-entity-ids"), Some(ENTITY));
+    assert_eq!(sent.header("zuora-track-id"), Some("api-calls test"));
+
+    // The next call, with a body, reuses the cached token.
+    let created = ok::<S>(stack.call(&create_account(&zuora, "Acme")));
+    assert!(
+        created.body.contains(r#""accountNumber":"A00000003""#),
+        "{created:?}"
+    );
+    assert_eq!(zuora.token_request_count(), 1, "{}", S::NAME);
+}
+
+fn revoked_token_is_replaced_and_the_call_replayed_once<S: Stack>() {
+    leaks::capture();
+    let zuora = zuora();
+    let stack: S = stack(&zuora);
+    ok::<S>(stack.call(&account(&zuora)));
+    zuora.revoke_all_tokens();
+
+    let outcome = ok::<S>(stack.call(&create_account(&zuora, "Replayed Ltd")));
+    assert!(outcome.body.contains(r#""success":true"#), "{outcome:?}");
+    let replayed = outcome.replayed.expect("marked as replayed");
+    assert_eq!(replayed.rejected_request_id().map(str::len), Some(36));
+    assert!(outcome.not_retried.is_none());
+    assert_eq!(zuora.token_request_count(), 2, "{}: one new token", S::NAME);
+    let calls = zuora.api_requests();
+    let statuses: Vec<_> = calls.iter().map(|r| r.status).collect();
+    assert_eq!(statuses, [Some(200), Some(401), Some(200)], "{}", S::NAME);
+    assert_eq!(
+        bearers(&zuora)[1..],
+        [
+            Some("Bearer [token 0]".into()),
+            Some("Bearer [token 1]".into())
+        ]
+    );
+    assert_eq!(calls[1].body, calls[2].body, "the same body, sent again");
+    assert!(!calls[2].body.is_empty());
+
+    // The span names the generation; nothing logged holds a token.
+    let logged = leaks::logged();
+    assert!(logged.contains("zuora_api_call") && logged.contains("generation="));
+    for token in zuora.issued_tokens() {
+        assert!(
+            !logged.contains(&token.access_token),
+            "{}: a token was logged",
+            S::NAME
+        );
+    }
+}
+
+fn a_second_401_is_returned_not_retried<S: Stack>() {
+    let zuora = zuora();
+    let stack: S = stack(&zuora);
+    ok::<S>(stack.call(&account(&zuora)));
+    let refused = Fault::reasons_error(401, 90_000_011, "Authentication error");
+    zuora.push_rule(FaultRule::new(refused).on_api().times(2));
+
+    let outcome = stack.call(&account(&zuora)).unwrap();
+    assert_eq!(outcome.status, 401, "{}: {outcome:?}", S::NAME);
+    assert!(outcome.replayed.is_some(), "the answer of the one replay");
+    assert_eq!(zuora.api_request_count(), 3, "{}: one replay only", S::NAME);
+    assert_eq!(zuora.token_request_count(), 2);
+}
+
+fn a_body_that_cannot_be_replayed_gets_its_401_back<S: Stack>() {
+    let zuora = zuora();
+    let stack: S = stack(&zuora);
+    ok::<S>(stack.call(&account(&zuora)));
+    zuora.revoke_all_tokens();
+
+    let outcome = stack.call(&streamed_account(&zuora)).unwrap();
+    assert_eq!(outcome.status, 401, "{}: {outcome:?}", S::NAME);
+    let not_retried = outcome.not_retried.expect("marked as not retried");
+    assert!(matches!(
+        not_retried.reason(),
+        NotRetriedReason::BodyNotReplayable
+    ));
+    assert!(outcome.replayed.is_none());
+    assert_eq!(zuora.api_request_count(), 2, "{}: not sent again", S::NAME);
+    // The token was invalidated all the same: the next call gets a new one.
+    ok::<S>(stack.call(&account(&zuora)));
+    assert_eq!(zuora.token_request_count(), 2);
+    assert_eq!(bearers(&zuora)[2].as_deref(), Some("Bearer [token 1]"));
+}
+
+fn foreign_hosts_and_callers_own_authorization_get_no_token<S: Stack>() {
+    let (zuora, elsewhere) = (zuora(), zuora());
+    let stack: S = stack(&zuora);
+    // Another port, and the same server under another host name.
+    let port = zuora.addr().port();
+    for url in [
+        elsewhere.api_url("/v1/catalog/products"),
+        format!("http://localhost:{port}/v1/catalog/products"),
+    ] {
+        let outcome = stack.call(&Call::get(url.clone())).unwrap();
+        assert_eq!(outcome.status, 401, "{}: {url}", S::NAME);
+        assert!(outcome.replayed.is_none() && outcome.not_retried.is_none());
+    }
+    assert_eq!(bearers(&elsewhere), [None]);
+    assert_eq!(bearers(&zuora), [None]);
+    assert_eq!(
+        zuora.token_request_count(),
+        0,
+        "{}: no token was needed",
+        S::NAME
+    );
+
+    // The caller's own Authorization is kept, and its 401 is the caller's business.
+    let mut own = account(&zuora);
+    own.authorization = Some("Bearer 0123456789abcdef0123456789abcdef");
+    let outcome = stack.call(&own).unwrap();
+    assert_eq!(outcome.status, 401);
+    assert_eq!(
+        bearers(&zuora)[1].as_deref(),
+        Some("Bearer [unknown token]")
+    );
+    assert_eq!(zuora.api_request_count(), 2);
+    assert_eq!(zuora.token_request_count(), 0);
+}
+
+fn concurrent_401s_cause_one_token_request<S: Stack>() {
+    let zuora = zuora();
+    let stack: S = stack(&zuora);
+    ok::<S>(stack.call(&account(&zuora)));
+    zuora.revoke_all_tokens();
+    // Slow answers: all ten calls are out with the revoked token before any 401 is back.
+    let slow = Fault::delay_headers(Duration::from_millis(300));
+    zuora.push_rule(FaultRule::new(slow).on_api().times(10));
+
+    let outcomes = stack.concurrently(vec![account(&zuora); 10]);
+    for outcome in outcomes {
+        ok::<S>(outcome);
+    }
+    assert_eq!(
+        zuora.token_request_count(),
+        2,
+        "{}: one new token for all",
+        S::NAME
+    );
+    let rejected = zuora
+        .api_requests()
+        .iter()
+        .filter(|r| r.status == Some(401))
+        .count();
+    assert!(
+        rejected >= 2,
+        "{}: {rejected} calls met the revoked token",
+        S::NAME
+    );
+}
+
+fn rate_limits_and_server_errors_never_refresh<S: Stack>() {
+    let zuora = zuora();
+    let stack: S = stack(&zuora);
+    ok::<S>(stack.call(&account(&zuora)));
+    zuora.push_rule(FaultRule::new(Fault::rate_limited(RetryAfter::Seconds(7))).on_api());
+    zuora.push_rule(FaultRule::new(Fault::html_error(503)).on_api());
+
+    for status in [429, 503] {
+        let outcome = stack.call(&account(&zuora)).unwrap();
+        assert_eq!(outcome.status, status, "{}: {outcome:?}", S::NAME);
+        assert_eq!(
+            outcome.request_id.as_deref().map(str::len),
+            Some(36),
+            "kept"
+        );
+        assert!(outcome.replayed.is_none() && outcome.not_retried.is_none());
+    }
+    assert_eq!(
+        zuora.api_request_count(),
+        3,
+        "{}: nothing sent again",
+        S::NAME
+    );
+    assert_eq!(zuora.token_request_count(), 1, "{}: no refresh", S::NAME);
+}
+
+fn a_failed_refresh_returns_the_401_marked<S: Stack>() {
+    let zuora = zuora();
+    let stack: S = stack(&zuora);
+    ok::<S>(stack.call(&account(&zuora)));
+    zuora.revoke_all_tokens();
+    zuora.push_fault(Fault::html_error(503)); // the token endpoint, next request
+
+    let outcome = stack.call(&account(&zuora)).unwrap();
+    assert_eq!(outcome.status, 401, "{}: {outcome:?}", S::NAME);
+    let not_retried = outcome.not_retried.expect("marked");
+    match not_retried.reason() {
+        NotRetriedReason::RefreshFailed(e) => {
+            assert!(
+                matches!(e.error(), Error::Server(r) if r.status() == 503),
+                "{e:?}"
+            )
+        }
+        other => panic!("{}: {other:?}", S::NAME),
+    }
+    assert_eq!(zuora.api_request_count(), 2);
+    assert_eq!(zuora.token_request_count(), 2);
+}
+
+fn no_token_no_call<S: Stack>() {
+    let zuora = zuora();
+    let request = stacks::token_request_for(&zuora, DEMO_CLIENT_ID, "not/the+right=secret");
+    let stack = S::new(request, ApiOptions::default());
+    let error = stack.call(&account(&zuora)).unwrap_err();
+    assert!(
+        error.contains("Rejected") || error.contains("401"),
+        "{}: {error}",
+        S::NAME
+    );
+    assert!(!error.contains("not/the+right=secret"));
+    assert_eq!(
+        zuora.api_request_count(),
+        0,
+        "{}: sent without a token",
+        S::NAME
+    );
+}

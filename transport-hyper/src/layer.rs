@@ -1,0 +1,251 @@
+//! A tower layer that authorizes Zuora API calls: the driver's rules (`replay` module) on
+//! `http::Request<B>` and `http::Response<_>`.
+
+use std::future::poll_fn;
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::Buf;
+use http::{Extensions, HeaderMap, StatusCode};
+use http_body::Body;
+use http_body_util::combinators::{BoxBody, UnsyncBoxBody};
+use http_body_util::{BodyExt, Either, Empty, Full};
+use tower_layer::Layer;
+use tower_service::Service;
+use zuora_oauth_driver::replay::{ApiError, ApiOptions, ApiTypes, Exchange, Origin, copy_request};
+use zuora_oauth_driver::{BoxFuture, Runtime, TokenSource};
+
+use crate::HyperTransport;
+
+/// Authorizes the Zuora API calls of a tower stack (hyper-util's client, an axum-style
+/// service, anything that takes `http::Request<B>`) with a token source's token.
+///
+/// On every call to the token's environment (scheme, host and port of its base URL) that
+/// carries no `Authorization` of its own, it sets `Authorization: Bearer …` and the token's
+/// `Zuora-Entity-Ids` (and `Zuora-Track-Id` if configured with [`ApiOptions`]). When the API
+/// answers 401, the token is invalidated, a new one is fetched through the source's single
+/// flight, and the call is sent again once, if its body can be replayed ([`ReplayBody`]):
+/// the answer then carries [`Replayed`](zuora_oauth_driver::replay::Replayed). A 401 that
+/// was not sent again carries [`NotRetried`](zuora_oauth_driver::replay::NotRetried). Calls
+/// to other hosts go out untouched; 429 and 5xx answers come back as they are. The rules
+/// are the driver's ([`zuora_oauth_driver::replay`]); this layer only adapts the types.
+///
+/// The inner service must be `Clone` (hyper-util's client is); its error comes back as
+/// [`ApiError::Send`], a token that could not be had as [`ApiError::Token`].
+///
+/// ```
+/// use std::time::Duration;
+/// use bytes::Bytes;
+/// use http_body_util::{BodyExt, Empty};
+/// use hyper_util::client::legacy::Client;
+/// use hyper_util::rt::TokioExecutor;
+/// use tower::{Service, ServiceBuilder, ServiceExt};
+/// use zuora_oauth_core::{ClientId, ClientSecret, Environment, TokenRequest};
+/// use zuora_oauth_hyper::{AuthorizeLayer, TokenSource};
+/// use zuora_oauth_testkit::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, MockServer};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), tower::BoxError> {
+/// let zuora = MockServer::start()?; // a mock Zuora on 127.0.0.1
+/// let source = TokenSource::new(TokenRequest::new(
+///     Environment::custom(&zuora.base_url())?,
+///     ClientId::new(DEMO_CLIENT_ID)?,
+///     ClientSecret::new(DEMO_CLIENT_SECRET)?,
+/// ));
+/// let client = Client::builder(TokioExecutor::new()).build_http::<Empty<Bytes>>();
+/// let mut api = ServiceBuilder::new()
+///     .timeout(Duration::from_secs(30))
+///     .layer(AuthorizeLayer::new(source))
+///     .service(client);
+///
+/// let call = http::Request::get(zuora.api_url("/v1/accounts/A00000001")).body(Empty::new())?;
+/// let response = api.ready().await?.call(call).await?;
+/// assert_eq!(response.status(), 200);
+/// let account = response.into_body().collect().await?.to_bytes();
+/// assert!(String::from_utf8_lossy(&account).contains("A00000001"));
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct AuthorizeLayer<R: Runtime = HyperTransport> {
+    source: TokenSource<R>,
+    options: Arc<ApiOptions>,
+}
+
+impl<R: Runtime> AuthorizeLayer<R> {
+    /// Authorizes calls with `source`'s token (any runtime's: hyper's, reqwest's, yours).
+    pub fn new(source: TokenSource<R>) -> Self {
+        Self {
+            source,
+            options: Arc::default(),
+        }
+    }
+
+    /// Settings: a `Zuora-Track-Id` for every call.
+    pub fn options(mut self, options: ApiOptions) -> Self {
+        self.options = Arc::new(options);
+        self
+    }
+}
+
+impl<S, R: Runtime> Layer<S> for AuthorizeLayer<R> {
+    type Service = Authorize<S, R>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Authorize {
+            inner,
+            source: self.source.clone(),
+            options: Arc::clone(&self.options),
+        }
+    }
+}
+
+/// The service of [`AuthorizeLayer`].
+#[derive(Debug, Clone)]
+pub struct Authorize<S, R: Runtime = HyperTransport> {
+    inner: S,
+    source: TokenSource<R>,
+    options: Arc<ApiOptions>,
+}
+
+impl<S, R, B, Out> Service<http::Request<B>> for Authorize<S, R>
+where
+    S: Service<http::Request<B>, Response = http::Response<Out>> + Clone + Send + 'static,
+    S::Future: Send,
+    S::Error: Send,
+    R: Runtime,
+    B: ReplayBody + Send + 'static,
+    Out: Send + 'static,
+{
+    type Response = http::Response<Out>;
+    type Error = ApiError<S::Error>;
+    type Future = BoxFuture<'static, Result<Self::Response, Self::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx).map_err(ApiError::Send)
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        // The ready service goes into the future; a fresh clone waits for the next call.
+        let clone = self.inner.clone();
+        let inner = std::mem::replace(&mut self.inner, clone);
+        let (source, options) = (self.source.clone(), Arc::clone(&self.options));
+        Box::pin(async move {
+            let mut next = Next {
+                inner,
+                ready: true,
+                types: PhantomData,
+            };
+            source.send_api(&options, request, &mut next).await
+        })
+    }
+}
+
+/// The inner service, as the driver's [`Exchange`].
+struct Next<S, B, Out> {
+    inner: S,
+    ready: bool,
+    types: PhantomData<fn(B) -> Out>,
+}
+
+impl<S, B: ReplayBody, Out> ApiTypes for Next<S, B, Out> {
+    type Request = http::Request<B>;
+    type Response = http::Response<Out>;
+
+    fn origin(request: &Self::Request) -> Option<Origin<'_>> {
+        Origin::of_uri(request.uri())
+    }
+
+    fn headers_mut(request: &mut Self::Request) -> &mut HeaderMap {
+        request.headers_mut()
+    }
+
+    fn try_clone(&mut self, request: &mut Self::Request) -> Option<Self::Request> {
+        let body = request.body().try_clone_body()?;
+        Some(copy_request(request, body))
+    }
+
+    fn status(response: &Self::Response) -> StatusCode {
+        response.status()
+    }
+
+    fn response_headers(response: &Self::Response) -> Option<&HeaderMap> {
+        Some(response.headers())
+    }
+
+    fn extensions_mut(response: &mut Self::Response) -> Option<&mut Extensions> {
+        Some(response.extensions_mut())
+    }
+}
+
+impl<S, B, Out> Exchange for Next<S, B, Out>
+where
+    S: Service<http::Request<B>, Response = http::Response<Out>>,
+    B: ReplayBody,
+{
+    type Error = S::Error;
+
+    async fn send(&mut self, request: http::Request<B>) -> Result<http::Response<Out>, S::Error> {
+        if !std::mem::take(&mut self.ready) {
+            poll_fn(|cx| self.inner.poll_ready(cx)).await?;
+        }
+        self.inner.call(request).await
+    }
+}
+
+/// A request body that can be sent again after a 401, or says it cannot (a stream).
+///
+/// Implemented for `http-body-util`'s [`Full`] and [`Empty`], [`String`], [`Either`] of two
+/// such bodies, and the boxed bodies ([`BoxBody`], [`UnsyncBoxBody`]), which can be replayed
+/// only when empty. Implement it for a body type of your own: return `None` for a stream.
+pub trait ReplayBody: Body + Sized {
+    /// A copy of the body as it was before sending, or `None` if it cannot be replayed.
+    fn try_clone_body(&self) -> Option<Self>;
+}
+
+impl<D: Buf + Clone> ReplayBody for Full<D> {
+    fn try_clone_body(&self) -> Option<Self> {
+        Some(self.clone())
+    }
+}
+
+impl<D: Buf> ReplayBody for Empty<D> {
+    fn try_clone_body(&self) -> Option<Self> {
+        Some(Empty::new())
+    }
+}
+
+impl ReplayBody for String {
+    fn try_clone_body(&self) -> Option<Self> {
+        Some(self.clone())
+    }
+}
+
+impl<L, R> ReplayBody for Either<L, R>
+where
+    L: ReplayBody,
+    R: ReplayBody<Data = L::Data>,
+    L::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    R::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    fn try_clone_body(&self) -> Option<Self> {
+        match self {
+            Either::Left(l) => l.try_clone_body().map(Either::Left),
+            Either::Right(r) => r.try_clone_body().map(Either::Right),
+        }
+    }
+}
+
+impl<D: Buf + Send + 'static, E: 'static> ReplayBody for BoxBody<D, E> {
+    fn try_clone_body(&self) -> Option<Self> {
+        self.is_end_stream()
+            .then(|| Empty::new().map_err(|never| match never {}).boxed())
+    }
+}
+
+impl<D: Buf + Send + 'static, E: 'static> ReplayBody for UnsyncBoxBody<D, E> {
+    fn try_clone_body(&self) -> Option<Self> {
+        self.is_end_stream()
+            .then(|| Empty::new().map_err(|never| match never {}).boxed_unsync())
+    }
+}

@@ -1,0 +1,297 @@
+//! Sending one token request with reqwest.
+
+use std::fmt;
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use reqwest::{Client, Url, redirect};
+use rustls::{ClientConfig, RootCertStore};
+use zuora_oauth_core::{TransportError, TransportErrorKind};
+use zuora_oauth_driver::causes::{causes, describe, io_kind};
+use zuora_oauth_driver::{Proxy, ProxyPolicy, ProxyRoute, TransportResult, TrustRoots};
+
+/// Default limit on the whole exchange (connect, send, receive).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default limit on connection setup of the transport's own client: TCP, a proxy's
+/// CONNECT, the TLS handshake.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default cap on a response body; a token response is well under 1 KiB.
+pub const DEFAULT_MAX_BODY: usize = 64 * 1024;
+
+/// Sends token requests with a [`reqwest::Client`]: yours ([`with_client`](Self::with_client),
+/// sharing its pool, proxy and TLS settings) or its own ([`new`](Self::new),
+/// [`builder`](Self::builder)). Returns every status as a response, enforces a timeout and
+/// a body cap, and never lets a redirect through (see [`with_client`](Self::with_client)).
+/// Holds no Zuora rules.
+///
+/// `Debug` shows the settings, never the client (whose proxies may hold credentials).
+#[derive(Clone)]
+pub struct ReqwestTransport {
+    client: Client,
+    /// The proxy policy of the transport's own client (checked before sending); `None`
+    /// with your client, whose proxies are yours.
+    proxy: Option<ProxyPolicy>,
+    timeout: Duration,
+    max_body: usize,
+}
+
+impl Default for ReqwestTransport {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ReqwestTransport {
+    /// A transport with its own client and the default settings: proxy from the
+    /// environment ([`ProxyPolicy::from_env`]), Mozilla's roots ([`TrustRoots::webpki`]),
+    /// a 30 s connect timeout, no redirects. The same as `ReqwestTransport::builder().build()`.
+    pub fn new() -> Self {
+        Self::builder().build()
+    }
+
+    /// Settings for a transport with its own client: proxy, trust roots, connect timeout.
+    pub fn builder() -> ReqwestTransportBuilder {
+        ReqwestTransportBuilder {
+            proxy: ProxyPolicy::from_env(),
+            trust: TrustRoots::default(),
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+        }
+    }
+
+    /// Sends token requests with your client, sharing its connection pool, proxies and TLS
+    /// setup.
+    ///
+    /// **Redirects.** reqwest follows redirects per client, and the token call must never
+    /// follow one. Whatever your client's [`redirect::Policy`], the token call is sent with
+    /// a body reqwest cannot replay, so a 307 or 308 is never followed and comes back as the
+    /// core's redirect error. A 301, 302 or 303 is followed by reqwest as a `GET` without
+    /// the body (the secret is not sent again); the transport sees that the answer came from
+    /// another URL and refuses it as the core's redirect error too, with that URL as its
+    /// location (if that URL cannot be reached, reqwest reports a connection error under the
+    /// token URL, and so does the transport). To not make the extra request at all, build
+    /// your client with `redirect::Policy::none()`.
+    pub fn with_client(client: Client) -> Self {
+        Self {
+            client,
+            proxy: None,
+            timeout: DEFAULT_TIMEOUT,
+            max_body: DEFAULT_MAX_BODY,
+        }
+    }
+
+    /// Limits the whole exchange: connect, send and receive the body (default 30 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The limit on the whole exchange.
+    pub fn timeout_value(&self) -> Duration {
+        self.timeout
+    }
+
+    /// Fails with [`TransportErrorKind::BodyTooLarge`] past this many body bytes
+    /// (default 64 KiB).
+    pub fn max_body_size(mut self, bytes: usize) -> Self {
+        self.max_body = bytes;
+        self
+    }
+
+    /// The client requests are sent with.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Sends `request` and reads the whole response, whatever its status.
+    pub async fn send(&self, request: http::Request<Vec<u8>>) -> TransportResult {
+        if let Some(Err(error)) = self.proxy.as_ref().map(|p| p.route(request.uri())) {
+            return Err(TransportError::new(
+                TransportErrorKind::Other,
+                error.to_string(),
+            ));
+        }
+        // Not replayable: reqwest never re-sends it on a 307/308. Its size is exact, so it
+        // still goes with a Content-Length.
+        let request = request.map(|body| reqwest::Body::wrap(Full::new(Bytes::from(body))));
+        let request = reqwest::Request::try_from(request).map_err(|e| map_error(&e))?;
+        let sent_to = request.url().clone();
+        let exchange = async {
+            let mut response = self
+                .client
+                .execute(request)
+                .await
+                .map_err(|e| map_error(&e))?;
+            if *response.url() != sent_to {
+                return Ok(refused_redirect(response.url()));
+            }
+            let too_large = || {
+                TransportError::new(
+                    TransportErrorKind::BodyTooLarge,
+                    format!("response body larger than {} bytes", self.max_body),
+                )
+            };
+            if response
+                .content_length()
+                .is_some_and(|n| n > self.max_body as u64)
+            {
+                return Err(too_large());
+            }
+            let mut body = Vec::new();
+            while let Some(chunk) = response.chunk().await.map_err(|e| map_error(&e))? {
+                if body.len() + chunk.len() > self.max_body {
+                    return Err(too_large());
+                }
+                body.extend_from_slice(&chunk);
+            }
+            let mut out = http::Response::new(body);
+            *out.status_mut() = response.status();
+            *out.version_mut() = response.version();
+            *out.headers_mut() = std::mem::take(response.headers_mut());
+            Ok(out)
+        };
+        tokio::time::timeout(self.timeout, exchange)
+            .await
+            .unwrap_or_else(|_| {
+                Err(TransportError::new(
+                    TransportErrorKind::Timeout,
+                    format!("no complete response within {:?}", self.timeout),
+                ))
+            })
+    }
+}
+
+impl fmt::Debug for ReqwestTransport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReqwestTransport")
+            .field("proxy", &self.proxy)
+            .field("timeout", &self.timeout)
+            .field("max_body", &self.max_body)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`ReqwestTransport`] with its own client: [`ReqwestTransport::builder`].
+#[derive(Debug, Clone)]
+pub struct ReqwestTransportBuilder {
+    proxy: ProxyPolicy,
+    trust: TrustRoots,
+    connect_timeout: Duration,
+}
+
+impl ReqwestTransportBuilder {
+    /// Which proxy carries which request (default: [`ProxyPolicy::from_env`]). Plain http
+    /// never goes through a proxy, whatever the policy.
+    pub fn proxy(mut self, policy: ProxyPolicy) -> Self {
+        self.proxy = policy;
+        self
+    }
+
+    /// The root certificates to trust (default: [`TrustRoots::webpki`]).
+    pub fn trust(mut self, roots: TrustRoots) -> Self {
+        self.trust = roots;
+        self
+    }
+
+    /// Limits connection setup: TCP, a proxy's CONNECT and the TLS handshake together
+    /// (default 30 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// The transport: a client with rustls (ring provider) trusting the roots, no
+    /// redirects, the proxy policy's routes (never reqwest's own reading of the environment).
+    pub fn build(self) -> ReqwestTransport {
+        let mut roots = RootCertStore::empty();
+        roots.add_parsable_certificates(self.trust.certificates());
+        let tls =
+            ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+                .with_safe_default_protocol_versions()
+                .expect("ring supports rustls' default protocol versions")
+                .with_root_certificates(roots)
+                .with_no_client_auth();
+        let policy = self.proxy.clone();
+        let proxy =
+            reqwest::Proxy::custom(move |url| match policy.route(&url.as_str().parse().ok()?) {
+                Ok(ProxyRoute::Tunnel(proxy)) => proxy_url(proxy),
+                _ => None,
+            });
+        let client = Client::builder()
+            .tls_backend_preconfigured(tls)
+            .redirect(redirect::Policy::none())
+            .connect_timeout(self.connect_timeout)
+            .proxy(proxy)
+            .user_agent(concat!("zuora-oauth-reqwest/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .expect("a reqwest client with a preconfigured rustls builds");
+        ReqwestTransport {
+            proxy: Some(self.proxy),
+            ..ReqwestTransport::with_client(client)
+        }
+    }
+}
+
+/// The policy's proxy as reqwest's: its URL, with the credentials reqwest sends as
+/// `Proxy-Authorization: Basic` on the CONNECT request only.
+fn proxy_url(proxy: &Proxy) -> Option<Url> {
+    let mut url = Url::parse(&proxy.uri().to_string()).ok()?;
+    if let (Some(user), Some(password)) = (proxy.username(), proxy.password()) {
+        url.set_username(user).ok()?;
+        url.set_password(Some(password)).ok()?;
+    }
+    Some(url)
+}
+
+/// The answer came from `reached`, not where the request was sent: a redirect was
+/// followed. Reported as one, so that the core refuses it.
+fn refused_redirect(reached: &Url) -> http::Response<Vec<u8>> {
+    let mut response = http::Response::new(Vec::new());
+    *response.status_mut() = http::StatusCode::FOUND;
+    if let Ok(location) = http::HeaderValue::from_str(reached.as_str()) {
+        response
+            .headers_mut()
+            .insert(http::header::LOCATION, location);
+    }
+    response
+}
+
+/// Classifies an error by walking its causes.
+fn map_error(error: &reqwest::Error) -> TransportError {
+    TransportError::new(classify(error), describe(error))
+}
+
+fn classify(error: &reqwest::Error) -> TransportErrorKind {
+    use TransportErrorKind as K;
+    for e in causes(error) {
+        if e.is::<rustls::Error>() {
+            return K::Tls;
+        }
+        if let Some(kind) = e.downcast_ref::<io::Error>().and_then(io_kind) {
+            return kind;
+        }
+        if let Some(h) = e.downcast_ref::<hyper::Error>() {
+            if h.is_incomplete_message() || h.is_closed() || h.is_canceled() {
+                return K::Reset;
+            }
+            if h.is_timeout() {
+                return K::Timeout;
+            }
+        }
+        // hyper-util's resolver error is private; it names itself.
+        if e.to_string().starts_with("dns error") {
+            return K::Dns;
+        }
+    }
+    if error.is_timeout() {
+        K::Timeout
+    } else if error.is_connect() {
+        K::Connect
+    } else if error.is_body() || error.is_decode() {
+        K::Reset
+    } else {
+        K::Other
+    }
+}

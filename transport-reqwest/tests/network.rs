@@ -1,0 +1,190 @@
+//! The reqwest transport on the network: redirects with a client of yours that follows
+//! them, trust (the mock server's TLS mode) and proxies (a recording CONNECT proxy), all on
+//! 127.0.0.1.
+
+#[path = "../../transport-ureq/tests/network/recording_proxy.rs"]
+mod recording_proxy;
+
+use recording_proxy::RecordingProxy;
+use zuora_oauth_core::{
+    ClientId, ClientSecret, Environment, Error, Problem, Token, TokenRequest, TransportError,
+    TransportErrorKind,
+};
+use zuora_oauth_reqwest::{Proxy, ProxyPolicy, ReqwestTransport, TrustRoots};
+use zuora_oauth_testkit::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, Fault, MockServer};
+
+fn token_request(base_url: &str) -> TokenRequest {
+    TokenRequest::new(
+        Environment::custom(base_url).unwrap(),
+        ClientId::new(DEMO_CLIENT_ID).unwrap(),
+        ClientSecret::new(DEMO_CLIENT_SECRET).unwrap(),
+    )
+}
+
+/// The demo client's token request to `base_url`, sent and parsed.
+async fn fetch(transport: &ReqwestTransport, base_url: &str) -> Result<Token, TransportError> {
+    let request = token_request(base_url);
+    let response = transport.send(request.to_http()).await?;
+    Ok(request.parse_response(&response).expect("a token"))
+}
+
+/// The core's verdict on the answer to the demo client's token request.
+async fn verdict(transport: &ReqwestTransport, base_url: &str) -> Result<Token, Error> {
+    let request = token_request(base_url);
+    let response = transport
+        .send(request.to_http())
+        .await
+        .map_err(Error::Transport)?;
+    request.parse_response(&response)
+}
+
+fn redirect_location(result: Result<Token, Error>) -> String {
+    match result {
+        Err(Error::UnexpectedResponse {
+            problem: Problem::Redirect { location },
+            ..
+        }) => location.expect("a location"),
+        other => panic!("not refused as a redirect: {other:?}"),
+    }
+}
+
+/// A client of yours with reqwest's default policy (it follows up to 10 redirects).
+fn following_client() -> ReqwestTransport {
+    // reqwest's TLS needs a crypto provider: reqwest's own `rustls` feature brings one,
+    // this crate's `rustls-no-provider` does not.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    ReqwestTransport::with_client(reqwest::Client::new())
+}
+
+#[tokio::test]
+async fn your_client_fetches_a_token() {
+    let server = MockServer::start().unwrap();
+    let token = fetch(&following_client(), &server.base_url())
+        .await
+        .unwrap();
+    assert_eq!(token.token_type(), "bearer");
+    let recorded = &server.requests()[0];
+    // The body reqwest cannot replay still has an exact size: no chunked encoding.
+    assert!(recorded.header("content-length").is_some(), "{recorded:?}");
+    assert_eq!(recorded.header("transfer-encoding"), None);
+}
+
+/// A 307/308 would re-send the form: the body is not replayable, so reqwest returns it.
+#[tokio::test]
+async fn a_307_is_not_followed_even_by_a_client_that_follows_redirects() {
+    let (server, elsewhere) = (MockServer::start().unwrap(), MockServer::start().unwrap());
+    for status in [307, 308] {
+        server.push_fault(Fault::Redirect {
+            status,
+            location: elsewhere.token_url(),
+        });
+        let result = verdict(&following_client(), &server.base_url()).await;
+        assert_eq!(redirect_location(result), elsewhere.token_url());
+    }
+    assert_eq!(elsewhere.all_requests().len(), 0, "the form went elsewhere");
+}
+
+/// reqwest follows a 302 as a GET without the form; the answer from elsewhere is refused.
+#[tokio::test]
+async fn a_followed_302_is_refused_and_never_carried_the_secret() {
+    let (server, elsewhere) = (MockServer::start().unwrap(), MockServer::start().unwrap());
+    for status in [301, 302, 303] {
+        server.push_fault(Fault::Redirect {
+            status,
+            location: elsewhere.token_url(),
+        });
+        let result = verdict(&following_client(), &server.base_url()).await;
+        assert_eq!(redirect_location(result), elsewhere.token_url());
+    }
+    let followed = elsewhere.requests();
+    assert_eq!(followed.len(), 3);
+    for request in followed {
+        assert_eq!(request.method, "GET");
+        assert!(request.body.is_empty(), "{request:?}");
+        assert_eq!(request.form_value("client_secret"), None);
+    }
+}
+
+#[tokio::test]
+async fn the_own_client_returns_a_redirect_without_following_it() {
+    let (server, elsewhere) = (MockServer::start().unwrap(), MockServer::start().unwrap());
+    server.push_fault(Fault::Redirect {
+        status: 302,
+        location: elsewhere.token_url(),
+    });
+    let result = verdict(&ReqwestTransport::new(), &server.base_url()).await;
+    assert_eq!(redirect_location(result), elsewhere.token_url());
+    assert_eq!(elsewhere.all_requests().len(), 0);
+}
+
+fn tls_server() -> MockServer {
+    MockServer::builder().tls().start().unwrap()
+}
+
+fn trusting(server: &MockServer) -> TrustRoots {
+    TrustRoots::empty()
+        .with_der(server.certificate_der().unwrap())
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_untrusted_certificate_is_refused() {
+    let server = tls_server();
+    let transport = ReqwestTransport::builder()
+        .proxy(ProxyPolicy::none())
+        .build();
+    let error = fetch(&transport, &server.base_url()).await.unwrap_err();
+    assert_eq!(error.kind(), TransportErrorKind::Tls, "{error}");
+}
+
+#[tokio::test]
+async fn a_certificate_trusted_through_a_custom_root_is_accepted() {
+    let server = tls_server();
+    let transport = ReqwestTransport::builder()
+        .trust(trusting(&server))
+        .proxy(ProxyPolicy::none())
+        .build();
+    fetch(&transport, &server.base_url()).await.unwrap();
+}
+
+#[tokio::test]
+async fn https_goes_through_the_policys_proxy_with_credentials_on_connect_only() {
+    let (server, proxy) = (tls_server(), RecordingProxy::start());
+    let url = proxy.url_with_credentials("zuora-bot", "p%40ss%3Aw0rd");
+    let transport = ReqwestTransport::builder()
+        .trust(trusting(&server))
+        .proxy(ProxyPolicy::via(Proxy::parse(&url).unwrap()))
+        .build();
+    fetch(&transport, &server.base_url()).await.unwrap();
+    let requests = proxy.requests();
+    let lines: Vec<&str> = requests.iter().map(|r| r.line.as_str()).collect();
+    assert_eq!(lines, [format!("CONNECT {} HTTP/1.1", server.addr())]);
+    // base64("zuora-bot:p@ss:w0rd")
+    assert_eq!(
+        requests[0].header("proxy-authorization"),
+        Some("Basic enVvcmEtYm90OnBAc3M6dzByZA==")
+    );
+    let tunnelled = String::from_utf8_lossy(&proxy.tunnelled()).into_owned();
+    assert!(!tunnelled.contains(DEMO_CLIENT_SECRET) && !tunnelled.contains("client_secret"));
+    let shown = format!("{transport:?}");
+    for secret in ["p@ss", "p%40ss", "w0rd", "enVvcmEtYm90"] {
+        assert!(!shown.contains(secret), "{shown}");
+    }
+    let received = &server.requests()[0];
+    assert!(
+        received
+            .headers
+            .iter()
+            .all(|(name, _)| !name.eq_ignore_ascii_case("proxy-authorization"))
+    );
+}
+
+#[tokio::test]
+async fn plain_http_never_goes_through_a_proxy() {
+    let (server, proxy) = (MockServer::start().unwrap(), RecordingProxy::start());
+    let transport = ReqwestTransport::builder()
+        .proxy(ProxyPolicy::via(Proxy::parse(&proxy.url()).unwrap()))
+        .build();
+    fetch(&transport, &server.base_url()).await.unwrap();
+    assert!(proxy.requests().is_empty());
+}

@@ -1,0 +1,254 @@
+//! A ureq middleware that authorizes Zuora API calls: the driver's rules (`replay` module)
+//! on ureq's request and response types.
+
+use std::fmt;
+use std::io::{self, Read};
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use http::header::CONTENT_LENGTH;
+use http::request::Parts;
+use http::{Extensions, HeaderMap, HeaderValue, StatusCode};
+use ureq::middleware::{Middleware, MiddlewareNext};
+use ureq::{Agent, Body, SendBody};
+use zuora_oauth_driver::BlockingTransport;
+use zuora_oauth_driver::blocking::TokenSource;
+use zuora_oauth_driver::replay::{
+    ApiError, ApiOptions, ApiTypes, BlockingExchange, Origin, copy_request,
+};
+
+use crate::UreqTransport;
+
+/// How much of a request body is read into memory so that the call can be sent again
+/// after a 401 (1 MiB); a longer body is streamed and not replayed.
+pub const DEFAULT_REPLAY_LIMIT: u64 = 1024 * 1024;
+
+/// Authorizes the Zuora API calls of a ureq [`Agent`] with a token source's token.
+///
+/// On every call to the token's environment (scheme, host and port of its base URL) that
+/// carries no `Authorization` of its own, it sets `Authorization: Bearer …` and the token's
+/// `Zuora-Entity-Ids` (and `Zuora-Track-Id` if configured with [`ApiOptions`]). When the
+/// API answers 401, the token is invalidated, a new one is fetched through the source's
+/// single flight, and the call is sent again once: the answer then carries
+/// [`Replayed`](zuora_oauth_driver::replay::Replayed). Calls to other hosts go out
+/// untouched; 429 and 5xx answers come back as they are. The rules are the driver's
+/// ([`zuora_oauth_driver::replay`]); this type only adapts ureq's types.
+///
+/// Two things are particular to ureq:
+///
+/// - **The replay agent.** ureq runs the rest of a middleware chain once per call, so the
+///   replay is sent with another agent, which you pass in: build it from the same
+///   configuration as the agent this middleware goes into, without this middleware (its
+///   own connection pool is used only for replays).
+/// - **Bodies.** ureq's bodies cannot be copied, so the body of an authorized call is
+///   read into memory, up to [`replay_limit`](Self::replay_limit), and sent from there
+///   (with a `Content-Length`). A longer body is streamed on and not replayed: its 401
+///   comes back marked [`NotRetried`](zuora_oauth_driver::replay::NotRetried).
+///
+/// With `http_status_as_error` on (ureq's default) a 401 comes back as
+/// `Err(ureq::Error::StatusCode(401))`, without markers; turn it off to see them.
+/// A token that cannot be had is `ureq::Error::Other` holding the
+/// [`TokenError`](zuora_oauth_driver::TokenError).
+///
+/// ```
+/// use ureq::Agent;
+/// use zuora_oauth_core::{ClientId, ClientSecret, Environment, TokenRequest};
+/// use zuora_oauth_testkit::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, MockServer};
+/// use zuora_oauth_ureq::{AuthorizeMiddleware, TokenSource};
+///
+/// let zuora = MockServer::start()?; // a mock Zuora on 127.0.0.1
+/// let source = TokenSource::new(TokenRequest::new(
+///     Environment::custom(&zuora.base_url())?,
+///     ClientId::new(DEMO_CLIENT_ID)?,
+///     ClientSecret::new(DEMO_CLIENT_SECRET)?,
+/// ));
+/// let config = || Agent::config_builder().http_status_as_error(false);
+/// let replay = config().build().new_agent();
+/// let agent = config()
+///     .middleware(AuthorizeMiddleware::new(source, replay))
+///     .build()
+///     .new_agent();
+///
+/// let mut response = agent.get(zuora.api_url("/v1/accounts/A00000001")).call()?;
+/// assert_eq!(response.status(), 200);
+/// assert!(response.body_mut().read_to_string()?.contains("A00000001"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// `Debug` shows the settings, never the replay agent (whose proxy may hold credentials).
+pub struct AuthorizeMiddleware<T: BlockingTransport = UreqTransport> {
+    source: TokenSource<T>,
+    options: Arc<ApiOptions>,
+    replay: Agent,
+    replay_limit: u64,
+}
+
+impl<T: BlockingTransport> AuthorizeMiddleware<T> {
+    /// Authorizes calls with `source`'s token; `replay` sends a call again after a 401.
+    pub fn new(source: TokenSource<T>, replay: Agent) -> Self {
+        Self {
+            source,
+            options: Arc::default(),
+            replay,
+            replay_limit: DEFAULT_REPLAY_LIMIT,
+        }
+    }
+
+    /// Settings: a `Zuora-Track-Id` for every call.
+    pub fn options(mut self, options: ApiOptions) -> Self {
+        self.options = Arc::new(options);
+        self
+    }
+
+    /// How many body bytes are kept in memory to replay a call (default
+    /// [`DEFAULT_REPLAY_LIMIT`]); a longer body is not replayed.
+    pub fn replay_limit(mut self, bytes: u64) -> Self {
+        self.replay_limit = bytes;
+        self
+    }
+}
+
+impl<T: BlockingTransport> fmt::Debug for AuthorizeMiddleware<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthorizeMiddleware")
+            .field("source", &self.source)
+            .field("options", &self.options)
+            .field("replay_limit", &self.replay_limit)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T: BlockingTransport> Middleware for AuthorizeMiddleware<T> {
+    fn handle(
+        &self,
+        request: http::Request<SendBody>,
+        next: MiddlewareNext,
+    ) -> Result<http::Response<Body>, ureq::Error> {
+        let mut next = Next {
+            next: Some(next),
+            replay: &self.replay,
+            limit: self.replay_limit,
+            body: PhantomData,
+        };
+        let request = request.map(Payload::Unread);
+        match self.source.send_api(&self.options, request, &mut next) {
+            Ok(Ok(response)) => Ok(response),
+            Ok(Err(status)) => Err(ureq::Error::StatusCode(status)),
+            Err(ApiError::Send(error)) => Err(error),
+            Err(ApiError::Token(error)) => Err(ureq::Error::Other(Box::new(error))),
+        }
+    }
+}
+
+/// A request body as the middleware holds it.
+enum Payload<'a> {
+    /// As the caller gave it (a call that gets no token).
+    Unread(SendBody<'a>),
+    /// Read into memory: can be sent again.
+    Buffered(Vec<u8>),
+    /// Longer than the replay limit: what was read, then the rest.
+    Stream(Box<dyn Read + 'a>),
+    /// Reading it failed; sending reports the error.
+    Failed(io::Error),
+}
+
+/// The rest of the chain (first attempt) and the replay agent, as the driver's
+/// [`BlockingExchange`]. An answer is a response, or the status ureq turned into an error.
+struct Next<'n, 'a> {
+    next: Option<MiddlewareNext<'n>>,
+    replay: &'n Agent,
+    limit: u64,
+    body: PhantomData<Payload<'a>>,
+}
+
+type Answer = Result<http::Response<Body>, u16>;
+
+impl<'a> ApiTypes for Next<'_, 'a> {
+    type Request = http::Request<Payload<'a>>;
+    type Response = Answer;
+
+    fn origin(request: &Self::Request) -> Option<Origin<'_>> {
+        Origin::of_uri(request.uri())
+    }
+
+    fn headers_mut(request: &mut Self::Request) -> &mut HeaderMap {
+        request.headers_mut()
+    }
+
+    fn try_clone(&mut self, request: &mut Self::Request) -> Option<Self::Request> {
+        let body = std::mem::replace(request.body_mut(), Payload::Buffered(Vec::new()));
+        *request.body_mut() = match body {
+            Payload::Unread(body) => {
+                let mut reader = body.into_reader();
+                let mut read = Vec::new();
+                match (&mut reader).take(self.limit + 1).read_to_end(&mut read) {
+                    Err(error) => Payload::Failed(error),
+                    Ok(n) if n as u64 > self.limit => {
+                        Payload::Stream(Box::new(io::Cursor::new(read).chain(reader)))
+                    }
+                    Ok(_) => Payload::Buffered(read),
+                }
+            }
+            other => other,
+        };
+        match request.body() {
+            Payload::Buffered(bytes) => {
+                Some(copy_request(request, Payload::Buffered(bytes.clone())))
+            }
+            _ => None,
+        }
+    }
+
+    fn status(response: &Answer) -> StatusCode {
+        match response {
+            Ok(response) => response.status(),
+            Err(status) => {
+                StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+            }
+        }
+    }
+
+    fn response_headers(response: &Answer) -> Option<&HeaderMap> {
+        response.as_ref().ok().map(http::Response::headers)
+    }
+
+    fn extensions_mut(response: &mut Answer) -> Option<&mut Extensions> {
+        response.as_mut().ok().map(http::Response::extensions_mut)
+    }
+}
+
+impl<'a> BlockingExchange for Next<'_, 'a> {
+    type Error = ureq::Error;
+
+    fn send(&mut self, request: http::Request<Payload<'a>>) -> Result<Answer, ureq::Error> {
+        let (mut parts, payload) = request.into_parts();
+        match payload {
+            Payload::Unread(body) => self.dispatch(parts, body),
+            Payload::Buffered(bytes) if bytes.is_empty() => self.dispatch(parts, SendBody::none()),
+            Payload::Buffered(bytes) => {
+                parts
+                    .headers
+                    .insert(CONTENT_LENGTH, HeaderValue::from(bytes.len()));
+                self.dispatch(parts, SendBody::from_reader(&mut bytes.as_slice()))
+            }
+            Payload::Stream(mut reader) => self.dispatch(parts, SendBody::from_reader(&mut reader)),
+            Payload::Failed(error) => Err(ureq::Error::Io(error)),
+        }
+    }
+}
+
+impl Next<'_, '_> {
+    /// The first attempt down the chain, the replay through the replay agent.
+    fn dispatch(&mut self, parts: Parts, body: SendBody) -> Result<Answer, ureq::Error> {
+        let request = http::Request::from_parts(parts, body);
+        let sent = match self.next.take() {
+            Some(next) => next.handle(request),
+            None => self.replay.run(request),
+        };
+        match sent {
+            Ok(response) => Ok(Ok(response)),
+            Err(ureq::Error::StatusCode(status)) => Ok(Err(status)),
+            Err(error) => Err(error),
+        }
+    }
+}
