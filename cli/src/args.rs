@@ -33,7 +33,8 @@ Environment variables (command-line flags win over them):
                         (no flag takes the secret itself: it would show in `ps`)
   ZUORA_BASE_URL        the REST base URL, if neither --env nor --base-url is given
   ZUORA_ENV             the environment name, if none of --env, --base-url, ZUORA_BASE_URL is
-  ZUORA_TOKEN_STORE     the Redis URL of the token store, if --store is not given
+  ZUORA_TOKEN_STORE     the Redis URL of the token store, if --store is not given (not
+                        with --cache: both together are refused)
   XDG_CACHE_HOME        where --cache keeps its files: $XDG_CACHE_HOME/zuora-token/
                         (default ~/.cache/zuora-token/)
 
@@ -151,7 +152,7 @@ pub struct Args {
     #[arg(long)]
     pub cache: bool,
 
-    /// Like --cache, through Redis: redis://[user:password@]host[:port][/db], or rediss://…
+    /// Like --cache, through Redis: `redis://[user:password@]host[:port][/db]`, or `rediss://…`
     /// for TLS. Shared with every run and every zuora-oauth process using the same
     /// credentials; Redis sees only an encrypted record. Not with --cache
     /// [env: ZUORA_TOKEN_STORE]

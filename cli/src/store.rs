@@ -40,10 +40,18 @@ impl Store {
         &*self.store
     }
 
-    /// The warning for a failed store `call`: one line, without the password.
+    /// The warning for a failed store `call` (a [`BlockingTokenStore`] method's name): one
+    /// line, without the password.
     pub fn failure(&self, call: &str, error: &StoreError) -> String {
+        let doing = match call {
+            "load" => "reading the saved token",
+            "try_lease" => "taking the lease",
+            "save" => "saving the token",
+            "release" => "releasing the lease",
+            other => other,
+        };
         let line = format!(
-            "{}: {call} failed ({error}); this run goes on without the store",
+            "{}: {doing} failed ({error}); this run goes on without the store",
             self.option
         );
         hide(&line, &self.hidden)
