@@ -167,7 +167,7 @@ pub struct Args {
 
     /// Start a mock Zuora server on 127.0.0.1 inside this process and get a token from it
     /// with its demo client: no credentials, no network. Ignores the credential and target
-    /// flags and variables; the other options apply
+    /// flags and variables, and ZUORA_TOKEN_STORE; the other options apply
     #[arg(long)]
     pub mock: bool,
 }

@@ -152,9 +152,14 @@ impl Settings {
     }
 }
 
-/// `--cache`, or `--store` / [`STORE_VAR`]; not both. `--refresh` needs one.
+/// `--cache`, or `--store` / [`STORE_VAR`]; not both. `--refresh` needs one. `--mock`
+/// ignores the variable, like every `ZUORA_*` variable: it may name a production Redis.
 fn store_choice(args: &Args) -> Result<Option<StoreChoice>, Failure> {
-    let url = flag_or_var(args.store.clone(), "--store", STORE_VAR)?;
+    let url = match (&args.store, args.mock) {
+        (Some(url), _) => Some((url.clone(), Source::Flag("--store"))),
+        (None, true) => None,
+        (None, false) => var(STORE_VAR)?,
+    };
     let choice = match (args.cache, url) {
         (true, Some((_, source))) => {
             return Err(Failure::usage(format!(

@@ -270,7 +270,7 @@ fn refresh_replaces_the_shared_token() {
 }
 
 #[test]
-fn mock_runs_share_one_redis_entry() {
+fn mock_runs_share_one_redis_entry_and_ignore_the_variable() {
     let redis = RedisServer::start();
     let home = Home::new();
     let run = || {
@@ -282,4 +282,15 @@ fn mock_runs_share_one_redis_entry() {
     };
     let first = run();
     assert_eq!(run(), first, "each --mock run's server has another port");
+
+    // Like every ZUORA_* variable, ZUORA_TOKEN_STORE is not read with --mock: a quiet
+    // success although it names a Redis that is not there (and --cache is not refused).
+    let down = format!("redis://127.0.0.1:{}/", free_port());
+    for mock in [&["--mock"][..], &["--mock", "--cache"]] {
+        home.cli()
+            .args(mock)
+            .env("ZUORA_TOKEN_STORE", &down)
+            .run()
+            .token();
+    }
 }
