@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Command, CommandFactory, FromArgMatches, Parser, ValueEnum};
-use zuora_oauth_core::{Environment, LifecycleConfig};
+use zuora_oauth_core::{Environment, FleetConfig, LifecycleConfig};
 
 /// The `--help` text after the options. Environment names and URLs come from the core, so
 /// this list cannot drift from what `--env` accepts.
@@ -21,8 +21,10 @@ fn after_help() -> String {
     let window = config.refresh_window().as_secs();
     let jitter = config.refresh_jitter_percent();
     let min_remaining = config.min_remaining().as_secs();
-    let lock_wait = crate::LOCK_WAIT.as_secs();
+    let lease = FleetConfig::default().lease_ttl().as_secs();
     let double = window * 2;
+    let double_lease = lease * 2;
+    let redis_timeout = crate::store::REDIS_TIMEOUT.as_secs();
     format!(
         "\
 Environment variables (command-line flags win over them):
@@ -31,21 +33,29 @@ Environment variables (command-line flags win over them):
                         (no flag takes the secret itself: it would show in `ps`)
   ZUORA_BASE_URL        the REST base URL, if neither --env nor --base-url is given
   ZUORA_ENV             the environment name, if none of --env, --base-url, ZUORA_BASE_URL is
+  ZUORA_TOKEN_STORE     the Redis URL of the token store, if --store is not given (not
+                        with --cache: both together are refused)
   XDG_CACHE_HOME        where --cache keeps its files: $XDG_CACHE_HOME/zuora-token/
                         (default ~/.cache/zuora-token/)
 
 Environments (--env NAME or ZUORA_ENV=NAME):
 {environments}There is no default environment: without one, zuora-token stops with a usage error.
 
---cache reuses a saved token for as long as the zuora-oauth library would keep it: until
-{window} s before it expires (up to {jitter} % earlier, at random), or halfway through its usable
-life for tokens shorter than {double} s, and never with less than {min_remaining} s left; then it fetches
-a new one. If that fails while the saved token is still usable, the saved token is printed
-with a warning. Runs that find no usable token at the same time wait (up to {lock_wait} s) for
-the first one's fetch instead of all asking Zuora. --refresh fetches a new token and
-replaces the saved one: after rotating the credentials, or when the API answered 401.
-With --mock, the saved entry is keyed `mock` (each run's mock server has a new port): a
-reused token is printed, but the new run's mock server never issued it.
+--cache (a file of yours) and --store (Redis, shared with other machines and with the
+zuora-oauth library's processes using the same credentials) keep the token for later runs.
+A saved token is reused for as long as the zuora-oauth library would keep it: until {window} s
+before it expires (up to {jitter} % earlier, at random), or halfway through its usable life for
+tokens shorter than {double} s, and never with less than {min_remaining} s left; then a new one is fetched.
+If that fails while the saved token is still usable, the saved token is printed with a
+warning. Runs that find no usable token at the same time make one request: the run holding
+the store's lease fetches (--cache: a lock on the entry's lock file, which the system frees
+if the run dies; --store: a Redis key that expires after {lease} s), the others wait for its
+token, and fetch on their own if they have none {double_lease} s after finding the lease taken.
+A store that fails (Redis down or slower than {redis_timeout} s, an unusable folder) never fails a
+run: it fetches on its own, with one warning. --refresh fetches a new token and replaces
+the saved one: after rotating the credentials, or when the API answered 401. With --mock,
+the saved entry is keyed `mock` (each run's mock server has a new port): a reused token is
+printed, but the new run's mock server never issued it.
 
 Output: stdout carries only the requested output, and nothing on failure. A failure prints
 one line starting with `error:` on stderr, with the HTTP status, Zuora's error code or
@@ -65,6 +75,7 @@ Examples:
   curl -H \"$(zuora-token --env prod-eu --format header)\" https://rest.eu.zuora.com/v1/…
   zuora-token --env sbx --format json | jq -r .expires_at
   zuora-token --client-secret-file ~/.config/zuora/secret --env sbx --cache
+  ZUORA_TOKEN_STORE=rediss://:password@redis.internal:6380/ zuora-token --env sbx
   zuora-token --mock    # from a built-in mock Zuora server: no credentials, no network"
     )
 }
@@ -141,14 +152,22 @@ pub struct Args {
     #[arg(long)]
     pub cache: bool,
 
-    /// With --cache: fetch a new token even if the saved one is still fresh, and save it
-    /// in its place (after rotating the credentials, or when the API answered 401)
-    #[arg(long, requires = "cache")]
+    /// Like --cache, through Redis: `redis://[user:password@]host[:port][/db]`, or `rediss://…`
+    /// for TLS. Shared with every run and every zuora-oauth process using the same
+    /// credentials; Redis sees only an encrypted record. Not with --cache
+    /// [env: ZUORA_TOKEN_STORE]
+    #[arg(long, value_name = "URL")]
+    pub store: Option<String>,
+
+    /// With --cache or --store: fetch a new token even if the saved one is still fresh,
+    /// and save it in its place (after rotating the credentials, or when the API answered
+    /// 401)
+    #[arg(long)]
     pub refresh: bool,
 
     /// Start a mock Zuora server on 127.0.0.1 inside this process and get a token from it
     /// with its demo client: no credentials, no network. Ignores the credential and target
-    /// flags and variables; the other options apply
+    /// flags and variables, and ZUORA_TOKEN_STORE; the other options apply
     #[arg(long)]
     pub mock: bool,
 }

@@ -39,9 +39,9 @@ pub struct Policy {
 pub enum Fetched {
     /// Fetched by this run.
     New(CachedToken),
-    /// The cached token, still usable, kept by the lifecycle: its refresh failed with this
-    /// error (`None`: no refresh was due).
-    Kept(CachedToken, Option<Error>),
+    /// A stored token (saved by an earlier run or another process), still usable. With an
+    /// error: the lifecycle kept it because its refresh failed with that error.
+    Stored(CachedToken, Option<Error>),
 }
 
 /// Fetches tokens and judges cached ones, with one jitter seed and one clock for the run,
@@ -76,8 +76,21 @@ impl Fetcher {
         }
     }
 
+    /// `record`'s token as the lifecycle adopts it, even if it would refresh it soon: a
+    /// token another process has just stored is the one to use. `None` if it has no more
+    /// than the lifecycle's minimum remaining lifetime left.
+    pub fn adopt(&self, record: &TokenRecord) -> Option<CachedToken> {
+        let (lifecycle, adopted) = self.lifecycle(Some(record));
+        adopted.and(lifecycle.last_token().cloned())
+    }
+
+    /// The time on the run's clock.
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
     /// Fetches a token. While `cached` is still usable, it is what a failed refresh leaves
-    /// in use ([`Fetched::Kept`]), as the lifecycle decides.
+    /// in use ([`Fetched::Stored`]), as the lifecycle decides.
     pub fn fetch(&self, cached: Option<&TokenRecord>) -> Result<Fetched, FetchFailure> {
         let (mut lifecycle, adopted) = self.lifecycle(cached);
         let policy = &self.policy;
@@ -99,7 +112,7 @@ impl Fetcher {
             match lifecycle.poll(now) {
                 Action::Use(token) => {
                     return Ok(if Some(token.generation()) == adopted {
-                        Fetched::Kept(token.clone(), last_error)
+                        Fetched::Stored(token.clone(), last_error)
                     } else {
                         Fetched::New(token.clone())
                     });

@@ -10,34 +10,32 @@
 //!
 //! How it is put together: the core (`zuora-oauth-core`) validates every input, builds the
 //! request, reads the response and, through its `TokenLifecycle`, decides about retries,
-//! backoff and whether a saved token is still good; the ureq adapter sends; this program
-//! only resolves the command line and the environment ([`settings`]), drives the lifecycle
-//! and sleeps ([`fetch`]), prints ([`output`]), keeps the optional cache and its lock
-//! ([`cache`]) and maps the core's errors to exit codes ([`failure`]). It holds no Zuora
-//! protocol rule of its own.
+//! backoff and whether a saved token is still good, and through its `FleetFetch`, which of
+//! the runs sharing a store fetches; the ureq adapter sends; this program only resolves
+//! the command line and the environment ([`settings`]), drives the lifecycle and sleeps
+//! ([`fetch`]), drives the fleet attempt against the store ([`fleet`]), opens the store
+//! ([`store`]: the file store of `--cache`, [`cache`], or Redis), prints ([`output`]) and
+//! maps the core's errors to exit codes ([`failure`]). It holds no Zuora protocol rule of
+//! its own, and no fleet rule.
 #![forbid(unsafe_code)]
 
 mod args;
 mod cache;
 mod failure;
 mod fetch;
+mod fleet;
 mod output;
 mod settings;
+mod store;
 
 use std::io::Write;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use args::Args;
-use cache::FileStore;
 use failure::Failure;
 use fetch::{Fetched, Fetcher, Policy};
 use output::Issued;
 use settings::Settings;
-
-/// How long a `--cache` run waits for another run fetching a token for the same entry
-/// before fetching one itself.
-pub const LOCK_WAIT: Duration = Duration::from_secs(10);
 
 fn main() -> ExitCode {
     let args = Args::parse_or_exit();
@@ -50,19 +48,16 @@ fn main() -> ExitCode {
     }
 }
 
-/// Resolve, reuse or fetch, print.
+/// Resolve, reuse or fetch (through the store, if any), print.
 fn run(args: &Args) -> Result<(), Failure> {
-    let Settings { request, mock } = Settings::resolve(args)?;
-    let store = if args.cache {
-        match FileStore::for_request(&request, mock.is_some()) {
-            Ok(store) => Some(store),
-            Err(why) => {
-                warn(&format!("--cache is off for this run: {why}"));
-                None
-            }
-        }
-    } else {
-        None
+    let Settings {
+        request,
+        mock,
+        store,
+    } = Settings::resolve(args)?;
+    let store = match &store {
+        Some(choice) => store::open(choice, &request, mock.is_some())?,
+        None => None,
     };
     let fetcher = Fetcher::new(
         request,
@@ -72,53 +67,23 @@ fn run(args: &Args) -> Result<(), Failure> {
             timeout: args.timeout,
         },
     );
-    let Some(store) = store else {
-        let fetched = fetcher.fetch(None).map_err(Failure::Fetch)?;
-        drop(mock);
-        return print(&issued(&fetched), args);
-    };
-
-    // A usable saved token needs no lock.
-    let reuse = |record: &Option<_>| {
-        record
-            .as_ref()
-            .filter(|_| !args.refresh)
-            .and_then(|r| fetcher.reuse(r))
-    };
-    if let Some(token) = reuse(&store.load()) {
-        return print(&Issued::from_cached(&token), args);
+    let fetched = match &store {
+        Some(store) => fleet::fetch(store.get(), &fetcher, args.refresh, |call, e| {
+            warn(&store.failure(call, e));
+        }),
+        None => fetcher.fetch(None),
     }
-    // Fetch under the lock; another run may have saved a token while this one waited.
-    let lease = store
-        .lock(LOCK_WAIT)
-        .map_err(|e| warn(&format!("fetching without the cache's lock: {e}")))
-        .ok();
-    let saved = store.load();
-    if let Some(token) = reuse(&saved) {
-        return print(&Issued::from_cached(&token), args);
-    }
-    // With --refresh the saved token is not wanted, even as a fallback.
-    let fallback = saved.as_ref().filter(|_| !args.refresh);
-    let fetched = fetcher.fetch(fallback).map_err(Failure::Fetch)?;
+    .map_err(Failure::Fetch)?;
     // The mock server is no longer needed; stop it before printing.
     drop(mock);
-    if let Fetched::New(token) = &fetched
-        && let Err(e) = store.save(&token.record())
-    {
-        warn(&format!(
-            "could not save the token in the cache ({}): {e}",
-            store.path().display()
-        ));
-    }
-    drop(lease);
     print(&issued(&fetched), args)
 }
 
 /// What to print of `fetched`, warning when it is a saved token kept after a failure.
 fn issued(fetched: &Fetched) -> Issued {
-    let (Fetched::New(token) | Fetched::Kept(token, _)) = fetched;
+    let (Fetched::New(token) | Fetched::Stored(token, _)) = fetched;
     let issued = Issued::from_cached(token);
-    if let Fetched::Kept(_, Some(error)) = fetched {
+    if let Fetched::Stored(_, Some(error)) = fetched {
         warn(&format!(
             "could not refresh the saved token ({error}); printing it, as it is valid until {}",
             output::rfc3339(issued.expires_at)

@@ -1,8 +1,10 @@
-//! From the command line and the environment to a validated [`TokenRequest`].
+//! From the command line and the environment to a validated [`TokenRequest`], and the
+//! store to share it through.
 //!
 //! Precedence, in one place: `--client-id` over `ZUORA_CLIENT_ID`;
 //! `--client-secret-file` over `ZUORA_CLIENT_SECRET`; `--env` or `--base-url` (not both:
-//! clap refuses that) over `ZUORA_BASE_URL`, which is over `ZUORA_ENV`. Every value is
+//! clap refuses that) over `ZUORA_BASE_URL`, which is over `ZUORA_ENV`; `--store` over
+//! `ZUORA_TOKEN_STORE`, and either of them with `--cache` is refused. Every value is
 //! checked by the core's own types; nothing here knows a Zuora rule.
 
 use std::ffi::OsString;
@@ -23,12 +25,31 @@ use crate::failure::Failure;
 /// read whole.
 const SECRET_READ_LIMIT: u64 = 4096;
 
+/// The variable naming the Redis store when `--store` is not given.
+pub const STORE_VAR: &str = "ZUORA_TOKEN_STORE";
+
 /// Everything needed to ask for a token.
 pub struct Settings {
     /// The validated request.
     pub request: TokenRequest,
     /// The mock server of `--mock`, kept alive while the request is made.
     pub mock: Option<MockServer>,
+    /// The store the token is shared through, if any.
+    pub store: Option<StoreChoice>,
+}
+
+/// The store a run shares its token through (opened in [`crate::store`]).
+pub enum StoreChoice {
+    /// `--cache`: the per-user file store.
+    Cache,
+    /// `--store` or [`STORE_VAR`]: Redis.
+    Redis {
+        /// `redis://…` or `rediss://…`, the scheme in lower case. It may hold a password:
+        /// never shown.
+        url: String,
+        /// Where it came from (`--store` or [`STORE_VAR`]), for messages.
+        from: &'static str,
+    },
 }
 
 /// Where a value came from, for error messages.
@@ -84,6 +105,7 @@ impl Settings {
     /// Validates everything; nothing is sent and no file is written here. With `--mock`,
     /// starts the mock server.
     pub fn resolve(args: &Args) -> Result<Self, Failure> {
+        let store = store_choice(args)?;
         let track_id = args
             .track_id
             .as_deref()
@@ -122,7 +144,60 @@ impl Settings {
         if let Some(entity_id) = entity_id {
             request = request.with_entity_id(entity_id);
         }
-        Ok(Self { request, mock })
+        Ok(Self {
+            request,
+            mock,
+            store,
+        })
+    }
+}
+
+/// `--cache`, or `--store` / [`STORE_VAR`]; not both. `--refresh` needs one. `--mock`
+/// ignores the variable, like every `ZUORA_*` variable: it may name a production Redis.
+fn store_choice(args: &Args) -> Result<Option<StoreChoice>, Failure> {
+    let url = match (&args.store, args.mock) {
+        (Some(url), _) => Some((url.clone(), Source::Flag("--store"))),
+        (None, true) => None,
+        (None, false) => var(STORE_VAR)?,
+    };
+    let choice = match (args.cache, url) {
+        (true, Some((_, source))) => {
+            return Err(Failure::usage(format!(
+                "--cache and {} cannot be used together: share the token through one store \
+                 (a file for this user, or Redis)",
+                source.name()
+            )));
+        }
+        (true, None) => Some(StoreChoice::Cache),
+        (false, Some((url, source))) => Some(StoreChoice::Redis {
+            url: redis_url(&url, source)?,
+            from: source.name(),
+        }),
+        (false, None) => None,
+    };
+    if args.refresh && choice.is_none() {
+        return Err(Failure::usage(format!(
+            "--refresh replaces a saved token: it needs --cache or --store (or {STORE_VAR})"
+        )));
+    }
+    Ok(choice)
+}
+
+/// `url` if its scheme is `redis` or `rediss` (in any case; returned in lower case). The
+/// rest is checked when the store is built. No message quotes the URL: it may hold a
+/// password.
+fn redis_url(url: &str, source: Source) -> Result<String, Failure> {
+    match url.split_once("://") {
+        Some((scheme, rest))
+            if scheme.eq_ignore_ascii_case("redis") || scheme.eq_ignore_ascii_case("rediss") =>
+        {
+            Ok(format!("{}://{rest}", scheme.to_ascii_lowercase()))
+        }
+        _ => Err(Failure::usage(format!(
+            "invalid store URL (from {}): it must start with redis:// or rediss:// \
+             (the URL is not shown: it may hold a password)",
+            source.name()
+        ))),
     }
 }
 

@@ -1,10 +1,15 @@
-//! The entry's lock: an exclusive advisory lock on `<name>.lock`, so that of the runs that
-//! find no usable token at the same time, one fetches and the others wait, then read what
-//! it saved.
+//! The entry's lock: an exclusive advisory lock (`flock(2)`, through
+//! [`File::try_lock`]) on `<name>.lock`. It is the file store's fetch lease: of the runs
+//! that find no usable token at the same time, the one holding it fetches and the others
+//! wait for what it saves.
+//!
+//! An advisory lock belongs to the open file: the operating system releases it when the
+//! holder closes the file or exits, however it exits (crash, `kill -9`). So a dead holder
+//! never blocks anyone, on Linux and macOS alike (both implement `flock` with the same
+//! semantics), and no expiry time is needed.
 //!
 //! The lock file is never removed: removing it would let a run lock a file that another
-//! run has just unlinked. The lock is released when the process lets go of the file (at
-//! the latest when it exits, however it exits).
+//! run has just unlinked.
 
 use std::fs::{File, TryLockError};
 use std::io;
@@ -18,27 +23,34 @@ const MAX_PAUSE: Duration = Duration::from_millis(50);
 
 /// A held lock; dropping it releases the lock.
 #[derive(Debug)]
-pub struct Lease {
+pub struct Lock {
     file: File,
 }
 
-impl Drop for Lease {
+impl Drop for Lock {
     fn drop(&mut self) {
         // Closing the file releases it anyway; this says so.
         let _ = self.file.unlock();
     }
 }
 
-/// Locks `path`, waiting at most `wait` for another holder to let go.
-pub fn acquire(path: &Path, wait: Duration) -> io::Result<Lease> {
+/// Locks `path` if nobody holds it, without waiting; `Ok(None)` if another holder does.
+pub fn try_acquire(path: &Path) -> io::Result<Option<Lock>> {
     let file = private::open_lock_file(path)?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(Lock { file })),
+        Err(TryLockError::WouldBlock) => Ok(None),
+        Err(TryLockError::Error(e)) => Err(e),
+    }
+}
+
+/// Locks `path`, waiting at most `wait` for another holder to let go.
+pub fn acquire(path: &Path, wait: Duration) -> io::Result<Lock> {
     let deadline = Instant::now() + wait;
     let mut pause = Duration::from_millis(1);
     loop {
-        match file.try_lock() {
-            Ok(()) => return Ok(Lease { file }),
-            Err(TryLockError::WouldBlock) => {}
-            Err(TryLockError::Error(e)) => return Err(e),
+        if let Some(lock) = try_acquire(path)? {
+            return Ok(lock);
         }
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
@@ -64,10 +76,15 @@ mod tests {
     fn one_holder_at_a_time() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("entry.lock");
-        let held = acquire(&path, Duration::ZERO).unwrap();
+        let held = try_acquire(&path).unwrap().expect("free");
+        // Another open file description of the same file, even in this process, is
+        // refused while the first holds it.
+        assert!(try_acquire(&path).unwrap().is_none());
         let refused = acquire(&path, Duration::ZERO).unwrap_err();
         assert_eq!(refused.kind(), io::ErrorKind::TimedOut);
         drop(held);
-        acquire(&path, Duration::ZERO).expect("free again once dropped");
+        try_acquire(&path)
+            .unwrap()
+            .expect("free again once dropped");
     }
 }

@@ -1,10 +1,7 @@
 //! `--cache`: a file store of the core's [`TokenRecord`]s, one file per (target, client
-//! ID, entity ID), shared by every run of every process of the user.
-//!
-//! A store's operations are the ones a shared store needs: [`load`](FileStore::load) a
-//! record, take the [`lock`](FileStore::lock) (a lease, released on drop) before fetching,
-//! [`save`](FileStore::save) a record. Whether a record is still good is not decided here:
-//! the core's lifecycle decides (see [`crate::fetch`]).
+//! ID, entity ID), shared by every run of every process of the user. It is the driver's
+//! [`BlockingTokenStore`], so that a run drives it with the same fleet rules as Redis (see
+//! [`crate::fleet`]); whether a record is still good is never decided here.
 //!
 //! - Where: `$XDG_CACHE_HOME/zuora-token/` (an absolute path), else
 //!   `$HOME/.cache/zuora-token/`; the folder is created with mode 0700.
@@ -21,18 +18,24 @@
 //! - Anything wrong with a file (unreadable, not a regular file, owned by another user,
 //!   readable or writable by others, corrupt, another key or format) makes it a miss; the
 //!   next write replaces it.
+//! - The fetch lease is an advisory lock on the lock file (see [`lock`]): taken without
+//!   waiting, held until released. The lease's TTL is not needed: the operating system
+//!   frees the lock of a holder that died at once, and the fleet rules stop waiting for a
+//!   live holder after twice the TTL.
 
 mod lock;
 mod private;
 
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use zuora_oauth_core::{TokenRecord, TokenRequest};
+use zuora_oauth_core::{LeaseId, TokenRecord, TokenRequest, may_delete};
+use zuora_oauth_driver::{BlockingTokenStore, StoreError, StoreErrorKind};
 
-pub use lock::Lease;
+use lock::Lock;
 
 /// Identifies this program's files (and their layout version).
 const FORMAT: &str = "zuora-token-cache/2";
@@ -40,12 +43,17 @@ const FORMAT: &str = "zuora-token-cache/2";
 /// The key's target for `--mock`.
 const MOCK_TARGET: &str = "mock";
 
+/// How long [`invalidate`](FileStore::invalidate) waits for another run's lease.
+const INVALIDATE_WAIT: Duration = Duration::from_secs(1);
+
 /// The cache entry for one (target, client ID, entity ID).
 #[derive(Debug)]
 pub struct FileStore {
     path: PathBuf,
     lock_path: PathBuf,
     key: Key,
+    /// The lease this store holds, and its lock.
+    lease: Mutex<Option<(LeaseId, Lock)>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -86,44 +94,110 @@ impl FileStore {
             client_id: request.client_id().as_str().to_owned(),
             entity_id: request.entity_id().map(|e| e.as_str().to_owned()),
         };
+        Ok(Self::at(&cache_dir()?, key))
+    }
+
+    fn at(dir: &Path, key: Key) -> Self {
         let name = format!("{:016x}", key.hash());
-        let dir = cache_dir()?;
-        Ok(Self {
+        Self {
             path: dir.join(format!("{name}.json")),
             lock_path: dir.join(format!("{name}.lock")),
             key,
-        })
-    }
-
-    /// The file this entry lives in.
-    pub fn path(&self) -> &Path {
-        &self.path
+            lease: Mutex::new(None),
+        }
     }
 
     /// The saved record, if the file is one of ours for this key.
-    pub fn load(&self) -> Option<TokenRecord> {
+    fn read(&self) -> Option<TokenRecord> {
         let text = private::read(&self.path).ok()??;
         let envelope: ReadEnvelope = serde_json::from_str(&text).ok()?;
         (envelope.format == FORMAT && envelope.key == self.key).then_some(envelope.record)
     }
 
-    /// Saves `record`, atomically, replacing whatever was there.
-    pub fn save(&self, record: &TokenRecord) -> io::Result<()> {
+    fn held(&self) -> std::sync::MutexGuard<'_, Option<(LeaseId, Lock)>> {
+        self.lease.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl BlockingTokenStore for FileStore {
+    /// The saved record. Never fails: a file that is missing, unreadable or not one of ours
+    /// for this key is a miss (and the next save replaces it).
+    fn load(&self) -> Result<Option<TokenRecord>, StoreError> {
+        Ok(self.read())
+    }
+
+    /// Locks the lock file without waiting. `ttl` is not used: see the module's notes.
+    fn try_lease(&self, lease: LeaseId, _ttl: Duration) -> Result<bool, StoreError> {
+        let mut held = self.held();
+        if held.is_some() {
+            // One lease at a time per store: this run already holds it.
+            return Ok(false);
+        }
+        match lock::try_acquire(&self.lock_path) {
+            Ok(Some(lock)) => {
+                *held = Some((lease, lock));
+                Ok(true)
+            }
+            Ok(None) => Ok(false),
+            Err(e) => Err(failed(StoreErrorKind::Unavailable, &self.lock_path, &e)),
+        }
+    }
+
+    /// Saves `record`, atomically, replacing whatever was there. The file keeps the
+    /// record's expiry: `ttl` is not needed.
+    fn save(&self, record: &TokenRecord, _ttl: Duration) -> Result<(), StoreError> {
         let envelope = Envelope {
             format: FORMAT,
             key: &self.key,
             record,
         };
-        let mut bytes = serde_json::to_vec(&envelope).map_err(io::Error::other)?;
+        let mut bytes = serde_json::to_vec(&envelope)
+            .map_err(|e| failed(StoreErrorKind::Other, &self.path, &io::Error::other(e)))?;
         bytes.push(b'\n');
         private::write_atomically(&self.path, &bytes)
+            .map_err(|e| failed(StoreErrorKind::Other, &self.path, &e))
     }
 
-    /// Takes this entry's lock, waiting for another run's at most `wait`: whoever holds it
-    /// is fetching a token for this key. Released when the [`Lease`] is dropped.
-    pub fn lock(&self, wait: Duration) -> io::Result<Lease> {
-        lock::acquire(&self.lock_path, wait)
+    /// Unlocks the lock file if this store holds `lease`.
+    fn release(&self, lease: LeaseId) -> Result<(), StoreError> {
+        let mut held = self.held();
+        if held.as_ref().is_some_and(|(l, _)| *l == lease) {
+            *held = None;
+        }
+        Ok(())
     }
+
+    /// Removes the file if it still holds `reported` ([`may_delete`]), under the lock, so
+    /// that a token another run saves meanwhile is never removed.
+    fn invalidate(&self, reported: &TokenRecord) -> Result<bool, StoreError> {
+        let held = self.held();
+        let _lock = match *held {
+            Some(_) => None, // this store's lease already keeps the others out
+            None => Some(
+                lock::acquire(&self.lock_path, INVALIDATE_WAIT).map_err(|e| {
+                    let kind = if e.kind() == io::ErrorKind::TimedOut {
+                        StoreErrorKind::Timeout
+                    } else {
+                        StoreErrorKind::Unavailable
+                    };
+                    failed(kind, &self.lock_path, &e)
+                })?,
+            ),
+        };
+        match self.read() {
+            Some(saved) if may_delete(&saved, reported) => match std::fs::remove_file(&self.path) {
+                Ok(()) => Ok(true),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+                Err(e) => Err(failed(StoreErrorKind::Other, &self.path, &e)),
+            },
+            _ => Ok(false),
+        }
+    }
+}
+
+/// A failure on `path` (a path in the user's cache folder: no secret).
+fn failed(kind: StoreErrorKind, path: &Path, e: &io::Error) -> StoreError {
+    StoreError::new(kind, format!("{}: {e}", path.display()))
 }
 
 impl Key {
@@ -165,7 +239,96 @@ fn cache_dir() -> Result<PathBuf, String> {
 
 #[cfg(test)]
 mod tests {
+    use std::time::SystemTime;
+
+    use zuora_oauth_core::{AccessToken, FleetAction, FleetConfig, FleetFetch, Timestamp, Token};
+
     use super::*;
+
+    fn store(dir: &Path) -> FileStore {
+        let key = Key {
+            target: "https://rest.zuora.com".into(),
+            client_id: "id".into(),
+            entity_id: None,
+        };
+        FileStore::at(dir, key)
+    }
+
+    fn record(access_token: &str) -> TokenRecord {
+        let token = Token::new(
+            AccessToken::new(access_token).unwrap(),
+            Duration::from_secs(3599),
+        );
+        TokenRecord::new(&token, SystemTime::now())
+    }
+
+    /// A lease value, as the core's fleet attempt makes them.
+    fn lease(seed: u64) -> LeaseId {
+        let mut attempt = FleetFetch::new(FleetConfig::default(), seed, None);
+        attempt.loaded::<()>(Timestamp::ZERO, SystemTime::now(), Ok(None));
+        match attempt.poll(Timestamp::ZERO) {
+            FleetAction::TryLease { lease, .. } => lease,
+            other => panic!("expected a lease: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_lease_is_the_lock_file_one_holder_at_a_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (store(dir.path()), store(dir.path()));
+        let (la, lb) = (lease(1), lease(2));
+        let ttl = Duration::from_secs(10);
+        assert!(a.try_lease(la, ttl).unwrap());
+        assert!(!b.try_lease(lb, ttl).unwrap(), "held by a");
+        // Releasing another lease value changes nothing.
+        b.release(lb).unwrap();
+        a.release(lb).unwrap();
+        assert!(!b.try_lease(lb, ttl).unwrap(), "still held by a");
+        a.release(la).unwrap();
+        assert!(b.try_lease(lb, ttl).unwrap(), "free once released");
+        // Dropping the store (as when its process exits) frees it too.
+        drop(b);
+        assert!(a.try_lease(la, ttl).unwrap());
+    }
+
+    #[test]
+    fn save_then_load_and_a_miss_is_not_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = store(&dir.path().join("new-folder"));
+        assert_eq!(s.load(), Ok(None));
+        let saved = record("c652cbc0ea384b9f81856a93a2a74538");
+        s.save(&saved, Duration::from_secs(3599)).unwrap();
+        assert!(s.load().unwrap().unwrap().same_token(&saved));
+        std::fs::write(&s.path, "{not json").unwrap();
+        assert_eq!(s.load(), Ok(None));
+    }
+
+    #[test]
+    fn invalidate_removes_only_the_reported_token() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = store(dir.path());
+        let (old, new) = (
+            record("c652cbc0ea384b9f81856a93a2a74538"),
+            record("d763dcd1fb495c0a92967b04b3b85649"),
+        );
+        assert_eq!(s.invalidate(&old), Ok(false), "nothing saved");
+        s.save(&new, Duration::from_secs(3599)).unwrap();
+        assert_eq!(s.invalidate(&old), Ok(false), "another token is saved");
+        assert!(s.load().unwrap().unwrap().same_token(&new));
+        // Under a lease held by this store, without waiting for itself.
+        let l = lease(3);
+        assert!(s.try_lease(l, Duration::from_secs(10)).unwrap());
+        assert_eq!(s.invalidate(&new), Ok(true));
+        assert_eq!(s.load(), Ok(None));
+        s.release(l).unwrap();
+        // Held by another run: it waits, then gives up.
+        let other = store(dir.path());
+        assert!(other.try_lease(lease(4), Duration::from_secs(10)).unwrap());
+        s.save(&new, Duration::from_secs(3599)).unwrap();
+        let busy = s.invalidate(&new).unwrap_err();
+        assert_eq!(busy.kind(), StoreErrorKind::Timeout);
+        assert!(s.load().unwrap().is_some());
+    }
 
     #[test]
     fn hash_is_stable_and_separates_parts() {

@@ -1,16 +1,16 @@
 //! `--cache`: reuse across runs by the library's refresh rule, the file's safety, recovery
-//! from bad files, `--refresh`, one request for many concurrent runs.
+//! from bad files, `--refresh`, one request for many concurrent runs, a dead lock holder.
 
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use zuora_oauth_core::TokenRecord;
 use zuora_oauth_testkit::{Fault, MockServer};
 
-use crate::helpers::{CLIENT_ID, Home, SECRET, SECRET_MARKER, server};
+use crate::helpers::{CLIENT_ID, Cli, Home, SECRET, SECRET_MARKER, server};
 
 fn cached_run(home: &Home, server: &MockServer) -> String {
     home.cli()
@@ -454,15 +454,20 @@ fn an_unusable_cache_folder_only_warns() {
 }
 
 #[test]
-fn fifty_concurrent_runs_make_one_request() {
+fn two_hundred_concurrent_runs_make_one_request() {
     let server = server();
     let home = Home::new();
+    // The one request is answered late, so that the runs pile up behind it (the count
+    // must be 1 whatever the order).
+    server.push_fault(Fault::delay_headers(Duration::from_secs(1)));
+    let started = Instant::now();
     let tokens: Vec<String> = std::thread::scope(|s| {
-        let runs: Vec<_> = (0..50)
+        let runs: Vec<_> = (0..200)
             .map(|_| s.spawn(|| cached_run(&home, &server)))
             .collect();
         runs.into_iter().map(|r| r.join().unwrap()).collect()
     });
+    eprintln!("200 concurrent --cache runs: {:?}", started.elapsed());
     assert_eq!(server.token_request_count(), 1);
     let issued = &server.issued_tokens()[0].access_token;
     assert!(tokens.iter().all(|t| t == issued), "{tokens:?}");
@@ -473,4 +478,50 @@ fn fifty_concurrent_runs_make_one_request() {
         "temporary files left behind"
     );
     assert_eq!(cached_run(&home, &server), *issued);
+}
+
+#[test]
+fn a_run_killed_while_holding_the_lock_blocks_nobody() {
+    let server = server();
+    let home = Home::new();
+    // The first run takes the lock and sends its request, which the server holds.
+    server.push_fault(Fault::delay_headers(Duration::from_secs(120)));
+    let mut holder = home.cli().against(&server).arg("--cache").spawn();
+    assert!(
+        server.wait_for_token_requests(1, Duration::from_secs(30)),
+        "the first run never asked"
+    );
+    holder.kill().unwrap();
+    holder.wait().unwrap();
+    // The system freed its lock: the next run takes it, so it saves what it fetches (a run
+    // that gave up on a taken lock would fetch without saving).
+    let token = cached_run(&home, &server);
+    assert_eq!(server.token_request_count(), 2);
+    let saved = read_json(&only_cache_file(&home));
+    assert_eq!(saved["record"]["access_token"], token);
+}
+
+#[test]
+fn cache_and_a_store_together_are_refused() {
+    let server = server();
+    for (cli, named) in [
+        (
+            Cli::new().args(["--cache", "--store", "redis://127.0.0.1:1/"]),
+            "--store",
+        ),
+        (
+            Cli::new()
+                .arg("--cache")
+                .env("ZUORA_TOKEN_STORE", "redis://127.0.0.1:1/"),
+            "ZUORA_TOKEN_STORE",
+        ),
+    ] {
+        let outcome = cli.against(&server).run();
+        let message = outcome.usage_error();
+        assert!(
+            message.contains("--cache") && message.contains(named),
+            "{outcome:?}"
+        );
+    }
+    assert_eq!(server.token_request_count(), 0);
 }

@@ -169,6 +169,16 @@ impl Cli {
         self.target(server).creds()
     }
 
+    /// Starts the run without waiting for it (stdout and stderr piped, stdin closed).
+    pub fn spawn(mut self) -> std::process::Child {
+        self.cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("zuora-token starts")
+    }
+
     /// Runs to completion. Whatever the scenario, the client secrets must appear in no
     /// output: checked here for every run of every test.
     pub fn run(mut self) -> Outcome {

@@ -1,0 +1,296 @@
+//! `--store URL` / `ZUORA_TOKEN_STORE`: tokens shared through a real Redis with other runs
+//! and with the library's processes; one request for many concurrent runs; Redis down is
+//! only a warning; the URL's password is never printed; bad URLs are refused before
+//! anything is sent.
+
+use std::time::{Duration, Instant, SystemTime};
+
+use zuora_oauth_core::{
+    AccessToken, ClientId, ClientSecret, Environment, Token, TokenRecord, TokenRequest,
+};
+use zuora_oauth_driver::BlockingTokenStore;
+use zuora_oauth_redis::BlockingRedisStore;
+use zuora_oauth_testkit::{Fault, MockServer};
+
+use crate::helpers::{CLIENT_ID, Cli, Home, Outcome, SECRET, server};
+use crate::redis_server::{RedisServer, free_port};
+
+/// A password that must never show.
+const PASSWORD: &str = "Leaky+Redis/Pass";
+/// [`PASSWORD`] as written in a URL.
+const PASSWORD_IN_URL: &str = "Leaky%2BRedis%2FPass";
+/// The part of it no legitimate output contains.
+const PASSWORD_MARKER: &str = "LeakyRedis";
+
+fn stored_run(home: &Home, server: &MockServer, url: &str) -> String {
+    home.cli()
+        .against(server)
+        .args(["--store", url])
+        .run()
+        .token()
+        .to_owned()
+}
+
+/// The library's own Redis store for the test server's client: what any process of the
+/// fleet would read and write.
+fn library_store(server: &MockServer, url: &str) -> BlockingRedisStore {
+    let request = TokenRequest::new(
+        Environment::custom(&server.base_url()).unwrap(),
+        ClientId::new(CLIENT_ID).unwrap(),
+        ClientSecret::new(SECRET).unwrap(),
+    );
+    BlockingRedisStore::builder(url)
+        .build_blocking(&request)
+        .unwrap()
+}
+
+/// Exit 0, one token on stdout, and exactly one `warning:` line on stderr; returns both.
+#[track_caller]
+fn token_with_one_warning(outcome: &Outcome) -> (&str, &str) {
+    assert_eq!(outcome.code, 0, "{outcome:?}");
+    let token = outcome.stdout.trim_end();
+    assert!(!token.is_empty() && !token.contains('\n'), "{outcome:?}");
+    let warning = outcome.stderr.strip_suffix('\n').unwrap_or(&outcome.stderr);
+    assert!(
+        warning.starts_with("warning: ") && !warning.contains('\n'),
+        "expected one warning line: {outcome:?}"
+    );
+    (token, warning)
+}
+
+#[track_caller]
+fn assert_no_password(outcome: &Outcome) {
+    for hidden in [PASSWORD, PASSWORD_IN_URL, PASSWORD_MARKER] {
+        outcome.assert_no_secret(hidden);
+    }
+}
+
+#[test]
+fn two_hundred_concurrent_runs_make_one_request() {
+    let redis = RedisServer::start();
+    let server = server();
+    let home = Home::new();
+    let url = redis.url();
+    // The one request is answered late, so that the runs pile up behind it (the count
+    // must be 1 whatever the order).
+    server.push_fault(Fault::delay_headers(Duration::from_secs(1)));
+    let started = Instant::now();
+    let tokens: Vec<String> = std::thread::scope(|s| {
+        let runs: Vec<_> = (0..200)
+            .map(|_| s.spawn(|| stored_run(&home, &server, &url)))
+            .collect();
+        runs.into_iter().map(|r| r.join().unwrap()).collect()
+    });
+    eprintln!("200 concurrent --store runs: {:?}", started.elapsed());
+    assert_eq!(server.token_request_count(), 1);
+    let issued = &server.issued_tokens()[0].access_token;
+    assert!(tokens.iter().all(|t| t == issued), "{tokens:?}");
+    // Nothing was written under the user's cache folder.
+    assert!(!home.cache_dir().exists());
+}
+
+#[test]
+fn runs_and_library_processes_share_one_token() {
+    let redis = RedisServer::start();
+    let server = server();
+    let home = Home::new();
+    let library = library_store(&server, &redis.url());
+
+    // What a run fetches is what the library's processes find.
+    let first = stored_run(&home, &server, &redis.url());
+    let shared = library.load().unwrap().expect("a shared record");
+    assert_eq!(shared.to_token().access_token().secret(), first);
+    // The next run, through the variable this time, reuses it.
+    let again = home
+        .cli()
+        .against(&server)
+        .env("ZUORA_TOKEN_STORE", redis.url())
+        .run();
+    assert_eq!(again.token(), first);
+    assert_eq!(server.token_request_count(), 1);
+
+    // And a token a library process stored is what a run prints.
+    let theirs = TokenRecord::new(
+        &Token::new(
+            AccessToken::new("d763dcd1fb495c0a92967b04b3b85649").unwrap(),
+            Duration::from_secs(3599),
+        ),
+        SystemTime::now(),
+    );
+    library.save(&theirs, Duration::from_secs(3599)).unwrap();
+    assert_eq!(
+        stored_run(&home, &server, &redis.url()),
+        "d763dcd1fb495c0a92967b04b3b85649"
+    );
+    assert_eq!(server.token_request_count(), 1);
+}
+
+#[test]
+fn the_flag_wins_over_the_variable() {
+    let redis = RedisServer::start();
+    let server = server();
+    let home = Home::new();
+    // The variable names a Redis that is not there: a quiet success shows it was not used.
+    let down = format!("redis://127.0.0.1:{}/", free_port());
+    let token = home
+        .cli()
+        .against(&server)
+        .env("ZUORA_TOKEN_STORE", &down)
+        .args(["--store", &redis.url()])
+        .run()
+        .token()
+        .to_owned();
+    let shared = library_store(&server, &redis.url()).load().unwrap();
+    assert_eq!(shared.unwrap().to_token().access_token().secret(), token);
+}
+
+#[test]
+fn redis_down_still_prints_a_token_with_one_warning() {
+    let server = server();
+    let down = format!("redis://:{PASSWORD_IN_URL}@127.0.0.1:{}/", free_port());
+    for cli in [
+        Cli::new().args(["--store", &down]),
+        Cli::new().env("ZUORA_TOKEN_STORE", &down),
+        Cli::new().args(["--store", &down, "--refresh"]),
+    ] {
+        let before = server.token_request_count();
+        let outcome = cli.against(&server).run();
+        let (token, warning) = token_with_one_warning(&outcome);
+        assert_eq!(server.token_request_count(), before + 1);
+        assert_eq!(
+            token,
+            server.issued_tokens().last().unwrap().access_token,
+            "{outcome:?}"
+        );
+        assert!(
+            warning.starts_with("warning: --store: ")
+                || warning.starts_with("warning: ZUORA_TOKEN_STORE: "),
+            "the warning names the option: {warning}"
+        );
+        assert_no_password(&outcome);
+    }
+}
+
+#[test]
+fn the_url_password_is_never_printed() {
+    let redis = RedisServer::start_with(&["--requirepass", PASSWORD]);
+    let server = server();
+    let home = Home::new();
+    let with = |password: &str| format!("redis://:{password}@127.0.0.1:{}/", redis.port());
+
+    // The right password: a quiet success, and the next run reuses the token.
+    let first = stored_run(&home, &server, &with(PASSWORD_IN_URL));
+    assert_eq!(stored_run(&home, &server, &with(PASSWORD_IN_URL)), first);
+    assert_eq!(server.token_request_count(), 1);
+
+    // A wrong one (that leaks nothing either): Redis refuses, the run fetches on its own.
+    let wrong = "Leaky%2BRedis%2FWrong";
+    let outcome = home
+        .cli()
+        .against(&server)
+        .args(["--store", &with(wrong)])
+        .run();
+    token_with_one_warning(&outcome);
+    outcome.assert_no_secret(wrong);
+    outcome.assert_no_secret("Leaky+Redis/Wrong");
+    assert_no_password(&outcome);
+
+    // URLs that cannot be used, with the password in them: refused, never quoted.
+    for bad in [
+        format!("redis://:{PASSWORD_IN_URL}@127.0.0.1:notaport/"),
+        format!("http://:{PASSWORD_IN_URL}@127.0.0.1:{}/", redis.port()),
+        format!("redis:/:{PASSWORD_IN_URL}@127.0.0.1/"),
+    ] {
+        for cli in [
+            home.cli().args(["--store", &bad]),
+            home.cli().env("ZUORA_TOKEN_STORE", &bad),
+        ] {
+            let outcome = cli.against(&server).run();
+            outcome.usage_error();
+            assert_no_password(&outcome);
+        }
+    }
+    // --help never shows the variable's value.
+    let help = home
+        .cli()
+        .env("ZUORA_TOKEN_STORE", with(PASSWORD_IN_URL))
+        .arg("--help")
+        .run();
+    assert!(help.success().contains("--store"));
+    assert_no_password(&help);
+    assert_eq!(server.token_request_count(), 2);
+}
+
+#[test]
+fn a_store_url_other_than_redis_is_refused_before_sending() {
+    let server = server();
+    for (url, from) in [
+        ("http://127.0.0.1:6379/", "--store"),
+        ("unix:///tmp/redis.sock", "--store"),
+        ("127.0.0.1:6379", "--store"),
+        ("", "--store"),
+        ("memcached://127.0.0.1:11211", "ZUORA_TOKEN_STORE"),
+    ] {
+        let cli = if from == "--store" {
+            Cli::new().args(["--store", url])
+        } else {
+            Cli::new().env("ZUORA_TOKEN_STORE", url)
+        };
+        let outcome = cli.against(&server).run();
+        let message = outcome.usage_error();
+        assert!(
+            message.contains(from),
+            "the message names {from}: {outcome:?}"
+        );
+    }
+    assert_eq!(server.token_request_count(), 0);
+}
+
+#[test]
+fn refresh_replaces_the_shared_token() {
+    let redis = RedisServer::start();
+    let server = server();
+    let home = Home::new();
+    let first = stored_run(&home, &server, &redis.url());
+    let refreshed = home
+        .cli()
+        .against(&server)
+        .args(["--store", &redis.url(), "--refresh"])
+        .run()
+        .token()
+        .to_owned();
+    assert_ne!(refreshed, first);
+    let shared = library_store(&server, &redis.url())
+        .load()
+        .unwrap()
+        .unwrap();
+    assert_eq!(shared.to_token().access_token().secret(), refreshed);
+    assert_eq!(stored_run(&home, &server, &redis.url()), refreshed);
+    assert_eq!(server.token_request_count(), 2);
+}
+
+#[test]
+fn mock_runs_share_one_redis_entry_and_ignore_the_variable() {
+    let redis = RedisServer::start();
+    let home = Home::new();
+    let run = || {
+        home.cli()
+            .args(["--mock", "--store", &redis.url()])
+            .run()
+            .token()
+            .to_owned()
+    };
+    let first = run();
+    assert_eq!(run(), first, "each --mock run's server has another port");
+
+    // Like every ZUORA_* variable, ZUORA_TOKEN_STORE is not read with --mock: a quiet
+    // success although it names a Redis that is not there (and --cache is not refused).
+    let down = format!("redis://127.0.0.1:{}/", free_port());
+    for mock in [&["--mock"][..], &["--mock", "--cache"]] {
+        home.cli()
+            .args(mock)
+            .env("ZUORA_TOKEN_STORE", &down)
+            .run()
+            .token();
+    }
+}
