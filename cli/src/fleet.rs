@@ -75,6 +75,8 @@ pub fn fetch(
                 outcome = fetcher
                     .adopt(record)
                     .map(|token| Ok(Fetched::Stored(token, None)));
+                // Not taken: the attempt goes on to the lease and a fetch of its own.
+                attempt.adopted(outcome.is_some());
             }
             FleetAction::Fetch => {
                 let fetched = fetcher.fetch(fallback.as_ref());
@@ -98,9 +100,8 @@ pub fn fetch(
             FleetAction::Done => break,
         }
     }
-    // The lifecycle refuses to adopt only a record with less than its minimum remaining
-    // lifetime left, which the fleet's stricter rule never hands over; should it happen,
-    // this run fetches on its own.
+    // Every attempt ends with an adopted record or a fetch; a store that failed before
+    // either leaves the run to fetch on its own.
     outcome.unwrap_or_else(|| fetcher.fetch(fallback.as_ref()))
 }
 
