@@ -461,7 +461,7 @@ fn lifecycle(d: &Path) -> usize {
             Cancel,
             Poll,
             Probe,
-            Adopt(9),
+            Adopt { life: 9, age: 0 },
             Poll,
         ],
     ));
@@ -469,17 +469,17 @@ fn lifecycle(d: &Path) -> usize {
         "adopted-tokens".into(),
         default,
         vec![
-            Adopt(6),
+            Adopt { life: 6, age: 0 },
             Poll,
-            Adopt(3),
+            Adopt { life: 3, age: 0 },
             AdoptSecs(1800),
-            Adopt(0),
+            Adopt { life: 0, age: 0 },
             AdvanceSecs(1600),
             Poll,
             ok(0),
-            Adopt(8),
+            Adopt { life: 8, age: 0 },
             Poll,
-            Adopt(9),
+            Adopt { life: 9, age: 0 },
             Poll,
             Probe,
         ],
@@ -492,9 +492,9 @@ fn lifecycle(d: &Path) -> usize {
             ..default
         },
         vec![
-            Adopt(9),
+            Adopt { life: 9, age: 0 },
             Poll,
-            Adopt(8),
+            Adopt { life: 8, age: 0 },
             Poll,
             Drive { shape: 0, param: 6 },
             Probe,
@@ -569,6 +569,7 @@ fn lifecycle(d: &Path) -> usize {
             Poll,
         ],
     ));
+    lifecycle_policy(&mut scenarios, default);
     let mut n = 0;
     for (name, config, ops) in &scenarios {
         let bytes = encode_lifecycle(config, ops);
@@ -578,4 +579,279 @@ fn lifecycle(d: &Path) -> usize {
         n += 1;
     }
     n
+}
+
+/// Scenarios for the rules of the core's policy: the request deadline, the minimum
+/// remaining lifetime, long lifetimes clamped, the one retry policy, the `Retry-After` cap
+/// (and dates without `Date`), adopted records and records from a shared store.
+fn lifecycle_policy(scenarios: &mut Vec<(String, ConfigSpec, Vec<Op>)>, default: ConfigSpec) {
+    use Op::*;
+    let ok = Drive { shape: 0, param: 0 };
+    let mut add = |name: &str, config: ConfigSpec, ops: Vec<Op>| {
+        scenarios.push((name.into(), config, ops));
+    };
+    add(
+        "lost-outcome-times-out-at-the-deadline",
+        default,
+        vec![
+            Poll,
+            AdvanceSecs(34),
+            Poll,
+            AdvanceMs(999),
+            Poll,
+            AdvanceMs(1),
+            Poll,
+            StaleRespond { which: 0, shape: 0 },
+            Poll,
+            Probe,
+            AdvanceSecs(1),
+            Poll,
+            AdvanceSecs(40),
+            Respond { shape: 0, param: 0 },
+            Poll,
+            Probe,
+        ],
+    );
+    add(
+        "lost-refresh-keeps-the-token",
+        ConfigSpec {
+            deadline: 4, // 10 s
+            ..default
+        },
+        vec![
+            ok.clone(),
+            AdvanceSecs(3300),
+            Poll,
+            AdvanceSecs(10),
+            Poll,
+            Probe,
+            AdvanceSecs(1),
+            Drive { shape: 0, param: 0 },
+            Probe,
+        ],
+    );
+    add(
+        "zero-deadline",
+        ConfigSpec {
+            deadline: 1,
+            budget: 2,
+            ..default
+        },
+        vec![Poll, Poll, Poll, Poll, Probe, AdvanceSecs(60), ok.clone(), Poll],
+    );
+    add(
+        "retry-after-capped",
+        default,
+        vec![
+            Drive { shape: 7, param: 65535 },
+            Poll,
+            Probe,
+            AdvanceSecs(899),
+            Poll,
+            AdvanceSecs(1),
+            Drive { shape: 12, param: 3600 },
+            AdvanceSecs(900),
+            ok.clone(),
+            Poll,
+        ],
+    );
+    add(
+        "retry-after-cap-of-90-seconds",
+        ConfigSpec {
+            max_wait: 4,
+            ..default
+        },
+        vec![
+            Drive { shape: 8, param: 3600 },
+            Poll,
+            AdvanceSecs(90),
+            Drive { shape: 27, param: 600 },
+            Poll,
+            AdvanceSecs(90),
+            ok.clone(),
+        ],
+    );
+    add(
+        "retry-after-date-without-date-header",
+        default,
+        vec![
+            Poll,
+            RetryAfterDate { status: 0, offset: 45 },
+            Poll,
+            AdvanceSecs(44),
+            Poll,
+            AdvanceSecs(1),
+            Poll,
+            WallSkew(-30),
+            RetryAfterDate { status: 1, offset: 3600 },
+            Poll,
+            AdvanceSecs(900),
+            Poll,
+            RetryAfterDate { status: 4, offset: -60 },
+            Poll,
+            Probe,
+        ],
+    );
+    add(
+        "not-handed-out-in-the-last-30-seconds",
+        default,
+        vec![
+            ok.clone(),
+            AdvanceSecs(3300),
+            Drive { shape: 12, param: 600 },
+            AdvanceSecs(268),
+            AdvanceMs(999),
+            Poll,
+            AdvanceMs(1),
+            Poll,
+            Probe,
+            AdvanceSecs(600),
+            ok.clone(),
+        ],
+    );
+    add(
+        "min-remaining-longer-than-the-window",
+        ConfigSpec {
+            min_remaining: 4, // 300 s
+            window: 4,        // 60 s
+            ..default
+        },
+        vec![
+            ok.clone(),
+            AdvanceSecs(3000),
+            Poll,
+            AdvanceSecs(239),
+            Poll,
+            Respond { shape: 0, param: 3 }, // a 30 s token
+            Poll,
+            AdvanceSecs(15),
+            Poll,
+            Probe,
+        ],
+    );
+    add(
+        "long-lifetimes-clamped",
+        default,
+        vec![
+            Drive { shape: 28, param: 0 }, // ten days
+            AdvanceSecs(60_000),
+            Poll,
+            AdvanceSecs(26_100),
+            Poll,
+            Respond { shape: 28, param: 3 }, // 1e300
+            Probe,
+            Jump(1),
+            Poll,
+            Respond { shape: 28, param: 2 },
+            Poll,
+        ],
+    );
+    add(
+        "short-max-lifetime",
+        ConfigSpec {
+            max_lifetime: 4, // 60 s
+            ..default
+        },
+        vec![ok.clone(), Poll, AdvanceSecs(15), Poll, AdvanceSecs(15), Drive { shape: 28, param: 1 }, Probe],
+    );
+    add(
+        "zero-max-lifetime",
+        ConfigSpec {
+            max_lifetime: 1,
+            budget: 3,
+            ..default
+        },
+        vec![ok.clone(), Poll, ok.clone(), Poll, ok.clone(), Poll, Probe],
+    );
+    add(
+        "permanent-failures-wait-for-reset",
+        default,
+        vec![
+            Drive { shape: 15, param: 0 },
+            Poll,
+            AdvanceSecs(3600),
+            Poll,
+            Reset,
+            Poll,
+            Transport(3), // TLS
+            Jump(0),
+            Poll,
+            Reset,
+            Poll,
+            Transport(5), // body too large
+            Reset,
+            Drive { shape: 16, param: 0 },
+            Reset,
+            Drive { shape: 17, param: 0 },
+            Reset,
+            Drive { shape: 26, param: 0 }, // 408: transient
+            AdvanceSecs(2),
+            Drive { shape: 27, param: 5 }, // 425: transient
+            Probe,
+        ],
+    );
+    add(
+        "permanent-failure-reprobe",
+        ConfigSpec {
+            reprobe: 128 + 2, // every 60 s
+            ..default
+        },
+        vec![
+            Drive { shape: 15, param: 0 },
+            AdvanceSecs(59),
+            Poll,
+            AdvanceSecs(1),
+            Poll,
+            Transport(3),
+            AdvanceSecs(60),
+            Drive { shape: 12, param: 30 },
+            Poll,
+            AdvanceSecs(30),
+            ok.clone(),
+        ],
+    );
+    add(
+        "shared-store-records",
+        default,
+        vec![
+            Poll,
+            Record { life: 6, age: 0 },
+            Poll,
+            AdvanceSecs(3300),
+            Poll,
+            Record { life: 6, age: 4 },
+            Poll,
+            Record { life: 0, age: 0 },
+            Poll,
+            StaleRecord { which: 0 },
+            Record { life: 7, age: 2 },
+            Probe,
+            Poll,
+            AdvanceSecs(40),
+            Record { life: 6, age: 0 },
+            Probe,
+        ],
+    );
+    add(
+        "records-with-skewed-clocks",
+        default,
+        vec![
+            Adopt { life: 6, age: 6 },
+            Adopt { life: 6, age: 7 },
+            Poll,
+            WallSkew(3000),
+            Probe,
+            Poll,
+            WallSkew(-6000),
+            Adopt { life: 5, age: 3 },
+            Adopt { life: 8, age: 5 },
+            Adopt { life: 9, age: 7 },
+            Poll,
+            InvalidateCurrent,
+            Poll,
+            Invalidate(0),
+            Record { life: 6, age: 1 },
+            Probe,
+        ],
+    );
 }
