@@ -51,23 +51,31 @@ pub fn has_known_spelling(text: &str) -> bool {
     SECRET_SPELLINGS.iter().any(|s| text.contains(s))
 }
 
-/// Whether `text` shows [`SECRET`] in any encoding a reader would undo: as is, in a
-/// `Debug` string (`\\` for `\`), JSON-escaped (`\/`, `\uXXXX`, either hex case) or
-/// percent-encoded (either hex case), or JSON-escaped then `Debug`-escaped.
+/// Whether `text` shows [`SECRET`] in any encoding a reader would undo (see [`shows`]).
 pub fn leaks_secret(text: &str) -> bool {
-    if has_known_spelling(text) {
-        return true;
-    }
-    // Every spelling of the secret has its alphanumeric tail: most texts end here.
-    if !text.contains("Q7vX9kL2pN8wR4tY6uJ") {
+    shows(text, SECRET)
+}
+
+/// Whether `text` shows `secret` in any encoding a reader would undo: as is, in a `Debug`
+/// string (`\\` for `\`), JSON-escaped (`\/`, `\uXXXX` in either hex case, as Java's
+/// encoders write `=` and `+`), percent-encoded (either hex case, in full or in part), or
+/// JSON-escaped then `Debug`-escaped.
+pub fn shows(text: &str, secret: &str) -> bool {
+    // None of these encodings touches letters or digits: a text without the secret's
+    // longest alphanumeric run cannot show it.
+    let run = secret
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .max_by_key(|r| r.len())
+        .unwrap_or(secret);
+    if !text.contains(run) {
         return false;
     }
     let debug = text.replace("\\\\", "\\");
     [text, debug.as_str()].into_iter().any(|t| {
         let json = json_unescape(t);
-        [percent_decode(t), percent_decode(&json), json]
+        [t, &json, &percent_decode(t), &percent_decode(&json)]
             .iter()
-            .any(|d| d.contains(SECRET))
+            .any(|d| d.contains(secret))
     })
 }
 
@@ -972,8 +980,12 @@ pub enum Op {
         life: u8,
         age: u8,
     },
-    /// Adopt a record living this many seconds, issued now.
-    AdoptSecs(u16),
+    /// Adopt a record living `secs` seconds, issued `age_ms` milliseconds before the wall
+    /// clock (so that the minimum-remaining boundary is reachable to the millisecond).
+    AdoptSecs {
+        secs: u16,
+        age_ms: u16,
+    },
     /// New credentials or environment.
     Reconfigure(u8),
     /// Read every getter (`next_wakeup`, `token`, `requests_last_minute`…).
@@ -1052,7 +1064,10 @@ pub fn decode_lifecycle(data: &[u8]) -> (ConfigSpec, Vec<Op>) {
                 life: r.u8(),
                 age: r.u8(),
             },
-            16 => Op::AdoptSecs(r.u16()),
+            16 => Op::AdoptSecs {
+                secs: r.u16(),
+                age_ms: r.u16(),
+            },
             17 => Op::Reconfigure(r.u8()),
             18 => Op::Probe,
             19 => Op::Drive {
@@ -1132,9 +1147,10 @@ pub fn encode_lifecycle(config: &ConfigSpec, ops: &[Op]) -> Vec<u8> {
             Op::Invalidate(v) => out.extend([13, *v]),
             Op::Reset => out.push(14),
             Op::Adopt { life, age } => out.extend([15, *life, *age]),
-            Op::AdoptSecs(v) => {
+            Op::AdoptSecs { secs, age_ms } => {
                 out.push(16);
-                u16(&mut out, *v);
+                u16(&mut out, *secs);
+                u16(&mut out, *age_ms);
             }
             Op::Reconfigure(v) => out.extend([17, *v]),
             Op::Probe => out.push(18),
