@@ -38,7 +38,16 @@ fn regressions(root: &Path) -> usize {
     let d = root.join("parse_response");
     fs::create_dir_all(&d).expect("create the regression directory");
     let framed = format!("401\ncontent-type: application/json\n\n{body}");
-    write(&d, "secret-echo-java-json-escape-401.txt", framed.as_bytes());
+    write(
+        &d,
+        "secret-echo-java-json-escape-401.txt",
+        framed.as_bytes(),
+    );
+    // Found by the fuzzer (minimised): the secret with only its `/` percent-encoded (as
+    // Go's `url.PathEscape` writes it, but in lower case), in any body.
+    let partly = SECRET.replace('/', "%2f");
+    let framed = format!("200\n\n{partly}");
+    write(&d, "secret-partly-percent-encoded-200.txt", framed.as_bytes());
     let d = root.join("lifecycle");
     fs::create_dir_all(&d).expect("create the regression directory");
     let config = ConfigSpec {
@@ -61,7 +70,7 @@ fn regressions(root: &Path) -> usize {
         "secret-echo-java-json-escape-401.bin",
         &encode_lifecycle(&config, &ops),
     );
-    2
+    3
 }
 
 fn dir(root: &Path, target: &str) -> PathBuf {
@@ -682,19 +691,34 @@ fn lifecycle_policy(scenarios: &mut Vec<(String, ConfigSpec, Vec<Op>)>, default:
             budget: 2,
             ..default
         },
-        vec![Poll, Poll, Poll, Poll, Probe, AdvanceSecs(60), ok.clone(), Poll],
+        vec![
+            Poll,
+            Poll,
+            Poll,
+            Poll,
+            Probe,
+            AdvanceSecs(60),
+            ok.clone(),
+            Poll,
+        ],
     );
     add(
         "retry-after-capped",
         default,
         vec![
-            Drive { shape: 7, param: 65535 },
+            Drive {
+                shape: 7,
+                param: 65535,
+            },
             Poll,
             Probe,
             AdvanceSecs(899),
             Poll,
             AdvanceSecs(1),
-            Drive { shape: 12, param: 3600 },
+            Drive {
+                shape: 12,
+                param: 3600,
+            },
             AdvanceSecs(900),
             ok.clone(),
             Poll,
@@ -707,10 +731,16 @@ fn lifecycle_policy(scenarios: &mut Vec<(String, ConfigSpec, Vec<Op>)>, default:
             ..default
         },
         vec![
-            Drive { shape: 8, param: 3600 },
+            Drive {
+                shape: 8,
+                param: 3600,
+            },
             Poll,
             AdvanceSecs(90),
-            Drive { shape: 27, param: 600 },
+            Drive {
+                shape: 27,
+                param: 600,
+            },
             Poll,
             AdvanceSecs(90),
             ok.clone(),
@@ -721,18 +751,27 @@ fn lifecycle_policy(scenarios: &mut Vec<(String, ConfigSpec, Vec<Op>)>, default:
         default,
         vec![
             Poll,
-            RetryAfterDate { status: 0, offset: 45 },
+            RetryAfterDate {
+                status: 0,
+                offset: 45,
+            },
             Poll,
             AdvanceSecs(44),
             Poll,
             AdvanceSecs(1),
             Poll,
             WallSkew(-30),
-            RetryAfterDate { status: 1, offset: 3600 },
+            RetryAfterDate {
+                status: 1,
+                offset: 3600,
+            },
             Poll,
             AdvanceSecs(900),
             Poll,
-            RetryAfterDate { status: 4, offset: -60 },
+            RetryAfterDate {
+                status: 4,
+                offset: -60,
+            },
             Poll,
             Probe,
         ],
@@ -743,7 +782,10 @@ fn lifecycle_policy(scenarios: &mut Vec<(String, ConfigSpec, Vec<Op>)>, default:
         vec![
             ok.clone(),
             AdvanceSecs(3300),
-            Drive { shape: 12, param: 600 },
+            Drive {
+                shape: 12,
+                param: 600,
+            },
             AdvanceSecs(268),
             AdvanceMs(999),
             Poll,
@@ -778,16 +820,25 @@ fn lifecycle_policy(scenarios: &mut Vec<(String, ConfigSpec, Vec<Op>)>, default:
         "long-lifetimes-clamped",
         default,
         vec![
-            Drive { shape: 28, param: 0 }, // ten days
+            Drive {
+                shape: 28,
+                param: 0,
+            }, // ten days
             AdvanceSecs(60_000),
             Poll,
             AdvanceSecs(26_100),
             Poll,
-            Respond { shape: 28, param: 3 }, // 1e300
+            Respond {
+                shape: 28,
+                param: 3,
+            }, // 1e300
             Probe,
             Jump(1),
             Poll,
-            Respond { shape: 28, param: 2 },
+            Respond {
+                shape: 28,
+                param: 2,
+            },
             Poll,
         ],
     );
@@ -797,7 +848,18 @@ fn lifecycle_policy(scenarios: &mut Vec<(String, ConfigSpec, Vec<Op>)>, default:
             max_lifetime: 4, // 60 s
             ..default
         },
-        vec![ok.clone(), Poll, AdvanceSecs(15), Poll, AdvanceSecs(15), Drive { shape: 28, param: 1 }, Probe],
+        vec![
+            ok.clone(),
+            Poll,
+            AdvanceSecs(15),
+            Poll,
+            AdvanceSecs(15),
+            Drive {
+                shape: 28,
+                param: 1,
+            },
+            Probe,
+        ],
     );
     add(
         "zero-max-lifetime",
@@ -812,7 +874,10 @@ fn lifecycle_policy(scenarios: &mut Vec<(String, ConfigSpec, Vec<Op>)>, default:
         "permanent-failures-wait-for-reset",
         default,
         vec![
-            Drive { shape: 15, param: 0 },
+            Drive {
+                shape: 15,
+                param: 0,
+            },
             Poll,
             AdvanceSecs(3600),
             Poll,
@@ -825,13 +890,25 @@ fn lifecycle_policy(scenarios: &mut Vec<(String, ConfigSpec, Vec<Op>)>, default:
             Poll,
             Transport(5), // body too large
             Reset,
-            Drive { shape: 16, param: 0 },
+            Drive {
+                shape: 16,
+                param: 0,
+            },
             Reset,
-            Drive { shape: 17, param: 0 },
+            Drive {
+                shape: 17,
+                param: 0,
+            },
             Reset,
-            Drive { shape: 26, param: 0 }, // 408: transient
+            Drive {
+                shape: 26,
+                param: 0,
+            }, // 408: transient
             AdvanceSecs(2),
-            Drive { shape: 27, param: 5 }, // 425: transient
+            Drive {
+                shape: 27,
+                param: 5,
+            }, // 425: transient
             Probe,
         ],
     );
@@ -842,14 +919,20 @@ fn lifecycle_policy(scenarios: &mut Vec<(String, ConfigSpec, Vec<Op>)>, default:
             ..default
         },
         vec![
-            Drive { shape: 15, param: 0 },
+            Drive {
+                shape: 15,
+                param: 0,
+            },
             AdvanceSecs(59),
             Poll,
             AdvanceSecs(1),
             Poll,
             Transport(3),
             AdvanceSecs(60),
-            Drive { shape: 12, param: 30 },
+            Drive {
+                shape: 12,
+                param: 30,
+            },
             Poll,
             AdvanceSecs(30),
             ok.clone(),
@@ -884,15 +967,30 @@ fn lifecycle_policy(scenarios: &mut Vec<(String, ConfigSpec, Vec<Op>)>, default:
             ..default
         },
         vec![
-            AdoptSecs { secs: 60, age_ms: 30_000 }, // 30 s left: not over half of 60
-            AdoptSecs { secs: 60, age_ms: 29_999 }, // 30.001 s left: over half of 60
+            AdoptSecs {
+                secs: 60,
+                age_ms: 30_000,
+            }, // 30 s left: not over half of 60
+            AdoptSecs {
+                secs: 60,
+                age_ms: 29_999,
+            }, // 30.001 s left: over half of 60
             Poll,
             Reconfigure(0),
             Adopt { life: 5, age: 3 }, // 600 s issued 299 s ago: 301 s left
             Poll,
-            AdoptSecs { secs: 600, age_ms: 0 },
-            AdoptSecs { secs: 700, age_ms: 40_000 }, // 660 s left, half of 700 is 350
-            AdoptSecs { secs: 700, age_ms: 50_000 }, // 650 s left: outlives nothing
+            AdoptSecs {
+                secs: 600,
+                age_ms: 0,
+            },
+            AdoptSecs {
+                secs: 700,
+                age_ms: 40_000,
+            }, // 660 s left, half of 700 is 350
+            AdoptSecs {
+                secs: 700,
+                age_ms: 50_000,
+            }, // 650 s left: outlives nothing
             AdvanceSecs(300),
             Poll,
             Poll,

@@ -177,7 +177,13 @@ impl Model {
     }
 
     /// Records a failure at `now`.
-    fn failed(&mut self, now: Timestamp, transient: bool, server_wait: Option<Duration>, timeout: bool) {
+    fn failed(
+        &mut self,
+        now: Timestamp,
+        transient: bool,
+        server_wait: Option<Duration>,
+        timeout: bool,
+    ) {
         if transient {
             self.failures = self.failures.saturating_add(1);
             let cap = self.spec.max_wait();
@@ -398,7 +404,10 @@ impl Model {
             Polled::Send(id) => {
                 assert!(self.in_flight.is_none(), "two requests in flight");
                 assert!(!self.past.contains(id), "a request ID was reused");
-                assert!(refresh_due, "a request before the refresh time of a usable token");
+                assert!(
+                    refresh_due,
+                    "a request before the refresh time of a usable token"
+                );
                 assert!(
                     budget_left,
                     "more than {} requests within a minute",
@@ -428,7 +437,11 @@ impl Model {
             Polled::Fail(retry_at) => {
                 assert!(self.in_flight.is_none(), "Fail with a request in flight");
                 assert_eq!(usable, None, "Fail while a token is usable");
-                assert_eq!(lc.next_wakeup(), *retry_at, "next_wakeup disagrees with Fail");
+                assert_eq!(
+                    lc.next_wakeup(),
+                    *retry_at,
+                    "next_wakeup disagrees with Fail"
+                );
             }
             Polled::Use | Polled::Send(_) => {}
         }
@@ -451,7 +464,10 @@ impl Model {
         );
         let t = &self.tokens[&g];
         assert_eq!(c.token().access_token().secret(), t.text);
-        assert!(now < t.usable_until, "a token handed out past its usable_until");
+        assert!(
+            now < t.usable_until,
+            "a token handed out past its usable_until"
+        );
         assert_eq!(c.usable_until(), t.usable_until);
         assert_eq!(c.expires_at(), t.expires_at);
         assert_eq!(c.refresh_at(), t.refresh_at);
@@ -496,8 +512,14 @@ impl Model {
             (None, Some(_)) => bounds(now, now),
         };
         let t = retry_at.expect("matched above");
-        assert!(t > now || now == Timestamp::MAX, "retry_at {t:?} <= now {now:?}");
-        assert!(t >= earliest, "retry_at {t:?} before the failure allows ({earliest:?})");
+        assert!(
+            t > now || now == Timestamp::MAX,
+            "retry_at {t:?} <= now {now:?}"
+        );
+        assert!(
+            t >= earliest,
+            "retry_at {t:?} before the failure allows ({earliest:?})"
+        );
         assert!(t <= latest, "retry_at {t:?} past the cap ({latest:?})");
         assert!(!error.to_string().contains('\n'));
     }
@@ -524,7 +546,10 @@ impl Model {
         let outcome = lc.handle_response(self.clock, wall, id, &response);
         self.check_debug(&format!("{outcome:?}"), "an outcome");
         if !live {
-            assert!(matches!(outcome, Outcome::Ignored), "a late answer: {outcome:?}");
+            assert!(
+                matches!(outcome, Outcome::Ignored),
+                "a late answer: {outcome:?}"
+            );
             return;
         }
         match (&shape.expect, outcome) {
@@ -576,7 +601,10 @@ impl Model {
         let outcome = lc.handle_response(self.clock, wall, id, &response);
         self.check_debug(&format!("{outcome:?}"), "an outcome");
         match outcome {
-            _ if !live => assert!(matches!(outcome, Outcome::Ignored), "a late answer: {outcome:?}"),
+            _ if !live => assert!(
+                matches!(outcome, Outcome::Ignored),
+                "a late answer: {outcome:?}"
+            ),
             Outcome::Token(c) => {
                 assert!(response.status().is_success());
                 let lifetime = c.token().expires_in();
@@ -615,7 +643,10 @@ impl Model {
         let outcome = lc.handle_response(self.clock, wall, id, &response);
         self.check_debug(&format!("{outcome:?}"), "an outcome");
         match outcome {
-            _ if !live => assert!(matches!(outcome, Outcome::Ignored), "a late answer: {outcome:?}"),
+            _ if !live => assert!(
+                matches!(outcome, Outcome::Ignored),
+                "a late answer: {outcome:?}"
+            ),
             Outcome::Failed(e) => {
                 // Without `Date` the error cannot resolve the date by itself.
                 assert_eq!(e.retry_after(), None, "{e:?}");
@@ -627,7 +658,13 @@ impl Model {
     }
 
     /// Checks a failed response's classification, then records it.
-    fn response_failed<B>(&mut self, e: &Error, response: &http::Response<B>, now: Timestamp, wall: SystemTime) {
+    fn response_failed<B>(
+        &mut self,
+        e: &Error,
+        response: &http::Response<B>,
+        now: Timestamp,
+        wall: SystemTime,
+    ) {
         let status = response.status().as_u16();
         assert_eq!(e.status().map(|s| s.as_u16()), Some(status));
         let transient = transient_status(status);
@@ -645,7 +682,10 @@ impl Model {
         let error = TransportError::new(kind, "connection reset by peer");
         let outcome = lc.handle_transport_error(self.clock, id, error);
         match outcome {
-            _ if !live => assert!(matches!(outcome, Outcome::Ignored), "a late error: {outcome:?}"),
+            _ if !live => assert!(
+                matches!(outcome, Outcome::Ignored),
+                "a late error: {outcome:?}"
+            ),
             Outcome::Failed(e @ Error::Transport(t)) => {
                 let transient = !matches!(
                     kind,
@@ -790,7 +830,13 @@ impl Model {
     /// The refresh time of a token installed at `start`: halfway through its usable life
     /// when that is shorter than twice the window; else the window plus up to `jitter` % of
     /// it before expiry, or before the end of use when that lead reaches past it.
-    fn check_refresh(&self, r: Timestamp, start: Timestamp, expires_at: Timestamp, usable_until: Timestamp) {
+    fn check_refresh(
+        &self,
+        r: Timestamp,
+        start: Timestamp,
+        expires_at: Timestamp,
+        usable_until: Timestamp,
+    ) {
         let usable = usable_until.saturating_duration_since(start);
         let window = self.spec.window();
         if usable < window.saturating_mul(2) {
@@ -809,9 +855,11 @@ impl Model {
                 .as_nanos()
                 .checked_sub(r.as_duration().as_nanos())
         };
-        let reserve = expires_at.saturating_duration_since(usable_until).as_nanos();
-        let from_expiry = lead_before(expires_at)
-            .is_some_and(|l| leads.contains(&l) && r < usable_until);
+        let reserve = expires_at
+            .saturating_duration_since(usable_until)
+            .as_nanos();
+        let from_expiry =
+            lead_before(expires_at).is_some_and(|l| leads.contains(&l) && r < usable_until);
         let from_use =
             lead_before(usable_until).is_some_and(|l| leads.contains(&l) && l <= reserve);
         assert!(
@@ -838,7 +886,9 @@ impl Model {
         let usable = self.usable_at(now).map(|g| &self.tokens[&g]);
         if let Some((_, sent)) = self.in_flight {
             let deadline = sent + self.spec.deadline();
-            return Wakeup::Exact(Some(usable.map_or(deadline, |t| t.usable_until.min(deadline))));
+            return Wakeup::Exact(Some(
+                usable.map_or(deadline, |t| t.usable_until.min(deadline)),
+            ));
         }
         if let Some(t) = usable.filter(|t| now < t.refresh_at) {
             return Wakeup::Exact(Some(t.refresh_at));
@@ -852,7 +902,9 @@ impl Model {
                 Wakeup::Within(end_of_use(lo), end_of_use(hi))
             }
             Some(f) => match self.spec.reprobe() {
-                Some(every) => Wakeup::Exact(Some(end_of_use(self.budget_gate((f.at + every).max(now))))),
+                Some(every) => {
+                    Wakeup::Exact(Some(end_of_use(self.budget_gate((f.at + every).max(now)))))
+                }
                 None => Wakeup::Exact(usable.map(|t| t.usable_until)),
             },
         }
@@ -860,21 +912,35 @@ impl Model {
 
     /// After every operation.
     fn check_state(&self, lc: &TokenLifecycle) {
-        assert_eq!(lc.in_flight(), self.in_flight.map(|(id, _)| id), "in flight");
+        assert_eq!(
+            lc.in_flight(),
+            self.in_flight.map(|(id, _)| id),
+            "in flight"
+        );
         assert_eq!(lc.latest_time(), self.latest, "latest time");
         let wakeup = lc.next_wakeup();
         if self.in_flight.is_some() {
             assert!(wakeup.is_some(), "a request in flight without a wake-up");
         }
         if let Some(w) = wakeup {
-            assert!(w >= self.latest, "a wake-up in the past: {w:?} < {:?}", self.latest);
+            assert!(
+                w >= self.latest,
+                "a wake-up in the past: {w:?} < {:?}",
+                self.latest
+            );
         }
         match self.expected_wakeup() {
             Wakeup::Exact(expected) => assert_eq!(wakeup, expected, "next_wakeup"),
             Wakeup::Within(lo, hi) => {
                 let w = wakeup.expect("a wake-up after a transient failure");
-                assert!(lo <= w, "next_wakeup {w:?} before the server's wait or the budget ({lo:?})");
-                assert!(w <= hi, "next_wakeup {w:?} past the cap plus the budget's minute ({hi:?})");
+                assert!(
+                    lo <= w,
+                    "next_wakeup {w:?} before the server's wait or the budget ({lo:?})"
+                );
+                assert!(
+                    w <= hi,
+                    "next_wakeup {w:?} past the cap plus the budget's minute ({hi:?})"
+                );
             }
         }
     }
@@ -895,7 +961,9 @@ impl Model {
             (Some(e), Some(f)) => {
                 assert_eq!(e.is_transient(), f.transient, "{e:?}");
                 if f.timeout {
-                    assert!(matches!(e, Error::Transport(t) if t.kind() == TransportErrorKind::Timeout));
+                    assert!(
+                        matches!(e, Error::Transport(t) if t.kind() == TransportErrorKind::Timeout)
+                    );
                 }
                 self.check_debug(&format!("{e:?}"), "the last error");
             }
@@ -912,7 +980,10 @@ impl Model {
 
     /// `text` (a `Debug` of something) shows the client secret in no spelling.
     fn check_debug(&self, text: &str, what: &str) {
-        assert!(!shows(text, self.secret), "the secret in the Debug of {what}: {text}");
+        assert!(
+            !shows(text, self.secret),
+            "the secret in the Debug of {what}: {text}"
+        );
     }
 }
 
@@ -958,7 +1029,12 @@ fn server_wait<B>(response: &http::Response<B>, wall: SystemTime) -> Option<Dura
 
 /// When a fetched token was issued: the response's `Date`, else the wall clock when its
 /// request was sent (`wall` at `now`, less the time since `sent`).
-fn issued_at<B>(response: &http::Response<B>, wall: SystemTime, now: Timestamp, sent: Timestamp) -> SystemTime {
+fn issued_at<B>(
+    response: &http::Response<B>,
+    wall: SystemTime,
+    now: Timestamp,
+    sent: Timestamp,
+) -> SystemTime {
     response
         .headers()
         .get("date")
