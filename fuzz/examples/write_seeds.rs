@@ -10,7 +10,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use zuora_oauth_fuzz::{
-    ConfigSpec, Op, SECRET, SECRET_FORM, SHAPES, decode_lifecycle, encode_lifecycle, framing, shape,
+    ConfigSpec, Op, SECRET, SECRET_FORM, SECRET_JSON_UNICODE, SHAPES, decode_lifecycle,
+    encode_lifecycle, framing, shape,
 };
 
 fn main() {
@@ -31,9 +32,8 @@ fn main() {
 fn regressions(root: &Path) -> usize {
     // A Java (Gson) encoder escapes `=` as `\u003d`: the echoed secret stays in the body
     // excerpt, which `Debug` shows.
-    let java = SECRET.replace('=', "\\u003d");
     let body = format!(
-        r#"{{"error":"invalid_client","error_description":"Bad client credentials: client_secret={java}"}}"#
+        r#"{{"error":"invalid_client","error_description":"Bad client credentials: client_secret={SECRET_JSON_UNICODE}"}}"#
     );
     let d = root.join("parse_response");
     fs::create_dir_all(&d).expect("create the regression directory");
@@ -47,7 +47,11 @@ fn regressions(root: &Path) -> usize {
     // Go's `url.PathEscape` writes it, but in lower case), in any body.
     let partly = SECRET.replace('/', "%2f");
     let framed = format!("200\n\n{partly}");
-    write(&d, "secret-partly-percent-encoded-200.txt", framed.as_bytes());
+    write(
+        &d,
+        "secret-partly-percent-encoded-200.txt",
+        framed.as_bytes(),
+    );
     let d = root.join("lifecycle");
     fs::create_dir_all(&d).expect("create the regression directory");
     let config = ConfigSpec {

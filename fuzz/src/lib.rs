@@ -58,7 +58,7 @@ pub fn leaks_secret(text: &str) -> bool {
 
 /// Whether `text` shows `secret` in any encoding a reader would undo: as is, in a `Debug`
 /// string (`\\` for `\`), JSON-escaped (`\/`, `\uXXXX` in either hex case, as Java's
-/// encoders write `=` and `+`), percent-encoded (either hex case, in full or in part), or
+/// Gson writes `=`), percent-encoded (either hex case, in full or in part), or
 /// JSON-escaped then `Debug`-escaped.
 pub fn shows(text: &str, secret: &str) -> bool {
     // None of these encodings touches letters or digits: a text without the secret's
