@@ -10,7 +10,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use zuora_oauth_fuzz::{
-    ConfigSpec, Op, SECRET, SECRET_FORM, SHAPES, decode_lifecycle, encode_lifecycle, framing, shape,
+    ConfigSpec, Op, SECRET, SECRET_FORM, SECRET_JSON_UNICODE, SHAPES, decode_lifecycle,
+    encode_lifecycle, framing, shape,
 };
 
 fn main() {
@@ -21,6 +22,59 @@ fn main() {
     println!("validators: {n} seeds");
     let n = lifecycle(&dir(&root, "lifecycle"));
     println!("lifecycle: {n} seeds");
+    let n = regressions(&Path::new(env!("CARGO_MANIFEST_DIR")).join("regressions"));
+    println!("regressions: {n} inputs");
+}
+
+/// Inputs that fail against the core as it stands (findings not fixed yet), kept out of
+/// `seeds/` so that the smoke run tests everything else. Written, never deleted: a crash
+/// input copied here by hand stays. See README.md, "Findings".
+fn regressions(root: &Path) -> usize {
+    // A Java (Gson) encoder escapes `=` as `\u003d`: the echoed secret stays in the body
+    // excerpt, which `Debug` shows.
+    let body = format!(
+        r#"{{"error":"invalid_client","error_description":"Bad client credentials: client_secret={SECRET_JSON_UNICODE}"}}"#
+    );
+    let d = root.join("parse_response");
+    fs::create_dir_all(&d).expect("create the regression directory");
+    let framed = format!("401\ncontent-type: application/json\n\n{body}");
+    write(
+        &d,
+        "secret-echo-java-json-escape-401.txt",
+        framed.as_bytes(),
+    );
+    // Found by the fuzzer (minimised): the secret with only its `/` percent-encoded (as
+    // Go's `url.PathEscape` writes it, but in lower case), in any body.
+    let partly = SECRET.replace('/', "%2f");
+    let framed = format!("200\n\n{partly}");
+    write(
+        &d,
+        "secret-partly-percent-encoded-200.txt",
+        framed.as_bytes(),
+    );
+    let d = root.join("lifecycle");
+    fs::create_dir_all(&d).expect("create the regression directory");
+    let config = ConfigSpec {
+        seed: 7,
+        budget: 9,
+        jitter: 10,
+        ..ConfigSpec::default()
+    };
+    let ops = [
+        Op::Poll,
+        Op::RespondRaw {
+            status: 401,
+            content_type: 0,
+            body: body.into_bytes(),
+        },
+        Op::Poll,
+    ];
+    write(
+        &d,
+        "secret-echo-java-json-escape-401.bin",
+        &encode_lifecycle(&config, &ops),
+    );
+    3
 }
 
 fn dir(root: &Path, target: &str) -> PathBuf {
@@ -263,7 +317,8 @@ fn lifecycle(d: &Path) -> usize {
     use Op::*;
     let default = ConfigSpec {
         seed: 7,
-        budget: 9, // 10 per minute, the default
+        budget: 9,  // 10 per minute, the default
+        jitter: 10, // the default
         ..ConfigSpec::default()
     };
     let mut scenarios: Vec<(String, ConfigSpec, Vec<Op>)> = Vec::new();
@@ -461,7 +516,7 @@ fn lifecycle(d: &Path) -> usize {
             Cancel,
             Poll,
             Probe,
-            Adopt(9),
+            Adopt { life: 9, age: 0 },
             Poll,
         ],
     ));
@@ -469,17 +524,20 @@ fn lifecycle(d: &Path) -> usize {
         "adopted-tokens".into(),
         default,
         vec![
-            Adopt(6),
+            Adopt { life: 6, age: 0 },
             Poll,
-            Adopt(3),
-            AdoptSecs(1800),
-            Adopt(0),
+            Adopt { life: 3, age: 0 },
+            AdoptSecs {
+                secs: 1800,
+                age_ms: 0,
+            },
+            Adopt { life: 0, age: 0 },
             AdvanceSecs(1600),
             Poll,
             ok(0),
-            Adopt(8),
+            Adopt { life: 8, age: 0 },
             Poll,
-            Adopt(9),
+            Adopt { life: 9, age: 0 },
             Poll,
             Probe,
         ],
@@ -492,9 +550,9 @@ fn lifecycle(d: &Path) -> usize {
             ..default
         },
         vec![
-            Adopt(9),
+            Adopt { life: 9, age: 0 },
             Poll,
-            Adopt(8),
+            Adopt { life: 8, age: 0 },
             Poll,
             Drive { shape: 0, param: 6 },
             Probe,
@@ -569,6 +627,7 @@ fn lifecycle(d: &Path) -> usize {
             Poll,
         ],
     ));
+    lifecycle_policy(&mut scenarios, default);
     let mut n = 0;
     for (name, config, ops) in &scenarios {
         let bytes = encode_lifecycle(config, ops);
@@ -578,4 +637,390 @@ fn lifecycle(d: &Path) -> usize {
         n += 1;
     }
     n
+}
+
+/// Scenarios for the rules of the core's policy: the request deadline, the minimum
+/// remaining lifetime, long lifetimes clamped, the one retry policy, the `Retry-After` cap
+/// (and dates without `Date`), adopted records and records from a shared store.
+fn lifecycle_policy(scenarios: &mut Vec<(String, ConfigSpec, Vec<Op>)>, default: ConfigSpec) {
+    use Op::*;
+    let ok = Drive { shape: 0, param: 0 };
+    let mut add = |name: &str, config: ConfigSpec, ops: Vec<Op>| {
+        scenarios.push((name.into(), config, ops));
+    };
+    add(
+        "lost-outcome-times-out-at-the-deadline",
+        default,
+        vec![
+            Poll,
+            AdvanceSecs(34),
+            Poll,
+            AdvanceMs(999),
+            Poll,
+            AdvanceMs(1),
+            Poll,
+            StaleRespond { which: 0, shape: 0 },
+            Poll,
+            Probe,
+            AdvanceSecs(1),
+            Poll,
+            AdvanceSecs(40),
+            Respond { shape: 0, param: 0 },
+            Poll,
+            Probe,
+        ],
+    );
+    add(
+        "lost-refresh-keeps-the-token",
+        ConfigSpec {
+            deadline: 4, // 10 s
+            ..default
+        },
+        vec![
+            ok.clone(),
+            AdvanceSecs(3300),
+            Poll,
+            AdvanceSecs(10),
+            Poll,
+            Probe,
+            AdvanceSecs(1),
+            Drive { shape: 0, param: 0 },
+            Probe,
+        ],
+    );
+    add(
+        "zero-deadline",
+        ConfigSpec {
+            deadline: 1,
+            budget: 2,
+            ..default
+        },
+        vec![
+            Poll,
+            Poll,
+            Poll,
+            Poll,
+            Probe,
+            AdvanceSecs(60),
+            ok.clone(),
+            Poll,
+        ],
+    );
+    add(
+        "retry-after-capped",
+        default,
+        vec![
+            Drive {
+                shape: 7,
+                param: 65535,
+            },
+            Poll,
+            Probe,
+            AdvanceSecs(899),
+            Poll,
+            AdvanceSecs(1),
+            Drive {
+                shape: 12,
+                param: 3600,
+            },
+            AdvanceSecs(900),
+            ok.clone(),
+            Poll,
+        ],
+    );
+    add(
+        "retry-after-cap-of-90-seconds",
+        ConfigSpec {
+            max_wait: 4,
+            ..default
+        },
+        vec![
+            Drive {
+                shape: 8,
+                param: 3600,
+            },
+            Poll,
+            AdvanceSecs(90),
+            Drive {
+                shape: 27,
+                param: 600,
+            },
+            Poll,
+            AdvanceSecs(90),
+            ok.clone(),
+        ],
+    );
+    add(
+        "retry-after-date-without-date-header",
+        default,
+        vec![
+            Poll,
+            RetryAfterDate {
+                status: 0,
+                offset: 45,
+            },
+            Poll,
+            AdvanceSecs(44),
+            Poll,
+            AdvanceSecs(1),
+            Poll,
+            WallSkew(-30),
+            RetryAfterDate {
+                status: 1,
+                offset: 3600,
+            },
+            Poll,
+            AdvanceSecs(900),
+            Poll,
+            RetryAfterDate {
+                status: 4,
+                offset: -60,
+            },
+            Poll,
+            Probe,
+        ],
+    );
+    add(
+        "not-handed-out-in-the-last-30-seconds",
+        default,
+        vec![
+            ok.clone(),
+            AdvanceSecs(3300),
+            Drive {
+                shape: 12,
+                param: 600,
+            },
+            AdvanceSecs(268),
+            AdvanceMs(999),
+            Poll,
+            AdvanceMs(1),
+            Poll,
+            Probe,
+            AdvanceSecs(600),
+            ok.clone(),
+        ],
+    );
+    add(
+        "min-remaining-longer-than-the-window",
+        ConfigSpec {
+            min_remaining: 4, // 300 s
+            window: 4,        // 60 s
+            ..default
+        },
+        vec![
+            ok.clone(),
+            AdvanceSecs(3000),
+            Poll,
+            AdvanceSecs(239),
+            Poll,
+            Respond { shape: 0, param: 3 }, // a 30 s token
+            Poll,
+            AdvanceSecs(15),
+            Poll,
+            Probe,
+        ],
+    );
+    add(
+        "long-lifetimes-clamped",
+        default,
+        vec![
+            Drive {
+                shape: 28,
+                param: 0,
+            }, // ten days
+            AdvanceSecs(60_000),
+            Poll,
+            AdvanceSecs(26_100),
+            Poll,
+            Respond {
+                shape: 28,
+                param: 3,
+            }, // 1e300
+            Probe,
+            Jump(1),
+            Poll,
+            Respond {
+                shape: 28,
+                param: 2,
+            },
+            Poll,
+        ],
+    );
+    add(
+        "short-max-lifetime",
+        ConfigSpec {
+            max_lifetime: 4, // 60 s
+            ..default
+        },
+        vec![
+            ok.clone(),
+            Poll,
+            AdvanceSecs(15),
+            Poll,
+            AdvanceSecs(15),
+            Drive {
+                shape: 28,
+                param: 1,
+            },
+            Probe,
+        ],
+    );
+    add(
+        "zero-max-lifetime",
+        ConfigSpec {
+            max_lifetime: 1,
+            budget: 3,
+            ..default
+        },
+        vec![ok.clone(), Poll, ok.clone(), Poll, ok.clone(), Poll, Probe],
+    );
+    add(
+        "permanent-failures-wait-for-reset",
+        default,
+        vec![
+            Drive {
+                shape: 15,
+                param: 0,
+            },
+            Poll,
+            AdvanceSecs(3600),
+            Poll,
+            Reset,
+            Poll,
+            Transport(3), // TLS
+            Jump(0),
+            Poll,
+            Reset,
+            Poll,
+            Transport(5), // body too large
+            Reset,
+            Drive {
+                shape: 16,
+                param: 0,
+            },
+            Reset,
+            Drive {
+                shape: 17,
+                param: 0,
+            },
+            Reset,
+            Drive {
+                shape: 26,
+                param: 0,
+            }, // 408: transient
+            AdvanceSecs(2),
+            Drive {
+                shape: 27,
+                param: 5,
+            }, // 425: transient
+            Probe,
+        ],
+    );
+    add(
+        "permanent-failure-reprobe",
+        ConfigSpec {
+            reprobe: 128 + 2, // every 60 s
+            ..default
+        },
+        vec![
+            Drive {
+                shape: 15,
+                param: 0,
+            },
+            AdvanceSecs(59),
+            Poll,
+            AdvanceSecs(1),
+            Poll,
+            Transport(3),
+            AdvanceSecs(60),
+            Drive {
+                shape: 12,
+                param: 30,
+            },
+            Poll,
+            AdvanceSecs(30),
+            ok.clone(),
+        ],
+    );
+    add(
+        "shared-store-records",
+        default,
+        vec![
+            Poll,
+            Record { life: 6, age: 0 },
+            Poll,
+            AdvanceSecs(3300),
+            Poll,
+            Record { life: 6, age: 4 },
+            Poll,
+            Record { life: 0, age: 0 },
+            Poll,
+            StaleRecord { which: 0 },
+            Record { life: 7, age: 2 },
+            Probe,
+            Poll,
+            AdvanceSecs(40),
+            Record { life: 6, age: 0 },
+            Probe,
+        ],
+    );
+    add(
+        "adopt-at-the-minimum-remaining-lifetime",
+        ConfigSpec {
+            min_remaining: 4, // 300 s
+            ..default
+        },
+        vec![
+            AdoptSecs {
+                secs: 60,
+                age_ms: 30_000,
+            }, // 30 s left: not over half of 60
+            AdoptSecs {
+                secs: 60,
+                age_ms: 29_999,
+            }, // 30.001 s left: over half of 60
+            Poll,
+            Reconfigure(0),
+            Adopt { life: 5, age: 3 }, // 600 s issued 299 s ago: 301 s left
+            Poll,
+            AdoptSecs {
+                secs: 600,
+                age_ms: 0,
+            },
+            AdoptSecs {
+                secs: 700,
+                age_ms: 40_000,
+            }, // 660 s left, half of 700 is 350
+            AdoptSecs {
+                secs: 700,
+                age_ms: 50_000,
+            }, // 650 s left: outlives nothing
+            AdvanceSecs(300),
+            Poll,
+            Poll,
+            Probe,
+        ],
+    );
+    add(
+        "records-with-skewed-clocks",
+        default,
+        vec![
+            Adopt { life: 6, age: 6 },
+            Adopt { life: 6, age: 7 },
+            Poll,
+            WallSkew(3000),
+            Probe,
+            Poll,
+            WallSkew(-6000),
+            Adopt { life: 5, age: 3 },
+            Adopt { life: 8, age: 5 },
+            Adopt { life: 9, age: 7 },
+            Poll,
+            InvalidateCurrent,
+            Poll,
+            Invalidate(0),
+            Record { life: 6, age: 1 },
+            Probe,
+        ],
+    );
 }

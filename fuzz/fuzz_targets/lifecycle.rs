@@ -1,79 +1,120 @@
-//! `TokenLifecycle` driven by arbitrary sequences of operations, against a model that
-//! keeps the books the way the proptest in `core/src/lifecycle/tests.rs` does.
+//! `TokenLifecycle` driven by arbitrary sequences of operations, against a model of its
+//! documented rules that keeps the books the way the proptest `invariants_hold` in
+//! `core/src/lifecycle/tests.rs` does.
 //!
-//! Input: 9 configuration bytes, then byte-coded operations (see
-//! `zuora_oauth_fuzz::decode_lifecycle`). Invariants checked after every operation:
-//! - never two requests in flight: no `Send` while a previous one is unanswered;
-//! - no request while a usable token is not yet due for refresh, after a rejection (unless
-//!   a re-probe is configured and due), or before a `Retry-After` has passed;
-//! - never more requests in any rolling 60 s than the configured budget;
-//! - never an expired or invalidated token handed out (expiry = send time + lifetime);
-//! - outcomes classified as the response shape says; stale outcomes ignored;
-//! - `invalidate` and `adopt` return exactly what the documented rules say;
-//! - `Fail`'s `retry_at` is in the future and equals `next_wakeup()`; after any answer other
-//!   than `Send`, `next_wakeup()` is in the future (a driver never spins);
-//! - `Debug` of the machine never shows the client secret; no panic at all.
+//! Input: 13 configuration bytes, then byte-coded operations (see
+//! `zuora_oauth_fuzz::decode_lifecycle`). Checked after every operation:
+//! - never two requests in flight; a request in flight always has a wake-up, and one
+//!   without an outcome at or past `sent + deadline` (a distance) is a timed-out transport
+//!   failure whose late outcome is `Ignored`;
+//! - a request only when one is allowed (refresh due, failure gate open, budget left) and
+//!   always when everything allows one (no wedge); never more than the budget in any
+//!   rolling 60 s;
+//! - no token handed out at or past its `usable_until` = send (or adoption) time +
+//!   lifetime clamped to the maximum − min(minimum remaining, half that lifetime); its
+//!   expiry, end of use and refresh time (window plus jitter before expiry or the end of
+//!   use, or halfway through the usable life) are what the rules say;
+//! - one retry policy: every failure's `is_transient` is what its status or transport kind
+//!   says; a permanent failure is never retried without a reset or a due re-probe; a
+//!   transient one not before `Retry-After` (capped; a date without `Date` resolved against
+//!   the wall clock passed in) and not later than the cap allows (plus the budget's minute);
+//! - `next_wakeup()` is what the rules say (exact, or within the backoff's bounds), never in
+//!   the past, and after a poll that did not send, in the future (a driver never spins);
+//!   `Fail`'s `retry_at` equals it;
+//! - `adopt` and `handle_record` install a record exactly when it has more than the
+//!   minimum remaining lifetime left and outlives the usable token; `invalidate` reports
+//!   exactly the documented changes; a token's record has the expected wall-clock times;
+//! - outcomes classified as the response says; stale outcomes `Ignored`; getters agree;
+//! - no `Debug` (machine, action, outcome, error, outgoing request) shows the secret.
 
 #![forbid(unsafe_code)]
 #![no_main]
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use libfuzzer_sys::fuzz_target;
 use zuora_oauth_core::{
-    AccessToken, Action, CachedToken, Error, LifecycleConfig, Outcome, RequestId, Timestamp, Token,
-    TokenLifecycle, TransportError, TransportErrorKind,
+    AccessToken, Action, CachedToken, Error, Generation, LifecycleConfig, Outcome, RequestId,
+    Timestamp, Token, TokenLifecycle, TokenRecord, TransportError, TransportErrorKind,
 };
 use zuora_oauth_fuzz::{
-    ADOPT_LIFETIMES, ConfigSpec, Expect, JUMPS, Jump, Op, SECRET, decode_lifecycle, framing,
-    reconfigured_request, request, shape,
+    ConfigSpec, Expect, JUMPS, Jump, Op, RECORD_AGES, RECORD_LIFETIMES, RETRY_STATUSES, SECRET,
+    WALL_ORIGIN_SECS, decode_lifecycle, framing, reconfigured_request, request, shape, shows,
+    transient_status,
 };
 
 const MINUTE: Duration = Duration::from_secs(60);
 
 fuzz_target!(|data: &[u8]| {
     let (spec, ops) = decode_lifecycle(data);
+    let (base, cap) = spec.backoff();
     let config = LifecycleConfig::default()
-        .with_seed(u64::from(spec.seed).wrapping_mul(0x9e37_79b9_7f4a_7c15))
         .with_max_requests_per_minute(spec.budget())
         .with_refresh_window(spec.window())
         .with_refresh_jitter_percent(u32::from(spec.jitter))
-        .with_backoff(spec.backoff().0, spec.backoff().1)
-        .with_rejection_reprobe(spec.reprobe());
-    let mut lc = TokenLifecycle::new(request(), config);
+        .with_backoff(base, cap)
+        .with_permanent_reprobe(spec.reprobe())
+        .with_request_deadline(spec.deadline())
+        .with_max_retry_wait(spec.max_wait())
+        .with_min_remaining(spec.min_remaining())
+        .with_max_lifetime(spec.max_lifetime());
+    let mut lc = TokenLifecycle::new(request(), config, spec.seed());
     let mut m = Model::new(spec);
     for op in ops.into_iter().take(512) {
         m.apply(&mut lc, op);
-        assert_eq!(lc.in_flight(), m.in_flight.map(|(id, _)| id), "in flight");
-        assert_eq!(lc.latest_time(), m.latest, "latest time");
+        m.check_state(&lc);
     }
-    let _ = lc.next_wakeup();
-    m.check_debug(&lc);
+    m.check_debug(&format!("{lc:?}"), "the machine");
 });
 
+/// A token the machine installed, as the model computes it.
 struct Installed {
     text: String,
-    valid_until: Timestamp,
+    expires_at: Timestamp,
+    usable_until: Timestamp,
+    /// Checked against the rules when installed.
     refresh_at: Timestamp,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Failure {
+    transient: bool,
+    /// The machine's time when it was recorded.
+    at: Timestamp,
+    /// A request given up at its deadline.
+    timeout: bool,
+}
+
+/// `next_wakeup()` as the rules give it: exactly, or within bounds (the backoff's jitter).
+#[derive(Debug)]
+enum Wakeup {
+    Exact(Option<Timestamp>),
+    Within(Timestamp, Timestamp),
 }
 
 struct Model {
     spec: ConfigSpec,
     clock: Timestamp,
+    /// Seconds the wall clock is off the monotonic one.
+    skew: i64,
     latest: Timestamp,
     in_flight: Option<(RequestId, Timestamp)>,
     past: Vec<RequestId>,
     sends: Vec<Timestamp>,
-    tokens: HashMap<u64, Installed>,
-    current: Option<u64>,
-    max_generation: u64,
-    invalidated: HashSet<u64>,
-    /// The last failure since the last success, reset or reconfigure: (rejection?, when).
-    failure: Option<(bool, Timestamp)>,
-    /// No request before this (the last `Retry-After`).
-    not_before: Timestamp,
+    tokens: HashMap<Generation, Installed>,
+    /// Every generation seen, oldest first.
+    generations: Vec<Generation>,
+    /// The last token installed (usable or not), until a reconfiguration.
+    current: Option<Generation>,
+    invalidated: HashSet<Generation>,
+    /// The last failure since the last token, reset or reconfiguration.
+    failure: Option<Failure>,
+    /// Consecutive transient failures.
+    failures: u32,
+    /// Bounds of the earliest retry after the last transient failure: the server's wait,
+    /// and the backoff ceiling (or the server's wait, if longer), both capped.
+    not_before: (Timestamp, Timestamp),
     issued: u64,
     secret: &'static str,
 }
@@ -91,31 +132,102 @@ impl Model {
         Self {
             spec,
             clock: Timestamp::ZERO,
+            skew: 0,
             latest: Timestamp::ZERO,
             in_flight: None,
             past: Vec::new(),
             sends: Vec::new(),
             tokens: HashMap::new(),
+            generations: Vec::new(),
             current: None,
-            max_generation: 0,
             invalidated: HashSet::new(),
             failure: None,
-            not_before: Timestamp::ZERO,
+            failures: 0,
+            not_before: (Timestamp::ZERO, Timestamp::ZERO),
             issued: 0,
             secret: SECRET,
         }
     }
 
+    /// The wall clock at the monotonic `clock` (moved by the skew).
+    fn wall(&self) -> SystemTime {
+        let base = UNIX_EPOCH
+            + Duration::from_secs(WALL_ORIGIN_SECS)
+            + self.clock.as_duration().min(Duration::from_secs(1 << 32));
+        let skew = Duration::from_secs(self.skew.unsigned_abs());
+        if self.skew >= 0 {
+            base + skew
+        } else {
+            base.checked_sub(skew).unwrap_or(UNIX_EPOCH)
+        }
+    }
+
+    /// Feeds `clock` to the model as the machine takes it: the latest time moves on (never
+    /// back), and a request in flight at or past its deadline is a timed-out failure.
     fn observe(&mut self) -> Timestamp {
         self.latest = self.latest.max(self.clock);
-        self.latest
+        let now = self.latest;
+        if let Some((_, sent)) = self.in_flight
+            && now.saturating_duration_since(sent) >= self.spec.deadline()
+        {
+            self.in_flight = None;
+            self.failed(now, true, None, true);
+        }
+        now
+    }
+
+    /// Records a failure at `now`.
+    fn failed(
+        &mut self,
+        now: Timestamp,
+        transient: bool,
+        server_wait: Option<Duration>,
+        timeout: bool,
+    ) {
+        if transient {
+            self.failures = self.failures.saturating_add(1);
+            let cap = self.spec.max_wait();
+            let wait = server_wait.unwrap_or_default();
+            let ceiling = backoff_ceiling(self.spec.backoff(), self.failures);
+            self.not_before = (now + wait.min(cap), now + ceiling.max(wait).min(cap));
+        }
+        self.failure = Some(Failure {
+            transient,
+            at: now,
+            timeout,
+        });
+    }
+
+    /// Forgets failures and backoff (a token, a reset, a reconfiguration).
+    fn forget_failures(&mut self) {
+        self.failure = None;
+        self.failures = 0;
+        self.not_before = (Timestamp::ZERO, Timestamp::ZERO);
     }
 
     /// The generation of the token that may be handed out at `now`.
-    fn usable_at(&self, now: Timestamp) -> Option<u64> {
+    fn usable_at(&self, now: Timestamp) -> Option<Generation> {
         let g = self.current?;
-        let t = &self.tokens[&g];
-        (!self.invalidated.contains(&g) && now < t.valid_until).then_some(g)
+        (!self.invalidated.contains(&g) && now < self.tokens[&g].usable_until).then_some(g)
+    }
+
+    /// Requests sent within the minute before `t`, and the oldest of them.
+    fn in_minute(&self, t: Timestamp) -> (usize, Option<Timestamp>) {
+        let within: Vec<Timestamp> = self
+            .sends
+            .iter()
+            .copied()
+            .filter(|&s| t.saturating_duration_since(s) < MINUTE)
+            .collect();
+        (within.len(), within.iter().min().copied())
+    }
+
+    /// The earliest time the budget allows a request at or after `t`.
+    fn budget_gate(&self, t: Timestamp) -> Timestamp {
+        match self.in_minute(t) {
+            (n, Some(oldest)) if n >= self.spec.budget() as usize => oldest + MINUTE,
+            _ => t,
+        }
     }
 
     fn next_text(&mut self, prefix: &str) -> String {
@@ -142,26 +254,16 @@ impl Model {
                     Jump::Half => Timestamp::from_duration(Duration::MAX / 2),
                 };
             }
+            Op::WallSkew(s) => self.skew += i64::from(s),
             Op::Respond { shape, param } => self.respond(lc, shape, param),
             Op::RespondRaw {
                 status,
                 content_type,
                 body,
             } => self.respond_raw(lc, status, content_type, &body),
-            Op::Transport(kind) => {
-                let Some((id, _)) = self.in_flight.take() else {
-                    return;
-                };
-                let now = self.observe();
-                let error = TransportError::new(transport_kind(kind), "connection reset by peer");
-                match lc.handle_transport_error(self.clock, id, error) {
-                    Outcome::Failed(e @ Error::Transport(_)) => {
-                        let e = e.clone();
-                        self.on_failure(e, now);
-                    }
-                    other => panic!("transport error gave {other:?}"),
-                }
-            }
+            Op::RetryAfterDate { status, offset } => self.retry_after_date(lc, status, offset),
+            Op::Transport(kind) => self.transport(lc, kind),
+            Op::Record { life, age } => self.record(lc, life, age),
             Op::Cancel => {
                 if let Some((id, _)) = self.in_flight.take() {
                     lc.cancel(id);
@@ -171,7 +273,7 @@ impl Model {
                 let Some(id) = self.stale(which) else { return };
                 self.observe();
                 let response = shape(s, 3599, "stale000000000000000000000000000").to_http();
-                let outcome = lc.handle_response(self.clock, id, &response);
+                let outcome = lc.handle_response(self.clock, self.wall(), id, &response);
                 assert!(matches!(outcome, Outcome::Ignored), "stale: {outcome:?}");
             }
             Op::StaleTransport { which } => {
@@ -186,18 +288,42 @@ impl Model {
                     lc.cancel(id);
                 }
             }
-            Op::InvalidateCurrent => {
-                let g = self.current.unwrap_or(0);
-                self.invalidate(lc, g);
+            Op::StaleRecord { which } => {
+                let Some(id) = self.stale(which) else { return };
+                self.observe();
+                let record = self.make_record(6, 0);
+                let outcome = lc.handle_record(self.clock, self.wall(), id, &record);
+                assert!(matches!(outcome, Outcome::Ignored), "stale: {outcome:?}");
             }
-            Op::Invalidate(g) => self.invalidate(lc, u64::from(g)),
+            Op::InvalidateCurrent => {
+                if let Some(g) = self.current.or(self.generations.last().copied()) {
+                    self.invalidate(lc, g);
+                }
+            }
+            Op::Invalidate(i) => {
+                if !self.generations.is_empty() {
+                    let g = self.generations[usize::from(i) % self.generations.len()];
+                    self.invalidate(lc, g);
+                }
+            }
             Op::Reset => {
                 lc.reset();
-                self.failure = None;
-                self.not_before = Timestamp::ZERO;
+                self.forget_failures();
             }
-            Op::Adopt(i) => self.adopt(lc, ADOPT_LIFETIMES[usize::from(i) % ADOPT_LIFETIMES.len()]),
-            Op::AdoptSecs(s) => self.adopt(lc, Duration::from_secs(u64::from(s))),
+            Op::Adopt { life, age } => {
+                let record = self.make_record(life, age);
+                self.adopt(lc, &record);
+            }
+            Op::AdoptSecs { secs, age_ms } => {
+                let text = self.next_text("adopted");
+                let token = Token::new(
+                    AccessToken::new(&text).expect("a valid token"),
+                    Duration::from_secs(u64::from(secs)),
+                );
+                let age = Duration::from_millis(u64::from(age_ms));
+                let record = TokenRecord::new(&token, self.wall() - age);
+                self.adopt(lc, &record);
+            }
             Op::Reconfigure(which) => {
                 lc.reconfigure(reconfigured_request(which));
                 self.secret = if which % 4 == 1 {
@@ -207,8 +333,7 @@ impl Model {
                 };
                 self.in_flight = None;
                 self.current = None;
-                self.failure = None;
-                self.not_before = Timestamp::ZERO;
+                self.forget_failures();
             }
             Op::Probe => self.probe(lc),
             Op::Drive { shape, param } => {
@@ -231,17 +356,38 @@ impl Model {
         (!stale.is_empty()).then(|| stale[usize::from(which) % stale.len()])
     }
 
+    // ---- poll ----------------------------------------------------------------------
+
     fn poll(&mut self, lc: &mut TokenLifecycle) -> Polled {
         let now = self.observe();
         let usable = self.usable_at(now);
+        // What the rules allow, and what they require.
+        let refresh_due = usable.is_none_or(|g| now >= self.tokens[&g].refresh_at);
+        let budget_left = self.in_minute(now).0 < self.spec.budget() as usize;
+        let (surely_open, maybe_open) = match self.failure {
+            None => (true, true),
+            Some(f) if f.transient => (now >= self.not_before.1, now >= self.not_before.0),
+            Some(f) => {
+                let due = self.spec.reprobe().is_some_and(|every| now >= f.at + every);
+                (due, due)
+            }
+        };
+        let idle = self.in_flight.is_none() && refresh_due && budget_left;
         let token_url = lc.request().environment().token_url();
-        let polled = match lc.poll(self.clock) {
+        let action = lc.poll(self.clock);
+        self.check_debug(&format!("{action:?}"), "an action");
+        let polled = match action {
             Action::Send(out) => {
                 let request = out.request();
                 assert_eq!(request.method(), "POST");
                 assert!(request.headers().get("authorization").is_none());
                 assert_eq!(request.uri(), &token_url);
                 assert!(token_url.path().ends_with("/oauth/token"));
+                let body = String::from_utf8_lossy(request.body());
+                assert!(
+                    body.contains(&form_encoded(self.secret)),
+                    "the form carries the secret"
+                );
                 Polled::Send(out.id())
             }
             Action::Use(c) => {
@@ -258,34 +404,32 @@ impl Model {
             Polled::Send(id) => {
                 assert!(self.in_flight.is_none(), "two requests in flight");
                 assert!(!self.past.contains(id), "a request ID was reused");
-                if let Some(g) = usable {
-                    let refresh_at = self.tokens[&g].refresh_at;
-                    assert!(now >= refresh_at, "a request before the refresh time");
-                }
-                if let Some((true, at)) = self.failure {
-                    let every = self
-                        .spec
-                        .reprobe()
-                        .expect("a request after a rejection without re-probing");
-                    assert!(now >= at + every, "a re-probe before its interval");
-                }
-                assert!(now >= self.not_before, "a request before Retry-After");
-                self.sends.push(now);
-                let in_window = self
-                    .sends
-                    .iter()
-                    .rev()
-                    .take_while(|&&t| now.saturating_duration_since(t) < MINUTE)
-                    .count();
                 assert!(
-                    in_window <= self.spec.budget() as usize,
-                    "{in_window} requests within a minute (budget {})",
+                    refresh_due,
+                    "a request before the refresh time of a usable token"
+                );
+                assert!(
+                    budget_left,
+                    "more than {} requests within a minute",
                     self.spec.budget()
                 );
+                if let Some(f) = self.failure {
+                    assert!(
+                        f.transient || self.spec.reprobe().is_some(),
+                        "a permanent failure retried without a reset or a re-probe"
+                    );
+                    assert!(maybe_open, "a request before its failure allows one: {f:?}");
+                }
+                self.sends.push(now);
                 self.in_flight = Some((*id, now));
                 self.past.push(*id);
             }
-            Polled::Use => {}
+            _ => assert!(
+                !(idle && surely_open),
+                "no request although every rule allows one (a wedge)"
+            ),
+        }
+        match &polled {
             Polled::Wait => {
                 assert!(self.in_flight.is_some(), "Wait without a request in flight");
                 assert_eq!(usable, None, "Wait while a token is usable");
@@ -299,6 +443,7 @@ impl Model {
                     "next_wakeup disagrees with Fail"
                 );
             }
+            Polled::Use | Polled::Send(_) => {}
         }
         if !matches!(polled, Polled::Send(_)) {
             let wakeup = lc.next_wakeup();
@@ -319,84 +464,125 @@ impl Model {
         );
         let t = &self.tokens[&g];
         assert_eq!(c.token().access_token().secret(), t.text);
-        assert!(now < t.valid_until, "expired token handed out");
-        assert!(c.expires_at() <= t.valid_until);
+        assert!(
+            now < t.usable_until,
+            "a token handed out past its usable_until"
+        );
+        assert_eq!(c.usable_until(), t.usable_until);
+        assert_eq!(c.expires_at(), t.expires_at);
+        assert_eq!(c.refresh_at(), t.refresh_at);
     }
 
     fn check_fail(&self, error: &Error, retry_at: Option<Timestamp>, now: Timestamp) {
         match self.failure {
-            Some((rejection, _)) => {
-                assert_eq!(error.is_rejection(), rejection, "{error:?}");
+            Some(f) => {
+                assert_eq!(error.is_transient(), f.transient, "{error:?}");
                 assert!(!matches!(error, Error::BudgetExhausted { .. }));
+                if f.timeout {
+                    assert!(
+                        matches!(error, Error::Transport(t) if t.kind() == TransportErrorKind::Timeout),
+                        "a request past its deadline is a timeout: {error:?}"
+                    );
+                }
             }
             None => assert!(
                 matches!(error, Error::BudgetExhausted { per_minute } if *per_minute == self.spec.budget()),
                 "{error:?} without a failure"
             ),
         }
-        match retry_at {
-            None => assert!(
-                error.is_rejection() && self.spec.reprobe().is_none(),
-                "no retry time for {error:?}"
-            ),
-            Some(t) => assert!(
-                t > now || now == Timestamp::MAX,
-                "retry_at {t:?} <= now {now:?}"
-            ),
-        }
-        let text = error.to_string();
-        assert!(!text.contains('\n'));
+        // A request is allowed by the failure at `from`; the budget may hold it up to a
+        // minute after the last request (sent at or before now).
+        let bounds = |from: Timestamp, to: Timestamp| (from, to.max(now + MINUTE));
+        let (earliest, latest) = match (self.failure, retry_at) {
+            (_, None) => {
+                assert!(
+                    self.failure.is_some_and(|f| !f.transient) && self.spec.reprobe().is_none(),
+                    "no retry time for {error:?}"
+                );
+                return;
+            }
+            (Some(f), Some(_)) if f.transient => bounds(self.not_before.0, self.not_before.1),
+            (Some(f), Some(_)) => {
+                let every = self
+                    .spec
+                    .reprobe()
+                    .expect("a retry time after a permanent failure without re-probing");
+                bounds(f.at + every, f.at + every)
+            }
+            (None, Some(_)) => bounds(now, now),
+        };
+        let t = retry_at.expect("matched above");
+        assert!(
+            t > now || now == Timestamp::MAX,
+            "retry_at {t:?} <= now {now:?}"
+        );
+        assert!(
+            t >= earliest,
+            "retry_at {t:?} before the failure allows ({earliest:?})"
+        );
+        assert!(t <= latest, "retry_at {t:?} past the cap ({latest:?})");
+        assert!(!error.to_string().contains('\n'));
+    }
+
+    // ---- outcomes ------------------------------------------------------------------
+
+    /// The request in flight before the outcome, and whether it is still in flight once
+    /// the machine has seen the time (`false`: it timed out, the outcome comes too late).
+    fn take_in_flight(&mut self) -> Option<(RequestId, Timestamp, bool)> {
+        let (id, sent) = self.in_flight?;
+        self.observe();
+        let live = self.in_flight.take().is_some();
+        Some((id, sent, live))
     }
 
     fn respond(&mut self, lc: &mut TokenLifecycle, s: u8, param: u16) {
-        let Some((id, sent)) = self.in_flight.take() else {
+        let Some((id, sent, live)) = self.take_in_flight() else {
             return;
         };
-        let now = self.observe();
+        let (now, wall) = (self.latest, self.wall());
         let text = self.next_text("tok");
         let shape = shape(s, param, &text);
         let response = shape.to_http();
-        let outcome = lc.handle_response(self.clock, id, &response);
+        let outcome = lc.handle_response(self.clock, wall, id, &response);
+        self.check_debug(&format!("{outcome:?}"), "an outcome");
+        if !live {
+            assert!(
+                matches!(outcome, Outcome::Ignored),
+                "a late answer: {outcome:?}"
+            );
+            return;
+        }
         match (&shape.expect, outcome) {
             (Expect::Token { text, lifetime }, Outcome::Token(c)) => {
                 assert_eq!(c.token().access_token().secret(), text);
-                assert_eq!(c.token().expires_in(), *lifetime);
-                let (c, lifetime) = (c.clone(), *lifetime);
-                self.on_token(&c, sent, lifetime);
+                assert_eq!(c.token().expires_in(), *lifetime, "as the server said");
+                let c = c.clone();
+                let issued_at = issued_at(&response, wall, now, sent);
+                self.installed(&c, sent, *lifetime, *lifetime, issued_at);
             }
-            (Expect::Rejected, Outcome::Failed(e)) => {
-                assert!(matches!(e, Error::Rejected(_)), "{}: {e:?}", shape.name);
+            (expect, Outcome::Failed(e)) => {
+                let class_ok = match expect {
+                    Expect::Rejected => matches!(e, Error::Rejected(_)),
+                    Expect::Transient { retry_after } => {
+                        assert_eq!(e.retry_after(), *retry_after, "{}", shape.name);
+                        matches!(e, Error::RateLimited(_) | Error::Server(_))
+                    }
+                    Expect::Unexpected => matches!(e, Error::UnexpectedResponse { .. }),
+                    Expect::Token { .. } => false,
+                };
+                assert!(class_ok, "{}: expected {expect:?}, got {e:?}", shape.name);
                 let e = e.clone();
-                self.on_failure(e, now);
-            }
-            (Expect::Transient { retry_after }, Outcome::Failed(e)) => {
-                assert!(
-                    matches!(e, Error::RateLimited(_) | Error::Server(_)),
-                    "{}: {e:?}",
-                    shape.name
-                );
-                assert_eq!(e.retry_after(), *retry_after, "{}", shape.name);
-                let e = e.clone();
-                self.on_failure(e, now);
-            }
-            (Expect::Unexpected, Outcome::Failed(e)) => {
-                assert!(
-                    matches!(e, Error::UnexpectedResponse { .. }),
-                    "{}: {e:?}",
-                    shape.name
-                );
-                let e = e.clone();
-                self.on_failure(e, now);
+                self.response_failed(&e, &response, now, wall);
             }
             (expect, outcome) => panic!("{}: expected {expect:?}, got {outcome:?}", shape.name),
         }
     }
 
     fn respond_raw(&mut self, lc: &mut TokenLifecycle, status: u16, content_type: u8, body: &[u8]) {
-        let Some((id, sent)) = self.in_flight.take() else {
+        let Some((id, sent, live)) = self.take_in_flight() else {
             return;
         };
-        let now = self.observe();
+        let (now, wall) = (self.latest, self.wall());
         let mut response = http::Response::new(body);
         *response.status_mut() = http::StatusCode::from_u16(framing::status_of(u64::from(status)))
             .expect("a valid status");
@@ -412,75 +598,278 @@ impl Model {
                 .headers_mut()
                 .insert("content-type", http::HeaderValue::from_static(t));
         }
-        match lc.handle_response(self.clock, id, &response) {
+        let outcome = lc.handle_response(self.clock, wall, id, &response);
+        self.check_debug(&format!("{outcome:?}"), "an outcome");
+        match outcome {
+            _ if !live => assert!(
+                matches!(outcome, Outcome::Ignored),
+                "a late answer: {outcome:?}"
+            ),
             Outcome::Token(c) => {
+                assert!(response.status().is_success());
                 let lifetime = c.token().expires_in();
-                assert!(lifetime > Duration::ZERO && lifetime <= Duration::from_secs(86_400));
+                assert!(lifetime > Duration::ZERO);
                 let c = c.clone();
-                self.on_token(&c, sent, lifetime);
+                let issued_at = issued_at(&response, wall, now, sent);
+                self.installed(&c, sent, lifetime, lifetime, issued_at);
             }
             Outcome::Failed(e) => {
                 let e = e.clone();
-                self.on_failure(e, now);
+                self.response_failed(&e, &response, now, wall);
             }
             Outcome::Ignored => panic!("the answer to the request in flight was ignored"),
         }
     }
 
-    /// A token was installed by a response to a request sent at `start`, or adopted at
-    /// `start`, valid for `lifetime`.
-    fn on_token(&mut self, c: &CachedToken, start: Timestamp, lifetime: Duration) {
+    /// A failure with a `Retry-After` date relative to the wall clock and no `Date` header.
+    fn retry_after_date(&mut self, lc: &mut TokenLifecycle, status: u8, offset: i16) {
+        let Some((id, _, live)) = self.take_in_flight() else {
+            return;
+        };
+        let (now, wall) = (self.latest, self.wall());
+        let shift = Duration::from_secs(u64::from(offset.unsigned_abs()));
+        let at = if offset >= 0 {
+            wall + shift
+        } else {
+            wall.checked_sub(shift).unwrap_or(UNIX_EPOCH)
+        };
+        let status = RETRY_STATUSES[usize::from(status) % RETRY_STATUSES.len()];
+        let response = http::Response::builder()
+            .status(status)
+            .header("content-type", "application/json")
+            .header("retry-after", httpdate::fmt_http_date(at))
+            .body(br#"{"message":"slow down"}"#.to_vec())
+            .expect("a valid response");
+        let outcome = lc.handle_response(self.clock, wall, id, &response);
+        self.check_debug(&format!("{outcome:?}"), "an outcome");
+        match outcome {
+            _ if !live => assert!(
+                matches!(outcome, Outcome::Ignored),
+                "a late answer: {outcome:?}"
+            ),
+            Outcome::Failed(e) => {
+                // Without `Date` the error cannot resolve the date by itself.
+                assert_eq!(e.retry_after(), None, "{e:?}");
+                let e = e.clone();
+                self.response_failed(&e, &response, now, wall);
+            }
+            other => panic!("HTTP {status} gave {other:?}"),
+        }
+    }
+
+    /// Checks a failed response's classification, then records it.
+    fn response_failed<B>(
+        &mut self,
+        e: &Error,
+        response: &http::Response<B>,
+        now: Timestamp,
+        wall: SystemTime,
+    ) {
+        let status = response.status().as_u16();
+        assert_eq!(e.status().map(|s| s.as_u16()), Some(status));
+        let transient = transient_status(status);
+        assert_eq!(e.is_transient(), transient, "HTTP {status}: {e:?}");
+        assert!(!e.to_string().contains('\n'));
+        self.failed(now, transient, server_wait(response, wall), false);
+    }
+
+    fn transport(&mut self, lc: &mut TokenLifecycle, kind: u8) {
+        let Some((id, _, live)) = self.take_in_flight() else {
+            return;
+        };
+        let now = self.latest;
+        let kind = transport_kind(kind);
+        let error = TransportError::new(kind, "connection reset by peer");
+        let outcome = lc.handle_transport_error(self.clock, id, error);
+        match outcome {
+            _ if !live => assert!(
+                matches!(outcome, Outcome::Ignored),
+                "a late error: {outcome:?}"
+            ),
+            Outcome::Failed(e @ Error::Transport(t)) => {
+                let transient = !matches!(
+                    kind,
+                    TransportErrorKind::Tls | TransportErrorKind::BodyTooLarge
+                );
+                assert_eq!(t.kind(), kind);
+                assert_eq!(e.is_transient(), transient, "{e:?}");
+                self.failed(now, transient, None, false);
+            }
+            other => panic!("a transport error gave {other:?}"),
+        }
+    }
+
+    /// The request in flight is answered by a record from a shared store.
+    fn record(&mut self, lc: &mut TokenLifecycle, life: u8, age: u8) {
+        let Some((id, _, live)) = self.take_in_flight() else {
+            return;
+        };
+        let (now, wall) = (self.latest, self.wall());
+        let record = self.make_record(life, age);
+        let good = live && self.good_enough(now, wall, &record);
+        let outcome = lc.handle_record(self.clock, wall, id, &record);
+        self.check_debug(&format!("{outcome:?}"), "an outcome");
+        match outcome {
+            Outcome::Token(c) if good => {
+                let c = c.clone();
+                self.adopted(&c, &record, now, wall);
+            }
+            Outcome::Ignored if !good => {}
+            other => panic!("handle_record (good enough: {good}, in time: {live}) gave {other:?}"),
+        }
+    }
+
+    /// A record of a new token living `RECORD_LIFETIMES[life]`, issued `RECORD_AGES[age]`
+    /// seconds before the wall clock.
+    fn make_record(&mut self, life: u8, age: u8) -> TokenRecord {
+        let lifetime = RECORD_LIFETIMES[usize::from(life) % RECORD_LIFETIMES.len()];
+        let age = RECORD_AGES[usize::from(age) % RECORD_AGES.len()];
+        let wall = self.wall();
+        let shift = Duration::from_secs(age.unsigned_abs());
+        let issued = if age >= 0 {
+            wall.checked_sub(shift).unwrap_or(UNIX_EPOCH)
+        } else {
+            wall + shift
+        };
+        let text = self.next_text("record");
+        let token = Token::new(AccessToken::new(&text).expect("a valid token"), lifetime);
+        let record = TokenRecord::new(&token, issued);
+        assert_eq!(record.issued_at(), issued);
+        if let Some(expires) = issued.checked_add(lifetime) {
+            assert_eq!(record.expires_at(), expires);
+            assert_eq!(record.lifetime(), lifetime);
+        }
+        record
+    }
+
+    /// Whether the machine must take `record` at `now`: more than the minimum remaining
+    /// lifetime (at most half its lifetime) left, and it outlives the usable token.
+    fn good_enough(&self, now: Timestamp, wall: SystemTime, record: &TokenRecord) -> bool {
+        let remaining = record
+            .expires_at()
+            .duration_since(wall)
+            .unwrap_or(Duration::ZERO);
+        let least = self.spec.min_remaining().min(record.lifetime() / 2);
+        remaining > least
+            && self
+                .usable_at(now)
+                .is_none_or(|g| now + remaining > self.tokens[&g].expires_at)
+    }
+
+    fn adopt(&mut self, lc: &mut TokenLifecycle, record: &TokenRecord) {
+        let now = self.observe();
+        let wall = self.wall();
+        let good = self.good_enough(now, wall, record);
+        let adopted = lc.adopt(self.clock, wall, record).cloned();
+        assert_eq!(adopted.is_some(), good, "adopt({record:?})");
+        if let Some(c) = adopted {
+            self.adopted(&c, record, now, wall);
+        }
+    }
+
+    fn adopted(&mut self, c: &CachedToken, record: &TokenRecord, now: Timestamp, wall: SystemTime) {
+        assert_eq!(
+            c.token().access_token().secret(),
+            record.to_token().access_token().secret()
+        );
+        let remaining = record
+            .expires_at()
+            .duration_since(wall)
+            .unwrap_or(Duration::ZERO);
+        self.installed(c, now, remaining, record.lifetime(), record.issued_at());
+    }
+
+    /// A token was installed at `start` (its request's send time, or its adoption), with
+    /// `remaining` of its `whole` lifetime left.
+    fn installed(
+        &mut self,
+        c: &CachedToken,
+        start: Timestamp,
+        remaining: Duration,
+        whole: Duration,
+        issued_at: SystemTime,
+    ) {
         let g = c.generation();
-        assert!(g > self.max_generation, "generations must grow");
-        self.max_generation = g;
-        let valid_until = start + lifetime;
+        if let Some(&last) = self.generations.last() {
+            assert!(g > last, "generations must grow");
+        }
+        let whole = whole.min(self.spec.max_lifetime());
+        let expires_at = start + remaining.min(whole);
+        let usable_until = expires_at - self.spec.min_remaining().min(whole / 2);
         assert_eq!(
             c.expires_at(),
-            valid_until,
-            "expiry not counted from the send time"
+            expires_at,
+            "expiry not counted from the send time, or not clamped"
         );
-        // Refresh time: half-life for short tokens, else the window before expiry minus
-        // up to `jitter` % of the window.
-        let window = self.spec.window();
+        assert_eq!(
+            c.usable_until(),
+            usable_until,
+            "not the minimum remaining lifetime"
+        );
         let refresh_at = c.refresh_at();
-        assert!(refresh_at <= valid_until);
-        if lifetime < window.saturating_mul(2) {
-            assert_eq!(refresh_at, start + lifetime / 2);
-        } else {
-            let latest = valid_until - window;
-            let percent = u128::from(self.spec.jitter.min(100));
-            let max_jitter = window.as_nanos() * percent / 100;
-            let earliest = latest.as_duration().as_nanos().saturating_sub(max_jitter);
-            assert!(refresh_at <= latest, "refresh after expiry - window");
-            assert!(
-                refresh_at.as_duration().as_nanos() >= earliest,
-                "refresh jitter beyond its percentage"
-            );
+        self.check_refresh(refresh_at, start, expires_at, usable_until);
+        let record = c.record();
+        assert_eq!(record.issued_at(), issued_at, "the record's issue time");
+        if let Some(expires) = issued_at.checked_add(whole) {
+            assert_eq!(record.expires_at(), expires, "the record's expiry");
         }
         self.tokens.insert(
             g,
             Installed {
                 text: c.token().access_token().secret().to_owned(),
-                valid_until,
+                expires_at,
+                usable_until,
                 refresh_at,
             },
         );
+        self.generations.push(g);
         self.current = Some(g);
-        self.failure = None;
-        self.not_before = Timestamp::ZERO;
+        self.forget_failures();
     }
 
-    fn on_failure(&mut self, e: Error, now: Timestamp) {
-        let rejection = e.is_rejection();
-        if !rejection {
-            self.not_before = now + e.retry_after().unwrap_or_default();
+    /// The refresh time of a token installed at `start`: halfway through its usable life
+    /// when that is shorter than twice the window; else the window plus up to `jitter` % of
+    /// it before expiry, or before the end of use when that lead reaches past it.
+    fn check_refresh(
+        &self,
+        r: Timestamp,
+        start: Timestamp,
+        expires_at: Timestamp,
+        usable_until: Timestamp,
+    ) {
+        let usable = usable_until.saturating_duration_since(start);
+        let window = self.spec.window();
+        if usable < window.saturating_mul(2) {
+            assert_eq!(
+                r,
+                start + usable / 2,
+                "a short token refreshes halfway through its usable life"
+            );
+            return;
         }
-        self.failure = Some((rejection, now));
-        let text = e.to_string();
-        assert!(!text.contains('\n'));
+        let min_lead = window.as_nanos();
+        let max_lead = min_lead + min_lead * u128::from(self.spec.jitter.min(100)) / 100;
+        let leads = min_lead..=max_lead;
+        let lead_before = |end: Timestamp| {
+            end.as_duration()
+                .as_nanos()
+                .checked_sub(r.as_duration().as_nanos())
+        };
+        let reserve = expires_at
+            .saturating_duration_since(usable_until)
+            .as_nanos();
+        let from_expiry =
+            lead_before(expires_at).is_some_and(|l| leads.contains(&l) && r < usable_until);
+        let from_use =
+            lead_before(usable_until).is_some_and(|l| leads.contains(&l) && l <= reserve);
+        assert!(
+            from_expiry || from_use,
+            "refresh at {r:?}: not the window and jitter before expiry ({expires_at:?}) or the \
+             end of use ({usable_until:?})"
+        );
     }
 
-    fn invalidate(&mut self, lc: &mut TokenLifecycle, g: u64) {
+    fn invalidate(&mut self, lc: &mut TokenLifecycle, g: Generation) {
         self.observe();
         let expected = self.current == Some(g) && !self.invalidated.contains(&g);
         assert_eq!(lc.invalidate(self.clock, g), expected, "invalidate({g})");
@@ -489,22 +878,70 @@ impl Model {
         }
     }
 
-    fn adopt(&mut self, lc: &mut TokenLifecycle, remaining: Duration) {
-        let now = self.observe();
-        let text = self.next_text("adopted");
-        let token = Arc::new(Token::new(
-            AccessToken::new(&text).expect("a valid token"),
-            remaining,
-        ));
-        let better = match self.usable_at(now) {
-            Some(g) => now + remaining > self.tokens[&g].valid_until,
-            None => !remaining.is_zero(),
-        };
-        let adopted = lc.adopt(self.clock, token, remaining).cloned();
-        assert_eq!(adopted.is_some(), better, "adopt({remaining:?})");
-        if let Some(c) = adopted {
-            assert_eq!(c.token().access_token().secret(), text);
-            self.on_token(&c, now, remaining);
+    // ---- getters -------------------------------------------------------------------
+
+    /// `next_wakeup()` as the rules give it, at the machine's latest time.
+    fn expected_wakeup(&self) -> Wakeup {
+        let now = self.latest;
+        let usable = self.usable_at(now).map(|g| &self.tokens[&g]);
+        if let Some((_, sent)) = self.in_flight {
+            let deadline = sent + self.spec.deadline();
+            return Wakeup::Exact(Some(
+                usable.map_or(deadline, |t| t.usable_until.min(deadline)),
+            ));
+        }
+        if let Some(t) = usable.filter(|t| now < t.refresh_at) {
+            return Wakeup::Exact(Some(t.refresh_at));
+        }
+        let end_of_use = |w: Timestamp| usable.map_or(w, |t| w.min(t.usable_until));
+        match self.failure {
+            None => Wakeup::Exact(Some(end_of_use(self.budget_gate(now)))),
+            Some(f) if f.transient => {
+                let lo = self.budget_gate(self.not_before.0.max(now));
+                let hi = self.not_before.1.max(now + MINUTE);
+                Wakeup::Within(end_of_use(lo), end_of_use(hi))
+            }
+            Some(f) => match self.spec.reprobe() {
+                Some(every) => {
+                    Wakeup::Exact(Some(end_of_use(self.budget_gate((f.at + every).max(now)))))
+                }
+                None => Wakeup::Exact(usable.map(|t| t.usable_until)),
+            },
+        }
+    }
+
+    /// After every operation.
+    fn check_state(&self, lc: &TokenLifecycle) {
+        assert_eq!(
+            lc.in_flight(),
+            self.in_flight.map(|(id, _)| id),
+            "in flight"
+        );
+        assert_eq!(lc.latest_time(), self.latest, "latest time");
+        let wakeup = lc.next_wakeup();
+        if self.in_flight.is_some() {
+            assert!(wakeup.is_some(), "a request in flight without a wake-up");
+        }
+        if let Some(w) = wakeup {
+            assert!(
+                w >= self.latest,
+                "a wake-up in the past: {w:?} < {:?}",
+                self.latest
+            );
+        }
+        match self.expected_wakeup() {
+            Wakeup::Exact(expected) => assert_eq!(wakeup, expected, "next_wakeup"),
+            Wakeup::Within(lo, hi) => {
+                let w = wakeup.expect("a wake-up after a transient failure");
+                assert!(
+                    lo <= w,
+                    "next_wakeup {w:?} before the server's wait or the budget ({lo:?})"
+                );
+                assert!(
+                    w <= hi,
+                    "next_wakeup {w:?} past the cap plus the budget's minute ({hi:?})"
+                );
+            }
         }
     }
 
@@ -515,32 +952,98 @@ impl Model {
             self.usable_at(now),
             "token()"
         );
-        let used = self
-            .sends
-            .iter()
-            .filter(|&&t| now.saturating_duration_since(t) < MINUTE)
-            .count();
         assert_eq!(
             lc.requests_last_minute(self.clock),
-            used,
+            self.in_minute(now).0,
             "requests_last_minute"
         );
         match (lc.last_error(), self.failure) {
-            (Some(e), Some((rejection, _))) => assert_eq!(e.is_rejection(), rejection),
+            (Some(e), Some(f)) => {
+                assert_eq!(e.is_transient(), f.transient, "{e:?}");
+                if f.timeout {
+                    assert!(
+                        matches!(e, Error::Transport(t) if t.kind() == TransportErrorKind::Timeout)
+                    );
+                }
+                self.check_debug(&format!("{e:?}"), "the last error");
+            }
             (None, None) => {}
             (e, f) => panic!("last_error {e:?} but the model says {f:?}"),
         }
-        let _ = lc.next_wakeup();
+        if let Some(c) = lc.token(self.clock) {
+            let record = c.record();
+            self.check_debug(&format!("{c:?} {record:?}"), "a cached token");
+        }
         let _ = (lc.config(), lc.request());
-        self.check_debug(lc);
+        self.check_debug(&format!("{lc:?}"), "the machine");
     }
 
-    fn check_debug(&self, lc: &TokenLifecycle) {
-        let debug = format!("{lc:?}");
-        let form = serde_urlencoded::to_string([("x", self.secret)]).expect("encodes");
-        assert!(!debug.contains(self.secret), "the secret in Debug");
-        assert!(!debug.contains(&form[2..]), "the encoded secret in Debug");
+    /// `text` (a `Debug` of something) shows the client secret in no spelling.
+    fn check_debug(&self, text: &str, what: &str) {
+        assert!(
+            !shows(text, self.secret),
+            "the secret in the Debug of {what}: {text}"
+        );
     }
+}
+
+/// `secret` as the token request's form spells it.
+fn form_encoded(secret: &str) -> String {
+    serde_urlencoded::to_string([("x", secret)]).expect("encodes")[2..].to_owned()
+}
+
+/// The backoff ceiling after `failures` consecutive failures, as documented:
+/// `min(cap, base × 2^(failures − 1))`, the cap being at least the base.
+fn backoff_ceiling((base, cap): (Duration, Duration), failures: u32) -> Duration {
+    let cap = cap.max(base);
+    let mut ceiling = base;
+    for _ in 1..failures {
+        if ceiling >= cap {
+            break;
+        }
+        ceiling = ceiling.saturating_mul(2);
+    }
+    ceiling.min(cap)
+}
+
+/// What the server asked to wait: `Retry-After` in whole seconds (saturating), or an
+/// HTTP date measured from the response's `Date`, else from `wall`.
+fn server_wait<B>(response: &http::Response<B>, wall: SystemTime) -> Option<Duration> {
+    let header = |name| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
+    let value = header("retry-after")?;
+    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        return Some(Duration::from_secs(value.parse().unwrap_or(u64::MAX)));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    let from = header("date")
+        .and_then(|d| httpdate::parse_http_date(d).ok())
+        .unwrap_or(wall);
+    Some(at.duration_since(from).unwrap_or(Duration::ZERO))
+}
+
+/// When a fetched token was issued: the response's `Date`, else the wall clock when its
+/// request was sent (`wall` at `now`, less the time since `sent`).
+fn issued_at<B>(
+    response: &http::Response<B>,
+    wall: SystemTime,
+    now: Timestamp,
+    sent: Timestamp,
+) -> SystemTime {
+    response
+        .headers()
+        .get("date")
+        .and_then(|d| d.to_str().ok())
+        .and_then(|d| httpdate::parse_http_date(d.trim()).ok())
+        .unwrap_or_else(|| {
+            wall.checked_sub(now.saturating_duration_since(sent))
+                .unwrap_or(wall)
+        })
 }
 
 fn transport_kind(i: u8) -> TransportErrorKind {

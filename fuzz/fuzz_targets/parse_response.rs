@@ -3,10 +3,13 @@
 //! Input: the text framing of `zuora_oauth_fuzz::framing` (status line, `name: value`
 //! lines, an empty line, the body). Checks, beyond "no panic":
 //! - a token is a 2xx JSON response; its access token is 1–4096 visible ASCII characters,
-//!   `expires_in` is in (0, 86400 s], `token_type` is `bearer` in any case;
-//! - an error is classified by its status, its `Display` is one line, and neither its
-//!   `Display` nor its `Debug` contains the client secret (raw or form-encoded) or an
-//!   access token taken from the body; every accessor is called.
+//!   `expires_in` any positive lifetime (a numeric one exactly what the body says, huge
+//!   ones saturating), `token_type` is `bearer` in any case;
+//! - an error is classified by its status (400/401/403 `Rejected`, 429 `RateLimited`, 5xx
+//!   `Server`, others `UnexpectedResponse`), `is_transient` follows the one retry policy
+//!   (429, 5xx, 408 and 425), its `Display` is one line, and no `Display` or `Debug` of it
+//!   or of its parts shows the client secret in any spelling (raw, form-encoded,
+//!   JSON-escaped) or an access token taken from the body; every accessor is called.
 
 #![forbid(unsafe_code)]
 #![no_main]
@@ -15,7 +18,10 @@ use std::time::Duration;
 
 use libfuzzer_sys::fuzz_target;
 use zuora_oauth_core::{Error, ErrorResponse, Problem, ResponseMeta, RetryAfter, Token};
-use zuora_oauth_fuzz::{ENTITY_ID, SECRET_JSON_SLASH, framing, leaks_secret, request, wall_clock};
+use zuora_oauth_fuzz::{
+    ENTITY_ID, framing, has_known_spelling, leaks_secret, lifetime_of, request, transient_status,
+    wall_clock,
+};
 
 fuzz_target!(|data: &[u8]| {
     let response = framing::decode(data);
@@ -65,10 +71,10 @@ fn check_token(response: &http::Response<&[u8]>, token: &Token) {
         "token is not visible ASCII"
     );
     let lifetime = token.expires_in();
-    assert!(
-        lifetime > Duration::ZERO && lifetime <= Duration::from_secs(86_400),
-        "expires_in {lifetime:?}"
-    );
+    assert!(lifetime > Duration::ZERO, "expires_in {lifetime:?}");
+    if let Some(expected) = numeric_expires_in(response.body()) {
+        assert_eq!(lifetime, expected, "expires_in");
+    }
     assert!(
         token.token_type().eq_ignore_ascii_case("bearer"),
         "token_type {:?}",
@@ -127,33 +133,41 @@ fn check_error(response: &http::Response<&[u8]>, error: &Error) {
             other => panic!("HTTP {status} gave {other:?}"),
         },
     }
+    // The one retry policy: 429, 5xx, and the unexpected 408 and 425 are transient; a
+    // rejection and every other unexpected response (a 2xx body problem included) are not.
     assert_eq!(
         error.is_transient(),
-        matches!(error, Error::RateLimited(_) | Error::Server(_))
+        transient_status(status.as_u16()),
+        "{status}: {error:?}"
     );
-    assert_eq!(error.is_rejection(), matches!(error, Error::Rejected(_)));
     assert_eq!(error.status(), Some(status));
 
+    let r: &ErrorResponse = error.response().expect("an HTTP error has a response");
     let display = error.to_string();
-    let debug = format!("{error:?}");
     assert!(
         !display.contains(['\n', '\r']),
         "Display is not one line: {display:?}"
     );
-    assert!(
-        !leaks_secret(&display),
-        "client secret in Display: {display}"
-    );
-    assert!(!leaks_secret(&debug), "client secret in Debug: {debug}");
-    if let Some(token) = lone_access_token(response) {
-        assert!(
-            !display.contains(&token),
-            "access token in Display: {display}"
-        );
-        assert!(!debug.contains(&token), "access token in Debug: {debug}");
+    // Every text shown of the error: its Display, and the Debug of it and of each part.
+    let mut shown = vec![
+        ("Display", display.clone()),
+        ("Debug", format!("{error:?}")),
+        ("ErrorResponse Debug", format!("{r:?}")),
+        ("ResponseMeta Debug", format!("{:?}", r.meta())),
+        ("ErrorDetail Debug", format!("{:?}", r.detail())),
+    ];
+    if let Error::UnexpectedResponse { problem, .. } = error {
+        shown.push(("Problem Display", problem.to_string()));
+        shown.push(("Problem Debug", format!("{problem:?}")));
+    }
+    let token = lone_access_token(response);
+    for (what, text) in &shown {
+        assert!(!leaks_secret(text), "client secret in {what}: {text}");
+        if let Some(token) = &token {
+            assert!(!text.contains(token), "access token in {what}: {text}");
+        }
     }
 
-    let r: &ErrorResponse = error.response().expect("an HTTP error has a response");
     assert_eq!(r.status(), status);
     let excerpt = r.body_excerpt();
     assert!(excerpt.chars().count() <= ErrorResponse::EXCERPT_LEN);
@@ -184,15 +198,15 @@ fn check_error(response: &http::Response<&[u8]>, error: &Error) {
 }
 
 fn check_meta(response: &http::Response<&[u8]>, meta: &ResponseMeta) {
-    // The first value of a header as the meta shows it: a value holding the secret in any
-    // spelling (JSON's `\/` included) is shown as `[redacted]`.
+    // The first value of a header as the meta shows it: a value holding one of the
+    // spellings of the secret the core knows is shown as `[redacted]`.
     let first = |name: &str| {
         response
             .headers()
             .get(name)
             .and_then(|v| v.to_str().ok())
             .map(|v| {
-                if leaks_secret(v) || v.contains(SECRET_JSON_SLASH) {
+                if has_known_spelling(v) {
                     "[redacted]"
                 } else {
                     v.trim()
@@ -269,4 +283,27 @@ fn lone_access_token(response: &http::Response<&[u8]>) -> Option<String> {
         .map(|(name, value)| count(name.as_str().as_bytes()) + count(value.as_bytes()))
         .sum();
     (count(body) == 1 && in_headers == 0).then(|| token.to_owned())
+}
+
+/// The lifetime a 2xx body's numeric `expires_in` stands for (a JSON number, or a string of
+/// digits), when the body is a JSON object that has one: exact up to 2^53 seconds (where
+/// `f64` holds every integer), then saturating at `Duration::MAX`.
+fn numeric_expires_in(body: &[u8]) -> Option<Duration> {
+    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let secs = match value.get("expires_in")? {
+        serde_json::Value::Number(n) => n.as_f64()?,
+        serde_json::Value::String(s) => {
+            let t = s.trim().strip_prefix('+').unwrap_or(s.trim());
+            if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            // A digit string too long for u64 still means "very long".
+            t.parse::<u64>().map_or(f64::MAX, |n| n as f64)
+        }
+        _ => return None,
+    };
+    if secs < 9_007_199_254_740_992.0 && secs.fract() == 0.0 {
+        return Some(Duration::from_secs(secs as u64));
+    }
+    lifetime_of(secs)
 }

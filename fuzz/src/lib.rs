@@ -22,8 +22,12 @@ pub const SECRET_FORM: &str = "fUzZ%2Fs3cr3t%2BM4rk%3DQ7vX9kL2pN8wR4tY6uJ";
 pub const SECRET_FORM_LOWER: &str = "fUzZ%2fs3cr3t%2bM4rk%3dQ7vX9kL2pN8wR4tY6uJ";
 /// The secret as JSON may escape it (`\/`).
 pub const SECRET_JSON_SLASH: &str = r"fUzZ\/s3cr3t+M4rk=Q7vX9kL2pN8wR4tY6uJ";
-/// Every spelling of the secret that must never show in an error.
-pub const SECRET_SPELLINGS: [&str; 3] = [SECRET, SECRET_FORM, SECRET_FORM_LOWER];
+/// The secret as a Java (Gson) encoder escapes it: `=` as `\u003d`.
+pub const SECRET_JSON_UNICODE: &str = r"fUzZ/s3cr3t+M4rk\u003dQ7vX9kL2pN8wR4tY6uJ";
+/// The spellings of the secret the core documents that it redacts (raw, form-encoded in
+/// either hex case, JSON with `\/`): a kept response header holding one reads
+/// `[redacted]`.
+pub const SECRET_SPELLINGS: [&str; 4] = [SECRET, SECRET_FORM, SECRET_FORM_LOWER, SECRET_JSON_SLASH];
 
 pub const CLIENT_ID: &str = "8a8a8a8a-0000-1111-2222-333344445555";
 pub const TRACK_ID: &str = "fuzz-track-42";
@@ -42,9 +46,92 @@ pub fn request() -> TokenRequest {
     .with_entity_id(EntityId::new(ENTITY_ID).expect("valid entity id"))
 }
 
-/// Whether `text` contains any spelling of [`SECRET`].
-pub fn leaks_secret(text: &str) -> bool {
+/// Whether `text` contains one of the [`SECRET_SPELLINGS`] the core redacts.
+pub fn has_known_spelling(text: &str) -> bool {
     SECRET_SPELLINGS.iter().any(|s| text.contains(s))
+}
+
+/// Whether `text` shows [`SECRET`] in any encoding a reader would undo (see [`shows`]).
+pub fn leaks_secret(text: &str) -> bool {
+    shows(text, SECRET)
+}
+
+/// Whether `text` shows `secret` in any encoding a reader would undo: as is, in a `Debug`
+/// string (`\\` for `\`), JSON-escaped (`\/`, `\uXXXX` in either hex case, as Java's
+/// Gson writes `=`), percent-encoded (either hex case, in full or in part), or
+/// JSON-escaped then `Debug`-escaped.
+pub fn shows(text: &str, secret: &str) -> bool {
+    // None of these encodings touches letters or digits: a text without the secret's
+    // longest alphanumeric run cannot show it.
+    let run = secret
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .max_by_key(|r| r.len())
+        .unwrap_or(secret);
+    if !text.contains(run) {
+        return false;
+    }
+    let debug = text.replace("\\\\", "\\");
+    [text, debug.as_str()].into_iter().any(|t| {
+        let json = json_unescape(t);
+        [t, &json, &percent_decode(t), &percent_decode(&json)]
+            .iter()
+            .any(|d| d.contains(secret))
+    })
+}
+
+/// `\uXXXX`, `\/`, `\\` and `\"` undone; anything else kept.
+fn json_unescape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find('\\') {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 1..];
+        let unicode = after
+            .strip_prefix('u')
+            .and_then(|h| h.get(..4))
+            .and_then(|h| u32::from_str_radix(h, 16).ok())
+            .and_then(char::from_u32);
+        match (unicode, after.chars().next()) {
+            (Some(c), _) => {
+                out.push(c);
+                rest = &after[5..];
+            }
+            (None, Some(c @ ('/' | '\\' | '"'))) => {
+                out.push(c);
+                rest = &after[1..];
+            }
+            _ => {
+                out.push('\\');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// `%XX` (either hex case) undone where it makes UTF-8; anything else kept.
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// A byte reader that never fails: missing bytes read as zero.
@@ -72,6 +159,11 @@ impl<'a> Reader<'a> {
     /// Big-endian.
     pub fn u16(&mut self) -> u16 {
         u16::from_be_bytes([self.u8(), self.u8()])
+    }
+
+    /// Big-endian, two's complement.
+    pub fn i16(&mut self) -> i16 {
+        i16::from_be_bytes([self.u8(), self.u8()])
     }
 
     /// Big-endian.
@@ -219,12 +311,19 @@ pub mod framing {
 pub enum Expect {
     /// A token with this text and lifetime.
     Token { text: String, lifetime: Duration },
-    /// `Error::Rejected`.
+    /// `Error::Rejected` (permanent).
     Rejected,
-    /// `Error::RateLimited` or `Error::Server`, with this `Error::retry_after`.
+    /// `Error::RateLimited` or `Error::Server` (transient), with this `Error::retry_after`.
     Transient { retry_after: Option<Duration> },
-    /// `Error::UnexpectedResponse`.
+    /// `Error::UnexpectedResponse`: permanent, but for a 408 or 425 status (see
+    /// [`transient_status`]).
     Unexpected,
+}
+
+/// Whether a failed response with this status is transient (`Error::is_transient`'s
+/// table): 429, 5xx, and the unexpected 408 and 425; every other status is permanent.
+pub fn transient_status(status: u16) -> bool {
+    matches!(status, 408 | 425 | 429 | 500..=599)
 }
 
 /// A response in one of the shapes Zuora (or something in front of it) sends.
@@ -254,7 +353,7 @@ impl Shape {
 }
 
 /// The number of shapes [`shape`] knows; `index` is taken modulo this.
-pub const SHAPES: u8 = 27;
+pub const SHAPES: u8 = 30;
 
 /// The `Date` that date-form `Retry-After` values are relative to.
 const DATE: &str = "Sun, 06 Nov 1994 08:49:37 GMT";
@@ -282,7 +381,7 @@ pub fn success_body(token: &str, expires_in: &str, token_type: &str) -> String {
 }
 
 /// Lifetimes for whole-second `expires_in` values: the usual ones, then a spread that
-/// includes 0 and values above a day (both refused).
+/// includes 0 (refused) and values above a day (accepted; the lifecycle clamps them).
 fn whole_seconds(param: u16) -> u64 {
     const USUAL: [u64; 8] = [3599, 3598, 1, 30, 400, 600, 86_400, 601];
     if param < 0x8000 {
@@ -292,16 +391,36 @@ fn whole_seconds(param: u16) -> u64 {
     }
 }
 
+/// What the parser makes of `expires_in: secs`: any positive lifetime that does not round
+/// to zero is a token, huge ones saturating at `Duration::MAX`.
 fn token_or_unexpected(text: &str, secs: f64) -> Expect {
-    if secs > 0.0 && secs <= 86_400.0 {
-        Expect::Token {
+    match lifetime_of(secs) {
+        Some(lifetime) => Expect::Token {
             text: text.to_owned(),
-            lifetime: Duration::from_secs_f64(secs),
-        }
-    } else {
-        Expect::Unexpected
+            lifetime,
+        },
+        None => Expect::Unexpected,
     }
 }
+
+/// The lifetime `expires_in: secs` stands for: positive, not rounding to zero, saturating
+/// at `Duration::MAX`.
+pub fn lifetime_of(secs: f64) -> Option<Duration> {
+    if secs.is_nan() || secs <= 0.0 {
+        return None;
+    }
+    Some(Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX)).filter(|d| !d.is_zero())
+}
+
+/// `expires_in` texts above a day: ten days, a year and a half, and values past what a
+/// `Duration` holds.
+const LONG_LIFETIMES: [&str; 5] = [
+    "864000",
+    "47304000.5",
+    "18446744073709551616",
+    "1e300",
+    "\"99999999999999999999999\"",
+];
 
 /// Shape `index` (modulo [`SHAPES`]); `param` varies lifetimes and `Retry-After`;
 /// `token` is the access token a success carries.
@@ -563,6 +682,39 @@ pub fn shape(index: u8, param: u16, token: &str) -> Shape {
                 Expect::Unexpected,
             )
         }
+        26 => s(
+            "request-timeout-408",
+            408,
+            hdr(&[html]),
+            "<html><body><h1>408 Request Time-out</h1></body></html>",
+            Expect::Unexpected,
+        ),
+        27 => {
+            let mut h = hdr(&[json]);
+            h.push(("retry-after".into(), secs.to_string()));
+            s(
+                "too-early-425",
+                425,
+                h,
+                r#"{"message":"Too Early"}"#,
+                Expect::Unexpected,
+            )
+        }
+        28 => {
+            let e = LONG_LIFETIMES[usize::from(param) % LONG_LIFETIMES.len()];
+            let body = success_body(token, e, "bearer");
+            let secs: f64 = serde_json::from_str::<serde_json::Value>(e.trim_matches('"'))
+                .ok()
+                .and_then(|v| v.as_f64())
+                .unwrap_or(f64::MAX);
+            s(
+                "success-long-lifetime",
+                200,
+                hdr(&[json, rid]),
+                &body,
+                token_or_unexpected(token, secs),
+            )
+        }
         _ => {
             // A bare, minimal token body (the lifecycle test suite's shape).
             let e = whole_seconds(param);
@@ -611,7 +763,7 @@ pub const BACKOFFS: [Duration; 10] = [
     Duration::MAX,
 ];
 
-/// Rejection re-probe intervals (when enabled).
+/// Re-probe intervals after a permanent failure (when enabled).
 pub const REPROBES: [Duration; 6] = [
     Duration::ZERO,
     Duration::from_secs(1),
@@ -621,8 +773,57 @@ pub const REPROBES: [Duration; 6] = [
     Duration::MAX,
 ];
 
-/// Lifetimes handed to `adopt`.
-pub const ADOPT_LIFETIMES: [Duration; 10] = [
+/// Request deadlines; the first is the default (the transports' 30 s plus 5 s).
+pub const DEADLINES: [Duration; 9] = [
+    Duration::from_secs(35),
+    Duration::ZERO,
+    Duration::from_millis(1),
+    Duration::from_secs(1),
+    Duration::from_secs(10),
+    Duration::from_secs(30),
+    Duration::from_secs(120),
+    Duration::from_secs(3600),
+    Duration::MAX,
+];
+
+/// Caps on the wait after a failure (`Retry-After` included); the first is the default.
+pub const MAX_WAITS: [Duration; 8] = [
+    Duration::from_secs(15 * 60),
+    Duration::ZERO,
+    Duration::from_secs(1),
+    Duration::from_secs(60),
+    Duration::from_secs(90),
+    Duration::from_secs(3600),
+    Duration::from_secs(86_400),
+    Duration::MAX,
+];
+
+/// Minimum remaining lifetimes; the first is the default.
+pub const MIN_REMAININGS: [Duration; 8] = [
+    Duration::from_secs(30),
+    Duration::ZERO,
+    Duration::from_millis(1),
+    Duration::from_secs(1),
+    Duration::from_secs(300),
+    Duration::from_secs(3600),
+    Duration::from_secs(86_400),
+    Duration::MAX,
+];
+
+/// Maximum cached lifetimes; the first is the default.
+pub const MAX_LIFETIMES: [Duration; 8] = [
+    Duration::from_secs(86_400),
+    Duration::ZERO,
+    Duration::from_millis(1),
+    Duration::from_secs(1),
+    Duration::from_secs(60),
+    Duration::from_secs(3600),
+    Duration::from_secs(864_000),
+    Duration::MAX,
+];
+
+/// Lifetimes of the token records handed to `adopt` and `handle_record`.
+pub const RECORD_LIFETIMES: [Duration; 10] = [
     Duration::ZERO,
     Duration::from_nanos(1),
     Duration::from_millis(1),
@@ -635,7 +836,18 @@ pub const ADOPT_LIFETIMES: [Duration; 10] = [
     Duration::MAX,
 ];
 
-/// How the lifecycle target configures its machine (the first 9 bytes of an input).
+/// How long before the wall clock a record was issued, in seconds; negative: after it (the
+/// clock of the process that fetched it is ahead).
+pub const RECORD_AGES: [i64; 8] = [0, 1, 30, 299, 3000, 86_400, -5, -3600];
+
+/// Statuses of `Op::RetryAfterDate`: transient ones, and a rejection (which ignores it).
+pub const RETRY_STATUSES: [u16; 5] = [429, 503, 408, 425, 401];
+
+/// The wall clock when the monotonic clock reads zero (2025-12-03), in Unix seconds.
+pub const WALL_ORIGIN_SECS: u64 = 1_764_748_800;
+
+/// How the lifecycle target configures its machine (the first 13 bytes of an input). Each
+/// index byte is taken modulo its table's length; 0 is the default where the core has one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ConfigSpec {
     pub seed: u32,
@@ -649,6 +861,18 @@ pub struct ConfigSpec {
     pub backoff: u8,
     /// Below 128: no re-probe; else index into [`REPROBES`].
     pub reprobe: u8,
+    /// Index into [`DEADLINES`].
+    pub deadline: u8,
+    /// Index into [`MAX_WAITS`].
+    pub max_wait: u8,
+    /// Index into [`MIN_REMAININGS`].
+    pub min_remaining: u8,
+    /// Index into [`MAX_LIFETIMES`].
+    pub max_lifetime: u8,
+}
+
+fn pick<T: Copy>(table: &[T], i: u8) -> T {
+    table[usize::from(i) % table.len()]
 }
 
 impl ConfigSpec {
@@ -656,16 +880,33 @@ impl ConfigSpec {
         1 + u32::from(self.budget % 24)
     }
     pub fn window(&self) -> Duration {
-        WINDOWS[usize::from(self.window) % WINDOWS.len()]
+        pick(&WINDOWS, self.window)
     }
+    /// `(base, cap)` as given; the core raises the cap to the base.
     pub fn backoff(&self) -> (Duration, Duration) {
         (
-            BACKOFFS[usize::from(self.backoff & 0xf) % BACKOFFS.len()],
-            BACKOFFS[usize::from(self.backoff >> 4) % BACKOFFS.len()],
+            pick(&BACKOFFS, self.backoff & 0xf),
+            pick(&BACKOFFS, self.backoff >> 4),
         )
     }
     pub fn reprobe(&self) -> Option<Duration> {
-        (self.reprobe >= 128).then(|| REPROBES[usize::from(self.reprobe) % REPROBES.len()])
+        (self.reprobe >= 128).then(|| pick(&REPROBES, self.reprobe))
+    }
+    pub fn deadline(&self) -> Duration {
+        pick(&DEADLINES, self.deadline)
+    }
+    pub fn max_wait(&self) -> Duration {
+        pick(&MAX_WAITS, self.max_wait)
+    }
+    pub fn min_remaining(&self) -> Duration {
+        pick(&MIN_REMAININGS, self.min_remaining)
+    }
+    pub fn max_lifetime(&self) -> Duration {
+        pick(&MAX_LIFETIMES, self.max_lifetime)
+    }
+    /// The jitter seed handed to `TokenLifecycle::new`.
+    pub fn seed(&self) -> u64 {
+        u64::from(self.seed).wrapping_mul(0x9e37_79b9_7f4a_7c15)
     }
 }
 
@@ -693,7 +934,8 @@ pub const JUMPS: [Jump; 6] = [
 ];
 
 /// One operation on the lifecycle; the byte code is the opcode (modulo [`OPS`]) followed
-/// by the arguments (`u16`s big-endian, byte strings as a length byte then the bytes).
+/// by the arguments (`u16`s and `i16`s big-endian, byte strings as a length byte then the
+/// bytes).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Op {
     /// Poll at the current clock.
@@ -727,14 +969,23 @@ pub enum Op {
     StaleCancel {
         which: u8,
     },
-    /// Report the token last handed out as rejected by the API.
+    /// Report the last token installed as rejected by the API.
     InvalidateCurrent,
-    /// Report any generation.
+    /// Report one of the generations seen so far (index modulo their number).
     Invalidate(u8),
     Reset,
-    /// Adopt a token valid for `ADOPT_LIFETIMES[i]`.
-    Adopt(u8),
-    AdoptSecs(u16),
+    /// Adopt a record living `RECORD_LIFETIMES[life]`, issued `RECORD_AGES[age]` before
+    /// the wall clock.
+    Adopt {
+        life: u8,
+        age: u8,
+    },
+    /// Adopt a record living `secs` seconds, issued `age_ms` milliseconds before the wall
+    /// clock (so that the minimum-remaining boundary is reachable to the millisecond).
+    AdoptSecs {
+        secs: u16,
+        age_ms: u16,
+    },
     /// New credentials or environment.
     Reconfigure(u8),
     /// Read every getter (`next_wakeup`, `token`, `requests_last_minute`…).
@@ -744,10 +995,27 @@ pub enum Op {
         shape: u8,
         param: u16,
     },
+    /// Answer the request in flight with a record from a shared store (`handle_record`).
+    Record {
+        life: u8,
+        age: u8,
+    },
+    /// Answer an earlier request with a record.
+    StaleRecord {
+        which: u8,
+    },
+    /// Answer the request in flight with `RETRY_STATUSES[status]` and a `Retry-After` HTTP
+    /// date `offset` seconds from the wall clock, without a `Date` header.
+    RetryAfterDate {
+        status: u8,
+        offset: i16,
+    },
+    /// Move the wall clock by this many seconds against the monotonic one (NTP, skew).
+    WallSkew(i16),
 }
 
 /// The number of opcodes.
-pub const OPS: u8 = 20;
+pub const OPS: u8 = 24;
 
 /// Decodes a lifecycle input; never fails.
 pub fn decode_lifecycle(data: &[u8]) -> (ConfigSpec, Vec<Op>) {
@@ -759,6 +1027,10 @@ pub fn decode_lifecycle(data: &[u8]) -> (ConfigSpec, Vec<Op>) {
         jitter: r.u8(),
         backoff: r.u8(),
         reprobe: r.u8(),
+        deadline: r.u8(),
+        max_wait: r.u8(),
+        min_remaining: r.u8(),
+        max_lifetime: r.u8(),
     };
     let mut ops = Vec::new();
     while !r.is_empty() {
@@ -788,14 +1060,30 @@ pub fn decode_lifecycle(data: &[u8]) -> (ConfigSpec, Vec<Op>) {
             12 => Op::InvalidateCurrent,
             13 => Op::Invalidate(r.u8()),
             14 => Op::Reset,
-            15 => Op::Adopt(r.u8()),
-            16 => Op::AdoptSecs(r.u16()),
+            15 => Op::Adopt {
+                life: r.u8(),
+                age: r.u8(),
+            },
+            16 => Op::AdoptSecs {
+                secs: r.u16(),
+                age_ms: r.u16(),
+            },
             17 => Op::Reconfigure(r.u8()),
             18 => Op::Probe,
-            _ => Op::Drive {
+            19 => Op::Drive {
                 shape: r.u8(),
                 param: r.u16(),
             },
+            20 => Op::Record {
+                life: r.u8(),
+                age: r.u8(),
+            },
+            21 => Op::StaleRecord { which: r.u8() },
+            22 => Op::RetryAfterDate {
+                status: r.u8(),
+                offset: r.i16(),
+            },
+            _ => Op::WallSkew(r.i16()),
         };
         ops.push(op);
     }
@@ -811,9 +1099,14 @@ pub fn encode_lifecycle(config: &ConfigSpec, ops: &[Op]) -> Vec<u8> {
         config.jitter,
         config.backoff,
         config.reprobe,
+        config.deadline,
+        config.max_wait,
+        config.min_remaining,
+        config.max_lifetime,
     ]);
     for op in ops {
         let u16 = |out: &mut Vec<u8>, v: u16| out.extend(v.to_be_bytes());
+        let i16 = |out: &mut Vec<u8>, v: i16| out.extend(v.to_be_bytes());
         match op {
             Op::Poll => out.push(0),
             Op::AdvanceMs(v) => {
@@ -853,16 +1146,27 @@ pub fn encode_lifecycle(config: &ConfigSpec, ops: &[Op]) -> Vec<u8> {
             Op::InvalidateCurrent => out.push(12),
             Op::Invalidate(v) => out.extend([13, *v]),
             Op::Reset => out.push(14),
-            Op::Adopt(v) => out.extend([15, *v]),
-            Op::AdoptSecs(v) => {
+            Op::Adopt { life, age } => out.extend([15, *life, *age]),
+            Op::AdoptSecs { secs, age_ms } => {
                 out.push(16);
-                u16(&mut out, *v);
+                u16(&mut out, *secs);
+                u16(&mut out, *age_ms);
             }
             Op::Reconfigure(v) => out.extend([17, *v]),
             Op::Probe => out.push(18),
             Op::Drive { shape, param } => {
                 out.extend([19, *shape]);
                 u16(&mut out, *param);
+            }
+            Op::Record { life, age } => out.extend([20, *life, *age]),
+            Op::StaleRecord { which } => out.extend([21, *which]),
+            Op::RetryAfterDate { status, offset } => {
+                out.extend([22, *status]);
+                i16(&mut out, *offset);
+            }
+            Op::WallSkew(v) => {
+                out.push(23);
+                i16(&mut out, *v);
             }
         }
     }
