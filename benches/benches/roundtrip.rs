@@ -100,7 +100,11 @@ fn roundtrip(c: &mut Criterion) {
         (
             "hyper/HyperTransport::send",
             Box::new(|| {
-                let response = stale_once(|| runtime.block_on(transport.send(request.to_http())));
+                let response = stale_once(|| {
+                    runtime.block_on(
+                        transport.send(request.to_http(), zuora_oauth_driver::Limits::default()),
+                    )
+                });
                 check(response.status());
                 black_box(response);
             }),
@@ -125,7 +129,9 @@ fn roundtrip(c: &mut Criterion) {
         (
             "ureq/UreqTransport::send",
             Box::new(|| {
-                let response = ureq_transport.send(request.to_http()).unwrap();
+                let response = ureq_transport
+                    .send(request.to_http(), zuora_oauth_driver::Limits::default())
+                    .unwrap();
                 check(response.status());
                 black_box(response);
             }),

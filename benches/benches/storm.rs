@@ -171,7 +171,10 @@ fn hyper_round(server: &MockServer, callers: usize) -> [(&'static str, &'static 
     let naive = || {
         let (transport, request) = (transport.clone(), Arc::clone(&request));
         async move {
-            match transport.send(request.to_http()).await {
+            match transport
+                .send(request.to_http(), zuora_oauth_driver::Limits::default())
+                .await
+            {
                 Ok(response) => request.parse_response(&response).is_ok(),
                 Err(_) => false,
             }
@@ -205,10 +208,11 @@ fn ureq_round(server: &MockServer, callers: usize) -> [(&'static str, &'static s
 
     let transport = zuora_oauth_ureq::UreqTransport::new();
     let request = Arc::new(token_request(server));
-    let naive = move || match transport.send(request.to_http()) {
-        Ok(response) => request.parse_response(&response).is_ok(),
-        Err(_) => false,
-    };
+    let naive =
+        move || match transport.send(request.to_http(), zuora_oauth_driver::Limits::default()) {
+            Ok(response) => request.parse_response(&response).is_ok(),
+            Err(_) => false,
+        };
     let naive_startup = thread_storm(server, callers, naive.clone());
     let naive_expiry = thread_storm(server, callers, naive);
     [

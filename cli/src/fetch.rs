@@ -19,7 +19,7 @@ use zuora_oauth_core::{
     Action, CachedToken, Error, Generation, LifecycleConfig, Timestamp, TokenLifecycle,
     TokenRecord, TokenRequest,
 };
-use zuora_oauth_ureq::UreqTransport;
+use zuora_oauth_ureq::{Limits, UreqTransport};
 
 use crate::failure::{FetchFailure, Stop};
 
@@ -94,9 +94,8 @@ impl Fetcher {
     pub fn fetch(&self, cached: Option<&TokenRecord>) -> Result<Fetched, FetchFailure> {
         let (mut lifecycle, adopted) = self.lifecycle(cached);
         let policy = &self.policy;
-        let transport = UreqTransport::new()
-            .timeout(policy.timeout)
-            .connect_timeout(policy.timeout);
+        let transport = UreqTransport::new().connect_timeout(policy.timeout);
+        let limits = Limits::default().with_timeout(policy.timeout);
         let token_url = self.request.environment().token_url().to_string();
         let failure = |error, attempts, stop| FetchFailure {
             error,
@@ -133,7 +132,7 @@ impl Fetcher {
                     }
                     attempts += 1;
                     let id = outgoing.id();
-                    match transport.send(outgoing.into_request()) {
+                    match transport.send(outgoing.into_request(), limits) {
                         Ok(response) => {
                             let _ = lifecycle.handle_response(
                                 self.clock.now(),

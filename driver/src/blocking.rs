@@ -14,7 +14,7 @@ use crate::runtime::with_deadline_floor;
 use crate::shared::{Fetch, Next, Shared};
 #[cfg(feature = "store")]
 use crate::store::{BlockingTokenStore, StoreLink, StoreOptions};
-use crate::{BlockingTransport, Clock, TokenError, TokenHandle};
+use crate::{BlockingTransport, Clock, Limits, TokenError, TokenHandle};
 
 /// The longest a blocked caller sleeps before looking again without news (a safety net:
 /// the lifecycle's own wake-ups, such as the deadline of a request in flight, come sooner).
@@ -35,6 +35,7 @@ pub struct TokenSource<T: BlockingTransport> {
 struct Owner<T> {
     shared: Arc<Shared>,
     transport: T,
+    limits: Limits,
     /// The shared store, until `reconfigure` (a store is bound to the credentials it was
     /// built for).
     #[cfg(feature = "store")]
@@ -72,6 +73,7 @@ pub struct TokenSourceBuilder<T> {
     transport: T,
     clock: Option<Clock>,
     seed: Option<u64>,
+    limits: Limits,
     #[cfg(feature = "store")]
     store: Option<Arc<StoreLink<dyn BlockingTokenStore>>>,
 }
@@ -87,6 +89,14 @@ impl<T: BlockingTransport> TokenSourceBuilder<T> {
     /// Replaces the clocks (for tests and simulations; default: [`Clock::system`]).
     pub fn clock(mut self, clock: Clock) -> Self {
         self.clock = Some(clock);
+        self
+    }
+
+    /// The timeout of one token exchange and the cap on its response body (default 30 s,
+    /// 64 KiB). The lifecycle's deadline for a request in flight is kept above the timeout
+    /// by [`DEADLINE_MARGIN`](crate::DEADLINE_MARGIN).
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
         self
     }
 
@@ -110,13 +120,14 @@ impl<T: BlockingTransport> TokenSourceBuilder<T> {
     /// The source.
     pub fn build(self) -> TokenSource<T> {
         let seed = self.seed.unwrap_or_else(crate::clock::os_seed);
-        let config = with_deadline_floor(self.config, self.transport.request_timeout());
+        let config = with_deadline_floor(self.config, self.limits.timeout());
         let lifecycle = TokenLifecycle::new(self.request, config, seed);
         let clock = self.clock.unwrap_or_else(Clock::system);
         TokenSource {
             owner: Arc::new(Owner {
                 shared: Arc::new(Shared::new(lifecycle, clock)),
                 transport: self.transport,
+                limits: self.limits,
                 #[cfg(feature = "store")]
                 store: std::sync::Mutex::new(self.store),
                 #[cfg(feature = "store")]
@@ -147,6 +158,7 @@ impl<T: BlockingTransport> TokenSource<T> {
             transport,
             clock: None,
             seed: None,
+            limits: Limits::default(),
             #[cfg(feature = "store")]
             store: None,
         }
@@ -307,7 +319,7 @@ impl<T: BlockingTransport> TokenSource<T> {
         #[cfg(feature = "tracing")]
         let span = tracing::debug_span!(target: "zuora_oauth", "zuora_token_request", request = ?fetch.id(), uri = %request.uri());
         let owner = &*self.owner;
-        let transport = owner.transport.clone();
+        let (transport, limits) = (owner.transport.clone(), owner.limits);
         #[cfg(feature = "store")]
         let fleet = owner.store().map(|link| {
             let seed = owner
@@ -323,11 +335,11 @@ impl<T: BlockingTransport> TokenSource<T> {
             #[cfg(feature = "store")]
             if let Some((link, attempt, clock)) = fleet {
                 crate::store::fleet_attempt_blocking(
-                    &transport, &link, attempt, request, weak, &clock,
+                    &transport, limits, &link, attempt, request, weak, &clock,
                 );
                 return;
             }
-            let result = transport.send(request);
+            let result = transport.send(request, limits);
             // The source is gone: the outcome is discarded.
             if let Some(fetch) = weak.upgrade() {
                 fetch.complete(result);

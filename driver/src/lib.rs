@@ -30,14 +30,14 @@
 //! ```
 //! use std::time::Duration;
 //! use zuora_oauth_core::{ClientId, ClientSecret, Environment, TokenRequest};
-//! use zuora_oauth_driver::{BoxFuture, Runtime, TokenSource, TransportResult};
+//! use zuora_oauth_driver::{BoxFuture, Limits, Runtime, TokenSource, TransportResult};
 //!
 //! /// tokio, with an "HTTP client" that answers every request with a canned token.
 //! #[derive(Default)]
 //! struct Canned;
 //!
 //! impl Runtime for Canned {
-//!     fn send(&self, _request: http::Request<Vec<u8>>) -> BoxFuture<'static, TransportResult> {
+//!     fn send(&self, _request: http::Request<Vec<u8>>, _limits: Limits) -> BoxFuture<'static, TransportResult> {
 //!         Box::pin(async {
 //!             Ok(http::Response::builder()
 //!                 .header("content-type", "application/json")
@@ -92,6 +92,7 @@ pub mod causes;
 mod clock;
 mod error;
 mod handle;
+mod limits;
 mod notify;
 pub mod replay;
 mod runtime;
@@ -99,10 +100,16 @@ mod shared;
 mod source;
 #[cfg(feature = "store")]
 mod store;
+/// The shared parts of a runtime on tokio (feature `tokio`).
+#[cfg(feature = "tokio")]
+pub mod tokio_rt;
 
 pub use clock::Clock;
+#[cfg(feature = "tls")]
+pub use connect::{ConnectOptions, DEFAULT_CONNECT_TIMEOUT};
 pub use error::TokenError;
 pub use handle::TokenHandle;
+pub use limits::{DEFAULT_MAX_BODY, DEFAULT_TIMEOUT, Limits};
 #[cfg(not(target_arch = "wasm32"))]
 pub use runtime::BlockingTransport;
 pub use runtime::{BoxFuture, DEADLINE_MARGIN, MaybeSend, Runtime, TransportResult};
@@ -115,6 +122,8 @@ pub use store::{StoreError, StoreErrorKind, StoreOptions, TokenStore};
 mod proxy;
 pub use proxy::{Proxy, ProxyError, ProxyPolicy, ProxyRoute};
 
+#[cfg(feature = "tls")]
+mod connect;
 #[cfg(feature = "tls")]
 mod trust;
 #[cfg(feature = "tls")]

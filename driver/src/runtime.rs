@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use zuora_oauth_core::TransportError;
 
-use crate::Clock;
+use crate::{Clock, Limits};
 
 /// A boxed future that is `Send` on native targets (on `wasm32`, where one event loop runs
 /// everything, it need not be).
@@ -40,10 +40,14 @@ pub type TransportResult = Result<http::Response<Vec<u8>>, TransportError>;
 /// (tokio), `zuora-oauth-wasm` (the JavaScript event loop). Implement it to run the token
 /// source on another runtime.
 pub trait Runtime: MaybeSend + 'static {
-    /// Sends one token request and reads the whole response, whatever its status, within a
-    /// timeout and a body-size cap, following no redirect. The future is dropped, and must
-    /// then abort the request, when the source is dropped.
-    fn send(&self, request: http::Request<Vec<u8>>) -> BoxFuture<'static, TransportResult>;
+    /// Sends one token request and reads the whole response, whatever its status, within
+    /// `limits` (the whole exchange's timeout and the body cap), following no redirect. The
+    /// future is dropped, and must then abort the request, when the source is dropped.
+    fn send(
+        &self,
+        request: http::Request<Vec<u8>>,
+        limits: Limits,
+    ) -> BoxFuture<'static, TransportResult>;
 
     /// Runs `task` to completion in the background, detached from the caller that started
     /// it (a caller that gives up must not cancel a fetch others wait for).
@@ -56,13 +60,6 @@ pub trait Runtime: MaybeSend + 'static {
     /// the error (e.g. "no tokio runtime") is handed to the caller instead of a panic.
     fn check(&self) -> Result<(), TransportError> {
         Ok(())
-    }
-
-    /// How long [`send`](Runtime::send) may take at most (its timeout; default 30 s). The
-    /// lifecycle's deadline for a request in flight is kept above it, by
-    /// [`DEADLINE_MARGIN`].
-    fn request_timeout(&self) -> Duration {
-        Duration::from_secs(30)
     }
 
     /// The monotonic and wall clocks.
@@ -89,17 +86,12 @@ pub trait Runtime: MaybeSend + 'static {
 /// following no redirect. The transport `zuora-oauth-ureq` implements it.
 #[cfg(not(target_arch = "wasm32"))]
 pub trait BlockingTransport: Clone + Send + Sync + 'static {
-    /// Sends one token request and reads the whole response, whatever its status.
-    fn send(&self, request: http::Request<Vec<u8>>) -> TransportResult;
-
-    /// How long [`send`](BlockingTransport::send) may take at most (default 30 s); see
-    /// [`Runtime::request_timeout`].
-    fn request_timeout(&self) -> Duration {
-        Duration::from_secs(30)
-    }
+    /// Sends one token request and reads the whole response, whatever its status, within
+    /// `limits`, following no redirect.
+    fn send(&self, request: http::Request<Vec<u8>>, limits: Limits) -> TransportResult;
 }
 
-/// How much longer than the transport's timeout the lifecycle waits for an outcome before
+/// How much longer than the exchange's timeout ([`Limits::timeout`]) the lifecycle waits for an outcome before
 /// it counts the request as lost.
 pub const DEADLINE_MARGIN: Duration = Duration::from_secs(5);
 

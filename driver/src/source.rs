@@ -12,7 +12,7 @@ use crate::runtime::with_deadline_floor;
 use crate::shared::{Fetch, Next, Shared};
 #[cfg(feature = "store")]
 use crate::store::{StoreLink, StoreOptions, TokenStore};
-use crate::{Clock, Runtime, TokenError, TokenHandle};
+use crate::{Clock, Limits, Runtime, TokenError, TokenHandle};
 
 /// Hands out a valid Zuora token to any number of tasks, on any [`Runtime`].
 ///
@@ -40,6 +40,7 @@ pub struct TokenSource<R: Runtime> {
 struct Owner<R> {
     shared: Arc<Shared>,
     runtime: Arc<R>,
+    limits: Limits,
     /// The shared store, until `reconfigure` (a store is bound to the credentials it was
     /// built for).
     #[cfg(feature = "store")]
@@ -77,6 +78,7 @@ pub struct TokenSourceBuilder<R> {
     runtime: R,
     clock: Option<Clock>,
     seed: Option<u64>,
+    limits: Limits,
     #[cfg(feature = "store")]
     store: Option<Arc<StoreLink<dyn TokenStore>>>,
 }
@@ -92,6 +94,14 @@ impl<R: Runtime> TokenSourceBuilder<R> {
     /// Replaces the clocks (for tests and simulations; default: the runtime's).
     pub fn clock(mut self, clock: Clock) -> Self {
         self.clock = Some(clock);
+        self
+    }
+
+    /// The timeout of one token exchange and the cap on its response body (default 30 s,
+    /// 64 KiB). The lifecycle's deadline for a request in flight is kept above the timeout
+    /// by [`DEADLINE_MARGIN`](crate::DEADLINE_MARGIN).
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
         self
     }
 
@@ -122,12 +132,13 @@ impl<R: Runtime> TokenSourceBuilder<R> {
     pub fn build(self) -> TokenSource<R> {
         let seed = self.seed.unwrap_or_else(|| self.runtime.seed());
         let clock = self.clock.unwrap_or_else(|| self.runtime.clock());
-        let config = with_deadline_floor(self.config, self.runtime.request_timeout());
+        let config = with_deadline_floor(self.config, self.limits.timeout());
         let lifecycle = TokenLifecycle::new(self.request, config, seed);
         TokenSource {
             owner: Arc::new(Owner {
                 shared: Arc::new(Shared::new(lifecycle, clock)),
                 runtime: Arc::new(self.runtime),
+                limits: self.limits,
                 #[cfg(feature = "store")]
                 store: std::sync::Mutex::new(self.store),
                 #[cfg(feature = "store")]
@@ -158,6 +169,7 @@ impl<R: Runtime> TokenSource<R> {
             runtime,
             clock: None,
             seed: None,
+            limits: Limits::default(),
             #[cfg(feature = "store")]
             store: None,
         }
@@ -326,7 +338,7 @@ impl<R: Runtime> TokenSource<R> {
         let span = tracing::debug_span!(target: "zuora_oauth", "zuora_token_request", request = ?fetch.id(), uri = %request.uri());
         let owner = &*self.owner;
         // Lazy: nothing is sent unless the task polls it.
-        let send = owner.runtime.send(request);
+        let send = owner.runtime.send(request, owner.limits);
         #[cfg(feature = "store")]
         if let Some(link) = owner.store() {
             let seed = owner

@@ -13,7 +13,7 @@ use zuora_oauth_driver::replay::{
     ApiOptions, ApiTypes, BlockingExchange, NotRetried, NotRetriedReason, Origin, Replayed,
     copy_request,
 };
-use zuora_oauth_driver::{BlockingTransport, TransportResult};
+use zuora_oauth_driver::{BlockingTransport, Limits, TransportResult};
 
 /// A token endpoint that issues a new token on every request, and counts them.
 #[derive(Clone, Default)]
@@ -22,7 +22,7 @@ struct Canned {
 }
 
 impl BlockingTransport for Canned {
-    fn send(&self, _request: http::Request<Vec<u8>>) -> TransportResult {
+    fn send(&self, _request: http::Request<Vec<u8>>, _limits: Limits) -> TransportResult {
         let n = self.issued.fetch_add(1, Ordering::SeqCst);
         let body =
             format!(r#"{{"access_token":"{n:032x}","expires_in":3599,"token_type":"bearer"}}"#);

@@ -12,8 +12,8 @@ use zuora_oauth_core::{
     TransportError, TransportErrorKind, may_delete,
 };
 use zuora_oauth_driver::{
-    BoxFuture, Clock, Runtime, StoreError, StoreErrorKind, StoreOptions, TokenSource, TokenStore,
-    TransportResult,
+    BoxFuture, Clock, Limits, Runtime, StoreError, StoreErrorKind, StoreOptions, TokenSource,
+    TokenStore, TransportResult,
 };
 
 /// What the scripted Zuora does with the next request.
@@ -59,7 +59,11 @@ impl Scripted {
 }
 
 impl Runtime for Scripted {
-    fn send(&self, _request: http::Request<Vec<u8>>) -> BoxFuture<'static, TransportResult> {
+    fn send(
+        &self,
+        _request: http::Request<Vec<u8>>,
+        _limits: Limits,
+    ) -> BoxFuture<'static, TransportResult> {
         let zuora = Arc::clone(&self.zuora);
         Box::pin(async move {
             zuora.sent.fetch_add(1, Ordering::SeqCst);
@@ -95,10 +99,6 @@ impl Runtime for Scripted {
 
     fn sleep(&self, duration: Duration) -> BoxFuture<'static, ()> {
         Box::pin(tokio::time::sleep(duration))
-    }
-
-    fn request_timeout(&self) -> Duration {
-        Duration::from_secs(10)
     }
 
     fn clock(&self) -> Clock {

@@ -40,15 +40,14 @@
 //!
 //! ```no_run
 //! use std::time::Duration;
-//! use zuora_oauth_hyper::{HyperTransport, Proxy, ProxyPolicy, TokenSource, TrustRoots};
+//! use zuora_oauth_hyper::{ConnectOptions, HyperTransport, Proxy, ProxyPolicy, TokenSource, TrustRoots};
 //!
 //! # async fn demo(request: zuora_oauth_core::TokenRequest, corporate_ca: &str)
 //! #     -> Result<(), Box<dyn std::error::Error>> {
-//! let transport = HyperTransport::builder()
-//!     .proxy(ProxyPolicy::via(Proxy::parse("http://proxy.corp.example:3128")?))
-//!     .trust(TrustRoots::webpki().with_os_store()?.with_pem(corporate_ca)?)
-//!     .connect_timeout(Duration::from_secs(5))
-//!     .build();
+//! let transport = HyperTransport::with_options(ConnectOptions::default()
+//!     .with_proxy(ProxyPolicy::via(Proxy::parse("http://proxy.corp.example:3128")?))
+//!     .with_trust(TrustRoots::webpki().with_os_store()?.with_pem(corporate_ca)?)
+//!     .with_connect_timeout(Duration::from_secs(5)));
 //! let source = TokenSource::builder_with(request, transport).build();
 //! # Ok(()) }
 //! ```
@@ -68,11 +67,11 @@ mod transport;
 pub use connect::{ConnectTimeout, ProxyConnector};
 pub use layer::{Authorize, AuthorizeLayer, ReplayBody};
 pub use source::{TokenSource, TokenSourceBuilder};
-pub use transport::{
-    DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BODY, DEFAULT_TIMEOUT, DefaultConnector, HyperTransport,
-    HyperTransportBuilder,
-};
+pub use transport::{DefaultConnector, HyperTransport};
 pub use zuora_oauth_driver::replay::{
     ApiError, ApiOptions, NotRetried, NotRetriedReason, Replayed,
 };
-pub use zuora_oauth_driver::{Proxy, ProxyError, ProxyPolicy, TrustError, TrustRoots};
+pub use zuora_oauth_driver::{
+    ConnectOptions, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BODY, DEFAULT_TIMEOUT, Limits, Proxy,
+    ProxyError, ProxyPolicy, TrustError, TrustRoots,
+};

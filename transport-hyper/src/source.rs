@@ -1,10 +1,8 @@
 //! The driver's token source on hyper and tokio: [`HyperTransport`] is its [`Runtime`].
 
-use std::time::Duration;
-
 use hyper_util::client::legacy::connect::Connect;
-use zuora_oauth_core::{TransportError, TransportErrorKind};
-use zuora_oauth_driver::{BoxFuture, Runtime, TransportResult};
+use zuora_oauth_driver::tokio_rt::TokioTransport;
+use zuora_oauth_driver::{BoxFuture, Limits, TransportResult};
 
 use crate::HyperTransport;
 
@@ -42,36 +40,18 @@ pub type TokenSource = zuora_oauth_driver::TokenSource<HyperTransport>;
 /// Builds a [`TokenSource`] with non-default settings.
 pub type TokenSourceBuilder = zuora_oauth_driver::TokenSourceBuilder<HyperTransport>;
 
-impl<C> Runtime for HyperTransport<C>
+impl<C> TokioTransport for HyperTransport<C>
 where
     C: Connect + Clone + Send + Sync + 'static,
 {
-    fn send(&self, request: http::Request<Vec<u8>>) -> BoxFuture<'static, TransportResult> {
+    const NAME: &'static str = "hyper";
+
+    fn send_token_request(
+        &self,
+        request: http::Request<Vec<u8>>,
+        limits: Limits,
+    ) -> BoxFuture<'static, TransportResult> {
         let transport = self.clone();
-        Box::pin(async move { HyperTransport::send(&transport, request).await })
-    }
-
-    fn spawn(&self, task: BoxFuture<'static, ()>) {
-        tokio::spawn(task);
-    }
-
-    fn sleep(&self, duration: Duration) -> BoxFuture<'static, ()> {
-        Box::pin(tokio::time::sleep(duration))
-    }
-
-    fn check(&self) -> Result<(), TransportError> {
-        tokio::runtime::Handle::try_current()
-            .map(drop)
-            .map_err(|_| {
-                TransportError::new(
-                    TransportErrorKind::Other,
-                    "no tokio runtime: call the hyper token source from inside a tokio runtime \
-                 (with its time driver enabled)",
-                )
-            })
-    }
-
-    fn request_timeout(&self) -> Duration {
-        self.timeout_value()
+        Box::pin(async move { HyperTransport::send(&transport, request, limits).await })
     }
 }

@@ -36,9 +36,9 @@ mod transport;
 
 pub use middleware::AuthorizeMiddleware;
 pub use source::{TokenSource, TokenSourceBuilder};
-pub use transport::{
-    DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BODY, DEFAULT_TIMEOUT, ReqwestTransport,
-    ReqwestTransportBuilder,
-};
+pub use transport::ReqwestTransport;
 pub use zuora_oauth_driver::replay::{ApiOptions, NotRetried, NotRetriedReason, Replayed};
-pub use zuora_oauth_driver::{Proxy, ProxyError, ProxyPolicy, TrustError, TrustRoots};
+pub use zuora_oauth_driver::{
+    ConnectOptions, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BODY, DEFAULT_TIMEOUT, Limits, Proxy,
+    ProxyError, ProxyPolicy, TrustError, TrustRoots,
+};

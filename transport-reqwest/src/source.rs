@@ -1,9 +1,7 @@
 //! The driver's token source on reqwest and tokio: [`ReqwestTransport`] is its [`Runtime`].
 
-use std::time::Duration;
-
-use zuora_oauth_core::{TransportError, TransportErrorKind};
-use zuora_oauth_driver::{BoxFuture, Runtime, TransportResult};
+use zuora_oauth_driver::tokio_rt::TokioTransport;
+use zuora_oauth_driver::{BoxFuture, Limits, TransportResult};
 
 use crate::ReqwestTransport;
 
@@ -40,32 +38,15 @@ pub type TokenSource = zuora_oauth_driver::TokenSource<ReqwestTransport>;
 /// Builds a [`TokenSource`] with non-default settings.
 pub type TokenSourceBuilder = zuora_oauth_driver::TokenSourceBuilder<ReqwestTransport>;
 
-impl Runtime for ReqwestTransport {
-    fn send(&self, request: http::Request<Vec<u8>>) -> BoxFuture<'static, TransportResult> {
+impl TokioTransport for ReqwestTransport {
+    const NAME: &'static str = "reqwest";
+
+    fn send_token_request(
+        &self,
+        request: http::Request<Vec<u8>>,
+        limits: Limits,
+    ) -> BoxFuture<'static, TransportResult> {
         let transport = self.clone();
-        Box::pin(async move { transport.send(request).await })
-    }
-
-    fn spawn(&self, task: BoxFuture<'static, ()>) {
-        tokio::spawn(task);
-    }
-
-    fn sleep(&self, duration: Duration) -> BoxFuture<'static, ()> {
-        Box::pin(tokio::time::sleep(duration))
-    }
-
-    fn check(&self) -> Result<(), TransportError> {
-        match tokio::runtime::Handle::try_current() {
-            Ok(_) => Ok(()),
-            Err(_) => Err(TransportError::new(
-                TransportErrorKind::Other,
-                "no tokio runtime: call the reqwest token source from inside a tokio runtime \
-                 (with its time driver enabled)",
-            )),
-        }
-    }
-
-    fn request_timeout(&self) -> Duration {
-        self.timeout_value()
+        Box::pin(async move { ReqwestTransport::send(&transport, request, limits).await })
     }
 }

@@ -2,24 +2,13 @@
 
 use std::fmt;
 use std::io;
-use std::sync::Arc;
-use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::Full;
 use reqwest::{Client, Url, redirect};
-use rustls::{ClientConfig, RootCertStore};
 use zuora_oauth_core::{TransportError, TransportErrorKind};
 use zuora_oauth_driver::causes::{causes, describe, io_kind};
-use zuora_oauth_driver::{Proxy, ProxyPolicy, ProxyRoute, TransportResult, TrustRoots};
-
-/// Default limit on the whole exchange (connect, send, receive).
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
-/// Default limit on connection setup of the transport's own client: TCP, a proxy's
-/// CONNECT, the TLS handshake.
-pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
-/// Default cap on a response body; a token response is well under 1 KiB.
-pub const DEFAULT_MAX_BODY: usize = 64 * 1024;
+use zuora_oauth_driver::{ConnectOptions, Limits, Proxy, ProxyPolicy, ProxyRoute, TransportResult};
 
 /// Sends token requests with a [`reqwest::Client`]: yours ([`with_client`](Self::with_client),
 /// sharing its pool, proxy and TLS settings) or its own ([`new`](Self::new),
@@ -34,8 +23,6 @@ pub struct ReqwestTransport {
     /// The proxy policy of the transport's own client (checked before sending); `None`
     /// with your client, whose proxies are yours.
     proxy: Option<ProxyPolicy>,
-    timeout: Duration,
-    max_body: usize,
 }
 
 impl Default for ReqwestTransport {
@@ -46,18 +33,36 @@ impl Default for ReqwestTransport {
 
 impl ReqwestTransport {
     /// A transport with its own client and the default settings: proxy from the
-    /// environment ([`ProxyPolicy::from_env`]), Mozilla's roots ([`TrustRoots::webpki`]),
-    /// a 30 s connect timeout, no redirects. The same as `ReqwestTransport::builder().build()`.
+    /// environment ([`ProxyPolicy::from_env`]), Mozilla's roots, a 30 s connect timeout
+    /// ([`ConnectOptions::default`]), no redirects.
     pub fn new() -> Self {
-        Self::builder().build()
+        Self::with_options(ConnectOptions::default())
     }
 
-    /// Settings for a transport with its own client: proxy, trust roots, connect timeout.
-    pub fn builder() -> ReqwestTransportBuilder {
-        ReqwestTransportBuilder {
-            proxy: ProxyPolicy::from_env(),
-            trust: TrustRoots::default(),
-            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+    /// A transport with its own client, connecting as `options` say: rustls (the driver's
+    /// one TLS configuration, [`ConnectOptions::tls_config`]) trusting its roots, no
+    /// redirects, the proxy policy's routes (never reqwest's own reading of the
+    /// environment), the connect timeout.
+    pub fn with_options(options: ConnectOptions) -> Self {
+        let policy = options.proxy().clone();
+        let proxy =
+            reqwest::Proxy::custom(move |url| match policy.route(&url.as_str().parse().ok()?) {
+                Ok(ProxyRoute::Tunnel(proxy)) => proxy_url(proxy),
+                _ => None,
+            });
+        let client = Client::builder()
+            .tls_backend_preconfigured(options.tls_config())
+            .redirect(redirect::Policy::none())
+            .connect_timeout(options.connect_timeout())
+            .proxy(proxy)
+            .user_agent(concat!("zuora-oauth-reqwest/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .unwrap_or_else(|_| {
+                unreachable!("a reqwest client with a preconfigured rustls builds")
+            });
+        ReqwestTransport {
+            proxy: Some(options.proxy().clone()),
+            ..ReqwestTransport::with_client(client)
         }
     }
 
@@ -77,27 +82,7 @@ impl ReqwestTransport {
         Self {
             client,
             proxy: None,
-            timeout: DEFAULT_TIMEOUT,
-            max_body: DEFAULT_MAX_BODY,
         }
-    }
-
-    /// Limits the whole exchange: connect, send and receive the body (default 30 s).
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
-    }
-
-    /// The limit on the whole exchange.
-    pub fn timeout_value(&self) -> Duration {
-        self.timeout
-    }
-
-    /// Fails with [`TransportErrorKind::BodyTooLarge`] past this many body bytes
-    /// (default 64 KiB).
-    pub fn max_body_size(mut self, bytes: usize) -> Self {
-        self.max_body = bytes;
-        self
     }
 
     /// The client requests are sent with.
@@ -106,7 +91,7 @@ impl ReqwestTransport {
     }
 
     /// Sends `request` and reads the whole response, whatever its status.
-    pub async fn send(&self, request: http::Request<Vec<u8>>) -> TransportResult {
+    pub async fn send(&self, request: http::Request<Vec<u8>>, limits: Limits) -> TransportResult {
         if let Some(Err(error)) = self.proxy.as_ref().map(|p| p.route(request.uri())) {
             return Err(TransportError::new(
                 TransportErrorKind::Other,
@@ -130,18 +115,18 @@ impl ReqwestTransport {
             let too_large = || {
                 TransportError::new(
                     TransportErrorKind::BodyTooLarge,
-                    format!("response body larger than {} bytes", self.max_body),
+                    format!("response body larger than {} bytes", limits.max_body()),
                 )
             };
             if response
                 .content_length()
-                .is_some_and(|n| n > self.max_body as u64)
+                .is_some_and(|n| n > limits.max_body() as u64)
             {
                 return Err(too_large());
             }
             let mut body = Vec::new();
             while let Some(chunk) = response.chunk().await.map_err(|e| map_error(&e))? {
-                if body.len() + chunk.len() > self.max_body {
+                if body.len() + chunk.len() > limits.max_body() {
                     return Err(too_large());
                 }
                 body.extend_from_slice(&chunk);
@@ -152,12 +137,13 @@ impl ReqwestTransport {
             *out.headers_mut() = std::mem::take(response.headers_mut());
             Ok(out)
         };
-        tokio::time::timeout(self.timeout, exchange)
+        let timeout = limits.timeout();
+        tokio::time::timeout(timeout, exchange)
             .await
             .unwrap_or_else(|_| {
                 Err(TransportError::new(
                     TransportErrorKind::Timeout,
-                    format!("no complete response within {:?}", self.timeout),
+                    format!("no complete response within {timeout:?}"),
                 ))
             })
     }
@@ -167,70 +153,7 @@ impl fmt::Debug for ReqwestTransport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ReqwestTransport")
             .field("proxy", &self.proxy)
-            .field("timeout", &self.timeout)
-            .field("max_body", &self.max_body)
             .finish_non_exhaustive()
-    }
-}
-
-/// Builds a [`ReqwestTransport`] with its own client: [`ReqwestTransport::builder`].
-#[derive(Debug, Clone)]
-pub struct ReqwestTransportBuilder {
-    proxy: ProxyPolicy,
-    trust: TrustRoots,
-    connect_timeout: Duration,
-}
-
-impl ReqwestTransportBuilder {
-    /// Which proxy carries which request (default: [`ProxyPolicy::from_env`]). Plain http
-    /// never goes through a proxy, whatever the policy.
-    pub fn proxy(mut self, policy: ProxyPolicy) -> Self {
-        self.proxy = policy;
-        self
-    }
-
-    /// The root certificates to trust (default: [`TrustRoots::webpki`]).
-    pub fn trust(mut self, roots: TrustRoots) -> Self {
-        self.trust = roots;
-        self
-    }
-
-    /// Limits connection setup: TCP, a proxy's CONNECT and the TLS handshake together
-    /// (default 30 s).
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
-        self
-    }
-
-    /// The transport: a client with rustls (ring provider) trusting the roots, no
-    /// redirects, the proxy policy's routes (never reqwest's own reading of the environment).
-    pub fn build(self) -> ReqwestTransport {
-        let mut roots = RootCertStore::empty();
-        roots.add_parsable_certificates(self.trust.certificates());
-        let tls =
-            ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-                .with_safe_default_protocol_versions()
-                .expect("ring supports rustls' default protocol versions")
-                .with_root_certificates(roots)
-                .with_no_client_auth();
-        let policy = self.proxy.clone();
-        let proxy =
-            reqwest::Proxy::custom(move |url| match policy.route(&url.as_str().parse().ok()?) {
-                Ok(ProxyRoute::Tunnel(proxy)) => proxy_url(proxy),
-                _ => None,
-            });
-        let client = Client::builder()
-            .tls_backend_preconfigured(tls)
-            .redirect(redirect::Policy::none())
-            .connect_timeout(self.connect_timeout)
-            .proxy(proxy)
-            .user_agent(concat!("zuora-oauth-reqwest/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .expect("a reqwest client with a preconfigured rustls builds");
-        ReqwestTransport {
-            proxy: Some(self.proxy),
-            ..ReqwestTransport::with_client(client)
-        }
     }
 }
 

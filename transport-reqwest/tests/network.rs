@@ -10,7 +10,9 @@ use zuora_oauth_core::{
     ClientId, ClientSecret, Environment, Error, Problem, Token, TokenRequest, TransportError,
     TransportErrorKind,
 };
-use zuora_oauth_reqwest::{Proxy, ProxyPolicy, ReqwestTransport, TrustRoots};
+use zuora_oauth_reqwest::{
+    ConnectOptions, Limits, Proxy, ProxyPolicy, ReqwestTransport, TrustRoots,
+};
 use zuora_oauth_testkit::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, Fault, MockServer};
 
 fn token_request(base_url: &str) -> TokenRequest {
@@ -24,7 +26,7 @@ fn token_request(base_url: &str) -> TokenRequest {
 /// The demo client's token request to `base_url`, sent and parsed.
 async fn fetch(transport: &ReqwestTransport, base_url: &str) -> Result<Token, TransportError> {
     let request = token_request(base_url);
-    let response = transport.send(request.to_http()).await?;
+    let response = transport.send(request.to_http(), Limits::default()).await?;
     Ok(request.parse_response(&response).expect("a token"))
 }
 
@@ -32,7 +34,7 @@ async fn fetch(transport: &ReqwestTransport, base_url: &str) -> Result<Token, Tr
 async fn verdict(transport: &ReqwestTransport, base_url: &str) -> Result<Token, Error> {
     let request = token_request(base_url);
     let response = transport
-        .send(request.to_http())
+        .send(request.to_http(), Limits::default())
         .await
         .map_err(Error::Transport)?;
     request.parse_response(&response)
@@ -130,9 +132,8 @@ fn trusting(server: &MockServer) -> TrustRoots {
 #[tokio::test]
 async fn an_untrusted_certificate_is_refused() {
     let server = tls_server();
-    let transport = ReqwestTransport::builder()
-        .proxy(ProxyPolicy::none())
-        .build();
+    let transport =
+        ReqwestTransport::with_options(ConnectOptions::default().with_proxy(ProxyPolicy::none()));
     let error = fetch(&transport, &server.base_url()).await.unwrap_err();
     assert_eq!(error.kind(), TransportErrorKind::Tls, "{error}");
 }
@@ -140,10 +141,11 @@ async fn an_untrusted_certificate_is_refused() {
 #[tokio::test]
 async fn a_certificate_trusted_through_a_custom_root_is_accepted() {
     let server = tls_server();
-    let transport = ReqwestTransport::builder()
-        .trust(trusting(&server))
-        .proxy(ProxyPolicy::none())
-        .build();
+    let transport = ReqwestTransport::with_options(
+        ConnectOptions::default()
+            .with_trust(trusting(&server))
+            .with_proxy(ProxyPolicy::none()),
+    );
     fetch(&transport, &server.base_url()).await.unwrap();
 }
 
@@ -151,10 +153,11 @@ async fn a_certificate_trusted_through_a_custom_root_is_accepted() {
 async fn https_goes_through_the_policys_proxy_with_credentials_on_connect_only() {
     let (server, proxy) = (tls_server(), RecordingProxy::start());
     let url = proxy.url_with_credentials("zuora-bot", "p%40ss%3Aw0rd");
-    let transport = ReqwestTransport::builder()
-        .trust(trusting(&server))
-        .proxy(ProxyPolicy::via(Proxy::parse(&url).unwrap()))
-        .build();
+    let transport = ReqwestTransport::with_options(
+        ConnectOptions::default()
+            .with_trust(trusting(&server))
+            .with_proxy(ProxyPolicy::via(Proxy::parse(&url).unwrap())),
+    );
     fetch(&transport, &server.base_url()).await.unwrap();
     let requests = proxy.requests();
     let lines: Vec<&str> = requests.iter().map(|r| r.line.as_str()).collect();
@@ -182,9 +185,9 @@ async fn https_goes_through_the_policys_proxy_with_credentials_on_connect_only()
 #[tokio::test]
 async fn plain_http_never_goes_through_a_proxy() {
     let (server, proxy) = (MockServer::start().unwrap(), RecordingProxy::start());
-    let transport = ReqwestTransport::builder()
-        .proxy(ProxyPolicy::via(Proxy::parse(&proxy.url()).unwrap()))
-        .build();
+    let transport = ReqwestTransport::with_options(
+        ConnectOptions::default().with_proxy(ProxyPolicy::via(Proxy::parse(&proxy.url()).unwrap())),
+    );
     fetch(&transport, &server.base_url()).await.unwrap();
     assert!(proxy.requests().is_empty());
 }

@@ -36,19 +36,22 @@
 //!   [`ProxyPolicy::none`] and [`ProxyPolicy::via`] replace the environment, also for an
 //!   agent of your own that has a proxy set. Only `http://` proxies are supported.
 //! - **Trust**: Mozilla's roots by default; [`TrustRoots`] adds the operating system's store
-//!   and your own roots (DER or PEM), or replaces them ([`UreqTransport::with_trust`]).
+//!   and your own roots (DER or PEM), or replaces them ([`UreqTransport::with_options`] with [`ConnectOptions`]).
 //! - **Connect timeout**: TCP, the proxy's CONNECT and the TLS handshake together, 30 s by
 //!   default, set on every request, so an agent of your own keeps it too.
 //!
 //! ```no_run
 //! use std::time::Duration;
-//! use zuora_oauth_ureq::{Proxy, ProxyPolicy, TokenSource, TrustRoots, UreqTransport};
+//! use zuora_oauth_ureq::{ConnectOptions, Proxy, ProxyPolicy, TokenSource, TrustRoots, UreqTransport};
 //!
 //! # fn demo(request: zuora_oauth_core::TokenRequest, corporate_ca: &str)
 //! #     -> Result<(), Box<dyn std::error::Error>> {
-//! let transport = UreqTransport::with_trust(TrustRoots::webpki().with_os_store()?.with_pem(corporate_ca)?)
-//!     .proxy(ProxyPolicy::via(Proxy::parse("http://proxy.corp.example:3128")?))
-//!     .connect_timeout(Duration::from_secs(5));
+//! let transport = UreqTransport::with_options(
+//!     ConnectOptions::default()
+//!         .with_proxy(ProxyPolicy::via(Proxy::parse("http://proxy.corp.example:3128")?))
+//!         .with_trust(TrustRoots::webpki().with_os_store()?.with_pem(corporate_ca)?)
+//!         .with_connect_timeout(Duration::from_secs(5)),
+//! );
 //! let source = TokenSource::builder_with(request, transport).build();
 //! # Ok(()) }
 //! ```
@@ -67,6 +70,9 @@ mod transport;
 
 pub use middleware::{AuthorizeMiddleware, DEFAULT_REPLAY_LIMIT};
 pub use source::{TokenSource, TokenSourceBuilder};
-pub use transport::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BODY, DEFAULT_TIMEOUT, UreqTransport};
+pub use transport::UreqTransport;
 pub use zuora_oauth_driver::replay::{ApiOptions, NotRetried, NotRetriedReason, Replayed};
-pub use zuora_oauth_driver::{Proxy, ProxyError, ProxyPolicy, TrustError, TrustRoots};
+pub use zuora_oauth_driver::{
+    ConnectOptions, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BODY, DEFAULT_TIMEOUT, Limits, Proxy,
+    ProxyError, ProxyPolicy, TrustError, TrustRoots,
+};

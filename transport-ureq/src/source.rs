@@ -1,9 +1,7 @@
 //! The driver's blocking token source on ureq: [`UreqTransport`] is its
 //! [`BlockingTransport`].
 
-use std::time::Duration;
-
-use zuora_oauth_driver::{BlockingTransport, TransportResult};
+use zuora_oauth_driver::{BlockingTransport, Limits, TransportResult};
 
 use crate::UreqTransport;
 
@@ -39,11 +37,7 @@ pub type TokenSource = zuora_oauth_driver::blocking::TokenSource<UreqTransport>;
 pub type TokenSourceBuilder = zuora_oauth_driver::blocking::TokenSourceBuilder<UreqTransport>;
 
 impl BlockingTransport for UreqTransport {
-    fn send(&self, request: http::Request<Vec<u8>>) -> TransportResult {
-        UreqTransport::send(self, request)
-    }
-
-    fn request_timeout(&self) -> Duration {
-        self.timeout_value()
+    fn send(&self, request: http::Request<Vec<u8>>, limits: Limits) -> TransportResult {
+        UreqTransport::send(self, request, limits)
     }
 }

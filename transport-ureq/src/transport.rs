@@ -7,14 +7,9 @@ use std::time::Duration;
 use ureq::Agent;
 use ureq::tls::{Certificate, RootCerts, TlsConfig};
 use zuora_oauth_core::{TransportError, TransportErrorKind};
-use zuora_oauth_driver::{Proxy, ProxyPolicy, ProxyRoute, TrustRoots};
-
-/// Default limit on the whole exchange (connect, send, receive).
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
-/// Default limit on connection setup: TCP, a proxy's CONNECT, the TLS handshake.
-pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
-/// Default cap on a response body; a token response is well under 1 KiB.
-pub const DEFAULT_MAX_BODY: u64 = 64 * 1024;
+use zuora_oauth_driver::{
+    ConnectOptions, DEFAULT_CONNECT_TIMEOUT, Limits, Proxy, ProxyPolicy, ProxyRoute,
+};
 
 /// Sends token requests with a ureq [`Agent`]: no redirects, no status-as-error, the
 /// [`ProxyPolicy`]'s route, a connect timeout, a timeout and a body cap. Holds no Zuora
@@ -25,9 +20,7 @@ pub const DEFAULT_MAX_BODY: u64 = 64 * 1024;
 pub struct UreqTransport {
     agent: Agent,
     proxy: ProxyPolicy,
-    timeout: Duration,
     connect_timeout: Duration,
-    max_body: u64,
 }
 
 impl Default for UreqTransport {
@@ -37,16 +30,18 @@ impl Default for UreqTransport {
 }
 
 impl UreqTransport {
-    /// A transport with its own agent trusting Mozilla's roots ([`TrustRoots::webpki`]),
-    /// with the proxy from the environment ([`ProxyPolicy::from_env`]).
+    /// A transport with its own agent and the default settings: proxy from the environment
+    /// ([`ProxyPolicy::from_env`]), Mozilla's roots, a 30 s connect timeout
+    /// ([`ConnectOptions::default`]).
     pub fn new() -> Self {
-        Self::with_trust(TrustRoots::default())
+        Self::with_options(ConnectOptions::default())
     }
 
-    /// A transport with its own agent (rustls with the `ring` provider) trusting `roots`,
-    /// with the proxy from the environment ([`ProxyPolicy::from_env`]).
-    pub fn with_trust(roots: TrustRoots) -> Self {
-        let certificates: Vec<Certificate<'static>> = roots
+    /// A transport with its own agent (rustls with the `ring` provider), connecting as
+    /// `options` say: proxy, trust roots, connect timeout.
+    pub fn with_options(options: ConnectOptions) -> Self {
+        let certificates: Vec<Certificate<'static>> = options
+            .trust()
             .certificates()
             .iter()
             .map(|der| Certificate::from_der(der).to_owned())
@@ -64,6 +59,8 @@ impl UreqTransport {
             )
             .build();
         Self::with_agent(Agent::new_with_config(config))
+            .proxy(options.proxy().clone())
+            .connect_timeout(options.connect_timeout())
     }
 
     /// Uses your agent (TLS and pool settings). Whatever its configuration, token requests
@@ -74,9 +71,7 @@ impl UreqTransport {
         Self {
             agent,
             proxy: ProxyPolicy::from_env(),
-            timeout: DEFAULT_TIMEOUT,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
-            max_body: DEFAULT_MAX_BODY,
         }
     }
 
@@ -87,17 +82,6 @@ impl UreqTransport {
         self
     }
 
-    /// Limits the whole exchange: connect, send and receive (default 30 s).
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
-    }
-
-    /// The limit on the whole exchange.
-    pub fn timeout_value(&self) -> Duration {
-        self.timeout
-    }
-
     /// Limits connection setup: TCP, a proxy's CONNECT and the TLS handshake together
     /// (default 30 s; never more than the timeout). A connection not ready in time fails
     /// with [`TransportErrorKind::Timeout`].
@@ -106,17 +90,11 @@ impl UreqTransport {
         self
     }
 
-    /// Fails with [`TransportErrorKind::BodyTooLarge`] past this many body bytes
-    /// (default 64 KiB).
-    pub fn max_body_size(mut self, bytes: u64) -> Self {
-        self.max_body = bytes;
-        self
-    }
-
     /// Sends `request` and reads the whole response, whatever its status.
     pub fn send(
         &self,
         request: http::Request<Vec<u8>>,
+        limits: Limits,
     ) -> Result<http::Response<Vec<u8>>, TransportError> {
         let via = match self.proxy.route(request.uri()) {
             Ok(ProxyRoute::Direct) => None,
@@ -135,8 +113,8 @@ impl UreqTransport {
             .http_status_as_error(false)
             .max_redirects(0)
             .proxy(proxy)
-            .timeout_global(Some(self.timeout))
-            .timeout_connect(Some(self.connect_timeout.min(self.timeout)))
+            .timeout_global(Some(limits.timeout()))
+            .timeout_connect(Some(self.connect_timeout.min(limits.timeout())))
             .build();
         let response = self.agent.run(request).map_err(|error| {
             let mut error = map_error(error);
@@ -149,7 +127,7 @@ impl UreqTransport {
         let (parts, mut body) = response.into_parts();
         let body = body
             .with_config()
-            .limit(self.max_body)
+            .limit(u64::try_from(limits.max_body()).unwrap_or(u64::MAX))
             .read_to_vec()
             .map_err(map_error)?;
         Ok(http::Response::from_parts(parts, body))
@@ -161,9 +139,7 @@ impl fmt::Debug for UreqTransport {
         // The agent's own Debug would show a proxy it was configured with, credentials hinted.
         f.debug_struct("UreqTransport")
             .field("proxy", &self.proxy)
-            .field("timeout", &self.timeout)
             .field("connect_timeout", &self.connect_timeout)
-            .field("max_body", &self.max_body)
             .finish_non_exhaustive()
     }
 }

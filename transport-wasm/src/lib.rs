@@ -88,8 +88,6 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-use std::time::Duration;
-
 #[cfg(any(target_arch = "wasm32", doc))]
 mod js;
 #[cfg(any(target_arch = "wasm32", doc))]
@@ -102,8 +100,4 @@ pub use source::{TokenSource, TokenSourceBuilder};
 #[cfg(any(target_arch = "wasm32", doc))]
 pub use transport::FetchTransport;
 
-/// Default limit on the whole exchange (request, headers and body), enforced with an
-/// `AbortController`.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
-/// Default cap on a response body; a token response is well under 1 KiB.
-pub const DEFAULT_MAX_BODY: usize = 64 * 1024;
+pub use zuora_oauth_driver::{DEFAULT_MAX_BODY, DEFAULT_TIMEOUT, Limits};

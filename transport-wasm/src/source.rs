@@ -47,9 +47,10 @@ impl zuora_oauth_driver::Runtime for FetchTransport {
     fn send(
         &self,
         request: http::Request<Vec<u8>>,
+        limits: crate::Limits,
     ) -> zuora_oauth_driver::BoxFuture<'static, zuora_oauth_driver::TransportResult> {
         let transport = self.clone();
-        Box::pin(async move { FetchTransport::send(&transport, request).await })
+        Box::pin(async move { FetchTransport::send(&transport, request, limits).await })
     }
 
     /// The global `setTimeout` must exist (every timeout and wait needs it); without it, a
@@ -71,10 +72,6 @@ impl zuora_oauth_driver::Runtime for FetchTransport {
 
     fn sleep(&self, duration: std::time::Duration) -> zuora_oauth_driver::BoxFuture<'static, ()> {
         Box::pin(crate::js::Sleep::new(duration))
-    }
-
-    fn request_timeout(&self) -> std::time::Duration {
-        self.timeout_value()
     }
 
     fn clock(&self) -> zuora_oauth_driver::Clock {

@@ -1,7 +1,5 @@
 //! Sending one token request with the global `fetch`.
 
-use std::time::Duration;
-
 use http::{HeaderName, HeaderValue, StatusCode};
 use js_sys::Uint8Array;
 use wasm_bindgen::{JsCast, JsValue};
@@ -12,8 +10,8 @@ use web_sys::{
 };
 use zuora_oauth_core::{TransportError, TransportErrorKind};
 
+use crate::Limits;
 use crate::js::{Deadline, JsFailure, global_fetch};
-use crate::{DEFAULT_MAX_BODY, DEFAULT_TIMEOUT};
 
 /// Sends token requests with the runtime's global `fetch`: never follows redirects,
 /// returns every status as a response, enforces a timeout and a body cap. Holds no Zuora
@@ -39,10 +37,7 @@ use crate::{DEFAULT_MAX_BODY, DEFAULT_TIMEOUT};
 ///   timeout; a failure while reading the body is a reset; anything else is
 ///   [`TransportErrorKind::Other`] with the JavaScript error's message.
 #[derive(Debug, Clone)]
-pub struct FetchTransport {
-    timeout: Duration,
-    max_body: usize,
-}
+pub struct FetchTransport {}
 
 impl Default for FetchTransport {
     fn default() -> Self {
@@ -53,29 +48,7 @@ impl Default for FetchTransport {
 impl FetchTransport {
     /// A transport with the default timeout and body cap.
     pub fn new() -> Self {
-        Self {
-            timeout: DEFAULT_TIMEOUT,
-            max_body: DEFAULT_MAX_BODY,
-        }
-    }
-
-    /// Limits the whole exchange: request, response headers and body (default 30 s; at
-    /// most about 24.8 days, the longest delay `setTimeout` supports).
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
-    }
-
-    /// The limit on the whole exchange.
-    pub fn timeout_value(&self) -> Duration {
-        self.timeout
-    }
-
-    /// Fails with [`TransportErrorKind::BodyTooLarge`] past this many body bytes
-    /// (default 64 KiB).
-    pub fn max_body_size(mut self, bytes: usize) -> Self {
-        self.max_body = bytes;
-        self
+        Self {}
     }
 
     /// Sends `request` with the global `fetch` and reads the whole response, whatever its
@@ -83,7 +56,9 @@ impl FetchTransport {
     pub async fn send(
         &self,
         request: http::Request<Vec<u8>>,
+        limits: Limits,
     ) -> Result<http::Response<Vec<u8>>, TransportError> {
+        let ex = Exchange { limits };
         let (parts, body) = request.into_parts();
         let headers = web_sys::Headers::new().map_err(|e| other("new Headers()", &e))?;
         for (name, value) in &parts.headers {
@@ -105,14 +80,15 @@ impl FetchTransport {
             init.set_body(&Uint8Array::from(body.as_slice()));
         }
         init.set_redirect(RequestRedirect::Manual);
-        let deadline = Deadline::start(self.timeout).map_err(|e| other("AbortController", &e))?;
+        let deadline =
+            Deadline::start(limits.timeout()).map_err(|e| other("AbortController", &e))?;
         init.set_signal(Some(&deadline.controller().signal()));
 
         let promise = global_fetch(&parts.uri.to_string(), &init)
             .map_err(|e| other("the global fetch is not callable", &e))?;
         let response: Response = JsFuture::from(promise)
             .await
-            .map_err(|e| self.failed(&deadline, &e, Phase::Headers))?
+            .map_err(|e| ex.failed(&deadline, &e, Phase::Headers))?
             .unchecked_into();
 
         if response.type_() == ResponseType::Opaqueredirect {
@@ -142,16 +118,23 @@ impl FetchTransport {
             .get(http::header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok())
-            .filter(|&n| n > self.max_body as u64)
+            .filter(|&n| n > limits.max_body() as u64)
         {
             deadline.abort();
-            return Err(self.too_large(&format!("Content-Length is {length}")));
+            return Err(ex.too_large(&format!("Content-Length is {length}")));
         }
-        *out.body_mut() = self.read_body(&response, &deadline).await?;
+        *out.body_mut() = ex.read_body(&response, &deadline).await?;
         deadline.finish();
         Ok(out)
     }
+}
 
+/// One exchange's limits, for the helpers that read the body and classify failures.
+struct Exchange {
+    limits: Limits,
+}
+
+impl Exchange {
     /// Reads the body as a stream, stopping as soon as it exceeds the cap.
     async fn read_body(
         &self,
@@ -178,10 +161,13 @@ impl FetchTransport {
                 ));
             };
             let len = bytes.length() as usize;
-            if body.len() + len > self.max_body {
+            if body.len() + len > self.limits.max_body() {
                 let _ = reader.cancel();
                 deadline.abort();
-                return Err(self.too_large(&format!("more than {} bytes arrived", self.max_body)));
+                return Err(self.too_large(&format!(
+                    "more than {} bytes arrived",
+                    self.limits.max_body()
+                )));
             }
             let start = body.len();
             body.resize(start + len, 0);
@@ -202,7 +188,7 @@ impl FetchTransport {
             .await
             .map_err(|e| self.failed(deadline, &e, Phase::Body))?;
         let bytes = Uint8Array::new(&buffer);
-        if bytes.length() as usize > self.max_body {
+        if bytes.length() as usize > self.limits.max_body() {
             return Err(self.too_large(&format!("the body is {} bytes", bytes.length())));
         }
         Ok(bytes.to_vec())
@@ -211,7 +197,7 @@ impl FetchTransport {
     fn too_large(&self, what: &str) -> TransportError {
         TransportError::new(
             TransportErrorKind::BodyTooLarge,
-            format!("{what}, over the cap of {} bytes", self.max_body),
+            format!("{what}, over the cap of {} bytes", self.limits.max_body()),
         )
     }
 
@@ -223,7 +209,7 @@ impl FetchTransport {
                 TransportErrorKind::Timeout,
                 format!(
                     "no complete response within {} ms ({})",
-                    u64::try_from(self.timeout.as_millis()).unwrap_or(u64::MAX),
+                    u64::try_from(self.limits.timeout().as_millis()).unwrap_or(u64::MAX),
                     failure.describe()
                 ),
             );

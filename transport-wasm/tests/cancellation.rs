@@ -21,7 +21,7 @@ use futures_util::FutureExt;
 use futures_util::future::{join, join_all};
 use wasm_bindgen_test::wasm_bindgen_test;
 use zuora_oauth_core::{Error, LifecycleConfig, TransportErrorKind};
-use zuora_oauth_driver::{BoxFuture, Clock, Runtime, TransportResult};
+use zuora_oauth_driver::{BoxFuture, Clock, Limits, Runtime, TransportResult};
 use zuora_oauth_wasm::{FetchTransport, TokenSource};
 
 /// The scenario: the token endpoint answers slowly; callers with short deadlines
@@ -239,8 +239,12 @@ struct Forgetful {
 }
 
 impl Runtime for Forgetful {
-    fn send(&self, request: http::Request<Vec<u8>>) -> BoxFuture<'static, TransportResult> {
-        let send = Runtime::send(&self.fetch, request);
+    fn send(
+        &self,
+        request: http::Request<Vec<u8>>,
+        limits: Limits,
+    ) -> BoxFuture<'static, TransportResult> {
+        let send = Runtime::send(&self.fetch, request, limits);
         if self.lose.get() == 0 {
             return send;
         }
@@ -257,10 +261,6 @@ impl Runtime for Forgetful {
 
     fn sleep(&self, duration: Duration) -> BoxFuture<'static, ()> {
         Box::pin(self.clock.sleep(duration))
-    }
-
-    fn request_timeout(&self) -> Duration {
-        self.fetch.request_timeout()
     }
 
     fn clock(&self) -> Clock {

@@ -15,7 +15,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_test::wasm_bindgen_test;
 use zuora_oauth_core::{Error, Problem, TransportErrorKind};
 use zuora_oauth_driver::TokenError;
-use zuora_oauth_wasm::{FetchTransport, TokenSource};
+use zuora_oauth_wasm::{FetchTransport, Limits, TokenSource};
 
 /// Whether the source tries again by itself after the fault.
 #[derive(Clone, Copy, PartialEq, Debug)]
@@ -31,13 +31,11 @@ enum Retry {
 async fn run(fault: &str, retry: Retry, check: impl Fn(&TokenError) -> bool) {
     setup(3599).await;
     let clock = ManualClock::new();
-    let source = TokenSource::builder_with(
-        demo_request().await,
-        FetchTransport::new().timeout(Duration::from_millis(400)),
-    )
-    .seed(7)
-    .clock(clock.clock())
-    .build();
+    let source = TokenSource::builder_with(demo_request().await, FetchTransport::new())
+        .limits(Limits::default().with_timeout(Duration::from_millis(400)))
+        .seed(7)
+        .clock(clock.clock())
+        .build();
     let mut seen = String::new();
     let first = source.token().await.unwrap();
     seen += &format!("{first:?}");

@@ -29,7 +29,7 @@ use zuora_oauth_core::{
     ClientId, ClientSecret, EntityId, Environment, Error, LifecycleConfig, Problem, TokenRequest,
     TrackId, TransportErrorKind,
 };
-use zuora_oauth_wasm::{FetchTransport, TokenSource};
+use zuora_oauth_wasm::{FetchTransport, Limits, TokenSource};
 
 mod common;
 
@@ -350,11 +350,9 @@ async fn timeout_against_a_slow_server() {
     setup(3599).await;
     // The server would answer with a token after 3 s; the transport gives up after 300 ms.
     push_fault(r#"{"kind":"delay_headers","delay_ms":3000}"#).await;
-    let source = TokenSource::builder_with(
-        demo_request().await,
-        FetchTransport::new().timeout(Duration::from_millis(300)),
-    )
-    .build();
+    let source = TokenSource::builder_with(demo_request().await, FetchTransport::new())
+        .limits(Limits::default().with_timeout(Duration::from_millis(300)))
+        .build();
     let e = expect_err(source.token().await);
     assert_eq!(transport_kind(&e), TransportErrorKind::Timeout, "{e}");
     assert!(e.is_transient());
@@ -420,11 +418,9 @@ async fn oversized_body_with_content_length() {
 async fn oversized_chunked_body_is_cut_while_streaming() {
     setup(3599).await;
     push_fault(r#"{"kind":"oversized_body","bytes":1048576,"chunked":true}"#).await;
-    let source = TokenSource::builder_with(
-        demo_request().await,
-        FetchTransport::new().max_body_size(16 * 1024),
-    )
-    .build();
+    let source = TokenSource::builder_with(demo_request().await, FetchTransport::new())
+        .limits(Limits::default().with_max_body(16 * 1024))
+        .build();
     let e = expect_err(source.token().await);
     assert_eq!(transport_kind(&e), TransportErrorKind::BodyTooLarge, "{e}");
     assert!(e.to_string().contains("16384"), "{e}");

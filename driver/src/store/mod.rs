@@ -397,6 +397,7 @@ pub(crate) fn attempt<S: ?Sized>(link: &StoreLink<S>, seed: u64, fetch: &Fetch) 
 /// dropped before a token was found; the store calls after it (save, release) still run.
 pub(crate) fn fleet_attempt_blocking<T: crate::BlockingTransport>(
     transport: &T,
+    limits: crate::Limits,
     link: &StoreLink<dyn BlockingTokenStore>,
     mut attempt: FleetFetch,
     request: http::Request<Vec<u8>>,
@@ -437,7 +438,7 @@ pub(crate) fn fleet_attempt_blocking<T: crate::BlockingTransport>(
                 attempt.adopted(accepted);
             }
             Step::Fetch => {
-                let result = request.take().map(|r| transport.send(r));
+                let result = request.take().map(|r| transport.send(r, limits));
                 let record = match (result, fetch.take().and_then(WeakFetch::upgrade)) {
                     (Some(result), Some(done)) => done.complete(result),
                     _ => None,

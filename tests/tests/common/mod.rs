@@ -48,6 +48,13 @@ pub struct Setup {
 }
 
 impl Setup {
+    /// The transport limits of this setup.
+    pub fn limits(&self) -> zuora_oauth_driver::Limits {
+        zuora_oauth_driver::Limits::default()
+            .with_timeout(self.timeout)
+            .with_max_body(self.max_body)
+    }
+
     /// The demo client against `server`, default settings, a manual clock at zero.
     pub fn new(server: &MockServer) -> Self {
         Self::for_client(&server.base_url(), DEMO_CLIENT_ID, DEMO_CLIENT_SECRET)
@@ -98,19 +105,15 @@ pub trait AsyncTransport: zuora_oauth_driver::Runtime + Sized {
 
 impl AsyncTransport for zuora_oauth_hyper::HyperTransport {
     const NAME: &'static str = "hyper";
-    fn make(setup: &Setup) -> Self {
+    fn make(_setup: &Setup) -> Self {
         zuora_oauth_hyper::HyperTransport::new()
-            .timeout(setup.timeout)
-            .max_body_size(setup.max_body)
     }
 }
 
 impl AsyncTransport for zuora_oauth_reqwest::ReqwestTransport {
     const NAME: &'static str = "reqwest";
-    fn make(setup: &Setup) -> Self {
+    fn make(_setup: &Setup) -> Self {
         zuora_oauth_reqwest::ReqwestTransport::new()
-            .timeout(setup.timeout)
-            .max_body_size(setup.max_body)
     }
 }
 
@@ -149,6 +152,7 @@ impl<R: AsyncTransport> Driver for Async<R> {
         let source = runtime.block_on(async {
             zuora_oauth_driver::TokenSource::builder_with(setup.request.clone(), R::make(setup))
                 .config(setup.config.clone())
+                .limits(setup.limits())
                 .clock(Clock::new(move || clock.now(), SystemTime::now))
                 .seed(7)
                 .build()
@@ -221,11 +225,10 @@ impl Driver for Ureq {
 
     fn build(setup: &Setup) -> Self {
         let clock = setup.clock.clone();
-        let transport = zuora_oauth_ureq::UreqTransport::new()
-            .timeout(setup.timeout)
-            .max_body_size(setup.max_body as u64);
+        let transport = zuora_oauth_ureq::UreqTransport::new();
         let source = zuora_oauth_ureq::TokenSource::builder_with(setup.request.clone(), transport)
             .config(setup.config.clone())
+            .limits(setup.limits())
             .clock(Clock::new(move || clock.now(), SystemTime::now))
             .seed(7)
             .build();

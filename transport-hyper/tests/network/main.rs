@@ -11,7 +11,7 @@ use std::net::TcpListener;
 
 use hyper_util::client::legacy::connect::Connect;
 use zuora_oauth_core::{ClientId, ClientSecret, Environment, Token, TokenRequest, TransportError};
-use zuora_oauth_hyper::{HyperTransport, ProxyPolicy, TrustRoots};
+use zuora_oauth_hyper::{ConnectOptions, HyperTransport, Limits, ProxyPolicy, TrustRoots};
 use zuora_oauth_testkit::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, MockServer};
 
 /// The demo client's token request to `base_url`.
@@ -29,7 +29,7 @@ where
     C: Connect + Clone + Send + Sync + 'static,
 {
     let request = token_request(base_url);
-    let response = transport.send(request.to_http()).await?;
+    let response = transport.send(request.to_http(), Limits::default()).await?;
     Ok(request
         .parse_response(&response)
         .expect("the mock's answer is a token"))
@@ -49,10 +49,11 @@ fn trusting(server: &MockServer) -> TrustRoots {
 
 /// A transport trusting `server` only, with `policy`.
 fn transport(server: &MockServer, policy: ProxyPolicy) -> HyperTransport {
-    HyperTransport::builder()
-        .trust(trusting(server))
-        .proxy(policy)
-        .build()
+    HyperTransport::with_options(
+        ConnectOptions::default()
+            .with_trust(trusting(server))
+            .with_proxy(policy),
+    )
 }
 
 /// The policy the environment `vars` describe.

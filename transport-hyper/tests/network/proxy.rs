@@ -5,7 +5,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use zuora_oauth_core::TransportErrorKind;
-use zuora_oauth_hyper::{HyperTransport, Proxy, ProxyConnector, ProxyPolicy, TrustRoots};
+use zuora_oauth_hyper::{
+    ConnectOptions, HyperTransport, Proxy, ProxyConnector, ProxyPolicy, TrustRoots,
+};
 use zuora_oauth_testkit::{DEMO_CLIENT_SECRET, MockServer};
 
 use crate::recording_proxy::RecordingProxy;
@@ -87,7 +89,7 @@ async fn plain_http_never_goes_through_a_proxy() {
         ("http_proxy", &proxy.url()),
     ]);
     for policy in [everything, via(&proxy)] {
-        let transport = HyperTransport::builder().proxy(policy).build();
+        let transport = HyperTransport::with_options(ConnectOptions::default().with_proxy(policy));
         fetch(&transport, &server.base_url()).await.unwrap();
     }
     assert!(proxy.requests().is_empty(), "{:?}", proxy.requests());
@@ -195,12 +197,15 @@ fn the_default_policy_is_the_process_environment_and_an_explicit_one_replaces_it
 #[ignore = "run in a child process by the_default_policy_is_the_process_environment_and_an_explicit_one_replaces_it"]
 async fn child_fetches_a_token() {
     let pem = std::fs::read(from_parent("TEST_CERT_PEM")).unwrap();
-    let builder = HyperTransport::builder().trust(TrustRoots::empty().with_pem(pem).unwrap());
-    let builder = match from_parent("TEST_POLICY").as_str() {
-        "none" => builder.proxy(ProxyPolicy::none()),
-        _ => builder,
+    let options = ConnectOptions::default().with_trust(TrustRoots::empty().with_pem(pem).unwrap());
+    let options = match from_parent("TEST_POLICY").as_str() {
+        "none" => options.with_proxy(ProxyPolicy::none()),
+        _ => options,
     };
-    fetch(&builder.build(), &from_parent("TEST_BASE_URL"))
-        .await
-        .unwrap();
+    fetch(
+        &HyperTransport::with_options(options),
+        &from_parent("TEST_BASE_URL"),
+    )
+    .await
+    .unwrap();
 }

@@ -2,7 +2,7 @@
 //! given.
 
 use zuora_oauth_core::TransportErrorKind;
-use zuora_oauth_hyper::{HyperTransport, ProxyPolicy, TrustRoots};
+use zuora_oauth_hyper::{ConnectOptions, HyperTransport, ProxyPolicy, TrustRoots};
 
 use crate::{fetch, tls_server, transport};
 
@@ -26,7 +26,7 @@ async fn a_certificate_trusted_through_a_custom_root_is_accepted() {
     let pem = TrustRoots::webpki()
         .with_pem(server.certificate_pem().unwrap())
         .unwrap();
-    let transport = HyperTransport::builder().trust(pem).build();
+    let transport = HyperTransport::with_options(ConnectOptions::default().with_trust(pem));
     fetch(&transport, &server.base_url()).await.unwrap();
     assert_eq!(server.token_request_count(), 2);
 }

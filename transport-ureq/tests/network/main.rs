@@ -10,7 +10,7 @@ use std::net::TcpListener;
 
 use zuora_oauth_core::{ClientId, ClientSecret, Environment, Token, TokenRequest, TransportError};
 use zuora_oauth_testkit::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, MockServer};
-use zuora_oauth_ureq::{ProxyPolicy, TrustRoots, UreqTransport};
+use zuora_oauth_ureq::{Limits, ProxyPolicy, TrustRoots, UreqTransport};
 
 /// The demo client's token request to `base_url`.
 fn token_request(base_url: &str) -> TokenRequest {
@@ -24,7 +24,7 @@ fn token_request(base_url: &str) -> TokenRequest {
 /// Sends the demo client's token request to `base_url` and reads the token.
 fn fetch(transport: &UreqTransport, base_url: &str) -> Result<Token, TransportError> {
     let request = token_request(base_url);
-    let response = transport.send(request.to_http())?;
+    let response = transport.send(request.to_http(), Limits::default())?;
     Ok(request
         .parse_response(&response)
         .expect("the mock's answer is a token"))

@@ -3,7 +3,7 @@
 
 use zuora_oauth_core::TransportErrorKind;
 use zuora_oauth_testkit::{DEMO_CLIENT_SECRET, MockServer};
-use zuora_oauth_ureq::{Proxy, ProxyPolicy, UreqTransport};
+use zuora_oauth_ureq::{ConnectOptions, Proxy, ProxyPolicy, UreqTransport};
 
 use crate::recording_proxy::RecordingProxy;
 use crate::{env, fetch, from_parent, run_child, tls_server, trusting};
@@ -30,7 +30,9 @@ fn assert_tunnelled(proxy: &RecordingProxy, server: &MockServer) {
 #[test]
 fn https_goes_through_an_explicit_proxy_in_a_connect_tunnel() {
     let (server, proxy) = (tls_server(), RecordingProxy::start());
-    let transport = UreqTransport::with_trust(trusting(&server)).proxy(via(&proxy));
+    let transport =
+        UreqTransport::with_options(ConnectOptions::default().with_trust(trusting(&server)))
+            .proxy(via(&proxy));
     fetch(&transport, &server.base_url()).unwrap();
     assert_tunnelled(&proxy, &server);
     assert_eq!(server.token_request_count(), 1);
@@ -40,7 +42,9 @@ fn https_goes_through_an_explicit_proxy_in_a_connect_tunnel() {
 fn https_goes_through_the_proxy_the_environment_names() {
     let (server, proxy) = (tls_server(), RecordingProxy::start());
     let policy = env(&[("HTTPS_PROXY", &proxy.url()), ("NO_PROXY", "localhost")]);
-    let transport = UreqTransport::with_trust(trusting(&server)).proxy(policy);
+    let transport =
+        UreqTransport::with_options(ConnectOptions::default().with_trust(trusting(&server)))
+            .proxy(policy);
     fetch(&transport, &server.base_url()).unwrap();
     assert_tunnelled(&proxy, &server);
     assert_eq!(server.token_request_count(), 1);
@@ -50,8 +54,9 @@ fn https_goes_through_the_proxy_the_environment_names() {
 fn proxy_credentials_go_on_the_connect_request_and_nowhere_else() {
     let (server, proxy) = (tls_server(), RecordingProxy::start());
     let url = proxy.url_with_credentials("zuora-bot", "p%40ss%3Aw0rd");
-    let transport = UreqTransport::with_trust(trusting(&server))
-        .proxy(ProxyPolicy::via(Proxy::parse(&url).unwrap()));
+    let transport =
+        UreqTransport::with_options(ConnectOptions::default().with_trust(trusting(&server)))
+            .proxy(ProxyPolicy::via(Proxy::parse(&url).unwrap()));
     fetch(&transport, &server.base_url()).unwrap();
     let requests = proxy.requests();
     // base64("zuora-bot:p@ss:w0rd")
@@ -98,7 +103,8 @@ fn no_proxy_sends_matching_hosts_direct() {
         ("NO_PROXY", "example.com,127.0.0.1"),
     ]);
     fetch(
-        &UreqTransport::with_trust(trusting(&server)).proxy(policy),
+        &UreqTransport::with_options(ConnectOptions::default().with_trust(trusting(&server)))
+            .proxy(policy),
         &server.base_url(),
     )
     .unwrap();
@@ -128,8 +134,9 @@ fn a_proxy_refusing_the_tunnel_is_a_connect_error_without_secrets() {
     for status in ["407 Proxy Authentication Required", "403 Forbidden"] {
         let (server, proxy) = (tls_server(), RecordingProxy::refusing(status));
         let url = proxy.url_with_credentials("zuora-bot", "hunter2");
-        let transport = UreqTransport::with_trust(trusting(&server))
-            .proxy(ProxyPolicy::via(Proxy::parse(&url).unwrap()));
+        let transport =
+            UreqTransport::with_options(ConnectOptions::default().with_trust(trusting(&server)))
+                .proxy(ProxyPolicy::via(Proxy::parse(&url).unwrap()));
         let error = fetch(&transport, &server.base_url()).unwrap_err();
         assert_eq!(error.kind(), TransportErrorKind::Connect, "{error}");
         let text = error.to_string();
@@ -150,7 +157,8 @@ fn an_unusable_proxy_in_the_environment_fails_https_naming_the_variable() {
     let server = tls_server();
     let policy = env(&[("ALL_PROXY", "socks5://zuora-bot:hunter2@127.0.0.1:1080")]);
     let error = fetch(
-        &UreqTransport::with_trust(trusting(&server)).proxy(policy),
+        &UreqTransport::with_options(ConnectOptions::default().with_trust(trusting(&server)))
+            .proxy(policy),
         &server.base_url(),
     )
     .unwrap_err();
@@ -196,7 +204,7 @@ fn the_default_policy_is_the_process_environment_and_an_explicit_one_replaces_it
 fn child_fetches_a_token() {
     let pem = std::fs::read(from_parent("TEST_CERT_PEM")).unwrap();
     let roots = zuora_oauth_ureq::TrustRoots::empty().with_pem(pem).unwrap();
-    let transport = UreqTransport::with_trust(roots);
+    let transport = UreqTransport::with_options(ConnectOptions::default().with_trust(roots));
     let transport = match from_parent("TEST_POLICY").as_str() {
         "none" => transport.proxy(ProxyPolicy::none()),
         _ => transport,

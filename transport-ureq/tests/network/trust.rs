@@ -2,7 +2,7 @@
 //! given.
 
 use zuora_oauth_core::TransportErrorKind;
-use zuora_oauth_ureq::{TrustRoots, UreqTransport};
+use zuora_oauth_ureq::{ConnectOptions, TrustRoots, UreqTransport};
 
 use crate::{fetch, tls_server, trusting};
 
@@ -17,21 +17,26 @@ fn an_untrusted_certificate_is_refused() {
 #[test]
 fn a_certificate_trusted_through_a_custom_root_is_accepted() {
     let server = tls_server();
-    let der = UreqTransport::with_trust(trusting(&server));
+    let der = UreqTransport::with_options(ConnectOptions::default().with_trust(trusting(&server)));
     fetch(&der, &server.base_url()).unwrap();
 
     // In PEM, next to Mozilla's roots.
     let pem = TrustRoots::webpki()
         .with_pem(server.certificate_pem().unwrap())
         .unwrap();
-    fetch(&UreqTransport::with_trust(pem), &server.base_url()).unwrap();
+    fetch(
+        &UreqTransport::with_options(ConnectOptions::default().with_trust(pem)),
+        &server.base_url(),
+    )
+    .unwrap();
     assert_eq!(server.token_request_count(), 2);
 }
 
 #[test]
 fn trusting_one_server_does_not_trust_another() {
     let (trusted, other) = (tls_server(), tls_server());
-    let transport = UreqTransport::with_trust(trusting(&trusted));
+    let transport =
+        UreqTransport::with_options(ConnectOptions::default().with_trust(trusting(&trusted)));
     let error = fetch(&transport, &other.base_url()).unwrap_err();
     assert_eq!(error.kind(), TransportErrorKind::Tls, "{error}");
     assert_eq!(other.token_request_count(), 0);
