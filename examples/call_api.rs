@@ -49,6 +49,21 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         response.headers().get("zuora-request-id")
     );
     println!("{}", response.text().await?);
+
+    // The token is revoked on the server (Zuora would answer 401): the middleware drops it,
+    // gets a new one (one token request, however many calls were refused) and sends the
+    // call once more.
+    zuora.revoke_all_tokens();
+    let response = api
+        .get(zuora.api_url("/v1/accounts/A00000001"))
+        .send()
+        .await?;
+    println!(
+        "after a revoked token: {}, replayed: {}, token requests in all: {}",
+        response.status(),
+        response.extensions().get::<zuora_oauth::driver::replay::Replayed>().is_some(),
+        zuora.token_request_count()
+    );
     Ok(())
 }
 
