@@ -61,7 +61,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!(
         "after a revoked token: {}, replayed: {}, token requests in all: {}",
         response.status(),
-        response.extensions().get::<zuora_oauth::driver::replay::Replayed>().is_some(),
+        response
+            .extensions()
+            .get::<zuora_oauth::driver::replay::Replayed>()
+            .is_some(),
         zuora.token_request_count()
     );
     Ok(())
