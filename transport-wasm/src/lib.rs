@@ -11,6 +11,10 @@
 //!   futures ask at once, sent in a task spawned with `spawn_local` (a dropped future never
 //!   cancels it), refresh-ahead, backoff. It is not `Send`: wasm32 without threads runs one
 //!   event loop.
+//! - [`AuthorizedFetch`] sends your Zuora API calls with the same global `fetch`, carrying
+//!   that source's token, with the driver's 401 rule: on a 401 the token is invalidated, one
+//!   new token comes through the single flight and the call is sent again once (its body is
+//!   bytes, always replayable); the answer says so in its extensions ([`Replayed`]).
 //!
 //! The Zuora rules (form fields, endpoint path, status classification) all live in
 //! [`zuora_oauth_core`]; this crate only moves bytes and waits.
@@ -88,6 +92,10 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+// Off wasm32 these modules are only documented: rustdoc does not type-check function
+// bodies, which hold JavaScript futures that are not `Send` (as the host's `Runtime` wants).
+#[cfg(any(target_arch = "wasm32", doc))]
+mod api;
 #[cfg(any(target_arch = "wasm32", doc))]
 mod js;
 #[cfg(any(target_arch = "wasm32", doc))]
@@ -96,8 +104,14 @@ mod source;
 mod transport;
 
 #[cfg(any(target_arch = "wasm32", doc))]
+pub use api::{AuthorizedFetch, DEFAULT_API_MAX_BODY};
+#[cfg(any(target_arch = "wasm32", doc))]
 pub use source::{TokenSource, TokenSourceBuilder};
 #[cfg(any(target_arch = "wasm32", doc))]
 pub use transport::FetchTransport;
+#[cfg(any(target_arch = "wasm32", doc))]
+pub use zuora_oauth_driver::replay::{
+    ApiError, ApiOptions, NotRetried, NotRetriedReason, Replayed,
+};
 
 pub use zuora_oauth_driver::{DEFAULT_MAX_BODY, DEFAULT_TIMEOUT, Limits};

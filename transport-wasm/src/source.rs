@@ -42,7 +42,6 @@ pub type TokenSource = zuora_oauth_driver::TokenSource<FetchTransport>;
 /// Builds a [`TokenSource`] with non-default settings.
 pub type TokenSourceBuilder = zuora_oauth_driver::TokenSourceBuilder<FetchTransport>;
 
-#[cfg(target_arch = "wasm32")]
 impl zuora_oauth_driver::Runtime for FetchTransport {
     fn send(
         &self,

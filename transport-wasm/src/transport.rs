@@ -13,7 +13,8 @@ use zuora_oauth_core::{TransportError, TransportErrorKind};
 use crate::Limits;
 use crate::js::{Deadline, JsFailure, global_fetch};
 
-/// Sends token requests with the runtime's global `fetch`: never follows redirects,
+/// Sends token requests (and, for [`AuthorizedFetch`](crate::AuthorizedFetch), API calls)
+/// with the runtime's global `fetch`: never follows redirects,
 /// returns every status as a response, enforces a timeout and a body cap. Holds no Zuora
 /// rules: it moves bytes.
 ///
@@ -62,7 +63,8 @@ impl FetchTransport {
         let (parts, body) = request.into_parts();
         let headers = web_sys::Headers::new().map_err(|e| other("new Headers()", &e))?;
         for (name, value) in &parts.headers {
-            // The core only builds visible-ASCII header values.
+            // The core only builds visible-ASCII header values; an API call's header with
+            // other bytes (obs-text) is refused, not re-encoded.
             let value = value.to_str().map_err(|_| {
                 TransportError::new(
                     TransportErrorKind::Other,

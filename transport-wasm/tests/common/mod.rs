@@ -167,6 +167,11 @@ pub async fn recorded_requests() -> js_sys::Array {
     get(&control("GET", "requests", None).await, "requests").unchecked_into()
 }
 
+/// The API calls (`/v1/…`) the server received, as JSON, in arrival order.
+pub async fn recorded_api_calls() -> js_sys::Array {
+    get(&control("GET", "requests?kind=api", None).await, "requests").unchecked_into()
+}
+
 /// The first value of header `name` in a recorded request.
 pub fn recorded_header(request: &JsValue, name: &str) -> Option<String> {
     let headers: js_sys::Array = get(request, "headers").unchecked_into();

@@ -1,0 +1,156 @@
+//! Zuora API calls with the global `fetch`, authorized by a [`TokenSource`]: the driver's
+//! rules (`replay` module) on `http::Request<Vec<u8>>` and `http::Response<Vec<u8>>`.
+
+use http::{Extensions, HeaderMap, StatusCode};
+use zuora_oauth_core::TransportError;
+use zuora_oauth_driver::replay::{ApiError, ApiOptions, ApiTypes, Exchange, Origin, copy_request};
+
+use crate::{FetchTransport, Limits, TokenSource};
+
+/// Default cap on an API answer's body (16 MiB): it is read whole into memory.
+pub const DEFAULT_API_MAX_BODY: usize = 16 * 1024 * 1024;
+
+/// Sends Zuora API calls with the runtime's global `fetch`, authorized with a token
+/// source's token.
+///
+/// On every call to the token's environment (scheme, host and port of its base URL) that
+/// carries no `Authorization` of its own, it sets `Authorization: Bearer …` and the token's
+/// `Zuora-Entity-Ids` (and `Zuora-Track-Id` if configured with [`ApiOptions`]). When the
+/// API answers 401, the token is invalidated, a new one is fetched through the source's
+/// single flight (ten calls refused together cause one token request), and the call is sent
+/// again **once**: its body is bytes, which can always be sent again (as a `RequestInit`
+/// with a string or bytes body can). The answer then carries
+/// [`Replayed`](crate::Replayed) in its extensions; a 401 that was not sent again because
+/// no new token could be had carries [`NotRetried`](crate::NotRetried); a second 401 is
+/// returned as it came. Calls to other origins go out untouched; 429 and 5xx answers come
+/// back as they are, and never cause a token request. The rules are the driver's
+/// ([`zuora_oauth_driver::replay`]); this type only adapts the types.
+///
+/// Each attempt is one [`FetchTransport::send`]: redirects not followed, every status
+/// returned as a response, and [`Limits`] of its own for API answers (by default the same
+/// 30 s timeout as the token call, and a body cap of [`DEFAULT_API_MAX_BODY`]; see
+/// [`limits`](Self::limits)).
+/// A failed exchange comes back as [`ApiError::Send`](crate::ApiError::Send), a token that
+/// could not be had (the call was not sent) as [`ApiError::Token`](crate::ApiError::Token).
+///
+/// In a page the API must answer CORS for the page's origin, allowing the `Authorization`,
+/// `Zuora-Entity-Ids` and `Zuora-Track-Id` request headers, and exposing `Zuora-Request-Id`
+/// (the crate docs' warnings apply: never ship a client secret to a browser).
+///
+/// ```no_run
+/// # #[cfg(target_arch = "wasm32")]
+/// # async fn demo(source: zuora_oauth_wasm::TokenSource) -> Result<(), Box<dyn std::error::Error>> {
+/// use zuora_oauth_wasm::{AuthorizedFetch, Replayed};
+///
+/// // `source`: a `TokenSource` for Environment::ProdEu, kept for the worker's lifetime.
+/// let api = AuthorizedFetch::new(source);
+/// let call = http::Request::get("https://rest.eu.zuora.com/v1/accounts/A00000001")
+///     .body(Vec::new())?;
+/// let account = api.send(call).await?;
+/// assert_eq!(account.status(), 200);
+/// if let Some(replayed) = account.extensions().get::<Replayed>() {
+///     // The first token was refused (401): a new one was fetched and the call sent again.
+///     let _ = replayed.rejected_request_id(); // Zuora-Request-Id of the 401
+/// }
+///
+/// let create = http::Request::post("https://rest.eu.zuora.com/v1/accounts")
+///     .header("content-type", "application/json")
+///     .body(br#"{"name":"Acme","currency":"EUR"}"#.to_vec())?;
+/// let created = api.send(create).await?;
+/// println!("{}", String::from_utf8_lossy(created.body()));
+/// # Ok(()) }
+/// # fn main() {}
+/// ```
+#[derive(Debug, Clone)]
+pub struct AuthorizedFetch {
+    source: TokenSource,
+    options: ApiOptions,
+    limits: Limits,
+}
+
+impl AuthorizedFetch {
+    /// Authorizes calls with `source`'s token.
+    pub fn new(source: TokenSource) -> Self {
+        Self {
+            source,
+            options: ApiOptions::default(),
+            limits: Limits::default().with_max_body(DEFAULT_API_MAX_BODY),
+        }
+    }
+
+    /// Settings: a `Zuora-Track-Id` for every call.
+    pub fn options(mut self, options: ApiOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// The timeout and body cap of each attempt (default: 30 s, [`DEFAULT_API_MAX_BODY`]);
+    /// the token request keeps the source's own. A slow Zuora operation may need a longer
+    /// timeout; a larger answer, a larger cap (the body is read whole into memory).
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// The token source whose token the calls carry.
+    pub fn source(&self) -> &TokenSource {
+        &self.source
+    }
+
+    /// Sends one call and reads its whole answer, whatever its status.
+    pub async fn send(
+        &self,
+        request: http::Request<Vec<u8>>,
+    ) -> Result<http::Response<Vec<u8>>, ApiError<TransportError>> {
+        let mut fetch = Fetch {
+            transport: FetchTransport::new(),
+            limits: self.limits,
+        };
+        self.source
+            .send_api(&self.options, request, &mut fetch)
+            .await
+    }
+}
+
+/// One call's attempts over the global `fetch`, as the driver's [`Exchange`].
+struct Fetch {
+    transport: FetchTransport,
+    limits: Limits,
+}
+
+impl ApiTypes for Fetch {
+    type Request = http::Request<Vec<u8>>;
+    type Response = http::Response<Vec<u8>>;
+
+    fn origin(request: &Self::Request) -> Option<Origin<'_>> {
+        Origin::of_uri(request.uri())
+    }
+
+    fn headers_mut(request: &mut Self::Request) -> &mut HeaderMap {
+        request.headers_mut()
+    }
+
+    fn try_clone(&mut self, request: &mut Self::Request) -> Option<Self::Request> {
+        Some(copy_request(request, request.body().clone()))
+    }
+
+    fn status(response: &Self::Response) -> StatusCode {
+        response.status()
+    }
+
+    fn response_headers(response: &Self::Response) -> Option<&HeaderMap> {
+        Some(response.headers())
+    }
+
+    fn extensions_mut(response: &mut Self::Response) -> Option<&mut Extensions> {
+        Some(response.extensions_mut())
+    }
+}
+
+impl Exchange for Fetch {
+    type Error = TransportError;
+
+    async fn send(&mut self, request: Self::Request) -> Result<Self::Response, Self::Error> {
+        self.transport.send(request, self.limits).await
+    }
+}

@@ -1,0 +1,335 @@
+//! Zuora API calls through [`AuthorizedFetch`] against the testkit's mock Zuora API, in
+//! Node, headless Chromium and a dedicated worker (see `mock_server.rs` for how the server
+//! is started): the token on the first call, a revoked token (401, one new token, one
+//! replay of the same body), a second 401, a failed refresh, other origins and a caller's
+//! own `Authorization`, concurrent 401s, answers that never refresh, the body cap, and no
+//! call without a token.
+#![cfg(target_arch = "wasm32")]
+
+use futures_util::future::join_all;
+use wasm_bindgen_test::wasm_bindgen_test;
+use zuora_oauth_core::{
+    ClientSecret, EntityId, Error, Generation, TokenRequest, TrackId, TransportError,
+    TransportErrorKind,
+};
+use zuora_oauth_wasm::{
+    ApiError, ApiOptions, AuthorizedFetch, Limits, NotRetried, NotRetriedReason, Replayed,
+};
+
+mod common;
+
+use common::*;
+
+const ENTITY: &str = "11e643f4-a3ee-8bad-b061-0025904c756d";
+
+type Answer = http::Response<Vec<u8>>;
+
+/// A fresh server (tokens live an hour) and calls authorized by the demo client's source.
+async fn api() -> AuthorizedFetch {
+    setup(3599).await;
+    AuthorizedFetch::new(source(demo_request().await))
+}
+
+fn get_account() -> http::Request<Vec<u8>> {
+    http::Request::get(format!("{}/v1/accounts/A00000001", mock_url()))
+        .body(Vec::new())
+        .unwrap()
+}
+
+fn create_account(name: &str) -> http::Request<Vec<u8>> {
+    let json = format!(r#"{{"name":"{name}","currency":"EUR"}}"#);
+    http::Request::post(format!("{}/v1/accounts", mock_url()))
+        .header("content-type", "application/json")
+        .body(json.into_bytes())
+        .unwrap()
+}
+
+fn text(answer: &Answer) -> String {
+    String::from_utf8_lossy(answer.body()).into_owned()
+}
+
+fn ok(result: Result<Answer, ApiError<TransportError>>) -> Answer {
+    let answer = result.unwrap_or_else(|e| panic!("the call failed: {e}"));
+    assert_eq!(answer.status(), 200, "{}", text(&answer));
+    answer
+}
+
+fn request_id(answer: &Answer) -> Option<&str> {
+    answer.headers().get("zuora-request-id")?.to_str().ok()
+}
+
+fn unmarked(answer: &Answer) -> bool {
+    let ext = answer.extensions();
+    ext.get::<Replayed>().is_none() && ext.get::<NotRetried>().is_none()
+}
+
+/// What the server recorded of one API call.
+#[derive(Debug)]
+struct Sent {
+    status: Option<u16>,
+    /// Which of the tokens the server issued (since it started) the call carried.
+    token: Option<u32>,
+    /// `Bearer [token N]`, `Bearer [unknown token]`, … (the server redacts the token).
+    authorization: Option<String>,
+    body: String,
+}
+
+async fn sent() -> Vec<Sent> {
+    recorded_api_calls()
+        .await
+        .iter()
+        .map(|call| Sent {
+            status: get(&call, "status").as_f64().map(|s| s as u16),
+            token: get(&call, "token_index").as_f64().map(|i| i as u32),
+            authorization: recorded_header(&call, "authorization"),
+            body: get(&call, "body").as_string().unwrap_or_default(),
+        })
+        .collect()
+}
+
+/// Revokes the token `api`'s source holds; returns its generation.
+async fn revoke(api: &AuthorizedFetch) -> Generation {
+    let token = api.source().cached().expect("a token was fetched");
+    let body = format!(r#"{{"access_token":"{}"}}"#, token.access_token().secret());
+    let answer = control("POST", "revoke", Some(&body)).await;
+    assert_eq!(get(&answer, "revoked").as_f64(), Some(1.0), "{answer:?}");
+    token.generation()
+}
+
+/// A 401 in Zuora's shape for the next `times` API calls, whatever their token.
+async fn refuse_api_calls(times: u32) {
+    push_fault(&format!(
+        r#"{{"kind":"respond","status":401,"target":"api","times":{times},
+            "headers":{{"content-type":"application/json"}},
+            "body":"{{\"success\":false,\"reasons\":[{{\"code\":90000011,\"message\":\"Authentication error\"}}]}}"}}"#
+    ))
+    .await;
+}
+
+#[wasm_bindgen_test]
+async fn first_call_carries_the_token_entity_and_track_id() {
+    setup(3599).await;
+    let request = demo_request()
+        .await
+        .with_entity_id(EntityId::new(ENTITY).unwrap());
+    let options = ApiOptions::default().track_id(TrackId::new("wasm api test").unwrap());
+    let api = AuthorizedFetch::new(source(request)).options(options);
+
+    let answer = ok(api.send(get_account()).await);
+    assert!(text(&answer).contains(r#""accountNumber":"A00000001""#));
+    assert_eq!(request_id(&answer).map(str::len), Some(36), "readable");
+    assert!(unmarked(&answer));
+    let calls = recorded_api_calls().await;
+    let call = calls.get(0);
+    assert!(
+        get(&call, "token_index").as_f64().is_some(),
+        "a token it issued"
+    );
+    assert!(
+        recorded_header(&call, "authorization").is_some_and(|a| a.starts_with("Bearer [token ")),
+        "{call:?}"
+    );
+    assert_eq!(
+        recorded_header(&call, "zuora-entity-ids").as_deref(),
+        Some(ENTITY)
+    );
+    assert_eq!(
+        recorded_header(&call, "zuora-track-id").as_deref(),
+        Some("wasm api test")
+    );
+
+    // The next call, with a body, reuses the cached token.
+    let created = ok(api.send(create_account("Acme")).await);
+    assert!(
+        text(&created).contains(r#""success":true"#)
+            && text(&created).contains(r#""accountNumber":"A"#),
+        "{}",
+        text(&created)
+    );
+    assert_eq!(token_request_count().await, 1);
+}
+
+#[wasm_bindgen_test]
+async fn revoked_token_is_replaced_and_the_call_replayed_once() {
+    let api = api().await;
+    ok(api.send(get_account()).await);
+    let revoked = revoke(&api).await;
+
+    let answer = ok(api.send(create_account("Replayed Ltd")).await);
+    assert!(text(&answer).contains(r#""success":true"#));
+    let replayed = answer.extensions().get::<Replayed>().expect("marked");
+    assert_eq!(replayed.rejected(), revoked);
+    assert_eq!(replayed.rejected_request_id().map(str::len), Some(36));
+    assert!(answer.extensions().get::<NotRetried>().is_none());
+    assert_eq!(token_request_count().await, 2, "one new token");
+    assert_ne!(api.source().cached().unwrap().generation(), revoked);
+
+    let sent = sent().await;
+    let statuses: Vec<_> = sent.iter().map(|s| s.status).collect();
+    assert_eq!(statuses, [Some(200), Some(401), Some(200)]);
+    let first = sent[0].token.expect("a token the server issued");
+    assert_eq!(sent[1].token, Some(first), "the revoked token");
+    assert!(
+        sent[2].token.is_some_and(|t| t > first),
+        "a newer one: {sent:?}"
+    );
+    assert!(sent[2].body.contains("Replayed Ltd"), "{sent:?}");
+    assert_eq!(sent[1].body, sent[2].body, "the same body, sent again");
+}
+
+#[wasm_bindgen_test]
+async fn a_second_401_is_returned_not_retried() {
+    let api = api().await;
+    ok(api.send(get_account()).await);
+    refuse_api_calls(2).await;
+
+    let answer = api.send(get_account()).await.unwrap();
+    assert_eq!(answer.status(), 401, "{}", text(&answer));
+    assert!(text(&answer).contains("Authentication error"));
+    assert!(
+        answer.extensions().get::<Replayed>().is_some(),
+        "the answer of the one replay"
+    );
+    assert_eq!(sent().await.len(), 3, "one replay only");
+    assert_eq!(token_request_count().await, 2);
+}
+
+#[wasm_bindgen_test]
+async fn a_failed_refresh_returns_the_401_marked() {
+    let api = api().await;
+    ok(api.send(get_account()).await);
+    revoke(&api).await;
+    push_fault(r#"{"kind":"respond","status":503,"body":"down"}"#).await; // the token endpoint
+
+    let answer = api.send(get_account()).await.unwrap();
+    assert_eq!(answer.status(), 401);
+    let not_retried = answer.extensions().get::<NotRetried>().expect("marked");
+    match not_retried.reason() {
+        NotRetriedReason::RefreshFailed(e) => {
+            assert!(
+                matches!(e.error(), Error::Server(r) if r.status() == 503),
+                "{e:?}"
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(sent().await.len(), 2, "not sent again");
+    assert_eq!(token_request_count().await, 2);
+}
+
+#[wasm_bindgen_test]
+async fn other_origins_and_a_callers_own_authorization_get_no_token() {
+    let api = api().await;
+    // The same server under another host name: another origin.
+    let elsewhere = mock_url().replace("://127.0.0.1:", "://localhost:");
+    assert_ne!(elsewhere, mock_url());
+    let call = http::Request::get(format!("{elsewhere}/v1/catalog/products"))
+        .body(Vec::new())
+        .unwrap();
+    let answer = api.send(call).await.unwrap();
+    assert_eq!(answer.status(), 401, "{}", text(&answer));
+    assert!(unmarked(&answer));
+    assert_eq!(sent().await[0].authorization, None);
+    assert_eq!(token_request_count().await, 0, "no token was needed");
+
+    // The caller's own Authorization is kept, and its 401 is the caller's business.
+    let mut own = get_account();
+    own.headers_mut().insert(
+        "authorization",
+        "Bearer 0123456789abcdef0123456789abcdef".parse().unwrap(),
+    );
+    let answer = api.send(own).await.unwrap();
+    assert_eq!(answer.status(), 401);
+    assert!(unmarked(&answer));
+    let sent = sent().await;
+    assert_eq!(sent.len(), 2);
+    assert_eq!(
+        sent[1].authorization.as_deref(),
+        Some("Bearer [unknown token]")
+    );
+    assert_eq!(token_request_count().await, 0);
+}
+
+/// One event loop: `join_all` polls every call once before any answer can arrive, so all
+/// of them go out with the revoked token.
+#[wasm_bindgen_test]
+async fn concurrent_401s_cause_one_token_request() {
+    const CALLS: usize = 5;
+    let api = api().await;
+    ok(api.send(get_account()).await);
+    let revoked = revoke(&api).await;
+
+    let answers = join_all((0..CALLS).map(|_| api.send(get_account()))).await;
+    for answer in answers {
+        let answer = ok(answer);
+        let replayed = answer.extensions().get::<Replayed>().expect("replayed");
+        assert_eq!(replayed.rejected(), revoked);
+    }
+    assert_eq!(token_request_count().await, 2, "one new token for all");
+    let sent = sent().await;
+    let refused: Vec<_> = sent.iter().filter(|s| s.status == Some(401)).collect();
+    assert_eq!(refused.len(), CALLS, "{sent:?}");
+    let revoked_token = sent[0].token.expect("a token the server issued");
+    assert!(refused.iter().all(|s| s.token == Some(revoked_token)));
+    let new_token = sent.last().unwrap().token;
+    assert!(new_token.is_some_and(|t| t > revoked_token), "{sent:?}");
+    let replays = sent.iter().filter(|s| s.token == new_token);
+    assert_eq!(replays.filter(|s| s.status == Some(200)).count(), CALLS);
+}
+
+#[wasm_bindgen_test]
+async fn rate_limits_and_server_errors_never_refresh() {
+    let api = api().await;
+    ok(api.send(get_account()).await);
+    push_fault(r#"{"kind":"rate_limited","retry_after":{"seconds":7},"target":"api"}"#).await;
+    push_fault(r#"{"kind":"respond","status":503,"body":"down","target":"api"}"#).await;
+
+    for status in [429, 503] {
+        let answer = api.send(get_account()).await.unwrap();
+        assert_eq!(answer.status(), status, "{}", text(&answer));
+        assert_eq!(request_id(&answer).map(str::len), Some(36), "kept");
+        assert!(unmarked(&answer));
+    }
+    assert_eq!(sent().await.len(), 3, "nothing sent again");
+    assert_eq!(token_request_count().await, 1, "no refresh");
+}
+
+/// API answers are read whole, up to a cap far above a token response's; the cap is the
+/// caller's to set.
+#[wasm_bindgen_test]
+async fn answers_are_read_up_to_the_api_cap() {
+    let api = api().await;
+    let big = r#"{"kind":"oversized_body","bytes":200000,"chunked":true,"target":"api"}"#;
+    push_fault(big).await;
+    let answer = ok(api.send(get_account()).await);
+    assert_eq!(answer.body().len(), 200_000);
+
+    push_fault(big).await;
+    let capped = api.clone().limits(Limits::default()); // the token call's 64 KiB
+    match capped.send(get_account()).await {
+        Err(ApiError::Send(e)) => assert_eq!(e.kind(), TransportErrorKind::BodyTooLarge, "{e}"),
+        other => panic!("expected a send error, got {other:?}"),
+    }
+    assert_eq!(token_request_count().await, 1);
+}
+
+#[wasm_bindgen_test]
+async fn no_token_no_call() {
+    setup(3599).await;
+    let wrong = "not/the+right=secret";
+    let demo = demo_request().await;
+    let request = TokenRequest::new(
+        demo.environment().clone(),
+        demo.client_id().clone(),
+        ClientSecret::new(wrong).unwrap(),
+    );
+    let api = AuthorizedFetch::new(source(request));
+    match api.send(get_account()).await {
+        Err(ApiError::Token(e)) => {
+            assert!(matches!(e.error(), Error::Rejected(_)), "{e:?}");
+            assert!(!e.to_string().contains(wrong));
+        }
+        other => panic!("expected a token error, got {other:?}"),
+    }
+    assert_eq!(sent().await.len(), 0, "sent without a token");
+}
