@@ -644,7 +644,7 @@ impl TokenLifecycle {
             // remaining lifetime is longer than the window.
             // (The window alone decides which, so that the jitter never moves a refresh to
             // just before the end of use.)
-            let lead = window + self.jitter.up_to(max_jitter);
+            let lead = window.saturating_add(self.jitter.up_to(max_jitter));
             if expires_at - window < usable_until {
                 expires_at - lead
             } else {

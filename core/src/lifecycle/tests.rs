@@ -852,10 +852,16 @@ fn budget_holds_at_the_end_of_time() {
 // absurd refresh window overflowed `window * jitter percent`.
 #[test]
 fn huge_refresh_window_with_an_endless_token_does_not_panic() {
-    for window in [Duration::MAX, secs(u64::MAX / 4)] {
+    // With lifetimes clamped to a day (the default) and unclamped (found by the lifecycle
+    // fuzz target: the window plus its jitter overflowed).
+    let cases = [Duration::MAX, secs(u64::MAX / 4)]
+        .into_iter()
+        .flat_map(|w| [(w, secs(86_400)), (w, Duration::MAX)]);
+    for (window, max_lifetime) in cases {
         let config = LifecycleConfig::default()
             .with_refresh_window(window)
-            .with_refresh_jitter_percent(100);
+            .with_refresh_jitter_percent(100)
+            .with_max_lifetime(max_lifetime);
         let mut s = Scenario::with(config);
         let forever = record("forever", s.now, Duration::ZERO, Duration::MAX);
         let wall = s.wall();
