@@ -629,7 +629,9 @@ impl TokenLifecycle {
         // The usable life counts from when the token was issued: an adopted token may have
         // lived part of it already (zero for a token just fetched).
         let elapsed = whole.saturating_sub(life.remaining);
-        let usable = usable_until.saturating_duration_since(start) + elapsed;
+        let usable = usable_until
+            .saturating_duration_since(start)
+            .saturating_add(elapsed);
         let window = self.config.refresh_window();
         let refresh_at = if usable < window.saturating_mul(2) {
             start + (usable / 2).saturating_sub(elapsed)
