@@ -20,7 +20,7 @@
 //! driver's [`ProxyPolicy`] (by default `https_proxy` / `HTTPS_PROXY` / `all_proxy` /
 //! `ALL_PROXY` except hosts in `no_proxy` / `NO_PROXY`; plain http, loopback only, never
 //! through a proxy; reqwest's own reading of the environment is not used) and trusts
-//! Mozilla's roots or the [`TrustRoots`] you give ([`ReqwestTransport::builder`]).
+//! Mozilla's roots or the [`TrustRoots`] you give ([`ReqwestTransport::with_options`]).
 //!
 //! # Features
 //!
