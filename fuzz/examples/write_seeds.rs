@@ -9,6 +9,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use zuora_oauth_fuzz::fleet::{FleetOp, FleetSpec, decode_fleet, encode_fleet};
 use zuora_oauth_fuzz::{
     ConfigSpec, Op, SECRET, SECRET_FORM, SECRET_JSON_UNICODE, SHAPES, decode_lifecycle,
     encode_lifecycle, framing, shape,
@@ -22,6 +23,8 @@ fn main() {
     println!("validators: {n} seeds");
     let n = lifecycle(&dir(&root, "lifecycle"));
     println!("lifecycle: {n} seeds");
+    let n = fleet(&dir(&root, "fleet"));
+    println!("fleet: {n} seeds");
     let n = regressions(&Path::new(env!("CARGO_MANIFEST_DIR")).join("regressions"));
     println!("regressions: {n} inputs");
 }
@@ -40,10 +43,10 @@ fn regressions(root: &Path) -> usize {
     let config = ConfigSpec {
         seed: 7,
         budget: 9,
-        window: 11,        // Duration::MAX
-        jitter: 10,        // the default
-        min_remaining: 1,  // zero
-        max_lifetime: 7,   // Duration::MAX
+        window: 11,       // Duration::MAX
+        jitter: 10,       // the default
+        min_remaining: 1, // zero
+        max_lifetime: 7,  // Duration::MAX
         ..ConfigSpec::default()
     };
     let ops = [
@@ -1144,4 +1147,280 @@ fn lifecycle_policy(scenarios: &mut Vec<(String, ConfigSpec, Vec<Op>)>, default:
             Probe,
         ],
     );
+}
+
+/// Named attempts of one process sharing tokens through a store (the answers of `Step`:
+/// a load `kind % 5` with its record living `RECORD_LIFETIMES[answer / 5]`, a lease `% 3`,
+/// the rest `& 1`; see `zuora_oauth_fuzz::fleet::FleetOp`).
+fn fleet(d: &Path) -> usize {
+    use FleetOp::*;
+    // Step answers.
+    const NONE: u8 = 3; // load: no record
+    const DOWN: u8 = 4; // load: store failure
+    const HOUR_RECORD: u8 = 30; // load: a new 3599 s record issued now
+    const TAKEN: u8 = 0; // lease taken
+    const HELD: u8 = 1; // lease held by another process
+    const OK: u8 = 1;
+    const FAILED: u8 = 0;
+    let default = FleetSpec {
+        seed: 7,
+        ..FleetSpec::default()
+    };
+    let replacing = FleetSpec {
+        current: 7,     // a 3599 s token…
+        current_age: 4, // …issued 3000 s ago
+        ..default
+    };
+    let scenarios: Vec<(&str, FleetSpec, Vec<FleetOp>)> = vec![
+        (
+            "first-process-fetches-saves-releases",
+            default,
+            vec![
+                Step(NONE),
+                Step(TAKEN),
+                Step(NONE),
+                Step(OK),
+                Step(OK),
+                Step(OK),
+                Poll,
+            ],
+        ),
+        (
+            "adopts-a-shared-record",
+            default,
+            vec![Step(HOUR_RECORD), Step(OK), Poll],
+        ),
+        (
+            "record-not-taken-goes-to-the-lease",
+            default,
+            vec![
+                Step(HOUR_RECORD),
+                Step(FAILED),
+                Step(TAKEN),
+                Step(HOUR_RECORD),
+                Step(FAILED),
+                Step(OK),
+                Step(OK),
+                Step(OK),
+                Poll,
+            ],
+        ),
+        (
+            "holder-adopts-what-another-stored",
+            default,
+            vec![
+                Step(NONE),
+                Step(TAKEN),
+                Step(HOUR_RECORD),
+                Step(OK),
+                Step(OK),
+                Poll,
+            ],
+        ),
+        (
+            "waits-for-the-holder-then-adopts",
+            default,
+            vec![
+                Step(NONE),
+                Step(HELD),
+                Poll,
+                Step(0),
+                Step(NONE),
+                Step(0),
+                Step(NONE),
+                Step(0),
+                Step(HOUR_RECORD),
+                Step(OK),
+                Poll,
+            ],
+        ),
+        (
+            "lease-expires-then-taken",
+            default,
+            vec![
+                Step(NONE),
+                Step(HELD),
+                AdvanceSecs(10),
+                Step(NONE), // one TTL after the refusal: try again
+                Step(TAKEN),
+                Step(NONE),
+                Step(OK),
+                Step(OK),
+                Step(OK),
+                Poll,
+            ],
+        ),
+        (
+            "lease-never-free-fetch-without-it",
+            default,
+            vec![
+                Step(NONE),
+                Step(HELD),
+                AdvanceSecs(10),
+                Step(NONE),
+                Step(HELD),
+                AdvanceSecs(10),
+                Step(NONE),
+                Step(HELD), // twice the TTL: fetch without the store
+                Step(OK),
+                Poll,
+            ],
+        ),
+        (
+            "store-failures-fetch-locally",
+            default,
+            vec![
+                Step(DOWN),
+                Step(OK),
+                Poll,
+                Restart { current: 0, age: 0 },
+                Step(NONE),
+                Leased(2),
+                Step(OK),
+                Restart { current: 0, age: 0 },
+                Step(NONE),
+                Step(TAKEN),
+                Step(DOWN),
+                Step(OK),
+                Poll,
+            ],
+        ),
+        (
+            "failed-save-and-fetch-still-release",
+            default,
+            vec![
+                Step(NONE),
+                Step(TAKEN),
+                Step(NONE),
+                Step(OK),
+                Step(FAILED),
+                Step(FAILED),
+                Poll,
+                Restart { current: 0, age: 0 },
+                Step(NONE),
+                Step(TAKEN),
+                Step(NONE),
+                Step(FAILED),
+                Step(OK),
+                Poll,
+            ],
+        ),
+        (
+            "the-token-being-replaced-is-not-adopted",
+            replacing,
+            vec![
+                Step(1), // the same token again
+                Step(TAKEN),
+                Step(2), // another token expiring with it: newer is not needed
+                Step(OK),
+                Step(OK),
+                Poll,
+            ],
+        ),
+        (
+            "records-near-the-skew-margin",
+            FleetSpec {
+                min_remaining: 3, // 300 s
+                skew: 3,          // 600 s
+                ..default
+            },
+            vec![
+                Loaded {
+                    kind: 0,
+                    life: 6, // 3599 s
+                    age: 4,  // 3000 s ago: 599 s left, not over 900
+                },
+                Poll,
+                Leased(0),
+                Loaded {
+                    kind: 0,
+                    life: 7, // a day
+                    age: 4,
+                },
+                Poll,
+                Adopted(true),
+                Poll,
+                Released(true),
+                Poll,
+            ],
+        ),
+        (
+            "reports-nobody-asked-for",
+            default,
+            vec![
+                Fetched(true),
+                Saved(true),
+                Released(true),
+                Adopted(true),
+                Leased(0),
+                Poll,
+                Poll,
+                Loaded {
+                    kind: 3,
+                    life: 0,
+                    age: 0,
+                },
+                Loaded {
+                    kind: 0,
+                    life: 6,
+                    age: 0,
+                },
+                Poll,
+                Leased(1),
+                Leased(0),
+                Poll,
+                BackMs(1000),
+                Poll,
+                AdvanceMs(250),
+                Poll,
+            ],
+        ),
+        (
+            "zero-ttl-and-zero-polls",
+            FleetSpec {
+                ttl: 1,
+                poll: 1,
+                ..default
+            },
+            vec![Step(NONE), Step(HELD), Step(OK), Poll],
+        ),
+        (
+            "endless-lease-and-polls",
+            FleetSpec {
+                ttl: 5,
+                poll: 6,
+                skew: 5,
+                min_remaining: 5,
+                ..default
+            },
+            vec![
+                Step(HOUR_RECORD),
+                Step(HELD),
+                Poll,
+                Step(0),
+                Step(NONE),
+                Poll,
+            ],
+        ),
+        (
+            "wall-clock-skew",
+            replacing,
+            vec![
+                WallSkew(-600),
+                Step(HOUR_RECORD),
+                Step(OK),
+                Restart { current: 7, age: 0 },
+                WallSkew(4000),
+                Step(HOUR_RECORD),
+                Step(OK),
+            ],
+        ),
+    ];
+    for (name, spec, ops) in &scenarios {
+        let bytes = encode_fleet(spec, ops);
+        let (s, o) = decode_fleet(&bytes);
+        assert_eq!((&s, &o), (spec, ops), "{name} does not round-trip");
+        write(d, &format!("{name}.bin"), &bytes);
+    }
+    scenarios.len()
 }

@@ -302,7 +302,12 @@ fn check_detail(response: &http::Response<&[u8]>, detail: &ErrorDetail) {
         "error_description: {}",
         what()
     );
-    assert_eq!(detail.message.is_some(), field("message"), "message: {}", what());
+    assert_eq!(
+        detail.message.is_some(),
+        field("message"),
+        "message: {}",
+        what()
+    );
     assert_eq!(
         detail.code().is_some(),
         field("error") || reasons.iter().any(|r| r.0),

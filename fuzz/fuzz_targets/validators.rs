@@ -237,7 +237,10 @@ fn check_custom(input: &str, env: &Environment) {
     // No port, or one from 1 to 65535 (the text after the last `:`, unless that closes an
     // IPv6 host), in the input as in the result.
     for authority in [authority.as_str(), input_authority(input)] {
-        if let Some((_, port)) = authority.rsplit_once(':').filter(|(_, p)| !p.ends_with(']')) {
+        if let Some((_, port)) = authority
+            .rsplit_once(':')
+            .filter(|(_, p)| !p.ends_with(']'))
+        {
             assert!(
                 port.bytes().all(|b| b.is_ascii_digit())
                     && port.parse::<u16>().is_ok_and(|p| p >= 1),

@@ -13,6 +13,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use zuora_oauth_core::{ClientId, ClientSecret, EntityId, Environment, TokenRequest, TrackId};
 
+pub mod fleet;
+
 /// A distinctive client secret (36 characters, with the `/`, `+` and `=` real secrets
 /// have), so that finding it in a `Display` or `Debug` is never a coincidence.
 pub const SECRET: &str = "fUzZ/s3cr3t+M4rk=Q7vX9kL2pN8wR4tY6uJ";
