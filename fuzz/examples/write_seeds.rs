@@ -62,7 +62,23 @@ fn regressions(root: &Path) -> usize {
         "endless-token-with-an-endless-window.bin",
         &encode_lifecycle(&config, &ops),
     );
-    1
+    // Finding 8: a request sent at time zero with an endless deadline, and the clock at
+    // the end of time: the request times out, and its message rounds the deadline up to
+    // whole seconds, which overflows for `Duration::MAX`.
+    let config = ConfigSpec {
+        seed: 7,
+        budget: 9,
+        jitter: 10,
+        deadline: 8, // Duration::MAX
+        ..ConfigSpec::default()
+    };
+    let ops = [Op::Poll, Op::Jump(3), Op::Poll];
+    write(
+        &d,
+        "endless-deadline-at-the-end-of-time.bin",
+        &encode_lifecycle(&config, &ops),
+    );
+    2
 }
 
 fn dir(root: &Path, target: &str) -> PathBuf {

@@ -12,8 +12,10 @@
 //!   rolling 60 s;
 //! - no token handed out at or past its `usable_until` = send (or adoption) time +
 //!   lifetime clamped to the maximum − min(minimum remaining, half that lifetime); its
-//!   expiry, end of use and refresh time (window plus jitter before expiry or the end of
-//!   use, or halfway through the usable life) are what the rules say;
+//!   expiry, end of use and refresh time (halfway through the usable life counted from
+//!   the token's issue when that is shorter than twice the window; else window plus
+//!   jitter before expiry, or before the end of use when the window alone reaches past
+//!   it) are what the rules say;
 //! - one retry policy: every failure's `is_transient` is what its status or transport kind
 //!   says; a permanent failure is never retried without a reset or a due re-probe; a
 //!   transient one not before `Retry-After` (capped; a date without `Date` resolved against
@@ -22,7 +24,8 @@
 //!   the past, and after a poll that did not send, in the future (a driver never spins);
 //!   `Fail`'s `retry_at` equals it;
 //! - `adopt` and `handle_record` install a record exactly when it has more than the
-//!   minimum remaining lifetime left and outlives the usable token; `invalidate` reports
+//!   minimum remaining lifetime left and outlives the usable token (a record not taken
+//!   leaves the request in flight); `invalidate` reports
 //!   exactly the documented changes; a token's record has the expected wall-clock times;
 //! - outcomes classified as the response says; stale outcomes `Ignored`; getters agree;
 //! - no `Debug` (machine, action, outcome, error, outgoing request) shows the secret.

@@ -9,7 +9,9 @@
 //!   `Server`, others `UnexpectedResponse`), `is_transient` follows the one retry policy
 //!   (429, 5xx, 408 and 425), its `Display` is one line, and no `Display` or `Debug` of it
 //!   or of its parts shows the client secret in any spelling (raw, form-encoded,
-//!   JSON-escaped) or an access token taken from the body; every accessor is called.
+//!   JSON-escaped) or an access token taken from the body; every accessor is called;
+//! - the kept headers read as the core documents (a value spelling the secret redacted,
+//!   empty IDs absent), and the error detail's fields as an independent JSON reading.
 
 #![forbid(unsafe_code)]
 #![no_main]
