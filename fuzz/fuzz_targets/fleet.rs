@@ -536,7 +536,10 @@ impl Harness {
     /// Drives the attempt to its end with a store and Zuora that answer every call (no
     /// shared record, the lease free), each call taking [`STEP`]: it must end in time.
     fn drain(&mut self) {
-        let start = self.latest.max(self.clock).as_duration();
+        // From the latest time the attempt has seen: a clock set back would only make it
+        // wait (correctly) for the time it already saw.
+        self.clock = self.latest.max(self.clock);
+        let start = self.clock.as_duration();
         let ttl = self.spec.ttl();
         let (_, max_poll) = self.config.poll();
         // A waiting attempt tries the lease again one TTL after the first refusal, after at
