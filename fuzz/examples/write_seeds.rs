@@ -78,7 +78,24 @@ fn regressions(root: &Path) -> usize {
         "endless-deadline-at-the-end-of-time.bin",
         &encode_lifecycle(&config, &ops),
     );
-    2
+    // Finding 9: an error description quoting an upstream JSON document written by a Java
+    // encoder: in the raw body the secret's `=` is escaped twice (`\\u003d`), which the
+    // body excerpt keeps.
+    let d = root.join("parse_response");
+    fs::create_dir_all(&d).expect("create the regression directory");
+    let twice = SECRET_JSON_UNICODE.replace('\\', "\\\\");
+    let framed = format!(
+        r#"401
+content-type: application/json
+
+{{"error":"invalid_client","error_description":"upstream: {{\"client_secret\":\"{twice}\"}}"}}"#
+    );
+    write(
+        &d,
+        "secret-java-escaped-inside-a-json-string-401.txt",
+        framed.as_bytes(),
+    );
+    3
 }
 
 fn dir(root: &Path, target: &str) -> PathBuf {
