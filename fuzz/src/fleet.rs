@@ -52,6 +52,7 @@ pub const POLLS: [(Duration, Duration); 7] = [
 /// its table's length; 0 is the core's default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct FleetSpec {
+    /// Seeds the attempts' jitter and lease values.
     pub seed: u32,
     /// Index into [`FLEET_MIN_REMAININGS`].
     pub min_remaining: u8,
@@ -63,6 +64,7 @@ pub struct FleetSpec {
     pub poll: u8,
     /// The first attempt's token being replaced: see [`FleetOp::Restart`].
     pub current: u8,
+    /// Its age: see [`FleetOp::Restart`].
     pub current_age: u8,
 }
 
@@ -71,12 +73,15 @@ fn pick<T: Copy>(table: &[T], i: u8) -> T {
 }
 
 impl FleetSpec {
+    /// The configured minimum remaining lifetime.
     pub fn min_remaining(&self) -> Duration {
         pick(&FLEET_MIN_REMAININGS, self.min_remaining)
     }
+    /// The configured skew margin.
     pub fn skew(&self) -> Duration {
         pick(&SKEW_MARGINS, self.skew)
     }
+    /// The configured lease TTL.
     pub fn ttl(&self) -> Duration {
         pick(&LEASE_TTLS, self.ttl)
     }
@@ -96,11 +101,7 @@ pub enum FleetOp {
     /// `RECORD_LIFETIMES[life]` issued `RECORD_AGES[age]` before the wall clock, 1 the
     /// token being replaced again, 2 another token expiring when it does, 3 nothing,
     /// 4 a store failure.
-    Loaded {
-        kind: u8,
-        life: u8,
-        age: u8,
-    },
+    Loaded { kind: u8, life: u8, age: u8 },
     /// Report the lease: `% 3` 0 taken, 1 held by another process, 2 a store failure.
     Leased(u8),
     /// Report the fetch: a new token (true) or a failed request.
@@ -111,18 +112,18 @@ pub enum FleetOp {
     Released(bool),
     /// Report whether the lifecycle took the record offered.
     Adopted(bool),
+    /// Move the clock forward, in milliseconds.
     AdvanceMs(u16),
+    /// Move the clock forward, in seconds.
     AdvanceSecs(u16),
+    /// Move the clock back, in milliseconds.
     BackMs(u16),
     /// Move the wall clock by this many seconds against the monotonic one.
     WallSkew(i16),
     /// A new attempt. Its token being replaced: none if `current` is 0, else a record
     /// living `RECORD_LIFETIMES[current - 1]` issued `RECORD_AGES[age]` before the wall
     /// clock.
-    Restart {
-        current: u8,
-        age: u8,
-    },
+    Restart { current: u8, age: u8 },
     /// Poll, then carry out what it asks: report the answer `answer` picks (the way the
     /// report operations above read it; a load's kind `answer % 5`, its new record living
     /// `RECORD_LIFETIMES[answer / 5]`, issued now), or sleep until the time it gives.

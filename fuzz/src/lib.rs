@@ -20,12 +20,11 @@ pub mod fleet;
 pub const SECRET: &str = "fUzZ/s3cr3t+M4rk=Q7vX9kL2pN8wR4tY6uJ";
 /// The secret as the form body spells it.
 pub const SECRET_FORM: &str = "fUzZ%2Fs3cr3t%2BM4rk%3DQ7vX9kL2pN8wR4tY6uJ";
-/// The form spelling with lower-case hex escapes.
-pub const SECRET_FORM_LOWER: &str = "fUzZ%2fs3cr3t%2bM4rk%3dQ7vX9kL2pN8wR4tY6uJ";
 /// The secret as JSON may escape it (`\/`).
 pub const SECRET_JSON_SLASH: &str = r"fUzZ\/s3cr3t+M4rk=Q7vX9kL2pN8wR4tY6uJ";
 /// The secret as a Java (Gson) encoder escapes it: `=` as `\u003d`.
 pub const SECRET_JSON_UNICODE: &str = r"fUzZ/s3cr3t+M4rk\u003dQ7vX9kL2pN8wR4tY6uJ";
+
 pub const CLIENT_ID: &str = "8a8a8a8a-0000-1111-2222-333344445555";
 pub const TRACK_ID: &str = "fuzz-track-42";
 pub const ENTITY_ID: &str = "11e643f4-a3ee-8bad-b061-0025904c756d";
