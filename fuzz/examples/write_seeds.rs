@@ -9,6 +9,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use zuora_oauth_fuzz::fleet::{FleetOp, FleetSpec, decode_fleet, encode_fleet};
 use zuora_oauth_fuzz::{
     ConfigSpec, Op, SECRET, SECRET_FORM, SECRET_JSON_UNICODE, SHAPES, decode_lifecycle,
     encode_lifecycle, framing, shape,
@@ -22,57 +23,77 @@ fn main() {
     println!("validators: {n} seeds");
     let n = lifecycle(&dir(&root, "lifecycle"));
     println!("lifecycle: {n} seeds");
+    let n = fleet(&dir(&root, "fleet"));
+    println!("fleet: {n} seeds");
     let n = regressions(&Path::new(env!("CARGO_MANIFEST_DIR")).join("regressions"));
     println!("regressions: {n} inputs");
 }
 
 /// Inputs that fail against the core as it stands (findings not fixed yet), kept out of
 /// `seeds/` so that the smoke run tests everything else. Written, never deleted: a crash
-/// input copied here by hand stays. See README.md, "Findings".
+/// input copied here by hand stays. Once the core is fixed, an input moves into the seeds
+/// (written by the functions above). See README.md, "Findings".
 fn regressions(root: &Path) -> usize {
-    // A Java (Gson) encoder escapes `=` as `\u003d`: the echoed secret stays in the body
-    // excerpt, which `Debug` shows.
-    let body = format!(
-        r#"{{"error":"invalid_client","error_description":"Bad client credentials: client_secret={SECRET_JSON_UNICODE}"}}"#
-    );
-    let d = root.join("parse_response");
-    fs::create_dir_all(&d).expect("create the regression directory");
-    let framed = format!("401\ncontent-type: application/json\n\n{body}");
-    write(
-        &d,
-        "secret-echo-java-json-escape-401.txt",
-        framed.as_bytes(),
-    );
-    // Found by the fuzzer (minimised): the secret with only its `/` percent-encoded (as
-    // Go's `url.PathEscape` writes it, but in lower case), in any body.
-    let partly = SECRET.replace('/', "%2f");
-    let framed = format!("200\n\n{partly}");
-    write(
-        &d,
-        "secret-partly-percent-encoded-200.txt",
-        framed.as_bytes(),
-    );
+    // Finding 7: a refresh window of `Duration::MAX` and a token that lives for ever,
+    // fetched at time zero with no minimum remaining lifetime and no maximum lifetime: its
+    // usable life is not shorter than twice the window, so the lead is the window plus the
+    // jitter, which overflows.
     let d = root.join("lifecycle");
     fs::create_dir_all(&d).expect("create the regression directory");
     let config = ConfigSpec {
         seed: 7,
         budget: 9,
-        jitter: 10,
+        window: 11,       // Duration::MAX
+        jitter: 10,       // the default
+        min_remaining: 1, // zero
+        max_lifetime: 7,  // Duration::MAX
         ..ConfigSpec::default()
     };
     let ops = [
         Op::Poll,
-        Op::RespondRaw {
-            status: 401,
-            content_type: 0,
-            body: body.into_bytes(),
+        Op::Respond {
+            shape: 28,
+            param: 2, // expires_in 2^64 s: Duration::MAX
         },
         Op::Poll,
     ];
     write(
         &d,
-        "secret-echo-java-json-escape-401.bin",
+        "endless-token-with-an-endless-window.bin",
         &encode_lifecycle(&config, &ops),
+    );
+    // Finding 8: a request sent at time zero with an endless deadline, and the clock at
+    // the end of time: the request times out, and its message rounds the deadline up to
+    // whole seconds, which overflows for `Duration::MAX`.
+    let config = ConfigSpec {
+        seed: 7,
+        budget: 9,
+        jitter: 10,
+        deadline: 8, // Duration::MAX
+        ..ConfigSpec::default()
+    };
+    let ops = [Op::Poll, Op::Jump(3), Op::Poll];
+    write(
+        &d,
+        "endless-deadline-at-the-end-of-time.bin",
+        &encode_lifecycle(&config, &ops),
+    );
+    // Finding 9: an error description quoting an upstream JSON document written by a Java
+    // encoder: in the raw body the secret's `=` is escaped twice (`\\u003d`), which the
+    // body excerpt keeps.
+    let d = root.join("parse_response");
+    fs::create_dir_all(&d).expect("create the regression directory");
+    let twice = SECRET_JSON_UNICODE.replace('\\', "\\\\");
+    let framed = format!(
+        r#"401
+content-type: application/json
+
+{{"error":"invalid_client","error_description":"upstream: {{\"client_secret\":\"{twice}\"}}"}}"#
+    );
+    write(
+        &d,
+        "secret-java-escaped-inside-a-json-string-401.txt",
+        framed.as_bytes(),
     );
     3
 }
@@ -148,6 +169,38 @@ fn parse_response(d: &Path) -> usize {
         (
             "malformed-json-line-2",
             "200\ncontent-type: application/json\n\n{\"access_token\":\n \"abc\" \"expires_in\"}".into(),
+        ),
+        (
+            // Finding 5 (fixed): a Java (Gson) encoder escapes `=` as `\u003d`.
+            "secret-echo-java-json-escape-401",
+            format!(
+                r#"401
+content-type: application/json
+
+{{"error":"invalid_client","error_description":"Bad client credentials: client_secret={SECRET_JSON_UNICODE}"}}"#
+            ),
+        ),
+        (
+            // Finding 6 (fixed): the secret with only its `/` percent-encoded (lower case).
+            "secret-partly-percent-encoded-200",
+            format!("200\n\n{}", SECRET.replace('/', "%2f")),
+        ),
+        (
+            // Every kind of spelling mixed in one occurrence, in the IDs the meta shows.
+            "secret-mixed-spellings-in-headers-503",
+            format!(
+                "503\nzuora-track-id: {mixed}\nzuora-request-id: id {mixed} end\nwww-authenticate: {mixed}\n\n{{\"message\":\"{mixed}\"}}",
+                mixed = r"f\u0055zZ\/s3cr3t%2bM4rk\u003DQ7vX9kL2pN8wR4tY6u%4a"
+            ),
+        ),
+        (
+            "empty-request-and-track-ids",
+            "500\nzuora-request-id: \nzuora-track-id:    \ncontent-type: application/json\n\n{\"message\":\"x\"}".into(),
+        ),
+        (
+            // Fields of the wrong type read as absent; integers are text.
+            "error-detail-field-types-400",
+            "400\ncontent-type: application/json\n\n{\"error\":1.5,\"error_description\":null,\"message\":[\"m\"],\"reasons\":[7,{\"code\":-53100020},{\"message\":{}},{\"code\":true,\"message\":\"why\"}]}".into(),
         ),
         (
             "utf8-and-nul-body",
@@ -259,6 +312,14 @@ fn validators(d: &Path) -> usize {
                 "https://",
                 "https://rest.zuora.com/a b",
                 "https://rest.zuora.com/%2F",
+                "https://rest.zuora.com:0",
+                "https://rest.zuora.com:1",
+                "https://rest.zuora.com:65535/zuora",
+                "https://rest.zuora.com:65536",
+                "https://rest.zuora.com:",
+                "https://rest.zuora.com:+443",
+                "http://[::1]:",
+                "http://127.0.0.1:0080",
             ],
         ),
         (
@@ -1002,6 +1063,102 @@ fn lifecycle_policy(scenarios: &mut Vec<(String, ConfigSpec, Vec<Op>)>, default:
         ],
     );
     add(
+        // Finding 5 (fixed): a 401 echoing the secret Java-escaped.
+        "secret-echo-java-json-escape-401",
+        default,
+        vec![
+            Poll,
+            RespondRaw {
+                status: 401,
+                content_type: 0,
+                body: format!(
+                    r#"{{"error":"invalid_client","error_description":"Bad client credentials: client_secret={SECRET_JSON_UNICODE}"}}"#
+                )
+                .into_bytes(),
+            },
+            Poll,
+        ],
+    );
+    add(
+        // A 250 s token (220 s of use at the default 30 s minimum) adopted 60 s after its
+        // issue refreshes 50 s later, 10 s after its issue 100 s later (halfway through
+        // its use counted from its issue); a 100 s token 60 s old is past halfway: due.
+        "adopted-short-token-refreshes-from-its-issue",
+        default,
+        vec![
+            AdoptSecs {
+                secs: 250,
+                age_ms: 60_000,
+            },
+            Reconfigure(0),
+            AdoptSecs {
+                secs: 250,
+                age_ms: 10_000,
+            },
+            Poll,
+            AdvanceSecs(99),
+            Poll,
+            AdvanceSecs(1),
+            Poll,
+            Respond { shape: 0, param: 0 },
+            Reconfigure(0),
+            AdoptSecs {
+                secs: 100,
+                age_ms: 60_000,
+            }, // 70 s of use since its issue, 60 s of it gone: due at once
+            Poll,
+            Probe,
+        ],
+    );
+    add(
+        // A record the machine does not take leaves the request in flight: answered
+        // afterwards by Zuora, by a better record, or timed out at the deadline.
+        "record-not-taken-stays-in-flight",
+        default,
+        vec![
+            Poll,
+            Record { life: 0, age: 0 }, // lifetime zero
+            Probe,
+            Record { life: 6, age: 4 }, // 3599 s issued 3000 s ago: fine
+            Poll,
+            AdvanceSecs(300),
+            Poll,
+            Record { life: 3, age: 0 }, // 1 s: not over half of it left
+            Record { life: 4, age: 0 }, // 299 s: expires with the token in hand, not after
+            AdvanceSecs(10),
+            Respond { shape: 0, param: 0 },
+            Poll,
+            AdvanceSecs(3300),
+            Poll,
+            Record { life: 0, age: 0 },
+            AdvanceSecs(35),
+            Record { life: 6, age: 0 }, // too late: the request timed out
+            Poll,
+            Probe,
+        ],
+    );
+    add(
+        // A window equal to the minimum remaining lifetime counts back from the end of
+        // use (the window alone decides; the jitter does not move the refresh to just
+        // before the end of use).
+        "window-equal-to-the-minimum-remaining",
+        ConfigSpec {
+            min_remaining: 4, // 300 s
+            jitter: 100,
+            ..default
+        },
+        vec![
+            ok.clone(),
+            Poll,
+            AdvanceSecs(2700),
+            Poll,
+            AdvanceSecs(300),
+            Poll,
+            Respond { shape: 0, param: 0 },
+            Probe,
+        ],
+    );
+    add(
         "records-with-skewed-clocks",
         default,
         vec![
@@ -1023,4 +1180,280 @@ fn lifecycle_policy(scenarios: &mut Vec<(String, ConfigSpec, Vec<Op>)>, default:
             Probe,
         ],
     );
+}
+
+/// Named attempts of one process sharing tokens through a store (the answers of `Step`:
+/// a load `kind % 5` with its record living `RECORD_LIFETIMES[answer / 5]`, a lease `% 3`,
+/// the rest `& 1`; see `zuora_oauth_fuzz::fleet::FleetOp`).
+fn fleet(d: &Path) -> usize {
+    use FleetOp::*;
+    // Step answers.
+    const NONE: u8 = 3; // load: no record
+    const DOWN: u8 = 4; // load: store failure
+    const HOUR_RECORD: u8 = 30; // load: a new 3599 s record issued now
+    const TAKEN: u8 = 0; // lease taken
+    const HELD: u8 = 1; // lease held by another process
+    const OK: u8 = 1;
+    const FAILED: u8 = 0;
+    let default = FleetSpec {
+        seed: 7,
+        ..FleetSpec::default()
+    };
+    let replacing = FleetSpec {
+        current: 7,     // a 3599 s token…
+        current_age: 4, // …issued 3000 s ago
+        ..default
+    };
+    let scenarios: Vec<(&str, FleetSpec, Vec<FleetOp>)> = vec![
+        (
+            "first-process-fetches-saves-releases",
+            default,
+            vec![
+                Step(NONE),
+                Step(TAKEN),
+                Step(NONE),
+                Step(OK),
+                Step(OK),
+                Step(OK),
+                Poll,
+            ],
+        ),
+        (
+            "adopts-a-shared-record",
+            default,
+            vec![Step(HOUR_RECORD), Step(OK), Poll],
+        ),
+        (
+            "record-not-taken-goes-to-the-lease",
+            default,
+            vec![
+                Step(HOUR_RECORD),
+                Step(FAILED),
+                Step(TAKEN),
+                Step(HOUR_RECORD),
+                Step(FAILED),
+                Step(OK),
+                Step(OK),
+                Step(OK),
+                Poll,
+            ],
+        ),
+        (
+            "holder-adopts-what-another-stored",
+            default,
+            vec![
+                Step(NONE),
+                Step(TAKEN),
+                Step(HOUR_RECORD),
+                Step(OK),
+                Step(OK),
+                Poll,
+            ],
+        ),
+        (
+            "waits-for-the-holder-then-adopts",
+            default,
+            vec![
+                Step(NONE),
+                Step(HELD),
+                Poll,
+                Step(0),
+                Step(NONE),
+                Step(0),
+                Step(NONE),
+                Step(0),
+                Step(HOUR_RECORD),
+                Step(OK),
+                Poll,
+            ],
+        ),
+        (
+            "lease-expires-then-taken",
+            default,
+            vec![
+                Step(NONE),
+                Step(HELD),
+                AdvanceSecs(10),
+                Step(NONE), // one TTL after the refusal: try again
+                Step(TAKEN),
+                Step(NONE),
+                Step(OK),
+                Step(OK),
+                Step(OK),
+                Poll,
+            ],
+        ),
+        (
+            "lease-never-free-fetch-without-it",
+            default,
+            vec![
+                Step(NONE),
+                Step(HELD),
+                AdvanceSecs(10),
+                Step(NONE),
+                Step(HELD),
+                AdvanceSecs(10),
+                Step(NONE),
+                Step(HELD), // twice the TTL: fetch without the store
+                Step(OK),
+                Poll,
+            ],
+        ),
+        (
+            "store-failures-fetch-locally",
+            default,
+            vec![
+                Step(DOWN),
+                Step(OK),
+                Poll,
+                Restart { current: 0, age: 0 },
+                Step(NONE),
+                Leased(2),
+                Step(OK),
+                Restart { current: 0, age: 0 },
+                Step(NONE),
+                Step(TAKEN),
+                Step(DOWN),
+                Step(OK),
+                Poll,
+            ],
+        ),
+        (
+            "failed-save-and-fetch-still-release",
+            default,
+            vec![
+                Step(NONE),
+                Step(TAKEN),
+                Step(NONE),
+                Step(OK),
+                Step(FAILED),
+                Step(FAILED),
+                Poll,
+                Restart { current: 0, age: 0 },
+                Step(NONE),
+                Step(TAKEN),
+                Step(NONE),
+                Step(FAILED),
+                Step(OK),
+                Poll,
+            ],
+        ),
+        (
+            "the-token-being-replaced-is-not-adopted",
+            replacing,
+            vec![
+                Step(1), // the same token again
+                Step(TAKEN),
+                Step(2), // another token expiring with it: newer is not needed
+                Step(OK),
+                Step(OK),
+                Poll,
+            ],
+        ),
+        (
+            "records-near-the-skew-margin",
+            FleetSpec {
+                min_remaining: 3, // 300 s
+                skew: 3,          // 600 s
+                ..default
+            },
+            vec![
+                Loaded {
+                    kind: 0,
+                    life: 6, // 3599 s
+                    age: 4,  // 3000 s ago: 599 s left, not over 900
+                },
+                Poll,
+                Leased(0),
+                Loaded {
+                    kind: 0,
+                    life: 7, // a day
+                    age: 4,
+                },
+                Poll,
+                Adopted(true),
+                Poll,
+                Released(true),
+                Poll,
+            ],
+        ),
+        (
+            "reports-nobody-asked-for",
+            default,
+            vec![
+                Fetched(true),
+                Saved(true),
+                Released(true),
+                Adopted(true),
+                Leased(0),
+                Poll,
+                Poll,
+                Loaded {
+                    kind: 3,
+                    life: 0,
+                    age: 0,
+                },
+                Loaded {
+                    kind: 0,
+                    life: 6,
+                    age: 0,
+                },
+                Poll,
+                Leased(1),
+                Leased(0),
+                Poll,
+                BackMs(1000),
+                Poll,
+                AdvanceMs(250),
+                Poll,
+            ],
+        ),
+        (
+            "zero-ttl-and-zero-polls",
+            FleetSpec {
+                ttl: 1,
+                poll: 1,
+                ..default
+            },
+            vec![Step(NONE), Step(HELD), Step(OK), Poll],
+        ),
+        (
+            "endless-lease-and-polls",
+            FleetSpec {
+                ttl: 5,
+                poll: 6,
+                skew: 5,
+                min_remaining: 5,
+                ..default
+            },
+            vec![
+                Step(HOUR_RECORD),
+                Step(HELD),
+                Poll,
+                Step(0),
+                Step(NONE),
+                Poll,
+            ],
+        ),
+        (
+            "wall-clock-skew",
+            replacing,
+            vec![
+                WallSkew(-600),
+                Step(HOUR_RECORD),
+                Step(OK),
+                Restart { current: 7, age: 0 },
+                WallSkew(4000),
+                Step(HOUR_RECORD),
+                Step(OK),
+            ],
+        ),
+    ];
+    for (name, spec, ops) in &scenarios {
+        let bytes = encode_fleet(spec, ops);
+        let (s, o) = decode_fleet(&bytes);
+        assert_eq!((&s, &o), (spec, ops), "{name} does not round-trip");
+        write(d, &format!("{name}.bin"), &bytes);
+    }
+    scenarios.len()
 }

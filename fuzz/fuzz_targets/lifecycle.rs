@@ -12,8 +12,10 @@
 //!   rolling 60 s;
 //! - no token handed out at or past its `usable_until` = send (or adoption) time +
 //!   lifetime clamped to the maximum − min(minimum remaining, half that lifetime); its
-//!   expiry, end of use and refresh time (window plus jitter before expiry or the end of
-//!   use, or halfway through the usable life) are what the rules say;
+//!   expiry, end of use and refresh time (halfway through the usable life counted from
+//!   the token's issue when that is shorter than twice the window; else window plus
+//!   jitter before expiry, or before the end of use when the window alone reaches past
+//!   it) are what the rules say;
 //! - one retry policy: every failure's `is_transient` is what its status or transport kind
 //!   says; a permanent failure is never retried without a reset or a due re-probe; a
 //!   transient one not before `Retry-After` (capped; a date without `Date` resolved against
@@ -22,7 +24,8 @@
 //!   the past, and after a poll that did not send, in the future (a driver never spins);
 //!   `Fail`'s `retry_at` equals it;
 //! - `adopt` and `handle_record` install a record exactly when it has more than the
-//!   minimum remaining lifetime left and outlives the usable token; `invalidate` reports
+//!   minimum remaining lifetime left and outlives the usable token (a record not taken
+//!   leaves the request in flight); `invalidate` reports
 //!   exactly the documented changes; a token's record has the expected wall-clock times;
 //! - outcomes classified as the response says; stale outcomes `Ignored`; getters agree;
 //! - no `Debug` (machine, action, outcome, error, outgoing request) shows the secret.
@@ -699,12 +702,16 @@ impl Model {
         }
     }
 
-    /// The request in flight is answered by a record from a shared store.
+    /// The request in flight is answered by a record from a shared store: adopted (the
+    /// request ends with it) if `adopt` would take it, else ignored (the request stays in
+    /// flight, to be answered another way).
     fn record(&mut self, lc: &mut TokenLifecycle, life: u8, age: u8) {
-        let Some((id, _, live)) = self.take_in_flight() else {
+        let Some((id, _)) = self.in_flight else {
             return;
         };
-        let (now, wall) = (self.latest, self.wall());
+        let now = self.observe();
+        let live = self.in_flight.is_some();
+        let wall = self.wall();
         let record = self.make_record(life, age);
         let good = live && self.good_enough(now, wall, &record);
         let outcome = lc.handle_record(self.clock, wall, id, &record);
@@ -712,6 +719,7 @@ impl Model {
         match outcome {
             Outcome::Token(c) if good => {
                 let c = c.clone();
+                self.in_flight = None;
                 self.adopted(&c, &record, now, wall);
             }
             Outcome::Ignored if !good => {}
@@ -806,8 +814,11 @@ impl Model {
             usable_until,
             "not the minimum remaining lifetime"
         );
+        // How much of its (clamped) life the token had lived when installed: zero for one
+        // just fetched.
+        let elapsed = whole.saturating_sub(remaining);
         let refresh_at = c.refresh_at();
-        self.check_refresh(refresh_at, start, expires_at, usable_until);
+        self.check_refresh(refresh_at, start, elapsed, expires_at, usable_until);
         let record = c.record();
         assert_eq!(record.issued_at(), issued_at, "the record's issue time");
         if let Some(expires) = issued_at.checked_add(whole) {
@@ -827,45 +838,52 @@ impl Model {
         self.forget_failures();
     }
 
-    /// The refresh time of a token installed at `start`: halfway through its usable life
-    /// when that is shorter than twice the window; else the window plus up to `jitter` % of
-    /// it before expiry, or before the end of use when that lead reaches past it.
+    /// The refresh time of a token installed at `start` having lived `elapsed` of its
+    /// life: halfway through its usable life counted from its issue (`elapsed` before
+    /// `start`) when that is shorter than twice the window; else the window plus up to
+    /// `jitter` % of it before expiry or, when the window alone reaches past the end of
+    /// use, before the end of use.
     fn check_refresh(
         &self,
         r: Timestamp,
         start: Timestamp,
+        elapsed: Duration,
         expires_at: Timestamp,
         usable_until: Timestamp,
     ) {
-        let usable = usable_until.saturating_duration_since(start);
+        let usable = usable_until
+            .saturating_duration_since(start)
+            .saturating_add(elapsed);
         let window = self.spec.window();
         if usable < window.saturating_mul(2) {
             assert_eq!(
                 r,
-                start + usable / 2,
-                "a short token refreshes halfway through its usable life"
+                start + (usable / 2).saturating_sub(elapsed),
+                "a short token refreshes halfway through its usable life since its issue"
             );
             return;
         }
+        // The window alone decides where the lead counts back from: the jitter never moves
+        // a refresh from before expiry to before the end of use.
+        let (end, from) = if expires_at - window < usable_until {
+            (expires_at, "expiry")
+        } else {
+            (usable_until, "the end of use")
+        };
         let min_lead = window.as_nanos();
         let max_lead = min_lead + min_lead * u128::from(self.spec.jitter.min(100)) / 100;
-        let leads = min_lead..=max_lead;
-        let lead_before = |end: Timestamp| {
-            end.as_duration()
-                .as_nanos()
-                .checked_sub(r.as_duration().as_nanos())
-        };
-        let reserve = expires_at
-            .saturating_duration_since(usable_until)
-            .as_nanos();
-        let from_expiry =
-            lead_before(expires_at).is_some_and(|l| leads.contains(&l) && r < usable_until);
-        let from_use =
-            lead_before(usable_until).is_some_and(|l| leads.contains(&l) && l <= reserve);
+        let end_ns = end.as_duration().as_nanos();
+        let r_ns = r.as_duration().as_nanos();
+        // `end - lead` saturates at zero: then any lead reaching past zero gives zero.
+        let exact = end_ns
+            .checked_sub(r_ns)
+            .is_some_and(|lead| (min_lead..=max_lead).contains(&lead));
+        let saturated = r == Timestamp::ZERO && end_ns <= max_lead;
         assert!(
-            from_expiry || from_use,
-            "refresh at {r:?}: not the window and jitter before expiry ({expires_at:?}) or the \
-             end of use ({usable_until:?})"
+            exact || saturated,
+            "refresh at {r:?}: not the window ({window:?}) and up to {}% of it before {from} \
+             ({end:?}; expiry {expires_at:?}, end of use {usable_until:?})",
+            self.spec.jitter.min(100)
         );
     }
 

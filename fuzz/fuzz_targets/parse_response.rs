@@ -9,7 +9,9 @@
 //!   `Server`, others `UnexpectedResponse`), `is_transient` follows the one retry policy
 //!   (429, 5xx, 408 and 425), its `Display` is one line, and no `Display` or `Debug` of it
 //!   or of its parts shows the client secret in any spelling (raw, form-encoded,
-//!   JSON-escaped) or an access token taken from the body; every accessor is called.
+//!   JSON-escaped) or an access token taken from the body; every accessor is called;
+//! - the kept headers read as the core documents (a value spelling the secret redacted,
+//!   empty IDs absent), and the error detail's fields as an independent JSON reading.
 
 #![forbid(unsafe_code)]
 #![no_main]
@@ -17,9 +19,11 @@
 use std::time::Duration;
 
 use libfuzzer_sys::fuzz_target;
-use zuora_oauth_core::{Error, ErrorResponse, Problem, ResponseMeta, RetryAfter, Token};
+use zuora_oauth_core::{
+    Error, ErrorDetail, ErrorResponse, Problem, ResponseMeta, RetryAfter, Token,
+};
 use zuora_oauth_fuzz::{
-    ENTITY_ID, framing, has_known_spelling, leaks_secret, lifetime_of, request, transient_status,
+    ENTITY_ID, SECRET, framing, leaks_secret, lifetime_of, request, spells, transient_status,
     wall_clock,
 };
 
@@ -183,6 +187,7 @@ fn check_error(response: &http::Response<&[u8]>, error: &Error) {
         assert!(!leaks_secret(text));
     }
     let _ = detail.is_empty();
+    check_detail(response, detail);
     if let Some(id) = error.request_id() {
         assert!(display.contains(&format!("[Zuora-Request-Id: {id}]")));
     }
@@ -198,24 +203,26 @@ fn check_error(response: &http::Response<&[u8]>, error: &Error) {
 }
 
 fn check_meta(response: &http::Response<&[u8]>, meta: &ResponseMeta) {
-    // The first value of a header as the meta shows it: a value holding one of the
-    // spellings of the secret the core knows is shown as `[redacted]`.
+    // The first value of a header as the meta shows it: a value that spells the secret in
+    // any of the ways the core documents is shown as `[redacted]`.
     let first = |name: &str| {
         response
             .headers()
             .get(name)
             .and_then(|v| v.to_str().ok())
             .map(|v| {
-                if has_known_spelling(v) {
+                if spells(v, SECRET) {
                     "[redacted]"
                 } else {
                     v.trim()
                 }
             })
     };
+    // The IDs: an empty (or all-space) value reads as absent.
+    let id = |name: &str| first(name).filter(|v| !v.is_empty());
     assert_eq!(meta.status(), response.status());
-    assert_eq!(meta.request_id(), first("zuora-request-id"));
-    assert_eq!(meta.track_id(), first("zuora-track-id"));
+    assert_eq!(meta.request_id(), id("zuora-request-id"));
+    assert_eq!(meta.track_id(), id("zuora-track-id"));
     let _ = meta.date();
     let retry_after = meta.retry_after();
     assert_eq!(
@@ -259,6 +266,62 @@ fn check_meta(response: &http::Response<&[u8]>, meta: &ResponseMeta) {
         leading("ratelimit-reset").map(Duration::from_secs)
     );
     let _ = format!("{meta:?}");
+}
+
+/// Which fields of ZUORA.md's error shapes (OAuth `error`/`error_description`, gateway
+/// `message`, v1 `reasons[].code`/`message`) the detail holds, read independently with
+/// `serde_json::Value`: a field is there when it is a string or an integer (codes come as
+/// either); any other type reads as absent, a body that is not a JSON object has none, and
+/// a 2xx body (a token response gone wrong) is not read for them at all.
+fn check_detail(response: &http::Response<&[u8]>, detail: &ErrorDetail) {
+    let value = serde_json::from_slice::<serde_json::Value>(response.body()).ok();
+    let map = value
+        .as_ref()
+        .and_then(serde_json::Value::as_object)
+        .filter(|_| !response.status().is_success());
+    let text = |v: Option<&serde_json::Value>| match v {
+        Some(serde_json::Value::String(_)) => true,
+        Some(serde_json::Value::Number(n)) => n.is_i64() || n.is_u64(),
+        _ => false,
+    };
+    let field = |key: &str| text(map.and_then(|m| m.get(key)));
+    let reasons: Vec<(bool, bool)> = map
+        .and_then(|m| m.get("reasons"))
+        .and_then(serde_json::Value::as_array)
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(serde_json::Value::as_object)
+                .map(|r| (text(r.get("code")), text(r.get("message"))))
+                .collect()
+        })
+        .unwrap_or_default();
+    let what = || String::from_utf8_lossy(response.body()).into_owned();
+    assert_eq!(detail.error.is_some(), field("error"), "error: {}", what());
+    assert_eq!(
+        detail.error_description.is_some(),
+        field("error_description"),
+        "error_description: {}",
+        what()
+    );
+    assert_eq!(
+        detail.message.is_some(),
+        field("message"),
+        "message: {}",
+        what()
+    );
+    assert_eq!(
+        detail.code().is_some(),
+        field("error") || reasons.iter().any(|r| r.0),
+        "code(): {}",
+        what()
+    );
+    assert_eq!(
+        detail.description().is_some(),
+        field("error_description") || field("message") || reasons.iter().any(|r| r.1),
+        "description(): {}",
+        what()
+    );
 }
 
 /// The value of a top-level JSON `access_token` string field, when it is long enough to be

@@ -410,7 +410,7 @@ fn start_mock_server() -> Result<(Guard, String)> {
 }
 
 /// The fuzz targets in `fuzz/`, a workspace of its own (see fuzz/README.md).
-const FUZZ_TARGETS: [&str; 3] = ["parse_response", "validators", "lifecycle"];
+const FUZZ_TARGETS: [&str; 4] = ["parse_response", "validators", "lifecycle", "fleet"];
 /// How long each fuzz target runs in the smoke run.
 const FUZZ_SMOKE_SECONDS: u32 = 25;
 
@@ -436,7 +436,7 @@ fn fuzz_smoke() -> Result {
         }
         cmd
     };
-    // One build for the three targets (they share every dependency).
+    // One build for every target (they share every dependency).
     run(&mut cargo_fuzz("build"))?;
     // New inputs go to a scratch corpus, emptied first, so that every run starts from the
     // seeds alone (`fuzz/corpus` is ignored by git).
