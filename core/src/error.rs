@@ -156,7 +156,7 @@ impl std::error::Error for Error {}
 
 /// Whole seconds, rounded up, for messages (no float formatting).
 pub(crate) fn ceil_secs(d: Duration) -> u64 {
-    d.as_secs() + u64::from(d.subsec_nanos() > 0)
+    d.as_secs().saturating_add(u64::from(d.subsec_nanos() > 0))
 }
 
 /// A failed response: its status, what its body said and its headers' metadata.

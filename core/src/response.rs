@@ -593,19 +593,27 @@ fn spelled_at(text: &[u8], at: usize, secret: &str) -> Option<usize> {
 
 /// Where each spelling of `c` that starts at byte `at` ends: as itself, as a JSON escape,
 /// percent-encoded.
+///
+/// A JSON escape may have its backslash escaped again, any number of times (`\\u003d`,
+/// `\\\"`: JSON quoted inside a JSON string, as an upstream error often is), so a run of
+/// backslashes introduces one escape; for `\` itself, the escape is a backslash pair.
 fn spellings_of(text: &[u8], at: usize, c: char) -> [Option<usize>; 3] {
     let mut buf = [0; 4];
     let utf8 = c.encode_utf8(&mut buf).as_bytes();
     let rest = text.get(at..).unwrap_or_default();
     let literal = rest.starts_with(utf8).then_some(at + utf8.len());
-    let json = match rest {
-        [b'\\', b'u', ..] => std::str::from_utf8(rest.get(2..6).unwrap_or_default())
-            .ok()
-            .and_then(|hex| u32::from_str_radix(hex, 16).ok())
+    let run = rest.iter().take_while(|&&b| b == b'\\').count();
+    let escape_at = if c == '\\' { run.min(1) } else { run };
+    let json = match rest
+        .get(escape_at..)
+        .filter(|_| run > 0)
+        .unwrap_or_default()
+    {
+        [b'u', a, b, c2, d, ..] => hex_value(&[*a, *b, *c2, *d])
             .and_then(char::from_u32)
             .filter(|&d| d == c)
-            .map(|_| at + 6),
-        [b'\\', escape, ..] => {
+            .map(|_| at + escape_at + 5),
+        [escape, ..] => {
             let decoded = match escape {
                 b'/' => Some('/'),
                 b'"' => Some('"'),
@@ -617,24 +625,28 @@ fn spellings_of(text: &[u8], at: usize, c: char) -> [Option<usize>; 3] {
                 b't' => Some('\t'),
                 _ => None,
             };
-            (decoded == Some(c)).then_some(at + 2)
+            (decoded == Some(c)).then_some(at + escape_at + 1)
         }
-        _ => None,
+        [] => None,
     };
     // Percent-encoded byte by byte, either hex case; `+` for a space.
     let mut pos = Some(at);
     for &b in utf8 {
         pos = pos.and_then(|p| match text.get(p..)? {
             [b'+', ..] if b == b' ' => Some(p + 1),
-            [b'%', hi, lo, ..] => {
-                let hex = [*hi, *lo];
-                let v = u8::from_str_radix(std::str::from_utf8(&hex).ok()?, 16).ok()?;
-                (v == b).then_some(p + 3)
-            }
+            [b'%', hi, lo, ..] => (hex_value(&[*hi, *lo])? == u32::from(b)).then_some(p + 3),
             _ => None,
         });
     }
     [literal, json, pos]
+}
+
+/// The value of hex digits (either case), or `None` when any byte is not one (`+` and `-`
+/// included, which `from_str_radix` would take as a sign).
+fn hex_value(digits: &[u8]) -> Option<u32> {
+    digits
+        .iter()
+        .try_fold(0, |acc, &d| Some(acc * 16 + char::from(d).to_digit(16)?))
 }
 
 /// Scrubs (when given a scrubber), turns control characters into spaces, trims and caps.

@@ -416,6 +416,41 @@ fn secrets_and_tokens_have_no_display_and_a_redacted_debug() {
 }
 
 #[test]
+fn secret_in_json_quoted_inside_a_json_string_is_redacted() {
+    // An upstream error document quoted as text inside Zuora's own JSON: every escape's
+    // backslash is escaped again, once or more (found by the parse_response fuzz target,
+    // finding 9: `\\u003d` left the secret in the excerpt).
+    let secret = "Ab/cd+EF=gh\"IJ";
+    let request = zuora_oauth_core::TokenRequest::new(
+        zuora_oauth_core::Environment::Prod,
+        zuora_oauth_core::ClientId::new("8a8a8a8a-0000-1111-2222-333344445555").unwrap(),
+        zuora_oauth_core::ClientSecret::new(secret).unwrap(),
+    );
+    for body in [
+        r#"{"message":"upstream: {\"secret\":\"Ab\\/cd+EF\\u003dgh\\\"IJ\"}"}"#,
+        r#"{"message":"upstream: {\\\"secret\\\":\\\"Ab\\\\/cd+EF\\\\u003Dgh\\\\\\\"IJ\\\"}"}"#,
+    ] {
+        let response = http::Response::builder().status(401).body(body).unwrap();
+        let err = request.parse_response(&response).unwrap_err();
+        let text = format!("{err} {err:?}");
+        assert!(text.contains("[redacted]"), "{body}: {text}");
+        for leaked in ["cd+EF", "003d", "003D"] {
+            assert!(!text.contains(leaked), "{body} leaked as {leaked}: {text}");
+        }
+    }
+    // A sign is not a hex digit: `\u+03d` and `%+3` are text, not escapes, so nothing
+    // that merely resembles the secret is cut out.
+    for body in [
+        r#"{"message":"Ab/cd+EF\u+03dgh\"IJ"}"#,
+        r#"{"message":"Ab/cd+EF%+3Dgh\"IJ"}"#,
+    ] {
+        let response = http::Response::builder().status(401).body(body).unwrap();
+        let err = request.parse_response(&response).unwrap_err();
+        assert!(!format!("{err}").contains("[redacted]"), "{body}: {err}");
+    }
+}
+
+#[test]
 fn secret_echoed_in_other_spellings_is_redacted() {
     let secret = "Ab/cd+EF=gh/IJ+kl";
     let request = zuora_oauth_core::TokenRequest::new(

@@ -45,7 +45,8 @@ pub fn request() -> TokenRequest {
 /// Whether `text` spells `secret` the way the core documents that it finds it (and so
 /// redacts a header value or scrubs a body holding it): each character as itself, as a
 /// JSON escape (`\uXXXX`, four hex digits in either case, or `\/`, `\"`, `\\`, `\b`, `\f`,
-/// `\n`, `\r`, `\t`) or percent-encoded byte by byte (`%XX` in either case, `+` for a
+/// `\n`, `\r`, `\t`; for any character but `\`, the escape's backslash may be escaped again,
+/// any number of times) or percent-encoded byte by byte (`%XX` in either case, `+` for a
 /// space), mixed freely within one occurrence. An empty secret is never found.
 pub fn spells(text: &str, secret: &str) -> bool {
     // Every spelling is at least as long as the secret.
@@ -88,11 +89,16 @@ fn char_spellings(text: &[u8], at: usize, c: char) -> [Option<usize>; 4] {
             .flatten()
     };
     let literal = rest.starts_with(utf8).then_some(at + utf8.len());
-    // JSON: `\uXXXX`, or one of the two-character escapes.
-    let unicode = (rest.len() >= 6
-        && rest[..2] == *b"\\u"
-        && hex(&rest[2..6]).and_then(char::from_u32) == Some(c))
-    .then_some(at + 6);
+    // JSON: `\uXXXX`, or one of the two-character escapes, whose backslash may itself be
+    // escaped any number of times (a run of backslashes introduces one escape), except for
+    // `\` itself, always a pair.
+    let backslashes = rest.iter().position(|&b| b != b'\\').unwrap_or(rest.len());
+    let k = if c == '\\' { backslashes.min(1) } else { backslashes };
+    let unicode = (backslashes >= 1
+        && rest.len() >= k + 5
+        && rest[k] == b'u'
+        && hex(&rest[k + 1..k + 5]).and_then(char::from_u32) == Some(c))
+    .then_some(at + k + 5);
     let short = match c {
         '/' => Some(b'/'),
         '"' => Some(b'"'),
@@ -105,8 +111,8 @@ fn char_spellings(text: &[u8], at: usize, c: char) -> [Option<usize>; 4] {
         _ => None,
     };
     let short = short
-        .filter(|&e| rest.len() >= 2 && rest[0] == b'\\' && rest[1] == e)
-        .map(|_| at + 2);
+        .filter(|&e| backslashes >= 1 && rest.len() > k && rest[k] == e)
+        .map(|_| at + k + 1);
     // Percent-encoded, byte by byte.
     let mut pos = Some(at);
     for &b in utf8 {

@@ -872,6 +872,22 @@ fn huge_refresh_window_with_an_endless_token_does_not_panic() {
     }
 }
 
+// Found by the `lifecycle` fuzz target (finding 8): a request with an endless deadline,
+// given up at the end of time, overflowed rounding the deadline up to whole seconds for
+// the error message.
+#[test]
+fn endless_request_deadline_given_up_at_the_end_of_time_does_not_panic() {
+    let config = LifecycleConfig::default().with_request_deadline(Duration::MAX);
+    let mut s = Scenario::with(config);
+    let first = s.expect_send();
+    s.now = Timestamp::MAX;
+    let polled = s.poll();
+    assert!(!matches!(polled, Polled::Use { .. }), "no token was issued");
+    assert_ne!(s.lc.in_flight(), Some(first), "the late request is given up");
+    let error = s.lc.last_error().expect("the give-up is recorded").to_string();
+    assert!(error.contains("deadline"), "{error}");
+}
+
 // ---- One retry policy: a permanent failure stops automatic retries -------------------
 
 #[test]
