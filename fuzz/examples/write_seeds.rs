@@ -25,77 +25,6 @@ fn main() {
     println!("lifecycle: {n} seeds");
     let n = fleet(&dir(&root, "fleet"));
     println!("fleet: {n} seeds");
-    let n = regressions(&Path::new(env!("CARGO_MANIFEST_DIR")).join("regressions"));
-    println!("regressions: {n} inputs");
-}
-
-/// Inputs that fail against the core as it stands (findings not fixed yet), kept out of
-/// `seeds/` so that the smoke run tests everything else. Written, never deleted: a crash
-/// input copied here by hand stays. Once the core is fixed, an input moves into the seeds
-/// (written by the functions above). See README.md, "Findings".
-fn regressions(root: &Path) -> usize {
-    // Finding 7: a refresh window of `Duration::MAX` and a token that lives for ever,
-    // fetched at time zero with no minimum remaining lifetime and no maximum lifetime: its
-    // usable life is not shorter than twice the window, so the lead is the window plus the
-    // jitter, which overflows.
-    let d = root.join("lifecycle");
-    fs::create_dir_all(&d).expect("create the regression directory");
-    let config = ConfigSpec {
-        seed: 7,
-        budget: 9,
-        window: 11,       // Duration::MAX
-        jitter: 10,       // the default
-        min_remaining: 1, // zero
-        max_lifetime: 7,  // Duration::MAX
-        ..ConfigSpec::default()
-    };
-    let ops = [
-        Op::Poll,
-        Op::Respond {
-            shape: 28,
-            param: 2, // expires_in 2^64 s: Duration::MAX
-        },
-        Op::Poll,
-    ];
-    write(
-        &d,
-        "endless-token-with-an-endless-window.bin",
-        &encode_lifecycle(&config, &ops),
-    );
-    // Finding 8: a request sent at time zero with an endless deadline, and the clock at
-    // the end of time: the request times out, and its message rounds the deadline up to
-    // whole seconds, which overflows for `Duration::MAX`.
-    let config = ConfigSpec {
-        seed: 7,
-        budget: 9,
-        jitter: 10,
-        deadline: 8, // Duration::MAX
-        ..ConfigSpec::default()
-    };
-    let ops = [Op::Poll, Op::Jump(3), Op::Poll];
-    write(
-        &d,
-        "endless-deadline-at-the-end-of-time.bin",
-        &encode_lifecycle(&config, &ops),
-    );
-    // Finding 9: an error description quoting an upstream JSON document written by a Java
-    // encoder: in the raw body the secret's `=` is escaped twice (`\\u003d`), which the
-    // body excerpt keeps.
-    let d = root.join("parse_response");
-    fs::create_dir_all(&d).expect("create the regression directory");
-    let twice = SECRET_JSON_UNICODE.replace('\\', "\\\\");
-    let framed = format!(
-        r#"401
-content-type: application/json
-
-{{"error":"invalid_client","error_description":"upstream: {{\"client_secret\":\"{twice}\"}}"}}"#
-    );
-    write(
-        &d,
-        "secret-java-escaped-inside-a-json-string-401.txt",
-        framed.as_bytes(),
-    );
-    3
 }
 
 fn dir(root: &Path, target: &str) -> PathBuf {
@@ -169,6 +98,19 @@ fn parse_response(d: &Path) -> usize {
         (
             "malformed-json-line-2",
             "200\ncontent-type: application/json\n\n{\"access_token\":\n \"abc\" \"expires_in\"}".into(),
+        ),
+        (
+            // Finding 9 (fixed): an error description quoting an upstream JSON document
+            // written by a Java encoder: in the raw body the secret's `=` is escaped twice
+            // (`\\u003d`).
+            "secret-java-escaped-inside-a-json-string-401",
+            format!(
+                r#"401
+content-type: application/json
+
+{{"error":"invalid_client","error_description":"upstream: {{\"client_secret\":\"{}\"}}"}}"#,
+                SECRET_JSON_UNICODE.replace('\\', "\\\\")
+            ),
         ),
         (
             // Finding 5 (fixed): a Java (Gson) encoder escapes `=` as `\u003d`.
@@ -1061,6 +1003,44 @@ fn lifecycle_policy(scenarios: &mut Vec<(String, ConfigSpec, Vec<Op>)>, default:
             Poll,
             Probe,
         ],
+    );
+    add(
+        // Finding 7 (fixed): a refresh window of `Duration::MAX` and a token that lives for
+        // ever, fetched at time zero with no minimum remaining lifetime and no maximum
+        // lifetime: its usable life is not shorter than twice the window, so the lead is
+        // the window plus the jitter, which overflowed.
+        "endless-token-with-an-endless-window",
+        ConfigSpec {
+            seed: 7,
+            budget: 9,
+            window: 11,       // Duration::MAX
+            jitter: 10,       // the default
+            min_remaining: 1, // zero
+            max_lifetime: 7,  // Duration::MAX
+            ..ConfigSpec::default()
+        },
+        vec![
+            Poll,
+            Respond {
+                shape: 28,
+                param: 2, // expires_in 2^64 s: Duration::MAX
+            },
+            Poll,
+        ],
+    );
+    add(
+        // Finding 8 (fixed): a request sent at time zero with an endless deadline, and the
+        // clock at the end of time: the request times out, and its message rounded the
+        // deadline up to whole seconds, which overflowed for `Duration::MAX`.
+        "endless-deadline-at-the-end-of-time",
+        ConfigSpec {
+            seed: 7,
+            budget: 9,
+            jitter: 10,
+            deadline: 8, // Duration::MAX
+            ..ConfigSpec::default()
+        },
+        vec![Poll, Jump(3), Poll],
     );
     add(
         // Finding 5 (fixed): a 401 echoing the secret Java-escaped.
