@@ -24,7 +24,7 @@ type Connecting<T> = Pin<Box<dyn Future<Output = Result<T, BoxError>> + Send>>;
 /// CONNECT tunnel to the server, as its [`ProxyPolicy`] decides for each URI. The TLS layer
 /// above it (hyper-rustls' `HttpsConnector`) then speaks TLS to the server, end to end.
 ///
-/// [`HyperTransport::builder`](crate::HyperTransport::builder) puts one in every transport
+/// [`HyperTransport::with_options`](crate::HyperTransport::with_options) puts one in every transport
 /// it builds; use it yourself to keep the policy under a TLS layer of your own, with
 /// [`HyperTransport::with_connector`](crate::HyperTransport::with_connector).
 #[derive(Debug, Clone)]

@@ -12,7 +12,7 @@ use zuora_oauth_driver::{ConnectOptions, Limits, Proxy, ProxyPolicy, ProxyRoute,
 
 /// Sends token requests with a [`reqwest::Client`]: yours ([`with_client`](Self::with_client),
 /// sharing its pool, proxy and TLS settings) or its own ([`new`](Self::new),
-/// [`builder`](Self::builder)). Returns every status as a response, enforces a timeout and
+/// [`with_options`](Self::with_options)). Returns every status as a response, enforces a timeout and
 /// a body cap, and never lets a redirect through (see [`with_client`](Self::with_client)).
 /// Holds no Zuora rules.
 ///
