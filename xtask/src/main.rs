@@ -193,13 +193,13 @@ fn release_checks_native() -> Result {
 }
 
 /// The crates that build for wasm32, with the features that do not (the driver's `tls`
-/// reads the operating system's certificate store; the facade's native transports and
-/// Redis store need sockets). `default` is left out everywhere: it only names other
+/// reads the operating system's certificate store and its `tokio` spawns `Send` tasks on
+/// tokio; the facade's native transports and Redis store need sockets). `default` is left out everywhere: it only names other
 /// features (the driver's `store`, the testkit's `bin`), so cargo-hack would check the
 /// same sets twice.
 const WASM32_CRATES: [(&str, &str); 4] = [
     ("zuora-oauth-core", "default"),
-    ("zuora-oauth-driver", "default,tls"),
+    ("zuora-oauth-driver", "default,tls,tokio"),
     (WASM_CRATE, "default"),
     ("zuora-oauth", "default,hyper,ureq,reqwest,redis"),
 ];
