@@ -64,12 +64,7 @@ fn main() -> ExitCode {
             let bless = args[1..].iter().any(|a| a == "--bless");
             step("public API snapshots", || public_api_check(bless))
         }),
-        Some("fuzz-smoke") => {
-            let root = workspace_root();
-            env::set_current_dir(&root)
-                .map_err(|e| format!("cd {}: {e}", root.display()))
-                .and_then(|()| step("fuzz smoke", fuzz_smoke))
-        }
+        Some("fuzz-smoke") => in_workspace_root().and_then(|()| step("fuzz smoke", fuzz_smoke)),
         _ => Err(
             "usage: cargo xtask test [--native | --wasm] | cargo xtask release-checks | \
              cargo xtask public-api [--bless] | cargo xtask wasm-size | cargo xtask fuzz-smoke"
@@ -90,8 +85,7 @@ type Result<T = (), E = String> = std::result::Result<T, E>;
 fn test(args: &[String]) -> Result {
     let native_only = args.iter().any(|a| a == "--native");
     let wasm_only = args.iter().any(|a| a == "--wasm");
-    let root = workspace_root();
-    env::set_current_dir(&root).map_err(|e| format!("cd {}: {e}", root.display()))?;
+    in_workspace_root()?;
     if wasm_only {
         eprintln!("xtask: --wasm: only the wasm and browser steps");
         return wasm_steps();
@@ -137,6 +131,7 @@ fn test(args: &[String]) -> Result {
     step("fuzz smoke", fuzz_smoke)
 }
 
+/// Makes the workspace root the current directory (the paths here are relative to it).
 fn in_workspace_root() -> Result {
     let root = workspace_root();
     env::set_current_dir(&root).map_err(|e| format!("cd {}: {e}", root.display()))
@@ -708,8 +703,7 @@ const BINARYEN: &str = "binaryen@132.0.0";
 /// `cargo xtask wasm-size`: the size probe in release with a size profile, then
 /// `wasm-bindgen`, then `wasm-opt -Oz`; prints raw, optimised and gzipped bytes.
 fn wasm_size() -> Result {
-    let root = workspace_root();
-    env::set_current_dir(&root).map_err(|e| format!("cd {}: {e}", root.display()))?;
+    in_workspace_root()?;
     ensure_wasm_target()?;
     ensure_wasm_bindgen_cli()?;
     // A dedicated profile, defined on the command line: the workspace's release profile
