@@ -1,14 +1,8 @@
-//! `zuora-token`: prints an OAuth bearer token for Zuora's REST API, for shell scripts and
-//! people.
+#![doc = include_str!("../README.md")]
 //!
-//! ```text
-//! curl -H "$(zuora-token --env prod-eu --format header)" https://rest.eu.zuora.com/v1/…
-//! zuora-token --mock      # from a built-in mock Zuora server: no credentials, no network
-//! ```
+//! ## How it is put together
 //!
-//! `zuora-token --help` documents every option, environment variable and exit code.
-//!
-//! How it is put together: the core (`zuora-oauth-core`) validates every input, builds the
+//! The core (`zuora-oauth-core`) validates every input, builds the
 //! request, reads the response and, through its `TokenLifecycle`, decides about retries,
 //! backoff and whether a saved token is still good, and through its `FleetFetch`, which of
 //! the runs sharing a store fetches; the ureq adapter sends; this program only resolves

@@ -1,12 +1,32 @@
 //! `cargo xtask test`: every check CI runs, in order, installing what is missing.
 //!
 //! Steps: formatting, clippy, `redis-server` (installed when missing), the native test
-//! suite, docs, the core on wasm32, the wasm adapter's tests in Node, headless Chromium and
-//! a dedicated worker (against the mock server, started here), the fuzz smoke run and the
-//! custom-runtime example.
+//! suite, docs, then the release checks (see below), the core on wasm32, the wasm
+//! adapter's tests in Node, headless Chromium and a dedicated worker (against the mock
+//! server, started here), the fuzz smoke run and the custom-runtime example.
+//!
+//! The release checks, what a user who depends on the published crates relies on:
+//!
+//! - **MSRV**: every locked dependency's `rust-version` is at most that of each published
+//!   crate that uses it (clippy's `incompatible_msrv`, denied in every clippy run here,
+//!   checks the std APIs each crate calls against its own `rust-version`);
+//! - **feature powerset**: `cargo hack check` and `cargo hack clippy --all-targets` on every
+//!   combination of features (`--no-default-features` included) of every published crate,
+//!   and on wasm32 for the crates that target it (cargo-hack installed when missing);
+//! - **public API**: each library crate's API, listed from nightly rustdoc's JSON, equals
+//!   its snapshot in `api/<crate>.txt` (`cargo xtask public-api --bless` rewrites them);
+//! - **packaging**: `cargo publish --workspace --dry-run`, which builds every crate from
+//!   the `.crate` file it would upload.
+//!
+//! Every cargo call here that reads `Cargo.lock` passes `--locked`, so the checks run on the
+//! dependency versions that are committed (the `xtask` alias itself runs with `--locked`).
 //!
 //! `cargo xtask test --native` skips everything that needs wasm tooling or a browser (the
 //! fuzz smoke run still runs); `cargo xtask test --wasm` runs only that part.
+//!
+//! `cargo xtask release-checks` runs only the release checks (native and wasm32).
+//!
+//! `cargo xtask public-api [--bless]` compares the public API snapshots (or rewrites them).
 //!
 //! `cargo xtask fuzz-smoke` runs only the fuzz smoke run: each target of `fuzz/` for
 //! 25 seconds from its committed seeds, on the nightly toolchain with cargo-fuzz (both
@@ -17,6 +37,9 @@
 //! gzipped sizes.
 #![forbid(unsafe_code)]
 
+mod public_api;
+
+use std::collections::BTreeMap;
 use std::env;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -32,14 +55,19 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("test") => test(&args[1..]),
         Some("wasm-size") => wasm_size(),
-        Some("fuzz-smoke") => {
-            let root = workspace_root();
-            env::set_current_dir(&root)
-                .map_err(|e| format!("cd {}: {e}", root.display()))
-                .and_then(|()| step("fuzz smoke", fuzz_smoke))
-        }
+        Some("release-checks") => in_workspace_root().and_then(|()| {
+            release_checks_native()?;
+            step("wasm32 target", ensure_wasm_target)?;
+            release_checks_wasm()
+        }),
+        Some("public-api") => in_workspace_root().and_then(|()| {
+            let bless = args[1..].iter().any(|a| a == "--bless");
+            step("public API snapshots", || public_api_check(bless))
+        }),
+        Some("fuzz-smoke") => in_workspace_root().and_then(|()| step("fuzz smoke", fuzz_smoke)),
         _ => Err(
-            "usage: cargo xtask test [--native | --wasm] | cargo xtask wasm-size | cargo xtask fuzz-smoke"
+            "usage: cargo xtask test [--native | --wasm] | cargo xtask release-checks | \
+             cargo xtask public-api [--bless] | cargo xtask wasm-size | cargo xtask fuzz-smoke"
                 .into(),
         ),
     };
@@ -57,34 +85,44 @@ type Result<T = (), E = String> = std::result::Result<T, E>;
 fn test(args: &[String]) -> Result {
     let native_only = args.iter().any(|a| a == "--native");
     let wasm_only = args.iter().any(|a| a == "--wasm");
-    let root = workspace_root();
-    env::set_current_dir(&root).map_err(|e| format!("cd {}: {e}", root.display()))?;
+    in_workspace_root()?;
     if wasm_only {
         eprintln!("xtask: --wasm: only the wasm and browser steps");
         return wasm_steps();
     }
 
+    // `cargo fmt` reads no lock file (and takes no `--locked`).
     step("format", || cargo(&["fmt", "--all", "--check"]))?;
     step("clippy", || {
         cargo(&[
             "clippy",
+            "--locked",
             "--workspace",
             "--all-targets",
             "--all-features",
             "--",
             "-D",
             "warnings",
+            "-D",
+            "clippy::incompatible_msrv",
         ])
     })?;
     step("redis-server and redis-cli", ensure_redis)?;
     step("tests", || {
-        cargo(&["test", "--workspace", "--all-features"])
+        cargo(&["test", "--locked", "--workspace", "--all-features"])
     })?;
     step("docs", || {
         run(Command::new("cargo")
-            .args(["doc", "--workspace", "--no-deps", "--all-features"])
+            .args([
+                "doc",
+                "--locked",
+                "--workspace",
+                "--no-deps",
+                "--all-features",
+            ])
             .env("RUSTDOCFLAGS", "-Dwarnings"))
     })?;
+    release_checks_native()?;
     if native_only {
         eprintln!("xtask: --native: skipping wasm and browser steps");
         return step("fuzz smoke", fuzz_smoke);
@@ -93,26 +131,131 @@ fn test(args: &[String]) -> Result {
     step("fuzz smoke", fuzz_smoke)
 }
 
-/// The wasm32 build, lints and the wasm adapter's tests in Node, Chromium and a worker.
-fn wasm_steps() -> Result {
-    step("wasm32 target", ensure_wasm_target)?;
-    step("core on wasm32", || {
-        cargo(&["build", "-p", "zuora-oauth-core", "--target", WASM_TARGET])
-    })?;
-    step("wasm adapter: clippy on wasm32", || {
+/// Makes the workspace root the current directory (the paths here are relative to it).
+fn in_workspace_root() -> Result {
+    let root = workspace_root();
+    env::set_current_dir(&root).map_err(|e| format!("cd {}: {e}", root.display()))
+}
+
+/// The release checks that need no wasm tooling: MSRV, the feature powerset on the host,
+/// the public API snapshots and the packaging dry run. The powerset leaves out the feature
+/// `default`, which only names other features (see [`WASM32_CRATES`]).
+fn release_checks_native() -> Result {
+    step("MSRV: dependencies' rust-version", msrv_check)?;
+    step("cargo-hack", ensure_cargo_hack)?;
+    step("feature powerset: check", || {
         cargo(&[
+            "hack",
+            "check",
+            "--locked",
+            "--workspace",
+            "--ignore-private",
+            "--feature-powerset",
+            "--exclude-features",
+            "default",
+        ])
+    })?;
+    step("feature powerset: clippy, all targets", || {
+        cargo(&[
+            "hack",
             "clippy",
-            "-p",
-            WASM_CRATE,
-            "--target",
-            WASM_TARGET,
+            "--locked",
+            "--workspace",
+            "--ignore-private",
+            "--feature-powerset",
+            "--exclude-features",
+            "default",
             "--all-targets",
-            "--all-features",
             "--",
             "-D",
             "warnings",
+            "-D",
+            "clippy::incompatible_msrv",
         ])
     })?;
+    step("public API snapshots", || public_api_check(false))?;
+    // `--allow-dirty`: nothing is uploaded, and a local run with uncommitted changes checks
+    // them too (CI's clone is clean anyway).
+    step("packaging: cargo publish --workspace --dry-run", || {
+        cargo(&[
+            "publish",
+            "--locked",
+            "--workspace",
+            "--dry-run",
+            "--allow-dirty",
+        ])
+    })
+}
+
+/// The crates that build for wasm32, with the features that do not (the driver's `tls`
+/// reads the operating system's certificate store and its `tokio` spawns `Send` tasks on
+/// tokio; the facade's native transports and Redis store need sockets). `default` is left out everywhere: it only names other
+/// features (the driver's `store`, the testkit's `bin`), so cargo-hack would check the
+/// same sets twice.
+const WASM32_CRATES: [(&str, &str); 4] = [
+    ("zuora-oauth-core", "default"),
+    ("zuora-oauth-driver", "default,tls,tokio"),
+    (WASM_CRATE, "default"),
+    ("zuora-oauth", "default,hyper,ureq,reqwest,redis"),
+];
+
+/// The feature powerset on wasm32 (check and clippy) and the wasm adapter's docs as docs.rs
+/// builds them.
+fn release_checks_wasm() -> Result {
+    step("cargo-hack", ensure_cargo_hack)?;
+    for (krate, excluded) in WASM32_CRATES {
+        step(&format!("feature powerset on wasm32: {krate}"), || {
+            let hack = |subcommand: &str| {
+                let mut cmd = Command::new("cargo");
+                cmd.args(["hack", subcommand, "--locked", "-p", krate])
+                    .args(["--target", WASM_TARGET, "--feature-powerset"])
+                    .args(["--exclude-features", excluded]);
+                cmd
+            };
+            run(&mut hack("check"))?;
+            let mut clippy = hack("clippy");
+            // Only the wasm adapter's tests and examples build for wasm32 (the others'
+            // tests start servers on sockets).
+            if krate == WASM_CRATE {
+                clippy.arg("--all-targets");
+            }
+            run(clippy.args(["--", "-D", "warnings", "-D", "clippy::incompatible_msrv"]))
+        })?;
+    }
+    step(
+        "docs on wasm32 (docs.rs's target for the wasm adapter)",
+        || {
+            run(Command::new("cargo")
+                .args([
+                    "doc",
+                    "--locked",
+                    "-p",
+                    WASM_CRATE,
+                    "--no-deps",
+                    "--all-features",
+                ])
+                .args(["--target", WASM_TARGET])
+                .env("RUSTDOCFLAGS", "-Dwarnings"))
+        },
+    )
+}
+
+/// The wasm32 build, the wasm32 release checks (lints included) and the wasm adapter's
+/// tests in Node, Chromium and a worker.
+fn wasm_steps() -> Result {
+    step("wasm32 target", ensure_wasm_target)?;
+    step("core on wasm32", || {
+        cargo(&[
+            "build",
+            "--locked",
+            "-p",
+            "zuora-oauth-core",
+            "--target",
+            WASM_TARGET,
+        ])
+    })?;
+    // Clippy on wasm32 (every feature combination) is part of these.
+    release_checks_wasm()?;
     step("wasm-bindgen-cli", ensure_wasm_bindgen_cli)?;
     let chromedriver = step_with("chromium and chromedriver", ensure_chromium)?;
     step(
@@ -203,7 +346,9 @@ fn ensure_wasm_bindgen_cli() -> Result {
         ),
         None => eprintln!("xtask: wasm-bindgen-test-runner not found; installing {version}"),
     }
-    // Not `--locked`: the CLI's own lock file may name versions the registry lacks.
+    // Not `--locked`: wasm-bindgen-cli's own lock file names versions the registry here
+    // lacks (webpki-roots 1.0.11 for 0.2.130), so `--locked` cannot resolve; the version is
+    // pinned to the locked `wasm-bindgen` instead.
     cargo(&["install", "wasm-bindgen-cli", "--version", &version])?;
     match output(Command::new("wasm-bindgen-test-runner").arg("--version")) {
         Some(out) if matches(&out) => Ok(()),
@@ -326,9 +471,16 @@ fn wasm_tests(chromedriver: &Path) -> Result {
     for (name, vars) in runs {
         eprintln!("\nxtask: wasm tests in {name}");
         let mut cmd = Command::new("cargo");
-        cmd.args(["test", "-p", WASM_CRATE, "--target", WASM_TARGET])
-            .env("ZUORA_MOCK_URL", &url)
-            .env("CHROMEDRIVER", chromedriver);
+        cmd.args([
+            "test",
+            "--locked",
+            "-p",
+            WASM_CRATE,
+            "--target",
+            WASM_TARGET,
+        ])
+        .env("ZUORA_MOCK_URL", &url)
+        .env("CHROMEDRIVER", chromedriver);
         for var in [
             "WASM_BINDGEN_USE_BROWSER",
             "WASM_BINDGEN_USE_DEDICATED_WORKER",
@@ -372,6 +524,7 @@ fn start_mock_server() -> Result<(Guard, String)> {
     // Build first, so that a build failure is reported as such (and not as a missing URL).
     cargo(&[
         "build",
+        "--locked",
         "--quiet",
         "-p",
         "zuora-oauth-testkit",
@@ -381,6 +534,7 @@ fn start_mock_server() -> Result<(Guard, String)> {
     let mut child = Command::new("cargo")
         .args([
             "run",
+            "--locked",
             "--quiet",
             "-p",
             "zuora-oauth-testkit",
@@ -436,6 +590,17 @@ fn fuzz_smoke() -> Result {
         }
         cmd
     };
+    // cargo-fuzz has no `--locked`: assert first that fuzz/Cargo.lock needs no change, so
+    // that its build resolves nothing new.
+    run(Command::new("rustup").args([
+        "run",
+        "nightly",
+        "cargo",
+        "fetch",
+        "--locked",
+        "--manifest-path",
+        "fuzz/Cargo.toml",
+    ]))?;
     // One build for every target (they share every dependency).
     run(&mut cargo_fuzz("build"))?;
     // New inputs go to a scratch corpus, emptied first, so that every run starts from the
@@ -508,14 +673,22 @@ fn ensure_nightly() -> Result {
     run(Command::new("rustup").args(["toolchain", "install", "nightly", "--profile", "minimal"]))
 }
 
+/// The cargo-fuzz release installed when it is missing.
+const CARGO_FUZZ_VERSION: &str = "0.13.2";
+
 /// cargo-fuzz, installed unless `cargo fuzz --version` already works.
 fn ensure_cargo_fuzz() -> Result {
     if let Some(version) = output(Command::new("cargo").args(["fuzz", "--version"])) {
         eprintln!("xtask: {}", version.trim());
         return Ok(());
     }
-    // Not `--locked`: its lock file may name versions the registry lacks.
-    cargo(&["install", "cargo-fuzz"])?;
+    cargo(&[
+        "install",
+        "--locked",
+        "cargo-fuzz",
+        "--version",
+        CARGO_FUZZ_VERSION,
+    ])?;
     output(Command::new("cargo").args(["fuzz", "--version"]))
         .map(|_| ())
         .ok_or_else(|| {
@@ -530,8 +703,7 @@ const BINARYEN: &str = "binaryen@132.0.0";
 /// `cargo xtask wasm-size`: the size probe in release with a size profile, then
 /// `wasm-bindgen`, then `wasm-opt -Oz`; prints raw, optimised and gzipped bytes.
 fn wasm_size() -> Result {
-    let root = workspace_root();
-    env::set_current_dir(&root).map_err(|e| format!("cd {}: {e}", root.display()))?;
+    in_workspace_root()?;
     ensure_wasm_target()?;
     ensure_wasm_bindgen_cli()?;
     // A dedicated profile, defined on the command line: the workspace's release profile
@@ -546,6 +718,7 @@ fn wasm_size() -> Result {
     let mut build = Command::new("cargo");
     build.args([
         "build",
+        "--locked",
         "-p",
         WASM_CRATE,
         "--example",
@@ -594,9 +767,14 @@ fn wasm_size() -> Result {
 
 /// Cargo's target directory (`CARGO_TARGET_DIR` or the workspace's `target/`).
 fn target_dir() -> Result<PathBuf> {
-    let meta =
-        output(Command::new("cargo").args(["metadata", "--format-version", "1", "--no-deps"]))
-            .ok_or("cargo metadata failed")?;
+    let meta = output(Command::new("cargo").args([
+        "metadata",
+        "--locked",
+        "--format-version",
+        "1",
+        "--no-deps",
+    ]))
+    .ok_or("cargo metadata failed")?;
     let key = "\"target_directory\":\"";
     let start = meta
         .find(key)
@@ -604,4 +782,231 @@ fn target_dir() -> Result<PathBuf> {
         + key.len();
     let end = meta[start..].find('"').ok_or("malformed cargo metadata")? + start;
     Ok(PathBuf::from(&meta[start..end]))
+}
+
+/// The cargo-hack release installed when it is missing (`cargo install --locked` works for it).
+const CARGO_HACK_VERSION: &str = "0.6.46";
+
+/// cargo-hack, installed unless `cargo hack --version` already prints [`CARGO_HACK_VERSION`].
+fn ensure_cargo_hack() -> Result {
+    let installed = output(Command::new("cargo").args(["hack", "--version"]));
+    if let Some(out) = &installed
+        && out.split_whitespace().any(|w| w == CARGO_HACK_VERSION)
+    {
+        eprintln!("xtask: {}", out.trim());
+        return Ok(());
+    }
+    cargo(&[
+        "install",
+        "--locked",
+        "cargo-hack",
+        "--version",
+        CARGO_HACK_VERSION,
+    ])?;
+    output(Command::new("cargo").args(["hack", "--version"]))
+        .map(|_| ())
+        .ok_or_else(|| {
+            "`cargo hack --version` fails after installing cargo-hack: is ~/.cargo/bin on PATH?"
+                .into()
+        })
+}
+
+/// `cargo metadata` (with dependencies) as JSON.
+fn metadata(no_deps: bool) -> Result<serde_json::Value> {
+    let mut cmd = Command::new("cargo");
+    cmd.args(["metadata", "--locked", "--format-version", "1"]);
+    if no_deps {
+        cmd.arg("--no-deps");
+    }
+    let out = output(&mut cmd).ok_or("cargo metadata --locked failed")?;
+    serde_json::from_str(&out).map_err(|e| format!("cargo metadata: {e}"))
+}
+
+/// Workspace packages that are published (no `publish = false`).
+fn published(meta: &serde_json::Value) -> Vec<&serde_json::Value> {
+    meta["packages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|p| p["publish"].as_array().is_none_or(|to| !to.is_empty()))
+        .filter(|p| p["source"].is_null())
+        .collect()
+}
+
+/// A `rust-version` as (major, minor, patch).
+fn rust_version(v: &str) -> Option<(u32, u32, u32)> {
+    let mut parts = v.split('.').map(str::parse::<u32>);
+    let major = parts.next()?.ok()?;
+    let minor = parts.next().unwrap_or(Ok(0)).ok()?;
+    let patch = parts.next().unwrap_or(Ok(0)).ok()?;
+    Some((major, minor, patch))
+}
+
+/// Each published crate's locked dependencies (normal and build, for any target: what a
+/// user's build compiles) state a `rust-version` no newer than the crate's own.
+fn msrv_check() -> Result {
+    let meta = metadata(false)?;
+    let packages: BTreeMap<&str, &serde_json::Value> = meta["packages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| Some((p["id"].as_str()?, p)))
+        .collect();
+    let nodes: BTreeMap<&str, &serde_json::Value> = meta["resolve"]["nodes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|n| Some((n["id"].as_str()?, n)))
+        .collect();
+    let mut failures = Vec::new();
+    for krate in published(&meta) {
+        let name = krate["name"].as_str().unwrap_or("?");
+        let stated = krate["rust_version"]
+            .as_str()
+            .ok_or(format!("{name} states no rust-version"))?;
+        let msrv = rust_version(stated).ok_or(format!("{name}: rust-version {stated}?"))?;
+        // The dependency closure, dev-dependencies left out (a user's build has none).
+        let mut seen = std::collections::BTreeSet::new();
+        let mut todo = vec![krate["id"].as_str().unwrap_or("")];
+        while let Some(id) = todo.pop() {
+            let Some(node) = nodes.get(id) else { continue };
+            for dep in node["deps"].as_array().into_iter().flatten() {
+                let used = dep["dep_kinds"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|k| k["kind"] != "dev");
+                if let Some(pkg) = dep["pkg"].as_str()
+                    && used
+                    && seen.insert(pkg)
+                {
+                    todo.push(pkg);
+                }
+            }
+        }
+        let mut newest: Option<((u32, u32, u32), &str)> = None;
+        for id in &seen {
+            let Some(dep) = packages.get(id) else {
+                continue;
+            };
+            let dep_name = dep["name"].as_str().unwrap_or("?");
+            let Some(needs) = dep["rust_version"].as_str().and_then(rust_version) else {
+                continue;
+            };
+            if needs > msrv {
+                failures.push(format!(
+                    "{name} states rust-version {stated}, but its dependency {dep_name} {} \
+                     needs {}",
+                    dep["version"].as_str().unwrap_or("?"),
+                    dep["rust_version"].as_str().unwrap_or("?")
+                ));
+            }
+            if newest.is_none_or(|(v, _)| needs > v) {
+                newest = Some((needs, dep_name));
+            }
+        }
+        let newest = newest
+            .map(|((a, b, c), n)| format!("the newest needs {a}.{b}.{c} ({n})"))
+            .unwrap_or_else(|| "none states a rust-version".into());
+        eprintln!(
+            "xtask: {name} (rust-version {stated}): {} dependencies, {newest}",
+            seen.len()
+        );
+    }
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(failures.join("\n"))
+    }
+}
+
+/// Where the public API snapshots live, one `<crate>.txt` per library crate.
+const API_DIR: &str = "api";
+
+/// Lists each published library crate's public API (all features, on the host, from
+/// nightly rustdoc's JSON) and compares it with `api/<crate>.txt`, printing the lines that
+/// differ; `bless` rewrites the snapshots instead.
+fn public_api_check(bless: bool) -> Result {
+    ensure_nightly()?;
+    let meta = metadata(true)?;
+    let target = target_dir()?;
+    // Every crate's JSON first: each listing names the other crates' items by the public
+    // paths their own walks find.
+    let mut crates = Vec::new();
+    for krate in published(&meta) {
+        let is_lib = krate["targets"].as_array().into_iter().flatten().any(|t| {
+            t["kind"]
+                .as_array()
+                .is_some_and(|k| k.iter().any(|k| k == "lib"))
+        });
+        if !is_lib {
+            continue;
+        }
+        let name = krate["name"].as_str().unwrap_or("?");
+        let version = krate["version"].as_str().unwrap_or("?");
+        run(Command::new("rustup")
+            .args(["run", "nightly", "cargo", "rustdoc", "--locked", "--quiet"])
+            .args(["-p", name, "--lib", "--all-features", "--"])
+            .args(["-Z", "unstable-options", "--output-format", "json"]))?;
+        let json = target
+            .join("doc")
+            .join(format!("{}.json", name.replace('-', "_")));
+        let doc: serde_json::Value = std::fs::read_to_string(&json)
+            .map_err(|e| format!("{}: {e}", json.display()))
+            .and_then(|s| {
+                serde_json::from_str(&s).map_err(|e| format!("{}: {e}", json.display()))
+            })?;
+        crates.push((name, version, doc));
+    }
+    let mut workspace = public_api::PublicPaths::new();
+    for (name, _, doc) in &crates {
+        workspace.extend(public_api::public_paths(doc).map_err(|e| format!("{name}: {e}"))?);
+    }
+    let mut changed = Vec::new();
+    for (name, version, doc) in &crates {
+        let lines = public_api::listing(doc, &workspace).map_err(|e| format!("{name}: {e}"))?;
+        let text = format!(
+            "# The public API of {name} {version}: {} items (all features, host target).\n\
+             # `cargo xtask test` fails when it differs from this file; after a deliberate\n\
+             # change, `cargo xtask public-api --bless` rewrites it (review the diff).\n{}\n",
+            lines.len(),
+            lines.join("\n")
+        );
+        let path = Path::new(API_DIR).join(format!("{name}.txt"));
+        let old = std::fs::read_to_string(&path).unwrap_or_default();
+        eprintln!("xtask: {name}: {} public items", lines.len());
+        if old == text {
+            continue;
+        }
+        if bless {
+            std::fs::create_dir_all(API_DIR).map_err(|e| format!("{API_DIR}: {e}"))?;
+            std::fs::write(&path, &text).map_err(|e| format!("{}: {e}", path.display()))?;
+            eprintln!("xtask: wrote {}", path.display());
+            continue;
+        }
+        let before: std::collections::BTreeSet<&str> =
+            old.lines().filter(|l| !l.starts_with('#')).collect();
+        let after: std::collections::BTreeSet<&str> =
+            text.lines().filter(|l| !l.starts_with('#')).collect();
+        eprintln!(
+            "xtask: {} differs from {name}'s public API:",
+            path.display()
+        );
+        for line in before.difference(&after) {
+            eprintln!("- {line}");
+        }
+        for line in after.difference(&before) {
+            eprintln!("+ {line}");
+        }
+        changed.push(path.display().to_string());
+    }
+    if changed.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "the public API changed but its snapshot did not: {}. If the change is meant, run \
+             `cargo xtask public-api --bless` and commit the snapshot with it",
+            changed.join(", ")
+        ))
+    }
 }
