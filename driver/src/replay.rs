@@ -223,6 +223,48 @@ pub trait ApiTypes {
     fn extensions_mut(response: &mut Self::Response) -> Option<&mut Extensions>;
 }
 
+/// [`ApiTypes`] for `http::Request` and `http::Response` (as tower, ureq and the wasm
+/// adapter's calls use): all of it but how a request body is copied for the replay.
+pub trait HttpApiTypes {
+    /// The request's body.
+    type RequestBody;
+    /// The response's body.
+    type ResponseBody;
+    /// A copy of `body` to send again after a 401, or `None` if it cannot be replayed (see
+    /// [`ApiTypes::try_clone`]).
+    fn try_clone_body(&mut self, body: &mut Self::RequestBody) -> Option<Self::RequestBody>;
+}
+
+impl<T: HttpApiTypes> ApiTypes for T {
+    type Request = http::Request<T::RequestBody>;
+    type Response = http::Response<T::ResponseBody>;
+
+    fn origin(request: &Self::Request) -> Option<Origin<'_>> {
+        Origin::of_uri(request.uri())
+    }
+
+    fn headers_mut(request: &mut Self::Request) -> &mut HeaderMap {
+        request.headers_mut()
+    }
+
+    fn try_clone(&mut self, request: &mut Self::Request) -> Option<Self::Request> {
+        let body = self.try_clone_body(request.body_mut())?;
+        Some(copy_request(request, body))
+    }
+
+    fn status(response: &Self::Response) -> StatusCode {
+        response.status()
+    }
+
+    fn response_headers(response: &Self::Response) -> Option<&HeaderMap> {
+        Some(response.headers())
+    }
+
+    fn extensions_mut(response: &mut Self::Response) -> Option<&mut Extensions> {
+        Some(response.extensions_mut())
+    }
+}
+
 /// Sends one request, asynchronously.
 pub trait Exchange: ApiTypes {
     /// Why sending failed.

@@ -7,13 +7,12 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Buf;
-use http::{Extensions, HeaderMap, StatusCode};
 use http_body::Body;
 use http_body_util::combinators::{BoxBody, UnsyncBoxBody};
 use http_body_util::{BodyExt, Either, Empty, Full};
 use tower_layer::Layer;
 use tower_service::Service;
-use zuora_oauth_driver::replay::{ApiError, ApiOptions, ApiTypes, Exchange, Origin, copy_request};
+use zuora_oauth_driver::replay::{ApiError, ApiOptions, Exchange, HttpApiTypes};
 use zuora_oauth_driver::{BoxFuture, Runtime, TokenSource};
 
 use crate::HyperTransport;
@@ -148,33 +147,12 @@ struct Next<S, B, Out> {
     types: PhantomData<fn(B) -> Out>,
 }
 
-impl<S, B: ReplayBody, Out> ApiTypes for Next<S, B, Out> {
-    type Request = http::Request<B>;
-    type Response = http::Response<Out>;
+impl<S, B: ReplayBody, Out> HttpApiTypes for Next<S, B, Out> {
+    type RequestBody = B;
+    type ResponseBody = Out;
 
-    fn origin(request: &Self::Request) -> Option<Origin<'_>> {
-        Origin::of_uri(request.uri())
-    }
-
-    fn headers_mut(request: &mut Self::Request) -> &mut HeaderMap {
-        request.headers_mut()
-    }
-
-    fn try_clone(&mut self, request: &mut Self::Request) -> Option<Self::Request> {
-        let body = request.body().try_clone_body()?;
-        Some(copy_request(request, body))
-    }
-
-    fn status(response: &Self::Response) -> StatusCode {
-        response.status()
-    }
-
-    fn response_headers(response: &Self::Response) -> Option<&HeaderMap> {
-        Some(response.headers())
-    }
-
-    fn extensions_mut(response: &mut Self::Response) -> Option<&mut Extensions> {
-        Some(response.extensions_mut())
+    fn try_clone_body(&mut self, body: &mut B) -> Option<B> {
+        body.try_clone_body()
     }
 }
 

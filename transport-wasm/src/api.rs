@@ -1,9 +1,8 @@
 //! Zuora API calls with the global `fetch`, authorized by a [`TokenSource`]: the driver's
 //! rules (`replay` module) on `http::Request<Vec<u8>>` and `http::Response<Vec<u8>>`.
 
-use http::{Extensions, HeaderMap, StatusCode};
 use zuora_oauth_core::TransportError;
-use zuora_oauth_driver::replay::{ApiError, ApiOptions, ApiTypes, Exchange, Origin, copy_request};
+use zuora_oauth_driver::replay::{ApiError, ApiOptions, Exchange, HttpApiTypes};
 
 use crate::{FetchTransport, Limits, TokenSource};
 
@@ -118,32 +117,12 @@ struct Fetch {
     limits: Limits,
 }
 
-impl ApiTypes for Fetch {
-    type Request = http::Request<Vec<u8>>;
-    type Response = http::Response<Vec<u8>>;
+impl HttpApiTypes for Fetch {
+    type RequestBody = Vec<u8>;
+    type ResponseBody = Vec<u8>;
 
-    fn origin(request: &Self::Request) -> Option<Origin<'_>> {
-        Origin::of_uri(request.uri())
-    }
-
-    fn headers_mut(request: &mut Self::Request) -> &mut HeaderMap {
-        request.headers_mut()
-    }
-
-    fn try_clone(&mut self, request: &mut Self::Request) -> Option<Self::Request> {
-        Some(copy_request(request, request.body().clone()))
-    }
-
-    fn status(response: &Self::Response) -> StatusCode {
-        response.status()
-    }
-
-    fn response_headers(response: &Self::Response) -> Option<&HeaderMap> {
-        Some(response.headers())
-    }
-
-    fn extensions_mut(response: &mut Self::Response) -> Option<&mut Extensions> {
-        Some(response.extensions_mut())
+    fn try_clone_body(&mut self, body: &mut Vec<u8>) -> Option<Vec<u8>> {
+        Some(body.clone())
     }
 }
 

@@ -883,8 +883,15 @@ fn endless_request_deadline_given_up_at_the_end_of_time_does_not_panic() {
     s.now = Timestamp::MAX;
     let polled = s.poll();
     assert!(!matches!(polled, Polled::Use { .. }), "no token was issued");
-    assert_ne!(s.lc.in_flight(), Some(first), "the late request is given up");
-    let error = s.lc.last_error().expect("the give-up is recorded").to_string();
+    assert_ne!(
+        s.lc.in_flight(),
+        Some(first),
+        "the late request is given up"
+    );
+    let error =
+        s.lc.last_error()
+            .expect("the give-up is recorded")
+            .to_string();
     assert!(error.contains("deadline"), "{error}");
 }
 
