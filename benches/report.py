@@ -65,7 +65,7 @@ ORDER = [
     "clock/coarse, as the sources read it",
     "clock/std::time::Instant::now",
     "clock/rdtsc (context)",
-    "core/with_fresh (no clock)",
+    "driver/with_cached (constant clock)",
     "hyper/with_cached",
     "hyper/cached (clones the handle)",
     "hyper/with_token",
