@@ -576,19 +576,24 @@ fn spelled_ranges<'t>(text: &'t str, secret: &'t str) -> impl Iterator<Item = (u
 fn spelled_at(text: &[u8], at: usize, secret: &str) -> Option<usize> {
     let mut ends = vec![at];
     for c in secret.chars() {
-        let mut next: Vec<usize> = ends
+        // A handful of positions at most: a linear check keeps them distinct (and no sort
+        // routine in the wasm module).
+        let mut next: Vec<usize> = Vec::new();
+        for end in ends
             .iter()
             .flat_map(|&pos| spellings_of(text, pos, c))
             .flatten()
-            .collect();
-        next.sort_unstable();
-        next.dedup();
+        {
+            if !next.contains(&end) {
+                next.push(end);
+            }
+        }
         if next.is_empty() {
             return None;
         }
         ends = next;
     }
-    ends.last().copied()
+    ends.into_iter().max()
 }
 
 /// Where each spelling of `c` that starts at byte `at` ends: as itself, as a JSON escape,
