@@ -223,7 +223,7 @@ pub trait ApiTypes {
     fn extensions_mut(response: &mut Self::Response) -> Option<&mut Extensions>;
 }
 
-/// [`ApiTypes`] for `http::Request` and `http::Response` (as tower, ureq and the wasm
+/// [`ApiTypes`] for `http::Request` and `http::Response` (as the tower layer and the wasm
 /// adapter's calls use): all of it but how a request body is copied for the replay.
 pub trait HttpApiTypes {
     /// The request's body.
