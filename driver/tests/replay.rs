@@ -6,12 +6,10 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use http::{Extensions, HeaderMap, StatusCode};
 use zuora_oauth_core::{ClientId, ClientSecret, Environment, TokenRequest, TrackId};
 use zuora_oauth_driver::blocking::TokenSource;
 use zuora_oauth_driver::replay::{
-    ApiOptions, ApiTypes, BlockingExchange, NotRetried, NotRetriedReason, Origin, Replayed,
-    copy_request,
+    ApiOptions, BlockingExchange, HttpApiTypes, NotRetried, NotRetriedReason, Origin, Replayed,
 };
 use zuora_oauth_driver::{BlockingTransport, Limits, TransportResult};
 
@@ -52,30 +50,15 @@ fn script(answers: &[u16]) -> Script {
     }
 }
 
-impl ApiTypes for Script {
-    type Request = http::Request<Body>;
-    type Response = http::Response<()>;
+impl HttpApiTypes for Script {
+    type RequestBody = Body;
+    type ResponseBody = ();
 
-    fn origin(request: &Self::Request) -> Option<Origin<'_>> {
-        Origin::of_uri(request.uri())
-    }
-    fn headers_mut(request: &mut Self::Request) -> &mut HeaderMap {
-        request.headers_mut()
-    }
-    fn try_clone(&mut self, request: &mut Self::Request) -> Option<Self::Request> {
-        match request.body() {
-            Body::Bytes(b) => Some(copy_request(request, Body::Bytes(b))),
+    fn try_clone_body(&mut self, body: &mut Body) -> Option<Body> {
+        match body {
+            Body::Bytes(b) => Some(Body::Bytes(b)),
             Body::Stream => None,
         }
-    }
-    fn status(response: &Self::Response) -> StatusCode {
-        response.status()
-    }
-    fn response_headers(response: &Self::Response) -> Option<&HeaderMap> {
-        Some(response.headers())
-    }
-    fn extensions_mut(response: &mut Self::Response) -> Option<&mut Extensions> {
-        Some(response.extensions_mut())
     }
 }
 
