@@ -37,7 +37,7 @@ use zuora_oauth_core::{
     TokenLifecycle, TokenRecord,
 };
 use zuora_oauth_fuzz::fleet::{FleetOp, FleetSpec, decode_fleet};
-use zuora_oauth_fuzz::{RECORD_AGES, RECORD_LIFETIMES, WALL_ORIGIN_SECS, request};
+use zuora_oauth_fuzz::{RECORD_AGES, RECORD_LIFETIMES, request, skewed_wall};
 
 /// Every access token the target makes starts with this (so a `Debug` showing one is
 /// recognised).
@@ -145,15 +145,7 @@ impl Harness {
     }
 
     fn wall(&self) -> SystemTime {
-        let base = UNIX_EPOCH
-            + Duration::from_secs(WALL_ORIGIN_SECS)
-            + self.clock.as_duration().min(Duration::from_secs(1 << 32));
-        let skew = Duration::from_secs(self.skew.unsigned_abs());
-        if self.skew >= 0 {
-            base + skew
-        } else {
-            base.checked_sub(skew).unwrap_or(UNIX_EPOCH)
-        }
+        skewed_wall(self.clock, self.skew)
     }
 
     fn next_token(&mut self, lifetime: Duration) -> Token {
@@ -184,19 +176,10 @@ impl Harness {
         let seed = u64::from(self.spec.seed)
             .wrapping_mul(0x9e37_79b9_7f4a_7c15)
             .wrapping_add(self.attempts);
-        self.a = Attempt {
-            fleet: FleetFetch::new(self.config.clone(), seed, current.clone()),
-            phase: Phase::Load,
+        self.a = Attempt::new(
+            FleetFetch::new(self.config.clone(), seed, current.clone()),
             current,
-            holder: false,
-            lease: None,
-            took_lease: false,
-            without_store: false,
-            store_failed: false,
-            released: false,
-            fetches: 0,
-            waiting_since: None,
-        };
+        );
     }
 
     fn apply(&mut self, op: FleetOp) {
@@ -592,11 +575,12 @@ impl Harness {
 
 impl Attempt {
     /// Replaced at once by [`Harness::restart`].
-    fn placeholder() -> Self {
+    /// A fresh attempt: nothing asked of the store yet.
+    fn new(fleet: FleetFetch, current: Option<TokenRecord>) -> Self {
         Self {
-            fleet: FleetFetch::new(FleetConfig::default(), 0, None),
+            fleet,
             phase: Phase::Load,
-            current: None,
+            current,
             holder: false,
             lease: None,
             took_lease: false,
@@ -606,6 +590,10 @@ impl Attempt {
             fetches: 0,
             waiting_since: None,
         }
+    }
+
+    fn placeholder() -> Self {
+        Self::new(FleetFetch::new(FleetConfig::default(), 0, None), None)
     }
 }
 

@@ -43,7 +43,7 @@ use zuora_oauth_core::{
 };
 use zuora_oauth_fuzz::{
     ConfigSpec, Expect, JUMPS, Jump, Op, RECORD_AGES, RECORD_LIFETIMES, RETRY_STATUSES, SECRET,
-    WALL_ORIGIN_SECS, decode_lifecycle, framing, reconfigured_request, request, shape, shows,
+    decode_lifecycle, framing, reconfigured_request, request, shape, shows, skewed_wall,
     transient_status,
 };
 
@@ -154,15 +154,7 @@ impl Model {
 
     /// The wall clock at the monotonic `clock` (moved by the skew).
     fn wall(&self) -> SystemTime {
-        let base = UNIX_EPOCH
-            + Duration::from_secs(WALL_ORIGIN_SECS)
-            + self.clock.as_duration().min(Duration::from_secs(1 << 32));
-        let skew = Duration::from_secs(self.skew.unsigned_abs());
-        if self.skew >= 0 {
-            base + skew
-        } else {
-            base.checked_sub(skew).unwrap_or(UNIX_EPOCH)
-        }
+        skewed_wall(self.clock, self.skew)
     }
 
     /// Feeds `clock` to the model as the machine takes it: the latest time moves on (never

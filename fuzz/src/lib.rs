@@ -93,7 +93,11 @@ fn char_spellings(text: &[u8], at: usize, c: char) -> [Option<usize>; 4] {
     // escaped any number of times (a run of backslashes introduces one escape), except for
     // `\` itself, always a pair.
     let backslashes = rest.iter().position(|&b| b != b'\\').unwrap_or(rest.len());
-    let k = if c == '\\' { backslashes.min(1) } else { backslashes };
+    let k = if c == '\\' {
+        backslashes.min(1)
+    } else {
+        backslashes
+    };
     let unicode = (backslashes >= 1
         && rest.len() >= k + 5
         && rest[k] == b'u'
@@ -921,6 +925,21 @@ pub const RETRY_STATUSES: [u16; 5] = [429, 503, 408, 425, 401];
 
 /// The wall clock when the monotonic clock reads zero (2025-12-03), in Unix seconds.
 pub const WALL_ORIGIN_SECS: u64 = 1_764_748_800;
+
+/// The targets' wall clock when the monotonic clock reads `clock`: [`WALL_ORIGIN_SECS`] on,
+/// moved by `skew` seconds (never before the Unix epoch); the monotonic part is capped at
+/// 2^32 s so that huge jumps stay representable.
+pub fn skewed_wall(clock: zuora_oauth_core::Timestamp, skew: i64) -> SystemTime {
+    let base = UNIX_EPOCH
+        + Duration::from_secs(WALL_ORIGIN_SECS)
+        + clock.as_duration().min(Duration::from_secs(1 << 32));
+    let by = Duration::from_secs(skew.unsigned_abs());
+    if skew >= 0 {
+        base + by
+    } else {
+        base.checked_sub(by).unwrap_or(UNIX_EPOCH)
+    }
+}
 
 /// How the lifecycle target configures its machine (the first 13 bytes of an input). Each
 /// index byte is taken modulo its table's length; 0 is the default where the core has one.
