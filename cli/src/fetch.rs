@@ -16,7 +16,7 @@ use std::hash::BuildHasher;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use zuora_oauth_core::{
-    Action, CachedToken, Error, Generation, LifecycleConfig, Timestamp, TokenLifecycle,
+    Action, TokenHandle, Error, Generation, LifecycleConfig, Timestamp, TokenLifecycle,
     TokenRecord, TokenRequest,
 };
 use zuora_oauth_ureq::{Limits, UreqTransport};
@@ -38,10 +38,10 @@ pub struct Policy {
 #[derive(Debug)]
 pub enum Fetched {
     /// Fetched by this run.
-    New(CachedToken),
+    New(TokenHandle),
     /// A stored token (saved by an earlier run or another process), still usable. With an
     /// error: the lifecycle kept it because its refresh failed with that error.
-    Stored(CachedToken, Option<Error>),
+    Stored(TokenHandle, Option<Error>),
 }
 
 /// Fetches tokens and judges cached ones, with one jitter seed and one clock for the run,
@@ -68,7 +68,7 @@ impl Fetcher {
 
     /// `cached`'s token, if the core's lifecycle holding it would hand it out now without
     /// asking for a refresh.
-    pub fn reuse(&self, cached: &TokenRecord) -> Option<CachedToken> {
+    pub fn reuse(&self, cached: &TokenRecord) -> Option<TokenHandle> {
         let (mut lifecycle, _) = self.lifecycle(Some(cached));
         match lifecycle.poll(self.clock.now()) {
             Action::Use(token) => Some(token.clone()),
@@ -79,7 +79,7 @@ impl Fetcher {
     /// `record`'s token as the lifecycle adopts it, even if it would refresh it soon: a
     /// token another process has just stored is the one to use. `None` if it has no more
     /// than the lifecycle's minimum remaining lifetime left.
-    pub fn adopt(&self, record: &TokenRecord) -> Option<CachedToken> {
+    pub fn adopt(&self, record: &TokenRecord) -> Option<TokenHandle> {
         let (lifecycle, adopted) = self.lifecycle(Some(record));
         adopted.and(lifecycle.last_token().cloned())
     }
@@ -200,7 +200,7 @@ impl Fetcher {
             let issued = self.clock.at(record.issued_at()).min(self.clock.now());
             lifecycle
                 .adopt(issued, record.issued_at(), record)
-                .map(CachedToken::generation)
+                .map(TokenHandle::generation)
         });
         (lifecycle, adopted)
     }

@@ -3,7 +3,7 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
-use zuora_oauth_core::{AccessToken, CachedToken};
+use zuora_oauth_core::{AccessToken, TokenHandle};
 
 use crate::args::Format;
 
@@ -33,7 +33,7 @@ pub struct Issued {
 impl Issued {
     /// The token the lifecycle handed out: fetched now, or adopted from the cache (whose
     /// records keep no response metadata).
-    pub fn from_cached(cached: &CachedToken) -> Self {
+    pub fn from_cached(cached: &TokenHandle) -> Self {
         let token = cached.token();
         Self {
             access_token: token.access_token().clone(),

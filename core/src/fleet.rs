@@ -365,6 +365,11 @@ impl FleetFetch {
         }
     }
 
+    /// The value of this attempt's lease (whether it holds it or not).
+    pub fn lease(&self) -> LeaseId {
+        self.lease
+    }
+
     /// Whether this attempt holds the lease.
     pub fn holds_lease(&self) -> bool {
         self.holder && self.state != State::Done

@@ -11,6 +11,7 @@ macro_rules! event {
 }
 
 mod credentials;
+mod destination;
 mod entity_id;
 mod environment;
 mod error;
@@ -28,6 +29,7 @@ mod token;
 mod track_id;
 
 pub use credentials::{ClientId, ClientSecret};
+pub use destination::Destination;
 pub use entity_id::EntityId;
 pub use environment::{BaseUrl, Environment};
 pub use error::{
@@ -36,7 +38,7 @@ pub use error::{
 pub use fleet::{FleetAction, FleetConfig, FleetFetch, LeaseId, may_delete};
 pub use invalid::InvalidInput;
 pub use lifecycle::{
-    Action, CachedToken, Generation, LifecycleConfig, Outcome, OutgoingRequest, RequestId,
+    Action, TokenHandle, Generation, LifecycleConfig, Outcome, OutgoingRequest, RequestId,
     TokenLifecycle,
 };
 pub use meta::{RateLimits, ResponseMeta, RetryAfter};

@@ -142,8 +142,8 @@ fn no_public_type_prints_a_secret_or_token_in_debug() {
     let Outcome::Token(cached) = outcome else {
         panic!()
     };
-    check("CachedToken", cached);
-    check("CachedToken::record", &cached.record());
+    check("TokenHandle", cached);
+    check("TokenHandle::record", &cached.record());
     let action = lc.poll(now);
     check("Action::Use", &action);
     check("TokenLifecycle (token cached)", &lc);

@@ -1,32 +1,27 @@
-//! How the native transports' own clients connect: proxy, trust, connect timeout, and the
-//! TLS configuration they share.
+//! How the native transports' own clients connect: proxy and trust, and the TLS
+//! configuration they share.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use crate::{ProxyPolicy, TrustRoots};
 
-/// Default limit on connection setup: TCP, a proxy's CONNECT and the TLS handshake.
-pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
-
 /// How a native transport's own client connects (`HyperTransport::with_options`,
-/// `ReqwestTransport::with_options`): which proxy carries which request, which roots it
-/// trusts, and how long connection setup may take.
+/// `ReqwestTransport::with_options`, `UreqTransport::with_options`): which proxy carries
+/// which request, and which roots it trusts. Timeouts are the token source's
+/// ([`TokenSourceBuilder::with_connect_timeout`](crate::TokenSourceBuilder::with_connect_timeout)).
 #[derive(Debug, Clone)]
 pub struct ConnectOptions {
     proxy: ProxyPolicy,
     trust: TrustRoots,
-    connect_timeout: Duration,
 }
 
 impl Default for ConnectOptions {
-    /// The proxy policy from the environment (read now: [`ProxyPolicy::from_env`]),
-    /// Mozilla's roots ([`TrustRoots::webpki`]), a 30 s connect timeout.
+    /// The proxy policy from the environment (read now: [`ProxyPolicy::from_env`]) and
+    /// Mozilla's roots ([`TrustRoots::webpki`]).
     fn default() -> Self {
         Self {
             proxy: ProxyPolicy::from_env(),
             trust: TrustRoots::default(),
-            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
         }
     }
 }
@@ -45,13 +40,6 @@ impl ConnectOptions {
         self
     }
 
-    /// Limits connection setup: TCP, a proxy's CONNECT and the TLS handshake together. A
-    /// connection not ready in time fails with a timeout.
-    pub fn with_connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
-        self
-    }
-
     /// See [`ConnectOptions::with_proxy`].
     pub fn proxy(&self) -> &ProxyPolicy {
         &self.proxy
@@ -62,18 +50,16 @@ impl ConnectOptions {
         &self.trust
     }
 
-    /// See [`ConnectOptions::with_connect_timeout`].
-    pub fn connect_timeout(&self) -> Duration {
-        self.connect_timeout
-    }
+}
 
-    /// The rustls client configuration every native transport uses: the `ring` provider,
-    /// rustls' safe default protocol versions, these roots, no client certificate.
-    pub fn tls_config(&self) -> rustls::ClientConfig {
+/// The rustls client configuration every native transport uses: the `ring` provider,
+/// rustls' safe default protocol versions, the roots of `options`, no client certificate.
+pub fn tls_config(options: &ConnectOptions) -> rustls::ClientConfig {
+    {
         let mut roots = rustls::RootCertStore::empty();
         // Some OS stores hold certificates rustls cannot parse; custom roots were checked
         // when added.
-        roots.add_parsable_certificates(self.trust.certificates());
+        roots.add_parsable_certificates(options.trust.certificates());
         rustls::ClientConfig::builder_with_provider(Arc::new(
             rustls::crypto::ring::default_provider(),
         ))

@@ -5,69 +5,159 @@ use std::time::Duration;
 
 use zuora_oauth_core::Error;
 
-/// Why a token source could not hand out a token: the last failure, and when the next
-/// attempt will be made. `Display` gives both in one sentence.
+/// Why a token source handed out no token, and when it will try again.
+///
+/// Its `Display` says what happened at the source ("no Zuora token; next attempt in 4 s");
+/// [`source`](std::error::Error::source) is the cause: the core's [`Error`] (Zuora's answer,
+/// or the transport's failure), which chains further. Print the whole chain (`{:#}` with
+/// `anyhow`, or walk `source()`) to see it all.
 #[derive(Debug, Clone)]
 pub struct TokenError {
-    error: Error,
-    retry_in: Option<Duration>,
+    kind: Kind,
+}
+
+#[derive(Debug, Clone)]
+enum Kind {
+    Failed {
+        error: Error,
+        retry_in: Option<Duration>,
+    },
+    NoRuntime(String),
+    #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
+    GaveUp,
+    ForeignUrl(String),
+}
+
+/// What kind of [`TokenError`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TokenErrorKind {
+    /// The last token request failed ([`TokenError::error`] says how: rejected credentials,
+    /// rate limited, a network failure…) and no usable token is left.
+    Failed,
+    /// The source cannot run here: no runtime (called outside tokio, say). A programming
+    /// error: retrying does not help.
+    NoRuntime,
+    /// The caller's own wait ended first
+    /// ([`BlockingTokenSource::token_within`](crate::BlockingTokenSource::token_within));
+    /// the request goes on for the other callers.
+    GaveUp,
+    /// The request to authorize does not go to the token's environment
+    /// ([`Environment::covers`](zuora_oauth_core::Environment::covers)): it was given no
+    /// token. A programming error: retrying does not help.
+    ForeignUrl,
 }
 
 impl TokenError {
-    /// `error`, with the next attempt `retry_in` from now (`None`: not automatically).
-    pub fn new(error: Error, retry_in: Option<Duration>) -> Self {
-        Self { error, retry_in }
+    /// The last request failed with `error`; the next attempt is `retry_in` from now
+    /// (`None`: not automatically).
+    pub(crate) fn failed(error: Error, retry_in: Option<Duration>) -> Self {
+        Self {
+            kind: Kind::Failed { error, retry_in },
+        }
     }
 
-    /// The failure.
-    pub fn error(&self) -> &Error {
-        &self.error
+    /// No runtime: `detail` says which and how to fix it.
+    pub(crate) fn no_runtime(detail: String) -> Self {
+        Self {
+            kind: Kind::NoRuntime(detail),
+        }
     }
 
-    /// Takes the failure.
-    pub fn into_error(self) -> Error {
-        self.error
+    /// The caller's own deadline passed first.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub(crate) fn gave_up() -> Self {
+        Self { kind: Kind::GaveUp }
+    }
+
+    /// `authorize` was asked to put the token on a request to `uri`, outside the token's
+    /// environment.
+    pub(crate) fn foreign(uri: &http::Uri) -> Self {
+        // Scheme, authority and path: never the query.
+        let shown = match (uri.scheme_str(), uri.authority()) {
+            (Some(scheme), Some(authority)) => format!("{scheme}://{authority}{}", uri.path()),
+            _ => uri.path().to_owned(),
+        };
+        Self {
+            kind: Kind::ForeignUrl(shown),
+        }
+    }
+
+    /// What kind of failure.
+    pub fn kind(&self) -> TokenErrorKind {
+        match self.kind {
+            Kind::Failed { .. } => TokenErrorKind::Failed,
+            Kind::NoRuntime(_) => TokenErrorKind::NoRuntime,
+            Kind::GaveUp => TokenErrorKind::GaveUp,
+            Kind::ForeignUrl(_) => TokenErrorKind::ForeignUrl,
+        }
+    }
+
+    /// The failure of the last token request, for [`TokenErrorKind::Failed`]: its status,
+    /// Zuora's error, `Zuora-Request-Id`, the transport's failure…
+    pub fn error(&self) -> Option<&Error> {
+        match &self.kind {
+            Kind::Failed { error, .. } => Some(error),
+            _ => None,
+        }
     }
 
     /// How long until the next attempt may be made; `None` if none will be made
-    /// automatically (a permanent failure: see [`Error::is_transient`]).
+    /// automatically (a permanent failure: see [`Error::is_transient`]; a missing runtime).
     pub fn retry_in(&self) -> Option<Duration> {
-        self.retry_in
+        match &self.kind {
+            Kind::Failed { retry_in, .. } => *retry_in,
+            Kind::NoRuntime(_) | Kind::ForeignUrl(_) => None,
+            Kind::GaveUp => Some(Duration::ZERO),
+        }
     }
 
-    /// See [`Error::is_transient`].
+    /// Whether trying again later can help: a transient failure of Zuora or the network
+    /// ([`Error::is_transient`]), or a wait the caller ended. Rejected credentials and a
+    /// missing runtime are not.
     pub fn is_transient(&self) -> bool {
-        self.error.is_transient()
+        match &self.kind {
+            Kind::Failed { error, .. } => error.is_transient(),
+            Kind::NoRuntime(_) | Kind::ForeignUrl(_) => false,
+            Kind::GaveUp => true,
+        }
     }
 }
 
 impl fmt::Display for TokenError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.error)?;
-        match self.retry_in {
-            Some(d) if d.is_zero() => f.write_str("; the next attempt may be made now"),
-            Some(d) => write!(
-                f,
-                "; next attempt in {} s",
-                d.as_secs() + u64::from(d.subsec_nanos() > 0)
+        match &self.kind {
+            Kind::Failed { retry_in, .. } => {
+                f.write_str("no Zuora token")?;
+                match retry_in {
+                    Some(d) if d.is_zero() => f.write_str("; the next attempt may be made now"),
+                    Some(d) => write!(
+                        f,
+                        "; next attempt in {} s",
+                        d.as_secs() + u64::from(d.subsec_nanos() > 0)
+                    ),
+                    None => f.write_str(
+                        "; no further attempt until the credentials are changed or the \
+                         source is reset",
+                    ),
+                }
+            }
+            Kind::NoRuntime(detail) => write!(f, "the token source cannot run: {detail}"),
+            Kind::GaveUp => f.write_str(
+                "gave up waiting for the token request in flight (it goes on for the other \
+                 callers)",
             ),
-            None => f.write_str(
-                "; no further attempt until the credentials are changed or the source is reset",
+            Kind::ForeignUrl(url) => write!(
+                f,
+                "refusing to put the Zuora token on a request to {url}: it is outside the \
+                 token's environment"
             ),
         }
     }
 }
 
 impl std::error::Error for TokenError {
-    /// `None`: `Display` already includes the inner error's text, so reporting it again as
-    /// the source would print it twice. Use [`TokenError::error`] to inspect it.
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        None
-    }
-}
-
-impl From<TokenError> for Error {
-    fn from(e: TokenError) -> Self {
-        e.error
+        self.error().map(|e| e as _)
     }
 }

@@ -10,45 +10,59 @@ macro_rules! event {
     };
 }
 
-#[cfg(not(target_arch = "wasm32"))]
-pub mod blocking;
-pub mod causes;
 mod clock;
 mod error;
-mod handle;
-mod limits;
+mod fronts;
 mod notify;
+mod proxy;
 pub mod replay;
 mod runtime;
-mod shared;
 mod source;
-#[cfg(feature = "store")]
-mod store;
-/// The shared parts of a runtime on tokio (feature `tokio`).
-#[cfg(feature = "tokio")]
-pub mod tokio_rt;
-
-pub use clock::Clock;
-#[cfg(feature = "tls")]
-pub use connect::{ConnectOptions, DEFAULT_CONNECT_TIMEOUT};
-pub use error::TokenError;
-pub use handle::TokenHandle;
-pub use limits::{DEFAULT_MAX_BODY, DEFAULT_TIMEOUT, Limits};
-#[cfg(not(target_arch = "wasm32"))]
-pub use runtime::BlockingTransport;
-pub use runtime::{BoxFuture, DEADLINE_MARGIN, MaybeSend, Runtime, TransportResult};
-pub use source::{TokenSource, TokenSourceBuilder};
-#[cfg(all(feature = "store", not(target_arch = "wasm32")))]
-pub use store::BlockingTokenStore;
-#[cfg(feature = "store")]
-pub use store::{StoreError, StoreErrorKind, StoreOptions, TokenStore};
-
-mod proxy;
-pub use proxy::{Proxy, ProxyError, ProxyPolicy, ProxyRoute};
+mod state;
+mod status;
+#[cfg(store)]
+pub mod store;
+mod transport;
 
 #[cfg(feature = "tls")]
 mod connect;
 #[cfg(feature = "tls")]
 mod trust;
+
+pub use clock::Clock;
+pub use error::{TokenError, TokenErrorKind};
+#[cfg(not(target_arch = "wasm32"))]
+pub use fronts::{BlockingTokenSource, BlockingTokenSourceBuilder};
+pub use fronts::{TokenSource, TokenSourceBuilder};
+pub use proxy::{Proxy, ProxyError, ProxyPolicy};
+#[cfg(not(target_arch = "wasm32"))]
+pub use runtime::BlockingJob;
+pub use runtime::{BoxFuture, MaybeSend, Runtime};
+#[cfg(store)]
+pub use source::DEFAULT_STORE_TIMEOUT;
+pub use status::{Status, TokenStatus};
+#[cfg(not(target_arch = "wasm32"))]
+pub use transport::BlockingTransport;
+pub use transport::{
+    DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BODY, DEFAULT_TIMEOUT, Limits, Transport,
+    TransportResult,
+};
+pub use zuora_oauth_core::TokenHandle;
+
+#[cfg(feature = "tls")]
+pub use connect::ConnectOptions;
 #[cfg(feature = "tls")]
 pub use trust::{TrustError, TrustRoots};
+
+/// What the transport crates of this workspace share. Not public API: it may change in any
+/// release.
+#[doc(hidden)]
+pub mod internal {
+    pub use crate::proxy::ProxyRoute;
+    #[cfg(feature = "tls")]
+    pub use crate::connect::tls_config;
+    pub use crate::replay::copy_request;
+
+    mod causes;
+    pub use causes::{causes, describe, io_kind};
+}

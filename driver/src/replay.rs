@@ -1,13 +1,13 @@
 //! Authorizing Zuora API calls: the rules every middleware follows, written once.
 //!
-//! A middleware (tower, reqwest-middleware, ureq) only tells the driver how to read and
-//! write its request and response types ([`ApiTypes`]) and how to send one request
-//! ([`Exchange`] or [`BlockingExchange`]); [`TokenSource::send_api`] and
-//! [`blocking::TokenSource::send_api`](crate::blocking::TokenSource::send_api) do the rest:
+//! A middleware (tower, reqwest-middleware, ureq, your own) only tells the driver how to
+//! read and write its request and response types ([`ApiTypes`]) and how to send one request
+//! ([`Exchange`] or [`BlockingExchange`]); [`send`] and [`send_blocking`] do the rest:
 //!
-//! 1. **Which requests get the token**: only those to the token's environment, the scheme,
-//!    host and port of [`Environment::base_url`](zuora_oauth_core::Environment::base_url)
-//!    (read on every call, so a `reconfigure` moves it), and only when the caller set no
+//! 1. **Which requests get the token**: only those to the token's environment
+//!    ([`Environment::covers`](zuora_oauth_core::Environment::covers): the scheme, host,
+//!    port and path prefix of its base URL, read on every call, so a `reconfigure` moves
+//!    it), the rule [`TokenSource::authorize`] follows too, and only when the caller set no
 //!    `Authorization` of its own. They get `Authorization: Bearer …` and the token's
 //!    `Zuora-Entity-Ids` ([`Token::authorize`]), and a configured `Zuora-Track-Id` unless
 //!    they carry one. Any other request goes out untouched.
@@ -27,10 +27,11 @@ use std::future::Future;
 use std::{error::Error as StdError, fmt};
 
 use http::header::AUTHORIZATION;
-use http::{Extensions, HeaderMap, HeaderValue, StatusCode, Uri};
-use zuora_oauth_core::{Generation, Token, TokenRequest, TrackId, ZUORA_TRACK_ID};
+use http::{Extensions, HeaderMap, HeaderValue, StatusCode};
+use zuora_oauth_core::{Destination, Generation, Token, TokenHandle, TrackId, ZUORA_TRACK_ID};
 
-use crate::{Runtime, TokenError, TokenHandle, TokenSource};
+use crate::source::Source;
+use crate::{TokenError, TokenSource};
 
 /// Settings every API middleware shares.
 #[derive(Debug, Clone, Default)]
@@ -47,61 +48,6 @@ impl ApiOptions {
     }
 }
 
-/// Scheme, host and port of a URL: what must match the token's environment for a request
-/// to get the token.
-#[derive(Debug, Clone, Copy)]
-pub struct Origin<'a> {
-    scheme: &'a str,
-    host: &'a str,
-    port: Option<u16>,
-}
-
-impl<'a> Origin<'a> {
-    /// An origin; `port` is `None` for the scheme's default port. An IPv6 host keeps its
-    /// brackets (`[::1]`), as `http::Uri` and `url::Url` give it.
-    pub fn new(scheme: &'a str, host: &'a str, port: Option<u16>) -> Self {
-        Self { scheme, host, port }
-    }
-
-    /// The origin of an absolute URI; `None` for a relative one.
-    pub fn of_uri(uri: &'a Uri) -> Option<Self> {
-        Some(Self::new(uri.scheme_str()?, uri.host()?, uri.port_u16()))
-    }
-
-    /// The origin of a base URL such as `https://rest.zuora.com` or
-    /// `http://127.0.0.1:8080/prefix`.
-    fn of_base_url(url: &'a str) -> Option<Self> {
-        let (scheme, rest) = url.split_once("://")?;
-        let authority = rest.split('/').next()?;
-        let (host, port) = match authority.rsplit_once(':') {
-            Some((host, port)) if !port.contains(']') => (host, Some(port.parse().ok()?)),
-            _ => (authority, None),
-        };
-        Some(Self::new(scheme, host, port))
-    }
-
-    fn port_or_default(&self) -> Option<u16> {
-        self.port.or(match self.scheme {
-            s if s.eq_ignore_ascii_case("https") => Some(443),
-            s if s.eq_ignore_ascii_case("http") => Some(80),
-            _ => None,
-        })
-    }
-
-    /// Same scheme, host (both case-insensitive) and port (the default one if left out).
-    pub fn same_as(&self, other: &Origin<'_>) -> bool {
-        self.scheme.eq_ignore_ascii_case(other.scheme)
-            && self.host.eq_ignore_ascii_case(other.host)
-            && self.port_or_default() == other.port_or_default()
-    }
-}
-
-/// Whether a request to `origin` goes to the environment of `request`.
-fn to_environment(request: &TokenRequest, origin: Option<Origin<'_>>) -> bool {
-    let base = Origin::of_base_url(request.environment().base_url());
-    matches!((origin, base), (Some(origin), Some(base)) if origin.same_as(&base))
-}
-
 /// Sets `Authorization: Bearer …` and the token's `Zuora-Entity-Ids` on `headers`, through
 /// [`Token::authorize`] (the header values are marked sensitive).
 fn authorize_headers(token: &Token, headers: &mut HeaderMap) {
@@ -114,6 +60,7 @@ fn authorize_headers(token: &Token, headers: &mut HeaderMap) {
 
 /// A copy of `request` (method, URI, version, headers, extensions) with `body`: the replay
 /// of an `http::Request` whose body could be copied.
+#[doc(hidden)]
 pub fn copy_request<A, B>(request: &http::Request<A>, body: B) -> http::Request<B> {
     let mut copy = http::Request::new(body);
     *copy.method_mut() = request.method().clone();
@@ -208,7 +155,7 @@ pub trait ApiTypes {
     type Response;
 
     /// Where the request goes; `None` (a relative URI) never gets the token.
-    fn origin(request: &Self::Request) -> Option<Origin<'_>>;
+    fn destination(request: &Self::Request) -> Option<Destination<'_>>;
     /// The request's headers.
     fn headers_mut(request: &mut Self::Request) -> &mut HeaderMap;
     /// A copy of the request to send again after a 401, or `None` if its body cannot be
@@ -239,8 +186,8 @@ impl<T: HttpApiTypes> ApiTypes for T {
     type Request = http::Request<T::RequestBody>;
     type Response = http::Response<T::ResponseBody>;
 
-    fn origin(request: &Self::Request) -> Option<Origin<'_>> {
-        Origin::of_uri(request.uri())
+    fn destination(request: &Self::Request) -> Option<Destination<'_>> {
+        Destination::of_uri(request.uri())
     }
 
     fn headers_mut(request: &mut Self::Request) -> &mut HeaderMap {
@@ -296,8 +243,8 @@ enum Step<Q, P> {
     Done(P),
 }
 
-/// One API call: the rules as a small machine that does no I/O, driven by
-/// [`TokenSource::send_api`] and its blocking twin.
+/// One API call: the rules as a small machine that does no I/O, driven by [`send`] and
+/// [`send_blocking`].
 struct ApiCall<X: ApiTypes> {
     /// What to send next (once it has a token, if it needs one).
     request: Option<X::Request>,
@@ -449,67 +396,64 @@ fn mark<T: Clone + Send + Sync + 'static>(extensions: Option<&mut Extensions>, m
 
 const ZUORA_REQUEST_ID: &str = "zuora-request-id";
 
-impl<R: Runtime> TokenSource<R> {
-    /// Sends one API call through `exchange` (a middleware's next step), authorized with
-    /// this source's token by the rules of [this module](crate::replay): the token only to
-    /// its environment, one replay after a 401 through the single flight.
-    pub async fn send_api<X: Exchange>(
-        &self,
-        options: &ApiOptions,
-        request: X::Request,
-        exchange: &mut X,
-    ) -> Result<X::Response, ApiError<X::Error>> {
-        let zuora = self.inspect(|lc| to_environment(lc.request(), X::origin(&request)));
-        let mut call = ApiCall::<X>::new(options, zuora, request);
-        #[cfg(feature = "tracing")]
-        let span = call.span.clone();
-        let run = async move {
-            loop {
-                match call.poll() {
-                    Step::Token => {
-                        let token = self.token().await;
-                        call.token(exchange, token).map_err(ApiError::Token)?;
-                    }
-                    Step::Invalidate(generation) => drop(self.invalidate(generation)),
-                    Step::Send(request) => {
-                        call.received(exchange.send(request).await.map_err(ApiError::Send)?);
-                    }
-                    Step::Done(response) => return Ok(response),
-                }
-            }
-        };
-        #[cfg(feature = "tracing")]
-        let run = tracing::Instrument::instrument(run, span);
-        run.await
-    }
+/// Whether `request` goes to `source`'s environment.
+fn to_environment<X: ApiTypes>(source: &Source, request: &X::Request) -> bool {
+    X::destination(request).is_some_and(|d| source.covers(&d))
 }
 
-#[cfg(not(target_arch = "wasm32"))]
-impl<T: crate::BlockingTransport> crate::blocking::TokenSource<T> {
-    /// Sends one API call through `exchange` (a middleware's next step), authorized with
-    /// this source's token by the rules of [the replay module](crate::replay); see
-    /// [`TokenSource::send_api`](crate::TokenSource::send_api).
-    pub fn send_api<X: BlockingExchange>(
-        &self,
-        options: &ApiOptions,
-        request: X::Request,
-        exchange: &mut X,
-    ) -> Result<X::Response, ApiError<X::Error>> {
-        let zuora = self.inspect(|lc| to_environment(lc.request(), X::origin(&request)));
-        let mut call = ApiCall::<X>::new(options, zuora, request);
-        #[cfg(feature = "tracing")]
-        let _entered = call.span.clone().entered();
+/// Sends one API call through `exchange` (a middleware's next step), authorized with
+/// `source`'s token by the rules of [this module](self): the token only to its environment,
+/// one replay after a 401 through the single flight.
+pub async fn send<X: Exchange>(
+    source: &TokenSource,
+    options: &ApiOptions,
+    request: X::Request,
+    exchange: &mut X,
+) -> Result<X::Response, ApiError<X::Error>> {
+    let zuora = to_environment::<X>(source.source(), &request);
+    let mut call = ApiCall::<X>::new(options, zuora, request);
+    #[cfg(feature = "tracing")]
+    let span = call.span.clone();
+    let run = async move {
         loop {
             match call.poll() {
-                Step::Done(response) => return Ok(response),
-                Step::Send(request) => {
-                    call.received(exchange.send(request).map_err(ApiError::Send)?)
+                Step::Token => {
+                    let token = source.token().await;
+                    call.token(exchange, token).map_err(ApiError::Token)?;
                 }
-                Step::Invalidate(generation) => drop(self.invalidate(generation)),
-                Step::Token => call
-                    .token(exchange, self.token())
-                    .map_err(ApiError::Token)?,
+                Step::Invalidate(generation) => drop(source.invalidate(generation)),
+                Step::Send(request) => {
+                    call.received(exchange.send(request).await.map_err(ApiError::Send)?);
+                }
+                Step::Done(response) => return Ok(response),
             }
+        }
+    };
+    #[cfg(feature = "tracing")]
+    let run = tracing::Instrument::instrument(run, span);
+    run.await
+}
+
+/// Sends one API call through `exchange`, blocking; see [`send`].
+#[cfg(not(target_arch = "wasm32"))]
+pub fn send_blocking<X: BlockingExchange>(
+    source: &crate::BlockingTokenSource,
+    options: &ApiOptions,
+    request: X::Request,
+    exchange: &mut X,
+) -> Result<X::Response, ApiError<X::Error>> {
+    let zuora = to_environment::<X>(source.source(), &request);
+    let mut call = ApiCall::<X>::new(options, zuora, request);
+    #[cfg(feature = "tracing")]
+    let _entered = call.span.clone().entered();
+    loop {
+        match call.poll() {
+            Step::Done(response) => return Ok(response),
+            Step::Send(request) => call.received(exchange.send(request).map_err(ApiError::Send)?),
+            Step::Invalidate(generation) => drop(source.invalidate(generation)),
+            Step::Token => call
+                .token(exchange, source.token())
+                .map_err(ApiError::Token)?,
         }
     }
 }

@@ -38,7 +38,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use libfuzzer_sys::fuzz_target;
 use zuora_oauth_core::{
-    AccessToken, Action, CachedToken, Error, Generation, LifecycleConfig, Outcome, RequestId,
+    AccessToken, Action, TokenHandle, Error, Generation, LifecycleConfig, Outcome, RequestId,
     Timestamp, Token, TokenLifecycle, TokenRecord, TransportError, TransportErrorKind,
 };
 use zuora_oauth_fuzz::{
@@ -450,7 +450,7 @@ impl Model {
         polled
     }
 
-    fn check_use(&self, c: &CachedToken, now: Timestamp) {
+    fn check_use(&self, c: &TokenHandle, now: Timestamp) {
         let g = c.generation();
         assert_eq!(
             Some(g),
@@ -767,7 +767,7 @@ impl Model {
         }
     }
 
-    fn adopted(&mut self, c: &CachedToken, record: &TokenRecord, now: Timestamp, wall: SystemTime) {
+    fn adopted(&mut self, c: &TokenHandle, record: &TokenRecord, now: Timestamp, wall: SystemTime) {
         assert_eq!(
             c.token().access_token().secret(),
             record.to_token().access_token().secret()
@@ -783,7 +783,7 @@ impl Model {
     /// `remaining` of its `whole` lifetime left.
     fn installed(
         &mut self,
-        c: &CachedToken,
+        c: &TokenHandle,
         start: Timestamp,
         remaining: Duration,
         whole: Duration,
@@ -958,7 +958,7 @@ impl Model {
     fn probe(&mut self, lc: &mut TokenLifecycle) {
         let now = self.latest.max(self.clock);
         assert_eq!(
-            lc.token(self.clock).map(CachedToken::generation),
+            lc.token(self.clock).map(TokenHandle::generation),
             self.usable_at(now),
             "token()"
         );

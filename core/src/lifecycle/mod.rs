@@ -118,7 +118,7 @@ pub struct TokenLifecycle {
     budget_error: Error,
     /// The latest time seen; earlier readings are clamped to it.
     now: Timestamp,
-    current: Option<CachedToken>,
+    current: Option<TokenHandle>,
     next_generation: u64,
     in_flight: Option<InFlight>,
     next_request: u64,
@@ -128,7 +128,7 @@ pub struct TokenLifecycle {
     not_before: Timestamp,
 }
 
-/// Which token a [`CachedToken`] is: every token installed gets a higher one. Report it to
+/// Which token a [`TokenHandle`] is: every token installed gets a higher one. Report it to
 /// [`TokenLifecycle::invalidate`] when the API answers 401 to that token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Generation(u64);
@@ -146,9 +146,13 @@ impl std::fmt::Display for Generation {
     }
 }
 
-/// A token held by the lifecycle, with its schedule.
+/// A token handed out: Zuora's [`Token`] (shared: cloning a handle is cheap), which
+/// [`Generation`] it is (report that to `invalidate` when the API answers 401 to it), and its
+/// schedule. It dereferences to the [`Token`] (`authorize`, `scope`, `meta`…). The
+/// lifecycle hands it out ([`Action::Use`]), and so do the token sources of
+/// `zuora-oauth-driver`. `Debug` never shows the access token.
 #[derive(Debug, Clone)]
-pub struct CachedToken {
+pub struct TokenHandle {
     token: Arc<Token>,
     generation: Generation,
     refresh_at: Timestamp,
@@ -160,7 +164,14 @@ pub struct CachedToken {
     invalidated: bool,
 }
 
-impl CachedToken {
+impl std::ops::Deref for TokenHandle {
+    type Target = Token;
+    fn deref(&self) -> &Token {
+        &self.token
+    }
+}
+
+impl TokenHandle {
     /// The token (shared: cloning the `Arc` is cheap).
     pub fn token(&self) -> &Arc<Token> {
         &self.token
@@ -265,7 +276,7 @@ pub enum Action<'a> {
     /// meanwhile from [`TokenLifecycle::token`].
     Send(OutgoingRequest),
     /// Use this token.
-    Use(&'a CachedToken),
+    Use(&'a TokenHandle),
     /// No token yet; a request is in flight. Poll again when its outcome has been reported
     /// (or at [`next_wakeup`](TokenLifecycle::next_wakeup), when the machine gives up on
     /// it).
@@ -286,7 +297,7 @@ pub enum Action<'a> {
 #[must_use]
 pub enum Outcome<'a> {
     /// A new token was installed: publish it (to waiting callers, a shared store…).
-    Token(&'a CachedToken),
+    Token(&'a TokenHandle),
     /// The request failed; the lifecycle has scheduled what comes next.
     Failed(&'a Error),
     /// The outcome was for a request that is no longer in flight; nothing changed.
@@ -342,14 +353,14 @@ impl TokenLifecycle {
 
     /// The token that may be handed out at `now`, if any (regardless of whether a refresh
     /// is due).
-    pub fn token(&self, now: Timestamp) -> Option<&CachedToken> {
+    pub fn token(&self, now: Timestamp) -> Option<&TokenHandle> {
         let now = now.max(self.now);
         self.current.as_ref().filter(|c| c.usable(now))
     }
 
     /// The token installed last, whether or not it may still be handed out (it may be
     /// invalidated, or past its use): what a shared store's record must be newer than.
-    pub fn last_token(&self) -> Option<&CachedToken> {
+    pub fn last_token(&self) -> Option<&TokenHandle> {
         self.current.as_ref()
     }
 
@@ -611,7 +622,7 @@ impl TokenLifecycle {
     }
 
     /// Installs `token`, obtained by a request sent at `start` or adopted at `start`.
-    fn install(&mut self, start: Timestamp, token: Arc<Token>, life: Life) -> &CachedToken {
+    fn install(&mut self, start: Timestamp, token: Arc<Token>, life: Life) -> &TokenHandle {
         let max = self.config.max_lifetime();
         if life.whole > max {
             event!(
@@ -658,7 +669,7 @@ impl TokenLifecycle {
         self.failure = None;
         self.consecutive_failures = 0;
         self.not_before = Timestamp::ZERO;
-        self.current.insert(CachedToken {
+        self.current.insert(TokenHandle {
             token,
             generation,
             refresh_at,
@@ -736,7 +747,7 @@ impl TokenLifecycle {
         now: Timestamp,
         wall: SystemTime,
         record: &TokenRecord,
-    ) -> Option<&CachedToken> {
+    ) -> Option<&TokenHandle> {
         let now = self.observe(now);
         if !self.adoptable(now, wall, record) {
             return None;

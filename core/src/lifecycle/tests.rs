@@ -801,7 +801,7 @@ proptest! {
                 Step::Cancel => if let Some((id, _)) = in_flight.take() {
                     lc.cancel(id);
                 },
-                Step::Invalidate => if let Some(generation) = lc.token(clock).map(CachedToken::generation) {
+                Step::Invalidate => if let Some(generation) = lc.token(clock).map(TokenHandle::generation) {
                     feed(&mut latest, &mut in_flight);
                     lc.invalidate(clock, generation);
                 },

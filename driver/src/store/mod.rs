@@ -1,24 +1,105 @@
-//! Sharing one token between processes: the store trait, and the fleet attempt that the
-//! detached fetch runs when a source has a store.
+//! Sharing one token between processes through a store (feature `store`, native targets).
+//!
+//! A store is a small key-value service with a lease: it keeps opaque bytes under a key and
+//! lets one process at a time take a fetch lease ([`TokenStore`]). It knows nothing of Zuora,
+//! of credentials or of tokens: the source **derives the key and seals every record itself**,
+//! from its own credentials ([`TokenRequest`](zuora_oauth_core::TokenRequest)), so that
+//!
+//! - a store can never hand one client's token to another: the key names (an HMAC of the
+//!   client ID, environment, entity ID and [label](StoreOptions::with_label), keyed by the
+//!   client secret) differ, and a record sealed for one client does not open for another;
+//! - someone who can read the store sees neither the token nor the client ID: records are
+//!   encrypted and authenticated (AES-256-GCM) under a key derived from the client secret;
+//! - a [`reconfigure`](crate::TokenSource::reconfigure)d source (a rotated secret, another
+//!   client) moves to the keys of its new credentials; the old records become unreachable.
+//!
+//! What the key names do not hide: someone who can read the store and already knows a
+//! client ID can test guesses of its secret offline against a key name (it is an HMAC of
+//! known fields under a key derived from the secret). Zuora's client secrets are long random
+//! strings, so such a search is hopeless; a short, guessable secret is not protected.
+//!
+//! The fleet's decisions (when a shared record is good enough, the lease, the waits) are
+//! the core's [`FleetFetch`](zuora_oauth_core::FleetFetch); the source carries them out.
 
 use std::fmt;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use zuora_oauth_core::{
-    FleetAction, FleetConfig, FleetFetch, Generation, LeaseId, Timestamp, TokenRecord,
-};
+use zuora_oauth_core::{FleetConfig, LeaseId};
 
-#[cfg(not(target_arch = "wasm32"))]
-use crate::Clock;
-use crate::notify::{lock, race};
-#[cfg(not(target_arch = "wasm32"))]
-use crate::shared::WeakFetch;
-use crate::shared::{Fetch, Shared};
-use crate::{BoxFuture, MaybeSend, Runtime, TransportResult};
+pub(crate) mod bound;
+pub(crate) mod fleet;
+mod seal;
+
+/// A store shared by the processes of a fleet: opaque values under keys, and a fetch lease
+/// per key. The token source names the key and seals the value ([module docs](self)); the
+/// store only keeps bytes. Its calls may block (they run where blocking is allowed: tokio's
+/// blocking pool, a thread) and must return within [`StoreCall::timeout`]; a failed call
+/// never fails a caller (the process fetches its own token).
+///
+/// `zuora-oauth-redis` implements it on Redis; implement it for another store.
+pub trait TokenStore: Send + Sync + 'static {
+    /// The value under [`StoreCall::key`], if any.
+    fn load(&self, call: &StoreCall<'_>) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// Takes the key's fetch lease with value `lease` for `ttl` if nobody holds it (`SET
+    /// NX PX`); `Ok(true)` if it is now held with `lease` — including when it already was
+    /// (a retried call whose first attempt reached the store) — `Ok(false)` if another
+    /// process holds it.
+    fn try_lease(&self, call: &StoreCall<'_>, lease: LeaseId, ttl: Duration)
+    -> Result<bool, StoreError>;
+
+    /// Stores `value` under the key for `ttl` (the record's remaining lifetime); then, if
+    /// `release` is given and the lease still holds it, releases the lease (in the same
+    /// round trip if the store can).
+    fn save(
+        &self,
+        call: &StoreCall<'_>,
+        value: &[u8],
+        ttl: Duration,
+        release: Option<LeaseId>,
+    ) -> Result<(), StoreError>;
+
+    /// Releases the lease if it still holds `lease` (compare and delete).
+    fn release(&self, call: &StoreCall<'_>, lease: LeaseId) -> Result<(), StoreError>;
+
+    /// Deletes the value if it is still exactly `current` (compare and delete); `Ok(true)`
+    /// if it deleted it.
+    fn delete_if(&self, call: &StoreCall<'_>, current: &[u8]) -> Result<bool, StoreError>;
+}
+
+/// One store call: the key it is about and how long it may take.
+#[derive(Debug, Clone, Copy)]
+pub struct StoreCall<'a> {
+    key: &'a str,
+    timeout: Duration,
+}
+
+impl<'a> StoreCall<'a> {
+    /// A call about `key`, to be answered within `timeout` (for stores' own tests; the
+    /// token source makes these).
+    pub fn new(key: &'a str, timeout: Duration) -> Self {
+        Self { key, timeout }
+    }
+
+    /// The key: 32 lower-case hex digits derived from the source's credentials, the same in
+    /// every process with the same credentials and label. Prefix it as the store needs; a
+    /// store holding a value and a lease for it keeps them under two names of its own.
+    pub fn key(&self) -> &'a str {
+        self.key
+    }
+
+    /// The most the call may take ([`TokenSourceBuilder::with_store_timeout`]): bound the
+    /// store's connection and reads by it. The source stops waiting at this point anyway;
+    /// a call that runs on ties up a thread.
+    ///
+    /// [`TokenSourceBuilder::with_store_timeout`]: crate::TokenSourceBuilder::with_store_timeout
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+}
 
 /// Why a store call failed. It never holds a secret (stores report connection and protocol
-/// errors, never a record).
+/// errors, never a value).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoreError {
     kind: StoreErrorKind,
@@ -38,7 +119,7 @@ pub enum StoreErrorKind {
 }
 
 impl StoreError {
-    /// A failure of `kind`; `detail` says what happened (never a record or a secret).
+    /// A failure of `kind`; `detail` says what happened (never a value or a secret).
     pub fn new(kind: StoreErrorKind, detail: impl Into<String>) -> Self {
         Self {
             kind,
@@ -74,61 +155,14 @@ impl fmt::Display for StoreError {
 
 impl std::error::Error for StoreError {}
 
-/// A store shared by the processes of a fleet, holding one token record for one token
-/// request (its key is bound when the store is made), and that record's fetch lease.
+/// How a token source uses its store, but for the timeout (which the source's builder sets
+/// with the others: [`TokenSourceBuilder::with_store_timeout`]).
 ///
-/// Implementations keep the record unreadable to the store itself (the Redis store encrypts
-/// it under a key derived from the client secret) and treat a record they cannot read as a
-/// miss. The driver bounds every call with a timeout; a failed call never fails a caller
-/// (the process fetches its own token instead).
-pub trait TokenStore: MaybeSend + 'static {
-    /// The shared record; `None` if there is none or it cannot be read.
-    fn load(&self) -> BoxFuture<'_, Result<Option<TokenRecord>, StoreError>>;
-
-    /// Takes the fetch lease with value `lease` for `ttl` if nobody holds it
-    /// (`SET lease NX PX ttl`); `Ok(false)` if another process does.
-    fn try_lease(&self, lease: LeaseId, ttl: Duration) -> BoxFuture<'_, Result<bool, StoreError>>;
-
-    /// Stores `record` for `ttl` (its remaining lifetime).
-    fn save<'a>(
-        &'a self,
-        record: &'a TokenRecord,
-        ttl: Duration,
-    ) -> BoxFuture<'a, Result<(), StoreError>>;
-
-    /// Releases the lease if it still holds `lease` (compare and delete).
-    fn release(&self, lease: LeaseId) -> BoxFuture<'_, Result<(), StoreError>>;
-
-    /// The API answered 401 to `reported`: deletes the shared record if it is that token
-    /// ([`zuora_oauth_core::may_delete`]), atomically (compare and delete). Returns whether
-    /// it deleted one.
-    fn invalidate<'a>(
-        &'a self,
-        reported: &'a TokenRecord,
-    ) -> BoxFuture<'a, Result<bool, StoreError>>;
-}
-
-/// The blocking form of [`TokenStore`], for the blocking token source and the CLI. Each
-/// call must return within the store's own timeout.
-#[cfg(not(target_arch = "wasm32"))]
-pub trait BlockingTokenStore: Send + Sync + 'static {
-    /// See [`TokenStore::load`].
-    fn load(&self) -> Result<Option<TokenRecord>, StoreError>;
-    /// See [`TokenStore::try_lease`].
-    fn try_lease(&self, lease: LeaseId, ttl: Duration) -> Result<bool, StoreError>;
-    /// See [`TokenStore::save`].
-    fn save(&self, record: &TokenRecord, ttl: Duration) -> Result<(), StoreError>;
-    /// See [`TokenStore::release`].
-    fn release(&self, lease: LeaseId) -> Result<(), StoreError>;
-    /// See [`TokenStore::invalidate`].
-    fn invalidate(&self, reported: &TokenRecord) -> Result<bool, StoreError>;
-}
-
-/// How a token source uses its store.
+/// [`TokenSourceBuilder::with_store_timeout`]: crate::TokenSourceBuilder::with_store_timeout
 #[derive(Debug, Clone)]
 pub struct StoreOptions {
     fleet: FleetConfig,
-    timeout: Duration,
+    label: String,
     warn_every: Duration,
 }
 
@@ -136,7 +170,7 @@ impl Default for StoreOptions {
     fn default() -> Self {
         Self {
             fleet: FleetConfig::default(),
-            timeout: Duration::from_millis(200),
+            label: String::new(),
             warn_every: Duration::from_secs(60),
         }
     }
@@ -144,340 +178,38 @@ impl Default for StoreOptions {
 
 impl StoreOptions {
     /// The fleet's rules: when a shared record is good enough, the lease, the polls.
-    pub fn fleet(mut self, fleet: FleetConfig) -> Self {
+    pub fn with_fleet(mut self, fleet: FleetConfig) -> Self {
         self.fleet = fleet;
         self
     }
 
-    /// The most any one store call may take (default 200 ms); past it, the call counts as
-    /// a failure and the process fetches its own token.
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
+    /// A scope label of your choosing (default empty), part of the key and of the
+    /// encryption's additional data: sources with the same credentials but different labels
+    /// share nothing.
+    pub fn with_label(mut self, label: impl Into<String>) -> Self {
+        self.label = label.into();
         self
     }
 
     /// Store failures are logged (`tracing`, WARN) at most once per this interval (default
     /// 60 s), with the number of failures since the last warning.
-    pub fn warn_every(mut self, interval: Duration) -> Self {
+    pub fn with_warn_every(mut self, interval: Duration) -> Self {
         self.warn_every = interval;
         self
     }
 
-    /// The fleet's rules.
-    pub fn fleet_config(&self) -> &FleetConfig {
+    /// See [`StoreOptions::with_fleet`].
+    pub fn fleet(&self) -> &FleetConfig {
         &self.fleet
     }
 
-    /// See [`StoreOptions::timeout`].
-    pub fn call_timeout(&self) -> Duration {
-        self.timeout
-    }
-}
-
-/// A store with its options and its health: failures counted, warnings rate-limited.
-pub(crate) struct StoreLink<S: ?Sized> {
-    pub(crate) options: StoreOptions,
-    health: Mutex<Health>,
-    pub(crate) store: S,
-}
-
-#[derive(Default)]
-struct Health {
-    failures: u64,
-    last_warning: Option<Timestamp>,
-    unreported: u64,
-}
-
-impl<S> StoreLink<S> {
-    pub(crate) fn new(store: S, options: StoreOptions) -> Self {
-        Self {
-            options,
-            health: Mutex::default(),
-            store,
-        }
-    }
-}
-
-impl<S: ?Sized> StoreLink<S> {
-    /// Counts a failed call at `now`, and warns if the last warning is old enough.
-    pub(crate) fn failed(&self, now: Timestamp, what: &'static str, error: &StoreError) {
-        let mut h = lock(&self.health);
-        h.failures += 1;
-        h.unreported += 1;
-        let due = h
-            .last_warning
-            .is_none_or(|last| now.saturating_duration_since(last) >= self.options.warn_every);
-        if due {
-            event!(
-                warn,
-                call = what,
-                failures = h.unreported,
-                error = %error,
-                "shared token store failed; fetching tokens locally until it answers"
-            );
-            #[cfg(not(feature = "tracing"))]
-            let _ = (what, error);
-            h.last_warning = Some(now);
-            h.unreported = 0;
-        }
+    /// See [`StoreOptions::with_label`].
+    pub fn label(&self) -> &str {
+        &self.label
     }
 
-    /// Store calls that failed so far.
-    pub(crate) fn failures(&self) -> u64 {
-        lock(&self.health).failures
+    /// See [`StoreOptions::with_warn_every`].
+    pub fn warn_every(&self) -> Duration {
+        self.warn_every
     }
-}
-
-/// A [`FleetAction`] with its record owned, so that the attempt can be reported to while
-/// the action is carried out.
-pub(crate) enum Step {
-    Load,
-    TryLease(LeaseId, Duration),
-    Sleep(Timestamp),
-    Adopt(TokenRecord),
-    Fetch,
-    Save(TokenRecord),
-    Release(LeaseId),
-    Done,
-}
-
-impl From<FleetAction<'_>> for Step {
-    fn from(action: FleetAction<'_>) -> Self {
-        match action {
-            FleetAction::Load => Self::Load,
-            FleetAction::TryLease { lease, ttl } => Self::TryLease(lease, ttl),
-            FleetAction::Sleep { until } => Self::Sleep(until),
-            FleetAction::Adopt(record) => Self::Adopt(record.clone()),
-            FleetAction::Fetch => Self::Fetch,
-            FleetAction::Save(record) => Self::Save(record.clone()),
-            FleetAction::Release { lease } => Self::Release(lease),
-            FleetAction::Done => Self::Done,
-        }
-    }
-}
-
-/// One fleet attempt (see [`FleetFetch`]): the shared record, the lease, or a fetch of our
-/// own; every store call bounded by the store timeout. Ends early if the source is dropped.
-pub(crate) async fn fleet_attempt<R: Runtime>(
-    runtime: Arc<R>,
-    link: Arc<StoreLink<dyn TokenStore>>,
-    send: BoxFuture<'static, TransportResult>,
-    fetch: Fetch,
-    seed: u64,
-) {
-    let shared = Arc::clone(fetch.shared());
-    let mut attempt = attempt(&link, seed, &fetch);
-    let (mut send, mut fetch) = (Some(send), Some(fetch));
-    let store = &link.store;
-    loop {
-        if shared.changed.is_closed() {
-            return; // dropping `fetch` cancels the request
-        }
-        let now = shared.clock.now();
-        match Step::from(attempt.poll(now)) {
-            Step::Load => {
-                let loaded = call(&*runtime, &link, &shared, "load", store.load()).await;
-                attempt.loaded(shared.clock.now(), shared.clock.wall(), loaded);
-            }
-            Step::TryLease(lease, ttl) => {
-                let taken = call(
-                    &*runtime,
-                    &link,
-                    &shared,
-                    "try_lease",
-                    store.try_lease(lease, ttl),
-                )
-                .await;
-                attempt.leased(shared.clock.now(), taken);
-            }
-            Step::Sleep(until) => {
-                let sleep = runtime.sleep(until.saturating_duration_since(now));
-                if race(sleep, shared.changed.closed()).await.is_none() {
-                    return;
-                }
-            }
-            Step::Adopt(record) => {
-                let accepted = match fetch.take().map(|f| f.adopt(&record)) {
-                    Some(Ok(())) => true,
-                    Some(Err(back)) => {
-                        fetch = Some(back);
-                        false
-                    }
-                    None => false,
-                };
-                event!(debug, accepted, "token offered by the shared store");
-                attempt.adopted(accepted);
-            }
-            Step::Fetch => {
-                let (Some(request), Some(done)) = (send.take(), fetch.take()) else {
-                    attempt.fetched(None);
-                    continue;
-                };
-                match race(request, shared.changed.closed()).await {
-                    Some(result) => attempt.fetched(done.complete(result)),
-                    None => return,
-                }
-            }
-            Step::Save(record) => {
-                let ttl = record.remaining(shared.clock.wall());
-                let saved = call(&*runtime, &link, &shared, "save", store.save(&record, ttl)).await;
-                attempt.saved(saved);
-            }
-            Step::Release(lease) => {
-                let released =
-                    call(&*runtime, &link, &shared, "release", store.release(lease)).await;
-                attempt.released(released);
-            }
-            Step::Done => return,
-        }
-    }
-}
-
-/// A store call bounded by the store timeout; failures are counted (and logged, rate
-/// limited).
-async fn call<R: Runtime, T>(
-    runtime: &R,
-    link: &StoreLink<dyn TokenStore>,
-    shared: &Shared,
-    what: &'static str,
-    call: BoxFuture<'_, Result<T, StoreError>>,
-) -> Result<T, StoreError> {
-    let timeout = link.options.call_timeout();
-    let result = race(call, runtime.sleep(timeout)).await.unwrap_or_else(|| {
-        Err(StoreError::new(
-            StoreErrorKind::Timeout,
-            format!("no answer within {} ms", timeout.as_millis()),
-        ))
-    });
-    if let Err(e) = &result {
-        link.failed(shared.clock.now(), what, e);
-    }
-    result
-}
-
-/// `invalidate` with a store: the lifecycle forgets the token, and a task deletes the shared
-/// record if it is that token (never a newer one another process stored since).
-pub(crate) fn invalidate<R: Runtime>(
-    runtime: &Arc<R>,
-    link: &Arc<StoreLink<dyn TokenStore>>,
-    shared: &Arc<Shared>,
-    generation: Generation,
-) -> bool {
-    let (changed, reported) = shared.update(|lc, now| {
-        let reported = lc
-            .token(now)
-            .filter(|c| c.generation() == generation)
-            .map(|c| c.record());
-        (lc.invalidate(now, generation), reported)
-    });
-    if let (true, Some(reported)) = (changed, reported) {
-        let (link, task_runtime, shared) =
-            (Arc::clone(link), Arc::clone(runtime), Arc::clone(shared));
-        runtime.spawn(Box::pin(async move {
-            let store = &link.store;
-            let deleted = call(&*task_runtime, &link, &shared, "invalidate", store.invalidate(&reported)).await;
-            event!(debug, deleted = ?deleted.ok(), "invalidated token reported to the shared store");
-            let _ = deleted;
-        }));
-    }
-    changed
-}
-
-/// A fleet attempt for `fetch`, with the record of the token it replaces.
-pub(crate) fn attempt<S: ?Sized>(link: &StoreLink<S>, seed: u64, fetch: &Fetch) -> FleetFetch {
-    FleetFetch::new(
-        link.options.fleet_config().clone(),
-        seed,
-        fetch.current_record(),
-    )
-}
-
-#[cfg(not(target_arch = "wasm32"))]
-/// One fleet attempt (see [`FleetFetch`]) on the fetching thread. Stops if the source is
-/// dropped before a token was found; the store calls after it (save, release) still run.
-pub(crate) fn fleet_attempt_blocking<T: crate::BlockingTransport>(
-    transport: &T,
-    limits: crate::Limits,
-    link: &StoreLink<dyn BlockingTokenStore>,
-    mut attempt: FleetFetch,
-    request: http::Request<Vec<u8>>,
-    fetch: WeakFetch,
-    clock: &Clock,
-) {
-    let (mut request, mut fetch) = (Some(request), Some(fetch));
-    let store = &link.store;
-    loop {
-        if fetch.as_ref().is_some_and(|f| !f.is_alive()) {
-            return;
-        }
-        let (now, wall) = (clock.now(), clock.wall());
-        let failed = |what, e: &StoreError| link.failed(now, what, e);
-        match Step::from(attempt.poll(now)) {
-            Step::Load => {
-                let loaded = store.load().inspect_err(|e| failed("load", e));
-                attempt.loaded(now, wall, loaded);
-            }
-            Step::TryLease(lease, ttl) => {
-                let taken = store
-                    .try_lease(lease, ttl)
-                    .inspect_err(|e| failed("try_lease", e));
-                attempt.leased(now, taken);
-            }
-            Step::Sleep(until) => std::thread::sleep(until.saturating_duration_since(now)),
-            Step::Adopt(record) => {
-                let accepted = match fetch.take().and_then(WeakFetch::upgrade) {
-                    Some(done) => match done.adopt(&record) {
-                        Ok(()) => true,
-                        Err(back) => {
-                            fetch = Some(back.downgrade());
-                            false
-                        }
-                    },
-                    None => false,
-                };
-                attempt.adopted(accepted);
-            }
-            Step::Fetch => {
-                let result = request.take().map(|r| transport.send(r, limits));
-                let record = match (result, fetch.take().and_then(WeakFetch::upgrade)) {
-                    (Some(result), Some(done)) => done.complete(result),
-                    _ => None,
-                };
-                attempt.fetched(record);
-            }
-            Step::Save(record) => {
-                let ttl = record.remaining(wall);
-                let saved = store.save(&record, ttl).inspect_err(|e| failed("save", e));
-                attempt.saved(saved);
-            }
-            Step::Release(lease) => {
-                let released = store.release(lease).inspect_err(|e| failed("release", e));
-                attempt.released(released);
-            }
-            Step::Done => return,
-        }
-    }
-}
-
-/// `invalidate` with a blocking store: the lifecycle forgets the token, and the shared
-/// record is deleted if it is that token.
-#[cfg(not(target_arch = "wasm32"))]
-pub(crate) fn invalidate_blocking(
-    link: &StoreLink<dyn BlockingTokenStore>,
-    shared: &Shared,
-    generation: Generation,
-) -> bool {
-    let (changed, reported) = shared.update(|lc, now| {
-        let reported = lc
-            .token(now)
-            .filter(|c| c.generation() == generation)
-            .map(|c| c.record());
-        (lc.invalidate(now, generation), reported)
-    });
-    if let (true, Some(reported)) = (changed, reported)
-        && let Err(e) = link.store.invalidate(&reported)
-    {
-        link.failed(shared.clock.now(), "invalidate", &e);
-    }
-    changed
 }

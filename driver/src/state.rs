@@ -1,24 +1,30 @@
 //! The state every clone of a token source shares: the lifecycle behind a lock, the
 //! published token for the lock-free hit path, and the notifier.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 
 use arc_swap::ArcSwapOption;
 use zuora_oauth_core::{
-    Action, Outcome, RequestId, Timestamp, TokenLifecycle, TokenRecord, TokenRequest,
+    Action, Outcome, RequestId, Timestamp, TokenHandle, TokenLifecycle, TokenRecord, TokenRequest,
 };
 
 use crate::notify::{Changed, lock};
-use crate::runtime::TransportResult;
-use crate::{Clock, TokenError, TokenHandle};
+use crate::transport::TransportResult;
+use crate::{Clock, TokenError};
 
 pub(crate) struct Shared {
     machine: Mutex<TokenLifecycle>,
     /// What the hit path hands out: the usable token and until when it needs no poll.
     /// Holds nothing once the token is invalidated or unusable, and goes with the source.
-    published: ArcSwapOption<TokenHandle>,
-    pub(crate) changed: Changed,
+    published: ArcSwapOption<Published>,
+    pub(crate) changed: Arc<Changed>,
     pub(crate) clock: Clock,
+}
+
+/// The token the hit path hands out, and until when it may without asking the machine.
+pub(crate) struct Published {
+    pub(crate) handle: TokenHandle,
+    pub(crate) fresh_until: Timestamp,
 }
 
 /// What a caller of the slow path does next.
@@ -45,7 +51,7 @@ impl Shared {
         Self {
             machine: Mutex::new(lifecycle),
             published: ArcSwapOption::empty(),
-            changed: Changed::default(),
+            changed: Arc::default(),
             clock,
         }
     }
@@ -59,8 +65,14 @@ impl Shared {
         f: impl FnOnce(&TokenHandle) -> R,
     ) -> Option<R> {
         let guard = self.published.load();
-        let handle = guard.as_deref()?;
-        (now < handle.fresh_until).then(|| f(handle))
+        let published = guard.as_deref()?;
+        (now < published.fresh_until).then(|| f(&published.handle))
+    }
+
+    /// The published token if it is fresh now.
+    #[inline]
+    pub(crate) fn fresh(&self) -> Option<TokenHandle> {
+        self.with_fresh(self.clock.now(), TokenHandle::clone)
     }
 
     /// Runs the machine at `now` and says what this caller does next.
@@ -70,7 +82,7 @@ impl Shared {
             Action::Use(_) => None,
             Action::Send(out) => Some(Next::Fetch {
                 fetch: Fetch {
-                    shared: Arc::clone(self),
+                    shared: Arc::downgrade(self),
                     id: out.id(),
                     done: false,
                 },
@@ -78,7 +90,7 @@ impl Shared {
                 current: None,
             }),
             Action::Wait => Some(Next::Wait { until: None }),
-            Action::Fail { error, retry_at } => Some(Next::Fail(TokenError::new(
+            Action::Fail { error, retry_at } => Some(Next::Fail(TokenError::failed(
                 error.clone(),
                 retry_at.map(|t| t.saturating_duration_since(now)),
             ))),
@@ -112,8 +124,8 @@ impl Shared {
         r
     }
 
-    /// Reads the machine under its lock.
-    pub(crate) fn inspect<R>(&self, f: impl FnOnce(&TokenLifecycle) -> R) -> R {
+    /// Reads the machine under its lock (crate-internal: never runs user code).
+    pub(crate) fn read<R>(&self, f: impl FnOnce(&TokenLifecycle) -> R) -> R {
         f(&lock(&self.machine))
     }
 
@@ -124,25 +136,25 @@ impl Shared {
 
     /// Publishes what the machine hands out at `now`; returns it and whether it changed.
     fn publish(&self, lc: &TokenLifecycle, now: Timestamp) -> (Option<TokenHandle>, bool) {
-        let wanted = lc.token(now).map(|c| TokenHandle {
-            token: Arc::clone(c.token()),
-            generation: c.generation(),
+        let wanted = lc.token(now).map(|c| Published {
             fresh_until: lc
                 .next_wakeup()
                 .map_or(c.usable_until(), |w| w.min(c.usable_until())),
-            usable_until: c.usable_until(),
-            expires_at: c.expires_at(),
+            handle: c.clone(),
         });
         let published = self.published.load();
         let unchanged = match (published.as_deref(), &wanted) {
-            (Some(p), Some(w)) => p.generation == w.generation && p.fresh_until == w.fresh_until,
+            (Some(p), Some(w)) => {
+                p.handle.generation() == w.handle.generation() && p.fresh_until == w.fresh_until
+            }
             (None, None) => true,
             _ => false,
         };
+        let handle = wanted.as_ref().map(|w| w.handle.clone());
         if !unchanged {
-            self.published.store(wanted.clone().map(Arc::new));
+            self.published.store(wanted.map(Arc::new));
         }
-        (wanted, !unchanged)
+        (handle, !unchanged)
     }
 }
 
@@ -156,19 +168,16 @@ impl std::fmt::Debug for Shared {
 }
 
 /// A request in flight. Report its outcome with [`Fetch::complete`]; dropping it without
-/// doing so (the source closed, the task was dropped) cancels the request, so that another
-/// caller can take over.
+/// doing so (the task was dropped) cancels the request, so that another caller can take
+/// over. It holds the source's state only weakly: a task still running when the source is
+/// dropped keeps no token alive, and its outcome is discarded.
 pub(crate) struct Fetch {
-    shared: Arc<Shared>,
+    shared: Weak<Shared>,
     id: RequestId,
     done: bool,
 }
 
 impl Fetch {
-    pub(crate) fn shared(&self) -> &Arc<Shared> {
-        &self.shared
-    }
-
     /// The request's number, for logs.
     #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
     pub(crate) fn id(&self) -> RequestId {
@@ -177,11 +186,12 @@ impl Fetch {
 
     /// Reports the outcome: a response of any status, or a transport failure. Returns the
     /// new token's record, if a token was installed (to share it).
-    #[cfg_attr(not(feature = "store"), allow(dead_code))]
+    #[cfg_attr(not(store), allow(dead_code))]
     pub(crate) fn complete(mut self, result: TransportResult) -> Option<TokenRecord> {
         self.done = true;
-        let (id, wall) = (self.id, self.shared.clock.wall());
-        self.shared.update(|lc, now| {
+        let shared = self.shared.upgrade()?;
+        let (id, wall) = (self.id, shared.clock.wall());
+        shared.update(|lc, now| {
             let outcome = match result {
                 Ok(response) => lc.handle_response(now, wall, id, &response),
                 Err(e) => lc.handle_transport_error(now, id, e),
@@ -195,11 +205,14 @@ impl Fetch {
 
     /// Reports that a shared store answered instead of Zuora, with `record`. If the
     /// lifecycle does not take it, the request is still in flight: the fetch comes back.
-    #[cfg(feature = "store")]
+    #[cfg(store)]
     pub(crate) fn adopt(mut self, record: &TokenRecord) -> Result<(), Self> {
-        let (id, wall) = (self.id, self.shared.clock.wall());
-        let adopted = self
-            .shared
+        let Some(shared) = self.shared.upgrade() else {
+            self.done = true;
+            return Ok(());
+        };
+        let (id, wall) = (self.id, shared.clock.wall());
+        let adopted = shared
             .update(|lc, now| matches!(lc.handle_record(now, wall, id, record), Outcome::Token(_)));
         if adopted {
             self.done = true;
@@ -209,75 +222,23 @@ impl Fetch {
         }
     }
 
-    #[cfg(feature = "store")]
     /// The record of the token this fetch replaces, usable or not (an invalidated token
     /// must not come back from the shared store before the store has forgotten it).
+    #[cfg(store)]
     pub(crate) fn current_record(&self) -> Option<TokenRecord> {
         self.shared
-            .inspect(|lc| lc.last_token().map(|c| c.record()))
-    }
-}
-
-/// A [`Fetch`] that does not keep the source's state alive: a thread blocked in a request
-/// holds this, so that dropping the source frees the token at once; the outcome is then
-/// discarded. Dropped unused while the source lives, it cancels the request.
-#[cfg(not(target_arch = "wasm32"))]
-pub(crate) struct WeakFetch {
-    shared: Option<std::sync::Weak<Shared>>,
-    id: RequestId,
-}
-
-#[cfg(not(target_arch = "wasm32"))]
-impl Fetch {
-    pub(crate) fn downgrade(mut self) -> WeakFetch {
-        self.done = true;
-        WeakFetch {
-            shared: Some(Arc::downgrade(&self.shared)),
-            id: self.id,
-        }
-    }
-}
-
-#[cfg(not(target_arch = "wasm32"))]
-impl WeakFetch {
-    /// The fetch again, if the source is still there.
-    pub(crate) fn upgrade(mut self) -> Option<Fetch> {
-        let shared = self.shared.take()?.upgrade()?;
-        Some(Fetch {
-            shared,
-            id: self.id,
-            done: false,
-        })
-    }
-
-    /// Whether the source is still there.
-    #[cfg(feature = "store")]
-    pub(crate) fn is_alive(&self) -> bool {
-        self.shared.as_ref().is_some_and(|s| s.strong_count() > 0)
-    }
-}
-
-#[cfg(not(target_arch = "wasm32"))]
-impl Drop for WeakFetch {
-    fn drop(&mut self) {
-        // Unused: cancel the request (through a `Fetch`, which cancels when dropped).
-        let _ = self
-            .shared
-            .take()
-            .and_then(|s| s.upgrade())
-            .map(|shared| Fetch {
-                shared,
-                id: self.id,
-                done: false,
-            });
+            .upgrade()?
+            .read(|lc| lc.last_token().map(|c| c.record()))
     }
 }
 
 impl Drop for Fetch {
     fn drop(&mut self) {
-        if !self.done {
+        if !self.done
+            && let Some(shared) = self.shared.upgrade()
+        {
             let id = self.id;
-            self.shared.update(|lc, _| lc.cancel(id));
+            shared.update(|lc, _| lc.cancel(id));
         }
     }
 }

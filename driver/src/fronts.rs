@@ -1,0 +1,404 @@
+//! The two fronts of the one source: [`TokenSource`] (async) and [`BlockingTokenSource`].
+//! They differ only in how a caller waits and where the fetch runs; everything else is the
+//! [source](crate::source)'s, and their shared methods are written once, below.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+#[cfg(not(target_arch = "wasm32"))]
+use std::time::Instant;
+
+use zuora_oauth_core::{Destination, Generation, LifecycleConfig, TokenHandle, TokenRequest};
+
+use crate::notify::race;
+use crate::runtime::{Runtime, default_runtime};
+use crate::source::{Sender, Settings, Source, Step};
+#[cfg(store)]
+use crate::store::{StoreOptions, TokenStore};
+use crate::transport::Transport;
+use crate::{Clock, Status, TokenError};
+
+/// The builder methods both fronts share.
+macro_rules! settings {
+    () => {
+        /// Refresh window, backoff, retry and budget rules (default:
+        /// [`LifecycleConfig::default`]). Its request deadline is not used: the source
+        /// derives it from the timeout ([`with_timeout`](Self::with_timeout) plus 5 s).
+        pub fn with_config(mut self, config: LifecycleConfig) -> Self {
+            self.settings.config = config;
+            self
+        }
+
+        /// Limits one token exchange as a whole: connect, send, receive the body (default
+        /// 30 s). A request whose outcome has not come 5 s after it counts as lost, and
+        /// the next caller may start another.
+        pub fn with_timeout(mut self, timeout: Duration) -> Self {
+            self.settings.limits = self.settings.limits.with_timeout(timeout);
+            self
+        }
+
+        /// Limits connection setup: TCP, a proxy's CONNECT and the TLS handshake together
+        /// (default 10 s; never more than the timeout). With a client of your own
+        /// (`ReqwestTransport::with_client`), the client's setting applies instead.
+        pub fn with_connect_timeout(mut self, timeout: Duration) -> Self {
+            self.settings.limits = self.settings.limits.with_connect_timeout(timeout);
+            self
+        }
+
+        /// Fails an exchange whose response body is larger than this (default 64 KiB; a
+        /// token response is well under 1 KiB).
+        pub fn with_max_body(mut self, bytes: usize) -> Self {
+            self.settings.limits = self.settings.limits.with_max_body(bytes);
+            self
+        }
+
+        /// Shares tokens with other processes through `store` (Redis, a file…; feature
+        /// `store`): one token request per token lifetime for the whole fleet. The source
+        /// derives the store's key and seals its records from its own credentials, so the
+        /// store can never serve another client (see [`crate::store`]). A store failure
+        /// never fails a caller: the process fetches its own token, and rejoins when the
+        /// store answers again.
+        #[cfg(store)]
+        pub fn with_store(mut self, store: impl TokenStore) -> Self {
+            let options = self.settings.store.take().map(|(_, o)| o).unwrap_or_default();
+            self.settings.store = Some((Arc::new(store), options));
+            self
+        }
+
+        /// How the store is used: the fleet's rules, a label, how often failures are
+        /// logged (default: [`StoreOptions::default`]). Set it after
+        /// [`with_store`](Self::with_store).
+        #[cfg(store)]
+        pub fn with_store_options(mut self, options: StoreOptions) -> Self {
+            if let Some((_, o)) = self.settings.store.as_mut() {
+                *o = options;
+            }
+            self
+        }
+
+        /// Limits each store call (default 200 ms): past it, the call counts as failed and
+        /// the process fetches its own token. The store gets the same bound for its own
+        /// connection and reads ([`StoreCall::timeout`](crate::store::StoreCall::timeout)).
+        #[cfg(store)]
+        pub fn with_store_timeout(mut self, timeout: Duration) -> Self {
+            self.settings.store_timeout = timeout;
+            self
+        }
+
+        /// Replaces the clocks (for tests and simulations; default: the runtime's).
+        pub fn with_clock(mut self, clock: Clock) -> Self {
+            self.settings.clock = Some(clock);
+            self
+        }
+
+        /// Replaces the jitter seed (default: drawn from the OS). Only tests want a fixed
+        /// one.
+        pub fn with_seed(mut self, seed: u64) -> Self {
+            self.settings.seed = Some(seed);
+            self
+        }
+    };
+}
+
+/// The methods both fronts share: everything that does not wait.
+macro_rules! shared_methods {
+    () => {
+        /// The Zuora API answered 401 to token `generation`: the next call fetches a new
+        /// one. Reports from many callers about the same token cause one request; reports
+        /// about an older token are ignored. Returns whether this report changed anything.
+        ///
+        /// With a store, the shared record is deleted too if it is that token (never a
+        /// newer one another process stored since), so that the whole fleet moves on.
+        pub fn invalidate(&self, generation: Generation) -> bool {
+            self.source.invalidate(generation)
+        }
+
+        /// What the source holds and is doing, for health checks: the token's generation
+        /// and remaining life, a request in flight, the last failure, the next attempt.
+        pub fn status(&self) -> Status {
+            self.source.status()
+        }
+
+        /// Forgets failures and backoff, so that the next call may ask again (after fixing
+        /// rejected credentials, say).
+        pub fn reset(&self) {
+            self.source.reset();
+        }
+
+        /// Switches to other credentials or another environment (a rotated client secret,
+        /// say): the current token is dropped, a request in flight is ignored, and a store
+        /// moves to the keys of the new credentials (the old records become unreachable).
+        pub fn reconfigure(&self, request: TokenRequest) {
+            self.source.reconfigure(request);
+        }
+    };
+}
+
+/// Checks that `request` goes to the token's environment before it gets the token.
+fn check_destination<B>(source: &Source, request: &http::Request<B>) -> Result<(), TokenError> {
+    let covered = Destination::of_uri(request.uri()).is_some_and(|d| source.covers(&d));
+    if covered {
+        Ok(())
+    } else {
+        Err(TokenError::foreign(request.uri()))
+    }
+}
+
+/// Hands out a valid Zuora token to any number of tasks.
+///
+/// - **Cached hit**: no lock, no shared counter written, no allocation, as long as the
+///   token is fresh (the first step of every call).
+/// - **Single flight**: however many tasks ask at once, one token request is sent.
+/// - **Detached fetch**: the request runs in a task of its own. A caller that gives up (a
+///   timeout, a dropped handler) ends only its own wait; the request goes on and its
+///   outcome reaches every other caller.
+/// - **Refresh ahead**: in the refresh window (5 minutes before expiry by default) the
+///   current token keeps being handed out while the next is fetched in the background.
+/// - **Failures** back off; permanent ones are not retried (see
+///   [`TokenLifecycle`](zuora_oauth_core::TokenLifecycle) for every rule).
+/// - **Nothing outlives it**: when the last clone is dropped, a request in flight is
+///   aborted and the token is freed.
+///
+/// Cloning is cheap; clones share one token. It holds its transport and runtime behind
+/// trait objects: keep it in a struct field as it is.
+///
+/// It runs on tokio (feature `tokio`; call it from inside a tokio runtime with its time
+/// driver enabled) or, on `wasm32`, on the JavaScript event loop; name another executor
+/// with [`TokenSourceBuilder::with_runtime`].
+#[derive(Clone)]
+pub struct TokenSource {
+    source: Source,
+}
+
+/// Builds a [`TokenSource`]; start from [`TokenSource::builder`].
+pub struct TokenSourceBuilder {
+    settings: Settings,
+    transport: Arc<dyn Transport>,
+    runtime: Option<Arc<dyn Runtime>>,
+}
+
+impl TokenSourceBuilder {
+    settings!();
+
+    /// The executor the source spawns its fetches on and sleeps with (default: tokio with
+    /// the feature `tokio`; the JavaScript event loop on `wasm32`).
+    pub fn with_runtime(mut self, runtime: impl Runtime) -> Self {
+        self.runtime = Some(Arc::new(runtime));
+        self
+    }
+
+    /// The source.
+    #[cfg_attr(target_arch = "wasm32", allow(clippy::arc_with_non_send_sync))]
+    pub fn build(self) -> TokenSource {
+        let runtime = self.runtime.unwrap_or_else(default_runtime);
+        TokenSource {
+            source: self
+                .settings
+                .build(runtime, Sender::Async(self.transport)),
+        }
+    }
+}
+
+impl TokenSource {
+    /// A source fetching tokens with `request` through `transport`, with the default
+    /// settings.
+    pub fn new(request: TokenRequest, transport: impl Transport) -> Self {
+        Self::builder(request, transport).build()
+    }
+
+    /// A builder for a source fetching tokens with `request` through `transport`.
+    #[cfg_attr(target_arch = "wasm32", allow(clippy::arc_with_non_send_sync))]
+    pub fn builder(request: TokenRequest, transport: impl Transport) -> TokenSourceBuilder {
+        TokenSourceBuilder {
+            settings: Settings::new(request),
+            transport: Arc::new(transport),
+            runtime: None,
+        }
+    }
+
+    /// A valid token, fetching one if needed. The token comes with its
+    /// [`Generation`](TokenHandle::generation), to report with
+    /// [`invalidate`](Self::invalidate) if the API answers 401 to it.
+    pub async fn token(&self) -> Result<TokenHandle, TokenError> {
+        match self.source.fresh() {
+            Some(handle) => Ok(handle),
+            // Boxed: the slow path's state would otherwise make every future this big, to
+            // be moved even on a cache hit.
+            None => Box::pin(self.slow()).await,
+        }
+    }
+
+    /// Sets `Authorization: Bearer …` (and `Zuora-Entity-Ids` if configured) on a request
+    /// to the token's environment ([`Environment::covers`](zuora_oauth_core::Environment::covers):
+    /// its scheme, host, port and path prefix). A request anywhere else gets nothing and an
+    /// error ([`TokenErrorKind::ForeignUrl`](crate::TokenErrorKind::ForeignUrl)). Returns
+    /// the token's generation, to pass to [`invalidate`](Self::invalidate) if the API
+    /// answers 401.
+    pub async fn authorize<B>(
+        &self,
+        request: &mut http::Request<B>,
+    ) -> Result<Generation, TokenError> {
+        check_destination(&self.source, request)?;
+        let token = self.token().await?;
+        token.authorize(request);
+        Ok(token.generation())
+    }
+
+    shared_methods!();
+
+    /// The slow path: run the machine until it hands out a token or an error.
+    async fn slow(&self) -> Result<TokenHandle, TokenError> {
+        self.source.check()?;
+        let changed = &self.source.shared().changed;
+        loop {
+            match self.source.step() {
+                Step::Done(result) => return result,
+                Step::Again => {}
+                Step::Wait { seen, at_most } => {
+                    let news = changed.changed_since(seen);
+                    match at_most {
+                        Some(d) => drop(race(news, self.source.runtime().sleep(d)).await),
+                        None => news.await,
+                    }
+                }
+            }
+        }
+    }
+
+    /// The source shared with the API rules ([`crate::replay`]).
+    pub(crate) fn source(&self) -> &Source {
+        &self.source
+    }
+}
+
+impl fmt::Debug for TokenSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenSource")
+            .field("state", &self.source)
+            .finish()
+    }
+}
+
+/// The longest a blocked caller sleeps before looking again without news (a safety net:
+/// the lifecycle's own wake-ups, such as the deadline of a request in flight, come sooner).
+#[cfg(not(target_arch = "wasm32"))]
+const MAX_BLOCK: Duration = Duration::from_secs(60);
+
+/// Hands out a valid Zuora token to any number of threads: the [`TokenSource`]'s rules and
+/// state, for blocking code. A caller blocks its thread while a token is fetched; the fetch
+/// runs on a thread of its own, so that a caller that stops waiting
+/// ([`token_within`](Self::token_within)) leaves it to the others. When the last clone is
+/// dropped, the token is freed at once and no request starts; the outcome of one in flight
+/// is discarded.
+#[cfg(not(target_arch = "wasm32"))]
+#[derive(Clone)]
+pub struct BlockingTokenSource {
+    source: Source,
+}
+
+/// Builds a [`BlockingTokenSource`]; start from [`BlockingTokenSource::builder`].
+#[cfg(not(target_arch = "wasm32"))]
+pub struct BlockingTokenSourceBuilder {
+    settings: Settings,
+    transport: Arc<dyn crate::BlockingTransport>,
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+impl BlockingTokenSourceBuilder {
+    settings!();
+
+    /// The source.
+    pub fn build(self) -> BlockingTokenSource {
+        BlockingTokenSource {
+            source: self.settings.build(
+                Arc::new(crate::runtime::threads::ThreadRuntime),
+                Sender::Blocking(self.transport),
+            ),
+        }
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+impl BlockingTokenSource {
+    /// A source fetching tokens with `request` through `transport`, with the default
+    /// settings.
+    pub fn new(request: TokenRequest, transport: impl crate::BlockingTransport) -> Self {
+        Self::builder(request, transport).build()
+    }
+
+    /// A builder for a source fetching tokens with `request` through `transport`.
+    pub fn builder(
+        request: TokenRequest,
+        transport: impl crate::BlockingTransport,
+    ) -> BlockingTokenSourceBuilder {
+        BlockingTokenSourceBuilder {
+            settings: Settings::new(request),
+            transport: Arc::new(transport),
+        }
+    }
+
+    /// A valid token, fetching one if needed (blocking). See [`TokenSource::token`].
+    pub fn token(&self) -> Result<TokenHandle, TokenError> {
+        match self.source.fresh() {
+            Some(handle) => Ok(handle),
+            None => self.slow(None),
+        }
+    }
+
+    /// Like [`token`](Self::token), but waits at most `timeout` for a request in flight.
+    /// Giving up ends only this caller's wait: the request goes on for everyone else
+    /// ([`TokenErrorKind::GaveUp`](crate::TokenErrorKind::GaveUp)).
+    pub fn token_within(&self, timeout: Duration) -> Result<TokenHandle, TokenError> {
+        match self.source.fresh() {
+            Some(handle) => Ok(handle),
+            None => self.slow(Instant::now().checked_add(timeout)),
+        }
+    }
+
+    /// See [`TokenSource::authorize`].
+    pub fn authorize<B>(&self, request: &mut http::Request<B>) -> Result<Generation, TokenError> {
+        check_destination(&self.source, request)?;
+        let token = self.token()?;
+        token.authorize(request);
+        Ok(token.generation())
+    }
+
+    shared_methods!();
+
+    /// The slow path: run the machine until it hands out a token or an error, or until
+    /// the caller's own deadline `give_up_at` (real time, whatever the source's clock).
+    fn slow(&self, give_up_at: Option<Instant>) -> Result<TokenHandle, TokenError> {
+        let changed = &self.source.shared().changed;
+        loop {
+            match self.source.step() {
+                Step::Done(result) => return result,
+                Step::Again => {}
+                Step::Wait { seen, at_most } => {
+                    let mut at_most = at_most.map_or(MAX_BLOCK, |d| d.min(MAX_BLOCK));
+                    if let Some(end) = give_up_at {
+                        let left = end.saturating_duration_since(Instant::now());
+                        if left.is_zero() {
+                            return Err(TokenError::gave_up());
+                        }
+                        at_most = at_most.min(left);
+                    }
+                    changed.block_past(seen, at_most);
+                }
+            }
+        }
+    }
+
+    /// The source shared with the API rules ([`crate::replay`]).
+    pub(crate) fn source(&self) -> &Source {
+        &self.source
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+impl fmt::Debug for BlockingTokenSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BlockingTokenSource")
+            .field("state", &self.source)
+            .finish()
+    }
+}
