@@ -10,18 +10,20 @@ macro_rules! event {
     };
 }
 
+pub mod api;
 mod clock;
 mod error;
 mod fronts;
 mod notify;
 mod proxy;
-pub mod replay;
 mod runtime;
 mod source;
 mod state;
 mod status;
 #[cfg(store)]
 pub mod store;
+#[cfg(feature = "tower")]
+pub mod tower;
 mod transport;
 
 #[cfg(feature = "tls")]
@@ -61,7 +63,7 @@ pub mod internal {
     pub use crate::proxy::ProxyRoute;
     #[cfg(feature = "tls")]
     pub use crate::connect::tls_config;
-    pub use crate::replay::copy_request;
+    pub use crate::api::copy_request;
 
     mod causes;
     pub use causes::{causes, describe, io_kind};

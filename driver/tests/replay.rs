@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use zuora_oauth_core::{ClientId, ClientSecret, Environment, TokenRequest, TrackId};
 use zuora_oauth_driver::blocking::TokenSource;
-use zuora_oauth_driver::replay::{
+use zuora_oauth_driver::api::{
     ApiOptions, BlockingExchange, HttpApiTypes, NotRetried, NotRetriedReason, Origin, Replayed,
 };
 use zuora_oauth_driver::{BlockingTransport, Limits, TransportResult};

@@ -1,25 +1,20 @@
 //! Where the store connects and how it names and bounds things.
 
 use std::fmt;
-use std::time::Duration;
+use std::sync::Mutex;
 
 use base64::Engine as _;
 use redis::TlsCertificates;
-use redis::cluster::{ClusterClient, ClusterClientBuilder};
-use zuora_oauth_core::TokenRequest;
+use redis::cluster::ClusterClientBuilder;
 use zuora_oauth_driver::TrustRoots;
 
-use crate::protocol::Protocol;
-use crate::{BlockingRedisStore, RedisStore};
+use crate::RedisStore;
+use crate::store::{Target, cluster_client};
 
 /// The default key prefix.
 pub const DEFAULT_KEY_PREFIX: &str = "zuora-oauth:";
 
-/// The default bound of every store call.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(200);
-
-/// Builds a [`RedisStore`] (async, tokio) or a [`BlockingRedisStore`] for one token
-/// request; start from [`RedisStore::builder`] (one server) or
+/// Builds a [`RedisStore`] with options; start from [`RedisStore::builder`] (one server) or
 /// [`RedisStore::cluster_builder`] (Redis Cluster).
 ///
 /// URLs: `redis://[user:password@]host[:port][/db]`, or `rediss://…` for TLS (rustls,
@@ -30,8 +25,6 @@ pub struct RedisStoreBuilder {
     nodes: Vec<String>,
     cluster: bool,
     prefix: String,
-    label: String,
-    timeout: Duration,
     trust: Option<TrustRoots>,
 }
 
@@ -41,8 +34,6 @@ impl RedisStoreBuilder {
             nodes,
             cluster,
             prefix: DEFAULT_KEY_PREFIX.to_owned(),
-            label: String::new(),
-            timeout: DEFAULT_TIMEOUT,
             trust: None,
         }
     }
@@ -50,70 +41,27 @@ impl RedisStoreBuilder {
     /// Put before every key (default [`DEFAULT_KEY_PREFIX`], `zuora-oauth:`), to keep
     /// the store's keys apart in a shared Redis or to match an ACL key pattern. It may not
     /// contain `{` or `}` (the rest of the key is a Cluster hash tag).
-    pub fn key_prefix(mut self, prefix: impl Into<String>) -> Self {
+    pub fn with_key_prefix(mut self, prefix: impl Into<String>) -> Self {
         self.prefix = prefix.into();
-        self
-    }
-
-    /// A scope label of your choosing (default empty), part of the key and of the
-    /// encryption's additional data: sources with the same credentials but different
-    /// labels share nothing.
-    pub fn label(mut self, label: impl Into<String>) -> Self {
-        self.label = label.into();
-        self
-    }
-
-    /// The most one store call may take (default [`DEFAULT_TIMEOUT`], 200 ms): connecting,
-    /// and each command's answer. Async calls are cut at that time; a blocking call sets it
-    /// as the connect, read and write timeout of its socket, so a call that must connect
-    /// first may take up to about twice as long.
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
         self
     }
 
     /// The certificate authorities trusted for `rediss://` (default: Mozilla's roots). A
     /// private CA: `TrustRoots::empty().with_pem(ca_pem)?`.
-    pub fn trust(mut self, roots: TrustRoots) -> Self {
+    pub fn with_trust(mut self, roots: TrustRoots) -> Self {
         self.trust = Some(roots);
         self
     }
 
-    /// The async store for `request`'s tokens. Call it inside a tokio runtime (the
-    /// connection is made on first use, so Redis may be down at this point).
-    pub fn build(self, request: &TokenRequest) -> Result<RedisStore, ConfigError> {
-        if tokio::runtime::Handle::try_current().is_err() {
-            return Err(ConfigError::new(
-                "the async Redis store must be built inside a tokio runtime",
-            ));
-        }
-        let protocol = self.protocol(request)?;
-        let target = self.target()?;
-        RedisStore::new(protocol, target, self.timeout).map_err(|e| invalid_url(&e))
-    }
-
-    /// The blocking store for `request`'s tokens (the connection is made on first use).
-    pub fn build_blocking(self, request: &TokenRequest) -> Result<BlockingRedisStore, ConfigError> {
-        let protocol = self.protocol(request)?;
-        let target = self.target()?;
-        Ok(BlockingRedisStore::new(protocol, target))
-    }
-
-    fn protocol(&self, request: &TokenRequest) -> Result<Protocol, ConfigError> {
+    /// The store. No connection is made yet (Redis may be down at this point).
+    pub fn build(self) -> Result<RedisStore, ConfigError> {
         if self.prefix.contains(['{', '}']) {
             return Err(ConfigError::new(
                 "the key prefix may not contain `{` or `}` (the keys' Cluster hash tag follows it)",
             ));
         }
-        if self.timeout.is_zero() {
-            return Err(ConfigError::new("the store timeout must be above zero"));
-        }
-        Ok(Protocol::new(
-            request,
-            &self.prefix,
-            &self.label,
-            self.timeout,
-        ))
+        let target = self.target()?;
+        Ok(RedisStore::new(self.prefix, target))
     }
 
     fn target(&self) -> Result<Target, ConfigError> {
@@ -126,19 +74,21 @@ impl RedisStoreBuilder {
         }
         let certificates = self.trust.as_ref().filter(|_| tls).map(certificates);
         if self.cluster {
-            let mut builder = ClusterClientBuilder::new(self.nodes.iter().map(String::as_str))
-                .connection_timeout(self.timeout)
-                .response_timeout(self.timeout)
-                // One redirect (MOVED/ASK) or reconnection, no long retry loops: a call
-                // that cannot finish soon fails, and the process fetches on its own.
-                .retries(1)
-                .min_retry_wait(10)
-                .max_retry_wait(50);
-            if let Some(certificates) = certificates {
-                builder = builder.certs(certificates);
-            }
-            let client = builder.build().map_err(|e| invalid_url(&e))?;
-            Ok(Target::Cluster(client))
+            let nodes = self.nodes.clone();
+            let builder = move || {
+                let builder = ClusterClientBuilder::new(nodes.iter().map(String::as_str));
+                match &certificates {
+                    Some(certificates) => builder.certs(certificates.clone()),
+                    None => builder,
+                }
+            };
+            // Checked now, so that a bad URL is a configuration error, not a store failure.
+            cluster_client(builder(), std::time::Duration::from_secs(1))
+                .map_err(|e| invalid_url(&e))?;
+            Ok(Target::Cluster {
+                builder: Box::new(move |timeout| cluster_client(builder(), timeout)),
+                client: Mutex::new(None),
+            })
         } else {
             let [url] = self.nodes.as_slice() else {
                 return Err(ConfigError::new(
@@ -162,18 +112,9 @@ impl fmt::Debug for RedisStoreBuilder {
             .field("nodes", &self.nodes.len())
             .field("cluster", &self.cluster)
             .field("prefix", &self.prefix)
-            .field("label", &self.label)
-            .field("timeout", &self.timeout)
             .field("trust", &self.trust)
             .finish()
     }
-}
-
-/// What a store connects to (made once per store, moved into it: its size is no concern).
-#[allow(clippy::large_enum_variant)]
-pub(crate) enum Target {
-    Node(redis::Client),
-    Cluster(ClusterClient),
 }
 
 /// The store could not be configured: a bad URL or option. The message never quotes a

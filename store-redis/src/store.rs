@@ -1,54 +1,101 @@
-//! The async store: [`TokenStore`] on redis-rs's tokio connections.
+//! [`RedisStore`]: the driver's [`TokenStore`] on redis-rs's connections.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::cluster::ClusterClient;
-use redis::cluster_async::ClusterConnection;
-use redis::{Cmd, FromRedisValue};
-use tokio::sync::OnceCell;
-use zuora_oauth_core::{LeaseId, TokenRecord};
-use zuora_oauth_driver::{BoxFuture, StoreError, TokenStore};
+use redis::cluster::{ClusterClient, ClusterClientBuilder, ClusterConnection};
+use redis::{Cmd, FromRedisValue, RedisResult};
+use zuora_oauth_core::LeaseId;
+use zuora_oauth_driver::store::{StoreCall, StoreError, StoreErrorKind, TokenStore};
 
-use crate::builder::{RedisStoreBuilder, Target};
-use crate::protocol::{LeaseBook, Protocol, store_error, timed_out};
+use crate::builder::RedisStoreBuilder;
+use crate::protocol::{Keys, compare_and_delete, save, store_error, try_lease};
 
-/// A [`TokenStore`] on Redis (one server or a Cluster), for the async token sources
-/// (`zuora_oauth_hyper::TokenSource`, any driver source on tokio). See the
-/// [crate documentation](crate) for what it stores and how it fails.
+/// Idle connections kept for later calls.
+const POOL: usize = 4;
+
+/// A [`TokenStore`] on Redis: one server or a Redis Cluster, `redis://` or `rediss://`
+/// (rustls), the ACL user and password from the URL. See the [crate documentation](crate)
+/// for what it stores and how it fails.
 ///
-/// One server: a `ConnectionManager` (one multiplexed connection, reconnected when it
-/// breaks). Cluster: redis-rs's async cluster connection, made on first use. Every call is
-/// cut at the store timeout. Cloning shares the connection.
-pub struct RedisStore {
-    protocol: Arc<Protocol>,
-    connection: Connection,
-    book: LeaseBook,
-}
-
+/// It holds no credentials of Zuora's: the token source names the keys and seals the
+/// records ([`zuora_oauth_driver::store`]), so one store may serve many sources. Each call
+/// takes an idle connection (or connects), bounded by the source's store timeout
+/// ([`StoreCall::timeout`]) for connecting, each write and each read; a pooled connection
+/// that turns out to be broken (Redis restarted) is replaced once. Cloning shares the
+/// connections.
 #[derive(Clone)]
-enum Connection {
-    Node(ConnectionManager),
-    Cluster(Arc<LazyCluster>),
+pub struct RedisStore {
+    inner: Arc<Inner>,
 }
 
-/// A cluster connection made on the first call that needs it (and again after a failed
-/// attempt), so that a store can be built while the cluster is down.
-struct LazyCluster {
-    client: ClusterClient,
-    connection: OnceCell<ClusterConnection>,
+pub(crate) struct Inner {
+    pub(crate) prefix: String,
+    pub(crate) target: Target,
+    idle: Mutex<Vec<Connection>>,
+}
+
+/// What the store connects to.
+pub(crate) enum Target {
+    Node(redis::Client),
+    /// The nodes and TLS roots; the client is built on the first call, with its timeout.
+    Cluster {
+        builder: Box<dyn Fn(Duration) -> RedisResult<ClusterClient> + Send + Sync>,
+        client: Mutex<Option<(Duration, ClusterClient)>>,
+    },
+}
+
+enum Connection {
+    Node(redis::Connection),
+    Cluster(Box<ClusterConnection>),
+}
+
+impl Connection {
+    fn query<T: FromRedisValue>(&mut self, cmd: &Cmd) -> RedisResult<T> {
+        match self {
+            Self::Node(c) => cmd.query(c),
+            Self::Cluster(c) => cmd.query(&mut **c),
+        }
+    }
+
+    fn set_timeouts(&mut self, timeout: Duration) -> RedisResult<()> {
+        match self {
+            Self::Node(c) => {
+                c.set_read_timeout(Some(timeout))?;
+                c.set_write_timeout(Some(timeout))
+            }
+            Self::Cluster(c) => {
+                c.set_read_timeout(Some(timeout))?;
+                c.set_write_timeout(Some(timeout))
+            }
+        }
+    }
 }
 
 impl RedisStore {
-    /// A store on one Redis server at `url` (`redis://…` or `rediss://…`).
+    /// A store on one Redis server at `url`: `redis://[user:password@]host[:port][/db]`,
+    /// or `rediss://…` for TLS (Mozilla's roots). No connection is made yet.
+    pub fn at(url: impl Into<String>) -> Result<Self, crate::ConfigError> {
+        Self::builder(url).build()
+    }
+
+    /// A store on a Redis Cluster, found through any of `nodes` (URLs with the same user,
+    /// password and scheme on each). No connection is made yet.
+    pub fn cluster<I>(nodes: I) -> Result<Self, crate::ConfigError>
+    where
+        I: IntoIterator,
+        I::Item: Into<String>,
+    {
+        Self::cluster_builder(nodes).build()
+    }
+
+    /// A store on one Redis server, with options (key prefix, trusted roots).
     pub fn builder(url: impl Into<String>) -> RedisStoreBuilder {
         RedisStoreBuilder::new(vec![url.into()], false)
     }
 
-    /// A store on a Redis Cluster, found through any of `nodes` (URLs, the same user,
-    /// password and scheme on each).
+    /// A store on a Redis Cluster, with options.
     pub fn cluster_builder<I>(nodes: I) -> RedisStoreBuilder
     where
         I: IntoIterator,
@@ -57,152 +104,167 @@ impl RedisStore {
         RedisStoreBuilder::new(nodes.into_iter().map(Into::into).collect(), true)
     }
 
-    pub(crate) fn new(
-        protocol: Protocol,
-        target: Target,
-        timeout: Duration,
-    ) -> redis::RedisResult<Self> {
-        let connection = match target {
-            Target::Node(client) => {
-                let config = ConnectionManagerConfig::new()
-                    .set_connection_timeout(Some(timeout))
-                    .set_response_timeout(Some(timeout))
-                    // One connection attempt per call that finds the connection broken:
-                    // no retry loop outliving the call.
-                    .set_number_of_retries(0);
-                Connection::Node(ConnectionManager::new_lazy_with_config(client, config)?)
-            }
-            Target::Cluster(client) => Connection::Cluster(Arc::new(LazyCluster {
-                client,
-                connection: OnceCell::new(),
-            })),
-        };
-        Ok(Self {
-            protocol: Arc::new(protocol),
-            connection,
-            book: LeaseBook::default(),
-        })
-    }
-
-    /// The key of the shared token record (`<prefix>{<hmac>}:token`).
-    pub fn record_key(&self) -> &str {
-        self.protocol.record_key()
-    }
-
-    /// The key of the fetch lease (`<prefix>{<hmac>}:lease`).
-    pub fn lease_key(&self) -> &str {
-        self.protocol.lease_key()
-    }
-
-    /// Sends `cmd`, within the store timeout.
-    async fn query<T: FromRedisValue>(&self, cmd: &Cmd) -> Result<T, StoreError> {
-        let send = async {
-            match &self.connection {
-                Connection::Node(manager) => {
-                    let mut manager = manager.clone();
-                    match cmd.query_async(&mut manager).await {
-                        // The manager reconnects only once a call has seen its connection
-                        // broken (or its last reconnection failed, Redis being down then),
-                        // and fails that call: try once more on the new connection, so
-                        // that the first call after Redis comes back succeeds.
-                        Err(e) if e.is_io_error() && !e.is_timeout() => {
-                            cmd.query_async(&mut manager).await
-                        }
-                        other => other,
-                    }
-                }
-                Connection::Cluster(lazy) => {
-                    let connection = lazy
-                        .connection
-                        .get_or_try_init(|| lazy.client.get_async_connection())
-                        .await?;
-                    cmd.query_async(&mut connection.clone()).await
-                }
-            }
-        };
-        let timeout = self.protocol.timeout();
-        match tokio::time::timeout(timeout, send).await {
-            Ok(result) => result.map_err(|e| store_error(&e)),
-            Err(_) => Err(timed_out(timeout)),
+    pub(crate) fn new(prefix: String, target: Target) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                prefix,
+                target,
+                idle: Mutex::new(Vec::new()),
+            }),
         }
+    }
+
+    /// The Redis keys of a store key: the record's and the lease's.
+    pub fn keys(&self, key: &str) -> (String, String) {
+        let keys = Keys::new(&self.inner.prefix, key);
+        (keys.record, keys.lease)
+    }
+
+    fn connect(&self, timeout: Duration) -> RedisResult<Connection> {
+        let mut connection = match &self.inner.target {
+            Target::Node(client) => Connection::Node(client.get_connection_with_timeout(timeout)?),
+            Target::Cluster { builder, client } => {
+                let client = {
+                    let mut slot = client.lock().unwrap_or_else(PoisonError::into_inner);
+                    match &*slot {
+                        Some((t, client)) if *t == timeout => client.clone(),
+                        _ => {
+                            let built = builder(timeout)?;
+                            *slot = Some((timeout, built.clone()));
+                            built
+                        }
+                    }
+                };
+                Connection::Cluster(Box::new(client.get_connection()?))
+            }
+        };
+        connection.set_timeouts(timeout)?;
+        Ok(connection)
+    }
+
+    /// Sends `cmd` on an idle connection or a new one, within `call`'s timeout; a broken
+    /// idle connection is replaced once.
+    fn query<T: FromRedisValue>(&self, call: &StoreCall<'_>, cmd: &Cmd) -> Result<T, StoreError> {
+        let timeout = call.timeout();
+        if timeout.is_zero() {
+            return Err(StoreError::new(StoreErrorKind::Timeout, "redis: no time left for the call"));
+        }
+        let idle = self
+            .inner
+            .idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop();
+        let reused = idle.is_some();
+        let mut connection = match idle {
+            Some(mut c) => {
+                c.set_timeouts(timeout).map_err(|e| store_error(&e))?;
+                c
+            }
+            None => self.connect(timeout).map_err(|e| store_error(&e))?,
+        };
+        let mut result = connection.query(cmd);
+        if reused && result.as_ref().is_err_and(|e| e.is_connection_dropped()) {
+            connection = self.connect(timeout).map_err(|e| store_error(&e))?;
+            result = connection.query(cmd);
+        }
+        match result {
+            Ok(value) => {
+                self.put_back(connection);
+                Ok(value)
+            }
+            Err(e) => {
+                // An answer (a script error, say) leaves the connection usable; a timeout
+                // or an I/O failure does not: a late answer would be read by the next call.
+                if !e.is_io_error() && !e.is_timeout() && !e.is_unrecoverable_error() {
+                    self.put_back(connection);
+                }
+                Err(store_error(&e))
+            }
+        }
+    }
+
+    fn put_back(&self, connection: Connection) {
+        let mut idle = self
+            .inner
+            .idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if idle.len() < POOL {
+            idle.push(connection);
+        }
+    }
+
+    fn keys_of(&self, call: &StoreCall<'_>) -> Keys {
+        Keys::new(&self.inner.prefix, call.key())
     }
 }
 
 impl TokenStore for RedisStore {
-    fn load(&self) -> BoxFuture<'_, Result<Option<TokenRecord>, StoreError>> {
-        Box::pin(async move {
-            let value = self.query(&self.protocol.get()).await?;
-            Ok(self.protocol.open(value))
-        })
+    fn load(&self, call: &StoreCall<'_>) -> Result<Option<Vec<u8>>, StoreError> {
+        let mut get = redis::cmd("GET");
+        get.arg(self.keys_of(call).record);
+        self.query(call, &get)
     }
 
-    fn try_lease(&self, lease: LeaseId, ttl: Duration) -> BoxFuture<'_, Result<bool, StoreError>> {
-        Box::pin(async move {
-            let answer: Option<String> = self.query(&self.protocol.try_lease(lease, ttl)).await?;
-            let taken = answer.is_some();
-            if taken {
-                self.book.taken(lease);
-            }
-            Ok(taken)
-        })
-    }
-
-    fn save<'a>(
-        &'a self,
-        record: &'a TokenRecord,
+    fn try_lease(
+        &self,
+        call: &StoreCall<'_>,
+        lease: LeaseId,
         ttl: Duration,
-    ) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(async move {
-            let held = self.book.for_save();
-            let _: i64 = self.query(&self.protocol.save(record, ttl, held)?).await?;
-            self.book.saved(held);
-            Ok(())
-        })
+    ) -> Result<bool, StoreError> {
+        let taken: i64 = self.query(call, &try_lease(&self.keys_of(call), lease, ttl))?;
+        Ok(taken == 1)
     }
 
-    fn release(&self, lease: LeaseId) -> BoxFuture<'_, Result<(), StoreError>> {
-        Box::pin(async move {
-            if self.book.must_release(lease) {
-                let _: i64 = self.query(&self.protocol.release(lease)).await?;
-            }
-            Ok(())
-        })
+    fn save(
+        &self,
+        call: &StoreCall<'_>,
+        value: &[u8],
+        ttl: Duration,
+        release: Option<LeaseId>,
+    ) -> Result<(), StoreError> {
+        let _: i64 = self.query(call, &save(&self.keys_of(call), value, ttl, release))?;
+        Ok(())
     }
 
-    fn invalidate<'a>(
-        &'a self,
-        reported: &'a TokenRecord,
-    ) -> BoxFuture<'a, Result<bool, StoreError>> {
-        Box::pin(async move {
-            let value = self.query(&self.protocol.get()).await?;
-            match self.protocol.invalidate(value, reported) {
-                Some(delete) => Ok(self.query::<i64>(&delete).await? == 1),
-                None => Ok(false),
-            }
-        })
+    fn release(&self, call: &StoreCall<'_>, lease: LeaseId) -> Result<(), StoreError> {
+        let keys = self.keys_of(call);
+        let _: i64 = self.query(call, &compare_and_delete(&keys.lease, crate::protocol::lease_value(lease).as_bytes()))?;
+        Ok(())
     }
-}
 
-impl Clone for RedisStore {
-    /// The same connection; the clone's lease bookkeeping starts empty.
-    fn clone(&self) -> Self {
-        Self {
-            protocol: Arc::clone(&self.protocol),
-            connection: self.connection.clone(),
-            book: LeaseBook::default(),
-        }
+    fn delete_if(&self, call: &StoreCall<'_>, current: &[u8]) -> Result<bool, StoreError> {
+        let keys = self.keys_of(call);
+        Ok(self.query::<i64>(call, &compare_and_delete(&keys.record, current))? == 1)
     }
 }
 
 impl fmt::Debug for RedisStore {
+    // The URLs may hold a password: not shown.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RedisStore")
-            .field("record_key", &self.record_key())
+            .field("prefix", &self.inner.prefix)
             .field(
                 "cluster",
-                &matches!(self.connection, Connection::Cluster(_)),
+                &matches!(self.inner.target, Target::Cluster { .. }),
             )
-            .field("timeout", &self.protocol.timeout())
             .finish_non_exhaustive()
     }
+}
+
+/// A cluster client builder with `timeout` for connecting and answers, and one redirect or
+/// reconnection per call: a call that cannot finish soon fails, and the process fetches on
+/// its own.
+pub(crate) fn cluster_client(
+    builder: ClusterClientBuilder,
+    timeout: Duration,
+) -> RedisResult<ClusterClient> {
+    builder
+        .connection_timeout(timeout)
+        .response_timeout(timeout)
+        .retries(1)
+        .min_retry_wait(10)
+        .max_retry_wait(50)
+        .build()
 }

@@ -15,7 +15,8 @@ use hyper_util::client::legacy::connect::proxy::Tunnel;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 use tower_service::Service;
-use zuora_oauth_driver::{ProxyPolicy, ProxyRoute};
+use zuora_oauth_driver::ProxyPolicy;
+use zuora_oauth_driver::internal::ProxyRoute;
 
 type BoxError = Box<dyn StdError + Send + Sync>;
 type Connecting<T> = Pin<Box<dyn Future<Output = Result<T, BoxError>> + Send>>;
@@ -24,9 +25,9 @@ type Connecting<T> = Pin<Box<dyn Future<Output = Result<T, BoxError>> + Send>>;
 /// CONNECT tunnel to the server, as its [`ProxyPolicy`] decides for each URI. The TLS layer
 /// above it (hyper-rustls' `HttpsConnector`) then speaks TLS to the server, end to end.
 ///
-/// [`HyperTransport::with_options`](crate::HyperTransport::with_options) puts one in every transport
-/// it builds; use it yourself to keep the policy under a TLS layer of your own, with
-/// [`HyperTransport::with_connector`](crate::HyperTransport::with_connector).
+/// [`HyperTransport::with_options`](crate::HyperTransport::with_options) puts one in every
+/// transport it builds; use it yourself to keep the policy under a TLS layer of your own,
+/// with [`HyperTransport::with_connector`](crate::HyperTransport::with_connector).
 #[derive(Debug, Clone)]
 pub struct ProxyConnector {
     policy: ProxyPolicy,
@@ -39,12 +40,6 @@ impl ProxyConnector {
         let mut tcp = HttpConnector::new();
         tcp.enforce_http(false);
         Self { policy, tcp }
-    }
-
-    /// Bounds each TCP connection attempt (divided among the addresses a name resolves to).
-    pub(crate) fn tcp_connect_timeout(mut self, timeout: Duration) -> Self {
-        self.tcp.set_connect_timeout(Some(timeout));
-        self
     }
 }
 
@@ -120,17 +115,17 @@ impl StdError for TunnelError {
 /// one timeout, whatever connector it wraps: a connection not ready in time fails with an
 /// I/O error of kind `TimedOut`.
 ///
-/// Every [`HyperTransport`](crate::HyperTransport) connects through one; see
-/// [`HyperTransport::with_connector`](crate::HyperTransport::with_connector).
+/// Every [`HyperTransport`](crate::HyperTransport) connects through one, bounded by the
+/// source's connect timeout.
 #[derive(Debug, Clone)]
-pub struct ConnectTimeout<C> {
+pub(crate) struct ConnectTimeout<C> {
     inner: C,
     timeout: Duration,
 }
 
 impl<C> ConnectTimeout<C> {
     /// `inner`, bounded by `timeout`.
-    pub fn new(inner: C, timeout: Duration) -> Self {
+    pub(crate) fn new(inner: C, timeout: Duration) -> Self {
         Self { inner, timeout }
     }
 }

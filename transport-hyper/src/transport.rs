@@ -1,33 +1,55 @@
 //! Sending one token request with hyper.
 
 use std::error::Error as StdError;
+use std::fmt;
 use std::io;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use bytes::Bytes;
+use http::Uri;
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
-use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
+use hyper_rustls::HttpsConnectorBuilder;
 use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::Connect;
+use hyper_util::client::legacy::connect::Connection;
 use hyper_util::rt::TokioExecutor;
+use tower_service::Service;
 use zuora_oauth_core::{TransportError, TransportErrorKind};
-use zuora_oauth_driver::causes::{causes, describe, io_kind};
-use zuora_oauth_driver::{ConnectOptions, Limits, ProxyError};
+use zuora_oauth_driver::internal::{causes, describe, io_kind, tls_config};
+use zuora_oauth_driver::{
+    BoxFuture, ConnectOptions, Limits, ProxyError, Transport, TransportResult,
+};
 
 use crate::connect::{ConnectTimeout, ProxyConnector, TunnelError};
 
-/// The connector of [`HyperTransport::new`] and [`HyperTransport::with_options`]: rustls
-/// (the driver's one TLS configuration, [`ConnectOptions::tls_config`]) over a
-/// [`ProxyConnector`], bounded by a [`ConnectTimeout`]. Plain `http://` is only ever used for
-/// loopback hosts, which the core enforces, and never through a proxy.
-pub type DefaultConnector = ConnectTimeout<HttpsConnector<ProxyConnector>>;
+type BoxError = Box<dyn StdError + Send + Sync>;
 
 /// Sends token requests with a hyper-util client: never follows redirects, returns every
-/// status as a response, enforces a connect timeout, a timeout and a body cap ([`Limits`]).
-/// Holds no Zuora rules.
-#[derive(Debug, Clone)]
-pub struct HyperTransport<C = DefaultConnector> {
-    client: Client<C, Full<Bytes>>,
+/// status as a response, bounds connection setup, the whole exchange and the body by the
+/// source's [`Limits`]. Holds no Zuora rules. Cheap to clone; clones share the connection
+/// pool.
+///
+/// Use it on a tokio runtime (with its time driver enabled).
+#[derive(Clone)]
+pub struct HyperTransport {
+    inner: Arc<dyn ErasedClient>,
+}
+
+/// The transport's client for one connector, type-erased so that the transport has no
+/// generic parameter.
+trait ErasedClient: Send + Sync {
+    fn send(
+        &self,
+        request: http::Request<Vec<u8>>,
+        limits: Limits,
+    ) -> BoxFuture<'static, TransportResult>;
+}
+
+/// A connector and the client built over it for the last connect timeout asked for (a
+/// source asks for one; the client is rebuilt if another one comes).
+struct Clients<C> {
+    connector: C,
+    client: Mutex<Option<(Duration, Client<ConnectTimeout<C>, Full<Bytes>>)>>,
 }
 
 impl Default for HyperTransport {
@@ -36,82 +58,136 @@ impl Default for HyperTransport {
     }
 }
 
+impl fmt::Debug for HyperTransport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HyperTransport").finish_non_exhaustive()
+    }
+}
+
 impl HyperTransport {
     /// A transport with its own client and the default settings: proxy from the environment
-    /// ([`ProxyPolicy::from_env`](zuora_oauth_driver::ProxyPolicy::from_env)), Mozilla's
-    /// roots, a 30 s connect timeout ([`ConnectOptions::default`]).
+    /// ([`ProxyPolicy::from_env`](zuora_oauth_driver::ProxyPolicy::from_env)) and Mozilla's
+    /// roots ([`ConnectOptions::default`]).
     pub fn new() -> Self {
         Self::with_options(ConnectOptions::default())
     }
 
-    /// A transport with its own client, connecting as `options` say: proxy, trust roots,
-    /// connect timeout. Needs no runtime to build, but must be used on a tokio runtime.
+    /// A transport with its own client, connecting as `options` say: proxy and trust roots
+    /// (rustls with the `ring` provider). Plain `http://` is only ever used for loopback
+    /// hosts, which the core enforces, and never through a proxy.
     pub fn with_options(options: ConnectOptions) -> Self {
-        let tcp = ProxyConnector::new(options.proxy().clone())
-            .tcp_connect_timeout(options.connect_timeout());
+        let tcp = ProxyConnector::new(options.proxy().clone());
         let https = HttpsConnectorBuilder::new()
-            .with_tls_config(options.tls_config())
+            .with_tls_config(tls_config(&options))
             .https_or_http()
             .enable_http1()
             .wrap_connector(tcp);
-        HyperTransport::from_connector(ConnectTimeout::new(https, options.connect_timeout()))
+        Self::with_connector(https)
     }
 
-    /// A transport connecting with your connector (a TLS layer of your own, say), bounded by
-    /// `connect_timeout`: connection setup, TLS included, never takes longer. Proxies are
+    /// A transport connecting with your connector (a TLS layer of your own, say). The
+    /// source's connect timeout still bounds connection setup, TLS included. Proxies are
     /// then your connector's business: put a [`ProxyConnector`] under your TLS layer to keep
     /// the [`ProxyPolicy`](zuora_oauth_driver::ProxyPolicy).
-    pub fn with_connector<D>(
-        connector: D,
-        connect_timeout: Duration,
-    ) -> HyperTransport<ConnectTimeout<D>>
+    pub fn with_connector<C>(connector: C) -> Self
     where
-        ConnectTimeout<D>: Connect + Clone + Send + Sync + 'static,
+        C: Service<Uri> + Clone + Send + Sync + 'static,
+        C::Response: hyper::rt::Read + hyper::rt::Write + Connection + Unpin + Send + 'static,
+        C::Future: Send + 'static,
+        C::Error: Into<BoxError>,
     {
-        HyperTransport::from_connector(ConnectTimeout::new(connector, connect_timeout))
+        Self {
+            inner: Arc::new(Clients {
+                connector,
+                client: Mutex::new(None),
+            }),
+        }
     }
 }
 
-impl<C> HyperTransport<C>
+impl<C> Clients<C>
 where
-    C: Connect + Clone + Send + Sync + 'static,
+    C: Service<Uri> + Clone + Send + Sync + 'static,
+    C::Response: hyper::rt::Read + hyper::rt::Write + Connection + Unpin + Send + 'static,
+    C::Future: Send + 'static,
+    C::Error: Into<BoxError>,
 {
-    fn from_connector(connector: C) -> Self {
-        Self {
-            client: Client::builder(TokioExecutor::new()).build(connector),
+    /// The client whose connections are bounded by `connect_timeout`.
+    fn client(&self, connect_timeout: Duration) -> Client<ConnectTimeout<C>, Full<Bytes>> {
+        let mut slot = self.client.lock().unwrap_or_else(PoisonError::into_inner);
+        match &*slot {
+            Some((timeout, client)) if *timeout == connect_timeout => client.clone(),
+            _ => {
+                let connector = ConnectTimeout::new(self.connector.clone(), connect_timeout);
+                let client = Client::builder(TokioExecutor::new()).build(connector);
+                *slot = Some((connect_timeout, client.clone()));
+                client
+            }
         }
     }
+}
 
-    /// Sends `request` and reads the whole response, whatever its status.
-    pub async fn send(
+impl<C> ErasedClient for Clients<C>
+where
+    C: Service<Uri> + Clone + Send + Sync + 'static,
+    C::Response: hyper::rt::Read + hyper::rt::Write + Connection + Unpin + Send + 'static,
+    C::Future: Send + 'static,
+    C::Error: Into<BoxError>,
+{
+    fn send(
         &self,
         request: http::Request<Vec<u8>>,
         limits: Limits,
-    ) -> Result<http::Response<Vec<u8>>, TransportError> {
-        let exchange = async {
-            let response = self
-                .client
-                .request(request.map(|body| Full::new(Bytes::from(body))))
-                .await
-                .map_err(|e| map_error(&e))?;
-            let (parts, body) = response.into_parts();
-            let body = Limited::new(body, limits.max_body())
-                .collect()
-                .await
-                .map_err(|e| map_error(&*e))?
-                .to_bytes();
-            Ok(http::Response::from_parts(parts, body.into()))
-        };
-        let timeout = limits.timeout();
-        tokio::time::timeout(timeout, exchange)
-            .await
-            .unwrap_or_else(|_| {
-                Err(TransportError::new(
-                    TransportErrorKind::Timeout,
-                    format!("no complete response within {timeout:?}"),
-                ))
-            })
+    ) -> BoxFuture<'static, TransportResult> {
+        let client = self.client(limits.connect_timeout());
+        Box::pin(exchange(client, request, limits))
     }
+}
+
+impl Transport for HyperTransport {
+    fn send(
+        &self,
+        request: http::Request<Vec<u8>>,
+        limits: Limits,
+    ) -> BoxFuture<'static, TransportResult> {
+        self.inner.send(request, limits)
+    }
+}
+
+/// Sends `request` and reads the whole response, whatever its status.
+async fn exchange<C>(
+    client: Client<ConnectTimeout<C>, Full<Bytes>>,
+    request: http::Request<Vec<u8>>,
+    limits: Limits,
+) -> TransportResult
+where
+    C: Service<Uri> + Clone + Send + Sync + 'static,
+    C::Response: hyper::rt::Read + hyper::rt::Write + Connection + Unpin + Send + 'static,
+    C::Future: Send + 'static,
+    C::Error: Into<BoxError>,
+{
+    let exchange = async {
+        let response = client
+            .request(request.map(|body| Full::new(Bytes::from(body))))
+            .await
+            .map_err(|e| map_error(&e))?;
+        let (parts, body) = response.into_parts();
+        let body = Limited::new(body, limits.max_body())
+            .collect()
+            .await
+            .map_err(|e| map_error(&*e))?
+            .to_bytes();
+        Ok(http::Response::from_parts(parts, body.into()))
+    };
+    let timeout = limits.timeout();
+    tokio::time::timeout(timeout, exchange)
+        .await
+        .unwrap_or_else(|_| {
+            Err(TransportError::new(
+                TransportErrorKind::Timeout,
+                format!("no complete response within {timeout:?}"),
+            ))
+        })
 }
 
 /// Classifies an error by walking its causes.

@@ -6,10 +6,9 @@ use std::sync::Arc;
 use http::{Extensions, HeaderMap, StatusCode};
 use reqwest::{Request, Response};
 use reqwest_middleware::{Middleware, Next};
-use zuora_oauth_driver::replay::{ApiError, ApiOptions, ApiTypes, Exchange, Origin};
-use zuora_oauth_driver::{Runtime, TokenSource};
-
-use crate::ReqwestTransport;
+use zuora_oauth_core::Destination;
+use zuora_oauth_driver::TokenSource;
+use zuora_oauth_driver::api::{ApiError, ApiOptions, ApiTypes, Exchange};
 
 /// Authorizes the Zuora API calls of a [`reqwest_middleware::ClientWithMiddleware`] with a
 /// token source's token.
@@ -20,8 +19,8 @@ use crate::ReqwestTransport;
 /// API answers 401, the token is invalidated, a new one is fetched through the source's
 /// single flight, and the call is sent again once, if reqwest can copy its body (bytes or
 /// none; not a stream): the answer then carries
-/// [`Replayed`](zuora_oauth_driver::replay::Replayed) in its extensions. A 401 that was not
-/// sent again carries [`NotRetried`](zuora_oauth_driver::replay::NotRetried). Calls to
+/// [`Replayed`](zuora_oauth_driver::api::Replayed) in its extensions. A 401 that was not
+/// sent again carries [`NotRetried`](zuora_oauth_driver::api::NotRetried). Calls to
 /// other hosts go out untouched; 429 and 5xx answers come back as they are. The rules are
 /// the driver's ([`zuora_oauth_driver::replay`]); this type only adapts reqwest's types.
 ///
@@ -58,14 +57,14 @@ use crate::ReqwestTransport;
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone)]
-pub struct AuthorizeMiddleware<R: Runtime = ReqwestTransport> {
-    source: TokenSource<R>,
+pub struct AuthorizeMiddleware {
+    source: TokenSource,
     options: Arc<ApiOptions>,
 }
 
-impl<R: Runtime> AuthorizeMiddleware<R> {
-    /// Authorizes calls with `source`'s token (any runtime's: reqwest's, hyper's, yours).
-    pub fn new(source: TokenSource<R>) -> Self {
+impl AuthorizeMiddleware {
+    /// Authorizes calls with `source`'s token (whatever its transport).
+    pub fn new(source: TokenSource) -> Self {
         Self {
             source,
             options: Arc::default(),
@@ -73,14 +72,14 @@ impl<R: Runtime> AuthorizeMiddleware<R> {
     }
 
     /// Settings: a `Zuora-Track-Id` for every call.
-    pub fn options(mut self, options: ApiOptions) -> Self {
+    pub fn with_options(mut self, options: ApiOptions) -> Self {
         self.options = Arc::new(options);
         self
     }
 }
 
 #[async_trait::async_trait]
-impl<R: Runtime> Middleware for AuthorizeMiddleware<R> {
+impl Middleware for AuthorizeMiddleware {
     async fn handle(
         &self,
         request: Request,
@@ -88,11 +87,7 @@ impl<R: Runtime> Middleware for AuthorizeMiddleware<R> {
         next: Next<'_>,
     ) -> reqwest_middleware::Result<Response> {
         let mut next = Rest { next, extensions };
-        match self
-            .source
-            .send_api(&self.options, request, &mut next)
-            .await
-        {
+        match zuora_oauth_driver::api::send(&self.source, &self.options, request, &mut next).await {
             Ok(response) => Ok(response),
             Err(ApiError::Send(error)) => Err(error),
             Err(ApiError::Token(error)) => Err(reqwest_middleware::Error::middleware(error)),
@@ -110,9 +105,9 @@ impl ApiTypes for Rest<'_> {
     type Request = Request;
     type Response = Response;
 
-    fn origin(request: &Request) -> Option<Origin<'_>> {
+    fn destination(request: &Request) -> Option<Destination<'_>> {
         let url = request.url();
-        Some(Origin::new(url.scheme(), url.host_str()?, url.port()))
+        Some(Destination::new(url.scheme(), url.host_str()?, url.port(), url.path()))
     }
 
     fn headers_mut(request: &mut Request) -> &mut HeaderMap {

@@ -2,13 +2,15 @@
 
 use std::fmt;
 use std::io;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::Full;
 use reqwest::{Client, Url, redirect};
 use zuora_oauth_core::{TransportError, TransportErrorKind};
-use zuora_oauth_driver::causes::{causes, describe, io_kind};
-use zuora_oauth_driver::{ConnectOptions, Limits, Proxy, ProxyPolicy, ProxyRoute, TransportResult};
+use zuora_oauth_driver::internal::{ProxyRoute, causes, describe, io_kind, tls_config};
+use zuora_oauth_driver::{BoxFuture, ConnectOptions, Limits, Proxy, Transport, TransportResult};
 
 /// Sends token requests with a [`reqwest::Client`]: yours ([`with_client`](Self::with_client),
 /// sharing its pool, proxy and TLS settings) or its own ([`new`](Self::new),
@@ -19,10 +21,35 @@ use zuora_oauth_driver::{ConnectOptions, Limits, Proxy, ProxyPolicy, ProxyRoute,
 /// `Debug` shows the settings, never the client (whose proxies may hold credentials).
 #[derive(Clone)]
 pub struct ReqwestTransport {
-    client: Client,
-    /// The proxy policy of the transport's own client (checked before sending); `None`
-    /// with your client, whose proxies are yours.
-    proxy: Option<ProxyPolicy>,
+    client: Clients,
+}
+
+#[derive(Clone)]
+enum Clients {
+    /// The transport's own client, built for the connect timeout the source asks for.
+    Own(Arc<Own>),
+    /// Yours.
+    Yours(Client),
+}
+
+struct Own {
+    options: ConnectOptions,
+    built: Mutex<Option<(Duration, Client)>>,
+}
+
+impl Own {
+    /// The client whose connections are bounded by `connect_timeout`.
+    fn client(&self, connect_timeout: Duration) -> Client {
+        let mut slot = self.built.lock().unwrap_or_else(PoisonError::into_inner);
+        match &*slot {
+            Some((timeout, client)) if *timeout == connect_timeout => client.clone(),
+            _ => {
+                let client = own_client(&self.options, connect_timeout);
+                *slot = Some((connect_timeout, client.clone()));
+                client
+            }
+        }
+    }
 }
 
 impl Default for ReqwestTransport {
@@ -33,36 +60,21 @@ impl Default for ReqwestTransport {
 
 impl ReqwestTransport {
     /// A transport with its own client and the default settings: proxy from the
-    /// environment ([`ProxyPolicy::from_env`]), Mozilla's roots, a 30 s connect timeout
-    /// ([`ConnectOptions::default`]), no redirects.
+    /// environment ([`ProxyPolicy::from_env`](zuora_oauth_driver::ProxyPolicy::from_env)),
+    /// Mozilla's roots ([`ConnectOptions::default`]), no redirects.
     pub fn new() -> Self {
         Self::with_options(ConnectOptions::default())
     }
 
     /// A transport with its own client, connecting as `options` say: rustls (the driver's
-    /// one TLS configuration, [`ConnectOptions::tls_config`]) trusting its roots, no
-    /// redirects, the proxy policy's routes (never reqwest's own reading of the
-    /// environment), the connect timeout.
+    /// one TLS configuration) trusting its roots, no redirects, the proxy policy's routes
+    /// (never reqwest's own reading of the environment), the source's connect timeout.
     pub fn with_options(options: ConnectOptions) -> Self {
-        let policy = options.proxy().clone();
-        let proxy =
-            reqwest::Proxy::custom(move |url| match policy.route(&url.as_str().parse().ok()?) {
-                Ok(ProxyRoute::Tunnel(proxy)) => proxy_url(proxy),
-                _ => None,
-            });
-        let client = Client::builder()
-            .tls_backend_preconfigured(options.tls_config())
-            .redirect(redirect::Policy::none())
-            .connect_timeout(options.connect_timeout())
-            .proxy(proxy)
-            .user_agent(concat!("zuora-oauth-reqwest/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .unwrap_or_else(|_| {
-                unreachable!("a reqwest client with a preconfigured rustls builds")
-            });
-        ReqwestTransport {
-            proxy: Some(options.proxy().clone()),
-            ..ReqwestTransport::with_client(client)
+        Self {
+            client: Clients::Own(Arc::new(Own {
+                options,
+                built: Mutex::new(None),
+            })),
         }
     }
 
@@ -80,32 +92,59 @@ impl ReqwestTransport {
     /// your client with `redirect::Policy::none()`.
     pub fn with_client(client: Client) -> Self {
         Self {
-            client,
-            proxy: None,
+            client: Clients::Yours(client),
         }
     }
+}
 
-    /// The client requests are sent with.
-    pub fn client(&self) -> &Client {
-        &self.client
+impl Transport for ReqwestTransport {
+    fn send(
+        &self,
+        request: http::Request<Vec<u8>>,
+        limits: Limits,
+    ) -> BoxFuture<'static, TransportResult> {
+        let client = match &self.client {
+            Clients::Own(own) => {
+                if let Err(error) = own.options.proxy().route(request.uri()) {
+                    let error = TransportError::new(TransportErrorKind::Other, error.to_string());
+                    return Box::pin(async move { Err(error) });
+                }
+                own.client(limits.connect_timeout())
+            }
+            Clients::Yours(client) => client.clone(),
+        };
+        Box::pin(exchange(client, request, limits))
     }
+}
 
-    /// Sends `request` and reads the whole response, whatever its status.
-    pub async fn send(&self, request: http::Request<Vec<u8>>, limits: Limits) -> TransportResult {
-        if let Some(Err(error)) = self.proxy.as_ref().map(|p| p.route(request.uri())) {
-            return Err(TransportError::new(
-                TransportErrorKind::Other,
-                error.to_string(),
-            ));
-        }
+/// The transport's own client: rustls with `options`' roots, no redirects, the proxy
+/// policy's routes, `connect_timeout`.
+fn own_client(options: &ConnectOptions, connect_timeout: Duration) -> Client {
+    let policy = options.proxy().clone();
+    let proxy = reqwest::Proxy::custom(move |url| match policy.route(&url.as_str().parse().ok()?) {
+        Ok(ProxyRoute::Tunnel(proxy)) => proxy_url(proxy),
+        _ => None,
+    });
+    Client::builder()
+        .tls_backend_preconfigured(tls_config(options))
+        .redirect(redirect::Policy::none())
+        .connect_timeout(connect_timeout)
+        .proxy(proxy)
+        .user_agent(concat!("zuora-oauth-reqwest/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .unwrap_or_else(|_| unreachable!("a reqwest client with a preconfigured rustls builds"))
+}
+
+/// Sends `request` and reads the whole response, whatever its status.
+async fn exchange(client: Client, request: http::Request<Vec<u8>>, limits: Limits) -> TransportResult {
+    {
         // Not replayable: reqwest never re-sends it on a 307/308. Its size is exact, so it
         // still goes with a Content-Length.
         let request = request.map(|body| reqwest::Body::wrap(Full::new(Bytes::from(body))));
         let request = reqwest::Request::try_from(request).map_err(|e| map_error(&e))?;
         let sent_to = request.url().clone();
         let exchange = async {
-            let mut response = self
-                .client
+            let mut response = client
                 .execute(request)
                 .await
                 .map_err(|e| map_error(&e))?;
@@ -151,9 +190,12 @@ impl ReqwestTransport {
 
 impl fmt::Debug for ReqwestTransport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ReqwestTransport")
-            .field("proxy", &self.proxy)
-            .finish_non_exhaustive()
+        let mut d = f.debug_struct("ReqwestTransport");
+        match &self.client {
+            Clients::Own(own) => d.field("proxy", own.options.proxy()),
+            Clients::Yours(_) => d.field("client", &"yours"),
+        };
+        d.finish_non_exhaustive()
     }
 }
 

@@ -9,15 +9,14 @@ use std::sync::Arc;
 use http::header::CONTENT_LENGTH;
 use http::request::Parts;
 use http::{Extensions, HeaderMap, HeaderValue, StatusCode};
+use ureq::config::ConfigBuilder;
 use ureq::middleware::{Middleware, MiddlewareNext};
+use ureq::typestate::AgentScope;
 use ureq::{Agent, Body, SendBody};
-use zuora_oauth_driver::BlockingTransport;
-use zuora_oauth_driver::blocking::TokenSource;
-use zuora_oauth_driver::replay::{
-    ApiError, ApiOptions, ApiTypes, BlockingExchange, Origin, copy_request,
-};
-
-use crate::UreqTransport;
+use zuora_oauth_core::Destination;
+use zuora_oauth_driver::BlockingTokenSource;
+use zuora_oauth_driver::internal::copy_request;
+use zuora_oauth_driver::api::{ApiError, ApiOptions, ApiTypes, BlockingExchange};
 
 /// How much of a request body is read into memory so that the call can be sent again
 /// after a 401 (1 MiB); a longer body is streamed and not replayed.
@@ -30,20 +29,20 @@ pub const DEFAULT_REPLAY_LIMIT: u64 = 1024 * 1024;
 /// `Zuora-Entity-Ids` (and `Zuora-Track-Id` if configured with [`ApiOptions`]). When the
 /// API answers 401, the token is invalidated, a new one is fetched through the source's
 /// single flight, and the call is sent again once: the answer then carries
-/// [`Replayed`](zuora_oauth_driver::replay::Replayed). Calls to other hosts go out
+/// [`Replayed`](zuora_oauth_driver::api::Replayed). Calls to other hosts go out
 /// untouched; 429 and 5xx answers come back as they are. The rules are the driver's
 /// ([`zuora_oauth_driver::replay`]); this type only adapts ureq's types.
 ///
 /// Two things are particular to ureq:
 ///
-/// - **The replay agent.** ureq runs the rest of a middleware chain once per call, so the
-///   replay is sent with another agent, which you pass in: build it from the same
-///   configuration as the agent this middleware goes into, without this middleware (its
-///   own connection pool is used only for replays).
+/// - **One configuration, two agents.** ureq runs the rest of a middleware chain once per
+///   call, so a replay cannot go down the chain again: it is sent with a second agent made
+///   from the same configuration (its own connection pool is used only for replays).
+///   [`agent`](Self::agent) builds both from your configuration; you hold one agent.
 /// - **Bodies.** ureq's bodies cannot be copied, so the body of an authorized call is
-///   read into memory, up to [`replay_limit`](Self::replay_limit), and sent from there
-///   (with a `Content-Length`). A longer body is streamed on and not replayed: its 401
-///   comes back marked [`NotRetried`](zuora_oauth_driver::replay::NotRetried).
+///   read into memory, up to [`with_replay_limit`](Self::with_replay_limit), and sent from
+///   there (with a `Content-Length`). A longer body is streamed on and not replayed: its
+///   401 comes back marked [`NotRetried`](zuora_oauth_driver::api::NotRetried).
 ///
 /// With `http_status_as_error` on (ureq's default) a 401 comes back as
 /// `Err(ureq::Error::StatusCode(401))`, without markers; turn it off to see them.
@@ -53,21 +52,21 @@ pub const DEFAULT_REPLAY_LIMIT: u64 = 1024 * 1024;
 /// ```
 /// use ureq::Agent;
 /// use zuora_oauth_core::{ClientId, ClientSecret, Environment, TokenRequest};
+/// use zuora_oauth_driver::BlockingTokenSource;
 /// use zuora_oauth_testkit::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, MockServer};
-/// use zuora_oauth_ureq::{AuthorizeMiddleware, TokenSource};
+/// use zuora_oauth_ureq::{AuthorizeMiddleware, UreqTransport};
 ///
 /// let zuora = MockServer::start()?; // a mock Zuora on 127.0.0.1
-/// let source = TokenSource::new(TokenRequest::new(
-///     Environment::custom(&zuora.base_url())?,
-///     ClientId::new(DEMO_CLIENT_ID)?,
-///     ClientSecret::new(DEMO_CLIENT_SECRET)?,
-/// ));
-/// let config = || Agent::config_builder().http_status_as_error(false);
-/// let replay = config().build().new_agent();
-/// let agent = config()
-///     .middleware(AuthorizeMiddleware::new(source, replay))
-///     .build()
-///     .new_agent();
+/// let source = BlockingTokenSource::new(
+///     TokenRequest::new(
+///         Environment::custom(&zuora.base_url())?,
+///         ClientId::new(DEMO_CLIENT_ID)?,
+///         ClientSecret::new(DEMO_CLIENT_SECRET)?,
+///     ),
+///     UreqTransport::new(),
+/// );
+/// let agent = AuthorizeMiddleware::new(source)
+///     .agent(|| Agent::config_builder().http_status_as_error(false));
 ///
 /// let mut response = agent.get(zuora.api_url("/v1/accounts/A00000001")).call()?;
 /// assert_eq!(response.status(), 200);
@@ -76,62 +75,85 @@ pub const DEFAULT_REPLAY_LIMIT: u64 = 1024 * 1024;
 /// ```
 ///
 /// `Debug` shows the settings, never the replay agent (whose proxy may hold credentials).
-pub struct AuthorizeMiddleware<T: BlockingTransport = UreqTransport> {
-    source: TokenSource<T>,
+#[derive(Clone)]
+pub struct AuthorizeMiddleware {
+    source: BlockingTokenSource,
     options: Arc<ApiOptions>,
-    replay: Agent,
     replay_limit: u64,
 }
 
-impl<T: BlockingTransport> AuthorizeMiddleware<T> {
-    /// Authorizes calls with `source`'s token; `replay` sends a call again after a 401.
-    pub fn new(source: TokenSource<T>, replay: Agent) -> Self {
+impl AuthorizeMiddleware {
+    /// Authorizes calls with `source`'s token.
+    pub fn new(source: BlockingTokenSource) -> Self {
         Self {
             source,
             options: Arc::default(),
-            replay,
             replay_limit: DEFAULT_REPLAY_LIMIT,
         }
     }
 
     /// Settings: a `Zuora-Track-Id` for every call.
-    pub fn options(mut self, options: ApiOptions) -> Self {
+    pub fn with_options(mut self, options: ApiOptions) -> Self {
         self.options = Arc::new(options);
         self
     }
 
     /// How many body bytes are kept in memory to replay a call (default
     /// [`DEFAULT_REPLAY_LIMIT`]); a longer body is not replayed.
-    pub fn replay_limit(mut self, bytes: u64) -> Self {
+    pub fn with_replay_limit(mut self, bytes: u64) -> Self {
         self.replay_limit = bytes;
         self
     }
+
+    /// An agent configured by `config` (called twice: for the agent, and for the agent that
+    /// sends replays), with this middleware last in its chain.
+    pub fn agent(self, config: impl Fn() -> ConfigBuilder<AgentScope>) -> Agent {
+        let replay = config().build().new_agent();
+        config()
+            .middleware(Authorize {
+                middleware: self,
+                replay,
+            })
+            .build()
+            .new_agent()
+    }
 }
 
-impl<T: BlockingTransport> fmt::Debug for AuthorizeMiddleware<T> {
+impl fmt::Debug for AuthorizeMiddleware {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AuthorizeMiddleware")
             .field("source", &self.source)
             .field("options", &self.options)
             .field("replay_limit", &self.replay_limit)
-            .finish_non_exhaustive()
+            .finish()
     }
 }
 
-impl<T: BlockingTransport> Middleware for AuthorizeMiddleware<T> {
+/// The middleware in an agent's chain, with its replay agent.
+struct Authorize {
+    middleware: AuthorizeMiddleware,
+    replay: Agent,
+}
+
+impl Middleware for Authorize {
     fn handle(
         &self,
         request: http::Request<SendBody>,
         next: MiddlewareNext,
     ) -> Result<http::Response<Body>, ureq::Error> {
+        let AuthorizeMiddleware {
+            source,
+            options,
+            replay_limit,
+        } = &self.middleware;
         let mut next = Next {
             next: Some(next),
             replay: &self.replay,
-            limit: self.replay_limit,
+            limit: *replay_limit,
             body: PhantomData,
         };
         let request = request.map(Payload::Unread);
-        match self.source.send_api(&self.options, request, &mut next) {
+        match zuora_oauth_driver::api::send_blocking(source, options, request, &mut next) {
             Ok(Ok(response)) => Ok(response),
             Ok(Err(status)) => Err(ureq::Error::StatusCode(status)),
             Err(ApiError::Send(error)) => Err(error),
@@ -167,8 +189,8 @@ impl<'a> ApiTypes for Next<'_, 'a> {
     type Request = http::Request<Payload<'a>>;
     type Response = Answer;
 
-    fn origin(request: &Self::Request) -> Option<Origin<'_>> {
-        Origin::of_uri(request.uri())
+    fn destination(request: &Self::Request) -> Option<Destination<'_>> {
+        Destination::of_uri(request.uri())
     }
 
     fn headers_mut(request: &mut Self::Request) -> &mut HeaderMap {

@@ -2,25 +2,24 @@
 
 use std::fmt;
 use std::io;
-use std::time::Duration;
 
 use ureq::Agent;
 use ureq::tls::{Certificate, RootCerts, TlsConfig};
 use zuora_oauth_core::{TransportError, TransportErrorKind};
+use zuora_oauth_driver::internal::ProxyRoute;
 use zuora_oauth_driver::{
-    ConnectOptions, DEFAULT_CONNECT_TIMEOUT, Limits, Proxy, ProxyPolicy, ProxyRoute,
+    BlockingTransport, ConnectOptions, Limits, Proxy, ProxyPolicy, TransportResult,
 };
 
 /// Sends token requests with a ureq [`Agent`]: no redirects, no status-as-error, the
-/// [`ProxyPolicy`]'s route, a connect timeout, a timeout and a body cap. Holds no Zuora
-/// rules: it moves bytes.
+/// [`ProxyPolicy`]'s route, and the source's [`Limits`] (connect timeout, timeout, body
+/// cap). Holds no Zuora rules: it moves bytes.
 ///
 /// `Debug` shows the settings, never proxy credentials.
 #[derive(Clone)]
 pub struct UreqTransport {
     agent: Agent,
     proxy: ProxyPolicy,
-    connect_timeout: Duration,
 }
 
 impl Default for UreqTransport {
@@ -31,14 +30,13 @@ impl Default for UreqTransport {
 
 impl UreqTransport {
     /// A transport with its own agent and the default settings: proxy from the environment
-    /// ([`ProxyPolicy::from_env`]), Mozilla's roots, a 30 s connect timeout
-    /// ([`ConnectOptions::default`]).
+    /// ([`ProxyPolicy::from_env`]) and Mozilla's roots ([`ConnectOptions::default`]).
     pub fn new() -> Self {
         Self::with_options(ConnectOptions::default())
     }
 
     /// A transport with its own agent (rustls with the `ring` provider), connecting as
-    /// `options` say: proxy, trust roots, connect timeout.
+    /// `options` say: proxy and trust roots.
     pub fn with_options(options: ConnectOptions) -> Self {
         let certificates: Vec<Certificate<'static>> = options
             .trust()
@@ -58,44 +56,31 @@ impl UreqTransport {
                     .build(),
             )
             .build();
-        Self::with_agent(Agent::new_with_config(config))
-            .proxy(options.proxy().clone())
-            .connect_timeout(options.connect_timeout())
+        Self::with_agent(Agent::new_with_config(config)).with_proxy(options.proxy().clone())
     }
 
     /// Uses your agent (TLS and pool settings). Whatever its configuration, token requests
-    /// are sent without following redirects, with 4xx/5xx returned as responses, with this
-    /// transport's timeouts, and through the proxy this transport's [`ProxyPolicy`] picks
+    /// are sent without following redirects, with 4xx/5xx returned as responses, with the
+    /// source's timeouts, and through the proxy this transport's [`ProxyPolicy`] picks
     /// (default: [`ProxyPolicy::from_env`]), not the agent's.
     pub fn with_agent(agent: Agent) -> Self {
         Self {
             agent,
             proxy: ProxyPolicy::from_env(),
-            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
         }
     }
 
     /// Which proxy carries which request (default: [`ProxyPolicy::from_env`], read when the
     /// transport was made). Plain http never goes through a proxy, whatever the policy.
-    pub fn proxy(mut self, policy: ProxyPolicy) -> Self {
+    pub fn with_proxy(mut self, policy: ProxyPolicy) -> Self {
         self.proxy = policy;
         self
     }
+}
 
-    /// Limits connection setup: TCP, a proxy's CONNECT and the TLS handshake together
-    /// (default 30 s; never more than the timeout). A connection not ready in time fails
-    /// with [`TransportErrorKind::Timeout`].
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
-        self
-    }
-
+impl BlockingTransport for UreqTransport {
     /// Sends `request` and reads the whole response, whatever its status.
-    pub fn send(
-        &self,
-        request: http::Request<Vec<u8>>,
-        limits: Limits,
-    ) -> Result<http::Response<Vec<u8>>, TransportError> {
+    fn send(&self, request: http::Request<Vec<u8>>, limits: Limits) -> TransportResult {
         let via = match self.proxy.route(request.uri()) {
             Ok(ProxyRoute::Direct) => None,
             Ok(ProxyRoute::Tunnel(proxy)) => Some(proxy),
@@ -114,7 +99,7 @@ impl UreqTransport {
             .max_redirects(0)
             .proxy(proxy)
             .timeout_global(Some(limits.timeout()))
-            .timeout_connect(Some(self.connect_timeout.min(limits.timeout())))
+            .timeout_connect(Some(limits.connect_timeout()))
             .build();
         let response = self.agent.run(request).map_err(|error| {
             let mut error = map_error(error);
@@ -139,7 +124,6 @@ impl fmt::Debug for UreqTransport {
         // The agent's own Debug would show a proxy it was configured with, credentials hinted.
         f.debug_struct("UreqTransport")
             .field("proxy", &self.proxy)
-            .field("connect_timeout", &self.connect_timeout)
             .finish_non_exhaustive()
     }
 }

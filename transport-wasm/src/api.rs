@@ -2,9 +2,10 @@
 //! rules (`replay` module) on `http::Request<Vec<u8>>` and `http::Response<Vec<u8>>`.
 
 use zuora_oauth_core::TransportError;
-use zuora_oauth_driver::replay::{ApiError, ApiOptions, Exchange, HttpApiTypes};
+use zuora_oauth_driver::api::{ApiError, ApiOptions, Exchange, HttpApiTypes};
+use zuora_oauth_driver::{Limits, TokenSource};
 
-use crate::{FetchTransport, Limits, TokenSource};
+use crate::FetchTransport;
 
 /// Default cap on an API answer's body (16 MiB): it is read whole into memory.
 pub const DEFAULT_API_MAX_BODY: usize = 16 * 1024 * 1024;
@@ -19,18 +20,18 @@ pub const DEFAULT_API_MAX_BODY: usize = 16 * 1024 * 1024;
 /// single flight (ten calls refused together cause one token request), and the call is sent
 /// again **once**: its body is bytes, which can always be sent again (as a `RequestInit`
 /// with a string or bytes body can). The answer then carries
-/// [`Replayed`](crate::Replayed) in its extensions; a 401 that was not sent again because
-/// no new token could be had carries [`NotRetried`](crate::NotRetried); a second 401 is
+/// [`Replayed`](zuora_oauth_driver::api::Replayed) in its extensions; a 401 that was not sent again because
+/// no new token could be had carries [`NotRetried`](zuora_oauth_driver::api::NotRetried); a second 401 is
 /// returned as it came. Calls to other origins go out untouched; 429 and 5xx answers come
 /// back as they are, and never cause a token request. The rules are the driver's
 /// ([`zuora_oauth_driver::replay`]); this type only adapts the types.
 ///
-/// Each attempt is one [`FetchTransport::send`]: redirects not followed, every status
-/// returned as a response, and [`Limits`] of its own for API answers (by default the same
-/// 30 s timeout as the token call, and a body cap of [`DEFAULT_API_MAX_BODY`]; see
-/// [`limits`](Self::limits)).
-/// A failed exchange comes back as [`ApiError::Send`](crate::ApiError::Send), a token that
-/// could not be had (the call was not sent) as [`ApiError::Token`](crate::ApiError::Token).
+/// Each attempt is one exchange of the [`FetchTransport`]: redirects not followed, every
+/// status returned as a response, and limits of its own for API answers (by default a
+/// 30 s timeout and a body cap of [`DEFAULT_API_MAX_BODY`]; see
+/// [`with_timeout`](Self::with_timeout), [`with_max_body`](Self::with_max_body)).
+/// A failed exchange comes back as [`ApiError::Send`], a token that could not be had (the
+/// call was not sent) as [`ApiError::Token`].
 ///
 /// In a page the API must answer CORS for the page's origin, allowing the `Authorization`,
 /// `Zuora-Entity-Ids` and `Zuora-Track-Id` request headers, and exposing `Zuora-Request-Id`
@@ -38,8 +39,9 @@ pub const DEFAULT_API_MAX_BODY: usize = 16 * 1024 * 1024;
 ///
 /// ```no_run
 /// # #[cfg(target_arch = "wasm32")]
-/// # async fn demo(source: zuora_oauth_wasm::TokenSource) -> Result<(), Box<dyn std::error::Error>> {
-/// use zuora_oauth_wasm::{AuthorizedFetch, Replayed};
+/// # async fn demo(source: zuora_oauth_driver::TokenSource) -> Result<(), Box<dyn std::error::Error>> {
+/// use zuora_oauth_driver::api::Replayed;
+/// use zuora_oauth_wasm::AuthorizedFetch;
 ///
 /// // `source`: a `TokenSource` for Environment::ProdEu, kept for the worker's lifetime.
 /// let api = AuthorizedFetch::new(source);
@@ -78,16 +80,22 @@ impl AuthorizedFetch {
     }
 
     /// Settings: a `Zuora-Track-Id` for every call.
-    pub fn options(mut self, options: ApiOptions) -> Self {
+    pub fn with_options(mut self, options: ApiOptions) -> Self {
         self.options = options;
         self
     }
 
-    /// The timeout and body cap of each attempt (default: 30 s, [`DEFAULT_API_MAX_BODY`]);
-    /// the token request keeps the source's own. A slow Zuora operation may need a longer
-    /// timeout; a larger answer, a larger cap (the body is read whole into memory).
-    pub fn limits(mut self, limits: Limits) -> Self {
-        self.limits = limits;
+    /// The timeout of each attempt (default 30 s); the token request keeps the source's
+    /// own. A slow Zuora operation may need a longer one.
+    pub fn with_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.limits = self.limits.with_timeout(timeout);
+        self
+    }
+
+    /// The body cap of each attempt's answer (default [`DEFAULT_API_MAX_BODY`]): the body is
+    /// read whole into memory.
+    pub fn with_max_body(mut self, bytes: usize) -> Self {
+        self.limits = self.limits.with_max_body(bytes);
         self
     }
 
@@ -102,18 +110,14 @@ impl AuthorizedFetch {
         request: http::Request<Vec<u8>>,
     ) -> Result<http::Response<Vec<u8>>, ApiError<TransportError>> {
         let mut fetch = Fetch {
-            transport: FetchTransport::new(),
             limits: self.limits,
         };
-        self.source
-            .send_api(&self.options, request, &mut fetch)
-            .await
+        zuora_oauth_driver::api::send(&self.source, &self.options, request, &mut fetch).await
     }
 }
 
 /// One call's attempts over the global `fetch`, as the driver's [`Exchange`].
 struct Fetch {
-    transport: FetchTransport,
     limits: Limits,
 }
 
@@ -130,6 +134,6 @@ impl Exchange for Fetch {
     type Error = TransportError;
 
     async fn send(&mut self, request: Self::Request) -> Result<Self::Response, Self::Error> {
-        self.transport.send(request, self.limits).await
+        FetchTransport::exchange(request, self.limits).await
     }
 }

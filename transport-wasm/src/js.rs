@@ -1,16 +1,15 @@
 //! The few JavaScript globals this crate uses, looked up on the global object so that pages,
-//! workers, Node and edge runtimes all work: `fetch`, `setTimeout`/`clearTimeout`,
-//! `performance.now()`, `Date.now()` and `Math.random()`.
+//! workers, Node and edge runtimes all work: `fetch` and `setTimeout`/`clearTimeout` (the
+//! runtime's own timers and clocks are the driver's).
 
 use std::cell::Cell;
 use std::rc::Rc;
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::Duration;
 
 use js_sys::{Function, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{AbortController, RequestInit};
-use zuora_oauth_core::Timestamp;
 
 #[wasm_bindgen]
 extern "C" {
@@ -27,12 +26,6 @@ extern "C" {
     /// The global `clearTimeout(handle)`.
     #[wasm_bindgen(catch, js_name = clearTimeout)]
     fn clear_timeout(handle: &JsValue) -> Result<(), JsValue>;
-
-    /// `performance`, whatever the global object is.
-    pub(crate) type Performance;
-
-    #[wasm_bindgen(method)]
-    fn now(this: &Performance) -> f64;
 }
 
 /// The longest delay `setTimeout` honours (2^31 − 1 ms, about 24.8 days); longer delays
@@ -172,100 +165,4 @@ impl Drop for Deadline {
             self.controller.abort();
         }
     }
-}
-
-/// The clocks a token source feeds to the core: `performance.now()` when the global object
-/// has it, else `Date.now()` (not monotonic; the core treats a step back as time standing
-/// still); the wall clock is `Date.now()`.
-pub(crate) fn clock() -> zuora_oauth_driver::Clock {
-    let global: JsValue = js_sys::global().into();
-    let wall = || UNIX_EPOCH + Duration::from_secs_f64(js_sys::Date::now().max(0.0) / 1000.0);
-    match property(&global, "performance") {
-        Some(p) if property(&p, "now").is_some_and(|now| now.is_function()) => {
-            let performance: Performance = p.unchecked_into();
-            zuora_oauth_driver::Clock::new(
-                move || Timestamp::from_millis_f64(performance.now()).as_duration(),
-                wall,
-            )
-        }
-        _ => zuora_oauth_driver::Clock::new(
-            || Timestamp::from_millis_f64(js_sys::Date::now()).as_duration(),
-            wall,
-        ),
-    }
-}
-
-/// Whether the global object has `setTimeout`, which timeouts and waits need.
-pub(crate) fn has_timers() -> bool {
-    let global: JsValue = js_sys::global().into();
-    property(&global, "setTimeout").is_some_and(|f| f.is_function())
-}
-
-/// A future that completes after a delay (`setTimeout`); dropping it clears the timer, so
-/// that no timer keeps Node's event loop alive.
-pub(crate) struct Sleep {
-    timer: Option<(JsValue, Closure<dyn FnMut()>)>,
-    fired: Rc<Cell<bool>>,
-    waker: Rc<Cell<Option<std::task::Waker>>>,
-}
-
-impl Sleep {
-    pub(crate) fn new(duration: Duration) -> Self {
-        let fired = Rc::new(Cell::new(false));
-        let waker: Rc<Cell<Option<std::task::Waker>>> = Rc::new(Cell::new(None));
-        let on_timeout = {
-            let (fired, waker) = (Rc::clone(&fired), Rc::clone(&waker));
-            Closure::<dyn FnMut()>::new(move || {
-                fired.set(true);
-                if let Some(w) = waker.take() {
-                    w.wake();
-                }
-            })
-        };
-        // Rounded up: a timer that fires before the time asked for would have a waiter look
-        // again too early, and go back to sleep.
-        let ms = duration.as_micros().div_ceil(1000).min(MAX_TIMER_MS) as i32;
-        // Without a `setTimeout` (which `Runtime::check` reports before anyone waits), the
-        // sleep never completes: completing at once would have a waiter poll in a loop that
-        // never yields to the event loop.
-        let timer = set_timeout(on_timeout.as_ref().unchecked_ref(), ms)
-            .ok()
-            .map(|handle| (handle, on_timeout));
-        Self {
-            timer,
-            fired,
-            waker,
-        }
-    }
-}
-
-impl std::future::Future for Sleep {
-    type Output = ();
-
-    fn poll(
-        self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<()> {
-        if self.fired.get() {
-            return std::task::Poll::Ready(());
-        }
-        self.waker.set(Some(cx.waker().clone()));
-        std::task::Poll::Pending
-    }
-}
-
-impl Drop for Sleep {
-    fn drop(&mut self) {
-        if let Some((handle, closure)) = self.timer.take() {
-            let _ = clear_timeout(&handle);
-            drop(closure);
-        }
-    }
-}
-
-/// A jitter seed from `Math.random()` (two draws of 32 bits). Not for secrets: it only
-/// spreads refresh and retry times across processes.
-pub(crate) fn random_seed() -> u64 {
-    let draw = || (js_sys::Math::random() * 4_294_967_296.0) as u64 & 0xffff_ffff;
-    (draw() << 32) | draw()
 }

@@ -9,19 +9,9 @@ mod api;
 #[cfg(any(target_arch = "wasm32", doc))]
 mod js;
 #[cfg(any(target_arch = "wasm32", doc))]
-mod source;
-#[cfg(any(target_arch = "wasm32", doc))]
 mod transport;
 
 #[cfg(any(target_arch = "wasm32", doc))]
 pub use api::{AuthorizedFetch, DEFAULT_API_MAX_BODY};
 #[cfg(any(target_arch = "wasm32", doc))]
-pub use source::{TokenSource, TokenSourceBuilder};
-#[cfg(any(target_arch = "wasm32", doc))]
 pub use transport::FetchTransport;
-#[cfg(any(target_arch = "wasm32", doc))]
-pub use zuora_oauth_driver::replay::{
-    ApiError, ApiOptions, NotRetried, NotRetriedReason, Replayed,
-};
-
-pub use zuora_oauth_driver::{DEFAULT_MAX_BODY, DEFAULT_TIMEOUT, Limits};

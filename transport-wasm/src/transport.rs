@@ -10,7 +10,7 @@ use web_sys::{
 };
 use zuora_oauth_core::{TransportError, TransportErrorKind};
 
-use crate::Limits;
+use zuora_oauth_driver::{BoxFuture, Limits, Transport, TransportResult};
 use crate::js::{Deadline, JsFailure, global_fetch};
 
 /// Sends token requests (and, for [`AuthorizedFetch`](crate::AuthorizedFetch), API calls)
@@ -46,16 +46,25 @@ impl Default for FetchTransport {
     }
 }
 
+impl Transport for FetchTransport {
+    fn send(
+        &self,
+        request: http::Request<Vec<u8>>,
+        limits: Limits,
+    ) -> BoxFuture<'static, TransportResult> {
+        Box::pin(Self::exchange(request, limits))
+    }
+}
+
 impl FetchTransport {
-    /// A transport with the default timeout and body cap.
+    /// The transport (it has no settings: the source's [`Limits`] bound each exchange).
     pub fn new() -> Self {
         Self {}
     }
 
     /// Sends `request` with the global `fetch` and reads the whole response, whatever its
     /// status.
-    pub async fn send(
-        &self,
+    pub(crate) async fn exchange(
         request: http::Request<Vec<u8>>,
         limits: Limits,
     ) -> Result<http::Response<Vec<u8>>, TransportError> {

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use stacks::{Call, Outcome, Payload, Stack, UREQ_REPLAY_LIMIT, token_request};
 use zuora_oauth_core::{EntityId, Error, TrackId};
-use zuora_oauth_driver::replay::{ApiOptions, NotRetriedReason};
+use zuora_oauth_driver::api::{ApiOptions, NotRetriedReason};
 use zuora_oauth_testkit::{DEMO_CLIENT_ID, Fault, FaultRule, MockServer, RetryAfter};
 
 stacks::stacks!(

@@ -11,7 +11,7 @@ use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Either, Full};
 use tower::{Service, ServiceBuilder, ServiceExt};
 use zuora_oauth_core::{ClientId, ClientSecret, Environment, TokenRequest};
-use zuora_oauth_driver::replay::{ApiOptions, NotRetried, Replayed};
+use zuora_oauth_driver::api::{ApiOptions, NotRetried, Replayed};
 use zuora_oauth_testkit::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, MockServer};
 
 /// The body of a call.

@@ -1,5 +1,6 @@
-//! A tower layer that authorizes Zuora API calls: the driver's rules (`replay` module) on
-//! `http::Request<B>` and `http::Response<_>`.
+//! A tower layer that authorizes Zuora API calls (feature `tower`): the rules of
+//! [`replay`](crate::api) on `http::Request<B>` and `http::Response<_>`, for any tower
+//! stack — hyper-util's client, reqwest through tower, an axum-style service.
 
 use std::future::poll_fn;
 use std::marker::PhantomData;
@@ -12,10 +13,9 @@ use http_body_util::combinators::{BoxBody, UnsyncBoxBody};
 use http_body_util::{BodyExt, Either, Empty, Full};
 use tower_layer::Layer;
 use tower_service::Service;
-use zuora_oauth_driver::replay::{ApiError, ApiOptions, Exchange, HttpApiTypes};
-use zuora_oauth_driver::{BoxFuture, Runtime, TokenSource};
 
-use crate::HyperTransport;
+use crate::api::{ApiError, ApiOptions, Exchange, HttpApiTypes};
+use crate::{BoxFuture, TokenSource};
 
 /// Authorizes the Zuora API calls of a tower stack (hyper-util's client, an axum-style
 /// service, anything that takes `http::Request<B>`) with a token source's token.
@@ -25,10 +25,10 @@ use crate::HyperTransport;
 /// `Zuora-Entity-Ids` (and `Zuora-Track-Id` if configured with [`ApiOptions`]). When the API
 /// answers 401, the token is invalidated, a new one is fetched through the source's single
 /// flight, and the call is sent again once, if its body can be replayed ([`ReplayBody`]):
-/// the answer then carries [`Replayed`](zuora_oauth_driver::replay::Replayed). A 401 that
-/// was not sent again carries [`NotRetried`](zuora_oauth_driver::replay::NotRetried). Calls
-/// to other hosts go out untouched; 429 and 5xx answers come back as they are. The rules
-/// are the driver's ([`zuora_oauth_driver::replay`]); this layer only adapts the types.
+/// the answer then carries [`Replayed`](crate::api::Replayed). A 401 that was not sent
+/// again carries [`NotRetried`](crate::api::NotRetried). Calls elsewhere go out
+/// untouched; 429 and 5xx answers come back as they are. The rules are
+/// [`replay`](crate::api)'s; this layer only adapts the types.
 ///
 /// The inner service must be `Clone` (hyper-util's client is); its error comes back as
 /// [`ApiError::Send`], a token that could not be had as [`ApiError::Token`].
@@ -41,17 +41,22 @@ use crate::HyperTransport;
 /// use hyper_util::rt::TokioExecutor;
 /// use tower::{Service, ServiceBuilder, ServiceExt};
 /// use zuora_oauth_core::{ClientId, ClientSecret, Environment, TokenRequest};
-/// use zuora_oauth_hyper::{AuthorizeLayer, TokenSource};
+/// use zuora_oauth_driver::TokenSource;
+/// use zuora_oauth_driver::tower::AuthorizeLayer;
+/// use zuora_oauth_hyper::HyperTransport;
 /// use zuora_oauth_testkit::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, MockServer};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), tower::BoxError> {
 /// let zuora = MockServer::start()?; // a mock Zuora on 127.0.0.1
-/// let source = TokenSource::new(TokenRequest::new(
-///     Environment::custom(&zuora.base_url())?,
-///     ClientId::new(DEMO_CLIENT_ID)?,
-///     ClientSecret::new(DEMO_CLIENT_SECRET)?,
-/// ));
+/// let source = TokenSource::new(
+///     TokenRequest::new(
+///         Environment::custom(&zuora.base_url())?,
+///         ClientId::new(DEMO_CLIENT_ID)?,
+///         ClientSecret::new(DEMO_CLIENT_SECRET)?,
+///     ),
+///     HyperTransport::new(),
+/// );
 /// let client = Client::builder(TokioExecutor::new()).build_http::<Empty<Bytes>>();
 /// let mut api = ServiceBuilder::new()
 ///     .timeout(Duration::from_secs(30))
@@ -66,14 +71,14 @@ use crate::HyperTransport;
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone)]
-pub struct AuthorizeLayer<R: Runtime = HyperTransport> {
-    source: TokenSource<R>,
+pub struct AuthorizeLayer {
+    source: TokenSource,
     options: Arc<ApiOptions>,
 }
 
-impl<R: Runtime> AuthorizeLayer<R> {
-    /// Authorizes calls with `source`'s token (any runtime's: hyper's, reqwest's, yours).
-    pub fn new(source: TokenSource<R>) -> Self {
+impl AuthorizeLayer {
+    /// Authorizes calls with `source`'s token (whatever its transport).
+    pub fn new(source: TokenSource) -> Self {
         Self {
             source,
             options: Arc::default(),
@@ -81,14 +86,14 @@ impl<R: Runtime> AuthorizeLayer<R> {
     }
 
     /// Settings: a `Zuora-Track-Id` for every call.
-    pub fn options(mut self, options: ApiOptions) -> Self {
+    pub fn with_options(mut self, options: ApiOptions) -> Self {
         self.options = Arc::new(options);
         self
     }
 }
 
-impl<S, R: Runtime> Layer<S> for AuthorizeLayer<R> {
-    type Service = Authorize<S, R>;
+impl<S> Layer<S> for AuthorizeLayer {
+    type Service = Authorize<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
         Authorize {
@@ -101,18 +106,17 @@ impl<S, R: Runtime> Layer<S> for AuthorizeLayer<R> {
 
 /// The service of [`AuthorizeLayer`].
 #[derive(Debug, Clone)]
-pub struct Authorize<S, R: Runtime = HyperTransport> {
+pub struct Authorize<S> {
     inner: S,
-    source: TokenSource<R>,
+    source: TokenSource,
     options: Arc<ApiOptions>,
 }
 
-impl<S, R, B, Out> Service<http::Request<B>> for Authorize<S, R>
+impl<S, B, Out> Service<http::Request<B>> for Authorize<S>
 where
     S: Service<http::Request<B>, Response = http::Response<Out>> + Clone + Send + 'static,
     S::Future: Send,
     S::Error: Send,
-    R: Runtime,
     B: ReplayBody + Send + 'static,
     Out: Send + 'static,
 {
@@ -135,7 +139,7 @@ where
                 ready: true,
                 types: PhantomData,
             };
-            source.send_api(&options, request, &mut next).await
+            crate::api::send(&source, &options, request, &mut next).await
         })
     }
 }
