@@ -5,7 +5,9 @@
 //! for a refresh, what is transient, the backoff with full jitter, never retrying sooner
 //! than `Retry-After`, never retrying a rejection, keeping a still-usable token when a
 //! refresh fails. This loop adds the two limits only a one-shot command has: the number of
-//! attempts (`--retries`) and the longest `Retry-After` worth waiting for (`--max-wait`).
+//! attempts (`--retries`) and the longest `Retry-After` worth waiting for (`--max-wait`),
+//! and one rule of its own: after Zuora refused the credentials, a saved token is not
+//! printed, although the lifecycle would keep handing it out while it is valid.
 //!
 //! A cached [`TokenRecord`] is adopted by a lifecycle whose clock reads the wall time, at
 //! the moment the record was issued: the lifecycle then schedules its refresh exactly as
@@ -109,13 +111,16 @@ impl Fetcher {
             let out_of_retries = attempts > policy.retries;
             let last_error = lifecycle.last_error().cloned();
             match lifecycle.poll(now) {
-                Action::Use(token) => {
-                    return Ok(if Some(token.generation()) == adopted {
-                        Fetched::Stored(token.clone(), last_error)
-                    } else {
-                        Fetched::New(token.clone())
-                    });
+                Action::Use(token) if Some(token.generation()) == adopted => {
+                    // Zuora refused the credentials (or the request): the saved token was
+                    // issued to what it now refuses. The run fails with that, rather than
+                    // covering it with the token.
+                    if let Some(error) = last_error.as_ref().filter(|e| is_rejection(e)) {
+                        return Err(failure(error.clone(), attempts, Stop::Permanent));
+                    }
+                    return Ok(Fetched::Stored(token.clone(), last_error));
                 }
+                Action::Use(token) => return Ok(Fetched::New(token.clone())),
                 Action::Send(outgoing) => {
                     // After a failure the backoff may allow the next attempt at once: the
                     // same limits apply as when it asks to wait.
@@ -204,6 +209,12 @@ impl Fetcher {
         });
         (lifecycle, adopted)
     }
+}
+
+/// Whether `error` is Zuora refusing the credentials or the request (400, 401, 403): a
+/// saved token is never printed after one.
+pub fn is_rejection(error: &Error) -> bool {
+    matches!(error, Error::Rejected(_))
 }
 
 /// The lifecycle's clock: the wall time as it was when the run started, advanced by a

@@ -76,7 +76,7 @@ fn run(args: &Args) -> Result<(), Failure> {
 /// What to print of `fetched`, warning when it is a saved token kept after a failure.
 fn issued(fetched: &Fetched) -> Issued {
     let (Fetched::New(token) | Fetched::Stored(token, _)) = fetched;
-    let issued = Issued::from_cached(token);
+    let issued = Issued::new(token, matches!(fetched, Fetched::New(_)));
     if let Fetched::Stored(_, Some(error)) = fetched {
         warn(&format!(
             "could not refresh the saved token ({error}); printing it, as it is valid until {}",

@@ -53,7 +53,10 @@ fn saved(home: &Home, server: &MockServer) -> (String, PathBuf, PathBuf) {
 }
 
 fn mkfifo(path: &Path) {
-    let status = Command::new("mkfifo").arg(path).status().expect("mkfifo runs");
+    let status = Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .expect("mkfifo runs");
     assert!(status.success(), "mkfifo {path:?}");
 }
 
@@ -95,7 +98,10 @@ fn a_symlink_planted_as_the_lock_file_is_not_followed() {
     let outcome = cached_run(&home, &server);
     let (token, _) = token_with_one_warning(&outcome);
     assert_eq!(token, server.issued_tokens()[1].access_token);
-    assert!(!outside.exists(), "the link was followed: {outside:?} created");
+    assert!(
+        !outside.exists(),
+        "the link was followed: {outside:?} created"
+    );
     assert!(is_symlink(&lock));
 }
 

@@ -329,7 +329,10 @@ fn a_lifetime_over_the_librarys_cap_prints_both_named() {
     assert_eq!(v["server_expires_in"], json!(ten_days), "{v}");
     let at = parse_rfc3339_utc(v["expires_at"].as_str().unwrap());
     let gap = secs_between(at, started);
-    assert!((86_390.0..86_410.0).contains(&gap), "expires_at {gap} s away");
+    assert!(
+        (86_390.0..86_410.0).contains(&gap),
+        "expires_at {gap} s away"
+    );
     // From the cache: the lifetime used; the server's answer is not this run's.
     let cached = run();
     assert_eq!(cached["expires_in"], json!(86_400), "{cached}");

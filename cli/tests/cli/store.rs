@@ -334,7 +334,10 @@ fn a_password_in_the_store_flag_is_refused_before_anything_is_sent() {
     let server = server();
     for url in [
         url_with_password(&redis, PASSWORD_IN_URL),
-        format!("redis://default:{PASSWORD_IN_URL}@127.0.0.1:{}/0", redis.port()),
+        format!(
+            "redis://default:{PASSWORD_IN_URL}@127.0.0.1:{}/0",
+            redis.port()
+        ),
         format!("REDISS://:{PASSWORD_IN_URL}@127.0.0.1:{}", redis.port()),
     ] {
         let outcome = Cli::new().against(&server).args(["--store", &url]).run();
@@ -375,7 +378,12 @@ fn store_file_reads_the_url_from_a_file_or_standard_input() {
         .to_owned();
     // Shared with the other ways of naming the same store (CRLF ending too).
     std::fs::write(&file, format!("{url}\r\n")).unwrap();
-    let again = home.cli().against(&server).arg("--store-file").arg(&file).run();
+    let again = home
+        .cli()
+        .against(&server)
+        .arg("--store-file")
+        .arg(&file)
+        .run();
     assert_eq!(again.token(), first);
     let from_stdin = home
         .cli()
@@ -414,7 +422,10 @@ fn store_file_reads_the_url_from_a_file_or_standard_input() {
                 .args(["--store", &down]),
             "--store",
         ),
-        (home.cli().arg("--store-file").arg(&file).arg("--cache"), "--cache"),
+        (
+            home.cli().arg("--store-file").arg(&file).arg("--cache"),
+            "--cache",
+        ),
         (home.cli().arg("--store-file").arg(&missing), "--store-file"),
         (
             home.cli()
