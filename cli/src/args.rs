@@ -46,13 +46,13 @@ Environments (--env NAME or ZUORA_ENV=NAME):
 --cache (a file of yours) and --store (Redis, shared with other machines and with the
 zuora-oauth library's processes using the same credentials) keep the token for later runs,
 under a name derived from the client secret too: another secret never gets it.
-A saved token is reused for as long as the zuora-oauth library would keep it: until {window} s
-before it expires (up to {jitter} % earlier, at random: {window} to {window_jittered} s), or halfway
+A saved token is reused for as long as the zuora-oauth library would keep it: until
+{window} s before it expires (up to {jitter} % earlier, at random: {window} to {window_jittered} s), or halfway
 through its usable life (its lifetime less {min_remaining} s) for tokens shorter than {short} s,
-and never with less than {min_remaining} s left; then a new one is fetched.
-If that fails while the saved token is still usable, the saved token is printed with a
-warning, unless Zuora refused the credentials (400, 401, 403): then the run fails (exit 3)
-and the saved token is removed. Runs that find no usable token at the same time make one request: the run holding
+and never with less than {min_remaining} s left; then a new one is fetched. If that fails
+while the saved token is still usable, the saved token is printed with a warning, unless
+Zuora refused the credentials (400, 401, 403): then the run fails (exit 3) and the saved
+token is removed. Runs that find no usable token at the same time make one request: the run holding
 the store's lease fetches (--cache: a lock on the entry's lock file, which the system frees
 if the run dies; --store: a Redis key that expires after {lease} s), the others wait for its
 token, and fetch on their own if they have none {double_lease} s after finding the lease taken.

@@ -313,17 +313,22 @@ fn a_rejected_refresh_never_prints_the_saved_token() {
     // Zuora refusing the credentials (revoked, rotated) is not a failure to cover with the
     // saved token: the run fails with the credentials error, and the saved token, issued
     // to credentials Zuora now refuses, is not printed by later runs either.
-    for fault in [
-        Fault::oauth_error(401, "invalid_client", "Bad client credentials"),
-        Fault::oauth_error(400, "invalid_client", "Bad client credentials"),
-        Fault::message_error(403, "Forbidden"),
+    for (kind, fault) in [
+        (
+            401,
+            Fault::oauth_error(401, "invalid_client", "Bad client credentials"),
+        ),
+        (
+            400,
+            Fault::oauth_error(400, "invalid_client", "Bad client credentials"),
+        ),
+        (403, Fault::message_error(403, "Forbidden")),
     ] {
         let server = server();
         let home = Home::new();
         let first = cached_run(&home, &server);
         // In the refresh window: 200 s left, still usable.
         age_saved_token(&home, 3399);
-        let kind = fault.kind();
         server.push_fault(fault);
         let outcome = home.cli().against(&server).arg("--cache").run();
         let line = outcome.failure(3);

@@ -202,6 +202,8 @@ fn help_documents_every_option_variable_environment_and_exit_code() {
         "--max-wait",
         "--timeout",
         "--cache",
+        "--store",
+        "--store-file",
         "--refresh",
         "--mock",
         "ZUORA_CLIENT_ID",
@@ -209,6 +211,7 @@ fn help_documents_every_option_variable_environment_and_exit_code() {
         "ZUORA_BASE_URL",
         "ZUORA_ENV",
         "XDG_CACHE_HOME",
+        "ZUORA_TOKEN_STORE",
         "Retry-After",
         "Exit codes",
     ] {

@@ -1,7 +1,8 @@
-//! `--store URL` / `ZUORA_TOKEN_STORE`: tokens shared through a real Redis with other runs
-//! and with the library's processes; one request for many concurrent runs; Redis down is
-//! only a warning; the URL's password is never printed; bad URLs are refused before
-//! anything is sent.
+//! `--store URL` / `--store-file PATH` / `ZUORA_TOKEN_STORE`: tokens shared through a real
+//! Redis with other runs and with the library's processes; one request for many concurrent
+//! runs; Redis down is only a warning; the URL's password is never printed, and never
+//! taken from a flag; bad URLs are refused before anything is sent; a wrong secret or
+//! refused credentials never get the shared token.
 
 use std::time::{Duration, Instant, SystemTime};
 
