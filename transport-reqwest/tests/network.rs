@@ -191,3 +191,107 @@ async fn plain_http_never_goes_through_a_proxy() {
     fetch(&transport, &server.base_url()).await.unwrap();
     assert!(proxy.requests().is_empty());
 }
+
+/// The proxy variables a shell may export. Every child process starts without them, then
+/// gets each one naming the test's recording proxy.
+const PROXY_VARIABLES: [&str; 8] = [
+    "https_proxy",
+    "HTTPS_PROXY",
+    "all_proxy",
+    "ALL_PROXY",
+    "http_proxy",
+    "HTTP_PROXY",
+    "no_proxy",
+    "NO_PROXY",
+];
+
+/// Runs the ignored test `name` of this test binary in a child process (the environment is
+/// the process's: setting it here would race the other tests) with `vars` in its
+/// environment and no other proxy variable; panics unless it ran and passed.
+fn run_child(name: &str, vars: &[(&str, &str)]) {
+    let mut command = std::process::Command::new(std::env::current_exe().unwrap());
+    command.args([name, "--exact", "--ignored", "--test-threads=1"]);
+    for var in PROXY_VARIABLES {
+        command.env_remove(var);
+    }
+    let output = command.envs(vars.iter().copied()).output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && stdout.contains("1 passed"),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// The value of the environment variable `name`, set by the parent test.
+fn from_parent(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| panic!("{name} is set by the parent test"))
+}
+
+/// With every proxy variable naming a recording proxy (which forwards plain requests, as a
+/// real one does), a child process builds the transport as `how` says and fetches a token
+/// from a mock Zuora on `http://127.0.0.1`: the token arrives, and the proxy never receives
+/// the form (nor anything else).
+fn assert_plain_http_goes_direct(how: &str) {
+    let (server, proxy) = (MockServer::start().unwrap(), RecordingProxy::start());
+    let mut vars: Vec<(&str, String)> = PROXY_VARIABLES[..6]
+        .iter()
+        .map(|var| (*var, proxy.url()))
+        .collect();
+    vars.extend([
+        ("TEST_BASE_URL", server.base_url()),
+        ("TEST_PROXY_URL", proxy.url()),
+        ("TEST_TRANSPORT", how.to_owned()),
+    ]);
+    let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    run_child("child_fetches_a_token_over_plain_http", &vars);
+    proxy.assert_never_received(DEMO_CLIENT_SECRET);
+    assert!(proxy.requests().is_empty(), "{:?}", proxy.requests());
+    assert_eq!(server.token_request_count(), 1);
+}
+
+#[test]
+fn new_sends_plain_http_direct_whatever_the_proxy_variables() {
+    assert_plain_http_goes_direct("new");
+}
+
+#[test]
+fn with_options_sends_plain_http_direct_whatever_the_proxy_variables() {
+    assert_plain_http_goes_direct("with_options");
+}
+
+/// reqwest's `Client::new()` reads the proxy variables and sends plain http through
+/// `HTTP_PROXY` / `ALL_PROXY`, loopback included: the form would reach the proxy in clear.
+#[test]
+fn your_default_client_never_sends_the_form_through_an_environment_proxy() {
+    assert_plain_http_goes_direct("with_client");
+}
+
+/// A proxy set on your client for every URL is not used for plain http either.
+#[test]
+fn your_client_with_a_proxy_of_its_own_never_sends_the_form_through_it() {
+    assert_plain_http_goes_direct("with_client_proxy");
+}
+
+#[tokio::test]
+#[ignore = "run in a child process by the tests above, with the proxy variables set"]
+async fn child_fetches_a_token_over_plain_http() {
+    let transport = match from_parent("TEST_TRANSPORT").as_str() {
+        "new" => ReqwestTransport::new(),
+        "with_options" => ReqwestTransport::with_options(ConnectOptions::default()),
+        "with_client" => {
+            let _ = rustls::crypto::ring::default_provider().install_default();
+            ReqwestTransport::with_client(reqwest::Client::new())
+        }
+        "with_client_proxy" => {
+            let _ = rustls::crypto::ring::default_provider().install_default();
+            let proxy = reqwest::Proxy::all(from_parent("TEST_PROXY_URL")).unwrap();
+            ReqwestTransport::with_client(reqwest::Client::builder().proxy(proxy).build().unwrap())
+        }
+        other => panic!("no way to build a transport named {other}"),
+    };
+    let token = fetch(&transport, &from_parent("TEST_BASE_URL"))
+        .await
+        .unwrap();
+    assert_eq!(token.token_type(), "bearer");
+}
