@@ -50,18 +50,27 @@ fn redirect_location(result: Result<Token, Error>) -> String {
     }
 }
 
-/// A client of yours with reqwest's default policy (it follows up to 10 redirects).
-fn following_client() -> ReqwestTransport {
+/// A client of yours with reqwest's default policy (it follows up to 10 redirects),
+/// trusting the certificates of `servers`. Your client carries https token requests; plain
+/// http ones never go through it.
+fn following_client(servers: &[&MockServer]) -> ReqwestTransport {
     // reqwest's TLS needs a crypto provider: reqwest's own `rustls` feature brings one,
     // this crate's `rustls-no-provider` does not.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    ReqwestTransport::with_client(reqwest::Client::new())
+    let roots = servers
+        .iter()
+        .map(|server| reqwest::Certificate::from_der(&server.certificate_der().unwrap()).unwrap());
+    let client = reqwest::Client::builder()
+        .tls_certs_only(roots)
+        .build()
+        .unwrap();
+    ReqwestTransport::with_client(client)
 }
 
 #[tokio::test]
 async fn your_client_fetches_a_token() {
-    let server = MockServer::start().unwrap();
-    let token = fetch(&following_client(), &server.base_url())
+    let server = tls_server();
+    let token = fetch(&following_client(&[&server]), &server.base_url())
         .await
         .unwrap();
     assert_eq!(token.token_type(), "bearer");
@@ -74,13 +83,13 @@ async fn your_client_fetches_a_token() {
 /// A 307/308 would re-send the form: the body is not replayable, so reqwest returns it.
 #[tokio::test]
 async fn a_307_is_not_followed_even_by_a_client_that_follows_redirects() {
-    let (server, elsewhere) = (MockServer::start().unwrap(), MockServer::start().unwrap());
+    let (server, elsewhere) = (tls_server(), tls_server());
     for status in [307, 308] {
         server.push_fault(Fault::Redirect {
             status,
             location: elsewhere.token_url(),
         });
-        let result = verdict(&following_client(), &server.base_url()).await;
+        let result = verdict(&following_client(&[&server, &elsewhere]), &server.base_url()).await;
         assert_eq!(redirect_location(result), elsewhere.token_url());
     }
     assert_eq!(elsewhere.all_requests().len(), 0, "the form went elsewhere");
@@ -89,13 +98,13 @@ async fn a_307_is_not_followed_even_by_a_client_that_follows_redirects() {
 /// reqwest follows a 302 as a GET without the form; the answer from elsewhere is refused.
 #[tokio::test]
 async fn a_followed_302_is_refused_and_never_carried_the_secret() {
-    let (server, elsewhere) = (MockServer::start().unwrap(), MockServer::start().unwrap());
+    let (server, elsewhere) = (tls_server(), tls_server());
     for status in [301, 302, 303] {
         server.push_fault(Fault::Redirect {
             status,
             location: elsewhere.token_url(),
         });
-        let result = verdict(&following_client(), &server.base_url()).await;
+        let result = verdict(&following_client(&[&server, &elsewhere]), &server.base_url()).await;
         assert_eq!(redirect_location(result), elsewhere.token_url());
     }
     let followed = elsewhere.requests();
@@ -105,6 +114,20 @@ async fn a_followed_302_is_refused_and_never_carried_the_secret() {
         assert!(request.body.is_empty(), "{request:?}");
         assert_eq!(request.form_value("client_secret"), None);
     }
+}
+
+/// With your client too, a plain-http token URL is answered without following a redirect:
+/// the transport's own client, which follows none, sends it.
+#[tokio::test]
+async fn a_plain_http_redirect_is_not_followed_with_your_client() {
+    let (server, elsewhere) = (MockServer::start().unwrap(), MockServer::start().unwrap());
+    server.push_fault(Fault::Redirect {
+        status: 302,
+        location: elsewhere.token_url(),
+    });
+    let result = verdict(&following_client(&[]), &server.base_url()).await;
+    assert_eq!(redirect_location(result), elsewhere.token_url());
+    assert_eq!(elsewhere.all_requests().len(), 0);
 }
 
 #[tokio::test]
@@ -294,4 +317,45 @@ async fn child_fetches_a_token_over_plain_http() {
         .await
         .unwrap();
     assert_eq!(token.token_type(), "bearer");
+}
+
+/// Your client's proxies still carry https: with every proxy variable set, `Client::new()`
+/// (trusting the mock's certificate) opens a CONNECT tunnel, speaks TLS inside it, and the
+/// proxy receives ciphertext only.
+#[test]
+fn your_client_tunnels_https_through_the_environment_proxy_and_the_proxy_sees_ciphertext() {
+    let (server, proxy) = (tls_server(), RecordingProxy::start());
+    let pem = std::env::temp_dir().join(format!("zuora-reqwest-proxy-{}.pem", std::process::id()));
+    std::fs::write(&pem, server.certificate_pem().unwrap()).unwrap();
+    let mut vars: Vec<(&str, String)> = PROXY_VARIABLES[..6]
+        .iter()
+        .map(|var| (*var, proxy.url()))
+        .collect();
+    vars.extend([
+        ("TEST_BASE_URL", server.base_url()),
+        ("TEST_CERT_PEM", pem.display().to_string()),
+    ]);
+    let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    run_child("child_fetches_a_token_over_https_with_your_client", &vars);
+    std::fs::remove_file(&pem).unwrap();
+    let lines: Vec<String> = proxy.requests().into_iter().map(|r| r.line).collect();
+    assert_eq!(lines, [format!("CONNECT {} HTTP/1.1", server.addr())]);
+    assert_eq!(proxy.tunnelled().first(), Some(&0x16), "TLS inside the tunnel");
+    proxy.assert_never_received(DEMO_CLIENT_SECRET);
+    assert_eq!(server.token_request_count(), 1);
+}
+
+#[tokio::test]
+#[ignore = "run in a child process by your_client_tunnels_https_through_the_environment_proxy_and_the_proxy_sees_ciphertext"]
+async fn child_fetches_a_token_over_https_with_your_client() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let pem = std::fs::read(from_parent("TEST_CERT_PEM")).unwrap();
+    let client = reqwest::Client::builder()
+        .tls_certs_only([reqwest::Certificate::from_pem(&pem).unwrap()])
+        .build()
+        .unwrap();
+    let transport = ReqwestTransport::with_client(client);
+    fetch(&transport, &from_parent("TEST_BASE_URL"))
+        .await
+        .unwrap();
 }
