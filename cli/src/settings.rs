@@ -163,10 +163,7 @@ fn trust(args: &Args) -> Result<TrustRoots, Failure> {
         return Ok(TrustRoots::webpki());
     };
     let unusable = |reason: String| {
-        Failure::usage(format!(
-            "cannot use --ca-cert {}: {reason}",
-            path.display()
-        ))
+        Failure::usage(format!("cannot use --ca-cert {}: {reason}", path.display()))
     };
     let pem = std::fs::read(path).map_err(|e| unusable(e.to_string()))?;
     TrustRoots::webpki()

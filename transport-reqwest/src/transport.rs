@@ -130,10 +130,7 @@ impl ReqwestTransport {
             &self.direct
         };
         let exchange = async {
-            let mut response = client
-                .execute(request)
-                .await
-                .map_err(|e| map_error(&e))?;
+            let mut response = client.execute(request).await.map_err(|e| map_error(&e))?;
             if *response.url() != sent_to {
                 return Ok(refused_redirect(response.url()));
             }

@@ -57,9 +57,10 @@ fn following_client(servers: &[&MockServer]) -> ReqwestTransport {
     // reqwest's TLS needs a crypto provider: reqwest's own `rustls` feature brings one,
     // this crate's `rustls-no-provider` does not.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let roots = servers
-        .iter()
-        .map(|server| reqwest::Certificate::from_der(&server.certificate_der().unwrap()).unwrap());
+    let roots = servers.iter().map(|server| {
+        let der = server.certificate_der().unwrap();
+        reqwest::Certificate::from_der(der).unwrap()
+    });
     let client = reqwest::Client::builder()
         .tls_certs_only(roots)
         .build()
@@ -89,7 +90,11 @@ async fn a_307_is_not_followed_even_by_a_client_that_follows_redirects() {
             status,
             location: elsewhere.token_url(),
         });
-        let result = verdict(&following_client(&[&server, &elsewhere]), &server.base_url()).await;
+        let result = verdict(
+            &following_client(&[&server, &elsewhere]),
+            &server.base_url(),
+        )
+        .await;
         assert_eq!(redirect_location(result), elsewhere.token_url());
     }
     assert_eq!(elsewhere.all_requests().len(), 0, "the form went elsewhere");
@@ -104,7 +109,11 @@ async fn a_followed_302_is_refused_and_never_carried_the_secret() {
             status,
             location: elsewhere.token_url(),
         });
-        let result = verdict(&following_client(&[&server, &elsewhere]), &server.base_url()).await;
+        let result = verdict(
+            &following_client(&[&server, &elsewhere]),
+            &server.base_url(),
+        )
+        .await;
         assert_eq!(redirect_location(result), elsewhere.token_url());
     }
     let followed = elsewhere.requests();
@@ -340,7 +349,11 @@ fn your_client_tunnels_https_through_the_environment_proxy_and_the_proxy_sees_ci
     std::fs::remove_file(&pem).unwrap();
     let lines: Vec<String> = proxy.requests().into_iter().map(|r| r.line).collect();
     assert_eq!(lines, [format!("CONNECT {} HTTP/1.1", server.addr())]);
-    assert_eq!(proxy.tunnelled().first(), Some(&0x16), "TLS inside the tunnel");
+    assert_eq!(
+        proxy.tunnelled().first(),
+        Some(&0x16),
+        "TLS inside the tunnel"
+    );
     proxy.assert_never_received(DEMO_CLIENT_SECRET);
     assert_eq!(server.token_request_count(), 1);
 }

@@ -56,7 +56,11 @@ fn https_goes_through_the_environment_proxy_in_a_tunnel_that_carries_only_cipher
         .env("HTTPS_PROXY", proxy.url())
         .run();
     outcome.token();
-    assert_eq!(server.token_request_count(), 1, "the form went through the tunnel");
+    assert_eq!(
+        server.token_request_count(),
+        1,
+        "the form went through the tunnel"
+    );
     let lines: Vec<String> = proxy.requests().into_iter().map(|r| r.line).collect();
     assert_eq!(lines, [format!("CONNECT {} HTTP/1.1", server.addr())]);
     assert_eq!(
@@ -85,7 +89,10 @@ fn an_https_server_the_run_does_not_trust_is_a_tls_failure_through_the_tunnel() 
         .env("HTTPS_PROXY", proxy.url())
         .run();
     let line = outcome.failure(6);
-    assert!(line.to_lowercase().contains("tls") || line.contains("certificate"), "{line}");
+    assert!(
+        line.to_lowercase().contains("tls") || line.contains("certificate"),
+        "{line}"
+    );
     assert_eq!(server.token_request_count(), 0);
     proxy.assert_never_received(SECRET);
 }
@@ -98,7 +105,12 @@ fn an_unusable_ca_cert_file_is_a_usage_error_and_nothing_is_sent() {
     let not_pem = home.path().join("not-a-certificate.pem");
     std::fs::write(&not_pem, "just text\n").unwrap();
     for path in [not_pem, home.path().join("missing.pem")] {
-        let outcome = home.cli().against(&server).arg("--ca-cert").arg(&path).run();
+        let outcome = home
+            .cli()
+            .against(&server)
+            .arg("--ca-cert")
+            .arg(&path)
+            .run();
         let message = outcome.usage_error();
         assert!(message.contains("--ca-cert"), "{message}");
     }
