@@ -126,6 +126,11 @@ pub struct Args {
     #[arg(long, value_name = "URL")]
     pub base_url: Option<String>,
 
+    /// Also trust the CA certificates in the PEM file PATH, besides Mozilla's roots: a
+    /// TLS-inspecting proxy's CA, a private gateway's, a test server's certificate
+    #[arg(long, value_name = "PATH")]
+    pub ca_cert: Option<PathBuf>,
+
     /// Send `Zuora-Track-Id: ID` (at most 64 US-ASCII characters, none of : ; " ')
     #[arg(long, value_name = "ID")]
     pub track_id: Option<String>,

@@ -21,7 +21,7 @@ use zuora_oauth_core::{
     Action, CachedToken, Error, Generation, LifecycleConfig, Timestamp, TokenLifecycle,
     TokenRecord, TokenRequest,
 };
-use zuora_oauth_ureq::{Limits, UreqTransport};
+use zuora_oauth_ureq::{ConnectOptions, Limits, TrustRoots, UreqTransport};
 
 use crate::failure::{FetchFailure, Stop};
 
@@ -52,6 +52,7 @@ pub enum Fetched {
 pub struct Fetcher {
     request: TokenRequest,
     policy: Policy,
+    trust: TrustRoots,
     seed: u64,
     clock: Clock,
 }
@@ -62,10 +63,17 @@ impl Fetcher {
         Self {
             request,
             policy,
+            trust: TrustRoots::webpki(),
             // std's hasher keys come from the OS, so every run gets its own seed.
             seed: RandomState::new().hash_one(std::process::id()),
             clock: Clock::start(),
         }
+    }
+
+    /// Trusts `roots` for https (default: Mozilla's roots).
+    pub fn with_trust(mut self, roots: TrustRoots) -> Self {
+        self.trust = roots;
+        self
     }
 
     /// `cached`'s token, if the core's lifecycle holding it would hand it out now without
@@ -96,7 +104,8 @@ impl Fetcher {
     pub fn fetch(&self, cached: Option<&TokenRecord>) -> Result<Fetched, FetchFailure> {
         let (mut lifecycle, adopted) = self.lifecycle(cached);
         let policy = &self.policy;
-        let transport = UreqTransport::new().connect_timeout(policy.timeout);
+        let options = ConnectOptions::default().with_trust(self.trust.clone());
+        let transport = UreqTransport::with_options(options).connect_timeout(policy.timeout);
         let limits = Limits::default().with_timeout(policy.timeout);
         let token_url = self.request.environment().token_url().to_string();
         let failure = |error, attempts, stop| FetchFailure {

@@ -48,6 +48,7 @@ fn run(args: &Args) -> Result<(), Failure> {
         request,
         mock,
         store,
+        trust,
     } = Settings::resolve(args)?;
     let store = match &store {
         Some(choice) => store::open(choice, &request, mock.is_some())?,
@@ -60,7 +61,8 @@ fn run(args: &Args) -> Result<(), Failure> {
             max_wait: args.max_wait,
             timeout: args.timeout,
         },
-    );
+    )
+    .with_trust(trust);
     let fetched = match &store {
         Some(store) => fleet::fetch(store.get(), &fetcher, args.refresh, |call, e| {
             warn(&store.failure(call, e));

@@ -19,6 +19,7 @@ use zuora_oauth_core::{
     ClientId, ClientSecret, EntityId, Environment, InvalidInput, TokenRequest, TrackId,
 };
 use zuora_oauth_testkit::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, MockServer};
+use zuora_oauth_ureq::TrustRoots;
 
 use crate::args::Args;
 use crate::failure::Failure;
@@ -39,6 +40,8 @@ pub struct Settings {
     pub mock: Option<MockServer>,
     /// The store the token is shared through, if any.
     pub store: Option<StoreChoice>,
+    /// The roots https servers are trusted by: Mozilla's, and `--ca-cert`'s.
+    pub trust: TrustRoots,
 }
 
 /// The store a run shares its token through (opened in [`crate::store`]).
@@ -109,6 +112,7 @@ impl Settings {
     /// starts the mock server.
     pub fn resolve(args: &Args) -> Result<Self, Failure> {
         let store = store_choice(args)?;
+        let trust = trust(args)?;
         let track_id = args
             .track_id
             .as_deref()
@@ -151,8 +155,23 @@ impl Settings {
             request,
             mock,
             store,
+            trust,
         })
     }
+}
+
+/// Mozilla's roots, plus the certificates of `--ca-cert`'s PEM file.
+fn trust(args: &Args) -> Result<TrustRoots, Failure> {
+    let Some(path) = &args.ca_cert else {
+        return Ok(TrustRoots::webpki());
+    };
+    let unusable = |reason: String| {
+        Failure::usage(format!("cannot use --ca-cert {}: {reason}", path.display()))
+    };
+    let pem = std::fs::read(path).map_err(|e| unusable(e.to_string()))?;
+    TrustRoots::webpki()
+        .with_pem(pem)
+        .map_err(|e| unusable(e.to_string()))
 }
 
 /// `--cache`, or `--store` / `--store-file` / [`STORE_VAR`]; not both. `--refresh` needs

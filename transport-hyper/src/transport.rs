@@ -8,7 +8,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::Connect;
+use hyper_util::client::legacy::connect::{Connect, HttpConnector};
 use hyper_util::rt::TokioExecutor;
 use zuora_oauth_core::{TransportError, TransportErrorKind};
 use zuora_oauth_driver::causes::{causes, describe, io_kind};
@@ -23,11 +23,16 @@ use crate::connect::{ConnectTimeout, ProxyConnector, TunnelError};
 pub type DefaultConnector = ConnectTimeout<HttpsConnector<ProxyConnector>>;
 
 /// Sends token requests with a hyper-util client: never follows redirects, returns every
-/// status as a response, enforces a connect timeout, a timeout and a body cap ([`Limits`]).
-/// Holds no Zuora rules.
+/// status as a response, enforces a connect timeout, a timeout and a body cap ([`Limits`]),
+/// and never sends plain http through a proxy, whatever the connector (see
+/// [`with_connector`](HyperTransport::with_connector)). Holds no Zuora rules.
 #[derive(Debug, Clone)]
 pub struct HyperTransport<C = DefaultConnector> {
+    /// Sends the https requests.
     client: Client<C, Full<Bytes>>,
+    /// Sends the plain-http requests: a TCP connection to the server itself, never through
+    /// a proxy or a connector of yours.
+    direct: Client<HttpConnector, Full<Bytes>>,
 }
 
 impl Default for HyperTransport {
@@ -54,13 +59,23 @@ impl HyperTransport {
             .https_or_http()
             .enable_http1()
             .wrap_connector(tcp);
-        HyperTransport::from_connector(ConnectTimeout::new(https, options.connect_timeout()))
+        HyperTransport::from_connector(
+            ConnectTimeout::new(https, options.connect_timeout()),
+            options.connect_timeout(),
+        )
     }
 
     /// A transport connecting with your connector (a TLS layer of your own, say), bounded by
-    /// `connect_timeout`: connection setup, TLS included, never takes longer. Proxies are
-    /// then your connector's business: put a [`ProxyConnector`] under your TLS layer to keep
-    /// the [`ProxyPolicy`](zuora_oauth_driver::ProxyPolicy).
+    /// `connect_timeout`: connection setup, TLS included, never takes longer. Proxies for
+    /// https are then your connector's business: put a [`ProxyConnector`] under your TLS
+    /// layer to keep the [`ProxyPolicy`](zuora_oauth_driver::ProxyPolicy); through a proxy,
+    /// https is a CONNECT tunnel whose content the proxy cannot read.
+    ///
+    /// **Plain http never goes through your connector.** A plain-http token URL (the core
+    /// allows one only for a loopback host: a mock server, a local gateway) is sent on a TCP
+    /// connection the transport opens to the server itself, bounded by `connect_timeout`. A
+    /// proxy carrying plain http, even in a tunnel, reads the form, client secret included,
+    /// and the transport cannot see where your connector connects.
     pub fn with_connector<D>(
         connector: D,
         connect_timeout: Duration,
@@ -68,7 +83,10 @@ impl HyperTransport {
     where
         ConnectTimeout<D>: Connect + Clone + Send + Sync + 'static,
     {
-        HyperTransport::from_connector(ConnectTimeout::new(connector, connect_timeout))
+        HyperTransport::from_connector(
+            ConnectTimeout::new(connector, connect_timeout),
+            connect_timeout,
+        )
     }
 }
 
@@ -76,9 +94,12 @@ impl<C> HyperTransport<C>
 where
     C: Connect + Clone + Send + Sync + 'static,
 {
-    fn from_connector(connector: C) -> Self {
+    fn from_connector(connector: C, connect_timeout: Duration) -> Self {
+        let mut tcp = HttpConnector::new();
+        tcp.set_connect_timeout(Some(connect_timeout));
         Self {
             client: Client::builder(TokioExecutor::new()).build(connector),
+            direct: Client::builder(TokioExecutor::new()).build(tcp),
         }
     }
 
@@ -88,12 +109,18 @@ where
         request: http::Request<Vec<u8>>,
         limits: Limits,
     ) -> Result<http::Response<Vec<u8>>, TransportError> {
+        let https = request
+            .uri()
+            .scheme_str()
+            .is_some_and(|scheme| scheme.eq_ignore_ascii_case("https"));
+        let request = request.map(|body| Full::new(Bytes::from(body)));
         let exchange = async {
-            let response = self
-                .client
-                .request(request.map(|body| Full::new(Bytes::from(body))))
-                .await
-                .map_err(|e| map_error(&e))?;
+            let response = if https {
+                self.client.request(request).await
+            } else {
+                self.direct.request(request).await
+            }
+            .map_err(|e| map_error(&e))?;
             let (parts, body) = response.into_parts();
             let body = Limited::new(body, limits.max_body())
                 .collect()

@@ -27,7 +27,8 @@ use crate::ReqwestTransport;
 ///     ClientId::new(std::env::var("ZUORA_CLIENT_ID")?)?,
 ///     ClientSecret::new(std::env::var("ZUORA_CLIENT_SECRET")?)?,
 /// );
-/// // Your client: its pool, proxies and TLS serve the token call too.
+/// // Your client: its pool, proxies and TLS serve the (https) token call too. Building it
+/// // needs a rustls crypto provider (see `ReqwestTransport::with_client`).
 /// let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()?;
 /// let source = TokenSource::builder_with(request, ReqwestTransport::with_client(client)).build();
 /// let token = source.token().await?;

@@ -8,18 +8,24 @@ use http_body_util::Full;
 use reqwest::{Client, Url, redirect};
 use zuora_oauth_core::{TransportError, TransportErrorKind};
 use zuora_oauth_driver::causes::{causes, describe, io_kind};
-use zuora_oauth_driver::{ConnectOptions, Limits, Proxy, ProxyPolicy, ProxyRoute, TransportResult};
+use zuora_oauth_driver::{
+    ConnectOptions, Limits, Proxy, ProxyPolicy, ProxyRoute, TransportResult, TrustRoots,
+};
 
 /// Sends token requests with a [`reqwest::Client`]: yours ([`with_client`](Self::with_client),
-/// sharing its pool, proxy and TLS settings) or its own ([`new`](Self::new),
-/// [`with_options`](Self::with_options)). Returns every status as a response, enforces a timeout and
-/// a body cap, and never lets a redirect through (see [`with_client`](Self::with_client)).
-/// Holds no Zuora rules.
+/// sharing its pool, proxy and TLS settings for https) or its own ([`new`](Self::new),
+/// [`with_options`](Self::with_options)). Returns every status as a response, enforces a
+/// timeout and a body cap, never lets a redirect through, and never sends plain http through
+/// a proxy (see [`with_client`](Self::with_client)). Holds no Zuora rules.
 ///
 /// `Debug` shows the settings, never the client (whose proxies may hold credentials).
 #[derive(Clone)]
 pub struct ReqwestTransport {
+    /// Sends the https requests.
     client: Client,
+    /// Sends the plain-http requests: a client that never uses a proxy (the transport's
+    /// own one, or with your client one the transport built for them).
+    direct: Client,
     /// The proxy policy of the transport's own client (checked before sending); `None`
     /// with your client, whose proxies are yours.
     proxy: Option<ProxyPolicy>,
@@ -42,7 +48,7 @@ impl ReqwestTransport {
     /// A transport with its own client, connecting as `options` say: rustls (the driver's
     /// one TLS configuration, [`ConnectOptions::tls_config`]) trusting its roots, no
     /// redirects, the proxy policy's routes (never reqwest's own reading of the
-    /// environment), the connect timeout.
+    /// environment: plain http is never proxied), the connect timeout.
     pub fn with_options(options: ConnectOptions) -> Self {
         let policy = options.proxy().clone();
         let proxy =
@@ -50,24 +56,29 @@ impl ReqwestTransport {
                 Ok(ProxyRoute::Tunnel(proxy)) => proxy_url(proxy),
                 _ => None,
             });
-        let client = Client::builder()
-            .tls_backend_preconfigured(options.tls_config())
-            .redirect(redirect::Policy::none())
-            .connect_timeout(options.connect_timeout())
-            .proxy(proxy)
-            .user_agent(concat!("zuora-oauth-reqwest/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .unwrap_or_else(|_| {
-                unreachable!("a reqwest client with a preconfigured rustls builds")
-            });
+        let client = own_client(&options, Some(proxy));
         ReqwestTransport {
+            direct: client.clone(),
+            client,
             proxy: Some(options.proxy().clone()),
-            ..ReqwestTransport::with_client(client)
         }
     }
 
     /// Sends token requests with your client, sharing its connection pool, proxies and TLS
-    /// setup.
+    /// setup, for https token URLs (every Zuora environment).
+    ///
+    /// **Plain http never goes through your client.** A plain-http token URL (the core
+    /// allows one only for a loopback host: a mock server, a local gateway) is sent by a
+    /// client the transport builds itself, which connects directly, never through a proxy,
+    /// and follows no redirect. The reason: a proxy carrying plain http reads the form, client
+    /// secret included, in clear; reqwest's clients, `reqwest::Client::new()` included, send
+    /// plain http through `HTTP_PROXY` / `ALL_PROXY` (loopback hosts too) unless told
+    /// otherwise, and nothing in reqwest's API lets the transport see a client's proxies. So
+    /// your client's settings (headers, timeouts, resolver, proxies) do not apply to those
+    /// requests: they are sent with the transport's user agent and a 30 s connect timeout
+    /// ([`DEFAULT_CONNECT_TIMEOUT`](zuora_oauth_driver::DEFAULT_CONNECT_TIMEOUT)). An https
+    /// token request through your client's proxy is safe: the proxy carries a CONNECT tunnel
+    /// and sees the host, never the request.
     ///
     /// **Redirects.** reqwest follows redirects per client, and the token call must never
     /// follow one. Whatever your client's [`redirect::Policy`], the token call is sent with
@@ -78,14 +89,24 @@ impl ReqwestTransport {
     /// location (if that URL cannot be reached, reqwest reports a connection error under the
     /// token URL, and so does the transport). To not make the extra request at all, build
     /// your client with `redirect::Policy::none()`.
+    ///
+    /// **TLS.** This crate builds reqwest without a rustls crypto provider of its own (its
+    /// own clients are given `ring`'s). `reqwest::Client::new()` then panics unless your
+    /// program enables one through reqwest's default `rustls` feature, or installs one
+    /// first: `rustls::crypto::ring::default_provider().install_default()`.
     pub fn with_client(client: Client) -> Self {
+        let direct_only = ConnectOptions::default()
+            .with_proxy(ProxyPolicy::none())
+            .with_trust(TrustRoots::empty());
         Self {
             client,
+            direct: own_client(&direct_only, None),
             proxy: None,
         }
     }
 
-    /// The client requests are sent with.
+    /// The client https requests are sent with: yours ([`with_client`](Self::with_client))
+    /// or the transport's own, which never sends plain http through a proxy either.
     pub fn client(&self) -> &Client {
         &self.client
     }
@@ -103,12 +124,13 @@ impl ReqwestTransport {
         let request = request.map(|body| reqwest::Body::wrap(Full::new(Bytes::from(body))));
         let request = reqwest::Request::try_from(request).map_err(|e| map_error(&e))?;
         let sent_to = request.url().clone();
+        let client = if sent_to.scheme() == "https" {
+            &self.client
+        } else {
+            &self.direct
+        };
         let exchange = async {
-            let mut response = self
-                .client
-                .execute(request)
-                .await
-                .map_err(|e| map_error(&e))?;
+            let mut response = client.execute(request).await.map_err(|e| map_error(&e))?;
             if *response.url() != sent_to {
                 return Ok(refused_redirect(response.url()));
             }
@@ -155,6 +177,23 @@ impl fmt::Debug for ReqwestTransport {
             .field("proxy", &self.proxy)
             .finish_non_exhaustive()
     }
+}
+
+/// A client of the transport's own: rustls as `options` say, no redirects, `proxy` or none
+/// at all (never reqwest's reading of the environment), the connect timeout.
+fn own_client(options: &ConnectOptions, proxy: Option<reqwest::Proxy>) -> Client {
+    let builder = Client::builder()
+        .tls_backend_preconfigured(options.tls_config())
+        .redirect(redirect::Policy::none())
+        .connect_timeout(options.connect_timeout())
+        .user_agent(concat!("zuora-oauth-reqwest/", env!("CARGO_PKG_VERSION")));
+    let builder = match proxy {
+        Some(proxy) => builder.proxy(proxy),
+        None => builder.no_proxy(),
+    };
+    builder
+        .build()
+        .unwrap_or_else(|_| unreachable!("a reqwest client with a preconfigured rustls builds"))
 }
 
 /// The policy's proxy as reqwest's: its URL, with the credentials reqwest sends as
