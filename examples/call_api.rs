@@ -31,7 +31,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let zuora = MockServer::start()?;
     // One reqwest client for the token call and the API calls (use yours:
-    // `ReqwestTransport::with_client(client)`).
+    // `ReqwestTransport::with_client(client)`; it then carries https token calls, while
+    // a plain-http one like this mock's goes direct, never through a proxy).
     let transport = ReqwestTransport::new();
     let client = transport.client().clone();
     let source = TokenSource::builder_with(token_request(&zuora)?, transport).build();

@@ -22,7 +22,8 @@ fn after_help() -> String {
     let jitter = config.refresh_jitter_percent();
     let min_remaining = config.min_remaining().as_secs();
     let lease = FleetConfig::default().lease_ttl().as_secs();
-    let double = window * 2;
+    let window_jittered = window + window * u64::from(jitter) / 100;
+    let short = window * 2 + min_remaining;
     let double_lease = lease * 2;
     let redis_timeout = crate::store::REDIS_TIMEOUT.as_secs();
     format!(
@@ -33,8 +34,9 @@ Environment variables (command-line flags win over them):
                         (no flag takes the secret itself: it would show in `ps`)
   ZUORA_BASE_URL        the REST base URL, if neither --env nor --base-url is given
   ZUORA_ENV             the environment name, if none of --env, --base-url, ZUORA_BASE_URL is
-  ZUORA_TOKEN_STORE     the Redis URL of the token store, if --store is not given (not
-                        with --cache: both together are refused)
+  ZUORA_TOKEN_STORE     the Redis URL of the token store, password included, if neither
+                        --store nor --store-file is given (not with --cache: both
+                        together are refused)
   XDG_CACHE_HOME        where --cache keeps its files: $XDG_CACHE_HOME/zuora-token/
                         (default ~/.cache/zuora-token/)
 
@@ -42,18 +44,23 @@ Environments (--env NAME or ZUORA_ENV=NAME):
 {environments}There is no default environment: without one, zuora-token stops with a usage error.
 
 --cache (a file of yours) and --store (Redis, shared with other machines and with the
-zuora-oauth library's processes using the same credentials) keep the token for later runs.
-A saved token is reused for as long as the zuora-oauth library would keep it: until {window} s
-before it expires (up to {jitter} % earlier, at random), or halfway through its usable life for
-tokens shorter than {double} s, and never with less than {min_remaining} s left; then a new one is fetched.
-If that fails while the saved token is still usable, the saved token is printed with a
-warning. Runs that find no usable token at the same time make one request: the run holding
+zuora-oauth library's processes using the same credentials) keep the token for later runs,
+under a name derived from the client secret too: another secret never gets it.
+A saved token is reused for as long as the zuora-oauth library would keep it: until
+{window} s before it expires (up to {jitter} % earlier, at random: {window} to {window_jittered} s), or halfway
+through its usable life (its lifetime less {min_remaining} s) for tokens shorter than {short} s,
+and never with less than {min_remaining} s left; then a new one is fetched. If that fails
+while the saved token is still usable, the saved token is printed with a warning, unless
+Zuora refused the credentials (400, 401, 403): then the run fails (exit 3) and the saved
+token is removed. Runs that find no usable token at the same time make one request: the run holding
 the store's lease fetches (--cache: a lock on the entry's lock file, which the system frees
 if the run dies; --store: a Redis key that expires after {lease} s), the others wait for its
 token, and fetch on their own if they have none {double_lease} s after finding the lease taken.
 A store that fails (Redis down or slower than {redis_timeout} s, an unusable folder) never fails a
-run: it fetches on its own, with one warning. --refresh fetches a new token and replaces
-the saved one: after rotating the credentials, or when the API answered 401. With --mock,
+run: it fetches on its own, with one warning. So does a --cache folder that is not yours
+alone (owned by another user, writable by others, a symbolic link, in a folder others may
+change), or a link or FIFO where its files go: it is not used, never followed. --refresh
+fetches a new token and replaces the saved one: when the API answered 401. With --mock,
 the saved entry is keyed `mock` (each run's mock server has a new port): a reused token is
 printed, but the new run's mock server never issued it.
 
@@ -76,6 +83,7 @@ Examples:
   zuora-token --env sbx --format json | jq -r .expires_at
   zuora-token --client-secret-file ~/.config/zuora/secret --env sbx --cache
   ZUORA_TOKEN_STORE=rediss://:password@redis.internal:6380/ zuora-token --env sbx
+  zuora-token --env sbx --store-file ~/.config/zuora/redis-url
   zuora-token --mock    # from a built-in mock Zuora server: no credentials, no network"
     )
 }
@@ -118,6 +126,11 @@ pub struct Args {
     #[arg(long, value_name = "URL")]
     pub base_url: Option<String>,
 
+    /// Also trust the CA certificates in the PEM file PATH, besides Mozilla's roots: a
+    /// TLS-inspecting proxy's CA, a private gateway's, a test server's certificate
+    #[arg(long, value_name = "PATH")]
+    pub ca_cert: Option<PathBuf>,
+
     /// Send `Zuora-Track-Id: ID` (at most 64 US-ASCII characters, none of : ; " ')
     #[arg(long, value_name = "ID")]
     pub track_id: Option<String>,
@@ -127,8 +140,11 @@ pub struct Args {
     pub entity_id: Option<String>,
 
     /// What to print: the token alone, an `Authorization: Bearer <token>` header line, or
-    /// one JSON object (access_token, token_type, expires_in, expires_at, scope, jti, and
-    /// request_id: the Zuora-Request-Id of the answer, when this run got a non-empty one)
+    /// one JSON object: access_token, token_type, expires_in (the lifetime counted on:
+    /// the server's, at most 24 h), server_expires_in (the server's, when this run got the
+    /// answer), expires_at (expires_in after issue, RFC 3339 UTC), scope (null if none),
+    /// jti, and request_id (the Zuora-Request-Id of the answer, when this run got a
+    /// non-empty one)
     #[arg(long, value_enum, value_name = "FORMAT", default_value_t = Format::Token)]
     pub format: Format,
 
@@ -152,16 +168,22 @@ pub struct Args {
     #[arg(long)]
     pub cache: bool,
 
-    /// Like --cache, through Redis: `redis://[user:password@]host[:port][/db]`, or `rediss://…`
-    /// for TLS. Shared with every run and every zuora-oauth process using the same
-    /// credentials; Redis sees only an encrypted record. Not with --cache
-    /// [env: ZUORA_TOKEN_STORE]
+    /// Like --cache, through Redis: `redis://[user@]host[:port][/db]`, or `rediss://…` for
+    /// TLS. Shared with every run and every zuora-oauth process using the same
+    /// credentials; Redis sees only an encrypted record. A URL with a password is refused
+    /// here (it would show in `ps`): put it in ZUORA_TOKEN_STORE or pass --store-file. Not
+    /// with --cache [env: ZUORA_TOKEN_STORE]
     #[arg(long, value_name = "URL")]
     pub store: Option<String>,
 
-    /// With --cache or --store: fetch a new token even if the saved one is still fresh,
-    /// and save it in its place (after rotating the credentials, or when the API answered
-    /// 401)
+    /// Like --store, the URL read from the first line of PATH (`-` reads standard input),
+    /// for a URL with a password: `redis://[user]:password@host[:port][/db]`. A trailing CRLF
+    /// or LF is removed; wins over ZUORA_TOKEN_STORE. Not with --store or --cache
+    #[arg(long, value_name = "PATH", conflicts_with = "store")]
+    pub store_file: Option<PathBuf>,
+
+    /// With --cache, --store or --store-file: fetch a new token even if the saved one is
+    /// still fresh, and save it in its place (when the API answered 401)
     #[arg(long)]
     pub refresh: bool,
 

@@ -5,7 +5,9 @@
 //! for a refresh, what is transient, the backoff with full jitter, never retrying sooner
 //! than `Retry-After`, never retrying a rejection, keeping a still-usable token when a
 //! refresh fails. This loop adds the two limits only a one-shot command has: the number of
-//! attempts (`--retries`) and the longest `Retry-After` worth waiting for (`--max-wait`).
+//! attempts (`--retries`) and the longest `Retry-After` worth waiting for (`--max-wait`),
+//! and one rule of its own: after Zuora refused the credentials, a saved token is not
+//! printed, although the lifecycle would keep handing it out while it is valid.
 //!
 //! A cached [`TokenRecord`] is adopted by a lifecycle whose clock reads the wall time, at
 //! the moment the record was issued: the lifecycle then schedules its refresh exactly as
@@ -19,7 +21,7 @@ use zuora_oauth_core::{
     Action, TokenHandle, Error, Generation, LifecycleConfig, Timestamp, TokenLifecycle,
     TokenRecord, TokenRequest,
 };
-use zuora_oauth_ureq::{Limits, UreqTransport};
+use zuora_oauth_ureq::{ConnectOptions, Limits, TrustRoots, UreqTransport};
 
 use crate::failure::{FetchFailure, Stop};
 
@@ -50,6 +52,7 @@ pub enum Fetched {
 pub struct Fetcher {
     request: TokenRequest,
     policy: Policy,
+    trust: TrustRoots,
     seed: u64,
     clock: Clock,
 }
@@ -60,10 +63,17 @@ impl Fetcher {
         Self {
             request,
             policy,
+            trust: TrustRoots::webpki(),
             // std's hasher keys come from the OS, so every run gets its own seed.
             seed: RandomState::new().hash_one(std::process::id()),
             clock: Clock::start(),
         }
+    }
+
+    /// Trusts `roots` for https (default: Mozilla's roots).
+    pub fn with_trust(mut self, roots: TrustRoots) -> Self {
+        self.trust = roots;
+        self
     }
 
     /// `cached`'s token, if the core's lifecycle holding it would hand it out now without
@@ -94,7 +104,8 @@ impl Fetcher {
     pub fn fetch(&self, cached: Option<&TokenRecord>) -> Result<Fetched, FetchFailure> {
         let (mut lifecycle, adopted) = self.lifecycle(cached);
         let policy = &self.policy;
-        let transport = UreqTransport::new().connect_timeout(policy.timeout);
+        let options = ConnectOptions::default().with_trust(self.trust.clone());
+        let transport = UreqTransport::with_options(options).connect_timeout(policy.timeout);
         let limits = Limits::default().with_timeout(policy.timeout);
         let token_url = self.request.environment().token_url().to_string();
         let failure = |error, attempts, stop| FetchFailure {
@@ -109,13 +120,16 @@ impl Fetcher {
             let out_of_retries = attempts > policy.retries;
             let last_error = lifecycle.last_error().cloned();
             match lifecycle.poll(now) {
-                Action::Use(token) => {
-                    return Ok(if Some(token.generation()) == adopted {
-                        Fetched::Stored(token.clone(), last_error)
-                    } else {
-                        Fetched::New(token.clone())
-                    });
+                Action::Use(token) if Some(token.generation()) == adopted => {
+                    // Zuora refused the credentials (or the request): the saved token was
+                    // issued to what it now refuses. The run fails with that, rather than
+                    // covering it with the token.
+                    if let Some(error) = last_error.as_ref().filter(|e| is_rejection(e)) {
+                        return Err(failure(error.clone(), attempts, Stop::Permanent));
+                    }
+                    return Ok(Fetched::Stored(token.clone(), last_error));
                 }
+                Action::Use(token) => return Ok(Fetched::New(token.clone())),
                 Action::Send(outgoing) => {
                     // After a failure the backoff may allow the next attempt at once: the
                     // same limits apply as when it asks to wait.
@@ -204,6 +218,12 @@ impl Fetcher {
         });
         (lifecycle, adopted)
     }
+}
+
+/// Whether `error` is Zuora refusing the credentials or the request (400, 401, 403): a
+/// saved token is never printed after one.
+pub fn is_rejection(error: &Error) -> bool {
+    matches!(error, Error::Rejected(_))
 }
 
 /// The lifecycle's clock: the wall time as it was when the run started, advanced by a

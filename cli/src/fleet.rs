@@ -12,6 +12,9 @@
 //!    another run holds the lease, waits for that run's token and adopts it.
 //! 3. A store that fails is not touched again in the run (the fleet rule): the run fetches
 //!    on its own, and says so once.
+//! 4. If Zuora refused the credentials (400, 401, 403), the saved token is neither printed
+//!    ([`Fetcher::fetch`]) nor left for the next run: it is removed from the store, if it
+//!    is still the one saved.
 //!
 //! The driver's blocking `TokenSource` runs the same attempt, but for a long-running
 //! process: it hands out a token due for a refresh at once and refreshes it on a detached
@@ -27,7 +30,7 @@ use zuora_oauth_core::{FleetAction, FleetConfig, FleetFetch};
 use zuora_oauth_driver::{BlockingTokenStore, StoreError};
 
 use crate::failure::FetchFailure;
-use crate::fetch::{Fetched, Fetcher};
+use crate::fetch::{Fetched, Fetcher, is_rejection};
 
 /// The token for this run, shared through `store`. With `refresh`, the stored token is
 /// neither printed nor kept after a failed fetch. `on_failure` is called once, with the
@@ -51,7 +54,7 @@ pub fn fetch(
     let fallback = saved.clone().filter(|_| !refresh);
     // std's hasher keys come from the OS: every run gets its own lease value and jitter.
     let seed = RandomState::new().hash_one(std::process::id());
-    let mut attempt = FleetFetch::new(FleetConfig::default(), seed, saved);
+    let mut attempt = FleetFetch::new(FleetConfig::default(), seed, saved.clone());
     // The attempt starts with a load: the one just made.
     let mut first = Some(first);
     let mut outcome = None;
@@ -102,7 +105,17 @@ pub fn fetch(
     }
     // Every attempt ends with an adopted record or a fetch; a store that failed before
     // either leaves the run to fetch on its own.
-    outcome.unwrap_or_else(|| fetcher.fetch(fallback.as_ref()))
+    let outcome = outcome.unwrap_or_else(|| fetcher.fetch(fallback.as_ref()));
+    // Zuora refused the credentials the saved token was issued to: no later run (nor
+    // process sharing the store) hands it out either. Only that token is removed
+    // (`may_delete`), and a store that already failed is not touched again.
+    if let (Err(failure), Some(saved)) = (&outcome, &saved)
+        && is_rejection(&failure.error)
+        && !report.reported
+    {
+        let _ = report.check("invalidate", store.invalidate(saved));
+    }
+    outcome
 }
 
 /// Reports the first store failure.

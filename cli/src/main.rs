@@ -48,6 +48,7 @@ fn run(args: &Args) -> Result<(), Failure> {
         request,
         mock,
         store,
+        trust,
     } = Settings::resolve(args)?;
     let store = match &store {
         Some(choice) => store::open(choice, &request, mock.is_some())?,
@@ -60,7 +61,8 @@ fn run(args: &Args) -> Result<(), Failure> {
             max_wait: args.max_wait,
             timeout: args.timeout,
         },
-    );
+    )
+    .with_trust(trust);
     let fetched = match &store {
         Some(store) => fleet::fetch(store.get(), &fetcher, args.refresh, |call, e| {
             warn(&store.failure(call, e));
@@ -76,7 +78,7 @@ fn run(args: &Args) -> Result<(), Failure> {
 /// What to print of `fetched`, warning when it is a saved token kept after a failure.
 fn issued(fetched: &Fetched) -> Issued {
     let (Fetched::New(token) | Fetched::Stored(token, _)) = fetched;
-    let issued = Issued::from_cached(token);
+    let issued = Issued::new(token, matches!(fetched, Fetched::New(_)));
     if let Fetched::Stored(_, Some(error)) = fetched {
         warn(&format!(
             "could not refresh the saved token ({error}); printing it, as it is valid until {}",

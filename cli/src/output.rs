@@ -3,6 +3,8 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
+#[cfg(doc)]
+use zuora_oauth_core::LifecycleConfig;
 use zuora_oauth_core::{AccessToken, TokenHandle};
 
 use crate::args::Format;
@@ -15,15 +17,19 @@ pub struct Issued {
     /// `token_type` as the server sent it (`bearer` for a cached token: the cache keeps
     /// only tokens whose type the core accepted).
     pub token_type: String,
-    /// `scope` as the server sent it (empty if it sent none).
-    pub scope: String,
-    /// `expires_in` as the server sent it, in seconds.
+    /// `scope` as the server sent it; `None` if it sent none (or an empty one).
+    pub scope: Option<String>,
+    /// The lifetime the library counts on, in seconds: the server's `expires_in`, at most
+    /// the lifecycle's cap ([`LifecycleConfig::max_lifetime`], 24 h).
     pub expires_in: Duration,
+    /// `expires_in` as the server sent it, if this run got the answer (a saved record
+    /// keeps only the lifetime counted on).
+    pub server_expires_in: Option<Duration>,
     /// `jti`, if the server sent one.
     pub jti: Option<String>,
-    /// When the token expires by the wall clock: `expires_in` after it was issued (the
-    /// response's `Date`, else when the request was sent), so never later than Zuora's
-    /// own expiry.
+    /// When the token expires by the wall clock: [`expires_in`](Self::expires_in) after it
+    /// was issued (the response's `Date`, else when the request was sent), so never later
+    /// than Zuora's own expiry.
     pub expires_at: SystemTime,
     /// `Zuora-Request-Id` of the response that issued the token, if this run got it and
     /// it is not empty.
@@ -31,17 +37,20 @@ pub struct Issued {
 }
 
 impl Issued {
-    /// The token the lifecycle handed out: fetched now, or adopted from the cache (whose
-    /// records keep no response metadata).
-    pub fn from_cached(cached: &TokenHandle) -> Self {
+    /// The token the lifecycle handed out: fetched by this run (`fetched`), or adopted
+    /// from a store (whose records keep no response metadata).
+    pub fn new(cached: &TokenHandle, fetched: bool) -> Self {
         let token = cached.token();
+        let record = cached.record();
+        let scope = token.scope().as_str();
         Self {
             access_token: token.access_token().clone(),
             token_type: token.token_type().to_owned(),
-            scope: token.scope().as_str().to_owned(),
-            expires_in: token.expires_in(),
+            scope: (!scope.is_empty()).then(|| scope.to_owned()),
+            expires_in: record.lifetime(),
+            server_expires_in: fetched.then(|| token.expires_in()),
             jti: token.jti().map(str::to_owned),
-            expires_at: cached.record().expires_at(),
+            expires_at: record.expires_at(),
             request_id: token
                 .meta()
                 .request_id()
@@ -61,8 +70,9 @@ impl Issued {
                     access_token: token,
                     token_type: &self.token_type,
                     expires_in: seconds_number(self.expires_in),
+                    server_expires_in: self.server_expires_in.map(seconds_number),
                     expires_at: rfc3339(self.expires_at),
-                    scope: &self.scope,
+                    scope: self.scope.as_deref(),
                     jti: self.jti.as_deref(),
                     request_id: self.request_id.as_deref(),
                 };
@@ -81,8 +91,10 @@ struct JsonOutput<'a> {
     access_token: &'a str,
     token_type: &'a str,
     expires_in: serde_json::Number,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    server_expires_in: Option<serde_json::Number>,
     expires_at: String,
-    scope: &'a str,
+    scope: Option<&'a str>,
     jti: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     request_id: Option<&'a str>,
@@ -167,8 +179,9 @@ mod tests {
         let mut issued = Issued {
             access_token: AccessToken::new("c652cbc0ea384b9f81856a93a2a74538").unwrap(),
             token_type: "bearer".into(),
-            scope: String::new(),
+            scope: None,
             expires_in: Duration::from_secs(3599),
+            server_expires_in: None,
             jti: Some("j1".into()),
             expires_at: UNIX_EPOCH + Duration::from_secs(1_700_003_599),
             request_id: None,
@@ -184,9 +197,15 @@ mod tests {
         assert_eq!(
             issued.render(Format::Json),
             "{\"access_token\":\"c652cbc0ea384b9f81856a93a2a74538\",\"token_type\":\"bearer\",\
-             \"expires_in\":3599,\"expires_at\":\"2023-11-14T23:13:19Z\",\"scope\":\"\",\
+             \"expires_in\":3599,\"expires_at\":\"2023-11-14T23:13:19Z\",\"scope\":null,\
              \"jti\":\"j1\"}\n"
         );
+        issued.scope = Some("tenant.19".into());
+        issued.server_expires_in = Some(Duration::from_secs(864_000));
+        assert!(issued.render(Format::Json).contains(
+            "\"expires_in\":3599,\"server_expires_in\":864000,\"expires_at\":\"2023-11-14T23:13:19Z\",\
+             \"scope\":\"tenant.19\""
+        ));
         issued.request_id = Some("9c1b2d3e-0000-4000-8000-000000000001".into());
         assert!(
             issued

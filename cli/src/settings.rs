@@ -3,9 +3,12 @@
 //!
 //! Precedence, in one place: `--client-id` over `ZUORA_CLIENT_ID`;
 //! `--client-secret-file` over `ZUORA_CLIENT_SECRET`; `--env` or `--base-url` (not both:
-//! clap refuses that) over `ZUORA_BASE_URL`, which is over `ZUORA_ENV`; `--store` over
-//! `ZUORA_TOKEN_STORE`, and either of them with `--cache` is refused. Every value is
-//! checked by the core's own types; nothing here knows a Zuora rule.
+//! clap refuses that) over `ZUORA_BASE_URL`, which is over `ZUORA_ENV`; `--store` or
+//! `--store-file` (not both) over `ZUORA_TOKEN_STORE`, and any of them with `--cache` is
+//! refused. Secrets never come from a flag's value, which anyone can read in `ps`: the
+//! client secret comes from a variable or a file, and a Redis URL holding a password is
+//! refused in `--store`. Every value is checked by the core's own types; nothing here
+//! knows a Zuora rule.
 
 use std::ffi::OsString;
 use std::fs::File;
@@ -16,13 +19,14 @@ use zuora_oauth_core::{
     ClientId, ClientSecret, EntityId, Environment, InvalidInput, TokenRequest, TrackId,
 };
 use zuora_oauth_testkit::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, MockServer};
+use zuora_oauth_ureq::TrustRoots;
 
 use crate::args::Args;
 use crate::failure::Failure;
 
-/// The most bytes read from a secret file or standard input: the first line is at most
-/// 42 characters, so a few KiB is generous, and a huge file without a newline is not
-/// read whole.
+/// The most bytes read from a secret or store URL file or standard input: a secret's
+/// first line is at most 42 characters, a Redis URL a few hundred, so a few KiB is
+/// generous, and a huge file without a newline is not read whole.
 const SECRET_READ_LIMIT: u64 = 4096;
 
 /// The variable naming the Redis store when `--store` is not given.
@@ -36,18 +40,20 @@ pub struct Settings {
     pub mock: Option<MockServer>,
     /// The store the token is shared through, if any.
     pub store: Option<StoreChoice>,
+    /// The roots https servers are trusted by: Mozilla's, and `--ca-cert`'s.
+    pub trust: TrustRoots,
 }
 
 /// The store a run shares its token through (opened in [`crate::store`]).
 pub enum StoreChoice {
     /// `--cache`: the per-user file store.
     Cache,
-    /// `--store` or [`STORE_VAR`]: Redis.
+    /// `--store`, `--store-file` or [`STORE_VAR`]: Redis.
     Redis {
         /// `redis://…` or `rediss://…`, the scheme in lower case. It may hold a password:
         /// never shown.
         url: String,
-        /// Where it came from (`--store` or [`STORE_VAR`]), for messages.
+        /// Where it came from (`--store`, `--store-file` or [`STORE_VAR`]), for messages.
         from: &'static str,
     },
 }
@@ -106,6 +112,7 @@ impl Settings {
     /// starts the mock server.
     pub fn resolve(args: &Args) -> Result<Self, Failure> {
         let store = store_choice(args)?;
+        let trust = trust(args)?;
         let track_id = args
             .track_id
             .as_deref()
@@ -148,36 +155,90 @@ impl Settings {
             request,
             mock,
             store,
+            trust,
         })
     }
 }
 
-/// `--cache`, or `--store` / [`STORE_VAR`]; not both. `--refresh` needs one. `--mock`
-/// ignores the variable, like every `ZUORA_*` variable: it may name a production Redis.
-fn store_choice(args: &Args) -> Result<Option<StoreChoice>, Failure> {
-    let url = match (&args.store, args.mock) {
-        (Some(url), _) => Some((url.clone(), Source::Flag("--store"))),
-        (None, true) => None,
-        (None, false) => var(STORE_VAR)?,
+/// Mozilla's roots, plus the certificates of `--ca-cert`'s PEM file.
+fn trust(args: &Args) -> Result<TrustRoots, Failure> {
+    let Some(path) = &args.ca_cert else {
+        return Ok(TrustRoots::webpki());
     };
-    let choice = match (args.cache, url) {
-        (true, Some((_, source))) => {
+    let unusable = |reason: String| {
+        Failure::usage(format!("cannot use --ca-cert {}: {reason}", path.display()))
+    };
+    let pem = std::fs::read(path).map_err(|e| unusable(e.to_string()))?;
+    TrustRoots::webpki()
+        .with_pem(pem)
+        .map_err(|e| unusable(e.to_string()))
+}
+
+/// `--cache`, or `--store` / `--store-file` / [`STORE_VAR`]; not both. `--refresh` needs
+/// one. `--mock` ignores the variable, like every `ZUORA_*` variable: it may name a
+/// production Redis.
+fn store_choice(args: &Args) -> Result<Option<StoreChoice>, Failure> {
+    let flag = match (&args.store, &args.store_file) {
+        (Some(_), _) => Some(Source::Flag("--store")),
+        (None, Some(_)) => Some(Source::Flag("--store-file")),
+        (None, None) => None,
+    };
+    if args.cache {
+        let other = match flag {
+            Some(source) => Some(source),
+            None if args.mock => None,
+            None => var(STORE_VAR)?.map(|(_, source)| source),
+        };
+        if let Some(source) = other {
             return Err(Failure::usage(format!(
                 "--cache and {} cannot be used together: share the token through one store \
                  (a file for this user, or Redis)",
                 source.name()
             )));
         }
-        (true, None) => Some(StoreChoice::Cache),
-        (false, Some((url, source))) => Some(StoreChoice::Redis {
+    }
+    let url = match (&args.store, &args.store_file, args.mock) {
+        (Some(url), _, _) => {
+            if !crate::store::password(url).is_empty() {
+                return Err(Failure::usage(format!(
+                    "the --store URL holds a password, which anyone on this machine can read \
+                     in the process list (`ps`): pass the URL in {STORE_VAR}, or in a file \
+                     with --store-file PATH (the URL is not shown)"
+                )));
+            }
+            Some((url.clone(), Source::Flag("--store")))
+        }
+        (None, Some(path), _) => {
+            if path.as_os_str() == "-"
+                && !args.mock
+                && args
+                    .client_secret_file
+                    .as_ref()
+                    .is_some_and(|p| p.as_os_str() == "-")
+            {
+                return Err(Failure::usage(
+                    "--client-secret-file - and --store-file - cannot both read standard input: \
+                     give one of them a file",
+                ));
+            }
+            let url = read_first_line(path, "the store URL", "--store-file")?;
+            Some((url, Source::Flag("--store-file")))
+        }
+        (None, None, true) => None,
+        (None, None, false) => var(STORE_VAR)?,
+    };
+    let choice = match url {
+        Some((url, source)) => Some(StoreChoice::Redis {
             url: redis_url(&url, source)?,
             from: source.name(),
         }),
-        (false, None) => None,
+        None if args.cache => Some(StoreChoice::Cache),
+        None => None,
     };
     if args.refresh && choice.is_none() {
         return Err(Failure::usage(format!(
-            "--refresh replaces a saved token: it needs --cache or --store (or {STORE_VAR})"
+            "--refresh replaces a saved token: it needs --cache, --store or --store-file \
+             (or {STORE_VAR})"
         )));
     }
     Ok(choice)
@@ -242,7 +303,10 @@ fn client_id(args: &Args) -> Result<ClientId, Failure> {
 /// into the core's zeroizing `ClientSecret`.
 fn client_secret(args: &Args) -> Result<ClientSecret, Failure> {
     let (secret, source) = match &args.client_secret_file {
-        Some(path) => (read_secret(path)?, Source::Flag("--client-secret-file")),
+        Some(path) => (
+            read_first_line(path, "the client secret", "--client-secret-file")?,
+            Source::Flag("--client-secret-file"),
+        ),
         None => var("ZUORA_CLIENT_SECRET")?.ok_or_else(|| {
             Failure::usage(
                 "no client secret given: set ZUORA_CLIENT_SECRET or pass --client-secret-file PATH \
@@ -253,8 +317,9 @@ fn client_secret(args: &Args) -> Result<ClientSecret, Failure> {
     ClientSecret::new(secret).map_err(|e| invalid(e, source))
 }
 
-/// The first line of `path` (`-`: standard input) without its line ending.
-fn read_secret(path: &Path) -> Result<String, Failure> {
+/// The first line of `path` (`-`: standard input) without its line ending: `what` (for
+/// messages, which never quote the content), read for the option `flag`.
+fn read_first_line(path: &Path, what: &str, flag: &str) -> Result<String, Failure> {
     let shown = path.display();
     let mut line = String::new();
     let read = if path.as_os_str() == "-" {
@@ -272,9 +337,7 @@ fn read_secret(path: &Path) -> Result<String, Failure> {
         } else {
             format!("`{shown}`")
         };
-        Failure::usage(format!(
-            "cannot read the client secret from {from} (--client-secret-file): {e}"
-        ))
+        Failure::usage(format!("cannot read {what} from {from} ({flag}): {e}"))
     })?;
     if line.ends_with('\n') {
         line.pop();

@@ -48,6 +48,7 @@ impl Store {
             "try_lease" => "taking the lease",
             "save" => "saving the token",
             "release" => "releasing the lease",
+            "invalidate" => "removing the token of the refused credentials",
             other => other,
         };
         let line = format!(
@@ -117,8 +118,9 @@ fn mock_key(request: &TokenRequest) -> Result<TokenRequest, Failure> {
     })
 }
 
-/// The password of `scheme://[user][:password]@host…`, as written and percent-decoded.
-fn password(url: &str) -> Vec<String> {
+/// The password of `scheme://[user][:password]@host…`, as written and percent-decoded;
+/// empty if the URL holds none (or an empty one).
+pub fn password(url: &str) -> Vec<String> {
     let Some((_, rest)) = url.split_once("://") else {
         return Vec::new();
     };

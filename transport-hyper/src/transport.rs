@@ -11,7 +11,7 @@ use http::Uri;
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper_rustls::HttpsConnectorBuilder;
 use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::Connection;
+use hyper_util::client::legacy::connect::{Connection, HttpConnector};
 use hyper_util::rt::TokioExecutor;
 use tower_service::Service;
 use zuora_oauth_core::{TransportError, TransportErrorKind};
@@ -46,10 +46,38 @@ trait ErasedClient: Send + Sync {
 }
 
 /// A connector and the client built over it for the last connect timeout asked for (a
-/// source asks for one; the client is rebuilt if another one comes).
+/// source asks for one; the client is rebuilt if another one comes), and the client for
+/// plain http, which never goes through the connector.
 struct Clients<C> {
     connector: C,
-    client: Mutex<Option<(Duration, Client<ConnectTimeout<C>, Full<Bytes>>)>>,
+    client: Slot<ConnectTimeout<C>>,
+    direct: Slot<ConnectTimeout<HttpConnector>>,
+}
+
+type Slot<C> = Mutex<Option<(Duration, Client<C, Full<Bytes>>)>>;
+
+/// The client in `slot` for `connect_timeout`, built over `connector` if there is none.
+fn client_for<C>(
+    slot: &Slot<ConnectTimeout<C>>,
+    connector: &C,
+    connect_timeout: Duration,
+) -> Client<ConnectTimeout<C>, Full<Bytes>>
+where
+    C: Service<Uri> + Clone + Send + Sync + 'static,
+    C::Response: hyper::rt::Read + hyper::rt::Write + Connection + Unpin + Send + 'static,
+    C::Future: Send + 'static,
+    C::Error: Into<BoxError>,
+{
+    let mut slot = slot.lock().unwrap_or_else(PoisonError::into_inner);
+    match &*slot {
+        Some((timeout, client)) if *timeout == connect_timeout => client.clone(),
+        _ => {
+            let connector = ConnectTimeout::new(connector.clone(), connect_timeout);
+            let client = Client::builder(TokioExecutor::new()).build(connector);
+            *slot = Some((connect_timeout, client.clone()));
+            client
+        }
+    }
 }
 
 impl Default for HyperTransport {
@@ -86,9 +114,16 @@ impl HyperTransport {
     }
 
     /// A transport connecting with your connector (a TLS layer of your own, say). The
-    /// source's connect timeout still bounds connection setup, TLS included. Proxies are
-    /// then your connector's business: put a [`ProxyConnector`] under your TLS layer to keep
-    /// the [`ProxyPolicy`](zuora_oauth_driver::ProxyPolicy).
+    /// source's connect timeout still bounds connection setup, TLS included. Proxies for
+    /// https are then your connector's business: put a [`ProxyConnector`] under your TLS
+    /// layer to keep the [`ProxyPolicy`](zuora_oauth_driver::ProxyPolicy); through a proxy,
+    /// https is a CONNECT tunnel whose content the proxy cannot read.
+    ///
+    /// **Plain http never goes through your connector.** A plain-http token URL (the core
+    /// allows one only for a loopback host: a mock server, a local gateway) is sent on a TCP
+    /// connection the transport opens to the server itself. A proxy carrying plain http,
+    /// even in a tunnel, reads the form, client secret included, and the transport cannot
+    /// see where your connector connects.
     pub fn with_connector<C>(connector: C) -> Self
     where
         C: Service<Uri> + Clone + Send + Sync + 'static,
@@ -100,29 +135,8 @@ impl HyperTransport {
             inner: Arc::new(Clients {
                 connector,
                 client: Mutex::new(None),
+                direct: Mutex::new(None),
             }),
-        }
-    }
-}
-
-impl<C> Clients<C>
-where
-    C: Service<Uri> + Clone + Send + Sync + 'static,
-    C::Response: hyper::rt::Read + hyper::rt::Write + Connection + Unpin + Send + 'static,
-    C::Future: Send + 'static,
-    C::Error: Into<BoxError>,
-{
-    /// The client whose connections are bounded by `connect_timeout`.
-    fn client(&self, connect_timeout: Duration) -> Client<ConnectTimeout<C>, Full<Bytes>> {
-        let mut slot = self.client.lock().unwrap_or_else(PoisonError::into_inner);
-        match &*slot {
-            Some((timeout, client)) if *timeout == connect_timeout => client.clone(),
-            _ => {
-                let connector = ConnectTimeout::new(self.connector.clone(), connect_timeout);
-                let client = Client::builder(TokioExecutor::new()).build(connector);
-                *slot = Some((connect_timeout, client.clone()));
-                client
-            }
         }
     }
 }
@@ -139,8 +153,18 @@ where
         request: http::Request<Vec<u8>>,
         limits: Limits,
     ) -> BoxFuture<'static, TransportResult> {
-        let client = self.client(limits.connect_timeout());
-        Box::pin(exchange(client, request, limits))
+        let https = request
+            .uri()
+            .scheme_str()
+            .is_some_and(|scheme| scheme.eq_ignore_ascii_case("https"));
+        let timeout = limits.connect_timeout();
+        if https {
+            let client = client_for(&self.client, &self.connector, timeout);
+            Box::pin(exchange(client, request, limits))
+        } else {
+            let client = client_for(&self.direct, &HttpConnector::new(), timeout);
+            Box::pin(exchange(client, request, limits))
+        }
     }
 }
 

@@ -36,10 +36,12 @@ use zuora_oauth_driver::api::{ApiError, ApiOptions, ApiTypes, Exchange};
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let zuora = MockServer::start()?; // a mock Zuora on 127.0.0.1
-/// # // reqwest's TLS wants a crypto provider; its `rustls` feature brings one.
-/// # let _ = rustls::crypto::ring::default_provider().install_default();
+/// // reqwest's TLS needs a crypto provider: reqwest's default `rustls` feature brings one;
+/// // with only this crate's features, install one before building a client.
+/// let _ = rustls::crypto::ring::default_provider().install_default();
 /// let client = reqwest::Client::new();
-/// // The token call goes through the same client (its pool, proxies and TLS).
+/// // An https token call goes through the same client (its pool, proxies and TLS); this
+/// // mock's plain-http one is sent directly, never through a proxy (see `with_client`).
 /// let source = TokenSource::builder_with(
 ///     TokenRequest::new(
 ///         Environment::custom(&zuora.base_url())?,
@@ -107,7 +109,12 @@ impl ApiTypes for Rest<'_> {
 
     fn destination(request: &Request) -> Option<Destination<'_>> {
         let url = request.url();
-        Some(Destination::new(url.scheme(), url.host_str()?, url.port(), url.path()))
+        Some(Destination::new(
+            url.scheme(),
+            url.host_str()?,
+            url.port(),
+            url.path(),
+        ))
     }
 
     fn headers_mut(request: &mut Request) -> &mut HeaderMap {

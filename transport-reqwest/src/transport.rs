@@ -10,7 +10,9 @@ use http_body_util::Full;
 use reqwest::{Client, Url, redirect};
 use zuora_oauth_core::{TransportError, TransportErrorKind};
 use zuora_oauth_driver::internal::{ProxyRoute, causes, describe, io_kind, tls_config};
-use zuora_oauth_driver::{BoxFuture, ConnectOptions, Limits, Proxy, Transport, TransportResult};
+use zuora_oauth_driver::{
+    BoxFuture, ConnectOptions, Limits, Proxy, ProxyPolicy, Transport, TransportResult, TrustRoots,
+};
 
 /// Sends token requests with a [`reqwest::Client`]: yours ([`with_client`](Self::with_client),
 /// sharing its pool, proxy and TLS settings) or its own ([`new`](Self::new),
@@ -28,8 +30,9 @@ pub struct ReqwestTransport {
 enum Clients {
     /// The transport's own client, built for the connect timeout the source asks for.
     Own(Arc<Own>),
-    /// Yours.
-    Yours(Client),
+    /// Yours, for https; for plain http, a client of the transport's own that never goes
+    /// through a proxy (see [`ReqwestTransport::with_client`]).
+    Yours { client: Client, direct: Arc<Own> },
 }
 
 struct Own {
@@ -38,6 +41,13 @@ struct Own {
 }
 
 impl Own {
+    fn new(options: ConnectOptions) -> Arc<Self> {
+        Arc::new(Self {
+            options,
+            built: Mutex::new(None),
+        })
+    }
+
     /// The client whose connections are bounded by `connect_timeout`.
     fn client(&self, connect_timeout: Duration) -> Client {
         let mut slot = self.built.lock().unwrap_or_else(PoisonError::into_inner);
@@ -71,15 +81,24 @@ impl ReqwestTransport {
     /// (never reqwest's own reading of the environment), the source's connect timeout.
     pub fn with_options(options: ConnectOptions) -> Self {
         Self {
-            client: Clients::Own(Arc::new(Own {
-                options,
-                built: Mutex::new(None),
-            })),
+            client: Clients::Own(Own::new(options)),
         }
     }
 
     /// Sends token requests with your client, sharing its connection pool, proxies and TLS
-    /// setup.
+    /// setup, for https token URLs (every Zuora environment).
+    ///
+    /// **Plain http never goes through your client.** A plain-http token URL (the core
+    /// allows one only for a loopback host: a mock server, a local gateway) is sent by a
+    /// client the transport builds itself, which connects directly, never through a proxy,
+    /// and follows no redirect. The reason: a proxy carrying plain http reads the form, client
+    /// secret included, in clear; reqwest's clients, `reqwest::Client::new()` included, send
+    /// plain http through `HTTP_PROXY` / `ALL_PROXY` (loopback hosts too) unless told
+    /// otherwise, and nothing in reqwest's API lets the transport see a client's proxies. So
+    /// your client's settings (headers, timeouts, resolver, proxies) do not apply to those
+    /// requests. An https token request through your client's proxy is safe: the proxy
+    /// carries a CONNECT tunnel and sees the host, never the request. Your client's own
+    /// connect timeout applies to https, not the source's.
     ///
     /// **Redirects.** reqwest follows redirects per client, and the token call must never
     /// follow one. Whatever your client's [`redirect::Policy`], the token call is sent with
@@ -90,9 +109,20 @@ impl ReqwestTransport {
     /// location (if that URL cannot be reached, reqwest reports a connection error under the
     /// token URL, and so does the transport). To not make the extra request at all, build
     /// your client with `redirect::Policy::none()`.
+    ///
+    /// **TLS.** This crate builds reqwest without a rustls crypto provider of its own (its
+    /// own clients are given `ring`'s). `reqwest::Client::new()` then panics unless your
+    /// program enables one through reqwest's default `rustls` feature, or installs one
+    /// first: `rustls::crypto::ring::default_provider().install_default()`.
     pub fn with_client(client: Client) -> Self {
+        let direct_only = ConnectOptions::default()
+            .with_proxy(ProxyPolicy::none())
+            .with_trust(TrustRoots::empty());
         Self {
-            client: Clients::Yours(client),
+            client: Clients::Yours {
+                client,
+                direct: Own::new(direct_only),
+            },
         }
     }
 }
@@ -111,7 +141,17 @@ impl Transport for ReqwestTransport {
                 }
                 own.client(limits.connect_timeout())
             }
-            Clients::Yours(client) => client.clone(),
+            Clients::Yours { client, direct } => {
+                let https = request
+                    .uri()
+                    .scheme_str()
+                    .is_some_and(|scheme| scheme.eq_ignore_ascii_case("https"));
+                if https {
+                    client.clone()
+                } else {
+                    direct.client(limits.connect_timeout())
+                }
+            }
         };
         Box::pin(exchange(client, request, limits))
     }
@@ -121,14 +161,17 @@ impl Transport for ReqwestTransport {
 /// policy's routes, `connect_timeout`.
 fn own_client(options: &ConnectOptions, connect_timeout: Duration) -> Client {
     let policy = options.proxy().clone();
-    let proxy = reqwest::Proxy::custom(move |url| match policy.route(&url.as_str().parse().ok()?) {
-        Ok(ProxyRoute::Tunnel(proxy)) => proxy_url(proxy),
-        _ => None,
-    });
+    let proxy =
+        reqwest::Proxy::custom(move |url| match policy.route(&url.as_str().parse().ok()?) {
+            Ok(ProxyRoute::Tunnel(proxy)) => proxy_url(proxy),
+            _ => None,
+        });
+    // Never reqwest's own reading of the environment: the policy's routes only.
     Client::builder()
         .tls_backend_preconfigured(tls_config(options))
         .redirect(redirect::Policy::none())
         .connect_timeout(connect_timeout)
+        .no_proxy()
         .proxy(proxy)
         .user_agent(concat!("zuora-oauth-reqwest/", env!("CARGO_PKG_VERSION")))
         .build()
@@ -136,7 +179,11 @@ fn own_client(options: &ConnectOptions, connect_timeout: Duration) -> Client {
 }
 
 /// Sends `request` and reads the whole response, whatever its status.
-async fn exchange(client: Client, request: http::Request<Vec<u8>>, limits: Limits) -> TransportResult {
+async fn exchange(
+    client: Client,
+    request: http::Request<Vec<u8>>,
+    limits: Limits,
+) -> TransportResult {
     {
         // Not replayable: reqwest never re-sends it on a 307/308. Its size is exact, so it
         // still goes with a Content-Length.
@@ -144,10 +191,7 @@ async fn exchange(client: Client, request: http::Request<Vec<u8>>, limits: Limit
         let request = reqwest::Request::try_from(request).map_err(|e| map_error(&e))?;
         let sent_to = request.url().clone();
         let exchange = async {
-            let mut response = client
-                .execute(request)
-                .await
-                .map_err(|e| map_error(&e))?;
+            let mut response = client.execute(request).await.map_err(|e| map_error(&e))?;
             if *response.url() != sent_to {
                 return Ok(refused_redirect(response.url()));
             }
@@ -193,7 +237,7 @@ impl fmt::Debug for ReqwestTransport {
         let mut d = f.debug_struct("ReqwestTransport");
         match &self.client {
             Clients::Own(own) => d.field("proxy", own.options.proxy()),
-            Clients::Yours(_) => d.field("client", &"yours"),
+            Clients::Yours { .. } => d.field("client", &"yours"),
         };
         d.finish_non_exhaustive()
     }

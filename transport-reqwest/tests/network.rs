@@ -50,18 +50,28 @@ fn redirect_location(result: Result<Token, Error>) -> String {
     }
 }
 
-/// A client of yours with reqwest's default policy (it follows up to 10 redirects).
-fn following_client() -> ReqwestTransport {
+/// A client of yours with reqwest's default policy (it follows up to 10 redirects),
+/// trusting the certificates of `servers`. Your client carries https token requests; plain
+/// http ones never go through it.
+fn following_client(servers: &[&MockServer]) -> ReqwestTransport {
     // reqwest's TLS needs a crypto provider: reqwest's own `rustls` feature brings one,
     // this crate's `rustls-no-provider` does not.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    ReqwestTransport::with_client(reqwest::Client::new())
+    let roots = servers.iter().map(|server| {
+        let der = server.certificate_der().unwrap();
+        reqwest::Certificate::from_der(der).unwrap()
+    });
+    let client = reqwest::Client::builder()
+        .tls_certs_only(roots)
+        .build()
+        .unwrap();
+    ReqwestTransport::with_client(client)
 }
 
 #[tokio::test]
 async fn your_client_fetches_a_token() {
-    let server = MockServer::start().unwrap();
-    let token = fetch(&following_client(), &server.base_url())
+    let server = tls_server();
+    let token = fetch(&following_client(&[&server]), &server.base_url())
         .await
         .unwrap();
     assert_eq!(token.token_type(), "bearer");
@@ -74,13 +84,17 @@ async fn your_client_fetches_a_token() {
 /// A 307/308 would re-send the form: the body is not replayable, so reqwest returns it.
 #[tokio::test]
 async fn a_307_is_not_followed_even_by_a_client_that_follows_redirects() {
-    let (server, elsewhere) = (MockServer::start().unwrap(), MockServer::start().unwrap());
+    let (server, elsewhere) = (tls_server(), tls_server());
     for status in [307, 308] {
         server.push_fault(Fault::Redirect {
             status,
             location: elsewhere.token_url(),
         });
-        let result = verdict(&following_client(), &server.base_url()).await;
+        let result = verdict(
+            &following_client(&[&server, &elsewhere]),
+            &server.base_url(),
+        )
+        .await;
         assert_eq!(redirect_location(result), elsewhere.token_url());
     }
     assert_eq!(elsewhere.all_requests().len(), 0, "the form went elsewhere");
@@ -89,13 +103,17 @@ async fn a_307_is_not_followed_even_by_a_client_that_follows_redirects() {
 /// reqwest follows a 302 as a GET without the form; the answer from elsewhere is refused.
 #[tokio::test]
 async fn a_followed_302_is_refused_and_never_carried_the_secret() {
-    let (server, elsewhere) = (MockServer::start().unwrap(), MockServer::start().unwrap());
+    let (server, elsewhere) = (tls_server(), tls_server());
     for status in [301, 302, 303] {
         server.push_fault(Fault::Redirect {
             status,
             location: elsewhere.token_url(),
         });
-        let result = verdict(&following_client(), &server.base_url()).await;
+        let result = verdict(
+            &following_client(&[&server, &elsewhere]),
+            &server.base_url(),
+        )
+        .await;
         assert_eq!(redirect_location(result), elsewhere.token_url());
     }
     let followed = elsewhere.requests();
@@ -105,6 +123,20 @@ async fn a_followed_302_is_refused_and_never_carried_the_secret() {
         assert!(request.body.is_empty(), "{request:?}");
         assert_eq!(request.form_value("client_secret"), None);
     }
+}
+
+/// With your client too, a plain-http token URL is answered without following a redirect:
+/// the transport's own client, which follows none, sends it.
+#[tokio::test]
+async fn a_plain_http_redirect_is_not_followed_with_your_client() {
+    let (server, elsewhere) = (MockServer::start().unwrap(), MockServer::start().unwrap());
+    server.push_fault(Fault::Redirect {
+        status: 302,
+        location: elsewhere.token_url(),
+    });
+    let result = verdict(&following_client(&[]), &server.base_url()).await;
+    assert_eq!(redirect_location(result), elsewhere.token_url());
+    assert_eq!(elsewhere.all_requests().len(), 0);
 }
 
 #[tokio::test]
@@ -190,4 +222,153 @@ async fn plain_http_never_goes_through_a_proxy() {
     );
     fetch(&transport, &server.base_url()).await.unwrap();
     assert!(proxy.requests().is_empty());
+}
+
+/// The proxy variables a shell may export. Every child process starts without them, then
+/// gets each one naming the test's recording proxy.
+const PROXY_VARIABLES: [&str; 8] = [
+    "https_proxy",
+    "HTTPS_PROXY",
+    "all_proxy",
+    "ALL_PROXY",
+    "http_proxy",
+    "HTTP_PROXY",
+    "no_proxy",
+    "NO_PROXY",
+];
+
+/// Runs the ignored test `name` of this test binary in a child process (the environment is
+/// the process's: setting it here would race the other tests) with `vars` in its
+/// environment and no other proxy variable; panics unless it ran and passed.
+fn run_child(name: &str, vars: &[(&str, &str)]) {
+    let mut command = std::process::Command::new(std::env::current_exe().unwrap());
+    command.args([name, "--exact", "--ignored", "--test-threads=1"]);
+    for var in PROXY_VARIABLES {
+        command.env_remove(var);
+    }
+    let output = command.envs(vars.iter().copied()).output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && stdout.contains("1 passed"),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// The value of the environment variable `name`, set by the parent test.
+fn from_parent(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| panic!("{name} is set by the parent test"))
+}
+
+/// With every proxy variable naming a recording proxy (which forwards plain requests, as a
+/// real one does), a child process builds the transport as `how` says and fetches a token
+/// from a mock Zuora on `http://127.0.0.1`: the token arrives, and the proxy never receives
+/// the form (nor anything else).
+fn assert_plain_http_goes_direct(how: &str) {
+    let (server, proxy) = (MockServer::start().unwrap(), RecordingProxy::start());
+    let mut vars: Vec<(&str, String)> = PROXY_VARIABLES[..6]
+        .iter()
+        .map(|var| (*var, proxy.url()))
+        .collect();
+    vars.extend([
+        ("TEST_BASE_URL", server.base_url()),
+        ("TEST_PROXY_URL", proxy.url()),
+        ("TEST_TRANSPORT", how.to_owned()),
+    ]);
+    let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    run_child("child_fetches_a_token_over_plain_http", &vars);
+    proxy.assert_never_received(DEMO_CLIENT_SECRET);
+    assert!(proxy.requests().is_empty(), "{:?}", proxy.requests());
+    assert_eq!(server.token_request_count(), 1);
+}
+
+#[test]
+fn new_sends_plain_http_direct_whatever_the_proxy_variables() {
+    assert_plain_http_goes_direct("new");
+}
+
+#[test]
+fn with_options_sends_plain_http_direct_whatever_the_proxy_variables() {
+    assert_plain_http_goes_direct("with_options");
+}
+
+/// reqwest's `Client::new()` reads the proxy variables and sends plain http through
+/// `HTTP_PROXY` / `ALL_PROXY`, loopback included: the form would reach the proxy in clear.
+#[test]
+fn your_default_client_never_sends_the_form_through_an_environment_proxy() {
+    assert_plain_http_goes_direct("with_client");
+}
+
+/// A proxy set on your client for every URL is not used for plain http either.
+#[test]
+fn your_client_with_a_proxy_of_its_own_never_sends_the_form_through_it() {
+    assert_plain_http_goes_direct("with_client_proxy");
+}
+
+#[tokio::test]
+#[ignore = "run in a child process by the tests above, with the proxy variables set"]
+async fn child_fetches_a_token_over_plain_http() {
+    let transport = match from_parent("TEST_TRANSPORT").as_str() {
+        "new" => ReqwestTransport::new(),
+        "with_options" => ReqwestTransport::with_options(ConnectOptions::default()),
+        "with_client" => {
+            let _ = rustls::crypto::ring::default_provider().install_default();
+            ReqwestTransport::with_client(reqwest::Client::new())
+        }
+        "with_client_proxy" => {
+            let _ = rustls::crypto::ring::default_provider().install_default();
+            let proxy = reqwest::Proxy::all(from_parent("TEST_PROXY_URL")).unwrap();
+            ReqwestTransport::with_client(reqwest::Client::builder().proxy(proxy).build().unwrap())
+        }
+        other => panic!("no way to build a transport named {other}"),
+    };
+    let token = fetch(&transport, &from_parent("TEST_BASE_URL"))
+        .await
+        .unwrap();
+    assert_eq!(token.token_type(), "bearer");
+}
+
+/// Your client's proxies still carry https: with every proxy variable set, `Client::new()`
+/// (trusting the mock's certificate) opens a CONNECT tunnel, speaks TLS inside it, and the
+/// proxy receives ciphertext only.
+#[test]
+fn your_client_tunnels_https_through_the_environment_proxy_and_the_proxy_sees_ciphertext() {
+    let (server, proxy) = (tls_server(), RecordingProxy::start());
+    let pem = std::env::temp_dir().join(format!("zuora-reqwest-proxy-{}.pem", std::process::id()));
+    std::fs::write(&pem, server.certificate_pem().unwrap()).unwrap();
+    let mut vars: Vec<(&str, String)> = PROXY_VARIABLES[..6]
+        .iter()
+        .map(|var| (*var, proxy.url()))
+        .collect();
+    vars.extend([
+        ("TEST_BASE_URL", server.base_url()),
+        ("TEST_CERT_PEM", pem.display().to_string()),
+    ]);
+    let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    run_child("child_fetches_a_token_over_https_with_your_client", &vars);
+    std::fs::remove_file(&pem).unwrap();
+    let lines: Vec<String> = proxy.requests().into_iter().map(|r| r.line).collect();
+    assert_eq!(lines, [format!("CONNECT {} HTTP/1.1", server.addr())]);
+    assert_eq!(
+        proxy.tunnelled().first(),
+        Some(&0x16),
+        "TLS inside the tunnel"
+    );
+    proxy.assert_never_received(DEMO_CLIENT_SECRET);
+    assert_eq!(server.token_request_count(), 1);
+}
+
+#[tokio::test]
+#[ignore = "run in a child process by your_client_tunnels_https_through_the_environment_proxy_and_the_proxy_sees_ciphertext"]
+async fn child_fetches_a_token_over_https_with_your_client() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let pem = std::fs::read(from_parent("TEST_CERT_PEM")).unwrap();
+    let client = reqwest::Client::builder()
+        .tls_certs_only([reqwest::Certificate::from_pem(&pem).unwrap()])
+        .build()
+        .unwrap();
+    let transport = ReqwestTransport::with_client(client);
+    fetch(&transport, &from_parent("TEST_BASE_URL"))
+        .await
+        .unwrap();
 }

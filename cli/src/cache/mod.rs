@@ -1,23 +1,32 @@
 //! `--cache`: a file store of the core's [`TokenRecord`]s, one file per (target, client
-//! ID, entity ID), shared by every run of every process of the user. It is the driver's
-//! [`BlockingTokenStore`], so that a run drives it with the same fleet rules as Redis (see
-//! [`crate::fleet`]); whether a record is still good is never decided here.
+//! ID, client secret, entity ID), shared by every run of every process of the user. It is
+//! the driver's [`BlockingTokenStore`], so that a run drives it with the same fleet rules as
+//! Redis (see [`crate::fleet`]); whether a record is still good is never decided here.
 //!
 //! - Where: `$XDG_CACHE_HOME/zuora-token/` (an absolute path), else
-//!   `$HOME/.cache/zuora-token/`; the folder is created with mode 0700.
-//! - Name: a hash of the key, `<16 hex digits>.json`, and its lock file `<same>.lock`. The
-//!   file holds the key too and is used only when it matches, so a collision or a copied
-//!   file is simply a miss.
-//! - Content: `{"format":"zuora-token-cache/2","key":{…},"record":{…}}`, the record being
+//!   `$HOME/.cache/zuora-token/`; the folder is created with mode 0700. A folder that is
+//!   not this user's own (another owner, writable by others, a symbolic link, or in a
+//!   folder others may change) is not used: the run warns once and goes on without it
+//!   (see [`private`]).
+//! - Name: `<32 hex digits>.json`, and its lock file `<same>.lock`: the first 128 bits of
+//!   HMAC-SHA256 over the key (target, client ID, entity ID) under a key derived from the
+//!   client secret (HKDF-SHA256), as the Redis store names its keys. A run with another
+//!   secret (wrong, rotated) looks for another file: it never gets the token saved with
+//!   this one. The file holds the key and that name too and is used only when both match,
+//!   so a copied file is simply a miss.
+//! - Content: `{"format":"zuora-token-cache/3","key":{…},"record":{…}}`, the record being
 //!   the core's serialised [`TokenRecord`] (the token, its jti, scope, issue and expiry
-//!   times); never the secret. Mode 0600.
+//!   times); never the secret. Mode 0600. The record is not encrypted yet: the file's mode
+//!   and the folder's checks keep it to its user.
 //! - The key's target is the base URL, or `mock` for `--mock`, whose server gets a new
 //!   port every run.
 //! - Writes are atomic (a new temporary file in the same folder, then `rename`), so a
 //!   reader gets either the old file or the new one, never half of one.
-//! - Anything wrong with a file (unreadable, not a regular file, owned by another user,
-//!   readable or writable by others, corrupt, another key or format) makes it a miss; the
-//!   next write replaces it.
+//! - A regular file that is not ours (owned by another user, readable or writable by
+//!   others, corrupt, another key or format) is a miss; the next write replaces it. A
+//!   symbolic link, a FIFO or anything else that is not a regular file, where the file or
+//!   the lock file goes, is never followed nor waited on: it is a store failure (one
+//!   warning; the run goes on without the cache and leaves it for the user to remove).
 //! - The fetch lease is an advisory lock on the lock file (see [`lock`]): taken without
 //!   waiting, held until released. The lease's TTL is not needed: the operating system
 //!   frees the lock of a holder that died at once, and the fleet rules stop waiting for a
@@ -31,6 +40,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
+use ring::hkdf::{HKDF_SHA256, Salt};
+use ring::hmac::{self, HMAC_SHA256};
 use serde::{Deserialize, Serialize};
 use zuora_oauth_core::{LeaseId, TokenRecord, TokenRequest, may_delete};
 use zuora_oauth_driver::{BlockingTokenStore, StoreError, StoreErrorKind};
@@ -38,7 +49,14 @@ use zuora_oauth_driver::{BlockingTokenStore, StoreError, StoreErrorKind};
 use lock::Lock;
 
 /// Identifies this program's files (and their layout version).
-const FORMAT: &str = "zuora-token-cache/2";
+const FORMAT: &str = "zuora-token-cache/3";
+
+/// HKDF salt of the key that names the files: names this scheme and its version.
+const SALT: &[u8] = b"zuora-token cache v3";
+/// HKDF `info` of that key.
+const INFO_NAME: &[u8] = b"zuora-token cache v3 file-name key";
+/// Bytes of the HMAC kept in the file name (128 bits).
+const NAME_BYTES: usize = 16;
 
 /// The key's target for `--mock`.
 const MOCK_TARGET: &str = "mock";
@@ -62,6 +80,9 @@ struct Key {
     target: String,
     client_id: String,
     entity_id: Option<String>,
+    /// The file's name: the HMAC of the fields above under a key derived from the client
+    /// secret ([`Key::name`]), in hex. It binds the entry to the secret without holding it.
+    name: String,
 }
 
 /// The file's content, as written.
@@ -82,36 +103,46 @@ struct ReadEnvelope {
 
 impl FileStore {
     /// The entry for `request`'s key (for `--mock` when `mock`) in the cache folder; `Err`
-    /// says why there is no cache folder.
+    /// says why there is no cache folder, or why it cannot be trusted.
     pub fn for_request(request: &TokenRequest, mock: bool) -> Result<Self, String> {
         let target = if mock {
             MOCK_TARGET
         } else {
             request.environment().base_url()
         };
-        let key = Key {
-            target: target.to_owned(),
-            client_id: request.client_id().as_str().to_owned(),
-            entity_id: request.entity_id().map(|e| e.as_str().to_owned()),
-        };
-        Ok(Self::at(&cache_dir()?, key))
+        let key = Key::new(
+            target,
+            request.client_id().as_str(),
+            request.entity_id().map(|e| e.as_str()),
+            request.client_secret().expose_secret(),
+        );
+        let dir = cache_dir()?;
+        private::private_dir(&dir)?;
+        Ok(Self::at(&dir, key))
     }
 
     fn at(dir: &Path, key: Key) -> Self {
-        let name = format!("{:016x}", key.hash());
         Self {
-            path: dir.join(format!("{name}.json")),
-            lock_path: dir.join(format!("{name}.lock")),
+            path: dir.join(format!("{}.json", key.name)),
+            lock_path: dir.join(format!("{}.lock", key.name)),
             key,
             lease: Mutex::new(None),
         }
     }
 
-    /// The saved record, if the file is one of ours for this key.
-    fn read(&self) -> Option<TokenRecord> {
-        let text = private::read(&self.path).ok()??;
-        let envelope: ReadEnvelope = serde_json::from_str(&text).ok()?;
-        (envelope.format == FORMAT && envelope.key == self.key).then_some(envelope.record)
+    /// The saved record, if the file is one of ours for this key; `Err` if something
+    /// other than a regular file is in its place, or it cannot be read.
+    fn read(&self) -> io::Result<Option<TokenRecord>> {
+        let text = match private::read(&self.path) {
+            Ok(Some(text)) => text,
+            Ok(None) => return Ok(None),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let Ok(envelope) = serde_json::from_str::<ReadEnvelope>(&text) else {
+            return Ok(None);
+        };
+        Ok((envelope.format == FORMAT && envelope.key == self.key).then_some(envelope.record))
     }
 
     fn held(&self) -> std::sync::MutexGuard<'_, Option<(LeaseId, Lock)>> {
@@ -120,10 +151,12 @@ impl FileStore {
 }
 
 impl BlockingTokenStore for FileStore {
-    /// The saved record. Never fails: a file that is missing, unreadable or not one of ours
-    /// for this key is a miss (and the next save replaces it).
+    /// The saved record. A file that is missing or not one of ours for this key is a miss
+    /// (and the next save replaces it); a link, a FIFO or an unreadable file in its place
+    /// is an error.
     fn load(&self) -> Result<Option<TokenRecord>, StoreError> {
-        Ok(self.read())
+        self.read()
+            .map_err(|e| failed(StoreErrorKind::Other, &self.path, &e))
     }
 
     /// Locks the lock file without waiting. `ttl` is not used: see the module's notes.
@@ -185,11 +218,13 @@ impl BlockingTokenStore for FileStore {
             ),
         };
         match self.read() {
-            Some(saved) if may_delete(&saved, reported) => match std::fs::remove_file(&self.path) {
-                Ok(()) => Ok(true),
-                Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
-                Err(e) => Err(failed(StoreErrorKind::Other, &self.path, &e)),
-            },
+            Ok(Some(saved)) if may_delete(&saved, reported) => {
+                match std::fs::remove_file(&self.path) {
+                    Ok(()) => Ok(true),
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+                    Err(e) => Err(failed(StoreErrorKind::Other, &self.path, &e)),
+                }
+            }
             _ => Ok(false),
         }
     }
@@ -201,22 +236,45 @@ fn failed(kind: StoreErrorKind, path: &Path, e: &io::Error) -> StoreError {
 }
 
 impl Key {
-    /// FNV-1a (64 bits) of the key's parts, each followed by a NUL: stable across Rust
-    /// versions and platforms, so the file name never changes under the user.
-    fn hash(&self) -> u64 {
-        let parts = [
+    /// The key of (target, client ID, entity ID), named under `secret`.
+    fn new(target: &str, client_id: &str, entity_id: Option<&str>, secret: &str) -> Self {
+        let mut key = Self {
+            target: target.to_owned(),
+            client_id: client_id.to_owned(),
+            entity_id: entity_id.map(str::to_owned),
+            name: String::new(),
+        };
+        key.name = key.name(secret);
+        key
+    }
+
+    /// The first 128 bits of HMAC-SHA256 over the key's fields (each length-prefixed, so
+    /// that no two keys share an encoding), under a key that HKDF-SHA256 derives from
+    /// `secret`, in hex: the same for every run with the same secret, unrelated for
+    /// another. It does not reveal the secret; like the Redis store's key names, it lets
+    /// whoever reads it test a guess of the secret offline.
+    fn name(&self, secret: &str) -> String {
+        let prk = Salt::new(HKDF_SHA256, SALT).extract(secret.as_bytes());
+        // `expand` fails only for outputs longer than 255 hash lengths; this is 32 bytes.
+        let name_key: hmac::Key = prk
+            .expand(&[INFO_NAME], HMAC_SHA256)
+            .expect("a 32-byte HKDF output")
+            .into();
+        let mut binding = b"zuora-token cache v3 key".to_vec();
+        for field in [
             self.target.as_str(),
             self.client_id.as_str(),
             self.entity_id.as_deref().unwrap_or(""),
-        ];
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        for part in parts {
-            for &b in part.as_bytes().iter().chain(&[0]) {
-                h ^= u64::from(b);
-                h = h.wrapping_mul(0x0000_0100_0000_01b3);
-            }
+        ] {
+            let len = u32::try_from(field.len()).unwrap_or(u32::MAX);
+            binding.extend_from_slice(&len.to_be_bytes());
+            binding.extend_from_slice(field.as_bytes());
         }
-        h
+        let tag = hmac::sign(&name_key, &binding);
+        tag.as_ref()[..NAME_BYTES]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
     }
 }
 
@@ -246,12 +304,7 @@ mod tests {
     use super::*;
 
     fn store(dir: &Path) -> FileStore {
-        let key = Key {
-            target: "https://rest.zuora.com".into(),
-            client_id: "id".into(),
-            entity_id: None,
-        };
-        FileStore::at(dir, key)
+        FileStore::at(dir, Key::new("https://rest.zuora.com", "id", None, "s"))
     }
 
     fn record(access_token: &str) -> TokenRecord {
@@ -331,20 +384,43 @@ mod tests {
     }
 
     #[test]
-    fn hash_is_stable_and_separates_parts() {
-        let key = |b: &str, c: &str, e: Option<&str>| Key {
-            target: b.into(),
-            client_id: c.into(),
-            entity_id: e.map(Into::into),
-        };
-        let a = key("https://rest.zuora.com", "id", None);
-        assert_eq!(a.hash(), key("https://rest.zuora.com", "id", None).hash());
-        assert_ne!(a.hash(), key("https://rest.zuora.co", "mid", None).hash());
-        assert_ne!(
-            a.hash(),
-            key("https://rest.zuora.com", "id", Some("e")).hash()
-        );
-        // FNV-1a is fixed: the same key gives the same file name in every version.
-        assert_eq!(key("", "", None).hash(), 0xd94d_1218_6c0f_2fb7);
+    fn the_name_is_stable_and_depends_on_every_part_and_on_the_secret() {
+        let name = |b: &str, c: &str, e: Option<&str>, s: &str| Key::new(b, c, e, s).name;
+        let a = name("https://rest.zuora.com", "id", None, "s");
+        // HKDF-SHA256 then HMAC-SHA256 are fixed: the same key gives the same file name in
+        // every version (computed independently with Python's hmac and hashlib).
+        assert_eq!(a, "b9dd2293f067e0d727a12ee903940210");
+        assert_eq!(name("", "", None, ""), "f35b2a260ec3065158f250a73173f8f2");
+        for other in [
+            name("https://rest.zuora.co", "mid", None, "s"),
+            name("https://rest.zuora.com", "id", Some("e"), "s"),
+            name("https://rest.zuora.com", "id", Some(""), "t"),
+            name("https://rest.zuora.com", "id", None, "t"),
+            name("https://rest.zuora.com", "id", None, "s "),
+        ] {
+            assert_ne!(other, a);
+        }
+        // The name is all the file name holds of the secret.
+        let dir = tempfile::tempdir().unwrap();
+        let file = FileStore::at(dir.path(), Key::new("t", "id", None, "a-secret"));
+        assert!(!file.path.to_string_lossy().contains("a-secret"));
+    }
+
+    #[test]
+    fn a_record_saved_under_another_secret_is_a_miss() {
+        let dir = tempfile::tempdir().unwrap();
+        let right = FileStore::at(dir.path(), Key::new("t", "id", None, "right"));
+        right
+            .save(
+                &record("c652cbc0ea384b9f81856a93a2a74538"),
+                Duration::from_secs(60),
+            )
+            .unwrap();
+        let wrong = FileStore::at(dir.path(), Key::new("t", "id", None, "wrong"));
+        assert_eq!(wrong.load(), Ok(None));
+        // Even with its file copied under the other's name.
+        std::fs::copy(&right.path, &wrong.path).unwrap();
+        assert_eq!(wrong.load(), Ok(None));
+        assert!(right.load().unwrap().is_some());
     }
 }

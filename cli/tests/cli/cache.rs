@@ -10,7 +10,9 @@ use serde_json::Value;
 use zuora_oauth_core::TokenRecord;
 use zuora_oauth_testkit::{Fault, MockServer};
 
-use crate::helpers::{CLIENT_ID, Cli, Home, SECRET, SECRET_MARKER, server};
+use crate::helpers::{
+    CLIENT_ID, Cli, Home, Outcome, SECRET, SECRET_MARKER, assert_no_spelling, server,
+};
 
 fn cached_run(home: &Home, server: &MockServer) -> String {
     home.cli()
@@ -117,9 +119,16 @@ fn the_cache_file_is_the_cores_record_private_and_without_the_secret() {
 
     // The token is the core's TokenRecord, in an envelope naming the format and the key.
     let v = read_json(&file);
-    assert_eq!(v["format"], "zuora-token-cache/2");
+    assert_eq!(v["format"], "zuora-token-cache/3");
     assert_eq!(v["key"]["target"], server.base_url());
     assert_eq!(v["key"]["client_id"], CLIENT_ID);
+    // Named by a 128-bit HMAC of the key under a key derived from the secret.
+    let name = file.file_stem().unwrap().to_str().unwrap();
+    assert!(
+        name.len() == 32 && name.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{name}"
+    );
+    assert_eq!(v["key"]["name"], name);
     let record: TokenRecord = serde_json::from_value(v["record"].clone()).unwrap();
     assert_eq!(record.lifetime(), Duration::from_secs(3599));
     assert_eq!(record.jti(), Some(server.issued_tokens()[0].jti.as_str()));
@@ -195,21 +204,8 @@ fn a_foreign_or_tampered_file_is_ignored_and_replaced() {
     let mode = fs::metadata(&file).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
 
-    // A symbolic link is not followed.
-    let elsewhere = home.path().join("elsewhere.json");
-    fs::write(&elsewhere, fs::read_to_string(&file).unwrap()).unwrap();
-    fs::set_permissions(&elsewhere, fs::Permissions::from_mode(0o600)).unwrap();
-    fs::remove_file(&file).unwrap();
-    std::os::unix::fs::symlink(&elsewhere, &file).unwrap();
-    let fourth = cached_run(&home, &server);
-    assert_ne!(fourth, third);
-    assert!(
-        !fs::symlink_metadata(&file)
-            .unwrap()
-            .file_type()
-            .is_symlink()
-    );
-    assert_eq!(server.token_request_count(), 4);
+    assert_eq!(server.token_request_count(), 3);
+    // (A symbolic link in its place is never followed: see cache_folder.rs.)
 }
 
 #[test]
@@ -281,7 +277,8 @@ fn a_failed_refresh_keeps_the_saved_token_while_it_is_usable() {
     age_saved_token(&home, 3399);
     for fault in [
         Fault::empty(503),
-        Fault::oauth_error(401, "invalid_client", "Bad client credentials"),
+        Fault::ResetConnection,
+        Fault::rate_limited(zuora_oauth_testkit::RetryAfter::Seconds(1)),
     ] {
         server.push_fault(fault);
         let outcome = home.cli().against(&server).arg("--cache").run();
@@ -295,7 +292,7 @@ fn a_failed_refresh_keeps_the_saved_token_while_it_is_usable() {
         );
         assert!(!outcome.stderr.trim_end().contains('\n'), "{outcome:?}");
     }
-    assert_eq!(server.token_request_count(), 3, "one refresh attempt a run");
+    assert_eq!(server.token_request_count(), 4, "one refresh attempt a run");
     // The file still holds it, and the next run refreshes it.
     assert!(
         fs::read_to_string(only_cache_file(&home))
@@ -309,6 +306,142 @@ fn a_failed_refresh_keeps_the_saved_token_while_it_is_usable() {
     server.push_fault(Fault::empty(503));
     let outcome = home.cli().against(&server).arg("--cache").run();
     outcome.failure(5);
+}
+
+#[test]
+fn a_rejected_refresh_never_prints_the_saved_token() {
+    // Zuora refusing the credentials (revoked, rotated) is not a failure to cover with the
+    // saved token: the run fails with the credentials error, and the saved token, issued
+    // to credentials Zuora now refuses, is not printed by later runs either.
+    for (kind, fault) in [
+        (
+            401,
+            Fault::oauth_error(401, "invalid_client", "Bad client credentials"),
+        ),
+        (
+            400,
+            Fault::oauth_error(400, "invalid_client", "Bad client credentials"),
+        ),
+        (403, Fault::message_error(403, "Forbidden")),
+    ] {
+        let server = server();
+        let home = Home::new();
+        let first = cached_run(&home, &server);
+        // In the refresh window: 200 s left, still usable.
+        age_saved_token(&home, 3399);
+        server.push_fault(fault);
+        let outcome = home.cli().against(&server).arg("--cache").run();
+        let line = outcome.failure(3);
+        assert!(!outcome.stderr.contains(&first), "{kind}: {outcome:?}");
+        assert!(line.contains("rejected"), "{kind}: {line}");
+        assert_eq!(server.token_request_count(), 2, "{kind}");
+        assert_eq!(
+            home.cache_files(),
+            Vec::<PathBuf>::new(),
+            "{kind}: still saved"
+        );
+        // Zuora accepts the credentials again: the next run fetches.
+        let next = cached_run(&home, &server);
+        assert_ne!(
+            next, first,
+            "{kind}: the refused credentials' token was kept"
+        );
+        assert_eq!(server.token_request_count(), 3, "{kind}");
+    }
+}
+
+#[test]
+fn a_rejected_forced_refresh_forgets_the_saved_token_too() {
+    // --refresh on rejected credentials: a failure, and the saved token is gone.
+    let server = server();
+    let home = Home::new();
+    let first = cached_run(&home, &server);
+    server.push_fault(Fault::oauth_error(
+        401,
+        "invalid_client",
+        "Bad client credentials",
+    ));
+    home.cli()
+        .against(&server)
+        .args(["--cache", "--refresh"])
+        .run()
+        .failure(3);
+    assert_ne!(cached_run(&home, &server), first);
+    assert_eq!(server.token_request_count(), 3);
+}
+
+/// A secret the test server does not know for [`CLIENT_ID`]; it holds the leak marker.
+const WRONG_SECRET: &str = "Wr0ng+LeakCanary/Guess=42";
+/// The secret after a rotation.
+const ROTATED_SECRET: &str = "R0tated+LeakCanary/Key=7Q";
+
+/// A `--cache` run with `secret`.
+fn run_with_secret(home: &Home, server: &MockServer, secret: &str) -> Outcome {
+    let outcome = home
+        .cli()
+        .target(server)
+        .env("ZUORA_CLIENT_ID", CLIENT_ID)
+        .env("ZUORA_CLIENT_SECRET", secret)
+        .arg("--cache")
+        .run();
+    for text in [&outcome.stdout, &outcome.stderr] {
+        assert_no_spelling("output", text, secret);
+    }
+    outcome
+}
+
+#[test]
+fn a_wrong_or_rotated_secret_never_gets_the_cached_token() {
+    let server = server();
+    let home = Home::new();
+    let first = cached_run(&home, &server);
+
+    // The right client ID with a wrong secret: what Zuora says, never the saved token.
+    let wrong = run_with_secret(&home, &server, WRONG_SECRET);
+    wrong.failure(3);
+    assert!(!wrong.stderr.contains(&first), "{wrong:?}");
+    assert_eq!(server.token_request_count(), 2);
+
+    // The secret is rotated: the new one gets a token of its own (not the one saved with
+    // the old secret), reused by the next run with it.
+    server.add_client(CLIENT_ID, ROTATED_SECRET);
+    let rotated = run_with_secret(&home, &server, ROTATED_SECRET);
+    let rotated = rotated.token().to_owned();
+    assert_ne!(rotated, first);
+    assert_eq!(
+        run_with_secret(&home, &server, ROTATED_SECRET).token(),
+        rotated
+    );
+    assert_eq!(server.token_request_count(), 3);
+    // The wrong secret still gets nothing, now that two entries are saved.
+    run_with_secret(&home, &server, WRONG_SECRET).failure(3);
+    assert_eq!(server.token_request_count(), 4);
+
+    // No file name or content holds any spelling of any of the secrets.
+    for entry in home.cache_entries() {
+        let name = entry.file_name().unwrap().to_string_lossy().into_owned();
+        let content = String::from_utf8_lossy(&fs::read(&entry).unwrap()).into_owned();
+        for secret in [SECRET, WRONG_SECRET, ROTATED_SECRET] {
+            assert_no_spelling("a cache file name", &name, secret);
+            assert_no_spelling("a cache file", &content, secret);
+        }
+    }
+}
+
+#[test]
+#[ignore = "sealed by the store reshape (issue 23)"]
+fn the_cache_file_holds_no_readable_token() {
+    let server = server();
+    let home = Home::new();
+    let token = cached_run(&home, &server);
+    let jti = server.issued_tokens()[0].jti.clone();
+    let entries = home.cache_entries();
+    assert!(!entries.is_empty());
+    for entry in entries {
+        let content = String::from_utf8_lossy(&fs::read(&entry).unwrap()).into_owned();
+        assert_no_spelling("a cache file", &content, &token);
+        assert_no_spelling("a cache file", &content, &jti);
+    }
 }
 
 #[test]
@@ -333,12 +466,8 @@ fn refresh_fetches_and_replaces_the_saved_token() {
     assert_eq!(cached_run(&home, &server), second);
 
     // It wants the new token: a failure is reported, not covered with the saved one.
-    server.push_fault(Fault::oauth_error(
-        401,
-        "invalid_client",
-        "Bad client credentials",
-    ));
-    refresh(&home).failure(3);
+    server.push_fault(Fault::empty(503));
+    refresh(&home).failure(5);
     assert_eq!(cached_run(&home, &server), second);
 
     // Without --cache there is nothing to refresh.

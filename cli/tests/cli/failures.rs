@@ -246,5 +246,10 @@ fn tls_failure_exits_6() {
         .run();
     let line = outcome.failure(6);
     assert!(line.contains("requesting a Zuora token"), "{line}");
+    // Exit 6 covers every network failure: this one must be the handshake's.
+    assert!(
+        line.starts_with("error: TLS failed"),
+        "not a TLS failure: {line}"
+    );
     plain.join().unwrap();
 }

@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tempfile::TempDir;
 use zuora_oauth_testkit::{DEMO_CLIENT_SECRET, MockServer};
@@ -181,7 +181,17 @@ impl Cli {
 
     /// Runs to completion. Whatever the scenario, the client secrets must appear in no
     /// output: checked here for every run of every test.
-    pub fn run(mut self) -> Outcome {
+    pub fn run(self) -> Outcome {
+        self.run_inner(None)
+    }
+
+    /// Like [`run`](Self::run), but a run still going after `limit` is killed and the test
+    /// fails: for runs that must not hang (a FIFO where a file was expected…).
+    pub fn run_within(self, limit: Duration) -> Outcome {
+        self.run_inner(Some(limit))
+    }
+
+    fn run_inner(mut self, limit: Option<Duration>) -> Outcome {
         self.cmd
             .stdin(if self.stdin.is_some() {
                 Stdio::piped()
@@ -196,16 +206,32 @@ impl Cli {
             // The program may exit without reading it all; that is not a test failure.
             let _ = stdin.write_all(&bytes);
         }
+        if let Some(limit) = limit {
+            let deadline = Instant::now() + limit;
+            while child.try_wait().expect("zuora-token runs").is_none() {
+                if Instant::now() > deadline {
+                    let _ = child.kill();
+                    let output = child.wait_with_output().expect("zuora-token is killed");
+                    panic!(
+                        "zuora-token still running after {limit:?} (killed): stderr {:?}",
+                        String::from_utf8_lossy(&output.stderr)
+                    );
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
         let output = child.wait_with_output().expect("zuora-token runs");
         let outcome = Outcome {
             code: output.status.code().expect("zuora-token exits with a code"),
             stdout: String::from_utf8(output.stdout).expect("stdout is UTF-8"),
             stderr: String::from_utf8(output.stderr).expect("stderr is UTF-8"),
         };
-        outcome.assert_no_secret(SECRET);
+        for secret in [SECRET, DEMO_CLIENT_SECRET] {
+            assert_no_spelling("stdout", &outcome.stdout, secret);
+            assert_no_spelling("stderr", &outcome.stderr, secret);
+        }
         outcome.assert_no_secret(SECRET_FORM_ENCODED);
         outcome.assert_no_secret(SECRET_MARKER);
-        outcome.assert_no_secret(DEMO_CLIENT_SECRET);
         outcome
     }
 }
@@ -297,5 +323,102 @@ pub fn secs_between(a: SystemTime, b: SystemTime) -> f64 {
     match a.duration_since(b) {
         Ok(d) => d.as_secs_f64(),
         Err(e) => -e.duration().as_secs_f64(),
+    }
+}
+
+/// Every spelling of `secret` a leak check looks for: the text as is, form-encoded (either
+/// hex case) and JSON-escaped, and each of those as a list of byte values, as hex (either
+/// case) and as base64 (at each of the three alignments a longer text can give it).
+pub fn spellings(secret: &str) -> Vec<String> {
+    let form = |upper: bool| -> String {
+        secret
+            .bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'*' => {
+                    char::from(b).to_string()
+                }
+                b' ' => "+".to_owned(),
+                _ if upper => format!("%{b:02X}"),
+                _ => format!("%{b:02x}"),
+            })
+            .collect()
+    };
+    let json = serde_json::to_string(secret).expect("a string serializes");
+    let json = json.trim_matches('"');
+    let texts = [
+        secret.to_owned(),
+        form(true),
+        form(false),
+        json.to_owned(),
+        // JSON may escape `/` too.
+        json.replace('/', "\\/"),
+    ];
+    let mut all = Vec::new();
+    for text in texts {
+        let bytes = text.as_bytes();
+        let list = |sep: &str| {
+            bytes
+                .iter()
+                .map(u8::to_string)
+                .collect::<Vec<_>>()
+                .join(sep)
+        };
+        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        all.extend([list(", "), list(","), hex.to_uppercase(), hex]);
+        all.extend(base64_cores(bytes));
+        all.push(text);
+    }
+    all.retain(|s| !s.is_empty());
+    all.sort();
+    all.dedup();
+    all
+}
+
+/// The base64 characters that `bytes` always produces inside a longer text, at each of the
+/// three alignments it may start at (the characters mixed with its neighbours dropped).
+fn base64_cores(bytes: &[u8]) -> Vec<String> {
+    (0..3)
+        .map(|pad| {
+            let mut padded = vec![0u8; pad];
+            padded.extend_from_slice(bytes);
+            let encoded = base64(&padded);
+            let encoded = encoded.trim_end_matches('=');
+            // The first characters mix the padding in; the last may mix in what follows.
+            let skip = if pad == 0 { 0 } else { (pad * 8).div_ceil(6) };
+            let whole = (padded.len() / 3) * 4;
+            encoded
+                .get(skip..whole.max(skip))
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .filter(|core| core.len() >= 8)
+        .collect()
+}
+
+/// Standard base64 (no dependency for one helper).
+fn base64(bytes: &[u8]) -> String {
+    const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().fold(0u32, |n, &b| (n << 8) | u32::from(b)) << (8 * (3 - chunk.len()));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ABC[(n >> (18 - 6 * i) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// Fails if `text` holds any spelling of `secret` ([`spellings`]); `what` names the text.
+#[track_caller]
+pub fn assert_no_spelling(what: &str, text: &str, secret: &str) {
+    for spelling in spellings(secret) {
+        assert!(
+            !text.contains(&spelling),
+            "{what} holds {spelling:?}, a spelling of a secret"
+        );
     }
 }

@@ -10,6 +10,8 @@ mod helpers;
 
 #[cfg(unix)] // file modes and symbolic links
 mod cache;
+#[cfg(unix)] // file modes, owners, symbolic links and FIFOs
+mod cache_folder;
 mod failures;
 mod inputs;
 mod output;

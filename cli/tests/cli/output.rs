@@ -161,7 +161,8 @@ fn json_without_jti_or_scope() {
             .success(),
     );
     assert_eq!(v["jti"], Value::Null);
-    assert_eq!(v["scope"], "");
+    // Absent, not empty: present as null.
+    assert_eq!(v.get("scope"), Some(&Value::Null), "{v}");
     assert!(is_hex32(v["access_token"].as_str().unwrap()));
 }
 
@@ -201,6 +202,8 @@ fn help_documents_every_option_variable_environment_and_exit_code() {
         "--max-wait",
         "--timeout",
         "--cache",
+        "--store",
+        "--store-file",
         "--refresh",
         "--mock",
         "ZUORA_CLIENT_ID",
@@ -208,6 +211,7 @@ fn help_documents_every_option_variable_environment_and_exit_code() {
         "ZUORA_BASE_URL",
         "ZUORA_ENV",
         "XDG_CACHE_HOME",
+        "ZUORA_TOKEN_STORE",
         "Retry-After",
         "Exit codes",
     ] {
@@ -301,6 +305,54 @@ fn mock_applies_the_other_options() {
     // Invalid values of those options are still refused.
     let bad = Cli::new().args(["--mock", "--track-id", "a:b"]).run();
     assert!(bad.usage_error().contains("Zuora-Track-Id"), "{bad:?}");
+}
+
+#[test]
+fn a_lifetime_over_the_librarys_cap_prints_both_named() {
+    // A 10-day token: the library keeps it for at most 24 h, and says so; expires_at
+    // agrees with the lifetime it uses.
+    let ten_days = 10 * 86_400;
+    let server = MockServer::builder()
+        .client(crate::helpers::CLIENT_ID, crate::helpers::SECRET)
+        .token_lifetime(Duration::from_secs(ten_days))
+        .start()
+        .unwrap();
+    let home = crate::helpers::Home::new();
+    let run = || {
+        let outcome = home
+            .cli()
+            .against(&server)
+            .args(["--format", "json", "--cache"])
+            .run();
+        json_line(outcome.success())
+    };
+    let started = std::time::SystemTime::now();
+    let v = run();
+    assert_eq!(v["expires_in"], json!(86_400), "{v}");
+    assert_eq!(v["server_expires_in"], json!(ten_days), "{v}");
+    let at = parse_rfc3339_utc(v["expires_at"].as_str().unwrap());
+    let gap = secs_between(at, started);
+    assert!(
+        (86_390.0..86_410.0).contains(&gap),
+        "expires_at {gap} s away"
+    );
+    // From the cache: the lifetime used; the server's answer is not this run's.
+    let cached = run();
+    assert_eq!(cached["expires_in"], json!(86_400), "{cached}");
+    assert_eq!(cached["expires_at"], v["expires_at"]);
+    assert!(cached.get("server_expires_in").is_none(), "{cached}");
+    assert_eq!(server.token_request_count(), 1);
+
+    // Within the cap, both are the server's.
+    let ordinary = json_line(
+        crate::helpers::Cli::new()
+            .against(&crate::helpers::server())
+            .args(["--format", "json"])
+            .run()
+            .success(),
+    );
+    assert_eq!(ordinary["expires_in"], json!(3599));
+    assert_eq!(ordinary["server_expires_in"], json!(3599));
 }
 
 #[test]

@@ -1,7 +1,8 @@
-//! `--store URL` / `ZUORA_TOKEN_STORE`: tokens shared through a real Redis with other runs
-//! and with the library's processes; one request for many concurrent runs; Redis down is
-//! only a warning; the URL's password is never printed; bad URLs are refused before
-//! anything is sent.
+//! `--store URL` / `--store-file PATH` / `ZUORA_TOKEN_STORE`: tokens shared through a real
+//! Redis with other runs and with the library's processes; one request for many concurrent
+//! runs; Redis down is only a warning; the URL's password is never printed, and never
+//! taken from a flag; bad URLs are refused before anything is sent; a wrong secret or
+//! refused credentials never get the shared token.
 
 use std::time::{Duration, Instant, SystemTime};
 
@@ -12,14 +13,15 @@ use zuora_oauth_driver::BlockingTokenStore;
 use zuora_oauth_redis::BlockingRedisStore;
 use zuora_oauth_testkit::{Fault, MockServer};
 
-use crate::helpers::{CLIENT_ID, Cli, Home, Outcome, SECRET, server};
+use crate::helpers::{CLIENT_ID, Cli, Home, Outcome, SECRET, assert_no_spelling, server};
 use crate::redis_server::{RedisServer, free_port};
 
 /// A password that must never show.
-const PASSWORD: &str = "Leaky+Redis/Pass";
+const PASSWORD: &str = "LeakyRedis+Pass/W0rd";
 /// [`PASSWORD`] as written in a URL.
-const PASSWORD_IN_URL: &str = "Leaky%2BRedis%2FPass";
-/// The part of it no legitimate output contains.
+const PASSWORD_IN_URL: &str = "LeakyRedis%2BPass%2FW0rd";
+/// The part of it no legitimate output contains: a spelling of the password cut or
+/// mangled still holds it.
 const PASSWORD_MARKER: &str = "LeakyRedis";
 
 fn stored_run(home: &Home, server: &MockServer, url: &str) -> String {
@@ -60,9 +62,31 @@ fn token_with_one_warning(outcome: &Outcome) -> (&str, &str) {
 
 #[track_caller]
 fn assert_no_password(outcome: &Outcome) {
-    for hidden in [PASSWORD, PASSWORD_IN_URL, PASSWORD_MARKER] {
+    for text in [&outcome.stdout, &outcome.stderr] {
+        assert_no_spelling("output", text, PASSWORD);
+    }
+    for hidden in [PASSWORD_IN_URL, PASSWORD_MARKER] {
         outcome.assert_no_secret(hidden);
     }
+}
+
+#[test]
+fn the_password_marker_is_part_of_the_password() {
+    // Otherwise the check above could never fail on it.
+    assert!(PASSWORD.contains(PASSWORD_MARKER));
+    assert!(PASSWORD_IN_URL.contains(PASSWORD_MARKER));
+}
+
+/// A URL of `redis` with `password` (as written in a URL).
+fn url_with_password(redis: &RedisServer, password: &str) -> String {
+    format!("redis://:{password}@127.0.0.1:{}/", redis.port())
+}
+
+/// A private file holding `text` and a newline, in `home`.
+fn url_file(home: &Home, text: &str) -> std::path::PathBuf {
+    let path = home.path().join("store-url");
+    std::fs::write(&path, format!("{text}\n")).unwrap();
+    path
 }
 
 #[test]
@@ -148,10 +172,14 @@ fn the_flag_wins_over_the_variable() {
 fn redis_down_still_prints_a_token_with_one_warning() {
     let server = server();
     let down = format!("redis://:{PASSWORD_IN_URL}@127.0.0.1:{}/", free_port());
+    let down_without_password = format!("redis://127.0.0.1:{}/", free_port());
+    let home = Home::new();
+    let file = url_file(&home, &down);
     for cli in [
-        Cli::new().args(["--store", &down]),
+        Cli::new().args(["--store", &down_without_password]),
         Cli::new().env("ZUORA_TOKEN_STORE", &down),
-        Cli::new().args(["--store", &down, "--refresh"]),
+        Cli::new().env("ZUORA_TOKEN_STORE", &down).arg("--refresh"),
+        Cli::new().arg("--store-file").arg(&file),
     ] {
         let before = server.token_request_count();
         let outcome = cli.against(&server).run();
@@ -164,7 +192,8 @@ fn redis_down_still_prints_a_token_with_one_warning() {
         );
         assert!(
             warning.starts_with("warning: --store: ")
-                || warning.starts_with("warning: ZUORA_TOKEN_STORE: "),
+                || warning.starts_with("warning: ZUORA_TOKEN_STORE: ")
+                || warning.starts_with("warning: --store-file: "),
             "the warning names the option: {warning}"
         );
         assert_no_password(&outcome);
@@ -176,23 +205,25 @@ fn the_url_password_is_never_printed() {
     let redis = RedisServer::start_with(&["--requirepass", PASSWORD]);
     let server = server();
     let home = Home::new();
-    let with = |password: &str| format!("redis://:{password}@127.0.0.1:{}/", redis.port());
+    let with = |password: &str| url_with_password(&redis, password);
+    let run = |url: &str| {
+        home.cli()
+            .against(&server)
+            .env("ZUORA_TOKEN_STORE", url)
+            .run()
+    };
 
     // The right password: a quiet success, and the next run reuses the token.
-    let first = stored_run(&home, &server, &with(PASSWORD_IN_URL));
-    assert_eq!(stored_run(&home, &server, &with(PASSWORD_IN_URL)), first);
+    let first = run(&with(PASSWORD_IN_URL)).token().to_owned();
+    assert_eq!(run(&with(PASSWORD_IN_URL)).token(), first);
     assert_eq!(server.token_request_count(), 1);
 
     // A wrong one (that leaks nothing either): Redis refuses, the run fetches on its own.
-    let wrong = "Leaky%2BRedis%2FWrong";
-    let outcome = home
-        .cli()
-        .against(&server)
-        .args(["--store", &with(wrong)])
-        .run();
+    let wrong = "LeakyRedis%2BWr0ng%2FGuess";
+    let outcome = run(&with(wrong));
     token_with_one_warning(&outcome);
     outcome.assert_no_secret(wrong);
-    outcome.assert_no_secret("Leaky+Redis/Wrong");
+    outcome.assert_no_secret("LeakyRedis+Wr0ng/Guess");
     assert_no_password(&outcome);
 
     // URLs that cannot be used, with the password in them: refused, never quoted.
@@ -204,6 +235,7 @@ fn the_url_password_is_never_printed() {
         for cli in [
             home.cli().args(["--store", &bad]),
             home.cli().env("ZUORA_TOKEN_STORE", &bad),
+            home.cli().arg("--store-file").arg(url_file(&home, &bad)),
         ] {
             let outcome = cli.against(&server).run();
             outcome.usage_error();
@@ -293,4 +325,192 @@ fn mock_runs_share_one_redis_entry_and_ignore_the_variable() {
             .run()
             .token();
     }
+}
+
+#[test]
+fn a_password_in_the_store_flag_is_refused_before_anything_is_sent() {
+    // Anyone on the machine can read a process's arguments (`ps`): like the client secret,
+    // a Redis password is not taken as a flag.
+    let redis = RedisServer::start_with(&["--requirepass", PASSWORD]);
+    let server = server();
+    for url in [
+        url_with_password(&redis, PASSWORD_IN_URL),
+        format!(
+            "redis://default:{PASSWORD_IN_URL}@127.0.0.1:{}/0",
+            redis.port()
+        ),
+        format!("REDISS://:{PASSWORD_IN_URL}@127.0.0.1:{}", redis.port()),
+    ] {
+        let outcome = Cli::new().against(&server).args(["--store", &url]).run();
+        let message = outcome.usage_error();
+        assert!(
+            message.contains("--store")
+                && message.contains("ZUORA_TOKEN_STORE")
+                && message.contains("--store-file"),
+            "the message says where the URL goes instead: {outcome:?}"
+        );
+        assert_no_password(&outcome);
+    }
+    assert_eq!(server.token_request_count(), 0);
+
+    // A URL without a password stays fine as a flag, a user name included.
+    let open = RedisServer::start();
+    let home = Home::new();
+    let first = stored_run(&home, &server, &open.url());
+    let with_user = format!("redis://default@127.0.0.1:{}/", open.port());
+    assert_eq!(stored_run(&home, &server, &with_user), first);
+    assert_eq!(server.token_request_count(), 1);
+}
+
+#[test]
+fn store_file_reads_the_url_from_a_file_or_standard_input() {
+    let redis = RedisServer::start_with(&["--requirepass", PASSWORD]);
+    let server = server();
+    let home = Home::new();
+    let url = url_with_password(&redis, PASSWORD_IN_URL);
+    let file = url_file(&home, &url);
+    let first = home
+        .cli()
+        .against(&server)
+        .arg("--store-file")
+        .arg(&file)
+        .run()
+        .token()
+        .to_owned();
+    // Shared with the other ways of naming the same store (CRLF ending too).
+    std::fs::write(&file, format!("{url}\r\n")).unwrap();
+    let again = home
+        .cli()
+        .against(&server)
+        .arg("--store-file")
+        .arg(&file)
+        .run();
+    assert_eq!(again.token(), first);
+    let from_stdin = home
+        .cli()
+        .against(&server)
+        .args(["--store-file", "-"])
+        .stdin(format!("{url}\n"))
+        .run();
+    assert_eq!(from_stdin.token(), first);
+    let from_var = home
+        .cli()
+        .against(&server)
+        .env("ZUORA_TOKEN_STORE", &url)
+        .run();
+    assert_eq!(from_var.token(), first);
+    assert_eq!(server.token_request_count(), 1);
+    // It wins over the variable, like --store.
+    let down = format!("redis://127.0.0.1:{}/", free_port());
+    let wins = home
+        .cli()
+        .against(&server)
+        .env("ZUORA_TOKEN_STORE", &down)
+        .arg("--store-file")
+        .arg(&file)
+        .run();
+    assert_eq!(wins.token(), first);
+    assert_eq!(server.token_request_count(), 1);
+
+    // Refused: with --store, with --cache, a missing file, and standard input for both the
+    // secret and the URL.
+    let missing = home.path().join("no-such-file");
+    for (cli, named) in [
+        (
+            home.cli()
+                .arg("--store-file")
+                .arg(&file)
+                .args(["--store", &down]),
+            "--store",
+        ),
+        (
+            home.cli().arg("--store-file").arg(&file).arg("--cache"),
+            "--cache",
+        ),
+        (home.cli().arg("--store-file").arg(&missing), "--store-file"),
+        (
+            home.cli()
+                .args(["--client-secret-file", "-", "--store-file", "-"])
+                .stdin(format!("{SECRET}\n{url}\n")),
+            "standard input",
+        ),
+    ] {
+        let outcome = cli.creds().target(&server).run();
+        let message = outcome.usage_error();
+        assert!(message.contains(named), "names {named}: {outcome:?}");
+        assert_no_password(&outcome);
+    }
+    assert_eq!(server.token_request_count(), 1);
+}
+
+#[test]
+fn a_wrong_secret_gets_no_shared_token() {
+    let redis = RedisServer::start();
+    let server = server();
+    let home = Home::new();
+    let first = stored_run(&home, &server, &redis.url());
+    let wrong = home
+        .cli()
+        .target(&server)
+        .env("ZUORA_CLIENT_ID", CLIENT_ID)
+        .env("ZUORA_CLIENT_SECRET", "Wr0ng+LeakCanary/Guess=42")
+        .args(["--store", &redis.url()])
+        .run();
+    wrong.failure(3);
+    assert!(!wrong.stderr.contains(&first), "{wrong:?}");
+    assert_eq!(server.token_request_count(), 2);
+}
+
+#[test]
+fn a_rejected_refresh_never_prints_the_shared_token() {
+    let redis = RedisServer::start();
+    let server = server();
+    let home = Home::new();
+    // A token a library process stored 3399 s ago: in the refresh window, still usable.
+    let library = library_store(&server, &redis.url());
+    let old = TokenRecord::new(
+        &Token::new(
+            AccessToken::new("d763dcd1fb495c0a92967b04b3b85649").unwrap(),
+            Duration::from_secs(3599),
+        ),
+        SystemTime::now() - Duration::from_secs(3399),
+    );
+    library.save(&old, Duration::from_secs(200)).unwrap();
+    // A refused refresh: a failure, not the saved token.
+    server.push_fault(Fault::oauth_error(
+        401,
+        "invalid_client",
+        "Bad client credentials",
+    ));
+    let outcome = home
+        .cli()
+        .against(&server)
+        .args(["--store", &redis.url()])
+        .run();
+    outcome.failure(3);
+    assert!(!outcome.stderr.contains("d763dcd1"), "{outcome:?}");
+    // The token of the refused credentials is not handed out later either.
+    assert_eq!(library.load().unwrap(), None);
+    let next = stored_run(&home, &server, &redis.url());
+    assert_ne!(next, "d763dcd1fb495c0a92967b04b3b85649");
+    assert_eq!(server.token_request_count(), 2);
+
+    // While a transient failure keeps it, with a warning.
+    let kept = TokenRecord::new(
+        &Token::new(
+            AccessToken::new("e874ede2ac5a6d1ba3a78c15c4c96750").unwrap(),
+            Duration::from_secs(3599),
+        ),
+        SystemTime::now() - Duration::from_secs(3399),
+    );
+    library.save(&kept, Duration::from_secs(200)).unwrap();
+    server.push_fault(Fault::empty(503));
+    let outcome = home
+        .cli()
+        .against(&server)
+        .args(["--store", &redis.url()])
+        .run();
+    let (token, warning) = token_with_one_warning(&outcome);
+    assert_eq!(token, "e874ede2ac5a6d1ba3a78c15c4c96750");
+    assert!(warning.contains("could not refresh"), "{warning}");
 }

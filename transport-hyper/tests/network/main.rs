@@ -2,6 +2,7 @@
 //! 127.0.0.1), trust (the mock server's TLS mode) and connect timeouts.
 
 mod connect_timeout;
+mod plain_http;
 mod proxy;
 #[path = "../../../transport-ureq/tests/network/recording_proxy.rs"]
 mod recording_proxy;
@@ -75,7 +76,7 @@ fn silent_listener() -> TcpListener {
 
 /// The proxy variables every child process starts without, so that only what a test sets
 /// is in effect.
-const PROXY_VARIABLES: [&str; 8] = [
+pub(crate) const PROXY_VARIABLES: [&str; 8] = [
     "https_proxy",
     "HTTPS_PROXY",
     "all_proxy",
