@@ -6,8 +6,7 @@ use std::time::Duration;
 
 use zuora_oauth_core::{LeaseId, Timestamp, TokenRecord, TokenRequest, may_delete};
 
-use super::seal::Sealer;
-use super::{StoreCall, StoreError, StoreErrorKind, StoreOptions, TokenStore};
+use super::{Sealer, StoreCall, StoreError, StoreErrorKind, StoreOptions, TokenStore};
 use crate::notify::{lock, race};
 use crate::runtime::{Runtime, run_blocking};
 
@@ -92,12 +91,10 @@ impl BoundStore {
         ttl: Duration,
         release: Option<LeaseId>,
     ) -> Result<(), StoreError> {
-        let sealed = self.sealer.seal(record).map_err(|_| {
-            StoreError::new(
-                StoreErrorKind::Other,
-                "no random bytes from the OS to encrypt the record",
-            )
-        });
+        let sealed = self
+            .sealer
+            .seal(record)
+            .map_err(|e| StoreError::new(StoreErrorKind::Other, e.to_string()));
         let sealed = match sealed {
             Ok(sealed) => sealed,
             Err(e) => {
@@ -164,7 +161,7 @@ impl BoundStore {
         f: impl FnOnce(&dyn TokenStore, &StoreCall<'_>) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
         let (store, sealer, timeout) = (Arc::clone(&self.store), Arc::clone(&self.sealer), self.timeout);
-        let job = run_blocking(runtime, move || f(&*store, &StoreCall::new(sealer.name(), timeout)));
+        let job = run_blocking(runtime, move || f(&*store, &StoreCall::new(sealer.key(), timeout)));
         let result = match race(job, runtime.sleep(timeout)).await {
             Some(Some(result)) => result,
             Some(None) => Err(StoreError::new(StoreErrorKind::Other, "the store call panicked")),

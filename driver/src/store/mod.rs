@@ -30,6 +30,8 @@ pub(crate) mod bound;
 pub(crate) mod fleet;
 mod seal;
 
+pub use seal::{SealError, Sealer};
+
 /// A store shared by the processes of a fleet: opaque values under keys, and a fetch lease
 /// per key. The token source names the key and seals the value ([module docs](self)); the
 /// store only keeps bytes. Its calls may block (they run where blocking is allowed: tokio's

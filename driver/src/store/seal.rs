@@ -35,8 +35,11 @@ const VERSION: u8 = 1;
 /// Bytes of the HMAC kept in the key name (128 bits).
 const NAME_BYTES: usize = 16;
 
-/// Seals and opens the records of one token request, and names its keys.
-pub(crate) struct Sealer {
+/// Seals and opens the records of one token request, and names its key in a store (see
+/// the [module docs](super)). A token source makes its own; a program that drives the core
+/// itself with a [`TokenStore`](super::TokenStore) (as the `zuora-token` command does) uses
+/// one to keep its records the same way, shared with the sources.
+pub struct Sealer {
     key: LessSafeKey,
     /// The version byte and the binding (client ID, environment, entity, label): the AEAD's
     /// additional data.
@@ -47,8 +50,9 @@ pub(crate) struct Sealer {
 }
 
 impl Sealer {
-    /// The sealer for `request`'s tokens, under `label` (a scope of the caller's choosing).
-    pub(crate) fn new(request: &TokenRequest, label: &str) -> Self {
+    /// The sealer for `request`'s tokens, under `label` (a scope of the caller's choosing,
+    /// [`StoreOptions::with_label`](super::StoreOptions::with_label)).
+    pub fn new(request: &TokenRequest, label: &str) -> Self {
         let prk = Salt::new(HKDF_SHA256, SALT)
             .extract(request.client_secret().expose_secret().as_bytes());
         // `expand` fails only for outputs longer than 255 hash lengths; these are 32 bytes.
@@ -72,14 +76,14 @@ impl Sealer {
         }
     }
 
-    /// The key name (hex, 32 characters): the same for every process with the same
-    /// secret, client ID, environment, entity and label.
-    pub(crate) fn name(&self) -> &str {
+    /// The key (hex, 32 characters): the same for every process with the same secret,
+    /// client ID, environment, entity and label.
+    pub fn key(&self) -> &str {
         &self.name
     }
 
     /// `record`, encrypted. Fails only if the OS gives no random bytes.
-    pub(crate) fn seal(&self, record: &TokenRecord) -> Result<Vec<u8>, SealError> {
+    pub fn seal(&self, record: &TokenRecord) -> Result<Vec<u8>, SealError> {
         let mut nonce = [0u8; NONCE_LEN];
         self.rng.fill(&mut nonce).map_err(|_| SealError)?;
         let json = Zeroizing::new(serde_json::to_vec(record).map_err(|_| SealError)?);
@@ -102,7 +106,7 @@ impl Sealer {
     /// The record in `value`, or `None` if it is not one of ours: another version, too
     /// short, sealed under another secret or for another binding, tampered with, or not a
     /// valid record once opened.
-    pub(crate) fn open(&self, value: &[u8]) -> Option<TokenRecord> {
+    pub fn open(&self, value: &[u8]) -> Option<TokenRecord> {
         let (&version, rest) = value.split_first()?;
         if version != VERSION || rest.len() < NONCE_LEN + AES_256_GCM.tag_len() {
             return None;
@@ -119,8 +123,16 @@ impl Sealer {
 }
 
 /// The OS random generator failed, or the record did not serialise.
-#[derive(Debug)]
-pub(crate) struct SealError;
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SealError;
+
+impl std::fmt::Display for SealError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("no random bytes from the OS to encrypt the token record")
+    }
+}
+
+impl std::error::Error for SealError {}
 
 /// Client ID, environment base URL, entity ID and label, each length-prefixed so that no
 /// two bindings share an encoding.
@@ -195,9 +207,9 @@ mod tests {
 
     #[test]
     fn the_key_name_depends_on_every_part_of_the_binding_and_on_the_secret() {
-        let base = Sealer::new(&request(ID, SECRET), "").name().to_owned();
+        let base = Sealer::new(&request(ID, SECRET), "").key().to_owned();
         assert_eq!(base.len(), 32);
-        assert_eq!(Sealer::new(&request(ID, SECRET), "").name(), base);
+        assert_eq!(Sealer::new(&request(ID, SECRET), "").key(), base);
         let others = [
             Sealer::new(&request(OTHER_ID, SECRET), ""),
             Sealer::new(&request(ID, "another-secret"), ""),
@@ -217,7 +229,7 @@ mod tests {
             ),
         ];
         for other in others {
-            assert_ne!(other.name(), base);
+            assert_ne!(other.key(), base);
         }
         assert!(!base.contains(&ID[..8]));
     }
