@@ -7,11 +7,11 @@ pub use zuora_oauth_core::{
     ClientId, ClientSecret, EntityId, Environment, Error, Generation, InvalidInput, TokenHandle,
     TokenRequest, TrackId,
 };
+#[cfg(not(target_arch = "wasm32"))]
+pub use zuora_oauth_driver::{BlockingTokenSource, BlockingTokenSourceBuilder};
 pub use zuora_oauth_driver::{
     Status, TokenError, TokenErrorKind, TokenSource, TokenSourceBuilder, TokenStatus,
 };
-#[cfg(not(target_arch = "wasm32"))]
-pub use zuora_oauth_driver::{BlockingTokenSource, BlockingTokenSourceBuilder};
 
 /// The Sans-IO core (`zuora-oauth-core`): the token request and its parser, the
 /// [`TokenLifecycle`](sansio::TokenLifecycle) state machine, the fleet's decisions

@@ -18,7 +18,7 @@ use std::hash::BuildHasher;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use zuora_oauth_core::{
-    Action, TokenHandle, Error, Generation, LifecycleConfig, Timestamp, TokenLifecycle,
+    Action, Error, Generation, LifecycleConfig, Timestamp, TokenHandle, TokenLifecycle,
     TokenRecord, TokenRequest,
 };
 use zuora_oauth_ureq::{ConnectOptions, Limits, TrustRoots, UreqTransport};

@@ -38,7 +38,7 @@ pub use error::{
 pub use fleet::{FleetAction, FleetConfig, FleetFetch, LeaseId, may_delete};
 pub use invalid::InvalidInput;
 pub use lifecycle::{
-    Action, TokenHandle, Generation, LifecycleConfig, Outcome, OutgoingRequest, RequestId,
+    Action, Generation, LifecycleConfig, Outcome, OutgoingRequest, RequestId, TokenHandle,
     TokenLifecycle,
 };
 pub use meta::{RateLimits, ResponseMeta, RetryAfter};

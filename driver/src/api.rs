@@ -396,11 +396,6 @@ fn mark<T: Clone + Send + Sync + 'static>(extensions: Option<&mut Extensions>, m
 
 const ZUORA_REQUEST_ID: &str = "zuora-request-id";
 
-/// Whether `request` goes to `source`'s environment.
-fn to_environment<X: ApiTypes>(source: &Source, request: &X::Request) -> bool {
-    X::destination(request).is_some_and(|d| source.covers(&d))
-}
-
 /// Sends one API call through `exchange` (a middleware's next step), authorized with
 /// `source`'s token by the rules of [this module](self): the token only to its environment,
 /// one replay after a 401 through the single flight.
@@ -410,7 +405,68 @@ pub async fn send<X: Exchange>(
     request: X::Request,
     exchange: &mut X,
 ) -> Result<X::Response, ApiError<X::Error>> {
-    let zuora = to_environment::<X>(source.source(), &request);
+    call(source.source(), options, request, exchange).await
+}
+
+/// Sends one API call through `exchange`, blocking; see [`send`]. The same rules, run on
+/// this thread.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn send_blocking<X: BlockingExchange>(
+    source: &crate::BlockingTokenSource,
+    options: &ApiOptions,
+    request: X::Request,
+    exchange: &mut X,
+) -> Result<X::Response, ApiError<X::Error>> {
+    let mut exchange = Blocking(exchange);
+    crate::runtime::threads::block_on(call(source.source(), options, request, &mut exchange))
+}
+
+/// A [`BlockingExchange`] as an [`Exchange`] whose sends complete when first polled (on
+/// the thread that blocks for the call).
+#[cfg(not(target_arch = "wasm32"))]
+struct Blocking<'a, X>(&'a mut X);
+
+#[cfg(not(target_arch = "wasm32"))]
+impl<X: BlockingExchange> ApiTypes for Blocking<'_, X> {
+    type Request = X::Request;
+    type Response = X::Response;
+
+    fn destination(request: &Self::Request) -> Option<Destination<'_>> {
+        X::destination(request)
+    }
+    fn headers_mut(request: &mut Self::Request) -> &mut HeaderMap {
+        X::headers_mut(request)
+    }
+    fn try_clone(&mut self, request: &mut Self::Request) -> Option<Self::Request> {
+        self.0.try_clone(request)
+    }
+    fn status(response: &Self::Response) -> StatusCode {
+        X::status(response)
+    }
+    fn response_headers(response: &Self::Response) -> Option<&HeaderMap> {
+        X::response_headers(response)
+    }
+    fn extensions_mut(response: &mut Self::Response) -> Option<&mut Extensions> {
+        X::extensions_mut(response)
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+impl<X: BlockingExchange> Exchange for Blocking<'_, X> {
+    type Error = X::Error;
+    async fn send(&mut self, request: Self::Request) -> Result<Self::Response, Self::Error> {
+        self.0.send(request)
+    }
+}
+
+/// One API call by the rules, whichever front holds `source`.
+async fn call<X: Exchange>(
+    source: &Source,
+    options: &ApiOptions,
+    request: X::Request,
+    exchange: &mut X,
+) -> Result<X::Response, ApiError<X::Error>> {
+    let zuora = X::destination(&request).is_some_and(|d| source.covers(&d));
     let mut call = ApiCall::<X>::new(options, zuora, request);
     #[cfg(feature = "tracing")]
     let span = call.span.clone();
@@ -432,28 +488,4 @@ pub async fn send<X: Exchange>(
     #[cfg(feature = "tracing")]
     let run = tracing::Instrument::instrument(run, span);
     run.await
-}
-
-/// Sends one API call through `exchange`, blocking; see [`send`].
-#[cfg(not(target_arch = "wasm32"))]
-pub fn send_blocking<X: BlockingExchange>(
-    source: &crate::BlockingTokenSource,
-    options: &ApiOptions,
-    request: X::Request,
-    exchange: &mut X,
-) -> Result<X::Response, ApiError<X::Error>> {
-    let zuora = to_environment::<X>(source.source(), &request);
-    let mut call = ApiCall::<X>::new(options, zuora, request);
-    #[cfg(feature = "tracing")]
-    let _entered = call.span.clone().entered();
-    loop {
-        match call.poll() {
-            Step::Done(response) => return Ok(response),
-            Step::Send(request) => call.received(exchange.send(request).map_err(ApiError::Send)?),
-            Step::Invalidate(generation) => drop(source.invalidate(generation)),
-            Step::Token => call
-                .token(exchange, source.token())
-                .map_err(ApiError::Token)?,
-        }
-    }
 }

@@ -5,14 +5,15 @@
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
-#[cfg(not(target_arch = "wasm32"))]
-use std::time::Instant;
 
+#[cfg(not(target_arch = "wasm32"))]
+use crate::notify::race;
+#[cfg(not(target_arch = "wasm32"))]
+use crate::runtime::threads::block_on;
 use zuora_oauth_core::{Destination, Generation, LifecycleConfig, TokenHandle, TokenRequest};
 
-use crate::notify::race;
 use crate::runtime::{Runtime, default_runtime};
-use crate::source::{Sender, Settings, Source, Step};
+use crate::source::{Sender, Settings, Source};
 #[cfg(store)]
 use crate::store::{StoreOptions, TokenStore};
 use crate::transport::Transport;
@@ -60,7 +61,12 @@ macro_rules! settings {
         /// store answers again.
         #[cfg(store)]
         pub fn with_store(mut self, store: impl TokenStore) -> Self {
-            let options = self.settings.store.take().map(|(_, o)| o).unwrap_or_default();
+            let options = self
+                .settings
+                .store
+                .take()
+                .map(|(_, o)| o)
+                .unwrap_or_default();
             self.settings.store = Some((Arc::new(store), options));
             self
         }
@@ -192,9 +198,7 @@ impl TokenSourceBuilder {
     pub fn build(self) -> TokenSource {
         let runtime = self.runtime.unwrap_or_else(default_runtime);
         TokenSource {
-            source: self
-                .settings
-                .build(runtime, Sender::Async(self.transport)),
+            source: self.settings.build(runtime, Sender::Async(self.transport)),
         }
     }
 }
@@ -220,12 +224,7 @@ impl TokenSource {
     /// [`Generation`](TokenHandle::generation), to report with
     /// [`invalidate`](Self::invalidate) if the API answers 401 to it.
     pub async fn token(&self) -> Result<TokenHandle, TokenError> {
-        match self.source.fresh() {
-            Some(handle) => Ok(handle),
-            // Boxed: the slow path's state would otherwise make every future this big, to
-            // be moved even on a cache hit.
-            None => Box::pin(self.slow()).await,
-        }
+        self.source.token().await
     }
 
     /// Sets `Authorization: Bearer …` (and `Zuora-Entity-Ids` if configured) on a request
@@ -246,25 +245,6 @@ impl TokenSource {
 
     shared_methods!();
 
-    /// The slow path: run the machine until it hands out a token or an error.
-    async fn slow(&self) -> Result<TokenHandle, TokenError> {
-        self.source.check()?;
-        let changed = &self.source.shared().changed;
-        loop {
-            match self.source.step() {
-                Step::Done(result) => return result,
-                Step::Again => {}
-                Step::Wait { seen, at_most } => {
-                    let news = changed.changed_since(seen);
-                    match at_most {
-                        Some(d) => drop(race(news, self.source.runtime().sleep(d)).await),
-                        None => news.await,
-                    }
-                }
-            }
-        }
-    }
-
     /// The source shared with the API rules ([`crate::replay`]).
     pub(crate) fn source(&self) -> &Source {
         &self.source
@@ -279,13 +259,9 @@ impl fmt::Debug for TokenSource {
     }
 }
 
-/// The longest a blocked caller sleeps before looking again without news (a safety net:
-/// the lifecycle's own wake-ups, such as the deadline of a request in flight, come sooner).
-#[cfg(not(target_arch = "wasm32"))]
-const MAX_BLOCK: Duration = Duration::from_secs(60);
-
 /// Hands out a valid Zuora token to any number of threads: the [`TokenSource`]'s rules and
-/// state, for blocking code. A caller blocks its thread while a token is fetched; the fetch
+/// state — one implementation — for blocking code. A caller blocks its thread while a token
+/// is fetched (it drives the same future as an async caller, on its own thread); the fetch
 /// runs on a thread of its own, so that a caller that stops waiting
 /// ([`token_within`](Self::token_within)) leaves it to the others. When the last clone is
 /// dropped, the token is freed at once and no request starts; the outcome of one in flight
@@ -341,7 +317,7 @@ impl BlockingTokenSource {
     pub fn token(&self) -> Result<TokenHandle, TokenError> {
         match self.source.fresh() {
             Some(handle) => Ok(handle),
-            None => self.slow(None),
+            None => block_on(self.source.token()),
         }
     }
 
@@ -349,10 +325,11 @@ impl BlockingTokenSource {
     /// Giving up ends only this caller's wait: the request goes on for everyone else
     /// ([`TokenErrorKind::GaveUp`](crate::TokenErrorKind::GaveUp)).
     pub fn token_within(&self, timeout: Duration) -> Result<TokenHandle, TokenError> {
-        match self.source.fresh() {
-            Some(handle) => Ok(handle),
-            None => self.slow(Instant::now().checked_add(timeout)),
+        if let Some(handle) = self.source.fresh() {
+            return Ok(handle);
         }
+        let wait = race(self.source.token(), self.source.sleep(timeout));
+        block_on(wait).unwrap_or_else(|| Err(TokenError::gave_up()))
     }
 
     /// See [`TokenSource::authorize`].
@@ -364,29 +341,6 @@ impl BlockingTokenSource {
     }
 
     shared_methods!();
-
-    /// The slow path: run the machine until it hands out a token or an error, or until
-    /// the caller's own deadline `give_up_at` (real time, whatever the source's clock).
-    fn slow(&self, give_up_at: Option<Instant>) -> Result<TokenHandle, TokenError> {
-        let changed = &self.source.shared().changed;
-        loop {
-            match self.source.step() {
-                Step::Done(result) => return result,
-                Step::Again => {}
-                Step::Wait { seen, at_most } => {
-                    let mut at_most = at_most.map_or(MAX_BLOCK, |d| d.min(MAX_BLOCK));
-                    if let Some(end) = give_up_at {
-                        let left = end.saturating_duration_since(Instant::now());
-                        if left.is_zero() {
-                            return Err(TokenError::gave_up());
-                        }
-                        at_most = at_most.min(left);
-                    }
-                    changed.block_past(seen, at_most);
-                }
-            }
-        }
-    }
 
     /// The source shared with the API rules ([`crate::replay`]).
     pub(crate) fn source(&self) -> &Source {

@@ -1,19 +1,18 @@
-//! Wakes waiting callers, async or blocking, when the token source changed or closed.
+//! Wakes waiting callers when the token source changed or closed.
 
 use std::future::{Future, poll_fn};
 use std::pin::{Pin, pin};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
 
-/// An epoch that moves on every change, a closed flag, and the callers waiting for either:
-/// futures (by their wakers) and threads (on a condition variable).
+/// An epoch that moves on every change, a closed flag, and the futures waiting for either
+/// (by their wakers; a blocking caller's future wakes its thread).
 #[derive(Default)]
 pub(crate) struct Changed {
     epoch: AtomicU64,
     closed: AtomicBool,
     waiters: Mutex<Waiters>,
-    cond: Condvar,
 }
 
 #[derive(Default)]
@@ -35,7 +34,6 @@ impl Changed {
             self.epoch.fetch_add(1, Ordering::AcqRel);
             std::mem::take(&mut w.wakers)
         };
-        self.cond.notify_all();
         for (_, waker) in wakers {
             waker.wake();
         }
@@ -67,19 +65,6 @@ impl Changed {
             seen: None,
             key: None,
         }
-    }
-
-    /// Blocks the thread until the epoch moves past `seen`, the source closes, or
-    /// `at_most` passes.
-    #[cfg(not(target_arch = "wasm32"))]
-    pub(crate) fn block_past(&self, seen: u64, at_most: std::time::Duration) {
-        let guard = lock(&self.waiters);
-        let _ = self
-            .cond
-            .wait_timeout_while(guard, at_most, |_| {
-                self.epoch() == seen && !self.is_closed()
-            })
-            .unwrap_or_else(PoisonError::into_inner);
     }
 
     fn ready(&self, seen: Option<u64>) -> bool {

@@ -10,19 +10,19 @@ use std::time::Duration;
 
 use zuora_oauth_core::{Generation, LifecycleConfig, TokenHandle, TokenLifecycle, TokenRequest};
 
-use crate::notify::race;
 #[cfg(store)]
 use crate::notify::lock;
+use crate::notify::race;
 use crate::runtime::Runtime;
 use crate::state::{Fetch, Next, Shared};
 #[cfg(store)]
 use crate::store::bound::BoundStore;
 #[cfg(store)]
 use crate::store::{StoreOptions, TokenStore};
-#[cfg(store)]
-use zuora_oauth_core::TokenRecord;
 use crate::transport::{Limits, Transport, TransportResult};
 use crate::{BoxFuture, Clock, Status, TokenError, TokenStatus};
+#[cfg(store)]
+use zuora_oauth_core::TokenRecord;
 
 /// How much longer than the exchange's timeout the lifecycle waits for an outcome before it
 /// counts the request as lost: the request deadline is always the timeout plus this.
@@ -149,7 +149,7 @@ impl Drop for Owner {
 }
 
 /// One step of a caller's slow path.
-pub(crate) enum Step {
+enum Step {
     /// The answer.
     Done(Result<TokenHandle, TokenError>),
     /// Look again at once (a request was just started).
@@ -162,27 +162,53 @@ pub(crate) enum Step {
 }
 
 impl Source {
-    pub(crate) fn shared(&self) -> &Shared {
-        &self.owner.shared
-    }
-
-    pub(crate) fn runtime(&self) -> &dyn Runtime {
-        &*self.owner.runtime
-    }
-
-    /// The published token if it is fresh: no lock, no allocation.
+    /// The published token if it is fresh: no lock, no shared counter written but the
+    /// token's, no allocation.
     #[inline]
+    #[cfg(not(target_arch = "wasm32"))]
     pub(crate) fn fresh(&self) -> Option<TokenHandle> {
         self.owner.shared.fresh()
     }
 
-    /// Whether the runtime can run the source from here.
-    pub(crate) fn check(&self) -> Result<(), TokenError> {
-        self.owner.runtime.check().map_err(TokenError::no_runtime)
+    /// A valid token, fetching one if needed: the published token if it is fresh (no lock,
+    /// no allocation), else the slow path.
+    pub(crate) async fn token(&self) -> Result<TokenHandle, TokenError> {
+        match self.owner.shared.fresh() {
+            Some(handle) => Ok(handle),
+            // Boxed: the slow path's state would otherwise make every future this big, to
+            // be moved even on a cache hit.
+            None => Box::pin(self.slow()).await,
+        }
+    }
+
+    /// The slow path: run the machine until it hands out a token or an error, waiting for
+    /// news (or the machine's next wake-up) in between.
+    async fn slow(&self) -> Result<TokenHandle, TokenError> {
+        self.owner.runtime.check().map_err(TokenError::no_runtime)?;
+        let changed = &self.owner.shared.changed;
+        loop {
+            match self.step() {
+                Step::Done(result) => return result,
+                Step::Again => {}
+                Step::Wait { seen, at_most } => {
+                    let news = changed.changed_since(seen);
+                    match at_most {
+                        Some(d) => drop(race(news, self.owner.runtime.sleep(d)).await),
+                        None => news.await,
+                    }
+                }
+            }
+        }
+    }
+
+    /// A future that completes after `duration`, on the source's runtime.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub(crate) fn sleep(&self, duration: Duration) -> BoxFuture<'static, ()> {
+        self.owner.runtime.sleep(duration)
     }
 
     /// Runs the machine once for a caller that has no fresh token.
-    pub(crate) fn step(&self) -> Step {
+    fn step(&self) -> Step {
         let shared = &self.owner.shared;
         // Read before polling, so that no change in between is missed.
         let seen = shared.changed.epoch();
@@ -267,7 +293,9 @@ impl Source {
             (lc.invalidate(now, generation), reported)
         });
         #[cfg(store)]
-        if let (true, Some(reported), Some(store)) = (changed, reported, lock(&self.owner.store).clone()) {
+        if let (true, Some(reported), Some(store)) =
+            (changed, reported, lock(&self.owner.store).clone())
+        {
             self.forget_shared(store, reported);
         }
         #[cfg(not(store))]
@@ -279,7 +307,10 @@ impl Source {
     /// another process stored since).
     #[cfg(store)]
     fn forget_shared(&self, store: Arc<BoundStore>, reported: TokenRecord) {
-        let (runtime, clock) = (Arc::clone(&self.owner.runtime), self.owner.shared.clock.clone());
+        let (runtime, clock) = (
+            Arc::clone(&self.owner.runtime),
+            self.owner.shared.clock.clone(),
+        );
         let task = async move {
             let deleted = store.invalidate(&*runtime, clock.now(), &reported).await;
             event!(debug, deleted = ?deleted.ok(), "invalidated token reported to the shared store");
@@ -310,9 +341,7 @@ impl Source {
         let shared = &self.owner.shared;
         let now = shared.clock.now();
         #[cfg(store)]
-        let store_failures = lock(&self.owner.store)
-            .as_ref()
-            .map_or(0, |s| s.failures());
+        let store_failures = lock(&self.owner.store).as_ref().map_or(0, |s| s.failures());
         #[cfg(not(store))]
         let store_failures = 0;
         shared.read(|lc| {

@@ -7,10 +7,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use zuora_oauth_core::{ClientId, ClientSecret, Environment, TokenRequest, TrackId};
-use zuora_oauth_driver::blocking::TokenSource;
 use zuora_oauth_driver::api::{
     ApiOptions, BlockingExchange, HttpApiTypes, NotRetried, NotRetriedReason, Origin, Replayed,
 };
+use zuora_oauth_driver::blocking::TokenSource;
 use zuora_oauth_driver::{BlockingTransport, Limits, TransportResult};
 
 /// A token endpoint that issues a new token on every request, and counts them.

@@ -15,8 +15,8 @@ use ureq::typestate::AgentScope;
 use ureq::{Agent, Body, SendBody};
 use zuora_oauth_core::Destination;
 use zuora_oauth_driver::BlockingTokenSource;
-use zuora_oauth_driver::internal::copy_request;
 use zuora_oauth_driver::api::{ApiError, ApiOptions, ApiTypes, BlockingExchange};
+use zuora_oauth_driver::internal::copy_request;
 
 /// How much of a request body is read into memory so that the call can be sent again
 /// after a 401 (1 MiB); a longer body is streamed and not replayed.
