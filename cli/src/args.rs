@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Command, CommandFactory, FromArgMatches, Parser, ValueEnum};
-use zuora_oauth_core::{Environment, FleetConfig, LifecycleConfig};
+use zuora_oauth_core::{Environment, LifecycleConfig};
 
 /// The `--help` text after the options. Environment names and URLs come from the core, so
 /// this list cannot drift from what `--env` accepts.
@@ -21,7 +21,15 @@ fn after_help() -> String {
     let window = config.refresh_window().as_secs();
     let jitter = config.refresh_jitter_percent();
     let min_remaining = config.min_remaining().as_secs();
-    let lease = FleetConfig::default().lease_ttl().as_secs();
+    let default_timeout = Duration::from_secs(30);
+    let lease = crate::fetch::fleet_config(&crate::fetch::Policy {
+        retries: 0,
+        max_wait: Duration::ZERO,
+        timeout: default_timeout,
+    })
+    .lease_ttl()
+    .as_secs();
+    let lease_beyond_timeout = lease - default_timeout.as_secs();
     let double = window * 2;
     let double_lease = lease * 2;
     let redis_timeout = crate::store::REDIS_TIMEOUT.as_secs();
@@ -49,8 +57,9 @@ tokens shorter than {double} s, and never with less than {min_remaining} s left;
 If that fails while the saved token is still usable, the saved token is printed with a
 warning. Runs that find no usable token at the same time make one request: the run holding
 the store's lease fetches (--cache: a lock on the entry's lock file, which the system frees
-if the run dies; --store: a Redis key that expires after {lease} s), the others wait for its
-token, and fetch on their own if they have none {double_lease} s after finding the lease taken.
+if the run dies; --store: a Redis key that expires after --timeout plus {lease_beyond_timeout} s, {lease} s by
+default, so that it outlasts the run's request), the others wait for its token, and fetch on
+their own if they have none {double_lease} s after finding the lease taken.
 A store that fails (Redis down or slower than {redis_timeout} s, an unusable folder) never fails a
 run: it fetches on its own, with one warning. --refresh fetches a new token and replaces
 the saved one: after rotating the credentials, or when the API answered 401. With --mock,

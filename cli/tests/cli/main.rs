@@ -18,3 +18,4 @@ mod redis_server;
 mod retries;
 mod secrets;
 mod store;
+mod store_fleet;
