@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Command, CommandFactory, FromArgMatches, Parser, ValueEnum};
-use zuora_oauth_core::{Environment, FleetConfig, LifecycleConfig};
+use zuora_oauth_core::{Environment, LifecycleConfig};
 
 /// The `--help` text after the options. Environment names and URLs come from the core, so
 /// this list cannot drift from what `--env` accepts.
@@ -21,7 +21,15 @@ fn after_help() -> String {
     let window = config.refresh_window().as_secs();
     let jitter = config.refresh_jitter_percent();
     let min_remaining = config.min_remaining().as_secs();
-    let lease = FleetConfig::default().lease_ttl().as_secs();
+    let default_timeout = Duration::from_secs(30);
+    let lease = crate::fetch::fleet_config(&crate::fetch::Policy {
+        retries: 0,
+        max_wait: Duration::ZERO,
+        timeout: default_timeout,
+    })
+    .lease_ttl()
+    .as_secs();
+    let lease_beyond_timeout = lease - default_timeout.as_secs();
     let window_jittered = window + window * u64::from(jitter) / 100;
     let short = window * 2 + min_remaining;
     let double_lease = lease * 2;
@@ -54,8 +62,9 @@ while the saved token is still usable, the saved token is printed with a warning
 Zuora refused the credentials (400, 401, 403): then the run fails (exit 3) and the saved
 token is removed. Runs that find no usable token at the same time make one request: the run holding
 the store's lease fetches (--cache: a lock on the entry's lock file, which the system frees
-if the run dies; --store: a Redis key that expires after {lease} s), the others wait for its
-token, and fetch on their own if they have none {double_lease} s after finding the lease taken.
+if the run dies; --store: a Redis key that expires after --timeout plus {lease_beyond_timeout} s, {lease} s by
+default, so that it outlasts the run's request), the others wait for its token, and fetch on
+their own if they have none {double_lease} s after finding the lease taken.
 A store that fails (Redis down or slower than {redis_timeout} s, an unusable folder) never fails a
 run: it fetches on its own, with one warning. So does a --cache folder that is not yours
 alone (owned by another user, writable by others, a symbolic link, in a folder others may

@@ -18,9 +18,10 @@ use std::hash::BuildHasher;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use zuora_oauth_core::{
-    Action, Error, Generation, LifecycleConfig, Timestamp, TokenHandle, TokenLifecycle,
-    TokenRecord, TokenRequest,
+    Action, Error, FleetConfig, Generation, LifecycleConfig, Timestamp, TokenHandle,
+    TokenLifecycle, TokenRecord, TokenRequest,
 };
+use zuora_oauth_driver::DEADLINE_MARGIN;
 use zuora_oauth_ureq::{ConnectOptions, Limits, TrustRoots, UreqTransport};
 
 use crate::failure::{FetchFailure, Stop};
@@ -92,6 +93,12 @@ impl Fetcher {
     pub fn adopt(&self, record: &TokenRecord) -> Option<TokenHandle> {
         let (lifecycle, adopted) = self.lifecycle(Some(record));
         adopted.and(lifecycle.last_token().cloned())
+    }
+
+    /// The fleet rules of this run: its lease lasts for as long as one of its token
+    /// requests may (see [`fleet_config`]).
+    pub fn fleet_config(&self) -> FleetConfig {
+        fleet_config(&self.policy)
     }
 
     /// The time on the run's clock.
@@ -259,17 +266,31 @@ fn since_epoch(t: SystemTime) -> Duration {
 }
 
 /// The lifecycle configuration for one run: the core's defaults (refresh rule, backoff
-/// 1 s to 60 s with full jitter), and a request budget never smaller than the attempts
-/// asked for.
+/// 1 s to 60 s with full jitter), a request budget never smaller than the attempts asked
+/// for, and a request deadline above `--timeout` (as the library keeps it: an answer that
+/// arrives within the timeout is never thrown away).
 pub fn lifecycle_config(policy: &Policy) -> LifecycleConfig {
     let defaults = LifecycleConfig::default();
     // The budget guards a long-running process against a hot loop. Here the loop is
     // bounded by `--retries`; raising the budget to cover it means the guard never cuts a
     // run short, and its default still applies to small `--retries` values.
     let attempts = policy.retries.saturating_add(1);
+    let deadline = policy
+        .timeout
+        .saturating_add(DEADLINE_MARGIN)
+        .max(defaults.request_deadline());
     defaults
         .clone()
         .with_max_requests_per_minute(attempts.max(defaults.max_requests_per_minute()))
+        .with_request_deadline(deadline)
+}
+
+/// The fleet rules of a run: the core's defaults, with the lease lasting for as long as one
+/// token request of the run may take (its request deadline, plus the core's margin). The
+/// lifecycle's deadline needs no widening for the fleet's wait here: a run makes its
+/// lifecycle when it fetches, after the wait.
+pub fn fleet_config(policy: &Policy) -> FleetConfig {
+    FleetConfig::default().with_fetch_deadline(lifecycle_config(policy).request_deadline())
 }
 
 #[cfg(test)]
@@ -308,6 +329,48 @@ mod tests {
             config.refresh_window(),
             LifecycleConfig::default().refresh_window()
         );
+    }
+
+    #[test]
+    fn the_lease_and_the_deadline_cover_the_timeout() {
+        let mut p = policy(0);
+        // The default --timeout: the library's defaults.
+        assert_eq!(
+            lifecycle_config(&p).request_deadline(),
+            Duration::from_secs(35)
+        );
+        assert_eq!(fleet_config(&p).lease_ttl(), Duration::from_secs(40));
+        p.timeout = Duration::from_secs(90);
+        assert_eq!(
+            lifecycle_config(&p).request_deadline(),
+            Duration::from_secs(95)
+        );
+        assert_eq!(fleet_config(&p).lease_ttl(), Duration::from_secs(100));
+    }
+
+    /// With `--timeout 90`, an answer after 80 s is a token, not a timeout.
+    #[test]
+    fn an_answer_within_the_timeout_is_kept() {
+        let mut p = policy(0);
+        p.timeout = Duration::from_secs(90);
+        let f = fetcher();
+        let mut lifecycle = TokenLifecycle::new(f.request.clone(), lifecycle_config(&p), 1);
+        let sent = Timestamp::ZERO + Duration::from_secs(1_000);
+        let Action::Send(out) = lifecycle.poll(sent) else {
+            panic!("a request");
+        };
+        let response = http::Response::builder()
+            .header("content-type", "application/json")
+            .body(
+                br#"{"access_token":"c652cbc0ea384b9f81856a93a2a74538","expires_in":3599,"token_type":"bearer"}"#
+                    .to_vec(),
+            )
+            .unwrap();
+        let later = sent + Duration::from_secs(80);
+        assert!(matches!(
+            lifecycle.handle_response(later, SystemTime::now(), out.id(), &response),
+            zuora_oauth_core::Outcome::Token(_)
+        ));
     }
 
     /// A record of a `lifetime` token issued `age` ago.

@@ -11,10 +11,16 @@
 //!    fetches (with `--retries`, as without a store), **saves** and **releases**; or, if
 //!    another run holds the lease, waits for that run's token and adopts it.
 //! 3. A store that fails is not touched again in the run (the fleet rule): the run fetches
-//!    on its own, and says so once.
+//!    on its own, and says so once. If it held the lease then (or may have: a lease
+//!    command that failed may have taken it), it still saves its token and releases the
+//!    lease, best effort, and says whether the lease was released.
 //! 4. If Zuora refused the credentials (400, 401, 403), the saved token is neither printed
 //!    ([`Fetcher::fetch`]) nor left for the next run: it is removed from the store, if it
 //!    is still the one saved.
+//!
+//! The lease lasts for as long as one token request of the run may take (`--timeout`
+//! plus margins: [`Fetcher::fleet_config`]), so that a slow Zuora never lets it expire
+//! under the run still waiting for its answer.
 //!
 //! The driver's blocking `TokenSource` runs the same attempt, but for a long-running
 //! process: it hands out a token due for a refresh at once and refreshes it on a detached
@@ -24,9 +30,9 @@
 
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
-use zuora_oauth_core::{FleetAction, FleetConfig, FleetFetch};
+use zuora_oauth_core::{FleetAction, FleetFetch};
 use zuora_oauth_driver::{BlockingTokenStore, StoreError};
 
 use crate::failure::FetchFailure;
@@ -35,11 +41,14 @@ use crate::fetch::{Fetched, Fetcher, is_rejection};
 /// The token for this run, shared through `store`. With `refresh`, the stored token is
 /// neither printed nor kept after a failed fetch. `on_failure` is called once, with the
 /// first failed store call (its name and error); the run then goes on without the store.
+/// `on_lease` is called if the run held the lease when a store call failed, with the
+/// outcome of its release and the lease's TTL (how long others wait if it failed).
 pub fn fetch(
     store: &dyn BlockingTokenStore,
     fetcher: &Fetcher,
     refresh: bool,
     on_failure: impl FnMut(&'static str, &StoreError),
+    mut on_lease: impl FnMut(Result<(), &StoreError>, Duration),
 ) -> Result<Fetched, FetchFailure> {
     let mut report = Report {
         on_failure,
@@ -54,10 +63,15 @@ pub fn fetch(
     let fallback = saved.clone().filter(|_| !refresh);
     // std's hasher keys come from the OS: every run gets its own lease value and jitter.
     let seed = RandomState::new().hash_one(std::process::id());
-    let mut attempt = FleetFetch::new(FleetConfig::default(), seed, saved.clone());
+    let config = fetcher.fleet_config();
+    let lease_ttl = config.lease_ttl();
+    let mut attempt = FleetFetch::new(config, seed, saved.clone());
     // The attempt starts with a load: the one just made.
     let mut first = Some(first);
     let mut outcome = None;
+    // Whether the store said the lease was taken (a lease command that failed may have
+    // taken it too: it is released all the same, and said so only if that fails).
+    let mut took_lease = false;
     loop {
         let (now, wall) = (fetcher.now(), SystemTime::now());
         match attempt.poll(now) {
@@ -69,6 +83,7 @@ pub fn fetch(
             }
             FleetAction::TryLease { lease, ttl } => {
                 let taken = report.check("try_lease", store.try_lease(lease, ttl));
+                took_lease |= matches!(taken, Ok(true));
                 attempt.leased(now, taken);
             }
             FleetAction::Sleep { until } => {
@@ -97,7 +112,12 @@ pub fn fetch(
                 attempt.saved(saved);
             }
             FleetAction::Release { lease } => {
-                let released = report.check("release", store.release(lease));
+                let after_failure = attempt.store_failed();
+                let released = store.release(lease);
+                if after_failure && (took_lease || released.is_err()) {
+                    on_lease(released.as_ref().copied(), lease_ttl);
+                }
+                let released = report.check("release", released);
                 attempt.released(released);
             }
             FleetAction::Done => break,

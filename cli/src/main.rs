@@ -64,9 +64,13 @@ fn run(args: &Args) -> Result<(), Failure> {
     )
     .with_trust(trust);
     let fetched = match &store {
-        Some(store) => fleet::fetch(store.get(), &fetcher, args.refresh, |call, e| {
-            warn(&store.failure(call, e));
-        }),
+        Some(store) => fleet::fetch(
+            store.get(),
+            &fetcher,
+            args.refresh,
+            |call, e| warn(&store.failure(call, e)),
+            |released, ttl| warn(&store.lease_after_failure(released, ttl)),
+        ),
         None => fetcher.fetch(None),
     }
     .map_err(Failure::Fetch)?;

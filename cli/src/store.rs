@@ -59,6 +59,27 @@ impl Store {
     }
 }
 
+impl Store {
+    /// The warning after a store failure while this run held the lease: whether its
+    /// release worked, or how long other runs may wait for it (`ttl`). One line, without
+    /// the password.
+    pub fn lease_after_failure(&self, released: Result<(), &StoreError>, ttl: Duration) -> String {
+        let line = match released {
+            Ok(()) => format!(
+                "{}: the lease this run held was released after the failure",
+                self.option
+            ),
+            Err(e) => format!(
+                "{}: the lease this run held could not be released ({e}); other runs may wait \
+                 up to {} s for it",
+                self.option,
+                ttl.as_secs()
+            ),
+        };
+        hide(&line, &self.hidden)
+    }
+}
+
 /// Opens the store for `request` (a `--mock` run's when `mock`). `Ok(None)`: `--cache` has
 /// no folder (a warning says so). An unusable Redis URL is a usage error; nothing is
 /// connected here (Redis may be down: the run then goes on without it).

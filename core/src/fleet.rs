@@ -5,23 +5,44 @@ use std::fmt;
 use std::time::{Duration, SystemTime};
 
 use crate::lifecycle::Jitter;
-use crate::{Timestamp, TokenRecord};
+use crate::{LifecycleConfig, Timestamp, TokenRecord};
+
+/// What a lease lasts beyond the fetch deadline, and what a fleet attempt's deadline
+/// allows beyond its waits and its fetch: room for the store calls around them (a load
+/// before the fetch and a save after it; each bounded by the store timeout, 200 ms in the
+/// driver).
+const STORE_MARGIN: Duration = Duration::from_secs(5);
 
 /// How processes share a token through a store (Redis, a file…): what makes a shared
 /// record good enough, how long the fetch lease lasts, and how waiting for another
 /// process's fetch is paced.
 ///
+/// The lease lasts as long as its holder may fetch: its TTL is derived from the fetch
+/// deadline (the lifecycle's request deadline, 35 s by default), so that a slow Zuora never
+/// lets the lease expire under a holder still waiting for its answer. No renewal is needed
+/// (nothing runs beside a blocking fetch to renew it, and a renewal that fails would bring
+/// the double fetch back); the price is that a holder that dies mid-fetch keeps the others
+/// waiting up to that TTL. A process's lifecycle, in turn, must give a request the time to
+/// wait for another holder before it is sent: [`FleetConfig::request_deadline`].
+///
 /// ```
 /// use std::time::Duration;
-/// use zuora_oauth_core::FleetConfig;
-/// let config = FleetConfig::default().with_lease_ttl(Duration::from_secs(5));
-/// assert_eq!(config.skew_margin(), Duration::from_secs(30));
+/// use zuora_oauth_core::{FleetConfig, LifecycleConfig};
+/// // A driver whose transport times out after 30 s: the lifecycle's request deadline is 35 s.
+/// let lifecycle = LifecycleConfig::default();
+/// let fleet = FleetConfig::default().with_fetch_deadline(lifecycle.request_deadline());
+/// assert_eq!(fleet.lease_ttl(), Duration::from_secs(40));
+/// // The lifecycle waits for the fleet's lease, then for the fetch.
+/// let lifecycle = lifecycle.with_request_deadline(fleet.request_deadline());
+/// assert!(lifecycle.request_deadline() > fleet.lease_ttl() * 2 + Duration::from_secs(35));
+/// assert_eq!(fleet.skew_margin(), Duration::from_secs(30));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FleetConfig {
     min_remaining: Duration,
     skew_margin: Duration,
     lease_ttl: Duration,
+    fetch_deadline: Duration,
     poll_min: Duration,
     poll_max: Duration,
 }
@@ -32,6 +53,7 @@ impl Default for FleetConfig {
             min_remaining: Duration::from_secs(30),
             skew_margin: Duration::from_secs(30),
             lease_ttl: Duration::from_secs(10),
+            fetch_deadline: LifecycleConfig::default().request_deadline(),
             poll_min: Duration::from_millis(50),
             poll_max: Duration::from_millis(250),
         }
@@ -57,11 +79,20 @@ impl FleetConfig {
         self
     }
 
-    /// How long the fetch lease lasts (default 10 s). The holder fetches, stores and
-    /// releases it well within that; if it dies, the lease expires and another process
-    /// fetches. Others wait for the holder at most this long plus one poll.
+    /// The shortest the fetch lease lasts (default 10 s). It lasts longer when the fetch
+    /// may: see [`FleetConfig::lease_ttl`].
     pub fn with_lease_ttl(mut self, ttl: Duration) -> Self {
         self.lease_ttl = ttl;
+        self
+    }
+
+    /// The longest the lease holder's token request may take: the lifecycle's request
+    /// deadline (default 35 s, [`LifecycleConfig`]'s: the transports' 30 s timeout plus a
+    /// margin). The lease lasts 5 s more, so that the holder keeps it for its whole fetch
+    /// and the save after it. The driver sets it from its source's request deadline; set
+    /// it yourself when you drive [`FleetFetch`] with a timeout of your own.
+    pub fn with_fetch_deadline(mut self, deadline: Duration) -> Self {
+        self.fetch_deadline = deadline;
         self
     }
 
@@ -83,9 +114,35 @@ impl FleetConfig {
         self.skew_margin
     }
 
-    /// See [`FleetConfig::with_lease_ttl`].
+    /// How long the fetch lease lasts: the fetch deadline plus 5 s (for the store calls
+    /// around the fetch), or [`with_lease_ttl`](Self::with_lease_ttl)'s if longer; 40 s by
+    /// default. The holder fetches, stores and releases it within that, however slowly
+    /// Zuora answers (up to the fetch deadline). If the holder dies, the lease expires and
+    /// another process fetches: the others wait for it at most this long after they first
+    /// found it taken, plus one poll.
     pub fn lease_ttl(&self) -> Duration {
         self.lease_ttl
+            .max(self.fetch_deadline.saturating_add(STORE_MARGIN))
+    }
+
+    /// See [`FleetConfig::with_fetch_deadline`].
+    pub fn fetch_deadline(&self) -> Duration {
+        self.fetch_deadline
+    }
+
+    /// The request deadline a process's lifecycle needs when its requests go through this
+    /// fleet ([`LifecycleConfig::with_request_deadline`]): from the moment the lifecycle
+    /// asks for a request to its outcome, a [`FleetFetch`] may wait twice the lease TTL
+    /// (plus a poll) for another process's token before it fetches for up to the fetch
+    /// deadline, and makes a few store calls besides. With the lifecycle's own deadline
+    /// (counted from when it asked), a token fetched after such a wait would arrive after
+    /// the deadline and be thrown away; with this one it never does. 120.25 s by default.
+    pub fn request_deadline(&self) -> Duration {
+        self.lease_ttl()
+            .saturating_mul(2)
+            .saturating_add(self.poll_max)
+            .saturating_add(self.fetch_deadline)
+            .saturating_add(STORE_MARGIN)
     }
 
     /// See [`FleetConfig::with_poll`]: `(min, max)`.
@@ -139,14 +196,23 @@ impl fmt::Debug for LeaseId {
 ///
 /// 1. **Load** the shared record. A record [good enough](FleetConfig::good_enough) and newer
 ///    than the token being refreshed is **adopted**: no token request.
-/// 2. Otherwise **try the lease** (`SET NX PX`). Taken: **load** once more (another process
-///    may have stored a token in between), then **fetch** from Zuora, **save** the new
-///    record and **release** the lease.
+/// 2. Otherwise **try the lease** (`SET NX PX`, for [`FleetConfig::lease_ttl`]: as long as
+///    the fetch may take). Taken: **load** once more (another process may have stored a
+///    token in between), then **fetch** from Zuora, **save** the new record and
+///    **release** the lease.
 /// 3. Held by another process: **sleep** a jittered poll, then load again; once the lease
 ///    should have expired (its TTL after the first refusal), try it again; after twice its
 ///    TTL, fetch without it.
-/// 4. Any store failure: **fetch** locally, and touch the store no more in this attempt (the
-///    next attempt starts with a load again: the process rejoins when the store answers).
+/// 4. A store failure: **fetch** locally. Without the lease, touch the store no more in this
+///    attempt (the next attempt starts with a load again: the process rejoins when the
+///    store answers). Holding the lease — or perhaps holding it: a `TryLease` that failed
+///    may have reached the store — the attempt still **saves** (if it fetched a token) and
+///    **releases** it, best effort, so that the others take its token instead of waiting
+///    for the lease to expire; [`store_failed`](Self::store_failed) tells the driver to say
+///    so.
+///
+/// A process's lifecycle must allow for the wait of step 3 before the fetch:
+/// [`FleetConfig::request_deadline`].
 ///
 /// Polling again without reporting repeats the same action.
 #[derive(Debug)]
@@ -157,8 +223,10 @@ pub struct FleetFetch {
     /// The record of the token being refreshed, if any: a shared record must be another.
     current: Option<TokenRecord>,
     state: State,
-    /// Whether this attempt holds the lease.
+    /// Whether this attempt holds the lease (or may: its `TryLease` failed).
     holder: bool,
+    /// Whether a store call failed in this attempt.
+    store_failed: bool,
     /// The record to adopt or to save.
     record: Option<TokenRecord>,
     /// When the lease was first found held by another process.
@@ -229,6 +297,7 @@ impl FleetFetch {
             current,
             state: State::Load,
             holder: false,
+            store_failed: false,
             record: None,
             waiting_since: None,
         }
@@ -240,7 +309,7 @@ impl FleetFetch {
             State::Load => FleetAction::Load,
             State::TryLease => FleetAction::TryLease {
                 lease: self.lease,
-                ttl: self.config.lease_ttl,
+                ttl: self.config.lease_ttl(),
             },
             State::Sleep(until) if now < until => FleetAction::Sleep { until },
             State::Sleep(_) => {
@@ -273,7 +342,7 @@ impl FleetFetch {
             return;
         }
         self.state = match result {
-            Err(_) => self.without_store(),
+            Err(_) => self.failed(),
             Ok(Some(record)) if self.usable(&record, wall) => {
                 // The writer's clock may be ahead of ours by the skew margin: count on that
                 // much less, so that our lifecycle stops handing the token out in time.
@@ -283,7 +352,7 @@ impl FleetFetch {
             Ok(_) if self.holder => State::Fetch,
             Ok(_) => match self.waiting_since {
                 // The holder had its whole lease: it has expired, or is about to.
-                Some(since) if now.saturating_duration_since(since) >= self.config.lease_ttl => {
+                Some(since) if now.saturating_duration_since(since) >= self.config.lease_ttl() => {
                     State::TryLease
                 }
                 Some(_) => State::Sleep(now + self.poll_delay()),
@@ -293,13 +362,19 @@ impl FleetFetch {
     }
 
     /// The result of [`FleetAction::TryLease`]: `Ok(true)` taken, `Ok(false)` held by
-    /// another process, `Err` a store failure.
+    /// another process, `Err` a store failure (the lease may have been taken all the same:
+    /// the attempt fetches, then saves and releases it).
     pub fn leased<E>(&mut self, now: Timestamp, result: Result<bool, E>) {
         if self.state != State::TryLease {
             return;
         }
         self.state = match result {
-            Err(_) => self.without_store(),
+            Err(_) => {
+                // The command may have taken the lease before its answer was lost: fetch,
+                // then save and release as a holder does.
+                self.holder = true;
+                self.failed()
+            }
             Ok(true) => {
                 self.holder = true;
                 // Another process may have stored a token since the first load.
@@ -309,7 +384,8 @@ impl FleetFetch {
                 let since = *self.waiting_since.get_or_insert(now);
                 // Twice the lease's life without it coming free: something keeps taking
                 // it; do not wait for ever.
-                if now.saturating_duration_since(since) >= self.config.lease_ttl.saturating_mul(2) {
+                if now.saturating_duration_since(since) >= self.config.lease_ttl().saturating_mul(2)
+                {
                     self.without_store()
                 } else {
                     State::Sleep(now + self.poll_delay())
@@ -352,15 +428,17 @@ impl FleetFetch {
 
     /// The result of [`FleetAction::Save`]. Either way the lease is released next (a holder
     /// whose save failed should not keep it until its TTL runs out).
-    pub fn saved<E>(&mut self, _result: Result<(), E>) {
+    pub fn saved<E>(&mut self, result: Result<(), E>) {
         if self.state == State::Save {
+            self.store_failed |= result.is_err();
             self.state = State::Release;
         }
     }
 
     /// The result of [`FleetAction::Release`].
-    pub fn released<E>(&mut self, _result: Result<(), E>) {
+    pub fn released<E>(&mut self, result: Result<(), E>) {
         if self.state == State::Release {
+            self.store_failed |= result.is_err();
             self.state = State::Done;
         }
     }
@@ -370,12 +448,29 @@ impl FleetFetch {
         self.lease
     }
 
-    /// Whether this attempt holds the lease.
+    /// Whether this attempt holds the lease (or may hold it: its `TryLease` failed), until
+    /// it is released.
     pub fn holds_lease(&self) -> bool {
         self.holder && self.state != State::Done
     }
 
-    /// The store failed: fetch locally, without it.
+    /// Whether a store call failed in this attempt. When it did while the attempt held the
+    /// lease ([`holds_lease`](Self::holds_lease)), the attempt still releases it (best
+    /// effort): say so when you carry out that [`FleetAction::Release`], and whether it
+    /// worked (if not, the others wait for the lease to expire,
+    /// [`FleetConfig::lease_ttl`]).
+    pub fn store_failed(&self) -> bool {
+        self.store_failed
+    }
+
+    /// A store call failed: fetch locally. Without the lease, touch the store no more;
+    /// holding it (or perhaps holding it), save and release after the fetch.
+    fn failed(&mut self) -> State {
+        self.store_failed = true;
+        State::Fetch
+    }
+
+    /// Gave up on the lease: fetch locally, without the store.
     fn without_store(&mut self) -> State {
         self.holder = false;
         State::Fetch

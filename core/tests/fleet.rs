@@ -32,6 +32,10 @@ struct Store {
     lease: Option<(LeaseId, Timestamp)>,
     down: bool,
     calls: usize,
+    /// The next load after a lease is taken fails (once): a store that fails the holder
+    /// between its lease and its second look.
+    fail_load_after_lease: bool,
+    lease_just_taken: bool,
 }
 
 impl Store {
@@ -52,6 +56,10 @@ impl Store {
 
     fn load(&mut self, t: Timestamp) -> Result<Option<TokenRecord>, ()> {
         self.up(t)?;
+        if std::mem::take(&mut self.lease_just_taken) && self.fail_load_after_lease {
+            self.fail_load_after_lease = false;
+            return Err(());
+        }
         Ok(self.record.as_ref().map(|(r, _)| r.clone()))
     }
 
@@ -61,6 +69,7 @@ impl Store {
             return Ok(false);
         }
         self.lease = Some((lease, t + ttl));
+        self.lease_just_taken = true;
         Ok(true)
     }
 
@@ -150,6 +159,19 @@ struct Process {
     /// The longest time this process went without a token while asking.
     longest_gap: Duration,
     last_served: Option<Timestamp>,
+    /// When it first asked, and when it first got a token.
+    first_ask: Option<Timestamp>,
+    first_served: Option<Timestamp>,
+}
+
+impl Process {
+    /// How long it waited for its first token (`None`: it never got one).
+    fn first_wait(&self) -> Option<Duration> {
+        Some(
+            self.first_served?
+                .saturating_duration_since(self.first_ask?),
+        )
+    }
 }
 
 struct World {
@@ -184,6 +206,8 @@ impl World {
                 failed: 0,
                 longest_gap: Duration::ZERO,
                 last_served: None,
+                first_ask: None,
+                first_served: None,
             })
             .collect();
         Self {
@@ -219,8 +243,10 @@ impl World {
 
     fn ask(&mut self, i: usize, t: Timestamp) {
         let p = &mut self.procs[i];
+        p.first_ask.get_or_insert(t);
         match p.lc.poll(t) {
             Action::Use(c) => {
+                p.first_served.get_or_insert(t);
                 let text = c.token().access_token().secret().to_owned();
                 let truth = self.zuora.expiry[&text];
                 let left = truth.saturating_duration_since(t);
@@ -337,8 +363,18 @@ impl World {
     }
 }
 
+/// The defaults, fitted to each other as a driver fits them: the lease lasts as long as
+/// the lifecycle lets a request run, and the lifecycle's deadline covers the fleet's wait.
+fn fitted(config: LifecycleConfig, fleet: FleetConfig) -> (LifecycleConfig, FleetConfig) {
+    let fleet = fleet.with_fetch_deadline(config.request_deadline());
+    (
+        config.with_request_deadline(fleet.request_deadline()),
+        fleet,
+    )
+}
+
 fn zuora_like() -> (LifecycleConfig, FleetConfig) {
-    (LifecycleConfig::default(), FleetConfig::default())
+    fitted(LifecycleConfig::default(), FleetConfig::default())
 }
 
 /// Eight processes, a healthy store, three refresh intervals of a Zuora-like token: one
@@ -480,6 +516,120 @@ fn invalidate_deletes_only_the_token_that_got_the_401() {
     assert_eq!(w.zuora.fetches.len(), 2, "one new token request in all");
 }
 
+/// Zuora answers in 15 s, half its transport timeout: the lease holder keeps the lease for
+/// the whole fetch, the others wait for its token. One request at start-up and one per
+/// refresh interval, every process served, none failing.
+#[test]
+fn slow_zuora_one_request_per_interval() {
+    let (config, fleet) = zuora_like();
+    let mut w = World::new(8, secs(3599), config, fleet);
+    w.latency = secs(15);
+    let end = Timestamp::ZERO + secs(9000);
+    w.run(Timestamp::ZERO, end, ms(250), |_, _| {});
+    assert_eq!(w.zuora.fetches.len(), 3, "{:?}", w.zuora.fetches);
+    assert!(w.short_handouts.is_empty(), "{:?}", w.short_handouts);
+    for (i, p) in w.procs.iter().enumerate() {
+        assert_eq!(p.failed, 0, "process {i}");
+        let first = p.first_wait().expect("a token");
+        assert!(
+            first <= secs(16),
+            "process {i} waited {first:?} for its first token"
+        );
+        assert!(
+            p.longest_gap <= secs(2),
+            "process {i} waited {:?}",
+            p.longest_gap
+        );
+    }
+}
+
+/// The lease holder dies before fetching; the others wait for its lease, one takes it over
+/// and gets its answer just within the transport timeout (29 s of 30). That token is used,
+/// not thrown away because the wait for the lease came first: one request, no failure.
+#[test]
+fn an_answer_after_waiting_out_a_dead_holder_is_kept() {
+    let (config, fleet) = zuora_like();
+    let ttl = fleet.lease_ttl();
+    let mut w = World::new(4, secs(3599), config, fleet);
+    w.latency = secs(29);
+    w.procs[0].dies_with_lease = true;
+    w.run(
+        Timestamp::ZERO,
+        Timestamp::ZERO + secs(300),
+        ms(50),
+        |_, _| {},
+    );
+    assert!(w.procs[0].dead, "the holder died");
+    assert_eq!(w.zuora.fetches.len(), 1, "{:?}", w.zuora.fetches);
+    for (i, p) in w.procs.iter().enumerate().skip(1) {
+        assert_eq!(p.failed, 0, "process {i} was failed");
+        let first = p.first_wait().expect("a token");
+        assert!(
+            first <= ttl + secs(30),
+            "process {i} waited {first:?} for its first token"
+        );
+    }
+}
+
+/// The store fails the holder's second look, right after it took the lease: it fetches all
+/// the same, then saves and releases (best effort), so that the others take its token
+/// instead of waiting out the lease and fetching again.
+#[test]
+fn a_store_failure_after_the_lease_still_saves_and_releases() {
+    let (config, fleet) = zuora_like();
+    let mut w = World::new(4, secs(3599), config, fleet);
+    w.store.fail_load_after_lease = true;
+    w.run(
+        Timestamp::ZERO,
+        Timestamp::ZERO + secs(60),
+        ms(50),
+        |_, _| {},
+    );
+    assert!(!w.store.fail_load_after_lease, "the failure happened");
+    assert_eq!(w.zuora.fetches.len(), 1, "{:?}", w.zuora.fetches);
+    assert!(w.store.lease.is_none(), "the lease was released");
+    for (i, p) in w.procs.iter().enumerate() {
+        assert_eq!(p.failed, 0, "process {i}");
+        let first = p.first_wait().expect("a token");
+        assert!(first <= secs(2), "process {i} waited {first:?}");
+    }
+}
+
+/// A `TryLease` that fails may still have taken the lease (the command reached the store,
+/// its answer was lost): the attempt fetches without waiting, then saves and releases, as
+/// a holder does.
+#[test]
+fn a_failed_lease_command_is_released_after_the_fetch() {
+    let t = Timestamp::ZERO;
+    let wall = true_wall(t);
+    let mut attempt = FleetFetch::new(FleetConfig::default(), 42, None);
+    assert!(matches!(attempt.poll(t), FleetAction::Load));
+    attempt.loaded::<()>(t, wall, Ok(None));
+    let FleetAction::TryLease { lease, .. } = attempt.poll(t) else {
+        panic!("the lease first");
+    };
+    attempt.leased(t, Err("connection reset"));
+    assert!(matches!(attempt.poll(t), FleetAction::Fetch));
+    assert!(attempt.store_failed());
+    let token = zuora_oauth_core::Token::new(
+        zuora_oauth_core::AccessToken::new("c652cbc0ea384b9f81856a93a2a74538").unwrap(),
+        secs(3599),
+    );
+    let record = TokenRecord::new(&token, wall);
+    attempt.fetched(Some(record.clone()));
+    match attempt.poll(t) {
+        FleetAction::Save(saved) => assert_eq!(saved, &record),
+        other => panic!("expected a save, got {other:?}"),
+    }
+    attempt.saved::<()>(Ok(()));
+    match attempt.poll(t) {
+        FleetAction::Release { lease: released } => assert_eq!(released, lease),
+        other => panic!("expected the release, got {other:?}"),
+    }
+    attempt.released::<()>(Ok(()));
+    assert!(matches!(attempt.poll(t), FleetAction::Done));
+}
+
 #[derive(Debug, Clone)]
 struct Faults {
     procs: usize,
@@ -513,8 +663,7 @@ proptest! {
     /// minimum lifetime; with the store failing, every process still gets tokens.
     #[test]
     fn fleet_invariants(f in faults()) {
-        let config = LifecycleConfig::default();
-        let fleet = FleetConfig::default();
+        let (config, fleet) = zuora_like();
         let (ttl, margin) = (fleet.lease_ttl(), fleet.skew_margin());
         let mut w = World::new(f.procs, secs(f.lifetime_s), config, fleet);
         for (p, skew) in w.procs.iter_mut().zip(&f.skews) {

@@ -11,6 +11,7 @@ mod fault;
 mod handler;
 mod ids;
 mod redact;
+mod relay;
 mod respond;
 mod rules;
 mod server;
@@ -26,6 +27,7 @@ pub use fault::{
     TokenFields,
 };
 pub use redact::REDACTED;
+pub use relay::{Cut, Relay};
 pub use rules::{FaultRule, FaultTarget, Times};
 pub use server::{
     DEFAULT_RATE_LIMIT_PER_MINUTE, DEFAULT_TOKEN_LIFETIME, MockServer, MockServerBuilder,

@@ -20,3 +20,4 @@ mod redis_server;
 mod retries;
 mod secrets;
 mod store;
+mod store_fleet;
