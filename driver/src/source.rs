@@ -93,11 +93,14 @@ impl Settings {
     pub(crate) fn build(self, runtime: Arc<dyn Runtime>, sender: Sender) -> Source {
         let seed = self.seed.unwrap_or_else(|| runtime.seed());
         let clock = self.clock.unwrap_or_else(|| runtime.clock());
-        // The request deadline is derived from the exchange's timeout, never set apart.
-        let deadline = self.limits.timeout().saturating_add(DEADLINE_MARGIN);
-        let config = self.config.with_request_deadline(deadline);
+        // The request deadline is derived from the exchange's timeout, never set apart: the
+        // fetch may take the timeout and a margin; through a fleet, the request also waits
+        // for another process's lease first (`FleetConfig::request_deadline`).
+        let fetch_deadline = self.limits.timeout().saturating_add(DEADLINE_MARGIN);
         #[cfg(store)]
         let store = self.store.map(|(store, options)| {
+            let fleet = options.fleet().clone().with_fetch_deadline(fetch_deadline);
+            let options = options.with_fleet(fleet);
             Arc::new(BoundStore::new(
                 store,
                 &self.request,
@@ -105,6 +108,13 @@ impl Settings {
                 self.store_timeout,
             ))
         });
+        #[cfg(store)]
+        let deadline = store
+            .as_ref()
+            .map_or(fetch_deadline, |s| s.options.fleet().request_deadline());
+        #[cfg(not(store))]
+        let deadline = fetch_deadline;
+        let config = self.config.with_request_deadline(deadline);
         let lifecycle = TokenLifecycle::new(self.request, config, seed);
         Source {
             owner: Arc::new(Owner {

@@ -121,6 +121,13 @@ pub(crate) async fn run(
                 } else {
                     store.release(runtime, now, lease).await
                 };
+                if attempt.store_failed() {
+                    event!(
+                        warn,
+                        released = released.is_ok(),
+                        "the shared token store failed while this process held (or may have held) the fetch lease: its token was saved if it could be, and the lease released (best effort)"
+                    );
+                }
                 attempt.released(released);
             }
             Step::Done => return,
