@@ -21,8 +21,12 @@ use zuora_oauth_core::{
     Action, Error, FleetConfig, Generation, LifecycleConfig, Timestamp, TokenHandle,
     TokenLifecycle, TokenRecord, TokenRequest,
 };
-use zuora_oauth_driver::DEADLINE_MARGIN;
-use zuora_oauth_ureq::{ConnectOptions, Limits, TrustRoots, UreqTransport};
+use zuora_oauth_driver::{BlockingTransport, ConnectOptions, Limits, TrustRoots};
+use zuora_oauth_ureq::UreqTransport;
+
+/// How much longer than `--timeout` the lifecycle waits for an answer before it counts the
+/// request as lost (the library's token sources use the same margin).
+const DEADLINE_MARGIN: Duration = Duration::from_secs(5);
 
 use crate::failure::{FetchFailure, Stop};
 
@@ -112,8 +116,10 @@ impl Fetcher {
         let (mut lifecycle, adopted) = self.lifecycle(cached);
         let policy = &self.policy;
         let options = ConnectOptions::default().with_trust(self.trust.clone());
-        let transport = UreqTransport::with_options(options).connect_timeout(policy.timeout);
-        let limits = Limits::default().with_timeout(policy.timeout);
+        let transport = UreqTransport::with_options(options);
+        let limits = Limits::default()
+            .with_timeout(policy.timeout)
+            .with_connect_timeout(policy.timeout);
         let token_url = self.request.environment().token_url().to_string();
         let failure = |error, attempts, stop| FetchFailure {
             error,

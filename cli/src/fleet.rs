@@ -33,10 +33,11 @@ use std::hash::BuildHasher;
 use std::time::{Duration, SystemTime};
 
 use zuora_oauth_core::{FleetAction, FleetFetch};
-use zuora_oauth_driver::{BlockingTokenStore, StoreError};
+use zuora_oauth_driver::store::StoreError;
 
 use crate::failure::FetchFailure;
 use crate::fetch::{Fetched, Fetcher, is_rejection};
+use crate::store::Store;
 
 /// The token for this run, shared through `store`. With `refresh`, the stored token is
 /// neither printed nor kept after a failed fetch. `on_failure` is called once, with the
@@ -44,7 +45,7 @@ use crate::fetch::{Fetched, Fetcher, is_rejection};
 /// `on_lease` is called if the run held the lease when a store call failed, with the
 /// outcome of its release and the lease's TTL (how long others wait if it failed).
 pub fn fetch(
-    store: &dyn BlockingTokenStore,
+    store: &Store,
     fetcher: &Fetcher,
     refresh: bool,
     on_failure: impl FnMut(&'static str, &StoreError),

@@ -65,7 +65,7 @@ fn run(args: &Args) -> Result<(), Failure> {
     .with_trust(trust);
     let fetched = match &store {
         Some(store) => fleet::fetch(
-            store.get(),
+            store,
             &fetcher,
             args.refresh,
             |call, e| warn(&store.failure(call, e)),

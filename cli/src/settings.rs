@@ -18,8 +18,8 @@ use std::path::Path;
 use zuora_oauth_core::{
     ClientId, ClientSecret, EntityId, Environment, InvalidInput, TokenRequest, TrackId,
 };
+use zuora_oauth_driver::TrustRoots;
 use zuora_oauth_testkit::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, MockServer};
-use zuora_oauth_ureq::TrustRoots;
 
 use crate::args::Args;
 use crate::failure::Failure;

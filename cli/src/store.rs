@@ -1,22 +1,24 @@
 //! Opening the store a run shares its token through: `--cache`'s file store, or Redis for
-//! `--store` (`zuora-oauth-redis`), both the driver's [`BlockingTokenStore`].
+//! `--store` (`zuora-oauth-redis`), both the driver's [`TokenStore`], keyed and sealed by
+//! the driver's [`Sealer`] for the run's credentials exactly as the library's token sources
+//! do: a run and a long-running process with the same credentials share one token.
 //!
 //! A Redis URL may hold a password. No message quotes the URL, and every message about
 //! the store has the password removed, should a library ever put it in one.
 
 use std::time::Duration;
 
-use zuora_oauth_core::{Environment, TokenRequest};
-use zuora_oauth_driver::{BlockingTokenStore, StoreError};
-use zuora_oauth_redis::BlockingRedisStore;
+use zuora_oauth_core::{Environment, LeaseId, TokenRecord, TokenRequest, may_delete};
+use zuora_oauth_driver::store::{Sealer, StoreCall, StoreError, StoreErrorKind, TokenStore};
+use zuora_oauth_redis::RedisStore;
 
 use crate::cache::FileStore;
 use crate::failure::Failure;
 use crate::settings::StoreChoice;
 
-/// The most one Redis call may take (the store's socket timeouts). Longer than the
-/// library's 200 ms: a cron job's runs start together and compete for the CPU, and a
-/// call cut short makes its run fetch on its own.
+/// The most one store call may take (Redis's socket timeouts). Longer than the library's
+/// 200 ms: a cron job's runs start together and compete for the CPU, and a call cut short
+/// makes its run fetch on its own.
 pub const REDIS_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// The stand-in target of `--mock --store` runs: each run's mock server has another port,
@@ -25,9 +27,11 @@ const MOCK_TARGET: &str = "http://localhost";
 /// The label keeping the `--mock` entry apart from a real server on `localhost`.
 const MOCK_LABEL: &str = "zuora-token --mock";
 
-/// An open store, and how to speak of it.
+/// An open store for the run's credentials, and how to speak of it.
 pub struct Store {
-    store: Box<dyn BlockingTokenStore>,
+    store: Box<dyn TokenStore>,
+    /// The key and the seal of the run's credentials.
+    sealer: Sealer,
     /// The option that asked for it (`--cache`, `--store`, `ZUORA_TOKEN_STORE`).
     option: &'static str,
     /// The Redis URL's password (raw and percent-decoded), never to be shown.
@@ -35,13 +39,53 @@ pub struct Store {
 }
 
 impl Store {
-    /// The store.
-    pub fn get(&self) -> &dyn BlockingTokenStore {
-        &*self.store
+    fn call(&self) -> StoreCall<'_> {
+        StoreCall::new(self.sealer.key(), REDIS_TIMEOUT)
     }
 
-    /// The warning for a failed store `call` (a [`BlockingTokenStore`] method's name): one
-    /// line, without the password.
+    /// The saved record, if there is one that opens (anything else is a miss).
+    pub fn load(&self) -> Result<Option<TokenRecord>, StoreError> {
+        let value = self.store.load(&self.call())?;
+        Ok(value.and_then(|v| self.sealer.open(&v)))
+    }
+
+    /// Takes the lease.
+    pub fn try_lease(&self, lease: LeaseId, ttl: Duration) -> Result<bool, StoreError> {
+        self.store.try_lease(&self.call(), lease, ttl)
+    }
+
+    /// Seals and saves `record` for `ttl`.
+    pub fn save(&self, record: &TokenRecord, ttl: Duration) -> Result<(), StoreError> {
+        let sealed = self
+            .sealer
+            .seal(record)
+            .map_err(|e| StoreError::new(StoreErrorKind::Other, e.to_string()))?;
+        self.store.save(&self.call(), &sealed, ttl, None)
+    }
+
+    /// Releases the lease.
+    pub fn release(&self, lease: LeaseId) -> Result<(), StoreError> {
+        self.store.release(&self.call(), lease)
+    }
+
+    /// Removes the saved record if it is the token `reported` ([`may_delete`]) and has not
+    /// changed since it was read. Returns whether it removed one.
+    pub fn invalidate(&self, reported: &TokenRecord) -> Result<bool, StoreError> {
+        let Some(value) = self.store.load(&self.call())? else {
+            return Ok(false);
+        };
+        let deletable = self
+            .sealer
+            .open(&value)
+            .is_some_and(|saved| may_delete(&saved, reported));
+        if !deletable {
+            return Ok(false);
+        }
+        self.store.delete_if(&self.call(), &value)
+    }
+
+    /// The warning for a failed store `call` (a [`Store`] method's name): one line, without
+    /// the password.
     pub fn failure(&self, call: &str, error: &StoreError) -> String {
         let doing = match call {
             "load" => "reading the saved token",
@@ -88,10 +132,16 @@ pub fn open(
     request: &TokenRequest,
     mock: bool,
 ) -> Result<Option<Store>, Failure> {
+    let sealer = if mock {
+        Sealer::new(&mock_key(request)?, MOCK_LABEL)
+    } else {
+        Sealer::new(request, "")
+    };
     match choice {
-        StoreChoice::Cache => match FileStore::for_request(request, mock) {
+        StoreChoice::Cache => match FileStore::open() {
             Ok(store) => Ok(Some(Store {
                 store: Box::new(store),
+                sealer,
                 option: "--cache",
                 hidden: Vec::new(),
             })),
@@ -102,14 +152,7 @@ pub fn open(
         },
         StoreChoice::Redis { url, from } => {
             let hidden = password(url);
-            let mut builder = BlockingRedisStore::builder(url.as_str()).timeout(REDIS_TIMEOUT);
-            let built = if mock {
-                builder = builder.label(MOCK_LABEL);
-                builder.build_blocking(&mock_key(request)?)
-            } else {
-                builder.build_blocking(request)
-            };
-            let store = built.map_err(|e| {
+            let store = RedisStore::at(url.as_str()).map_err(|e| {
                 Failure::usage(hide(
                     &format!("invalid store URL (from {from}): {e}"),
                     &hidden,
@@ -117,6 +160,7 @@ pub fn open(
             })?;
             Ok(Some(Store {
                 store: Box::new(store),
+                sealer,
                 option: from,
                 hidden,
             }))
@@ -124,7 +168,7 @@ pub fn open(
     }
 }
 
-/// `request` with the `--mock` stand-in target, for the Redis key.
+/// `request` with the `--mock` stand-in target, for the store's key.
 fn mock_key(request: &TokenRequest) -> Result<TokenRequest, Failure> {
     let target = Environment::custom(MOCK_TARGET)
         .map_err(|e| Failure::local(format!("the --mock store key: {e}")))?;

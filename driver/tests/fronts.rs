@@ -95,7 +95,10 @@ fn a_caller_that_gives_up_leaves_the_request_to_the_others() {
     let error = source.token_within(Duration::from_millis(100)).unwrap_err();
     assert_eq!(error.kind(), TokenErrorKind::GaveUp);
     assert!(error.is_transient());
-    assert!(started.elapsed() < Duration::from_millis(1900), "gave up at once");
+    assert!(
+        started.elapsed() < Duration::from_millis(1900),
+        "gave up at once"
+    );
     // The request went on: the next caller gets its token, and no second request is sent.
     let token = source.token().unwrap();
     assert_eq!(token.expires_in(), Duration::from_secs(3599));

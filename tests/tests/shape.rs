@@ -121,17 +121,17 @@ async fn every_source_and_middleware_is_held_as_a_plain_type_and_gets_a_token() 
         .build();
     let answer = api.get(zuora.api_url("/v1/accounts/A00000001")).send();
     assert_eq!(answer.await.unwrap().status(), 200);
-    let client = hyper_util::client::legacy::Client::builder(
-        hyper_util::rt::TokioExecutor::new(),
-    )
-    .build_http::<http_body_util::Empty<bytes::Bytes>>();
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<http_body_util::Empty<bytes::Bytes>>();
     let mut service = tower::ServiceBuilder::new()
         .layer(app.tower.clone())
         .service(client);
     let call = http::Request::get(zuora.api_url("/v1/accounts/A00000001"))
         .body(http_body_util::Empty::new())
         .unwrap();
-    let answer = tower::ServiceExt::oneshot(&mut service, call).await.unwrap();
+    let answer = tower::ServiceExt::oneshot(&mut service, call)
+        .await
+        .unwrap();
     assert_eq!(answer.status(), 200);
     assert_eq!(zuora.token_request_count(), 6);
 }
