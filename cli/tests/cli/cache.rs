@@ -238,7 +238,11 @@ fn a_corrupt_file_is_ignored_and_replaced() {
         fs::write(&file, &bad).unwrap();
         let again = cached_run(&home, &server);
         assert_ne!(again, first, "{:?}", String::from_utf8_lossy(&bad));
-        assert_eq!(saved_token(&home, &server), again, "the file was not replaced");
+        assert_eq!(
+            saved_token(&home, &server),
+            again,
+            "the file was not replaced"
+        );
     }
     assert_eq!(server.token_request_count(), 1 + count);
     // And the replacement is used.
@@ -255,7 +259,11 @@ fn a_foreign_or_tampered_file_is_ignored_and_replaced() {
 
     // A record sealed for this key is used: what a library process would save.
     let sealer = sealer_for(&server);
-    write_cache_record(&file, &sealer, &planted_record("d763dcd1fb495c0a92967b04b3b85649"));
+    write_cache_record(
+        &file,
+        &sealer,
+        &planted_record("d763dcd1fb495c0a92967b04b3b85649"),
+    );
     assert_eq!(
         cached_run(&home, &server),
         "d763dcd1fb495c0a92967b04b3b85649"
@@ -268,7 +276,11 @@ fn a_foreign_or_tampered_file_is_ignored_and_replaced() {
         "ffffffff-0000-4000-8000-000000000000",
         SECRET,
     );
-    write_cache_record(&file, &other, &planted_record("e874ede2ac5a6d1ba3a78c15c4c96750"));
+    write_cache_record(
+        &file,
+        &other,
+        &planted_record("e874ede2ac5a6d1ba3a78c15c4c96750"),
+    );
     let second = cached_run(&home, &server);
     assert!(![first.as_str(), "e874ede2ac5a6d1ba3a78c15c4c96750"].contains(&second.as_str()));
     assert_eq!(saved_token(&home, &server), second, "not replaced");

@@ -13,8 +13,8 @@ use zuora_oauth_testkit::{Fault, MockServer};
 use zuora_oauth_ureq::UreqTransport;
 
 use crate::helpers::{
-    CLIENT_ID, Cli, Home, LibraryStore, Outcome, SECRET, assert_no_spelling, mock_sealer,
-    request, server,
+    CLIENT_ID, Cli, Home, LibraryStore, Outcome, SECRET, assert_no_spelling, mock_sealer, request,
+    server,
 };
 use crate::redis_server::{RedisServer, free_port};
 
