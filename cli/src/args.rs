@@ -51,9 +51,11 @@ Environment variables (command-line flags win over them):
 Environments (--env NAME or ZUORA_ENV=NAME):
 {environments}There is no default environment: without one, zuora-token stops with a usage error.
 
---cache (a file of yours) and --store (Redis, shared with other machines and with the
-zuora-oauth library's processes using the same credentials) keep the token for later runs,
-under a name derived from the client secret too: another secret never gets it.
+--cache (a file of yours, format zuora-token-cache/4) and --store (Redis, shared with other
+machines and with the zuora-oauth library's processes using the same credentials) keep the
+token for later runs, sealed (AES-256-GCM) under a key derived from the client secret, under
+a name derived from it too: no readable token, never the secret, and another secret never
+gets it.
 A saved token is reused for as long as the zuora-oauth library would keep it: until
 {window} s before it expires (up to {jitter} % earlier, at random: {window} to {window_jittered} s), or halfway
 through its usable life (its lifetime less {min_remaining} s) for tokens shorter than {short} s,
@@ -70,8 +72,8 @@ run: it fetches on its own, with one warning. So does a --cache folder that is n
 alone (owned by another user, writable by others, a symbolic link, in a folder others may
 change), or a link or FIFO where its files go: it is not used, never followed. --refresh
 fetches a new token and replaces the saved one: when the API answered 401. With --mock,
-the saved entry is keyed `mock` (each run's mock server has a new port): a reused token is
-printed, but the new run's mock server never issued it.
+the saved entry is keyed by a stand-in for the mock's URL (each run's mock server has a new
+port): a reused token is printed, but the new run's mock server never issued it.
 
 Output: stdout carries only the requested output, and nothing on failure. A failure prints
 one line starting with `error:` on stderr, with the HTTP status, Zuora's error code or
@@ -172,8 +174,9 @@ pub struct Args {
     pub timeout: Duration,
 
     /// Reuse a still-fresh token from an earlier run and save new ones, in a file readable
-    /// only by you under $XDG_CACHE_HOME/zuora-token/ (never the secret), so that a script
-    /// calling zuora-token before every API call does not spend Zuora's token rate limit
+    /// only by you under $XDG_CACHE_HOME/zuora-token/ (sealed: no readable token, never the
+    /// secret), so that a script calling zuora-token before every API call does not spend
+    /// Zuora's token rate limit
     #[arg(long)]
     pub cache: bool,
 

@@ -1,5 +1,5 @@
 //! The entry's lock: an exclusive advisory lock (`flock(2)`, through
-//! [`File::try_lock`]) on `<name>.lock`. It is the file store's fetch lease: of the runs
+//! [`File::try_lock`]) on `<key>.lock`. It is the file store's fetch lease: of the runs
 //! that find no usable token at the same time, the one holding it fetches and the others
 //! wait for what it saves.
 //!

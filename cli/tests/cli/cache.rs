@@ -1,17 +1,23 @@
-//! `--cache`: reuse across runs by the library's refresh rule, the file's safety, recovery
-//! from bad files, `--refresh`, one request for many concurrent runs, a dead lock holder.
+//! `--cache`: reuse across runs by the library's refresh rule, the file's safety (sealed:
+//! no readable token, bound to the secret), recovery from bad files, `--refresh`, one
+//! request for many concurrent runs, a dead lock holder.
+//!
+//! The tests read and edit the files as a library process with the same credentials
+//! could: through the driver's [`Sealer`](zuora_oauth_driver::store::Sealer).
 
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::Value;
-use zuora_oauth_core::TokenRecord;
+use zuora_oauth_core::{AccessToken, Token, TokenRecord};
 use zuora_oauth_testkit::{Fault, MockServer};
 
 use crate::helpers::{
-    CLIENT_ID, Cli, Home, Outcome, SECRET, SECRET_MARKER, assert_no_spelling, server,
+    CACHE_FORMAT, CLIENT_ID, Cli, Home, Outcome, SECRET, assert_no_spelling, cache_value,
+    mock_sealer, read_cache_record, sealer_for, sealer_of, server, write_cache_record,
+    write_cache_value,
 };
 
 fn cached_run(home: &Home, server: &MockServer) -> String {
@@ -34,20 +40,49 @@ fn lock_file(file: &std::path::Path) -> PathBuf {
     file.with_extension("lock")
 }
 
-fn read_json(file: &std::path::Path) -> Value {
-    serde_json::from_str(&fs::read_to_string(file).unwrap()).unwrap()
+/// The record saved for runs against `server` (with [`CLIENT_ID`] and [`SECRET`]), opened
+/// as a library process with the same credentials would.
+#[track_caller]
+fn saved_record(home: &Home, server: &MockServer) -> TokenRecord {
+    let sealer = sealer_for(server);
+    assert_eq!(only_cache_file(home), home.cache_file(&sealer));
+    read_cache_record(&home.cache_file(&sealer), &sealer).expect("the saved record opens")
 }
 
-/// Makes the saved token `secs` older, as if it had been saved that much earlier.
-fn age_saved_token(home: &Home, secs: u64) {
-    let file = only_cache_file(home);
-    let mut v = read_json(&file);
+/// The access token saved for runs against `server`.
+#[track_caller]
+fn saved_token(home: &Home, server: &MockServer) -> String {
+    saved_record(home, server)
+        .to_token()
+        .access_token()
+        .secret()
+        .to_owned()
+}
+
+/// Makes the token saved for runs against `server` `secs` older, as if it had been saved
+/// that much earlier: opened, changed and sealed back with the run's credentials.
+fn age_saved_token(home: &Home, server: &MockServer, secs: u64) {
+    let sealer = sealer_for(server);
+    let file = home.cache_file(&sealer);
+    let record = read_cache_record(&file, &sealer).expect("the saved record opens");
+    let mut v = serde_json::to_value(&record).unwrap();
     for field in ["issued_at_ms", "expires_at_ms"] {
-        let ms = v["record"][field].as_u64().expect("a time in ms");
-        v["record"][field] = (ms - secs * 1000).into();
+        let ms = v[field].as_u64().expect("a time in ms");
+        v[field] = (ms - secs * 1000).into();
     }
-    // Rewriting the existing file keeps its mode (0600).
-    fs::write(&file, v.to_string()).unwrap();
+    let aged: TokenRecord = serde_json::from_value(v).unwrap();
+    write_cache_record(&file, &sealer, &aged);
+}
+
+/// A record of a token the test server never issued, issued now for an hour.
+fn planted_record(access_token: &str) -> TokenRecord {
+    TokenRecord::new(
+        &Token::new(
+            AccessToken::new(access_token).unwrap(),
+            Duration::from_secs(3599),
+        ),
+        SystemTime::now(),
+    )
 }
 
 fn server_with_lifetime(secs: u64) -> MockServer {
@@ -101,8 +136,15 @@ fn a_second_run_reuses_the_token_without_a_request() {
     assert_eq!(server.token_request_count(), 1);
 }
 
+/// The cache folder's entries, sorted, that a run leaves: the token file and its lock.
+fn file_and_lock(file: &std::path::Path) -> Vec<PathBuf> {
+    let mut entries = vec![file.to_owned(), lock_file(file)];
+    entries.sort();
+    entries
+}
+
 #[test]
-fn the_cache_file_is_the_cores_record_private_and_without_the_secret() {
+fn the_cache_file_is_the_cores_record_sealed_private_and_without_the_secret() {
     let server = server();
     let home = Home::new();
     let token = cached_run(&home, &server);
@@ -114,28 +156,31 @@ fn the_cache_file_is_the_cores_record_private_and_without_the_secret() {
     let dir_mode = fs::metadata(home.cache_dir()).unwrap().permissions().mode() & 0o777;
     assert_eq!(dir_mode, 0o700, "folder mode {dir_mode:o}");
     let content = fs::read_to_string(&file).unwrap();
-    assert!(!content.contains(SECRET) && !content.contains(SECRET_MARKER));
-    assert!(!content.contains("Xq7%2B"), "form-encoded secret");
+    assert_no_spelling("the cache file", &content, SECRET);
 
-    // The token is the core's TokenRecord, in an envelope naming the format and the key.
-    let v = read_json(&file);
-    assert_eq!(v["format"], "zuora-token-cache/3");
-    assert_eq!(v["key"]["target"], server.base_url());
-    assert_eq!(v["key"]["client_id"], CLIENT_ID);
-    // Named by a 128-bit HMAC of the key under a key derived from the secret.
+    // Named by the driver's key for the credentials: a 128-bit HMAC of target, client ID
+    // and entity ID under a key derived from the secret, as a library source names its
+    // Redis entry.
+    let sealer = sealer_for(&server);
     let name = file.file_stem().unwrap().to_str().unwrap();
     assert!(
         name.len() == 32 && name.bytes().all(|b| b.is_ascii_hexdigit()),
         "{name}"
     );
-    assert_eq!(v["key"]["name"], name);
-    let record: TokenRecord = serde_json::from_value(v["record"].clone()).unwrap();
+    assert_eq!(name, sealer.key());
+    assert_eq!(file.extension().unwrap(), "token");
+    // The format line, then the core's TokenRecord sealed as a library source seals it.
+    assert!(
+        content.starts_with(&format!("{CACHE_FORMAT}\n")),
+        "{content}"
+    );
+    let record = read_cache_record(&file, &sealer).expect("the record opens");
     assert_eq!(record.lifetime(), Duration::from_secs(3599));
     assert_eq!(record.jti(), Some(server.issued_tokens()[0].jti.as_str()));
-    assert_eq!(v["record"]["access_token"], token);
+    assert_eq!(record.to_token().access_token().secret(), token);
 
     // No temporary files are left behind; the lock file stays.
-    assert_eq!(home.cache_entries(), vec![file.clone(), lock_file(&file)]);
+    assert_eq!(home.cache_entries(), file_and_lock(&file));
 }
 
 #[test]
@@ -156,30 +201,53 @@ fn a_corrupt_file_is_ignored_and_replaced() {
     let home = Home::new();
     let first = cached_run(&home, &server);
     let file = only_cache_file(&home);
-    let good = read_json(&file);
-    let mut old_format = good.clone();
-    old_format["format"] = "zuora-token-cache/1".into();
-    let mut expired_before_issued = good.clone();
-    expired_before_issued["record"]["expires_at_ms"] = 0.into();
-    for garbage in [
+    let good = fs::read_to_string(&file).unwrap();
+    let sealed = cache_value(&file);
+    let body = good.strip_prefix(CACHE_FORMAT).unwrap().to_owned();
+    let mut truncated = format!("{CACHE_FORMAT}\n");
+    truncated.push_str(&body[1..body.len() / 2]);
+    let mut garbage: Vec<Vec<u8>> = [
         &b"{not json"[..],
         b"",
         b"\xff\xfe\x00binary",
         b"[]",
         b"{\"format\":1}",
-        old_format.to_string().as_bytes(),
-        expired_before_issued.to_string().as_bytes(),
-    ] {
-        fs::write(&file, garbage).unwrap();
-        let again = cached_run(&home, &server);
-        assert_ne!(again, first);
-        let content = fs::read_to_string(&file).unwrap();
-        assert!(content.contains(&again), "the file was not replaced");
+        // The sealed record under an older format's line, or no format line.
+        format!("zuora-token-cache/3{body}").as_bytes(),
+        body.trim_start().as_bytes(),
+        // The format line, then what is not base64, or half the record.
+        format!("{CACHE_FORMAT}\nnot base64!\n").as_bytes(),
+        truncated.as_bytes(),
+    ]
+    .map(<[u8]>::to_vec)
+    .to_vec();
+    // Valid base64 of a value that is not a sealed record, or of the record with one
+    // byte changed (its version, its nonce, its ciphertext, its tag).
+    let mut values = vec![b"not a sealed record".to_vec()];
+    for i in [0, 5, sealed.len() / 2, sealed.len() - 1] {
+        let mut tampered = sealed.clone();
+        tampered[i] ^= 0x01;
+        values.push(tampered);
     }
-    assert_eq!(server.token_request_count(), 8);
+    for value in values {
+        write_cache_value(&file, &value);
+        garbage.push(fs::read(&file).unwrap());
+    }
+    let count = garbage.len();
+    for bad in garbage {
+        fs::write(&file, &bad).unwrap();
+        let again = cached_run(&home, &server);
+        assert_ne!(again, first, "{:?}", String::from_utf8_lossy(&bad));
+        assert_eq!(
+            saved_token(&home, &server),
+            again,
+            "the file was not replaced"
+        );
+    }
+    assert_eq!(server.token_request_count(), 1 + count);
     // And the replacement is used.
     cached_run(&home, &server);
-    assert_eq!(server.token_request_count(), 8);
+    assert_eq!(server.token_request_count(), 1 + count);
 }
 
 #[test]
@@ -188,14 +256,34 @@ fn a_foreign_or_tampered_file_is_ignored_and_replaced() {
     let home = Home::new();
     let first = cached_run(&home, &server);
     let file = only_cache_file(&home);
-    let original = fs::read_to_string(&file).unwrap();
 
-    // Another key's content under this key's name.
-    let foreign = original.replace(CLIENT_ID, "ffffffff-0000-4000-8000-000000000000");
-    assert_ne!(foreign, original);
-    fs::write(&file, foreign).unwrap();
+    // A record sealed for this key is used: what a library process would save.
+    let sealer = sealer_for(&server);
+    write_cache_record(
+        &file,
+        &sealer,
+        &planted_record("d763dcd1fb495c0a92967b04b3b85649"),
+    );
+    assert_eq!(
+        cached_run(&home, &server),
+        "d763dcd1fb495c0a92967b04b3b85649"
+    );
+    assert_eq!(server.token_request_count(), 1);
+
+    // Another key's record under this key's name: another client with the same secret.
+    let other = sealer_of(
+        &server.base_url(),
+        "ffffffff-0000-4000-8000-000000000000",
+        SECRET,
+    );
+    write_cache_record(
+        &file,
+        &other,
+        &planted_record("e874ede2ac5a6d1ba3a78c15c4c96750"),
+    );
     let second = cached_run(&home, &server);
-    assert_ne!(second, first);
+    assert!(![first.as_str(), "e874ede2ac5a6d1ba3a78c15c4c96750"].contains(&second.as_str()));
+    assert_eq!(saved_token(&home, &server), second, "not replaced");
 
     // A file others may read is not trusted.
     fs::set_permissions(&file, fs::Permissions::from_mode(0o644)).unwrap();
@@ -205,7 +293,8 @@ fn a_foreign_or_tampered_file_is_ignored_and_replaced() {
     assert_eq!(mode, 0o600);
 
     assert_eq!(server.token_request_count(), 3);
-    // (A symbolic link in its place is never followed: see cache_folder.rs.)
+    // (A symbolic link in its place is never followed: see cache_folder.rs; a record
+    // sealed with another secret, or copied under another key: below.)
 }
 
 #[test]
@@ -239,10 +328,10 @@ fn short_tokens_are_reused_for_about_half_their_life() {
     let home = Home::new();
     let first = cached_run(&home, &server);
     assert_eq!(cached_run(&home, &server), first);
-    age_saved_token(&home, 90);
+    age_saved_token(&home, &server, 90);
     assert_eq!(cached_run(&home, &server), first, "90 s old");
     assert_eq!(server.token_request_count(), 1);
-    age_saved_token(&home, 30);
+    age_saved_token(&home, &server, 30);
     let second = cached_run(&home, &server);
     assert_ne!(second, first, "120 s old");
     assert_eq!(server.token_request_count(), 2);
@@ -255,15 +344,15 @@ fn long_tokens_are_reused_until_the_refresh_window() {
     let server = server();
     let home = Home::new();
     let first = cached_run(&home, &server);
-    age_saved_token(&home, 3599 - 400);
+    age_saved_token(&home, &server, 3599 - 400);
     assert_eq!(cached_run(&home, &server), first, "400 s left");
-    age_saved_token(&home, 110);
+    age_saved_token(&home, &server, 110);
     let second = cached_run(&home, &server);
     assert_ne!(second, first, "290 s left");
     assert_eq!(server.token_request_count(), 2);
 
     // An expired token, naturally, too.
-    age_saved_token(&home, 4000);
+    age_saved_token(&home, &server, 4000);
     assert_ne!(cached_run(&home, &server), second);
     assert_eq!(server.token_request_count(), 3);
 }
@@ -274,7 +363,7 @@ fn a_failed_refresh_keeps_the_saved_token_while_it_is_usable() {
     let home = Home::new();
     let first = cached_run(&home, &server);
     // In the refresh window: 200 s left.
-    age_saved_token(&home, 3399);
+    age_saved_token(&home, &server, 3399);
     for fault in [
         Fault::empty(503),
         Fault::ResetConnection,
@@ -294,15 +383,11 @@ fn a_failed_refresh_keeps_the_saved_token_while_it_is_usable() {
     }
     assert_eq!(server.token_request_count(), 4, "one refresh attempt a run");
     // The file still holds it, and the next run refreshes it.
-    assert!(
-        fs::read_to_string(only_cache_file(&home))
-            .unwrap()
-            .contains(&first)
-    );
+    assert_eq!(saved_token(&home, &server), first);
     assert_ne!(cached_run(&home, &server), first);
 
     // Past its usable life (under 30 s left), a saved token is never printed.
-    age_saved_token(&home, 3599 - 20);
+    age_saved_token(&home, &server, 3599 - 20);
     server.push_fault(Fault::empty(503));
     let outcome = home.cli().against(&server).arg("--cache").run();
     outcome.failure(5);
@@ -328,7 +413,7 @@ fn a_rejected_refresh_never_prints_the_saved_token() {
         let home = Home::new();
         let first = cached_run(&home, &server);
         // In the refresh window: 200 s left, still usable.
-        age_saved_token(&home, 3399);
+        age_saved_token(&home, &server, 3399);
         server.push_fault(fault);
         let outcome = home.cli().against(&server).arg("--cache").run();
         let line = outcome.failure(3);
@@ -429,7 +514,6 @@ fn a_wrong_or_rotated_secret_never_gets_the_cached_token() {
 }
 
 #[test]
-#[ignore = "sealed by the store reshape (issue 23)"]
 fn the_cache_file_holds_no_readable_token() {
     let server = server();
     let home = Home::new();
@@ -441,6 +525,46 @@ fn the_cache_file_holds_no_readable_token() {
         let content = String::from_utf8_lossy(&fs::read(&entry).unwrap()).into_owned();
         assert_no_spelling("a cache file", &content, &token);
         assert_no_spelling("a cache file", &content, &jti);
+        assert_no_spelling("a cache file", &content, SECRET);
+        assert_no_spelling("a cache file", &content, CLIENT_ID);
+    }
+    let file = only_cache_file(&home);
+    let saved = fs::read(&file).unwrap();
+    let base = server.base_url();
+
+    // Sealed with another secret under this key's name, a record is a miss.
+    let other_secret = sealer_of(&base, CLIENT_ID, ROTATED_SECRET);
+    write_cache_record(
+        &file,
+        &other_secret,
+        &planted_record("d763dcd1fb495c0a92967b04b3b85649"),
+    );
+    let mine = cached_run(&home, &server);
+    assert!(![token.as_str(), "d763dcd1fb495c0a92967b04b3b85649"].contains(&mine.as_str()));
+    assert_eq!(server.token_request_count(), 2);
+    assert_eq!(saved_token(&home, &server), mine, "not replaced");
+
+    // Copied under another key, the file is a miss: under the key of another client with
+    // the same secret, and under the key of the same client after its secret was rotated.
+    const OTHER_CLIENT: &str = "aaaaaaaa-0000-4000-8000-000000000000";
+    server.add_client(OTHER_CLIENT, SECRET);
+    server.add_client(CLIENT_ID, ROTATED_SECRET);
+    for (client, secret) in [(OTHER_CLIENT, SECRET), (CLIENT_ID, ROTATED_SECRET)] {
+        let copy = home.cache_file(&sealer_of(&base, client, secret));
+        assert_ne!(copy, file);
+        fs::write(&copy, &saved).unwrap();
+        fs::set_permissions(&copy, fs::Permissions::from_mode(0o600)).unwrap();
+        let before = server.token_request_count();
+        let theirs = home
+            .cli()
+            .target(&server)
+            .env("ZUORA_CLIENT_ID", client)
+            .env("ZUORA_CLIENT_SECRET", secret)
+            .arg("--cache")
+            .run();
+        assert_ne!(theirs.token(), token, "{client}: a copied file was used");
+        assert_eq!(server.token_request_count(), before + 1, "{client}");
+        assert_ne!(fs::read(&copy).unwrap(), saved, "{client}: not replaced");
     }
 }
 
@@ -458,11 +582,7 @@ fn refresh_fetches_and_replaces_the_saved_token() {
     let second = refresh(&home).token().to_owned();
     assert_ne!(second, first);
     assert_eq!(server.token_request_count(), 2);
-    assert!(
-        fs::read_to_string(only_cache_file(&home))
-            .unwrap()
-            .contains(&second)
-    );
+    assert_eq!(saved_token(&home, &server), second);
     assert_eq!(cached_run(&home, &server), second);
 
     // It wants the new token: a failure is reported, not covered with the saved one.
@@ -488,8 +608,11 @@ fn mock_runs_share_one_cache_entry() {
     };
     let first = run();
     assert_eq!(run(), first, "each --mock run's server has another port");
-    let file = only_cache_file(&home);
-    assert_eq!(read_json(&file)["key"]["target"], "mock");
+    // One file, under the key of the --mock stand-in.
+    let sealer = mock_sealer();
+    assert_eq!(only_cache_file(&home), home.cache_file(&sealer));
+    let record = read_cache_record(&home.cache_file(&sealer), &sealer).expect("it opens");
+    assert_eq!(record.to_token().access_token().secret(), first);
 }
 
 #[test]
@@ -548,11 +671,11 @@ fn without_xdg_cache_home_the_cache_is_under_home() {
         .run()
         .token();
     let dir = home.path().join(".cache").join("zuora-token");
-    let json = fs::read_dir(dir)
+    let files = fs::read_dir(dir)
         .unwrap()
-        .filter(|e| e.as_ref().unwrap().path().extension() == Some("json".as_ref()))
+        .filter(|e| e.as_ref().unwrap().path().extension() == Some("token".as_ref()))
         .count();
-    assert_eq!(json, 1);
+    assert_eq!(files, 1);
     assert!(!home.cache_dir().exists());
 }
 
@@ -603,7 +726,7 @@ fn two_hundred_concurrent_runs_make_one_request() {
     let file = only_cache_file(&home);
     assert_eq!(
         home.cache_entries(),
-        vec![file.clone(), lock_file(&file)],
+        file_and_lock(&file),
         "temporary files left behind"
     );
     assert_eq!(cached_run(&home, &server), *issued);
@@ -626,8 +749,7 @@ fn a_run_killed_while_holding_the_lock_blocks_nobody() {
     // that gave up on a taken lock would fetch without saving).
     let token = cached_run(&home, &server);
     assert_eq!(server.token_request_count(), 2);
-    let saved = read_json(&only_cache_file(&home));
-    assert_eq!(saved["record"]["access_token"], token);
+    assert_eq!(saved_token(&home, &server), token);
 }
 
 #[test]

@@ -1,13 +1,19 @@
-//! Running the built `zuora-token` binary in a clean environment, and the mock server it
-//! talks to.
+//! Running the built `zuora-token` binary in a clean environment, the mock server it
+//! talks to, and what a library process sharing its store sees: its Redis entry and its
+//! cache files, keyed and sealed by the driver's [`Sealer`].
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use tempfile::TempDir;
-use zuora_oauth_testkit::{DEMO_CLIENT_SECRET, MockServer};
+use zuora_oauth_core::{ClientId, ClientSecret, Environment, LeaseId, TokenRecord, TokenRequest};
+use zuora_oauth_driver::store::{Sealer, StoreCall, StoreError, TokenStore};
+use zuora_oauth_redis::RedisStore;
+use zuora_oauth_testkit::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, MockServer};
 
 /// A client ID registered on the test servers (36 characters).
 pub const CLIENT_ID: &str = "0c6f1d2e-3a4b-4c5d-8e9f-a0b1c2d3e4f5";
@@ -56,9 +62,16 @@ impl Home {
         self.xdg_cache().join("zuora-token")
     }
 
-    /// The `.json` files in the cache folder.
+    /// The token files (`<key>.token`) in the cache folder.
     pub fn cache_files(&self) -> Vec<PathBuf> {
-        list(&self.cache_dir(), |name| name.ends_with(".json"))
+        list(&self.cache_dir(), |name| {
+            name.ends_with(".token") && !name.starts_with('.')
+        })
+    }
+
+    /// Where `--cache` keeps the token of `sealer`'s credentials: `<key>.token`.
+    pub fn cache_file(&self, sealer: &Sealer) -> PathBuf {
+        self.cache_dir().join(format!("{}.token", sealer.key()))
     }
 
     /// Every entry in the cache folder, hidden ones included.
@@ -296,6 +309,127 @@ impl Outcome {
         assert_eq!(self.stdout, "", "stdout must be empty on failure: {self:?}");
         assert!(self.stderr.starts_with("error: "), "{self:?}");
         &self.stderr
+    }
+}
+
+/// The request of a run with `client_id` and `secret` against `base_url`.
+pub fn request(base_url: &str, client_id: &str, secret: &str) -> TokenRequest {
+    TokenRequest::new(
+        Environment::custom(base_url).expect("a valid base URL"),
+        ClientId::new(client_id).expect("a valid client ID"),
+        ClientSecret::new(secret).expect("a valid secret"),
+    )
+}
+
+/// What keys and seals the tokens of runs against `server` with [`CLIENT_ID`] and
+/// [`SECRET`] (and of the library's sources with the same request and no label).
+pub fn sealer_for(server: &MockServer) -> Sealer {
+    sealer_of(&server.base_url(), CLIENT_ID, SECRET)
+}
+
+/// The sealer of runs with `client_id` and `secret` against `base_url`.
+pub fn sealer_of(base_url: &str, client_id: &str, secret: &str) -> Sealer {
+    Sealer::new(&request(base_url, client_id, secret), "")
+}
+
+/// The sealer of `--mock` runs: each run's mock server has another port, so the CLI keys
+/// their tokens with a stand-in target and a label of their own (`mock_key` and
+/// `MOCK_LABEL` in `cli/src/store.rs`).
+pub fn mock_sealer() -> Sealer {
+    Sealer::new(
+        &request("http://localhost", DEMO_CLIENT_ID, DEMO_CLIENT_SECRET),
+        "zuora-token --mock",
+    )
+}
+
+/// The first line of every `--cache` token file.
+pub const CACHE_FORMAT: &str = "zuora-token-cache/4";
+
+/// The sealed value in a `--cache` token file (the format line, then base64). Panics if
+/// the file is not in that format.
+#[track_caller]
+pub fn cache_value(path: &Path) -> Vec<u8> {
+    let text = std::fs::read_to_string(path).expect("a readable cache file");
+    let (format, value) = text.split_once('\n').expect("a format line");
+    assert_eq!(format, CACHE_FORMAT, "{path:?}");
+    BASE64
+        .decode(value.trim_end())
+        .expect("base64 after the format line")
+}
+
+/// Writes `value` as a `--cache` token file at `path`, private to this user (mode 0600,
+/// so that a run trusts it as its own).
+#[cfg(unix)]
+pub fn write_cache_value(path: &Path, value: &[u8]) {
+    use std::os::unix::fs::PermissionsExt;
+    let content = format!("{CACHE_FORMAT}\n{}\n", BASE64.encode(value));
+    std::fs::write(path, content).expect("the cache file is written");
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).expect("chmod 600");
+}
+
+/// The record in the `--cache` token file at `path`, opened with `sealer`; `None` if it
+/// does not open.
+#[track_caller]
+pub fn read_cache_record(path: &Path, sealer: &Sealer) -> Option<TokenRecord> {
+    sealer.open(&cache_value(path))
+}
+
+/// Seals `record` with `sealer` into the `--cache` token file at `path`.
+#[cfg(unix)]
+pub fn write_cache_record(path: &Path, sealer: &Sealer, record: &TokenRecord) {
+    write_cache_value(path, &sealer.seal(record).expect("the record is sealed"));
+}
+
+/// A library process's view of a Redis store: the same [`RedisStore`] and [`Sealer`] a
+/// token source with the same request (and no label) uses.
+pub struct LibraryStore {
+    store: RedisStore,
+    sealer: Sealer,
+}
+
+impl LibraryStore {
+    /// The store at `url`, for the tokens of runs against `server` with [`CLIENT_ID`] and
+    /// [`SECRET`].
+    pub fn for_server(server: &MockServer, url: &str) -> Self {
+        Self::new(url, sealer_for(server))
+    }
+
+    /// The store at `url`, for `sealer`'s tokens.
+    pub fn new(url: &str, sealer: Sealer) -> Self {
+        Self {
+            store: RedisStore::at(url).expect("a valid Redis URL"),
+            sealer,
+        }
+    }
+
+    fn call(&self) -> StoreCall<'_> {
+        StoreCall::new(self.sealer.key(), Duration::from_secs(5))
+    }
+
+    /// The shared record, if there is one that opens. Panics if Redis fails.
+    #[track_caller]
+    pub fn load(&self) -> Option<TokenRecord> {
+        let value = self.store.load(&self.call()).expect("Redis answers");
+        value.map(|v| self.sealer.open(&v).expect("a record sealed for this key"))
+    }
+
+    /// Seals and saves `record` for `ttl`, as a source does after a fetch.
+    #[track_caller]
+    pub fn save(&self, record: &TokenRecord, ttl: Duration) {
+        let sealed = self.sealer.seal(record).expect("the record is sealed");
+        self.store
+            .save(&self.call(), &sealed, ttl, None)
+            .expect("Redis answers");
+    }
+
+    /// Takes the fetch lease, as a source about to fetch does.
+    pub fn try_lease(&self, lease: LeaseId, ttl: Duration) -> Result<bool, StoreError> {
+        self.store.try_lease(&self.call(), lease, ttl)
+    }
+
+    /// The Redis keys of the record and of the lease.
+    pub fn keys(&self) -> (String, String) {
+        self.store.keys(self.sealer.key())
     }
 }
 

@@ -6,14 +6,16 @@
 
 use std::time::{Duration, Instant, SystemTime};
 
-use zuora_oauth_core::{
-    AccessToken, ClientId, ClientSecret, Environment, Token, TokenRecord, TokenRequest,
-};
-use zuora_oauth_driver::BlockingTokenStore;
-use zuora_oauth_redis::BlockingRedisStore;
+use zuora_oauth_core::{AccessToken, Token, TokenRecord};
+use zuora_oauth_driver::BlockingTokenSource;
+use zuora_oauth_redis::RedisStore;
 use zuora_oauth_testkit::{Fault, MockServer};
+use zuora_oauth_ureq::UreqTransport;
 
-use crate::helpers::{CLIENT_ID, Cli, Home, Outcome, SECRET, assert_no_spelling, server};
+use crate::helpers::{
+    CLIENT_ID, Cli, Home, LibraryStore, Outcome, SECRET, assert_no_spelling, mock_sealer, request,
+    server,
+};
 use crate::redis_server::{RedisServer, free_port};
 
 /// A password that must never show.
@@ -33,17 +35,21 @@ fn stored_run(home: &Home, server: &MockServer, url: &str) -> String {
         .to_owned()
 }
 
-/// The library's own Redis store for the test server's client: what any process of the
-/// fleet would read and write.
-fn library_store(server: &MockServer, url: &str) -> BlockingRedisStore {
-    let request = TokenRequest::new(
-        Environment::custom(&server.base_url()).unwrap(),
-        ClientId::new(CLIENT_ID).unwrap(),
-        ClientSecret::new(SECRET).unwrap(),
-    );
-    BlockingRedisStore::builder(url)
-        .build_blocking(&request)
-        .unwrap()
+/// The library's view of the Redis store for the test server's client: what any process
+/// of the fleet would read and write.
+fn library_store(server: &MockServer, url: &str) -> LibraryStore {
+    LibraryStore::for_server(server, url)
+}
+
+/// A long-running library process for the test server's client, sharing the Redis store
+/// at `url`: the library's own token source with its default store options.
+fn library_process(server: &MockServer, url: &str) -> BlockingTokenSource {
+    BlockingTokenSource::builder(
+        request(&server.base_url(), CLIENT_ID, SECRET),
+        UreqTransport::new(),
+    )
+    .with_store(RedisStore::at(url).unwrap())
+    .build()
 }
 
 /// Exit 0, one token on stdout, and exactly one `warning:` line on stderr; returns both.
@@ -120,10 +126,15 @@ fn runs_and_library_processes_share_one_token() {
     let home = Home::new();
     let library = library_store(&server, &redis.url());
 
-    // What a run fetches is what the library's processes find.
+    // What a run fetches is what the library's processes find, and use without a request
+    // of their own.
     let first = stored_run(&home, &server, &redis.url());
-    let shared = library.load().unwrap().expect("a shared record");
+    let shared = library.load().expect("a shared record");
     assert_eq!(shared.to_token().access_token().secret(), first);
+    let process = library_process(&server, &redis.url());
+    let theirs = process.token().expect("the library process gets a token");
+    assert_eq!(theirs.access_token().secret(), first);
+    assert_eq!(server.token_request_count(), 1);
     // The next run, through the variable this time, reuses it.
     let again = home
         .cli()
@@ -141,7 +152,7 @@ fn runs_and_library_processes_share_one_token() {
         ),
         SystemTime::now(),
     );
-    library.save(&theirs, Duration::from_secs(3599)).unwrap();
+    library.save(&theirs, Duration::from_secs(3599));
     assert_eq!(
         stored_run(&home, &server, &redis.url()),
         "d763dcd1fb495c0a92967b04b3b85649"
@@ -164,7 +175,7 @@ fn the_flag_wins_over_the_variable() {
         .run()
         .token()
         .to_owned();
-    let shared = library_store(&server, &redis.url()).load().unwrap();
+    let shared = library_store(&server, &redis.url()).load();
     assert_eq!(shared.unwrap().to_token().access_token().secret(), token);
 }
 
@@ -292,10 +303,7 @@ fn refresh_replaces_the_shared_token() {
         .token()
         .to_owned();
     assert_ne!(refreshed, first);
-    let shared = library_store(&server, &redis.url())
-        .load()
-        .unwrap()
-        .unwrap();
+    let shared = library_store(&server, &redis.url()).load().unwrap();
     assert_eq!(shared.to_token().access_token().secret(), refreshed);
     assert_eq!(stored_run(&home, &server, &redis.url()), refreshed);
     assert_eq!(server.token_request_count(), 2);
@@ -314,6 +322,9 @@ fn mock_runs_share_one_redis_entry_and_ignore_the_variable() {
     };
     let first = run();
     assert_eq!(run(), first, "each --mock run's server has another port");
+    // One entry, under the --mock stand-in's key.
+    let shared = LibraryStore::new(&redis.url(), mock_sealer()).load();
+    assert_eq!(shared.unwrap().to_token().access_token().secret(), first);
 
     // Like every ZUORA_* variable, ZUORA_TOKEN_STORE is not read with --mock: a quiet
     // success although it names a Redis that is not there (and --cache is not refused).
@@ -475,7 +486,7 @@ fn a_rejected_refresh_never_prints_the_shared_token() {
         ),
         SystemTime::now() - Duration::from_secs(3399),
     );
-    library.save(&old, Duration::from_secs(200)).unwrap();
+    library.save(&old, Duration::from_secs(200));
     // A refused refresh: a failure, not the saved token.
     server.push_fault(Fault::oauth_error(
         401,
@@ -490,7 +501,7 @@ fn a_rejected_refresh_never_prints_the_shared_token() {
     outcome.failure(3);
     assert!(!outcome.stderr.contains("d763dcd1"), "{outcome:?}");
     // The token of the refused credentials is not handed out later either.
-    assert_eq!(library.load().unwrap(), None);
+    assert_eq!(library.load(), None);
     let next = stored_run(&home, &server, &redis.url());
     assert_ne!(next, "d763dcd1fb495c0a92967b04b3b85649");
     assert_eq!(server.token_request_count(), 2);
@@ -503,7 +514,7 @@ fn a_rejected_refresh_never_prints_the_shared_token() {
         ),
         SystemTime::now() - Duration::from_secs(3399),
     );
-    library.save(&kept, Duration::from_secs(200)).unwrap();
+    library.save(&kept, Duration::from_secs(200));
     server.push_fault(Fault::empty(503));
     let outcome = home
         .cli()

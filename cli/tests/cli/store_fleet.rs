@@ -7,12 +7,10 @@ use std::process::Child;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use zuora_oauth_core::{ClientId, ClientSecret, Environment, LeaseId, TokenRequest};
-use zuora_oauth_driver::BlockingTokenStore;
-use zuora_oauth_redis::BlockingRedisStore;
+use zuora_oauth_core::LeaseId;
 use zuora_oauth_testkit::{Cut, Fault, FaultRule, MockServer, Relay};
 
-use crate::helpers::{CLIENT_ID, Home, Outcome, SECRET, server};
+use crate::helpers::{Home, LibraryStore, Outcome, server};
 use crate::redis_server::RedisServer;
 
 /// How long the slow Zuora takes to answer.
@@ -29,15 +27,8 @@ fn slow_zuora() -> MockServer {
 }
 
 /// The library's store for the test server's client, straight on `redis` (no relay).
-fn library_store(zuora: &MockServer, redis: &RedisServer) -> BlockingRedisStore {
-    let request = TokenRequest::new(
-        Environment::custom(&zuora.base_url()).unwrap(),
-        ClientId::new(CLIENT_ID).unwrap(),
-        ClientSecret::new(SECRET).unwrap(),
-    );
-    BlockingRedisStore::builder(redis.url())
-        .build_blocking(&request)
-        .unwrap()
+fn library_store(zuora: &MockServer, redis: &RedisServer) -> LibraryStore {
+    LibraryStore::for_server(zuora, &redis.url())
 }
 
 /// `n` concurrent runs with `--store url`, each with how long it took.
@@ -143,7 +134,9 @@ fn a_store_failing_after_the_lease_was_taken_does_not_keep_the_lease() {
     let relay = Relay::start(([127, 0, 0, 1], redis.port()).into()).unwrap();
     // Redis answers the first read of the record, and the lease; every later command on the
     // record is cut: the run's second look, after it took the lease, fails.
-    relay.cut(Cut::before(":token").skip(1));
+    let store = library_store(&zuora, &redis);
+    let (record_key, _) = store.keys();
+    relay.cut(Cut::before(record_key).skip(1));
     let url = format!("redis://{}/", relay.addr());
     let outcome = Home::new()
         .cli()
@@ -157,7 +150,6 @@ fn a_store_failing_after_the_lease_was_taken_does_not_keep_the_lease() {
     );
     assert!(relay.cuts() >= 1, "the store never failed: {outcome:?}");
     // The lease is free at once, not when it expires.
-    let store = library_store(&zuora, &redis);
     assert_eq!(
         store.try_lease(LeaseId::new(7), Duration::from_secs(1)),
         Ok(true),
