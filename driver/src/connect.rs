@@ -49,7 +49,6 @@ impl ConnectOptions {
     pub fn trust(&self) -> &TrustRoots {
         &self.trust
     }
-
 }
 
 /// The rustls client configuration every native transport uses: the `ring` provider,

@@ -60,7 +60,12 @@ macro_rules! settings {
         /// store answers again.
         #[cfg(store)]
         pub fn with_store(mut self, store: impl TokenStore) -> Self {
-            let options = self.settings.store.take().map(|(_, o)| o).unwrap_or_default();
+            let options = self
+                .settings
+                .store
+                .take()
+                .map(|(_, o)| o)
+                .unwrap_or_default();
             self.settings.store = Some((Arc::new(store), options));
             self
         }
@@ -192,9 +197,7 @@ impl TokenSourceBuilder {
     pub fn build(self) -> TokenSource {
         let runtime = self.runtime.unwrap_or_else(default_runtime);
         TokenSource {
-            source: self
-                .settings
-                .build(runtime, Sender::Async(self.transport)),
+            source: self.settings.build(runtime, Sender::Async(self.transport)),
         }
     }
 }

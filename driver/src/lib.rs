@@ -46,8 +46,7 @@ pub use status::{Status, TokenStatus};
 #[cfg(not(target_arch = "wasm32"))]
 pub use transport::BlockingTransport;
 pub use transport::{
-    DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BODY, DEFAULT_TIMEOUT, Limits, Transport,
-    TransportResult,
+    DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BODY, DEFAULT_TIMEOUT, Limits, Transport, TransportResult,
 };
 pub use zuora_oauth_core::TokenHandle;
 
@@ -60,10 +59,10 @@ pub use trust::{TrustError, TrustRoots};
 /// release.
 #[doc(hidden)]
 pub mod internal {
-    pub use crate::proxy::ProxyRoute;
+    pub use crate::api::copy_request;
     #[cfg(feature = "tls")]
     pub use crate::connect::tls_config;
-    pub use crate::api::copy_request;
+    pub use crate::proxy::ProxyRoute;
 
     mod causes;
     pub use causes::{causes, describe, io_kind};

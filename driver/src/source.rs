@@ -10,19 +10,19 @@ use std::time::Duration;
 
 use zuora_oauth_core::{Generation, LifecycleConfig, TokenHandle, TokenLifecycle, TokenRequest};
 
-use crate::notify::race;
 #[cfg(store)]
 use crate::notify::lock;
+use crate::notify::race;
 use crate::runtime::Runtime;
 use crate::state::{Fetch, Next, Shared};
 #[cfg(store)]
 use crate::store::bound::BoundStore;
 #[cfg(store)]
 use crate::store::{StoreOptions, TokenStore};
-#[cfg(store)]
-use zuora_oauth_core::TokenRecord;
 use crate::transport::{Limits, Transport, TransportResult};
 use crate::{BoxFuture, Clock, Status, TokenError, TokenStatus};
+#[cfg(store)]
+use zuora_oauth_core::TokenRecord;
 
 /// How much longer than the exchange's timeout the lifecycle waits for an outcome before it
 /// counts the request as lost: the request deadline is always the timeout plus this.
@@ -267,7 +267,9 @@ impl Source {
             (lc.invalidate(now, generation), reported)
         });
         #[cfg(store)]
-        if let (true, Some(reported), Some(store)) = (changed, reported, lock(&self.owner.store).clone()) {
+        if let (true, Some(reported), Some(store)) =
+            (changed, reported, lock(&self.owner.store).clone())
+        {
             self.forget_shared(store, reported);
         }
         #[cfg(not(store))]
@@ -279,7 +281,10 @@ impl Source {
     /// another process stored since).
     #[cfg(store)]
     fn forget_shared(&self, store: Arc<BoundStore>, reported: TokenRecord) {
-        let (runtime, clock) = (Arc::clone(&self.owner.runtime), self.owner.shared.clock.clone());
+        let (runtime, clock) = (
+            Arc::clone(&self.owner.runtime),
+            self.owner.shared.clock.clone(),
+        );
         let task = async move {
             let deleted = store.invalidate(&*runtime, clock.now(), &reported).await;
             event!(debug, deleted = ?deleted.ok(), "invalidated token reported to the shared store");
@@ -310,9 +315,7 @@ impl Source {
         let shared = &self.owner.shared;
         let now = shared.clock.now();
         #[cfg(store)]
-        let store_failures = lock(&self.owner.store)
-            .as_ref()
-            .map_or(0, |s| s.failures());
+        let store_failures = lock(&self.owner.store).as_ref().map_or(0, |s| s.failures());
         #[cfg(not(store))]
         let store_failures = 0;
         shared.read(|lc| {

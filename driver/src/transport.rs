@@ -19,8 +19,11 @@ pub trait Transport: MaybeSend + 'static {
     /// (the whole exchange's timeout, connection setup's, the body cap), following no
     /// redirect and never through a proxy for plain `http://`. Dropping the future aborts
     /// the request.
-    fn send(&self, request: http::Request<Vec<u8>>, limits: Limits)
-    -> BoxFuture<'static, TransportResult>;
+    fn send(
+        &self,
+        request: http::Request<Vec<u8>>,
+        limits: Limits,
+    ) -> BoxFuture<'static, TransportResult>;
 }
 
 /// Sends one token request, blocking the calling thread: the seam of the

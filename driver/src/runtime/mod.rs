@@ -125,9 +125,10 @@ impl Runtime for Missing {
         Box::pin(std::future::pending())
     }
     fn check(&self) -> Result<(), String> {
-        Err("no async runtime: enable the feature `tokio`, or name one with \
+        Err(
+            "no async runtime: enable the feature `tokio`, or name one with \
              `TokenSourceBuilder::runtime`"
-            .into())
+                .into(),
+        )
     }
 }
-

@@ -24,10 +24,12 @@ impl Runtime for TokioRuntime {
     }
 
     fn check(&self) -> Result<(), String> {
-        tokio::runtime::Handle::try_current().map(drop).map_err(|_| {
-            "no tokio runtime: call the token source from inside a tokio runtime (with its \
+        tokio::runtime::Handle::try_current()
+            .map(drop)
+            .map_err(|_| {
+                "no tokio runtime: call the token source from inside a tokio runtime (with its \
              time driver enabled), or name another runtime with `TokenSourceBuilder::runtime`"
-                .to_owned()
-        })
+                    .to_owned()
+            })
     }
 }

@@ -59,9 +59,11 @@ impl Runtime for WasmRuntime {
         if property(&global, "setTimeout").is_some_and(|f| f.is_function()) {
             Ok(())
         } else {
-            Err("this JavaScript runtime has no global `setTimeout`, which timeouts and \
+            Err(
+                "this JavaScript runtime has no global `setTimeout`, which timeouts and \
                  waits need"
-                .into())
+                    .into(),
+            )
         }
     }
 

@@ -78,8 +78,10 @@ impl BoundStore {
         lease: LeaseId,
         ttl: Duration,
     ) -> Result<bool, StoreError> {
-        self.call(runtime, now, "try_lease", move |s, c| s.try_lease(c, lease, ttl))
-            .await
+        self.call(runtime, now, "try_lease", move |s, c| {
+            s.try_lease(c, lease, ttl)
+        })
+        .await
     }
 
     /// Seals and stores `record` for its remaining lifetime at `wall`, releasing `release`.
@@ -136,8 +138,10 @@ impl BoundStore {
         if !deletable {
             return Ok(false);
         }
-        self.call(runtime, now, "invalidate", move |s, c| s.delete_if(c, &value))
-            .await
+        self.call(runtime, now, "invalidate", move |s, c| {
+            s.delete_if(c, &value)
+        })
+        .await
     }
 
     fn open(&self, value: &[u8]) -> Option<TokenRecord> {
@@ -160,11 +164,20 @@ impl BoundStore {
         what: &'static str,
         f: impl FnOnce(&dyn TokenStore, &StoreCall<'_>) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
-        let (store, sealer, timeout) = (Arc::clone(&self.store), Arc::clone(&self.sealer), self.timeout);
-        let job = run_blocking(runtime, move || f(&*store, &StoreCall::new(sealer.key(), timeout)));
+        let (store, sealer, timeout) = (
+            Arc::clone(&self.store),
+            Arc::clone(&self.sealer),
+            self.timeout,
+        );
+        let job = run_blocking(runtime, move || {
+            f(&*store, &StoreCall::new(sealer.key(), timeout))
+        });
         let result = match race(job, runtime.sleep(timeout)).await {
             Some(Some(result)) => result,
-            Some(None) => Err(StoreError::new(StoreErrorKind::Other, "the store call panicked")),
+            Some(None) => Err(StoreError::new(
+                StoreErrorKind::Other,
+                "the store call panicked",
+            )),
             None => Err(StoreError::new(
                 StoreErrorKind::Timeout,
                 format!("no answer within {} ms", timeout.as_millis()),
@@ -181,9 +194,9 @@ impl BoundStore {
         let mut h = lock(&self.health);
         h.failures += 1;
         h.unreported += 1;
-        let due = h.last_warning.is_none_or(|last| {
-            now.saturating_duration_since(last) >= self.options.warn_every()
-        });
+        let due = h
+            .last_warning
+            .is_none_or(|last| now.saturating_duration_since(last) >= self.options.warn_every());
         if due {
             event!(
                 warn,

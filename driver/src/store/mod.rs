@@ -47,8 +47,12 @@ pub trait TokenStore: Send + Sync + 'static {
     /// NX PX`); `Ok(true)` if it is now held with `lease` — including when it already was
     /// (a retried call whose first attempt reached the store) — `Ok(false)` if another
     /// process holds it.
-    fn try_lease(&self, call: &StoreCall<'_>, lease: LeaseId, ttl: Duration)
-    -> Result<bool, StoreError>;
+    fn try_lease(
+        &self,
+        call: &StoreCall<'_>,
+        lease: LeaseId,
+        ttl: Duration,
+    ) -> Result<bool, StoreError>;
 
     /// Stores `value` under the key for `ttl` (the record's remaining lifetime); then, if
     /// `release` is given and the lease still holds it, releases the lease (in the same
