@@ -10,8 +10,8 @@ use web_sys::{
 };
 use zuora_oauth_core::{TransportError, TransportErrorKind};
 
-use zuora_oauth_driver::{BoxFuture, Limits, Transport, TransportResult};
 use crate::js::{Deadline, JsFailure, global_fetch};
+use zuora_oauth_driver::{BoxFuture, Limits, Transport, TransportResult};
 
 /// Sends token requests (and, for [`AuthorizedFetch`](crate::AuthorizedFetch), API calls)
 /// with the runtime's global `fetch`: never follows redirects,

@@ -27,7 +27,9 @@ pub(crate) mod tokio;
 pub(crate) mod wasm;
 
 #[cfg(not(target_arch = "wasm32"))]
-pub(crate) use offload::{blocking_send, run_blocking};
+pub(crate) use offload::blocking_send;
+#[cfg(store)]
+pub(crate) use offload::run_blocking;
 
 /// A boxed future that is `Send` on native targets (on `wasm32`, where one event loop runs
 /// everything, it need not be).
