@@ -477,3 +477,114 @@ async fn a_reconfigured_source_moves_to_the_keys_of_its_new_credentials() {
     );
     assert_eq!(a.status().store_failures, 0);
 }
+
+/// How long a test waits for the background work of a source (a real-time bound, far
+/// above what it takes).
+const PATIENCE: Duration = Duration::from_secs(10);
+
+/// A process that drops its source as soon as it has its token (a short job, a request
+/// handler that built its own) still shares that token and releases the lease: the next
+/// process takes the token from the store, without a request and without waiting for the
+/// lease to expire. On a multi-thread runtime the fetch's task races the caller that drops
+/// the source: many rounds, each with a fresh store, so that whichever runs first, the
+/// token is shared every time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_source_dropped_once_it_has_its_token_still_shares_it() {
+    for round in 0..300 {
+        let zuora = BlockingZuora::default();
+        let store = Shared::default();
+        let source = |seed| {
+            TokenSource::builder(request(), Immediate(zuora.clone()))
+                .with_seed(seed)
+                .with_store(store.clone())
+                .build()
+        };
+        let token = source(1).token().await.unwrap();
+        let started = std::time::Instant::now();
+        while store.0.record(&request()).is_none() || !store.0.leases.lock().unwrap().is_empty() {
+            assert!(
+                started.elapsed() < PATIENCE,
+                "round {round}: the dropped source never shared its token or never released \
+                 the lease"
+            );
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        let theirs = source(2).token().await.unwrap();
+        assert_eq!(
+            theirs.access_token().secret(),
+            token.access_token().secret(),
+            "round {round}: {:?}",
+            store.0.record(&request())
+        );
+        assert_eq!(zuora.0.load(Ordering::SeqCst), 1);
+    }
+}
+
+/// [`BlockingZuora`] as an async transport that answers at its first poll (and sends
+/// nothing before it is polled, as transports do).
+struct Immediate(BlockingZuora);
+
+impl Transport for Immediate {
+    fn send(
+        &self,
+        request: http::Request<Vec<u8>>,
+        limits: Limits,
+    ) -> BoxFuture<'static, TransportResult> {
+        let zuora = self.0.clone();
+        Box::pin(
+            async move { zuora_oauth_driver::BlockingTransport::send(&zuora, request, limits) },
+        )
+    }
+}
+
+/// A token endpoint for blocking sources: a new token for every request, counted.
+#[derive(Clone, Default)]
+struct BlockingZuora(Arc<AtomicUsize>);
+
+impl zuora_oauth_driver::BlockingTransport for BlockingZuora {
+    fn send(&self, _request: http::Request<Vec<u8>>, _limits: Limits) -> TransportResult {
+        let n = self.0.fetch_add(1, Ordering::SeqCst) + 1;
+        Ok(http::Response::builder()
+            .header("content-type", "application/json")
+            .body(
+                format!(
+                    r#"{{"access_token":"tok{n:029}","expires_in":3599,"token_type":"bearer"}}"#
+                )
+                .into_bytes(),
+            )
+            .unwrap())
+    }
+}
+
+/// The same for the blocking source, whose fetch runs on a thread of its own, racing the
+/// caller that drops the source: many rounds, each with a fresh store, so that whichever
+/// thread runs first, the token is shared every time.
+#[test]
+fn a_blocking_source_dropped_once_it_has_its_token_still_shares_it() {
+    for round in 0..300 {
+        let zuora = BlockingZuora::default();
+        let store = Shared::default();
+        let blocking = |seed| {
+            zuora_oauth_driver::BlockingTokenSource::builder(request(), zuora.clone())
+                .with_seed(seed)
+                .with_store(store.clone())
+                .build()
+        };
+        let token = blocking(1).token().unwrap();
+        let started = std::time::Instant::now();
+        while store.0.record(&request()).is_none() || !store.0.leases.lock().unwrap().is_empty() {
+            assert!(
+                started.elapsed() < PATIENCE,
+                "round {round}: the dropped source never shared its token or never released \
+                 the lease"
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let theirs = blocking(2).token().unwrap();
+        assert_eq!(
+            theirs.access_token().secret(),
+            token.access_token().secret()
+        );
+        assert_eq!(zuora.0.load(Ordering::SeqCst), 1);
+    }
+}
