@@ -147,7 +147,10 @@ impl RedisStore {
     fn query<T: FromRedisValue>(&self, call: &StoreCall<'_>, cmd: &Cmd) -> Result<T, StoreError> {
         let timeout = call.timeout();
         if timeout.is_zero() {
-            return Err(StoreError::new(StoreErrorKind::Timeout, "redis: no time left for the call"));
+            return Err(StoreError::new(
+                StoreErrorKind::Timeout,
+                "redis: no time left for the call",
+            ));
         }
         let idle = self
             .inner
@@ -230,7 +233,10 @@ impl TokenStore for RedisStore {
 
     fn release(&self, call: &StoreCall<'_>, lease: LeaseId) -> Result<(), StoreError> {
         let keys = self.keys_of(call);
-        let _: i64 = self.query(call, &compare_and_delete(&keys.lease, crate::protocol::lease_value(lease).as_bytes()))?;
+        let _: i64 = self.query(
+            call,
+            &compare_and_delete(&keys.lease, crate::protocol::lease_value(lease).as_bytes()),
+        )?;
         Ok(())
     }
 
