@@ -38,7 +38,9 @@ use no_proxy::NoProxy;
 /// `Debug` shows the proxy's host and port, never its credentials.
 ///
 /// ```
-/// use zuora_oauth_driver::{ProxyPolicy, ProxyRoute};
+/// use zuora_oauth_driver::ProxyPolicy;
+/// // How the transports read a policy (not public API).
+/// use zuora_oauth_driver::internal::ProxyRoute;
 ///
 /// let env = |name: &str| match name {
 ///     "HTTPS_PROXY" => Some("http://proxy.corp.example:3128".to_owned()),

@@ -2,7 +2,8 @@
 //! environment (given as a lookup, never by changing the process environment) or set
 //! explicitly, and what it shows of proxy credentials.
 
-use zuora_oauth_driver::{Proxy, ProxyPolicy, ProxyRoute};
+use zuora_oauth_driver::internal::ProxyRoute;
+use zuora_oauth_driver::{Proxy, ProxyPolicy};
 
 const TOKEN_URL: &str = "https://rest.zuora.com/oauth/token";
 const LOOPBACK_URL: &str = "http://127.0.0.1:8080/oauth/token";

@@ -1,4 +1,4 @@
-//! The API-call rules of `zuora_oauth_driver::replay`, without HTTP: a canned token
+//! The API-call rules of `zuora_oauth_driver::api`, without HTTP: a canned token
 //! endpoint and a scripted API. The middlewares' own tests run the same rules through real
 //! stacks (tests/tests/api_calls).
 
@@ -6,12 +6,12 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use zuora_oauth_core::{ClientId, ClientSecret, Environment, TokenRequest, TrackId};
+use zuora_oauth_core::{ClientId, ClientSecret, Destination, Environment, TokenRequest, TrackId};
 use zuora_oauth_driver::api::{
-    ApiOptions, BlockingExchange, HttpApiTypes, NotRetried, NotRetriedReason, Origin, Replayed,
+    ApiOptions, BlockingExchange, HttpApiTypes, NotRetried, NotRetriedReason, Replayed,
+    send_blocking,
 };
-use zuora_oauth_driver::blocking::TokenSource;
-use zuora_oauth_driver::{BlockingTransport, Limits, TransportResult};
+use zuora_oauth_driver::{BlockingTokenSource, BlockingTransport, Limits, TransportResult};
 
 /// A token endpoint that issues a new token on every request, and counts them.
 #[derive(Clone, Default)]
@@ -79,7 +79,7 @@ impl BlockingExchange for Script {
 
 const EU: &str = "https://rest.eu.zuora.com";
 
-fn source(base: &str) -> (TokenSource<Canned>, Arc<AtomicUsize>) {
+fn source(base: &str) -> (BlockingTokenSource, Arc<AtomicUsize>) {
     let canned = Canned::default();
     let issued = Arc::clone(&canned.issued);
     let request = TokenRequest::new(
@@ -87,7 +87,7 @@ fn source(base: &str) -> (TokenSource<Canned>, Arc<AtomicUsize>) {
         ClientId::new("8a8a8a8a-0000-1111-2222-333344445555").unwrap(),
         ClientSecret::new("dG9wLXNlY3JldA==").unwrap(),
     );
-    (TokenSource::builder_with(request, canned).build(), issued)
+    (BlockingTokenSource::new(request, canned), issued)
 }
 
 fn call(url: &str, body: Body) -> http::Request<Body> {
@@ -102,15 +102,18 @@ fn bearer(request: &http::Request<Body>) -> Option<&str> {
 }
 
 #[test]
-fn origins_compare_scheme_host_and_port_with_default_ports() {
-    let zuora = Origin::new("https", "rest.zuora.com", None);
-    assert!(zuora.same_as(&Origin::new("HTTPS", "REST.Zuora.com", Some(443))));
-    assert!(!zuora.same_as(&Origin::new("https", "rest.zuora.com", Some(8443))));
-    assert!(!zuora.same_as(&Origin::new("http", "rest.zuora.com", None)));
-    assert!(!zuora.same_as(&Origin::new("https", "rest.zuora.com.evil.example", None)));
-    assert!(Origin::new("http", "[::1]", Some(80)).same_as(&Origin::new("http", "[::1]", None)));
+fn destinations_compare_scheme_host_and_port_with_default_ports() {
+    let zuora = Environment::custom("https://rest.zuora.com").unwrap();
+    let to = |scheme, host, port| zuora.covers(&Destination::new(scheme, host, port, "/v1/x"));
+    assert!(to("https", "rest.zuora.com", None));
+    assert!(to("HTTPS", "REST.Zuora.com", Some(443)));
+    assert!(!to("https", "rest.zuora.com", Some(8443)));
+    assert!(!to("http", "rest.zuora.com", None));
+    assert!(!to("https", "rest.zuora.com.evil.example", None));
+    let loopback = Environment::custom("http://[::1]:80").unwrap();
+    assert!(loopback.covers(&Destination::new("http", "[::1]", None, "/")));
     let relative: http::Uri = "/v1/accounts".parse().unwrap();
-    assert!(Origin::of_uri(&relative).is_none());
+    assert!(Destination::of_uri(&relative).is_none());
 }
 
 #[test]
@@ -118,13 +121,13 @@ fn a_call_to_the_environment_gets_the_token_and_the_track_id() {
     let (source, issued) = source(&format!("{EU}/prefix/"));
     let options = ApiOptions::default().track_id(TrackId::new("nightly").unwrap());
     let mut api = script(&[200]);
-    let response = source
-        .send_api(
-            &options,
-            call(&format!("{EU}:443/v1/accounts"), Body::Bytes("{}")),
-            &mut api,
-        )
-        .unwrap();
+    let response = send_blocking(
+        &source,
+        &options,
+        call(&format!("{EU}:443/prefix/v1/accounts"), Body::Bytes("{}")),
+        &mut api,
+    )
+    .unwrap();
     assert_eq!(response.status(), 200);
     let sent = &api.sent[0];
     assert_eq!(
@@ -141,16 +144,16 @@ fn a_call_to_the_environment_gets_the_token_and_the_track_id() {
 fn a_401_invalidates_that_token_and_replays_once_with_a_new_one() {
     let (source, issued) = source(EU);
     let mut api = script(&[401, 200]);
-    let response = source
-        .send_api(
-            &ApiOptions::default(),
-            call(
-                &format!("{EU}/v1/accounts"),
-                Body::Bytes("{\"name\":\"A\"}"),
-            ),
-            &mut api,
-        )
-        .unwrap();
+    let response = send_blocking(
+        &source,
+        &ApiOptions::default(),
+        call(
+            &format!("{EU}/v1/accounts"),
+            Body::Bytes("{\"name\":\"A\"}"),
+        ),
+        &mut api,
+    )
+    .unwrap();
     assert_eq!(response.status(), 200);
     let replayed = response.extensions().get::<Replayed>().expect("marked");
     assert_eq!(
@@ -161,17 +164,17 @@ fn a_401_invalidates_that_token_and_replays_once_with_a_new_one() {
     assert_ne!(bearer(&api.sent[0]), bearer(&api.sent[1]));
     assert_eq!(api.sent[0].body(), api.sent[1].body());
     assert_eq!(issued.load(Ordering::SeqCst), 2);
-    assert!(replayed.rejected() < source.cached().unwrap().generation());
+    assert!(replayed.rejected() < source.status().token.unwrap().generation);
 
     // A second 401 is returned as it is.
     let mut api = script(&[401, 401]);
-    let response = source
-        .send_api(
-            &ApiOptions::default(),
-            call(&format!("{EU}/v1/x"), Body::Bytes("")),
-            &mut api,
-        )
-        .unwrap();
+    let response = send_blocking(
+        &source,
+        &ApiOptions::default(),
+        call(&format!("{EU}/v1/x"), Body::Bytes("")),
+        &mut api,
+    )
+    .unwrap();
     assert_eq!(response.status(), 401);
     assert!(response.extensions().get::<Replayed>().is_some());
     assert_eq!((api.sent.len(), issued.load(Ordering::SeqCst)), (2, 3));
@@ -181,13 +184,13 @@ fn a_401_invalidates_that_token_and_replays_once_with_a_new_one() {
 fn a_stream_gets_its_401_back_and_the_token_is_invalidated() {
     let (source, issued) = source(EU);
     let mut api = script(&[401]);
-    let response = source
-        .send_api(
-            &ApiOptions::default(),
-            call(&format!("{EU}/v1/x"), Body::Stream),
-            &mut api,
-        )
-        .unwrap();
+    let response = send_blocking(
+        &source,
+        &ApiOptions::default(),
+        call(&format!("{EU}/v1/x"), Body::Stream),
+        &mut api,
+    )
+    .unwrap();
     assert_eq!(response.status(), 401);
     let not_retried = response.extensions().get::<NotRetried>().expect("marked");
     assert!(matches!(
@@ -195,7 +198,7 @@ fn a_stream_gets_its_401_back_and_the_token_is_invalidated() {
         NotRetriedReason::BodyNotReplayable
     ));
     assert!(
-        source.cached().is_none(),
+        source.status().token.is_none(),
         "the refused token is no longer handed out"
     );
     assert_eq!((api.sent.len(), issued.load(Ordering::SeqCst)), (1, 1));
@@ -206,13 +209,13 @@ fn rate_limits_and_server_errors_are_returned_without_a_token_request() {
     let (source, issued) = source(EU);
     let mut api = script(&[429, 500, 503]);
     for status in [429, 500, 503] {
-        let response = source
-            .send_api(
-                &ApiOptions::default(),
-                call(&format!("{EU}/v1/x"), Body::Bytes("")),
-                &mut api,
-            )
-            .unwrap();
+        let response = send_blocking(
+            &source,
+            &ApiOptions::default(),
+            call(&format!("{EU}/v1/x"), Body::Bytes("")),
+            &mut api,
+        )
+        .unwrap();
         assert_eq!(response.status(), status);
     }
     assert_eq!((api.sent.len(), issued.load(Ordering::SeqCst)), (3, 1));
@@ -230,9 +233,8 @@ fn other_hosts_and_the_callers_own_authorization_are_left_alone() {
         "/v1/x",
     ] {
         let mut api = script(&[401]);
-        let response = source
-            .send_api(&options, call(url, Body::Bytes("")), &mut api)
-            .unwrap();
+        let response =
+            send_blocking(&source, &options, call(url, Body::Bytes("")), &mut api).unwrap();
         assert_eq!(response.status(), 401, "{url}");
         assert_eq!(bearer(&api.sent[0]), None, "{url}");
         assert!(
@@ -244,7 +246,7 @@ fn other_hosts_and_the_callers_own_authorization_are_left_alone() {
     own.headers_mut()
         .insert("authorization", "Basic bWU6c2VjcmV0".parse().unwrap());
     let mut api = script(&[401]);
-    source.send_api(&options, own, &mut api).unwrap();
+    send_blocking(&source, &options, own, &mut api).unwrap();
     assert_eq!(bearer(&api.sent[0]), Some("Basic bWU6c2VjcmV0"));
     assert_eq!(issued.load(Ordering::SeqCst), 0, "no token was needed");
 }
@@ -260,14 +262,69 @@ fn reconfiguring_the_environment_moves_where_the_token_goes() {
     ));
     let mut api = script(&[200, 200]);
     for url in [format!("{EU}/v1/x"), format!("{us}/v1/x")] {
-        source
-            .send_api(
-                &ApiOptions::default(),
-                call(&url, Body::Bytes("")),
-                &mut api,
-            )
-            .unwrap();
+        send_blocking(
+            &source,
+            &ApiOptions::default(),
+            call(&url, Body::Bytes("")),
+            &mut api,
+        )
+        .unwrap();
     }
     assert_eq!(bearer(&api.sent[0]), None);
     assert!(bearer(&api.sent[1]).is_some());
+}
+
+/// An environment with a path (a gateway) covers only calls under that path: a call
+/// elsewhere on the same host, or one that climbs out with dot segments, goes out
+/// untouched.
+#[test]
+fn calls_outside_the_environments_path_are_left_alone() {
+    let (source, issued) = source(&format!("{EU}/zuora"));
+    for url in [
+        format!("{EU}/v1/x"),
+        format!("{EU}/zuora-other/v1/x"),
+        format!("{EU}/zuora/../v1/x"),
+    ] {
+        let mut api = script(&[200]);
+        send_blocking(
+            &source,
+            &ApiOptions::default(),
+            call(&url, Body::Bytes("")),
+            &mut api,
+        )
+        .unwrap();
+        assert_eq!(bearer(&api.sent[0]), None, "{url}");
+    }
+    assert_eq!(issued.load(Ordering::SeqCst), 0, "no token was needed");
+    let mut api = script(&[200]);
+    let url = format!("{EU}/zuora/v1/x");
+    send_blocking(
+        &source,
+        &ApiOptions::default(),
+        call(&url, Body::Bytes("")),
+        &mut api,
+    )
+    .unwrap();
+    assert!(bearer(&api.sent[0]).is_some());
+}
+
+/// `authorize` follows the same rule: a request outside the environment gets no token and
+/// an error saying so (never the token, never the query).
+#[test]
+fn authorize_refuses_a_request_outside_the_environment() {
+    let (source, issued) = source(EU);
+    let mut foreign = call("https://rest.zuora.com/v1/x?key=value", Body::Bytes(""));
+    let error = source.authorize(&mut foreign).unwrap_err();
+    assert_eq!(error.kind(), zuora_oauth_driver::TokenErrorKind::ForeignUrl);
+    assert!(!error.is_transient());
+    assert!(!error.to_string().contains("key=value"), "{error}");
+    assert_eq!(bearer(&foreign), None);
+    assert_eq!(issued.load(Ordering::SeqCst), 0);
+    let mut ours = call(&format!("{EU}/v1/x"), Body::Bytes(""));
+    let generation = source.authorize(&mut ours).unwrap();
+    assert_eq!(
+        bearer(&ours),
+        Some("Bearer 00000000000000000000000000000000")
+    );
+    assert_eq!(source.status().token.unwrap().generation, generation);
 }

@@ -1,19 +1,21 @@
 //! The driver's token source on a runtime of the test's own (tokio with paused time, so
 //! that deadlines and backoff pass instantly and deterministically), with a scripted
-//! "Zuora" and an in-memory shared store.
+//! "Zuora" as its transport and an in-memory shared store.
 
-use std::collections::VecDeque;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use zuora_oauth_core::{
     ClientId, ClientSecret, Environment, LeaseId, LifecycleConfig, TokenRecord, TokenRequest,
-    TransportError, TransportErrorKind, may_delete,
+    TransportError, TransportErrorKind,
+};
+use zuora_oauth_driver::store::{
+    Sealer, StoreCall, StoreError, StoreErrorKind, StoreOptions, TokenStore,
 };
 use zuora_oauth_driver::{
-    BoxFuture, Clock, Limits, Runtime, StoreError, StoreErrorKind, StoreOptions, TokenSource,
-    TokenStore, TransportResult,
+    BlockingJob, BoxFuture, Clock, Limits, Runtime, TokenSource, Transport, TransportResult,
 };
 
 /// What the scripted Zuora does with the next request.
@@ -42,29 +44,16 @@ impl Zuora {
     }
 }
 
-/// tokio (paused time) with the scripted Zuora as its HTTP client.
-#[derive(Clone)]
-struct Scripted {
-    zuora: Arc<Zuora>,
-    origin: tokio::time::Instant,
-}
+/// The scripted Zuora as the source's HTTP client.
+struct Scripted(Arc<Zuora>);
 
-impl Scripted {
-    fn new(zuora: &Arc<Zuora>) -> Self {
-        Self {
-            zuora: Arc::clone(zuora),
-            origin: tokio::time::Instant::now(),
-        }
-    }
-}
-
-impl Runtime for Scripted {
+impl Transport for Scripted {
     fn send(
         &self,
         _request: http::Request<Vec<u8>>,
         _limits: Limits,
     ) -> BoxFuture<'static, TransportResult> {
-        let zuora = Arc::clone(&self.zuora);
+        let zuora = Arc::clone(&self.0);
         Box::pin(async move {
             zuora.sent.fetch_add(1, Ordering::SeqCst);
             let answer = zuora
@@ -92,13 +81,33 @@ impl Runtime for Scripted {
             }
         })
     }
+}
 
+/// tokio with paused time: its tasks, timers and blocking pool (which holds paused time
+/// while a store call runs), and clocks that follow tokio's time.
+struct Paused {
+    origin: tokio::time::Instant,
+}
+
+impl Paused {
+    fn new() -> Self {
+        Self {
+            origin: tokio::time::Instant::now(),
+        }
+    }
+}
+
+impl Runtime for Paused {
     fn spawn(&self, task: BoxFuture<'static, ()>) {
         tokio::spawn(task);
     }
 
     fn sleep(&self, duration: Duration) -> BoxFuture<'static, ()> {
         Box::pin(tokio::time::sleep(duration))
+    }
+
+    fn spawn_blocking(&self, job: BlockingJob) {
+        drop(tokio::task::spawn_blocking(job));
     }
 
     fn clock(&self) -> Clock {
@@ -116,16 +125,17 @@ fn request() -> TokenRequest {
     )
 }
 
-fn source(zuora: &Arc<Zuora>) -> TokenSource<Scripted> {
-    TokenSource::builder_with(request(), Scripted::new(zuora))
-        .seed(1)
+fn source(zuora: &Arc<Zuora>) -> TokenSource {
+    TokenSource::builder(request(), Scripted(Arc::clone(zuora)))
+        .with_runtime(Paused::new())
+        .with_seed(1)
         .build()
 }
 
-/// A lost outcome never wedges callers: at the request's deadline (35 s by default, and
-/// at least the transport's timeout plus the margin) the lifecycle counts the request as
-/// timed out, the waiting caller gets that failure with the next attempt's time, and the
-/// next attempt gets a token.
+/// A lost outcome never wedges callers: at the request's deadline (the exchange's timeout,
+/// 30 s by default, plus 5 s) the lifecycle counts the request as timed out, the waiting
+/// caller gets that failure with the next attempt's time, and the next attempt gets a
+/// token.
 #[tokio::test(start_paused = true)]
 async fn a_lost_outcome_is_given_up_at_the_deadline() {
     let zuora = Arc::new(Zuora::default()).script(&[Answer::Never]);
@@ -135,7 +145,7 @@ async fn a_lost_outcome_is_given_up_at_the_deadline() {
     assert_eq!(started.elapsed(), Duration::from_secs(35));
     assert!(matches!(
         error.error(),
-        zuora_oauth_core::Error::Transport(t) if t.kind() == TransportErrorKind::Timeout
+        Some(zuora_oauth_core::Error::Transport(t)) if t.kind() == TransportErrorKind::Timeout
     ));
     let retry_in = error.retry_in().expect("transient");
     assert!(retry_in <= Duration::from_secs(1));
@@ -143,6 +153,26 @@ async fn a_lost_outcome_is_given_up_at_the_deadline() {
     let token = source.token().await.unwrap();
     assert_eq!(token.expires_in(), Duration::from_secs(3599));
     assert_eq!(zuora.sent(), 2);
+}
+
+/// The request deadline follows the timeout the user sets (plus 5 s), whatever deadline a
+/// lifecycle configuration names: a shorter timeout gives up on a lost outcome sooner.
+#[tokio::test(start_paused = true)]
+async fn the_request_deadline_is_the_timeout_plus_five_seconds() {
+    let zuora = Arc::new(Zuora::default()).script(&[Answer::Never]);
+    let source = TokenSource::builder(request(), Scripted(Arc::clone(&zuora)))
+        .with_runtime(Paused::new())
+        .with_seed(1)
+        .with_config(LifecycleConfig::default().with_request_deadline(Duration::from_secs(600)))
+        .with_timeout(Duration::from_secs(10))
+        .build();
+    let started = tokio::time::Instant::now();
+    let error = source.token().await.unwrap_err();
+    assert_eq!(started.elapsed(), Duration::from_secs(15));
+    assert!(matches!(
+        error.error(),
+        Some(zuora_oauth_core::Error::Transport(t)) if t.kind() == TransportErrorKind::Timeout
+    ));
 }
 
 /// A caller whose future is dropped does not cancel the request: it completes, and the
@@ -155,10 +185,11 @@ async fn a_dropped_caller_leaves_the_request_running() {
     assert!(gave_up.is_err());
     let token = source.token().await.unwrap();
     assert_eq!(zuora.sent(), 1);
-    assert_eq!(source.cached().unwrap().generation(), token.generation());
+    let held = source.status().token.expect("a token is held");
+    assert_eq!(held.generation, token.generation());
 }
 
-/// Dropping the last clone drops the request in flight (the runtime's future).
+/// Dropping the last clone drops the request in flight (the transport's future).
 #[tokio::test(start_paused = true)]
 async fn dropping_the_source_drops_the_request_in_flight() {
     let zuora = Arc::new(Zuora::default()).script(&[Answer::Never]);
@@ -189,12 +220,13 @@ async fn a_transient_failure_reaches_every_waiter() {
     assert_eq!(zuora.sent(), 1);
 }
 
-/// An in-memory store shared by several sources (the fleet's processes, here in one).
+/// An in-memory store shared by several sources (the fleet's processes, here in one):
+/// opaque values and leases under the keys the sources name.
 #[derive(Default)]
 struct Memory {
-    record: Mutex<Option<TokenRecord>>,
-    lease: Mutex<Option<LeaseId>>,
-    down: std::sync::atomic::AtomicBool,
+    values: Mutex<HashMap<String, Vec<u8>>>,
+    leases: Mutex<HashMap<String, LeaseId>>,
+    down: AtomicBool,
     deletes: AtomicUsize,
 }
 
@@ -206,6 +238,18 @@ impl Memory {
             Ok(())
         }
     }
+
+    /// The record stored for `request`'s tokens, opened as its sources seal it.
+    fn record(&self, request: &TokenRequest) -> Option<TokenRecord> {
+        let sealer = Sealer::new(request, "");
+        let values = self.values.lock().unwrap();
+        let value = values.get(sealer.key())?;
+        Some(
+            sealer
+                .open(value)
+                .expect("a record sealed for these credentials"),
+        )
+    }
 }
 
 /// Many sources share one `Memory` through this handle.
@@ -213,66 +257,78 @@ impl Memory {
 struct Shared(Arc<Memory>);
 
 impl TokenStore for Shared {
-    fn load(&self) -> BoxFuture<'_, Result<Option<TokenRecord>, StoreError>> {
-        Box::pin(async move {
-            self.0.check()?;
-            Ok(self.0.record.lock().unwrap().clone())
-        })
+    fn load(&self, call: &StoreCall<'_>) -> Result<Option<Vec<u8>>, StoreError> {
+        self.0.check()?;
+        Ok(self.0.values.lock().unwrap().get(call.key()).cloned())
     }
-    fn try_lease(&self, lease: LeaseId, _ttl: Duration) -> BoxFuture<'_, Result<bool, StoreError>> {
-        Box::pin(async move {
-            self.0.check()?;
-            let mut held = self.0.lease.lock().unwrap();
-            Ok(held.is_none() && held.replace(lease).is_none())
-        })
-    }
-    fn save<'a>(
-        &'a self,
-        record: &'a TokenRecord,
+
+    fn try_lease(
+        &self,
+        call: &StoreCall<'_>,
+        lease: LeaseId,
         _ttl: Duration,
-    ) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(async move {
-            self.0.check()?;
-            *self.0.record.lock().unwrap() = Some(record.clone());
-            Ok(())
-        })
+    ) -> Result<bool, StoreError> {
+        self.0.check()?;
+        let mut leases = self.0.leases.lock().unwrap();
+        let held = leases.entry(call.key().to_owned()).or_insert(lease);
+        Ok(*held == lease)
     }
-    fn release(&self, lease: LeaseId) -> BoxFuture<'_, Result<(), StoreError>> {
-        Box::pin(async move {
-            self.0.check()?;
-            let mut held = self.0.lease.lock().unwrap();
-            if *held == Some(lease) {
-                *held = None;
-            }
-            Ok(())
-        })
+
+    fn save(
+        &self,
+        call: &StoreCall<'_>,
+        value: &[u8],
+        _ttl: Duration,
+        release: Option<LeaseId>,
+    ) -> Result<(), StoreError> {
+        self.0.check()?;
+        self.0
+            .values
+            .lock()
+            .unwrap()
+            .insert(call.key().to_owned(), value.to_vec());
+        if let Some(lease) = release {
+            self.release(call, lease)?;
+        }
+        Ok(())
     }
-    fn invalidate<'a>(
-        &'a self,
-        reported: &'a TokenRecord,
-    ) -> BoxFuture<'a, Result<bool, StoreError>> {
-        Box::pin(async move {
-            // Slower than a load: a fetch that starts right after the report must not take
-            // the reported token back from the store meanwhile.
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            self.0.check()?;
-            let mut record = self.0.record.lock().unwrap();
-            if record.as_ref().is_some_and(|r| may_delete(r, reported)) {
-                *record = None;
-                self.0.deletes.fetch_add(1, Ordering::SeqCst);
-                return Ok(true);
-            }
-            Ok(false)
-        })
+
+    fn release(&self, call: &StoreCall<'_>, lease: LeaseId) -> Result<(), StoreError> {
+        self.0.check()?;
+        let mut leases = self.0.leases.lock().unwrap();
+        if leases.get(call.key()) == Some(&lease) {
+            leases.remove(call.key());
+        }
+        Ok(())
+    }
+
+    fn delete_if(&self, call: &StoreCall<'_>, current: &[u8]) -> Result<bool, StoreError> {
+        // Slower than a load: a fetch that starts right after the report must not take
+        // the reported token back from the store meanwhile.
+        std::thread::sleep(Duration::from_millis(100));
+        self.0.check()?;
+        let mut values = self.0.values.lock().unwrap();
+        if values.get(call.key()).is_some_and(|v| v == current) {
+            values.remove(call.key());
+            self.0.deletes.fetch_add(1, Ordering::SeqCst);
+            return Ok(true);
+        }
+        Ok(false)
     }
 }
 
-fn sharing(zuora: &Arc<Zuora>, store: &Shared, seed: u64) -> TokenSource<Scripted> {
-    TokenSource::builder_with(request(), Scripted::new(zuora))
-        .seed(seed)
-        .config(LifecycleConfig::default())
-        .store(store.clone(), StoreOptions::default())
+fn sharing_as(request: TokenRequest, zuora: &Arc<Zuora>, store: &Shared, seed: u64) -> TokenSource {
+    TokenSource::builder(request, Scripted(Arc::clone(zuora)))
+        .with_runtime(Paused::new())
+        .with_seed(seed)
+        .with_config(LifecycleConfig::default())
+        .with_store(store.clone())
+        .with_store_options(StoreOptions::default())
         .build()
+}
+
+fn sharing(zuora: &Arc<Zuora>, store: &Shared, seed: u64) -> TokenSource {
+    sharing_as(request(), zuora, store, seed)
 }
 
 #[tokio::test(start_paused = true)]
@@ -287,7 +343,17 @@ async fn sources_sharing_a_store_make_one_request() {
         .collect();
     assert!(texts.iter().all(|t| *t == texts[0]), "{texts:?}");
     assert_eq!(zuora.sent(), 1);
-    assert_eq!(sources[0].store_failures(), 0);
+    assert_eq!(sources[0].status().store_failures, 0);
+    // The store holds the token, sealed: not in clear.
+    let values = store.0.values.lock().unwrap();
+    assert_eq!(values.len(), 1);
+    for value in values.values() {
+        let text = String::from_utf8_lossy(value);
+        assert!(
+            !text.contains(&texts[0][3..]),
+            "the token is stored in clear"
+        );
+    }
 }
 
 #[tokio::test(start_paused = true)]
@@ -298,7 +364,7 @@ async fn a_store_outage_costs_requests_not_tokens() {
     let sources: Vec<_> = (0..3).map(|i| sharing(&zuora, &store, i)).collect();
     for s in &sources {
         s.token().await.unwrap();
-        assert!(s.store_failures() >= 1);
+        assert!(s.status().store_failures >= 1);
     }
     assert_eq!(zuora.sent(), 3, "each fetched its own");
     // Back up: the next process to need a token uses the store again.
@@ -335,7 +401,7 @@ async fn invalidate_deletes_the_shared_record_once() {
     // A's report deleted the record, or A's new token had already replaced it: never
     // more than once, and never the new one.
     assert!(store.0.deletes.load(Ordering::SeqCst) <= 1);
-    let shared = store.0.record.lock().unwrap().clone().unwrap();
+    let shared = store.0.record(&request()).expect("the new token is shared");
     assert_eq!(
         shared.to_token().access_token().secret(),
         new_a.access_token().secret()
@@ -371,11 +437,12 @@ async fn futures_join<F: std::future::Future>(futures: impl Iterator<Item = F>) 
     results.into_iter().map(Option::unwrap).collect()
 }
 
-/// A store is bound to the credentials it was built for: a reconfigured source stops
-/// using it, so it neither adopts the old client's token nor stores its own under the old
-/// client's key.
+/// A reconfigured source (a rotated secret, another client) moves to the store's keys of
+/// its new credentials: it neither adopts the old client's token nor touches the old
+/// client's record, and it shares its new token with the other sources of the new
+/// credentials.
 #[tokio::test(start_paused = true)]
-async fn a_reconfigured_source_leaves_the_store_alone() {
+async fn a_reconfigured_source_moves_to_the_keys_of_its_new_credentials() {
     let zuora = Arc::new(Zuora::default());
     let store = Shared::default();
     let (a, b) = (sharing(&zuora, &store, 1), sharing(&zuora, &store, 2));
@@ -385,16 +452,139 @@ async fn a_reconfigured_source_leaves_the_store_alone() {
         ClientId::new("9b9b9b9b-0000-1111-2222-333344445555").unwrap(),
         ClientSecret::new("YW5vdGhlci1zZWNyZXQ=").unwrap(),
     );
-    a.reconfigure(other);
+    a.reconfigure(other.clone());
     let own = a.token().await.unwrap();
     assert_ne!(
         own.access_token().secret(),
         shared_token.access_token().secret()
     );
     assert_eq!(zuora.sent(), 2);
-    let kept = store.0.record.lock().unwrap().clone().unwrap();
+    // Another process with the new credentials takes that token from the store (the
+    // record is saved in the background once the token is handed out).
+    let c = sharing_as(other.clone(), &zuora, &store, 3);
+    let theirs = c.token().await.unwrap();
+    assert_eq!(theirs.access_token().secret(), own.access_token().secret());
+    assert_eq!(zuora.sent(), 2);
+    let kept = store.0.record(&request()).expect("the old client's record");
     assert_eq!(
         kept.to_token().access_token().secret(),
         shared_token.access_token().secret()
     );
+    let moved = store.0.record(&other).expect("the new client's record");
+    assert_eq!(
+        moved.to_token().access_token().secret(),
+        own.access_token().secret()
+    );
+    assert_eq!(a.status().store_failures, 0);
+}
+
+/// How long a test waits for the background work of a source (a real-time bound, far
+/// above what it takes).
+const PATIENCE: Duration = Duration::from_secs(10);
+
+/// A process that drops its source as soon as it has its token (a short job, a request
+/// handler that built its own) still shares that token and releases the lease: the next
+/// process takes the token from the store, without a request and without waiting for the
+/// lease to expire. On a multi-thread runtime the fetch's task races the caller that drops
+/// the source: many rounds, each with a fresh store, so that whichever runs first, the
+/// token is shared every time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_source_dropped_once_it_has_its_token_still_shares_it() {
+    for round in 0..300 {
+        let zuora = BlockingZuora::default();
+        let store = Shared::default();
+        let source = |seed| {
+            TokenSource::builder(request(), Immediate(zuora.clone()))
+                .with_seed(seed)
+                .with_store(store.clone())
+                .build()
+        };
+        let token = source(1).token().await.unwrap();
+        let started = std::time::Instant::now();
+        while store.0.record(&request()).is_none() || !store.0.leases.lock().unwrap().is_empty() {
+            assert!(
+                started.elapsed() < PATIENCE,
+                "round {round}: the dropped source never shared its token or never released \
+                 the lease"
+            );
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        let theirs = source(2).token().await.unwrap();
+        assert_eq!(
+            theirs.access_token().secret(),
+            token.access_token().secret(),
+            "round {round}: {:?}",
+            store.0.record(&request())
+        );
+        assert_eq!(zuora.0.load(Ordering::SeqCst), 1);
+    }
+}
+
+/// [`BlockingZuora`] as an async transport that answers at its first poll (and sends
+/// nothing before it is polled, as transports do).
+struct Immediate(BlockingZuora);
+
+impl Transport for Immediate {
+    fn send(
+        &self,
+        request: http::Request<Vec<u8>>,
+        limits: Limits,
+    ) -> BoxFuture<'static, TransportResult> {
+        let zuora = self.0.clone();
+        Box::pin(
+            async move { zuora_oauth_driver::BlockingTransport::send(&zuora, request, limits) },
+        )
+    }
+}
+
+/// A token endpoint for blocking sources: a new token for every request, counted.
+#[derive(Clone, Default)]
+struct BlockingZuora(Arc<AtomicUsize>);
+
+impl zuora_oauth_driver::BlockingTransport for BlockingZuora {
+    fn send(&self, _request: http::Request<Vec<u8>>, _limits: Limits) -> TransportResult {
+        let n = self.0.fetch_add(1, Ordering::SeqCst) + 1;
+        Ok(http::Response::builder()
+            .header("content-type", "application/json")
+            .body(
+                format!(
+                    r#"{{"access_token":"tok{n:029}","expires_in":3599,"token_type":"bearer"}}"#
+                )
+                .into_bytes(),
+            )
+            .unwrap())
+    }
+}
+
+/// The same for the blocking source, whose fetch runs on a thread of its own, racing the
+/// caller that drops the source: many rounds, each with a fresh store, so that whichever
+/// thread runs first, the token is shared every time.
+#[test]
+fn a_blocking_source_dropped_once_it_has_its_token_still_shares_it() {
+    for round in 0..300 {
+        let zuora = BlockingZuora::default();
+        let store = Shared::default();
+        let blocking = |seed| {
+            zuora_oauth_driver::BlockingTokenSource::builder(request(), zuora.clone())
+                .with_seed(seed)
+                .with_store(store.clone())
+                .build()
+        };
+        let token = blocking(1).token().unwrap();
+        let started = std::time::Instant::now();
+        while store.0.record(&request()).is_none() || !store.0.leases.lock().unwrap().is_empty() {
+            assert!(
+                started.elapsed() < PATIENCE,
+                "round {round}: the dropped source never shared its token or never released \
+                 the lease"
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let theirs = blocking(2).token().unwrap();
+        assert_eq!(
+            theirs.access_token().secret(),
+            token.access_token().secret()
+        );
+        assert_eq!(zuora.0.load(Ordering::SeqCst), 1);
+    }
 }

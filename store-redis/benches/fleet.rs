@@ -4,8 +4,10 @@
 //!    (tokens of 10 s, 18 s of asking), without a store, with one, with Redis down and with
 //!    Redis stalled (SIGSTOP): the mock's count of token requests, and what the callers saw.
 //! 2. **Latency** of the store calls against a loopback `redis-server`: a shared hit (one
-//!    `GET` and a decryption) and the whole fetching path's store calls (4 round trips), async
-//!    and blocking, beside a bare `PING` round trip; timed loops, interleaved by rounds.
+//!    `GET` and opening the sealed record) and the whole fetching path's store calls (4
+//!    round trips, the record sealed), beside a bare `PING` round trip; timed loops,
+//!    interleaved by rounds. The store is one (sync) type, which async sources run on their
+//!    runtime's blocking pool and blocking ones on their fetching thread.
 //!
 //! `cargo bench -p zuora-oauth-redis --bench fleet` (needs `redis-server` and `redis-cli`).
 //! The member processes are this executable run again (see `tests/support/fleet.rs`).
@@ -21,8 +23,8 @@ use support::redis_server::RedisServer;
 use zuora_oauth_core::{
     AccessToken, ClientId, ClientSecret, Environment, Token, TokenRecord, TokenRequest,
 };
-use zuora_oauth_driver::{BlockingTokenStore, TokenStore};
-use zuora_oauth_redis::{BlockingRedisStore, RedisStore};
+use zuora_oauth_driver::store::{Sealer, StoreCall, TokenStore};
+use zuora_oauth_redis::RedisStore;
 use zuora_oauth_testkit::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, MockServer};
 
 fn main() {
@@ -175,19 +177,11 @@ fn latency(rounds: usize) {
         ClientId::new(DEMO_CLIENT_ID).expect("client ID"),
         ClientSecret::new(DEMO_CLIENT_SECRET).expect("secret"),
     );
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a tokio runtime");
-    let store = {
-        let _guard = runtime.enter();
-        RedisStore::builder(redis.url())
-            .build(&request)
-            .expect("store")
-    };
-    let blocking = BlockingRedisStore::builder(redis.url())
-        .build_blocking(&request)
-        .expect("blocking store");
+    let store = RedisStore::at(redis.url()).expect("store");
+    let sealer = Sealer::new(&request, "");
+    // The driver's default store timeout.
+    let call = StoreCall::new(sealer.key(), Duration::from_millis(200));
+    let (record_key, lease_key) = store.keys(sealer.key());
     let mut raw = redis.connection();
     let mut cleanup = redis.connection();
     let record = {
@@ -202,42 +196,35 @@ fn latency(rounds: usize) {
     let lease_ttl = Duration::from_secs(10);
     let delete = |c: &mut redis::Connection| {
         let _: i64 = redis::cmd("DEL")
-            .arg(store.record_key())
-            .arg(store.lease_key())
+            .arg(&record_key)
+            .arg(&lease_key)
             .query(c)
             .expect("DEL");
     };
+    let sealed = sealer.seal(&record).expect("seal");
 
     let mut ping = Samples::new("PING round trip (redis-rs, sync)");
-    let mut hit_async = Samples::new("shared hit, async: GET + decrypt");
-    let mut hit_blocking = Samples::new("shared hit, blocking: GET + decrypt");
-    let mut fetch_async = Samples::new("fetching path, async: GET, SET NX, GET, EVAL");
-    let mut fetch_blocking = Samples::new("fetching path, blocking: GET, SET NX, GET, EVAL");
+    let mut hit = Samples::new("shared hit: GET + open");
+    let mut fetch =
+        Samples::new("fetching path: GET, EVAL (lease), GET, seal + EVAL (save, release)");
     let mut seed = 1u64;
-    // Warm the connections up.
-    runtime
-        .block_on(TokenStore::save(&store, &record, ttl))
-        .expect("save");
-    BlockingTokenStore::load(&blocking).expect("load");
+    // Warm the connection up.
+    store.save(&call, &sealed, ttl, None).expect("save");
+    store.load(&call).expect("load");
     for _ in 0..rounds {
         for _ in 0..PER_ROUND {
             let start = Instant::now();
             let _: String = redis::cmd("PING").query(&mut raw).expect("PING");
             ping.add(start.elapsed());
         }
-        runtime
-            .block_on(TokenStore::save(&store, &record, ttl))
-            .expect("save");
+        store.save(&call, &sealed, ttl, None).expect("save");
         for _ in 0..PER_ROUND {
             let start = Instant::now();
-            let got = runtime.block_on(TokenStore::load(&store)).expect("load");
-            hit_async.add(start.elapsed());
-            assert!(got.is_some());
-        }
-        for _ in 0..PER_ROUND {
-            let start = Instant::now();
-            let got = BlockingTokenStore::load(&blocking).expect("load");
-            hit_blocking.add(start.elapsed());
+            let got = store
+                .load(&call)
+                .expect("load")
+                .and_then(|v| sealer.open(&v));
+            hit.add(start.elapsed());
             assert!(got.is_some());
         }
         for _ in 0..PER_ROUND {
@@ -245,26 +232,12 @@ fn latency(rounds: usize) {
             seed += 1;
             let lease = support::lease(seed);
             let start = Instant::now();
-            runtime.block_on(async {
-                assert!(TokenStore::load(&store).await.expect("load").is_none());
-                assert!(store.try_lease(lease, lease_ttl).await.expect("lease"));
-                assert!(TokenStore::load(&store).await.expect("load").is_none());
-                TokenStore::save(&store, &record, ttl).await.expect("save");
-                TokenStore::release(&store, lease).await.expect("release");
-            });
-            fetch_async.add(start.elapsed());
-        }
-        for _ in 0..PER_ROUND {
-            delete(&mut cleanup);
-            seed += 1;
-            let lease = support::lease(seed);
-            let start = Instant::now();
-            assert!(BlockingTokenStore::load(&blocking).expect("load").is_none());
-            assert!(BlockingTokenStore::try_lease(&blocking, lease, lease_ttl).expect("lease"));
-            assert!(BlockingTokenStore::load(&blocking).expect("load").is_none());
-            BlockingTokenStore::save(&blocking, &record, ttl).expect("save");
-            BlockingTokenStore::release(&blocking, lease).expect("release");
-            fetch_blocking.add(start.elapsed());
+            assert!(store.load(&call).expect("load").is_none());
+            assert!(store.try_lease(&call, lease, lease_ttl).expect("lease"));
+            assert!(store.load(&call).expect("load").is_none());
+            let value = sealer.seal(&record).expect("seal");
+            store.save(&call, &value, ttl, Some(lease)).expect("save");
+            fetch.add(start.elapsed());
         }
     }
     println!(
@@ -272,13 +245,7 @@ fn latency(rounds: usize) {
     );
     println!("| variant | median | p90 | p99 |");
     println!("|---|---:|---:|---:|");
-    for s in [
-        &ping,
-        &hit_async,
-        &hit_blocking,
-        &fetch_async,
-        &fetch_blocking,
-    ] {
+    for s in [&ping, &hit, &fetch] {
         println!(
             "| {} | {:.1} µs | {:.1} µs | {:.1} µs |",
             s.name,

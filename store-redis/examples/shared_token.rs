@@ -12,7 +12,8 @@
 use std::error::Error;
 
 use zuora_oauth_core::{ClientId, ClientSecret, Environment, TokenRequest};
-use zuora_oauth_driver::StoreOptions;
+use zuora_oauth_driver::TokenSource;
+use zuora_oauth_hyper::HyperTransport;
 use zuora_oauth_redis::RedisStore;
 use zuora_oauth_testkit::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, MockServer};
 
@@ -42,9 +43,8 @@ pub async fn share(redis_url: &str, zuora_url: &str, n: usize) -> Result<usize, 
             ClientId::new(DEMO_CLIENT_ID)?,
             ClientSecret::new(DEMO_CLIENT_SECRET)?,
         );
-        let store = RedisStore::builder(redis_url).build(&request)?;
-        let source = zuora_oauth_hyper::TokenSource::builder(request)
-            .store(store, StoreOptions::default())
+        let source = TokenSource::builder(request, HyperTransport::new())
+            .with_store(RedisStore::at(redis_url)?)
             .build();
 
         let mut call = http::Request::get(format!("{zuora_url}/v1/catalog/products")).body(())?;

@@ -18,7 +18,7 @@ pub const DEFAULT_KEY_PREFIX: &str = "zuora-oauth:";
 /// [`RedisStore::cluster_builder`] (Redis Cluster).
 ///
 /// URLs: `redis://[user:password@]host[:port][/db]`, or `rediss://…` for TLS (rustls,
-/// Mozilla's roots unless [`trust`](Self::trust) says otherwise). The user and password
+/// Mozilla's roots unless [`with_trust`](Self::with_trust) says otherwise). The user and password
 /// are sent with `AUTH` (an ACL user, or the `default` user when only a password is given).
 #[derive(Clone)]
 pub struct RedisStoreBuilder {

@@ -1,6 +1,6 @@
 //! The store against a real `redis-server` and the mock Zuora server, in one process: what
-//! it stores, what it refuses to use, invalidation, round trips, ACL, TLS and a stalled
-//! Redis. (The multi-process fleet is in `fleet.rs`.)
+//! it stores, what a source refuses to use, invalidation, round trips, ACL, TLS and a
+//! stalled Redis. (The multi-process fleet is in `fleet.rs`.)
 
 mod support;
 
@@ -11,13 +11,17 @@ use support::redis_server::RedisServer;
 use zuora_oauth_core::{
     AccessToken, ClientId, ClientSecret, Environment, Token, TokenRecord, TokenRequest,
 };
-use zuora_oauth_driver::{
-    BlockingTokenStore, StoreErrorKind, StoreOptions, TokenStore, TrustRoots,
-};
-use zuora_oauth_redis::{BlockingRedisStore, RedisStore};
+use zuora_oauth_driver::store::{Sealer, StoreCall, StoreErrorKind, TokenStore};
+use zuora_oauth_driver::{BlockingTokenSource, TokenSource, TrustRoots};
+use zuora_oauth_hyper::HyperTransport;
+use zuora_oauth_redis::RedisStore;
 use zuora_oauth_testkit::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, MockServer};
+use zuora_oauth_ureq::UreqTransport;
 
 const OTHER_CLIENT_ID: &str = "11111111-2222-3333-4444-555555555555";
+
+/// The bound of the store calls a test makes itself.
+const CALL_TIMEOUT: Duration = Duration::from_secs(2);
 
 fn zuora() -> MockServer {
     MockServer::builder()
@@ -38,10 +42,25 @@ fn request(zuora: &MockServer) -> TokenRequest {
     request_for(zuora, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET)
 }
 
-fn source(request: &TokenRequest, store: RedisStore) -> zuora_oauth_hyper::TokenSource {
-    zuora_oauth_hyper::TokenSource::builder(request.clone())
-        .store(store, StoreOptions::default())
+fn source(request: &TokenRequest, store: RedisStore) -> TokenSource {
+    TokenSource::builder(request.clone(), HyperTransport::new())
+        .with_store(store)
         .build()
+}
+
+/// The sealer a source of `request` uses (no label): its store key, and its records.
+fn sealer(request: &TokenRequest) -> Sealer {
+    Sealer::new(request, "")
+}
+
+/// A store call about `sealer`'s key, as a source makes it.
+fn call(sealer: &Sealer) -> StoreCall<'_> {
+    StoreCall::new(sealer.key(), CALL_TIMEOUT)
+}
+
+/// The Redis key of the record of `request`'s tokens in `store`.
+fn record_key(store: &RedisStore, request: &TokenRequest) -> String {
+    store.keys(sealer(request).key()).0
 }
 
 /// A record issued now (to the millisecond, as records keep times).
@@ -78,50 +97,161 @@ async fn wait_until_changed(redis: &RedisServer, key: &str, value: &Option<Vec<u
     }
 }
 
-#[tokio::test]
-async fn the_async_and_the_blocking_store_share_records_and_one_lease() {
+/// Two stores on one Redis (two processes, say) name the same keys for one source's key,
+/// share its records, and share one lease that only its holder releases.
+#[test]
+fn two_stores_share_records_and_one_lease() {
     let redis = RedisServer::start();
     let zuora = zuora();
     let request = request(&zuora);
-    let a = RedisStore::builder(redis.url()).build(&request).unwrap();
-    let b = BlockingRedisStore::builder(redis.url())
-        .build_blocking(&request)
-        .unwrap();
-    assert_eq!(a.record_key(), b.record_key());
-    assert!(a.record_key().starts_with("zuora-oauth:{"));
-    assert!(a.record_key().ends_with("}:token"));
-    assert_eq!(a.lease_key(), a.record_key().replace(":token", ":lease"));
+    let sealer = sealer(&request);
+    let call = call(&sealer);
+    let a = RedisStore::at(redis.url()).unwrap();
+    let b = RedisStore::at(redis.url()).unwrap();
+    let (record_key, lease_key) = a.keys(sealer.key());
+    assert_eq!(
+        b.keys(sealer.key()),
+        (record_key.clone(), lease_key.clone())
+    );
+    assert!(record_key.starts_with("zuora-oauth:{"), "{record_key}");
+    assert!(record_key.ends_with("}:token"), "{record_key}");
+    assert_eq!(lease_key, record_key.replace(":token", ":lease"));
 
-    assert_eq!(TokenStore::load(&a).await.unwrap(), None);
+    assert_eq!(a.load(&call).unwrap(), None);
     let (l1, l2) = (support::lease(1), support::lease(2));
-    assert!(a.try_lease(l1, Duration::from_secs(5)).await.unwrap());
-    assert!(!BlockingTokenStore::try_lease(&b, l2, Duration::from_secs(5)).unwrap());
+    assert!(a.try_lease(&call, l1, Duration::from_secs(5)).unwrap());
+    assert!(
+        a.try_lease(&call, l1, Duration::from_secs(5)).unwrap(),
+        "a retried call for the lease it holds"
+    );
+    assert!(!b.try_lease(&call, l2, Duration::from_secs(5)).unwrap());
 
     let shared = record(
         "c652cbc0ea384b9f81856a93a2a74538",
         Duration::from_secs(3599),
     );
-    TokenStore::save(&a, &shared, Duration::from_secs(60))
-        .await
+    let sealed = sealer.seal(&shared).unwrap();
+    a.save(&call, &sealed, Duration::from_secs(60), Some(l1))
         .unwrap();
-    let loaded = BlockingTokenStore::load(&b).unwrap().expect("the record");
-    assert!(loaded.same_token(&shared));
-    assert_eq!(loaded.expires_at(), shared.expires_at());
+    let loaded = b.load(&call).unwrap().expect("the record");
+    assert_eq!(loaded, sealed);
+    let opened = sealer.open(&loaded).expect("a record of ours");
+    assert!(opened.same_token(&shared));
+    assert_eq!(opened.expires_at(), shared.expires_at());
     // The record expires with the token; the save released the lease.
     let ttl: i64 = redis::cmd("PTTL")
-        .arg(a.record_key())
+        .arg(&record_key)
         .query(&mut redis.connection())
         .unwrap();
     assert!((1..=60_000).contains(&ttl), "PTTL {ttl}");
-    assert_eq!(get(&redis, a.lease_key()), None);
-    TokenStore::release(&a, l1).await.unwrap();
+    assert_eq!(get(&redis, &lease_key), None);
+    a.release(&call, l1).unwrap();
 
-    // Only the holder releases a lease.
-    assert!(BlockingTokenStore::try_lease(&b, l2, Duration::from_secs(5)).unwrap());
-    TokenStore::release(&a, l1).await.unwrap();
-    assert!(get(&redis, a.lease_key()).is_some());
-    BlockingTokenStore::release(&b, l2).unwrap();
-    assert_eq!(get(&redis, a.lease_key()), None);
+    // Only the holder releases a lease, alone or with a save.
+    assert!(b.try_lease(&call, l2, Duration::from_secs(5)).unwrap());
+    a.release(&call, l1).unwrap();
+    assert!(get(&redis, &lease_key).is_some());
+    a.save(&call, &sealed, Duration::from_secs(60), Some(l1))
+        .unwrap();
+    assert!(get(&redis, &lease_key).is_some());
+    b.release(&call, l2).unwrap();
+    assert_eq!(get(&redis, &lease_key), None);
+
+    // A compare-and-delete deletes only the exact value it read.
+    assert!(!a.delete_if(&call, b"another value").unwrap());
+    assert!(get(&redis, &record_key).is_some());
+    assert!(b.delete_if(&call, &sealed).unwrap());
+    assert_eq!(get(&redis, &record_key), None);
+    assert!(
+        !a.delete_if(&call, &sealed).unwrap(),
+        "nothing left to delete"
+    );
+}
+
+/// An async source (hyper on tokio) and a blocking one (ureq) with the same credentials,
+/// each with its own store on one Redis, share one token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_async_and_a_blocking_source_share_one_token() {
+    let redis = RedisServer::start();
+    let zuora = zuora();
+    let request = request(&zuora);
+    let async_source = source(&request, RedisStore::at(redis.url()).unwrap());
+    let blocking_source = BlockingTokenSource::builder(request.clone(), UreqTransport::new())
+        .with_store(RedisStore::at(redis.url()).unwrap())
+        .build();
+
+    let token = async_source.token().await.unwrap();
+    let blocking = tokio::task::spawn_blocking(move || blocking_source.token())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        blocking.access_token().secret(),
+        token.access_token().secret()
+    );
+    assert_eq!(zuora.token_request_count(), 1);
+
+    // And the other way round, for another client: the blocking source fetches, the async
+    // one takes its token from Redis.
+    zuora.add_client(OTHER_CLIENT_ID, DEMO_CLIENT_SECRET);
+    let other = request_for(&zuora, OTHER_CLIENT_ID, DEMO_CLIENT_SECRET);
+    let blocking_source = BlockingTokenSource::builder(other.clone(), UreqTransport::new())
+        .with_store(RedisStore::at(redis.url()).unwrap())
+        .build();
+    let blocking = tokio::task::spawn_blocking(move || blocking_source.token())
+        .await
+        .unwrap()
+        .unwrap();
+    let async_source = source(&other, RedisStore::at(redis.url()).unwrap());
+    let token = async_source.token().await.unwrap();
+    assert_eq!(
+        token.access_token().secret(),
+        blocking.access_token().secret()
+    );
+    assert_eq!(zuora.token_request_count(), 2);
+}
+
+/// One store serves sources of several clients, each with its own token under its own key;
+/// a reconfigured source (another client, a rotated secret) moves to its new credentials'
+/// key, and shares its new token there.
+#[tokio::test]
+async fn one_store_serves_many_clients_each_its_own_token() {
+    let redis = RedisServer::start();
+    let zuora = zuora();
+    zuora.add_client(OTHER_CLIENT_ID, DEMO_CLIENT_SECRET);
+    let (ours, theirs) = (
+        request(&zuora),
+        request_for(&zuora, OTHER_CLIENT_ID, DEMO_CLIENT_SECRET),
+    );
+    let store = RedisStore::at(redis.url()).unwrap();
+    let a = source(&ours, store.clone());
+    let b = source(&theirs, store.clone());
+    let (token_a, token_b) = (a.token().await.unwrap(), b.token().await.unwrap());
+    assert_ne!(
+        token_a.access_token().secret(),
+        token_b.access_token().secret()
+    );
+    assert_eq!(zuora.token_request_count(), 2);
+    assert_ne!(record_key(&store, &ours), record_key(&store, &theirs));
+
+    // A moves to the other client: it takes that client's token from Redis.
+    a.reconfigure(theirs.clone());
+    let moved = a.token().await.unwrap();
+    assert_eq!(
+        moved.access_token().secret(),
+        token_b.access_token().secret()
+    );
+    assert_eq!(zuora.token_request_count(), 2);
+    // The first client's record is still its own.
+    let kept = get(&redis, &record_key(&store, &ours)).expect("the first client's record");
+    let kept = sealer(&ours)
+        .open(&kept)
+        .expect("a record of the first client");
+    assert_eq!(
+        kept.to_token().access_token().secret(),
+        token_a.access_token().secret()
+    );
+    assert_eq!(a.status().store_failures, 0);
 }
 
 /// Redis's count of each command since `CONFIG RESETSTAT`.
@@ -159,16 +289,14 @@ async fn a_fetch_costs_four_round_trips_and_a_shared_hit_one() {
     let request = request(&zuora);
     reset_counts(&redis);
 
-    let first = source(
-        &request,
-        RedisStore::builder(redis.url()).build(&request).unwrap(),
-    );
+    let first = source(&request, RedisStore::at(redis.url()).unwrap());
     first.token().await.unwrap();
     let mut counts = command_counts(&redis);
     counts.sort();
-    // Four round trips: GET (a miss), SET NX PX (the lease), GET (the re-check as holder),
-    // EVAL (save and release). Redis counts the script's own SET, GET and DEL too.
-    let expected = [("del", 1), ("eval", 1), ("get", 2 + 1), ("set", 1 + 1)];
+    // Four round trips: GET (a miss), EVAL (take the lease: GET, SET PX), GET (the re-check
+    // as holder), EVAL (save and release: SET PX, GET, DEL). Redis counts the scripts' own
+    // commands too.
+    let expected = [("del", 1), ("eval", 2), ("get", 2 + 2), ("set", 1 + 1)];
     assert_eq!(
         counts,
         expected.map(|(name, calls)| (name.to_owned(), calls))
@@ -176,10 +304,7 @@ async fn a_fetch_costs_four_round_trips_and_a_shared_hit_one() {
     assert_eq!(zuora.token_request_count(), 1);
 
     reset_counts(&redis);
-    let second = source(
-        &request,
-        RedisStore::builder(redis.url()).build(&request).unwrap(),
-    );
+    let second = source(&request, RedisStore::at(redis.url()).unwrap());
     second.token().await.unwrap();
     assert_eq!(command_counts(&redis), [("get".to_owned(), 1)]);
     assert_eq!(zuora.token_request_count(), 1);
@@ -191,43 +316,32 @@ async fn records_that_do_not_open_are_misses_never_used() {
     let zuora = zuora();
     zuora.add_client(OTHER_CLIENT_ID, DEMO_CLIENT_SECRET);
     let request = request(&zuora);
-    let store = RedisStore::builder(redis.url()).build(&request).unwrap();
-    let key = store.record_key().to_owned();
+    let ours = sealer(&request);
+    let store = RedisStore::at(redis.url()).unwrap();
+    let key = record_key(&store, &request);
 
     // Valid records of someone else, copied under our key.
     let foreign = record(
         "0123456789abcdef0123456789abcdef",
         Duration::from_secs(3599),
     );
-    let sealed_by = |request: &TokenRequest| {
-        let other = BlockingRedisStore::builder(redis.url())
-            .build_blocking(request)
-            .unwrap();
-        BlockingTokenStore::save(&other, &foreign, Duration::from_secs(60)).unwrap();
-        get(&redis, other.record_key()).expect("the other store's record")
-    };
-    let other_secret = sealed_by(&request_for(
+    let sealed_by = |sealer: Sealer| sealer.seal(&foreign).unwrap();
+    let other_secret = sealed_by(sealer(&request_for(
         &zuora,
         DEMO_CLIENT_ID,
         "rotated+S3cret/value=",
-    ));
-    let other_client = sealed_by(&request_for(&zuora, OTHER_CLIENT_ID, DEMO_CLIENT_SECRET));
-    let other_label = {
-        let other = BlockingRedisStore::builder(redis.url())
-            .label("reporting")
-            .build_blocking(&request)
-            .unwrap();
-        BlockingTokenStore::save(&other, &foreign, Duration::from_secs(60)).unwrap();
-        get(&redis, other.record_key()).unwrap()
-    };
-    // One of ours, cut short.
-    TokenStore::save(&store, &foreign, Duration::from_secs(60))
-        .await
-        .unwrap();
-    let ours = get(&redis, &key).unwrap();
-    assert!(TokenStore::load(&store).await.unwrap().is_some());
-    let truncated = ours[..ours.len() - 5].to_vec();
-    let mut flipped = ours.clone();
+    )));
+    let other_client = sealed_by(sealer(&request_for(
+        &zuora,
+        OTHER_CLIENT_ID,
+        DEMO_CLIENT_SECRET,
+    )));
+    let other_label = sealed_by(Sealer::new(&request, "reporting"));
+    // One of ours, cut short or tampered with.
+    let good = ours.seal(&foreign).unwrap();
+    assert!(ours.open(&good).is_some());
+    let truncated = good[..good.len() - 5].to_vec();
+    let mut flipped = good.clone();
     let last = flipped.len() - 1;
     flipped[last] ^= 0x80;
 
@@ -242,11 +356,10 @@ async fn records_that_do_not_open_are_misses_never_used() {
     ];
     for (what, value) in cases {
         set(&redis, &key, &value);
-        assert_eq!(TokenStore::load(&store).await.unwrap(), None, "{what}");
-        let blocking = BlockingRedisStore::builder(redis.url())
-            .build_blocking(&request)
-            .unwrap();
-        assert_eq!(BlockingTokenStore::load(&blocking).unwrap(), None, "{what}");
+        // What the store hands back is what Redis holds, and it does not open.
+        let loaded = store.load(&call(&ours)).unwrap().unwrap_or_default();
+        assert_eq!(loaded, value, "{what}");
+        assert!(ours.open(&loaded).is_none(), "{what}");
 
         // A source fetches its own token, and replaces the bad record with it.
         let before = zuora.token_request_count();
@@ -259,10 +372,16 @@ async fn records_that_do_not_open_are_misses_never_used() {
             token.access_token().secret(),
             "0123456789abcdef0123456789abcdef"
         );
-        let now_shared = TokenStore::load(&store)
-            .await
-            .unwrap()
-            .expect("a good record");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let now_shared = loop {
+            // Saved in the background once the token is handed out.
+            let value = get(&redis, &key).unwrap_or_default();
+            if let Some(record) = ours.open(&value) {
+                break record;
+            }
+            assert!(Instant::now() < deadline, "{what}: the bad record stayed");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        };
         assert_eq!(
             now_shared.to_token().access_token().secret(),
             issued,
@@ -334,25 +453,19 @@ async fn redis_holds_neither_the_token_nor_the_client_id_nor_the_secret() {
     let redis = RedisServer::start();
     let zuora = zuora();
     let request = request(&zuora);
-    let a = source(
-        &request,
-        RedisStore::builder(redis.url()).build(&request).unwrap(),
-    );
-    let b = source(
-        &request,
-        RedisStore::builder(redis.url()).build(&request).unwrap(),
-    );
+    let a = source(&request, RedisStore::at(redis.url()).unwrap());
+    let b = source(&request, RedisStore::at(redis.url()).unwrap());
     let token = a.token().await.unwrap();
     assert_eq!(
         b.token().await.unwrap().access_token().secret(),
         token.access_token().secret()
     );
     // Hold a lease too, so that its key and value are scanned as well.
-    let blocking = BlockingRedisStore::builder(redis.url())
-        .build_blocking(&request)
-        .unwrap();
+    let sealer = sealer(&request);
+    let store = RedisStore::at(redis.url()).unwrap();
     assert!(
-        BlockingTokenStore::try_lease(&blocking, support::lease(1), Duration::from_secs(30))
+        store
+            .try_lease(&call(&sealer), support::lease(1), Duration::from_secs(30))
             .unwrap()
     );
 
@@ -393,9 +506,10 @@ async fn a_401_deletes_the_shared_record_once_and_never_a_newer_one() {
     let redis = RedisServer::start();
     let zuora = zuora();
     let request = request(&zuora);
-    let store_a = RedisStore::builder(redis.url()).build(&request).unwrap();
-    let store_b = RedisStore::builder(redis.url()).build(&request).unwrap();
-    let key = store_a.record_key().to_owned();
+    let sealer = sealer(&request);
+    let store_a = RedisStore::at(redis.url()).unwrap();
+    let store_b = RedisStore::at(redis.url()).unwrap();
+    let key = record_key(&store_a, &request);
     let a = source(&request, store_a.clone());
     let b = source(&request, store_b.clone());
 
@@ -403,24 +517,39 @@ async fn a_401_deletes_the_shared_record_once_and_never_a_newer_one() {
     let old_b = b.token().await.unwrap();
     assert_eq!(old_a.access_token().secret(), old_b.access_token().secret());
     assert_eq!(zuora.token_request_count(), 1);
-    let old_record = a.inspect(|lc| lc.token(a.now()).unwrap().record());
 
     // The API answers 401 to A: the shared record goes.
     let shared = get(&redis, &key);
+    let old_value = shared.clone().expect("the shared record");
+    assert!(sealer.open(&old_value).unwrap().same_token(&old_a.record()));
     assert!(a.invalidate(old_a.generation()));
     wait_until_changed(&redis, &key, &shared).await;
     assert_eq!(get(&redis, &key), None);
     // Reported again (by anyone): nothing left to delete.
-    assert!(!store_b.invalidate(&old_record).await.unwrap());
+    assert!(!store_b.delete_if(&call(&sealer), &old_value).unwrap());
 
     // A fetches and shares a new token.
     let new_a = a.token().await.unwrap();
     assert_ne!(new_a.access_token().secret(), old_a.access_token().secret());
     assert_eq!(zuora.token_request_count(), 2);
-    let new_shared = get(&redis, &key).expect("the new record");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let new_shared = loop {
+        // Saved in the background once the token is handed out.
+        if let Some(value) = get(&redis, &key) {
+            break value;
+        }
+        assert!(Instant::now() < deadline, "the new token was not shared");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    assert!(
+        sealer
+            .open(&new_shared)
+            .unwrap()
+            .same_token(&new_a.record())
+    );
 
     // B reports the old token: the new record stays, and B takes it from the store.
-    assert!(!store_b.invalidate(&old_record).await.unwrap());
+    assert!(!store_b.delete_if(&call(&sealer), &old_value).unwrap());
     assert!(b.invalidate(old_b.generation()));
     let new_b = b.token().await.unwrap();
     assert_eq!(new_b.access_token().secret(), new_a.access_token().secret());
@@ -450,49 +579,42 @@ async fn an_acl_user_from_the_url_and_its_key_pattern() {
         .unwrap();
     let zuora = zuora();
     let request = request(&zuora);
+    let sealer = sealer(&request);
+    let call = call(&sealer);
     let url = |user: &str| format!("redis://{user}@127.0.0.1:{}/", redis.port());
-    let shared = record(
-        "c652cbc0ea384b9f81856a93a2a74538",
-        Duration::from_secs(3599),
-    );
+    let shared = sealer
+        .seal(&record(
+            "c652cbc0ea384b9f81856a93a2a74538",
+            Duration::from_secs(3599),
+        ))
+        .unwrap();
 
-    let store = RedisStore::builder(url("fleet:Fl33t-Pa55"))
-        .build(&request)
+    let store = RedisStore::at(url("fleet:Fl33t-Pa55")).unwrap();
+    store
+        .save(&call, &shared, Duration::from_secs(60), None)
         .unwrap();
-    TokenStore::save(&store, &shared, Duration::from_secs(60))
-        .await
-        .unwrap();
-    assert!(TokenStore::load(&store).await.unwrap().is_some());
-    let blocking = BlockingRedisStore::builder(url("fleet:Fl33t-Pa55"))
-        .build_blocking(&request)
-        .unwrap();
-    assert!(BlockingTokenStore::load(&blocking).unwrap().is_some());
+    assert_eq!(store.load(&call).unwrap(), Some(shared.clone()));
+    // A source with that store shares its token through it.
+    let source = source(&request, store.clone());
+    source.token().await.unwrap();
+    assert_eq!(source.status().store_failures, 0);
 
     // Outside the user's key pattern: refused.
     let outside = RedisStore::builder(url("fleet:Fl33t-Pa55"))
-        .key_prefix("elsewhere:")
-        .build(&request)
+        .with_key_prefix("elsewhere:")
+        .build()
         .unwrap();
-    let error = TokenStore::load(&outside).await.unwrap_err();
+    let error = outside.load(&call).unwrap_err();
     assert_eq!(error.kind(), StoreErrorKind::Other, "{error}");
 
     // A wrong password: unavailable, and the password is not in the error.
-    let wrong = RedisStore::builder(url("fleet:Wr0ng-Pa55"))
-        .build(&request)
-        .unwrap();
-    let error = TokenStore::load(&wrong).await.unwrap_err();
+    let wrong = RedisStore::at(url("fleet:Wr0ng-Pa55")).unwrap();
+    let error = wrong.load(&call).unwrap_err();
     assert_eq!(error.kind(), StoreErrorKind::Unavailable, "{error}");
-    let blocking = BlockingRedisStore::builder(url("fleet:Wr0ng-Pa55"))
-        .build_blocking(&request)
-        .unwrap();
-    let blocking_error = BlockingTokenStore::load(&blocking).unwrap_err();
-    assert_eq!(blocking_error.kind(), StoreErrorKind::Unavailable);
     for text in [
         error.to_string(),
         format!("{error:?}"),
-        blocking_error.to_string(),
         format!("{wrong:?}"),
-        format!("{blocking:?}"),
         format!("{:?}", RedisStore::builder(url("fleet:Wr0ng-Pa55"))),
     ] {
         assert!(!text.contains("Pa55"), "{text}");
@@ -536,32 +658,42 @@ async fn rediss_with_rustls_and_the_roots_you_trust() {
     let zuora = zuora();
     let request = request(&zuora);
     let trust = TrustRoots::empty().with_pem(&cert).unwrap();
+    let sealer = sealer(&request);
+    let call = call(&sealer);
     let shared = record(
         "c652cbc0ea384b9f81856a93a2a74538",
         Duration::from_secs(3599),
     );
 
     let store = RedisStore::builder(&url)
-        .trust(trust.clone())
-        .build(&request)
+        .with_trust(trust.clone())
+        .build()
         .unwrap();
-    TokenStore::save(&store, &shared, Duration::from_secs(60))
-        .await
+    store
+        .save(
+            &call,
+            &sealer.seal(&shared).unwrap(),
+            Duration::from_secs(60),
+            None,
+        )
         .unwrap();
-    let blocking = BlockingRedisStore::builder(&url)
-        .trust(trust)
-        .build_blocking(&request)
-        .unwrap();
-    let loaded = BlockingTokenStore::load(&blocking)
-        .unwrap()
-        .expect("the record");
-    assert!(loaded.same_token(&shared));
+    let other = RedisStore::builder(&url).with_trust(trust).build().unwrap();
+    let loaded = other.load(&call).unwrap().expect("the record");
+    assert!(sealer.open(&loaded).unwrap().same_token(&shared));
     // The plain port has the same data: it went over TLS to the same server.
-    assert!(get(&redis, store.record_key()).is_some());
+    assert!(get(&redis, &record_key(&store, &request)).is_some());
+    // A source over TLS takes the token from there.
+    let source = source(&request, other);
+    let token = source.token().await.unwrap();
+    assert_eq!(
+        token.access_token().secret(),
+        "c652cbc0ea384b9f81856a93a2a74538"
+    );
+    assert_eq!(zuora.token_request_count(), 0);
 
     // Mozilla's roots do not include a self-signed certificate.
-    let untrusted = RedisStore::builder(&url).build(&request).unwrap();
-    let error = TokenStore::load(&untrusted).await.unwrap_err();
+    let untrusted = RedisStore::at(&url).unwrap();
+    let error = untrusted.load(&call).unwrap_err();
     assert_eq!(error.kind(), StoreErrorKind::Unavailable, "{error}");
 }
 
@@ -578,83 +710,65 @@ async fn a_stalled_redis_times_out_and_tokens_still_flow() {
     let redis = RedisServer::start();
     let zuora = zuora();
     let request = request(&zuora);
-    let store = RedisStore::builder(redis.url())
-        .timeout(Duration::from_millis(100))
-        .build(&request)
-        .unwrap();
-    let blocking = BlockingRedisStore::builder(redis.url())
-        .timeout(Duration::from_millis(100))
-        .build_blocking(&request)
-        .unwrap();
+    let timeout = Duration::from_millis(100);
+    let store = RedisStore::at(redis.url()).unwrap();
+    // A store call bounded as a source with `with_store_timeout(100 ms)` bounds it.
+    let load = |store: &RedisStore| {
+        let store = store.clone();
+        let key = sealer(&request).key().to_owned();
+        tokio::task::spawn_blocking(move || store.load(&StoreCall::new(&key, timeout)))
+    };
     // Connected before the stall.
-    assert_eq!(TokenStore::load(&store).await.unwrap(), None);
-    assert_eq!(BlockingTokenStore::load(&blocking).unwrap(), None);
+    assert_eq!(load(&store).await.unwrap().unwrap(), None);
 
     signal(&redis, "-STOP");
-    let error = TokenStore::load(&store).await.unwrap_err();
-    assert_eq!(error.kind(), StoreErrorKind::Timeout, "{error}");
-    let blocking_for_thread = blocking.clone();
-    let error = tokio::task::spawn_blocking(move || BlockingTokenStore::load(&blocking_for_thread))
-        .await
-        .unwrap()
-        .unwrap_err();
+    let error = load(&store).await.unwrap().unwrap_err();
     assert_eq!(error.kind(), StoreErrorKind::Timeout, "{error}");
     // A new connection to a stalled server times out too (the kernel accepts it).
-    let fresh = BlockingRedisStore::builder(redis.url())
-        .timeout(Duration::from_millis(100))
-        .build_blocking(&request)
-        .unwrap();
-    let error = tokio::task::spawn_blocking(move || BlockingTokenStore::load(&fresh))
-        .await
-        .unwrap()
-        .unwrap_err();
+    let fresh = RedisStore::at(redis.url()).unwrap();
+    let error = load(&fresh).await.unwrap().unwrap_err();
     assert_eq!(error.kind(), StoreErrorKind::Timeout, "{error}");
 
     // A source still gets its token, from Zuora.
-    let source = source(&request, store.clone());
+    let source = TokenSource::builder(request.clone(), HyperTransport::new())
+        .with_store(store.clone())
+        .with_store_timeout(timeout)
+        .build();
     source.token().await.unwrap();
     assert_eq!(zuora.token_request_count(), 1);
-    assert!(source.store_failures() >= 1);
+    assert!(source.status().store_failures >= 1);
 
     signal(&redis, "-CONT");
-    assert_eq!(TokenStore::load(&store).await.unwrap(), None);
-    let blocking_for_thread = blocking.clone();
-    tokio::task::spawn_blocking(move || BlockingTokenStore::load(&blocking_for_thread))
-        .await
-        .unwrap()
-        .unwrap();
+    assert_eq!(load(&store).await.unwrap().unwrap(), None);
+    load(&fresh).await.unwrap().unwrap();
 }
 
-#[tokio::test]
-async fn configuration_errors_name_no_url() {
-    let zuora = zuora();
-    let request = request(&zuora);
+#[test]
+fn configuration_errors_name_no_url() {
     let error = RedisStore::builder("redis://127.0.0.1/")
-        .key_prefix("bad{prefix}")
-        .build(&request)
+        .with_key_prefix("bad{prefix}")
+        .build()
         .unwrap_err();
     assert!(error.to_string().contains("prefix"), "{error}");
     for url in [
         "http://user:S3cr3t@example.com/",
         "redis://user:S3cr3t@[::1/",
     ] {
-        let error = RedisStore::builder(url).build(&request).unwrap_err();
+        let error = RedisStore::at(url).unwrap_err();
         assert!(!error.to_string().contains("S3cr3t"), "{error}");
     }
-    let error = RedisStore::cluster_builder([
+    let error = RedisStore::cluster([
         "redis://a:S3cr3t@127.0.0.1:7000/",
         "redis://b:other@127.0.0.1:7001/",
     ])
-    .build(&request)
     .unwrap_err();
     assert!(!error.to_string().contains("S3cr3t"), "{error}");
-    // Outside a tokio runtime the async store cannot be built.
-    let error = std::thread::spawn(move || {
-        RedisStore::builder("redis://127.0.0.1/")
-            .build(&request)
-            .unwrap_err()
-    })
-    .join()
-    .unwrap();
-    assert!(error.to_string().contains("tokio"), "{error}");
+    // The store needs no runtime: it is built, and answers, outside any.
+    let redis = RedisServer::start();
+    let store = RedisStore::at(redis.url()).unwrap();
+    let key = "0123456789abcdef0123456789abcdef";
+    assert_eq!(
+        store.load(&StoreCall::new(key, CALL_TIMEOUT)).unwrap(),
+        None
+    );
 }

@@ -1,4 +1,4 @@
-//! A reqwest-middleware that authorizes Zuora API calls: the driver's rules (`replay`
+//! A reqwest-middleware that authorizes Zuora API calls: the driver's rules (`api`
 //! module) on reqwest's request and response types.
 
 use std::sync::Arc;
@@ -13,7 +13,7 @@ use zuora_oauth_driver::api::{ApiError, ApiOptions, ApiTypes, Exchange};
 /// Authorizes the Zuora API calls of a [`reqwest_middleware::ClientWithMiddleware`] with a
 /// token source's token.
 ///
-/// On every call to the token's environment (scheme, host and port of its base URL) that
+/// On every call to the token's environment (scheme, host, port and path of its base URL) that
 /// carries no `Authorization` of its own, it sets `Authorization: Bearer …` and the token's
 /// `Zuora-Entity-Ids` (and `Zuora-Track-Id` if configured with [`ApiOptions`]). When the
 /// API answers 401, the token is invalidated, a new one is fetched through the source's
@@ -22,7 +22,7 @@ use zuora_oauth_driver::api::{ApiError, ApiOptions, ApiTypes, Exchange};
 /// [`Replayed`](zuora_oauth_driver::api::Replayed) in its extensions. A 401 that was not
 /// sent again carries [`NotRetried`](zuora_oauth_driver::api::NotRetried). Calls to
 /// other hosts go out untouched; 429 and 5xx answers come back as they are. The rules are
-/// the driver's ([`zuora_oauth_driver::replay`]); this type only adapts reqwest's types.
+/// the driver's ([`zuora_oauth_driver::api`]); this type only adapts reqwest's types.
 ///
 /// A token that cannot be had is `reqwest_middleware::Error::Middleware` holding the
 /// [`TokenError`](zuora_oauth_driver::TokenError) (`downcast_ref` it).
@@ -30,7 +30,8 @@ use zuora_oauth_driver::api::{ApiError, ApiOptions, ApiTypes, Exchange};
 /// ```
 /// use reqwest_middleware::ClientBuilder;
 /// use zuora_oauth_core::{ClientId, ClientSecret, Environment, TokenRequest};
-/// use zuora_oauth_reqwest::{AuthorizeMiddleware, ReqwestTransport, TokenSource};
+/// use zuora_oauth_driver::TokenSource;
+/// use zuora_oauth_reqwest::{AuthorizeMiddleware, ReqwestTransport};
 /// use zuora_oauth_testkit::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, MockServer};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
@@ -42,15 +43,14 @@ use zuora_oauth_driver::api::{ApiError, ApiOptions, ApiTypes, Exchange};
 /// let client = reqwest::Client::new();
 /// // An https token call goes through the same client (its pool, proxies and TLS); this
 /// // mock's plain-http one is sent directly, never through a proxy (see `with_client`).
-/// let source = TokenSource::builder_with(
+/// let source = TokenSource::new(
 ///     TokenRequest::new(
 ///         Environment::custom(&zuora.base_url())?,
 ///         ClientId::new(DEMO_CLIENT_ID)?,
 ///         ClientSecret::new(DEMO_CLIENT_SECRET)?,
 ///     ),
 ///     ReqwestTransport::with_client(client.clone()),
-/// )
-/// .build();
+/// );
 /// let api = ClientBuilder::new(client).with(AuthorizeMiddleware::new(source)).build();
 ///
 /// let response = api.get(zuora.api_url("/v1/accounts/A00000001")).send().await?;

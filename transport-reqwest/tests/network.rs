@@ -10,9 +10,8 @@ use zuora_oauth_core::{
     ClientId, ClientSecret, Environment, Error, Problem, Token, TokenRequest, TransportError,
     TransportErrorKind,
 };
-use zuora_oauth_reqwest::{
-    ConnectOptions, Limits, Proxy, ProxyPolicy, ReqwestTransport, TrustRoots,
-};
+use zuora_oauth_driver::{ConnectOptions, Limits, Proxy, ProxyPolicy, Transport, TrustRoots};
+use zuora_oauth_reqwest::ReqwestTransport;
 use zuora_oauth_testkit::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, Fault, MockServer};
 
 fn token_request(base_url: &str) -> TokenRequest {
@@ -26,15 +25,14 @@ fn token_request(base_url: &str) -> TokenRequest {
 /// The demo client's token request to `base_url`, sent and parsed.
 async fn fetch(transport: &ReqwestTransport, base_url: &str) -> Result<Token, TransportError> {
     let request = token_request(base_url);
-    let response = transport.send(request.to_http(), Limits::default()).await?;
+    let response = Transport::send(transport, request.to_http(), Limits::default()).await?;
     Ok(request.parse_response(&response).expect("a token"))
 }
 
 /// The core's verdict on the answer to the demo client's token request.
 async fn verdict(transport: &ReqwestTransport, base_url: &str) -> Result<Token, Error> {
     let request = token_request(base_url);
-    let response = transport
-        .send(request.to_http(), Limits::default())
+    let response = Transport::send(transport, request.to_http(), Limits::default())
         .await
         .map_err(Error::Transport)?;
     request.parse_response(&response)

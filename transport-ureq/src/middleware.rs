@@ -1,4 +1,4 @@
-//! A ureq middleware that authorizes Zuora API calls: the driver's rules (`replay` module)
+//! A ureq middleware that authorizes Zuora API calls: the driver's rules (`api` module)
 //! on ureq's request and response types.
 
 use std::fmt;
@@ -24,14 +24,14 @@ pub const DEFAULT_REPLAY_LIMIT: u64 = 1024 * 1024;
 
 /// Authorizes the Zuora API calls of a ureq [`Agent`] with a token source's token.
 ///
-/// On every call to the token's environment (scheme, host and port of its base URL) that
+/// On every call to the token's environment (scheme, host, port and path of its base URL) that
 /// carries no `Authorization` of its own, it sets `Authorization: Bearer …` and the token's
 /// `Zuora-Entity-Ids` (and `Zuora-Track-Id` if configured with [`ApiOptions`]). When the
 /// API answers 401, the token is invalidated, a new one is fetched through the source's
 /// single flight, and the call is sent again once: the answer then carries
 /// [`Replayed`](zuora_oauth_driver::api::Replayed). Calls to other hosts go out
 /// untouched; 429 and 5xx answers come back as they are. The rules are the driver's
-/// ([`zuora_oauth_driver::replay`]); this type only adapts ureq's types.
+/// ([`zuora_oauth_driver::api`]); this type only adapts ureq's types.
 ///
 /// Two things are particular to ureq:
 ///

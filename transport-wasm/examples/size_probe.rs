@@ -17,7 +17,8 @@ mod probe {
 
     use wasm_bindgen::prelude::*;
     use zuora_oauth_core::{ClientId, ClientSecret, Environment, TokenRequest};
-    use zuora_oauth_wasm::TokenSource;
+    use zuora_oauth_driver::TokenSource;
+    use zuora_oauth_wasm::FetchTransport;
 
     thread_local! {
         /// One source per module instance: later calls get the cached token.
@@ -34,11 +35,12 @@ mod probe {
         let source = match SOURCE.with(|s| s.borrow().clone()) {
             Some(source) => source,
             None => {
-                let source = TokenSource::new(TokenRequest::new(
+                let request = TokenRequest::new(
                     Environment::custom(&base_url)?,
                     ClientId::new(client_id)?,
                     ClientSecret::new(client_secret)?,
-                ));
+                );
+                let source = TokenSource::new(request, FetchTransport::new());
                 SOURCE.with(|s| *s.borrow_mut() = Some(source.clone()));
                 source
             }

@@ -1,5 +1,5 @@
 //! Zuora API calls with the global `fetch`, authorized by a [`TokenSource`]: the driver's
-//! rules (`replay` module) on `http::Request<Vec<u8>>` and `http::Response<Vec<u8>>`.
+//! rules (`api` module) on `http::Request<Vec<u8>>` and `http::Response<Vec<u8>>`.
 
 use zuora_oauth_core::TransportError;
 use zuora_oauth_driver::api::{ApiError, ApiOptions, Exchange, HttpApiTypes};
@@ -13,7 +13,7 @@ pub const DEFAULT_API_MAX_BODY: usize = 16 * 1024 * 1024;
 /// Sends Zuora API calls with the runtime's global `fetch`, authorized with a token
 /// source's token.
 ///
-/// On every call to the token's environment (scheme, host and port of its base URL) that
+/// On every call to the token's environment (scheme, host, port and path of its base URL) that
 /// carries no `Authorization` of its own, it sets `Authorization: Bearer …` and the token's
 /// `Zuora-Entity-Ids` (and `Zuora-Track-Id` if configured with [`ApiOptions`]). When the
 /// API answers 401, the token is invalidated, a new one is fetched through the source's
@@ -24,7 +24,7 @@ pub const DEFAULT_API_MAX_BODY: usize = 16 * 1024 * 1024;
 /// no new token could be had carries [`NotRetried`](zuora_oauth_driver::api::NotRetried); a second 401 is
 /// returned as it came. Calls to other origins go out untouched; 429 and 5xx answers come
 /// back as they are, and never cause a token request. The rules are the driver's
-/// ([`zuora_oauth_driver::replay`]); this type only adapts the types.
+/// ([`zuora_oauth_driver::api`]); this type only adapts the types.
 ///
 /// Each attempt is one exchange of the [`FetchTransport`]: redirects not followed, every
 /// status returned as a response, and limits of its own for API answers (by default a

@@ -20,9 +20,11 @@ use common::*;
 use futures_util::FutureExt;
 use futures_util::future::{join, join_all};
 use wasm_bindgen_test::wasm_bindgen_test;
-use zuora_oauth_core::{Error, LifecycleConfig, TransportErrorKind};
-use zuora_oauth_driver::{BoxFuture, Clock, Limits, Runtime, TransportResult};
-use zuora_oauth_wasm::{FetchTransport, TokenSource};
+use zuora_oauth_core::{Error, TransportErrorKind};
+use zuora_oauth_driver::{
+    BoxFuture, Clock, Limits, Runtime, TokenSource, Transport, TransportResult,
+};
+use zuora_oauth_wasm::FetchTransport;
 
 /// The scenario: the token endpoint answers slowly; callers with short deadlines
 /// give up while the request is in flight. The request is not cancelled by them: one token
@@ -45,14 +47,14 @@ async fn callers_that_give_up_never_cancel_the_shared_fetch() {
         assert!(outcome.is_none(), "answered before the slow server did");
     }
     // Nobody is waiting any more, yet the request goes on.
-    assert!(source.inspect(|lc| lc.in_flight().is_some()));
+    assert!(source.status().fetching);
     assert_eq!(spy::count(), 1, "one fetch for seven callers");
     assert!(
         !spy::signal(0).aborted(),
         "a caller's drop aborted the fetch"
     );
     wait_for("the abandoned request completes", || {
-        source.cached().is_some()
+        source.status().token.is_some()
     })
     .await;
 
@@ -102,8 +104,8 @@ async fn dropping_the_source_stops_its_background_refresh() {
     setup(3599).await;
     spy::reset();
     let clock = ManualClock::new();
-    let source = TokenSource::builder(demo_request().await)
-        .clock(clock.clock())
+    let source = TokenSource::builder(demo_request().await, FetchTransport::new())
+        .with_clock(clock.clock())
         .build();
     let token = source.token().await.unwrap();
     let weak = Arc::downgrade(token.token());
@@ -134,7 +136,7 @@ async fn dropping_the_source_frees_the_token() {
     let source = source(demo_request().await);
     let token = source.token().await.unwrap();
     let clone = source.clone();
-    assert!(clone.cached().is_some());
+    assert!(clone.status().token.is_some());
     let weak = Arc::downgrade(token.token());
     drop(token);
     drop(source);
@@ -154,24 +156,25 @@ async fn an_invalidated_token_is_freed_once_replaced() {
     drop(old);
     let new = source.token().await.unwrap();
     assert!(weak.upgrade().is_none(), "the old token is still held");
-    assert_eq!(source.cached().unwrap().generation(), new.generation());
+    assert_eq!(source.status().token.unwrap().generation, new.generation());
 }
 
-/// A waiter whose request's outcome never comes (a runtime that lost it) looks again at the
-/// request's deadline, on the source's clock, and gets the deadline's timeout error instead
-/// of waiting for ever; the next attempt then succeeds.
+/// A waiter whose request's outcome never comes (a transport that lost it) looks again at
+/// the request's deadline (the exchange's timeout plus 5 s), on the source's clock, and
+/// gets the deadline's timeout error instead of waiting for ever; the next attempt then
+/// succeeds.
 #[wasm_bindgen_test]
 async fn a_waiter_looks_again_at_the_deadline_when_an_outcome_is_lost() {
     setup(3599).await;
     let clock = ManualClock::new();
-    let runtime = Forgetful {
+    let transport = Forgetful {
         fetch: FetchTransport::new(),
-        clock: clock.clone(),
         lose: Rc::new(Cell::new(1)),
     };
-    let source = zuora_oauth_driver::TokenSource::builder_with(demo_request().await, runtime)
-        .config(LifecycleConfig::default().with_request_deadline(Duration::from_secs(40)))
-        .seed(7)
+    let source = TokenSource::builder(demo_request().await, transport)
+        .with_runtime(Manual(clock.clone()))
+        .with_timeout(Duration::from_secs(35))
+        .with_seed(7)
         .build();
 
     let waited = Rc::new(Cell::new(false));
@@ -188,7 +191,7 @@ async fn a_waiter_looks_again_at_the_deadline_when_an_outcome_is_lost() {
         wait_for_token_requests(1).await;
         wait_for_answer().await;
         assert!(!waited.get());
-        assert!(source.inspect(|lc| lc.in_flight().is_some()));
+        assert!(source.status().fetching);
         // A millisecond before the deadline: nothing yet (once the event loop has run
         // whatever was due).
         clock.set(Duration::from_millis(39_999));
@@ -202,9 +205,10 @@ async fn a_waiter_looks_again_at_the_deadline_when_an_outcome_is_lost() {
         .expect("the waiter never looked again");
     let e = expect_err(result);
     assert_eq!(transport_kind(&e), TransportErrorKind::Timeout, "{e}");
-    assert!(e.to_string().contains("request deadline (40 s)"), "{e}");
-    assert!(matches!(e.error(), Error::Transport(_)) && e.is_transient());
-    assert!(source.inspect(|lc| lc.in_flight().is_none()));
+    let text = chain(&e);
+    assert!(text.contains("request deadline (40 s)"), "{text}");
+    assert!(matches!(e.error(), Some(Error::Transport(_))) && e.is_transient());
+    assert!(!source.status().fetching);
 
     // After the backoff, a new request, whose outcome arrives.
     clock.advance(e.retry_in().expect("a timeout is retried"));
@@ -229,22 +233,20 @@ async fn wait_for_answer() {
     }
 }
 
-/// The wasm runtime ([`FetchTransport`]) with two changes: its timers follow a
-/// [`ManualClock`], and it loses the outcome of the first `lose` requests (it sends them
+/// The [`FetchTransport`], losing the outcome of the first `lose` requests (it sends them
 /// but never reports their answer).
 struct Forgetful {
     fetch: FetchTransport,
-    clock: ManualClock,
     lose: Rc<Cell<u32>>,
 }
 
-impl Runtime for Forgetful {
+impl Transport for Forgetful {
     fn send(
         &self,
         request: http::Request<Vec<u8>>,
         limits: Limits,
     ) -> BoxFuture<'static, TransportResult> {
-        let send = Runtime::send(&self.fetch, request, limits);
+        let send = Transport::send(&self.fetch, request, limits);
         if self.lose.get() == 0 {
             return send;
         }
@@ -254,20 +256,25 @@ impl Runtime for Forgetful {
             std::future::pending().await
         })
     }
+}
 
+/// The event loop's tasks, with timers and clocks that follow a [`ManualClock`].
+struct Manual(ManualClock);
+
+impl Runtime for Manual {
     fn spawn(&self, task: BoxFuture<'static, ()>) {
-        self.fetch.spawn(task);
+        wasm_bindgen_futures::spawn_local(task);
     }
 
     fn sleep(&self, duration: Duration) -> BoxFuture<'static, ()> {
-        Box::pin(self.clock.sleep(duration))
+        Box::pin(self.0.sleep(duration))
     }
 
     fn clock(&self) -> Clock {
-        self.clock.clock()
+        self.0.clock()
     }
 
     fn seed(&self) -> u64 {
-        self.fetch.seed()
+        (js_sys::Math::random() * 2f64.powi(53)) as u64
     }
 }

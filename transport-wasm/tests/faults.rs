@@ -14,8 +14,8 @@ use common::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::wasm_bindgen_test;
 use zuora_oauth_core::{Error, Problem, TransportErrorKind};
-use zuora_oauth_driver::TokenError;
-use zuora_oauth_wasm::{FetchTransport, Limits, TokenSource};
+use zuora_oauth_driver::{TokenError, TokenSource};
+use zuora_oauth_wasm::FetchTransport;
 
 /// Whether the source tries again by itself after the fault.
 #[derive(Clone, Copy, PartialEq, Debug)]
@@ -31,10 +31,10 @@ enum Retry {
 async fn run(fault: &str, retry: Retry, check: impl Fn(&TokenError) -> bool) {
     setup(3599).await;
     let clock = ManualClock::new();
-    let source = TokenSource::builder_with(demo_request().await, FetchTransport::new())
-        .limits(Limits::default().with_timeout(Duration::from_millis(400)))
-        .seed(7)
-        .clock(clock.clock())
+    let source = TokenSource::builder(demo_request().await, FetchTransport::new())
+        .with_timeout(Duration::from_millis(400))
+        .with_seed(7)
+        .with_clock(clock.clock())
         .build();
     let mut seen = String::new();
     let first = source.token().await.unwrap();
@@ -43,7 +43,7 @@ async fn run(fault: &str, retry: Retry, check: impl Fn(&TokenError) -> bool) {
     clock.set(Duration::from_secs(3600));
     push_fault(fault).await;
     let err = expect_err(source.token().await);
-    seen += &format!("{err:?} {err}");
+    seen += &format!("{err:?} {}", chain(&err));
     assert!(check(&err), "{fault}: unexpected {err:?}");
     assert_eq!(
         err.is_transient(),
@@ -98,26 +98,26 @@ async fn run(fault: &str, retry: Retry, check: impl Fn(&TokenError) -> bool) {
 }
 
 fn transport(kind: TransportErrorKind) -> impl Fn(&TokenError) -> bool {
-    move |e| matches!(e.error(), Error::Transport(t) if t.kind() == kind)
+    move |e| matches!(e.error(), Some(Error::Transport(t)) if t.kind() == kind)
 }
 
 fn server_error(status: u16) -> impl Fn(&TokenError) -> bool {
-    move |e| matches!(e.error(), Error::Server(r) if r.status() == status)
+    move |e| matches!(e.error(), Some(Error::Server(r)) if r.status() == status)
 }
 
 fn unexpected(check: fn(&Problem) -> bool) -> impl Fn(&TokenError) -> bool {
-    move |e| matches!(e.error(), Error::UnexpectedResponse { problem, .. } if check(problem))
+    move |e| matches!(e.error(), Some(Error::UnexpectedResponse { problem, .. }) if check(problem))
 }
 
 fn rate_limited(expected: Option<u64>) -> impl Fn(&TokenError) -> bool {
     move |e| {
-        let got = e.error().retry_after().map(|d| d.as_secs());
+        let got = e.error().and_then(Error::retry_after).map(|d| d.as_secs());
         let close = match (got, expected) {
             // An HTTP date has one-second resolution.
             (Some(g), Some(w)) => g + 1 >= w && g <= w,
             (g, w) => g == w,
         };
-        matches!(e.error(), Error::RateLimited(_)) && close
+        matches!(e.error(), Some(Error::RateLimited(_))) && close
     }
 }
 
@@ -247,8 +247,8 @@ async fn expires_in_as_a_string_is_accepted() {
 async fn expires_in_far_beyond_a_day_is_accepted_and_clamped() {
     setup(3599).await;
     push_fault(r#"{"kind":"token_fields","expires_in":1e12}"#).await;
-    let source = TokenSource::builder(demo_request().await)
-        .clock(ManualClock::new().clock())
+    let source = TokenSource::builder(demo_request().await, FetchTransport::new())
+        .with_clock(ManualClock::new().clock())
         .build();
     let token = source.token().await.unwrap();
     assert_eq!(token.expires_in(), Duration::from_secs(1_000_000_000_000));

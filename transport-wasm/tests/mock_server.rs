@@ -29,7 +29,8 @@ use zuora_oauth_core::{
     ClientId, ClientSecret, EntityId, Environment, Error, LifecycleConfig, Problem, TokenRequest,
     TrackId, TransportErrorKind,
 };
-use zuora_oauth_wasm::{FetchTransport, Limits, TokenSource};
+use zuora_oauth_driver::{TokenErrorKind, TokenSource};
+use zuora_oauth_wasm::FetchTransport;
 
 mod common;
 
@@ -78,6 +79,7 @@ async fn without_set_timeout_a_caller_gets_an_error_not_a_hang() {
     Reflect::set(&global, &key, &original).unwrap();
 
     let e = expect_err(outcome.expect("answered at once"));
+    assert_eq!(e.kind(), TokenErrorKind::NoRuntime, "{e}");
     assert!(e.to_string().contains("no global `setTimeout`"), "{e}");
     assert_eq!(e.retry_in(), None);
     assert_eq!(token_request_count().await, 0);
@@ -96,7 +98,7 @@ async fn success_with_track_id_and_entity_id() {
         .with_track_id(TrackId::new("wasm-test-track").unwrap())
         .with_entity_id(EntityId::new(entity).unwrap());
     let source = source(request);
-    assert!(source.cached().is_none());
+    assert!(source.status().token.is_none());
 
     let token = source.token().await.unwrap();
     let secret = token.access_token().secret().to_owned();
@@ -136,9 +138,13 @@ async fn success_with_track_id_and_entity_id() {
         source.token().await.unwrap().access_token().secret(),
         secret
     );
-    assert_eq!(source.cached().unwrap().access_token().secret(), secret);
+    let hit = source
+        .token()
+        .now_or_never()
+        .expect("a cache hit, ready at once");
+    assert_eq!(hit.unwrap().access_token().secret(), secret);
     assert_eq!(
-        source.with_token(|h| h.generation()).await.unwrap(),
+        source.status().token.unwrap().generation,
         token.generation()
     );
     assert_eq!(token_request_count().await, 1);
@@ -174,7 +180,7 @@ async fn invalidate_fetches_one_new_token() {
         !source.invalidate(first.generation()),
         "a second report changes nothing"
     );
-    assert!(source.cached().is_none());
+    assert!(source.status().token.is_none());
     let second = source.token().await.unwrap();
     assert_ne!(
         first.access_token().secret(),
@@ -196,14 +202,14 @@ async fn rejected(fault: &str, status: u16) -> zuora_oauth_core::ErrorResponse {
     assert_eq!(e.retry_in(), None, "rejections are not retried: {e}");
     // No automatic retry: the next call fails at once, without a request.
     let again = expect_err(source.token().await);
-    assert!(matches!(again.error(), Error::Rejected(_)));
+    assert!(matches!(again.error(), Some(Error::Rejected(_))));
     assert_eq!(token_request_count().await, 1);
     // `reset` allows a new attempt, which succeeds (the fault was used up).
     source.reset();
     source.token().await.unwrap();
     assert_eq!(token_request_count().await, 2);
-    match e.into_error() {
-        Error::Rejected(response) => {
+    match e.error().cloned() {
+        Some(Error::Rejected(response)) => {
             assert_eq!(response.status().as_u16(), status);
             response
         }
@@ -256,13 +262,13 @@ async fn rejected_401_bad_credentials_from_the_server_itself() {
         ClientSecret::new("not+the/right=secret").unwrap(),
     );
     let e = expect_err(source(request).token().await);
-    let Error::Rejected(r) = e.error() else {
+    let Some(Error::Rejected(r)) = e.error() else {
         panic!("{e:?}")
     };
     assert_eq!(r.status().as_u16(), 401);
     assert_eq!(r.detail().error.as_deref(), Some("invalid_client"));
     assert!(r.meta().request_id().is_some());
-    let text = e.to_string();
+    let text = chain(&e);
     assert!(
         text.contains("invalid_client: Bad client credentials"),
         "{text}"
@@ -277,11 +283,11 @@ async fn rate_limited_honours_retry_after_then_succeeds() {
     setup(3599).await;
     push_fault(r#"{"kind":"rate_limited","retry_after":{"seconds":1}}"#).await;
     let clock = ManualClock::new();
-    let source = TokenSource::builder(demo_request().await)
-        .clock(clock.clock())
+    let source = TokenSource::builder(demo_request().await, FetchTransport::new())
+        .with_clock(clock.clock())
         .build();
     let e = expect_err(source.token().await);
-    let Error::RateLimited(r) = e.error() else {
+    let Some(Error::RateLimited(r)) = e.error() else {
         panic!("{e:?}")
     };
     assert_eq!(r.status().as_u16(), 429);
@@ -289,14 +295,17 @@ async fn rate_limited_honours_retry_after_then_succeeds() {
         r.detail().message.as_deref(),
         Some("API rate limit exceeded")
     );
-    assert_eq!(e.error().retry_after(), Some(Duration::from_secs(1)));
+    assert_eq!(
+        e.error().and_then(Error::retry_after),
+        Some(Duration::from_secs(1))
+    );
     assert!(e.is_transient());
     // The first backoff is at most 1 s; Retry-After asks for 1 s, and wins.
     assert_eq!(e.retry_in(), Some(Duration::from_secs(1)), "{e}");
     // Before Retry-After has passed: the same failure, no request.
     clock.advance(Duration::from_millis(999));
     let again = expect_err(source.token().await);
-    assert!(matches!(again.error(), Error::RateLimited(_)));
+    assert!(matches!(again.error(), Some(Error::RateLimited(_))));
     assert_eq!(again.retry_in(), Some(Duration::from_millis(1)));
     assert_eq!(token_request_count().await, 1);
     // Once it has: success.
@@ -314,7 +323,7 @@ async fn server_error_with_html_body() {
     )
     .await;
     let e = expect_err(source(demo_request().await).token().await);
-    let Error::Server(r) = e.error() else {
+    let Some(Error::Server(r)) = e.error() else {
         panic!("{e:?}")
     };
     assert_eq!(r.status().as_u16(), 502);
@@ -328,7 +337,7 @@ async fn malformed_json_is_an_unexpected_response() {
     setup(3599).await;
     push_fault(r#"{"kind":"malformed_json"}"#).await;
     let e = expect_err(source(demo_request().await).token().await);
-    let Error::UnexpectedResponse { problem, response } = e.error() else {
+    let Some(Error::UnexpectedResponse { problem, response }) = e.error() else {
         panic!("{e:?}")
     };
     assert!(
@@ -342,7 +351,7 @@ async fn malformed_json_is_an_unexpected_response() {
         None,
         "a permanent failure is not retried: {e}"
     );
-    assert!(e.to_string().contains("not a JSON object"), "{e}");
+    assert!(chain(&e).contains("not a JSON object"), "{}", chain(&e));
 }
 
 #[wasm_bindgen_test]
@@ -350,14 +359,14 @@ async fn timeout_against_a_slow_server() {
     setup(3599).await;
     // The server would answer with a token after 3 s; the transport gives up after 300 ms.
     push_fault(r#"{"kind":"delay_headers","delay_ms":3000}"#).await;
-    let source = TokenSource::builder_with(demo_request().await, FetchTransport::new())
-        .limits(Limits::default().with_timeout(Duration::from_millis(300)))
+    let source = TokenSource::builder(demo_request().await, FetchTransport::new())
+        .with_timeout(Duration::from_millis(300))
         .build();
     let e = expect_err(source.token().await);
     assert_eq!(transport_kind(&e), TransportErrorKind::Timeout, "{e}");
     assert!(e.is_transient());
     assert!(e.retry_in().is_some(), "{e}");
-    let text = e.to_string();
+    let text = chain(&e);
     assert!(text.contains("timed out"), "{text}");
     assert!(text.contains("within 300 ms"), "{text}");
 }
@@ -381,8 +390,9 @@ async fn connection_refused_is_a_network_failure() {
     let e = expect_err(source(request).token().await);
     assert_eq!(transport_kind(&e), TransportErrorKind::NetworkOrCors, "{e}");
     assert!(
-        e.to_string().contains("network failure or CORS rejection"),
-        "{e}"
+        chain(&e).contains("network failure or CORS rejection"),
+        "{}",
+        chain(&e)
     );
     assert!(e.is_transient());
 }
@@ -418,12 +428,12 @@ async fn oversized_body_with_content_length() {
 async fn oversized_chunked_body_is_cut_while_streaming() {
     setup(3599).await;
     push_fault(r#"{"kind":"oversized_body","bytes":1048576,"chunked":true}"#).await;
-    let source = TokenSource::builder_with(demo_request().await, FetchTransport::new())
-        .limits(Limits::default().with_max_body(16 * 1024))
+    let source = TokenSource::builder(demo_request().await, FetchTransport::new())
+        .with_max_body(16 * 1024)
         .build();
     let e = expect_err(source.token().await);
     assert_eq!(transport_kind(&e), TransportErrorKind::BodyTooLarge, "{e}");
-    assert!(e.to_string().contains("16384"), "{e}");
+    assert!(chain(&e).contains("16384"), "{}", chain(&e));
 }
 
 #[wasm_bindgen_test]
@@ -436,10 +446,10 @@ async fn redirects_are_not_followed() {
     // The same permanent error in every runtime: Node and edge runtimes return the 3xx
     // itself; browsers hide it (an opaque redirect), which the transport hands over as a
     // bare 302, without the target.
-    let Error::UnexpectedResponse {
+    let Some(Error::UnexpectedResponse {
         problem: Problem::Redirect { location },
         response,
-    } = e.error()
+    }) = e.error()
     else {
         panic!("expected the redirect error, got {e:?}")
     };
@@ -448,12 +458,12 @@ async fn redirects_are_not_followed() {
     assert_eq!(location.as_deref(), expected);
     assert!(!e.is_transient());
     assert_eq!(e.retry_in(), None, "{e}");
-    assert!(e.to_string().contains("not followed"), "{e}");
+    assert!(chain(&e).contains("not followed"), "{}", chain(&e));
     // Only the token endpoint was asked (the redirect target was never reached), and it is
     // not asked again until a reset.
     assert!(matches!(
         expect_err(source.token().await).error(),
-        Error::UnexpectedResponse { .. }
+        Some(Error::UnexpectedResponse { .. })
     ));
     assert_eq!(token_request_count().await, 1);
     source.reset();
@@ -468,24 +478,34 @@ async fn refresh_ahead_hands_out_the_old_token_during_one_refresh() {
     // Tokens of an hour, refreshed 300 s before expiry (no jitter).
     setup(3599).await;
     let clock = ManualClock::new();
-    let source = TokenSource::builder(demo_request().await)
-        .config(LifecycleConfig::default().with_refresh_jitter_percent(0))
-        .clock(clock.clock())
+    let source = TokenSource::builder(demo_request().await, FetchTransport::new())
+        .with_config(LifecycleConfig::default().with_refresh_jitter_percent(0))
+        .with_clock(clock.clock())
         .build();
     let first = source.token().await.unwrap();
     let old = first.access_token().secret().to_owned();
 
     clock.set(Duration::from_secs(3599 - 301));
-    assert_eq!(
-        source.cached().unwrap().generation(),
-        first.generation(),
-        "before the refresh window, the fast path hands the token out"
-    );
-    clock.set(Duration::from_secs(3599 - 300));
+    let before = source.status().token.unwrap();
+    assert_eq!(before.generation, first.generation());
     assert!(
-        source.cached().is_none(),
-        "in the refresh window the fast path steps aside"
+        before.refresh_in > Duration::ZERO,
+        "before the refresh window, no refresh is due"
     );
+    let hit = source
+        .token()
+        .now_or_never()
+        .expect("a cache hit, ready at once");
+    assert_eq!(hit.unwrap().generation(), first.generation());
+    clock.set(Duration::from_secs(3599 - 300));
+    let due = source.status();
+    assert_eq!(
+        due.token.unwrap().refresh_in,
+        Duration::ZERO,
+        "in the refresh window a refresh is due"
+    );
+    assert!(!due.fetching, "and starts only when a caller asks");
+    assert_eq!(token_request_count().await, 1);
     // The refresh takes a while on the server (long enough for the checks below to run
     // while it is in flight); meanwhile everyone gets the old token.
     push_fault(r#"{"kind":"delay_headers","delay_ms":1500}"#).await;
@@ -494,9 +514,10 @@ async fn refresh_ahead_hands_out_the_old_token_during_one_refresh() {
         assert_eq!(token.unwrap().access_token().secret(), old);
     }
     wait_for_token_requests(2).await;
-    assert!(source.inspect(|lc| lc.in_flight().is_some()));
+    assert!(source.status().fetching);
+    let during = source.token().now_or_never().expect("answered at once");
     assert_eq!(
-        source.cached().unwrap().access_token().secret(),
+        during.unwrap().access_token().secret(),
         old,
         "still handed out while the refresh is in flight"
     );
@@ -504,11 +525,16 @@ async fn refresh_ahead_hands_out_the_old_token_during_one_refresh() {
     // Nobody waits for the refresh; it lands on its own.
     wait_for("the refreshed token is cached", || {
         source
-            .cached()
-            .is_some_and(|c| c.generation() != first.generation())
+            .status()
+            .token
+            .is_some_and(|t| t.generation != first.generation())
     })
     .await;
-    let new = source.cached().unwrap();
+    let new = source
+        .token()
+        .now_or_never()
+        .expect("a cache hit, ready at once")
+        .unwrap();
     assert_ne!(new.access_token().secret(), old);
     assert!(new.generation() > first.generation());
     assert_eq!(
@@ -524,8 +550,8 @@ async fn refresh_ahead_hands_out_the_old_token_during_one_refresh() {
 async fn no_token_is_handed_out_in_its_last_30_seconds() {
     setup(3599).await;
     let clock = ManualClock::new();
-    let source = TokenSource::builder(demo_request().await)
-        .clock(clock.clock())
+    let source = TokenSource::builder(demo_request().await, FetchTransport::new())
+        .with_clock(clock.clock())
         .build();
     let first = source.token().await.unwrap();
     assert_eq!(
@@ -545,7 +571,7 @@ async fn no_token_is_handed_out_in_its_last_30_seconds() {
 
     // From then on, it is not: callers wait for the refresh in flight.
     clock.set(Duration::from_secs(3569));
-    assert!(source.cached().is_none());
+    assert!(source.status().token.is_none());
     let next = source.token().await.unwrap();
     assert_ne!(next.generation(), first.generation());
     assert_ne!(next.access_token().secret(), first.access_token().secret());
@@ -596,7 +622,7 @@ async fn a_dropped_fetching_future_does_not_cancel_the_request() {
         source.token().now_or_never().is_none(),
         "started the request, then dropped"
     );
-    assert!(source.inspect(|lc| lc.in_flight().is_some()));
+    assert!(source.status().fetching);
     let token = source.token().await.unwrap();
     assert_eq!(token.access_token().secret().len(), 32);
     assert_eq!(token_request_count().await, 1, "the same request");

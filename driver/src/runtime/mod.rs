@@ -27,7 +27,9 @@ pub(crate) mod tokio;
 pub(crate) mod wasm;
 
 #[cfg(not(target_arch = "wasm32"))]
-pub(crate) use offload::{blocking_send, run_blocking};
+pub(crate) use offload::blocking_send;
+#[cfg(store)]
+pub(crate) use offload::run_blocking;
 
 /// A boxed future that is `Send` on native targets (on `wasm32`, where one event loop runs
 /// everything, it need not be).
@@ -59,7 +61,7 @@ pub type BlockingJob = Box<dyn FnOnce() + Send + 'static>;
 ///
 /// The source picks tokio (feature `tokio`) on native targets and the JavaScript event loop
 /// on `wasm32` by itself; implement this trait, and pass it to
-/// [`TokenSourceBuilder::runtime`](crate::TokenSourceBuilder::runtime), to run on another
+/// [`TokenSourceBuilder::with_runtime`](crate::TokenSourceBuilder::with_runtime), to run on another
 /// executor.
 pub trait Runtime: MaybeSend + 'static {
     /// Runs `task` to completion in the background, detached from the caller that started
@@ -127,7 +129,7 @@ impl Runtime for Missing {
     fn check(&self) -> Result<(), String> {
         Err(
             "no async runtime: enable the feature `tokio`, or name one with \
-             `TokenSourceBuilder::runtime`"
+             `TokenSourceBuilder::with_runtime`"
                 .into(),
         )
     }

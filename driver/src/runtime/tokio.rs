@@ -28,7 +28,7 @@ impl Runtime for TokioRuntime {
             .map(drop)
             .map_err(|_| {
                 "no tokio runtime: call the token source from inside a tokio runtime (with its \
-             time driver enabled), or name another runtime with `TokenSourceBuilder::runtime`"
+             time driver enabled), or name another runtime with `TokenSourceBuilder::with_runtime`"
                     .to_owned()
             })
     }

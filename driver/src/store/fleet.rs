@@ -46,8 +46,11 @@ pub(crate) struct FleetParts<'a> {
     pub(crate) clock: &'a Clock,
 }
 
-/// One fleet attempt for `fetch`: every store call bounded by the store timeout; ends early
-/// if the source is dropped (dropping `fetch` cancels the request).
+/// One fleet attempt for `fetch`: every store call bounded by the store timeout. If the
+/// source is dropped before the token is in, it ends early (dropping `fetch` cancels the
+/// request); once the token is in (fetched or adopted), it finishes: the save and the
+/// lease's release still run, so that a source dropped as soon as it has its token still
+/// shares it, and leaves no lease for the others to wait out.
 pub(crate) async fn run(
     parts: FleetParts<'_>,
     send: BoxFuture<'static, TransportResult>,
@@ -65,7 +68,7 @@ pub(crate) async fn run(
     // The lease the last save released along with the record.
     let mut released_by_save = None;
     loop {
-        if changed.is_closed() {
+        if fetch.is_some() && changed.is_closed() {
             return;
         }
         let now = clock.now();

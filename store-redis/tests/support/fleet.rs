@@ -5,22 +5,26 @@
 //! [`MEMBER_ENV`] holding its [`MemberConfig`]: the executable's `main` (a bench) or its
 //! ignored `fleet_member` test (the test harness) calls [`member_main`], which runs the
 //! member and prints one summary line, [`SUMMARY`] followed by the [`Summary`] as JSON.
-//! Half the members of a fleet are async (hyper on tokio, [`RedisStore`]), half blocking
-//! (ureq, [`BlockingRedisStore`]).
+//! Half the members of a fleet are async (hyper on tokio), half blocking (ureq), each with
+//! a [`RedisStore`].
 
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use serde::{Deserialize, Serialize};
 use zuora_oauth_core::{
-    ClientId, ClientSecret, Environment, FleetConfig, LifecycleConfig, TokenRequest, TrackId,
+    ClientId, ClientSecret, Environment, FleetConfig, LifecycleConfig, TokenHandle, TokenRequest,
+    TrackId,
 };
-use zuora_oauth_driver::StoreOptions;
-use zuora_oauth_redis::{BlockingRedisStore, RedisStore, RedisStoreBuilder};
+use zuora_oauth_driver::store::StoreOptions;
+use zuora_oauth_driver::{BlockingTokenSource, Clock, TokenSource};
+use zuora_oauth_hyper::HyperTransport;
+use zuora_oauth_redis::{RedisStore, RedisStoreBuilder};
 use zuora_oauth_testkit::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET};
+use zuora_oauth_ureq::UreqTransport;
 
 /// The environment variable that makes the executable a fleet member.
 pub const MEMBER_ENV: &str = "ZUORA_REDIS_FLEET_MEMBER";
@@ -104,21 +108,45 @@ impl MemberConfig {
 
     fn options(&self) -> StoreOptions {
         StoreOptions::default()
-            .fleet(
+            .with_fleet(
                 FleetConfig::default()
                     .with_min_remaining(self.min_remaining)
                     .with_skew_margin(self.skew_margin)
                     .with_lease_ttl(self.lease_ttl),
             )
-            .warn_every(self.warn_every)
+            .with_warn_every(self.warn_every)
     }
 
-    fn store_builder(&self) -> Option<RedisStoreBuilder> {
-        match &self.store {
-            Store::None => None,
-            Store::Node(url) => Some(RedisStore::builder(url)),
-            Store::Cluster(nodes) => Some(RedisStore::cluster_builder(nodes)),
-        }
+    fn store(&self) -> Option<RedisStore> {
+        let builder: RedisStoreBuilder = match &self.store {
+            Store::None => return None,
+            Store::Node(url) => RedisStore::builder(url),
+            Store::Cluster(nodes) => RedisStore::cluster_builder(nodes),
+        };
+        Some(builder.build().expect("a Redis store"))
+    }
+}
+
+/// The source's monotonic clock, read by the member too: how long a token handed out has
+/// left is its expiry on this clock less the time now.
+#[derive(Clone, Copy)]
+struct Since(Instant);
+
+impl Since {
+    fn new() -> Self {
+        Self(Instant::now())
+    }
+
+    fn clock(self) -> Clock {
+        Clock::new(move || self.0.elapsed(), SystemTime::now)
+    }
+
+    /// How long `handle` has left.
+    fn remaining(self, handle: &TokenHandle) -> Duration {
+        handle
+            .expires_at()
+            .as_duration()
+            .saturating_sub(self.0.elapsed())
     }
 }
 
@@ -203,12 +231,14 @@ fn run_async(config: &MemberConfig) -> Summary {
         .build()
         .expect("a tokio runtime");
     runtime.block_on(async {
-        let request = config.request();
-        let mut builder =
-            zuora_oauth_hyper::TokenSource::builder(request.clone()).config(config.lifecycle());
-        if let Some(store) = config.store_builder() {
-            let store = store.build(&request).expect("a Redis store");
-            builder = builder.store(store, config.options());
+        let since = Since::new();
+        let mut builder = TokenSource::builder(config.request(), HyperTransport::new())
+            .with_config(config.lifecycle())
+            .with_clock(since.clock());
+        if let Some(store) = config.store() {
+            builder = builder
+                .with_store(store)
+                .with_store_options(config.options());
         }
         let source = builder.build();
         let mut tally = Tally::new(config.id);
@@ -217,24 +247,26 @@ fn run_async(config: &MemberConfig) -> Summary {
             let start = Instant::now();
             let answer = tokio::time::timeout(config.bound, source.token()).await;
             let remaining = match answer {
-                Ok(Ok(handle)) => Some(handle.expires_at().saturating_duration_since(source.now())),
+                Ok(Ok(handle)) => Some(since.remaining(&handle)),
                 _ => None,
             };
             tally.record(start.elapsed(), remaining);
             tokio::time::sleep(config.every).await;
         }
-        tally.summary.store_failures = source.store_failures();
+        tally.summary.store_failures = source.status().store_failures;
         tally.summary
     })
 }
 
 fn run_blocking(config: &MemberConfig) -> Summary {
-    let request = config.request();
-    let mut builder =
-        zuora_oauth_ureq::TokenSource::builder(request.clone()).config(config.lifecycle());
-    if let Some(store) = config.store_builder() {
-        let store: BlockingRedisStore = store.build_blocking(&request).expect("a Redis store");
-        builder = builder.store(store, config.options());
+    let since = Since::new();
+    let mut builder = BlockingTokenSource::builder(config.request(), UreqTransport::new())
+        .with_config(config.lifecycle())
+        .with_clock(since.clock());
+    if let Some(store) = config.store() {
+        builder = builder
+            .with_store(store)
+            .with_store_options(config.options());
     }
     let source = builder.build();
     let mut tally = Tally::new(config.id);
@@ -244,11 +276,11 @@ fn run_blocking(config: &MemberConfig) -> Summary {
         let remaining = source
             .token_within(config.bound)
             .ok()
-            .map(|handle| handle.expires_at().saturating_duration_since(source.now()));
+            .map(|handle| since.remaining(&handle));
         tally.record(start.elapsed(), remaining);
         std::thread::sleep(config.every);
     }
-    tally.summary.store_failures = source.store_failures();
+    tally.summary.store_failures = source.status().store_failures;
     tally.summary
 }
 

@@ -10,9 +10,9 @@ mod trust;
 
 use std::net::TcpListener;
 
-use hyper_util::client::legacy::connect::Connect;
 use zuora_oauth_core::{ClientId, ClientSecret, Environment, Token, TokenRequest, TransportError};
-use zuora_oauth_hyper::{ConnectOptions, HyperTransport, Limits, ProxyPolicy, TrustRoots};
+use zuora_oauth_driver::{ConnectOptions, Limits, ProxyPolicy, Transport, TrustRoots};
+use zuora_oauth_hyper::HyperTransport;
 use zuora_oauth_testkit::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, MockServer};
 
 /// The demo client's token request to `base_url`.
@@ -25,12 +25,18 @@ fn token_request(base_url: &str) -> TokenRequest {
 }
 
 /// Sends the demo client's token request to `base_url` and reads the token.
-async fn fetch<C>(transport: &HyperTransport<C>, base_url: &str) -> Result<Token, TransportError>
-where
-    C: Connect + Clone + Send + Sync + 'static,
-{
+async fn fetch(transport: &HyperTransport, base_url: &str) -> Result<Token, TransportError> {
+    fetch_within(transport, base_url, Limits::default()).await
+}
+
+/// [`fetch`] within `limits`.
+async fn fetch_within(
+    transport: &HyperTransport,
+    base_url: &str,
+    limits: Limits,
+) -> Result<Token, TransportError> {
     let request = token_request(base_url);
-    let response = transport.send(request.to_http(), Limits::default()).await?;
+    let response = Transport::send(transport, request.to_http(), limits).await?;
     Ok(request
         .parse_response(&response)
         .expect("the mock's answer is a token"))

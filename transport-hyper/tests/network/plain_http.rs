@@ -5,11 +5,11 @@
 //! process.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::connect::proxy::Tunnel;
-use zuora_oauth_hyper::{ConnectOptions, HyperTransport};
+use zuora_oauth_driver::ConnectOptions;
+use zuora_oauth_hyper::HyperTransport;
 use zuora_oauth_testkit::{DEMO_CLIENT_SECRET, MockServer};
 
 use crate::recording_proxy::RecordingProxy;
@@ -70,7 +70,6 @@ fn tls() -> rustls::ClientConfig {
 #[ignore = "run in a child process by the tests above, with the proxy variables set"]
 async fn child_fetches_a_token_over_plain_http() {
     let base_url = from_parent("TEST_BASE_URL");
-    let connect_timeout = Duration::from_secs(10);
     let https = hyper_rustls::HttpsConnectorBuilder::new()
         .with_tls_config(tls())
         .https_or_http()
@@ -82,14 +81,13 @@ async fn child_fetches_a_token_over_plain_http() {
             fetch(&transport, &base_url).await
         }
         "with_connector" => {
-            let transport = HyperTransport::with_connector(https.build(), connect_timeout);
+            let transport = HyperTransport::with_connector(https.build());
             fetch(&transport, &base_url).await
         }
         "with_connector_tunnel" => {
             let proxy = from_parent("TEST_PROXY_URL").parse().unwrap();
             let tunnel = Tunnel::new(proxy, HttpConnector::new());
-            let transport =
-                HyperTransport::with_connector(https.wrap_connector(tunnel), connect_timeout);
+            let transport = HyperTransport::with_connector(https.wrap_connector(tunnel));
             fetch(&transport, &base_url).await
         }
         other => panic!("no way to build a transport named {other}"),

@@ -2,12 +2,10 @@
 //! tunnels with CONNECT and speaks TLS to the server inside the tunnel.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use zuora_oauth_core::TransportErrorKind;
-use zuora_oauth_hyper::{
-    ConnectOptions, HyperTransport, Proxy, ProxyConnector, ProxyPolicy, TrustRoots,
-};
+use zuora_oauth_driver::{ConnectOptions, Proxy, ProxyPolicy, TrustRoots};
+use zuora_oauth_hyper::{HyperTransport, ProxyConnector};
 use zuora_oauth_testkit::{DEMO_CLIENT_SECRET, MockServer};
 
 use crate::recording_proxy::RecordingProxy;
@@ -163,7 +161,7 @@ async fn your_own_tls_layer_over_the_proxy_connector_tunnels() {
         .https_or_http()
         .enable_http1()
         .wrap_connector(ProxyConnector::new(via(&proxy)));
-    let transport = HyperTransport::with_connector(https, Duration::from_secs(10));
+    let transport = HyperTransport::with_connector(https);
     fetch(&transport, &server.base_url()).await.unwrap();
     assert_tunnelled(&proxy, &server);
 }

@@ -2,7 +2,8 @@
 //! given.
 
 use zuora_oauth_core::TransportErrorKind;
-use zuora_oauth_hyper::{ConnectOptions, HyperTransport, ProxyPolicy, TrustRoots};
+use zuora_oauth_driver::{ConnectOptions, ProxyPolicy, TrustRoots};
+use zuora_oauth_hyper::HyperTransport;
 
 use crate::{fetch, tls_server, transport};
 

@@ -10,8 +10,9 @@ mod trust;
 use std::net::TcpListener;
 
 use zuora_oauth_core::{ClientId, ClientSecret, Environment, Token, TokenRequest, TransportError};
+use zuora_oauth_driver::{BlockingTransport, Limits, ProxyPolicy, TrustRoots};
 use zuora_oauth_testkit::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, MockServer};
-use zuora_oauth_ureq::{Limits, ProxyPolicy, TrustRoots, UreqTransport};
+use zuora_oauth_ureq::UreqTransport;
 
 /// The demo client's token request to `base_url`.
 fn token_request(base_url: &str) -> TokenRequest {
@@ -24,8 +25,17 @@ fn token_request(base_url: &str) -> TokenRequest {
 
 /// Sends the demo client's token request to `base_url` and reads the token.
 fn fetch(transport: &UreqTransport, base_url: &str) -> Result<Token, TransportError> {
+    fetch_within(transport, base_url, Limits::default())
+}
+
+/// [`fetch`] within `limits`.
+fn fetch_within(
+    transport: &UreqTransport,
+    base_url: &str,
+    limits: Limits,
+) -> Result<Token, TransportError> {
     let request = token_request(base_url);
-    let response = transport.send(request.to_http(), Limits::default())?;
+    let response = BlockingTransport::send(transport, request.to_http(), limits)?;
     Ok(request
         .parse_response(&response)
         .expect("the mock's answer is a token"))

@@ -4,8 +4,9 @@
 //! never receives the form. The variables are the process's, so each case runs in a child
 //! process.
 
+use zuora_oauth_driver::ConnectOptions;
 use zuora_oauth_testkit::{DEMO_CLIENT_SECRET, MockServer};
-use zuora_oauth_ureq::{ConnectOptions, UreqTransport};
+use zuora_oauth_ureq::UreqTransport;
 
 use crate::recording_proxy::RecordingProxy;
 use crate::{PROXY_VARIABLES, fetch, from_parent, run_child};

@@ -2,8 +2,9 @@
 //! tunnels with CONNECT and speaks TLS to the server inside the tunnel.
 
 use zuora_oauth_core::TransportErrorKind;
+use zuora_oauth_driver::{ConnectOptions, Proxy, ProxyPolicy, TrustRoots};
 use zuora_oauth_testkit::{DEMO_CLIENT_SECRET, MockServer};
-use zuora_oauth_ureq::{ConnectOptions, Proxy, ProxyPolicy, UreqTransport};
+use zuora_oauth_ureq::UreqTransport;
 
 use crate::recording_proxy::RecordingProxy;
 use crate::{env, fetch, from_parent, run_child, tls_server, trusting};
@@ -32,7 +33,7 @@ fn https_goes_through_an_explicit_proxy_in_a_connect_tunnel() {
     let (server, proxy) = (tls_server(), RecordingProxy::start());
     let transport =
         UreqTransport::with_options(ConnectOptions::default().with_trust(trusting(&server)))
-            .proxy(via(&proxy));
+            .with_proxy(via(&proxy));
     fetch(&transport, &server.base_url()).unwrap();
     assert_tunnelled(&proxy, &server);
     assert_eq!(server.token_request_count(), 1);
@@ -44,7 +45,7 @@ fn https_goes_through_the_proxy_the_environment_names() {
     let policy = env(&[("HTTPS_PROXY", &proxy.url()), ("NO_PROXY", "localhost")]);
     let transport =
         UreqTransport::with_options(ConnectOptions::default().with_trust(trusting(&server)))
-            .proxy(policy);
+            .with_proxy(policy);
     fetch(&transport, &server.base_url()).unwrap();
     assert_tunnelled(&proxy, &server);
     assert_eq!(server.token_request_count(), 1);
@@ -56,7 +57,7 @@ fn proxy_credentials_go_on_the_connect_request_and_nowhere_else() {
     let url = proxy.url_with_credentials("zuora-bot", "p%40ss%3Aw0rd");
     let transport =
         UreqTransport::with_options(ConnectOptions::default().with_trust(trusting(&server)))
-            .proxy(ProxyPolicy::via(Proxy::parse(&url).unwrap()));
+            .with_proxy(ProxyPolicy::via(Proxy::parse(&url).unwrap()));
     fetch(&transport, &server.base_url()).unwrap();
     let requests = proxy.requests();
     // base64("zuora-bot:p@ss:w0rd")
@@ -89,7 +90,7 @@ fn plain_http_never_goes_through_a_proxy() {
         ("http_proxy", &proxy.url()),
     ]);
     for policy in [everything, via(&proxy)] {
-        fetch(&UreqTransport::new().proxy(policy), &server.base_url()).unwrap();
+        fetch(&UreqTransport::new().with_proxy(policy), &server.base_url()).unwrap();
     }
     assert!(proxy.requests().is_empty(), "{:?}", proxy.requests());
     assert_eq!(server.token_request_count(), 2);
@@ -104,7 +105,7 @@ fn no_proxy_sends_matching_hosts_direct() {
     ]);
     fetch(
         &UreqTransport::with_options(ConnectOptions::default().with_trust(trusting(&server)))
-            .proxy(policy),
+            .with_proxy(policy),
         &server.base_url(),
     )
     .unwrap();
@@ -124,7 +125,7 @@ fn the_policy_overrides_a_proxy_set_on_your_agent() {
         )
         .build()
         .into();
-    let transport = UreqTransport::with_agent(agent).proxy(ProxyPolicy::none());
+    let transport = UreqTransport::with_agent(agent).with_proxy(ProxyPolicy::none());
     fetch(&transport, &server.base_url()).unwrap();
     assert!(proxy.requests().is_empty(), "{:?}", proxy.requests());
 }
@@ -136,7 +137,7 @@ fn a_proxy_refusing_the_tunnel_is_a_connect_error_without_secrets() {
         let url = proxy.url_with_credentials("zuora-bot", "hunter2");
         let transport =
             UreqTransport::with_options(ConnectOptions::default().with_trust(trusting(&server)))
-                .proxy(ProxyPolicy::via(Proxy::parse(&url).unwrap()));
+                .with_proxy(ProxyPolicy::via(Proxy::parse(&url).unwrap()));
         let error = fetch(&transport, &server.base_url()).unwrap_err();
         assert_eq!(error.kind(), TransportErrorKind::Connect, "{error}");
         let text = error.to_string();
@@ -158,7 +159,7 @@ fn an_unusable_proxy_in_the_environment_fails_https_naming_the_variable() {
     let policy = env(&[("ALL_PROXY", "socks5://zuora-bot:hunter2@127.0.0.1:1080")]);
     let error = fetch(
         &UreqTransport::with_options(ConnectOptions::default().with_trust(trusting(&server)))
-            .proxy(policy),
+            .with_proxy(policy),
         &server.base_url(),
     )
     .unwrap_err();
@@ -203,10 +204,10 @@ fn the_default_policy_is_the_process_environment_and_an_explicit_one_replaces_it
 #[ignore = "run in a child process by the_default_policy_is_the_process_environment_and_an_explicit_one_replaces_it"]
 fn child_fetches_a_token() {
     let pem = std::fs::read(from_parent("TEST_CERT_PEM")).unwrap();
-    let roots = zuora_oauth_ureq::TrustRoots::empty().with_pem(pem).unwrap();
+    let roots = TrustRoots::empty().with_pem(pem).unwrap();
     let transport = UreqTransport::with_options(ConnectOptions::default().with_trust(roots));
     let transport = match from_parent("TEST_POLICY").as_str() {
-        "none" => transport.proxy(ProxyPolicy::none()),
+        "none" => transport.with_proxy(ProxyPolicy::none()),
         _ => transport,
     };
     fetch(&transport, &from_parent("TEST_BASE_URL")).unwrap();

@@ -2,7 +2,8 @@
 //! given.
 
 use zuora_oauth_core::TransportErrorKind;
-use zuora_oauth_ureq::{ConnectOptions, TrustRoots, UreqTransport};
+use zuora_oauth_driver::{ConnectOptions, TrustRoots};
+use zuora_oauth_ureq::UreqTransport;
 
 use crate::{fetch, tls_server, trusting};
 

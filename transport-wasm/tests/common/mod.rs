@@ -19,8 +19,8 @@ use web_sys::{RequestInit, Response};
 use zuora_oauth_core::{
     ClientId, ClientSecret, Environment, Error, TokenRequest, TransportErrorKind,
 };
-use zuora_oauth_driver::{TokenError, TokenHandle};
-use zuora_oauth_wasm::TokenSource;
+use zuora_oauth_driver::{TokenError, TokenHandle, TokenSource};
+use zuora_oauth_wasm::FetchTransport;
 
 // ---- the mock server -------------------------------------------------------------------
 
@@ -194,7 +194,7 @@ pub async fn demo_request() -> TokenRequest {
 }
 
 pub fn source(request: TokenRequest) -> TokenSource {
-    TokenSource::new(request)
+    TokenSource::new(request, FetchTransport::new())
 }
 
 pub fn expect_err(result: Result<TokenHandle, TokenError>) -> TokenError {
@@ -205,11 +205,23 @@ pub fn expect_err(result: Result<TokenHandle, TokenError>) -> TokenError {
 }
 
 pub fn transport_kind(e: &TokenError) -> TransportErrorKind {
-    console_log!("{e}");
+    console_log!("{}", chain(e));
     match e.error() {
-        Error::Transport(t) => t.kind(),
+        Some(Error::Transport(t)) => t.kind(),
         other => panic!("expected a transport error, got {other:?}"),
     }
+}
+
+/// What an error says with its causes (`TokenError`'s own `Display` is only the source's
+/// layer; the details are in its `source()`, the core's error).
+pub fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text += &format!(": {c}");
+        cause = c.source();
+    }
+    text
 }
 
 /// Whether the tests run in Node (not a browser page or worker).
