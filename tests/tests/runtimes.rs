@@ -51,6 +51,13 @@ fn outside_a_runtime_the_error_says_so() {
     assert_eq!(error.kind(), TokenErrorKind::NoRuntime, "{error:?}");
     assert!(!error.is_transient(), "retrying does not help: {error:?}");
     assert!(error.to_string().contains("no tokio runtime"), "{error}");
+    // How to fix it, with the builder's real setter.
+    assert!(
+        error
+            .to_string()
+            .contains("TokenSourceBuilder::with_runtime"),
+        "{error}"
+    );
     assert_eq!(server.token_request_count(), 0);
 }
 

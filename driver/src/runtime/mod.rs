@@ -59,8 +59,8 @@ pub type BlockingJob = Box<dyn FnOnce() + Send + 'static>;
 ///
 /// The source picks tokio (feature `tokio`) on native targets and the JavaScript event loop
 /// on `wasm32` by itself; implement this trait, and pass it to
-/// [`TokenSourceBuilder::runtime`](crate::TokenSourceBuilder::runtime), to run on another
-/// executor.
+/// [`TokenSourceBuilder::with_runtime`](crate::TokenSourceBuilder::with_runtime), to run on
+/// another executor.
 pub trait Runtime: MaybeSend + 'static {
     /// Runs `task` to completion in the background, detached from the caller that started
     /// it (a caller that gives up must not cancel a fetch others wait for).
@@ -126,7 +126,7 @@ impl Runtime for Missing {
     }
     fn check(&self) -> Result<(), String> {
         Err("no async runtime: enable the feature `tokio`, or name one with \
-             `TokenSourceBuilder::runtime`"
+             `TokenSourceBuilder::with_runtime`"
             .into())
     }
 }

@@ -26,7 +26,8 @@ impl Runtime for TokioRuntime {
     fn check(&self) -> Result<(), String> {
         tokio::runtime::Handle::try_current().map(drop).map_err(|_| {
             "no tokio runtime: call the token source from inside a tokio runtime (with its \
-             time driver enabled), or name another runtime with `TokenSourceBuilder::runtime`"
+             time driver enabled), or name another runtime with \
+             `TokenSourceBuilder::with_runtime`"
                 .to_owned()
         })
     }
