@@ -3,19 +3,19 @@
 //! API call, `GET /v1/accounts/A00000001`, through a middleware that puts the token on it.
 //!
 //! ```sh
-//! cargo run --example call_api --features reqwest   # reqwest + reqwest-middleware
-//! cargo run --example call_api --features hyper     # hyper-util's client under tower
+//! cargo run --example call_api --features reqwest      # reqwest + reqwest-middleware
+//! cargo run --example call_api --features hyper,tower  # hyper-util's client under tower
 //! ```
 //!
 //! Against the real Zuora, use `Environment::ProdEu` (or another) and your credentials
 //! instead of the mock's.
 
-#[cfg(any(feature = "reqwest", feature = "hyper"))]
-use zuora_oauth::{ClientId, ClientSecret, Environment, TokenRequest};
-#[cfg(any(feature = "reqwest", feature = "hyper"))]
+#[cfg(any(feature = "reqwest", all(feature = "hyper", feature = "tower")))]
+use zuora_oauth::{ClientId, ClientSecret, Environment, TokenRequest, TokenSource};
+#[cfg(any(feature = "reqwest", all(feature = "hyper", feature = "tower")))]
 use zuora_oauth_testkit::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, MockServer};
 
-#[cfg(any(feature = "reqwest", feature = "hyper"))]
+#[cfg(any(feature = "reqwest", all(feature = "hyper", feature = "tower")))]
 fn token_request(zuora: &MockServer) -> Result<TokenRequest, zuora_oauth::InvalidInput> {
     Ok(TokenRequest::new(
         Environment::custom(&zuora.base_url())?,
@@ -27,15 +27,21 @@ fn token_request(zuora: &MockServer) -> Result<TokenRequest, zuora_oauth::Invali
 #[cfg(feature = "reqwest")]
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    use zuora_oauth::reqwest::{AuthorizeMiddleware, ReqwestTransport, TokenSource};
+    use reqwest_middleware::reqwest;
+    use zuora_oauth::reqwest::{AuthorizeMiddleware, ReqwestTransport};
 
     let zuora = MockServer::start()?;
-    // One reqwest client for the token call and the API calls (use yours:
-    // `ReqwestTransport::with_client(client)`; it then carries https token calls, while
-    // a plain-http one like this mock's goes direct, never through a proxy).
-    let transport = ReqwestTransport::new();
-    let client = transport.client().clone();
-    let source = TokenSource::builder_with(token_request(&zuora)?, transport).build();
+    // reqwest's TLS needs a rustls crypto provider: reqwest's default `rustls` feature
+    // brings one; with only zuora-oauth's features, install one before building a client.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    // One reqwest client for the token call and the API calls: an https token call goes
+    // through it (its pool, proxies and TLS), while a plain-http one like this mock's is
+    // sent directly, never through a proxy.
+    let client = reqwest::Client::new();
+    let source = TokenSource::new(
+        token_request(&zuora)?,
+        ReqwestTransport::with_client(client.clone()),
+    );
     let api = reqwest_middleware::ClientBuilder::new(client)
         .with(AuthorizeMiddleware::new(source))
         .build();
@@ -64,14 +70,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         response.status(),
         response
             .extensions()
-            .get::<zuora_oauth::driver::replay::Replayed>()
+            .get::<zuora_oauth::api::Replayed>()
             .is_some(),
         zuora.token_request_count()
     );
     Ok(())
 }
 
-#[cfg(all(feature = "hyper", not(feature = "reqwest")))]
+#[cfg(all(feature = "hyper", feature = "tower", not(feature = "reqwest")))]
 #[tokio::main]
 async fn main() -> Result<(), tower::BoxError> {
     use std::time::Duration;
@@ -79,10 +85,11 @@ async fn main() -> Result<(), tower::BoxError> {
     use bytes::Bytes;
     use http_body_util::{BodyExt, Empty};
     use tower::{Service, ServiceBuilder, ServiceExt};
-    use zuora_oauth::hyper::{AuthorizeLayer, TokenSource};
+    use zuora_oauth::hyper::HyperTransport;
+    use zuora_oauth::tower::AuthorizeLayer;
 
     let zuora = MockServer::start()?;
-    let source = TokenSource::new(token_request(&zuora)?);
+    let source = TokenSource::new(token_request(&zuora)?, HyperTransport::new());
     let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
         .build_http::<Empty<Bytes>>();
     let mut api = ServiceBuilder::new()
@@ -102,9 +109,10 @@ async fn main() -> Result<(), tower::BoxError> {
     Ok(())
 }
 
-#[cfg(not(any(feature = "reqwest", feature = "hyper")))]
+#[cfg(not(any(feature = "reqwest", all(feature = "hyper", feature = "tower"))))]
 fn main() {
     eprintln!(
-        "run it with a transport: cargo run --example call_api --features reqwest (or hyper)"
+        "run it with a transport: cargo run --example call_api --features reqwest (or \
+         hyper,tower)"
     );
 }

@@ -21,8 +21,11 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use tower::{Service, ServiceExt};
-use zuora_oauth_benches::{Timed, bench_mode, interleave, median_min_max};
+use zuora_oauth_benches::{Timed, bench_mode, interleave, median_min_max, ready};
 use zuora_oauth_core::{ClientId, ClientSecret, Environment, LifecycleConfig, TokenRequest};
+use zuora_oauth_driver::tower::{Authorize, AuthorizeLayer};
+use zuora_oauth_driver::{BlockingTokenSource, TokenSource};
+use zuora_oauth_hyper::HyperTransport;
 use zuora_oauth_testkit::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, MockServer};
 
 type HyperClient = Client<HttpConnector, Empty<Bytes>>;
@@ -34,11 +37,11 @@ struct Setup {
     /// `Authorization: Bearer …` of a live token, for the bare calls.
     bearer: http::HeaderValue,
     hyper: HyperClient,
-    layer: zuora_oauth_hyper::Authorize<HyperClient>,
+    layer: Authorize<HyperClient>,
     /// For the 401 path: its own source, whose token budget (10 a minute by default, a
     /// guard against storms) does not stop a benchmark that revokes every token.
-    layer_401: zuora_oauth_hyper::Authorize<HyperClient>,
-    source_401: zuora_oauth_hyper::TokenSource,
+    layer_401: Authorize<HyperClient>,
+    source_401: TokenSource,
     reqwest: reqwest::Client,
     /// reqwest-middleware's client with no middleware: what the framework itself costs.
     chain: reqwest_middleware::ClientWithMiddleware,
@@ -71,26 +74,20 @@ impl Setup {
         let (hyper, layer, layer_401, source_401, bearer, reqwest, middleware) =
             runtime.block_on(async {
                 let hyper: HyperClient = Client::builder(TokioExecutor::new()).build_http();
-                let source = zuora_oauth_hyper::TokenSource::new(request(&server));
+                let source = TokenSource::new(request(&server), HyperTransport::new());
                 let bearer = source.token().await.unwrap().bearer_header();
-                let layer = tower::Layer::layer(
-                    &zuora_oauth_hyper::AuthorizeLayer::new(source.clone()),
-                    hyper.clone(),
-                );
+                let layer =
+                    tower::Layer::layer(&AuthorizeLayer::new(source.clone()), hyper.clone());
                 let unlimited = LifecycleConfig::default().with_max_requests_per_minute(u32::MAX);
-                let source_401 = zuora_oauth_hyper::TokenSource::builder(request(&server))
-                    .config(unlimited)
+                let source_401 = TokenSource::builder(request(&server), HyperTransport::new())
+                    .with_config(unlimited)
                     .build();
                 source_401.token().await.unwrap();
-                let layer_401 = tower::Layer::layer(
-                    &zuora_oauth_hyper::AuthorizeLayer::new(source_401.clone()),
-                    hyper.clone(),
-                );
+                let layer_401 =
+                    tower::Layer::layer(&AuthorizeLayer::new(source_401.clone()), hyper.clone());
                 let reqwest = reqwest::Client::new();
                 let transport = zuora_oauth_reqwest::ReqwestTransport::with_client(reqwest.clone());
-                let reqwest_source =
-                    zuora_oauth_reqwest::TokenSource::builder_with(request(&server), transport)
-                        .build();
+                let reqwest_source = TokenSource::new(request(&server), transport);
                 reqwest_source.token().await.unwrap();
                 let middleware = reqwest_middleware::ClientBuilder::new(reqwest.clone())
                     .with(zuora_oauth_reqwest::AuthorizeMiddleware::new(
@@ -101,16 +98,11 @@ impl Setup {
                     hyper, layer, layer_401, source_401, bearer, reqwest, middleware,
                 )
             });
-        let ureq_source = zuora_oauth_ureq::TokenSource::new(request(&server));
+        let ureq_source =
+            BlockingTokenSource::new(request(&server), zuora_oauth_ureq::UreqTransport::new());
         ureq_source.token().unwrap();
         let config = || ureq::Agent::config_builder().http_status_as_error(false);
-        let ureq_middleware = config()
-            .middleware(zuora_oauth_ureq::AuthorizeMiddleware::new(
-                ureq_source,
-                config().build().new_agent(),
-            ))
-            .build()
-            .new_agent();
+        let ureq_middleware = zuora_oauth_ureq::AuthorizeMiddleware::new(ureq_source).agent(config);
         Self {
             server,
             runtime,
@@ -210,9 +202,11 @@ impl Setup {
         // The token is revoked before each call: 401, one new token, one replay.
         let tower_401: Timed = Box::new(|n| {
             self.run_async(n, || async {
-                self.source_401
-                    .with_cached(|t| self.server.revoke_token(t.access_token().secret()))
-                    .expect("a cached token");
+                // The source's current token: a hit (`ready` panics if it is not ready at
+                // once), the last replay fetched it.
+                let token = ready(self.source_401.token()).expect("a cached token");
+                self.server.revoke_token(token.access_token().secret());
+                drop(token);
                 let mut layer = self.layer_401.clone();
                 let ready = layer.ready().await.unwrap();
                 read_hyper(ready.call(self.get()).await.unwrap()).await

@@ -7,6 +7,9 @@
 //! time reported per iteration is the time per operation on each thread (the slowest
 //! thread's), and the throughput criterion prints is the total over all threads.
 //!
+//! A hit is `token()` (it clones the handle: two `Arc` counts) or `authorize()` on a
+//! request to the token's environment; sources have no other way to read a token.
+//!
 //! The sources use their default clock (`coarsetime`, `CLOCK_MONOTONIC_COARSE`) and hold a
 //! token fetched once from the testkit's mock server on 127.0.0.1 (lifetime one day, so
 //! that no refresh starts during the run).
@@ -20,17 +23,21 @@ use std::time::Duration;
 use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, measurement::WallTime};
 use zuora_oauth_benches::{Timed, bench_mode, interleave, median_min_max, on_threads, ready};
 use zuora_oauth_core::{ClientId, ClientSecret, Environment, Timestamp, Token, TokenRequest};
-use zuora_oauth_driver::Clock;
+use zuora_oauth_driver::{BlockingTokenSource, Clock, TokenSource};
+use zuora_oauth_hyper::HyperTransport;
 use zuora_oauth_testkit::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, MockServer};
+use zuora_oauth_ureq::UreqTransport;
 
 struct Sources {
     _server: MockServer,
     _runtime: tokio::runtime::Runtime,
-    hyper: zuora_oauth_hyper::TokenSource,
+    hyper: TokenSource,
     /// The same source with a clock that always reads the same time (a call, no kernel
     /// data): its hit path without the clock read.
-    frozen: zuora_oauth_hyper::TokenSource,
-    ureq: zuora_oauth_ureq::TokenSource,
+    frozen: TokenSource,
+    ureq: BlockingTokenSource,
+    /// A call to the token's environment (the sources authorize no other).
+    api_call: String,
     baseline: Mutex<Option<Arc<Token>>>,
     /// What the sources' hit path reads the time as, for the clock rows.
     origin: coarsetime::Instant,
@@ -54,10 +61,10 @@ impl Sources {
             .build()
             .unwrap();
         let (hyper, frozen) = runtime.block_on(async {
-            let source = zuora_oauth_hyper::TokenSource::new(request.clone());
+            let source = TokenSource::new(request.clone(), HyperTransport::new());
             source.token().await.expect("hyper source gets a token");
-            let frozen = zuora_oauth_hyper::TokenSource::builder(request.clone())
-                .clock(Clock::new(
+            let frozen = TokenSource::builder(request.clone(), HyperTransport::new())
+                .with_clock(Clock::new(
                     || Duration::from_secs(1),
                     std::time::SystemTime::now,
                 ))
@@ -65,10 +72,11 @@ impl Sources {
             frozen.token().await.expect("hyper source gets a token");
             (source, frozen)
         });
-        let ureq = zuora_oauth_ureq::TokenSource::new(request);
+        let ureq = BlockingTokenSource::new(request, UreqTransport::new());
         let token = ureq.token().expect("ureq source gets a token");
         assert_eq!(server.token_request_count(), 3);
         Self {
+            api_call: server.api_url("/v1/catalog/products"),
             _server: server,
             _runtime: runtime,
             hyper,
@@ -88,10 +96,11 @@ fn rdtsc() -> u64 {
     unsafe { std::arch::x86_64::_rdtsc() }
 }
 
-fn api_call() -> http::Request<()> {
-    http::Request::get("https://rest.zuora.com/v1/catalog/products")
-        .body(())
-        .unwrap()
+impl Sources {
+    /// A request to authorize: a Zuora API call in the token's environment.
+    fn api_call(&self) -> http::Request<()> {
+        http::Request::get(&self.api_call).body(()).unwrap()
+    }
 }
 
 /// Where the rows go: criterion, or the interleaved runner.
@@ -181,40 +190,33 @@ fn rows<'s>(r: &mut impl Rows<'s>, s: &'s Sources) {
         black_box(rdtsc());
     });
     // The driver's hit path without the clock read (a constant clock).
-    r.row("driver/with_cached (constant clock)", unit, move |_| {
-        black_box(s.frozen.with_cached(|h| h.generation()));
+    r.row("driver/token (constant clock)", unit, move |_| {
+        black_box(ready(s.frozen.token()).unwrap());
     });
 
-    // hyper's TokenSource: the async calls are polled once (a hit is ready at once).
-    r.row("hyper/with_cached", unit, move |_| {
-        black_box(s.hyper.with_cached(|h| h.generation()));
-    });
-    r.row("hyper/cached (clones the handle)", unit, move |_| {
-        black_box(s.hyper.cached());
-    });
-    r.row("hyper/with_token", unit, move |_| {
-        black_box(ready(s.hyper.with_token(|h| h.generation())).unwrap());
-    });
+    // The async TokenSource over hyper: the calls are polled once (a hit is ready at once).
     r.row("hyper/token (clones the handle)", unit, move |_| {
         black_box(ready(s.hyper.token()).unwrap());
     });
-    r.row("hyper/authorize", api_call, move |request| {
-        black_box(ready(s.hyper.authorize(request)).unwrap());
-    });
+    r.row(
+        "hyper/authorize",
+        || s.api_call(),
+        move |request| {
+            black_box(ready(s.hyper.authorize(request)).unwrap());
+        },
+    );
 
-    // ureq's TokenSource.
-    r.row("ureq/with_token", unit, move |_| {
-        black_box(s.ureq.with_token(|h| h.generation()).unwrap());
-    });
-    r.row("ureq/cached (clones the handle)", unit, move |_| {
-        black_box(s.ureq.cached());
-    });
+    // The BlockingTokenSource over ureq.
     r.row("ureq/token (clones the handle)", unit, move |_| {
         black_box(s.ureq.token().unwrap());
     });
-    r.row("ureq/authorize", api_call, move |request| {
-        black_box(s.ureq.authorize(request).unwrap());
-    });
+    r.row(
+        "ureq/authorize",
+        || s.api_call(),
+        move |request| {
+            black_box(s.ureq.authorize(request).unwrap());
+        },
+    );
 
     // The baseline: lock, clone the Arc, unlock (the clone is dropped after use).
     r.row("baseline/Mutex<Option<Arc<Token>>>", unit, move |_| {

@@ -1,5 +1,5 @@
 //! Loopback round trip: one token request over each adapter's transport
-//! (`HyperTransport::send`, `UreqTransport::send`) against the testkit's mock server on
+//! (`Transport::send` of a `HyperTransport`, `BlockingTransport::send` of a `UreqTransport`) against the testkit's mock server on
 //! 127.0.0.1, next to a raw client sending the same bytes (a hyper-util client; a ureq
 //! `Agent` configured like the adapter's). The ratio is the adapter's own overhead: its
 //! timeout, body cap, error mapping and body conversion. Connections are kept alive, so this
@@ -20,6 +20,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use zuora_oauth_core::{ClientId, ClientSecret, Environment, TokenRequest};
+use zuora_oauth_driver::{BlockingTransport, Limits, Transport};
 use zuora_oauth_testkit::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, MockServer};
 
 /// Prints how many connections the last sample used (distinct client ports in the server's
@@ -101,9 +102,11 @@ fn roundtrip(c: &mut Criterion) {
             "hyper/HyperTransport::send",
             Box::new(|| {
                 let response = stale_once(|| {
-                    runtime.block_on(
-                        transport.send(request.to_http(), zuora_oauth_driver::Limits::default()),
-                    )
+                    runtime.block_on(Transport::send(
+                        &transport,
+                        request.to_http(),
+                        Limits::default(),
+                    ))
                 });
                 check(response.status());
                 black_box(response);
@@ -129,9 +132,9 @@ fn roundtrip(c: &mut Criterion) {
         (
             "ureq/UreqTransport::send",
             Box::new(|| {
-                let response = ureq_transport
-                    .send(request.to_http(), zuora_oauth_driver::Limits::default())
-                    .unwrap();
+                let response =
+                    BlockingTransport::send(&ureq_transport, request.to_http(), Limits::default())
+                        .unwrap();
                 check(response.status());
                 black_box(response);
             }),
@@ -151,8 +154,8 @@ fn roundtrip(c: &mut Criterion) {
             Box::new(|| {
                 let with_timeouts = agent
                     .configure_request(request.to_http())
-                    .timeout_global(Some(Duration::from_secs(30)))
-                    .timeout_connect(Some(Duration::from_secs(30)))
+                    .timeout_global(Some(Limits::default().timeout()))
+                    .timeout_connect(Some(Limits::default().connect_timeout()))
                     .build();
                 let response = agent.run(with_timeouts).unwrap();
                 let (parts, mut body) = response.into_parts();

@@ -4,7 +4,8 @@
 //! tasks for hyper, 64 threads for ureq): the token requests the server received (must be 1
 //! each time) and the wall time from the callers' release (a barrier) until the last caller
 //! holds a token. Next to it, the naive baseline: every caller sends its own request with
-//! the same transport (`HyperTransport::send` / `UreqTransport::send`) and parses the answer.
+//! the same transport (`Transport::send` of a `HyperTransport` / `BlockingTransport::send` of
+//! a `UreqTransport`) and parses the answer.
 //!
 //! Not a criterion bench: it prints a Markdown table (median, min and max over `STORM_REPS`
 //! runs, default 15). Without `--bench` (as under `cargo test --benches`) it runs one small
@@ -18,8 +19,12 @@ use std::time::{Duration, Instant};
 
 use zuora_oauth_benches::{bench_mode, median_min_max};
 use zuora_oauth_core::{ClientId, ClientSecret, Environment, LifecycleConfig, TokenRequest};
-use zuora_oauth_driver::Clock;
+use zuora_oauth_driver::{
+    BlockingTokenSource, BlockingTransport, Clock, Limits, TokenSource, Transport,
+};
+use zuora_oauth_hyper::HyperTransport;
 use zuora_oauth_testkit::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, MockServer};
+use zuora_oauth_ureq::UreqTransport;
 
 /// A clock moved by hand, read by the sources through their `clock` hook.
 #[derive(Clone, Default)]
@@ -150,10 +155,10 @@ fn hyper_round(server: &MockServer, callers: usize) -> [(&'static str, &'static 
     let clock = ManualClock::default();
     let source = runtime.block_on(async {
         let clock = clock.clone();
-        zuora_oauth_hyper::TokenSource::builder(token_request(server))
-            .config(config())
-            .clock(Clock::new(move || clock.now(), std::time::SystemTime::now))
-            .seed(7)
+        TokenSource::builder(token_request(server), HyperTransport::new())
+            .with_config(config())
+            .with_clock(Clock::new(move || clock.now(), std::time::SystemTime::now))
+            .with_seed(7)
             .build()
     });
     let ask = || {
@@ -166,15 +171,12 @@ fn hyper_round(server: &MockServer, callers: usize) -> [(&'static str, &'static 
 
     // The baseline: every caller sends and parses its own request with the same transport
     // (a fresh one, so that startup opens its connections too).
-    let transport = runtime.block_on(async { zuora_oauth_hyper::HyperTransport::new() });
+    let transport = runtime.block_on(async { HyperTransport::new() });
     let request = Arc::new(token_request(server));
     let naive = || {
         let (transport, request) = (transport.clone(), Arc::clone(&request));
         async move {
-            match transport
-                .send(request.to_http(), zuora_oauth_driver::Limits::default())
-                .await
-            {
+            match Transport::send(&transport, request.to_http(), Limits::default()).await {
                 Ok(response) => request.parse_response(&response).is_ok(),
                 Err(_) => false,
             }
@@ -195,10 +197,10 @@ fn ureq_round(server: &MockServer, callers: usize) -> [(&'static str, &'static s
     let clock = ManualClock::default();
     let source = {
         let clock = clock.clone();
-        zuora_oauth_ureq::TokenSource::builder(token_request(server))
-            .config(config())
-            .clock(Clock::new(move || clock.now(), std::time::SystemTime::now))
-            .seed(7)
+        BlockingTokenSource::builder(token_request(server), UreqTransport::new())
+            .with_config(config())
+            .with_clock(Clock::new(move || clock.now(), std::time::SystemTime::now))
+            .with_seed(7)
             .build()
     };
     let ask = move || source.token().is_ok();
@@ -206,10 +208,10 @@ fn ureq_round(server: &MockServer, callers: usize) -> [(&'static str, &'static s
     clock.set(Duration::from_secs(3600));
     let expiry = thread_storm(server, callers, ask);
 
-    let transport = zuora_oauth_ureq::UreqTransport::new();
+    let transport = UreqTransport::new();
     let request = Arc::new(token_request(server));
     let naive =
-        move || match transport.send(request.to_http(), zuora_oauth_driver::Limits::default()) {
+        move || match BlockingTransport::send(&transport, request.to_http(), Limits::default()) {
             Ok(response) => request.parse_response(&response).is_ok(),
             Err(_) => false,
         };

@@ -8,7 +8,11 @@ use std::time::Duration;
 
 use common::{Driver, Setup, eventually};
 use zuora_oauth_core::{ClientId, ClientSecret, Environment, TokenRequest};
+use zuora_oauth_driver::{BlockingTokenSource, TokenSource};
+use zuora_oauth_hyper::HyperTransport;
+use zuora_oauth_reqwest::ReqwestTransport;
 use zuora_oauth_testkit::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, Fault, MockServer};
+use zuora_oauth_ureq::UreqTransport;
 
 matrix!(
     callers_that_give_up_never_cancel_the_shared_fetch,
@@ -26,7 +30,7 @@ fn callers_that_give_up_never_cancel_the_shared_fetch<D: Driver>() {
     server.push_fault(Fault::delay_headers(Duration::from_millis(1500)));
 
     let mut gave_up = 0;
-    while source.cached().is_none() && gave_up < 5 {
+    while source.current().is_none() && gave_up < 5 {
         match source.token_within(Duration::from_millis(50)) {
             None => gave_up += 1,
             Some(r) => panic!("{}: answered before the slow server did: {r:?}", D::NAME),
@@ -35,7 +39,7 @@ fn callers_that_give_up_never_cancel_the_shared_fetch<D: Driver>() {
     assert!(gave_up >= 1, "{}", D::NAME);
     // Nobody is waiting any more, yet the request completes and the token is cached.
     assert!(
-        eventually(Duration::from_secs(10), || source.cached().is_some()),
+        eventually(Duration::from_secs(10), || source.current().is_some()),
         "{}: the abandoned request never completed",
         D::NAME
     );
@@ -57,9 +61,10 @@ fn dropping_the_source_frees_the_token<D: Driver>() {
     // Hits on other threads too.
     std::thread::scope(|s| {
         for _ in 0..4 {
-            s.spawn(|| assert!(source.cached().is_some()));
+            s.spawn(|| assert_eq!(source.token().unwrap().generation(), token.generation()));
         }
     });
+    assert_eq!(server.token_request_count(), 1, "{}: not hits", D::NAME);
     let weak = Arc::downgrade(token.token());
     drop(token);
     drop(source);
@@ -77,9 +82,10 @@ fn an_invalidated_token_is_freed_once_replaced<D: Driver>() {
     let old = source.token().unwrap();
     std::thread::scope(|s| {
         for _ in 0..4 {
-            s.spawn(|| assert!(source.cached().is_some()));
+            s.spawn(|| assert_eq!(source.token().unwrap().generation(), old.generation()));
         }
     });
+    assert_eq!(server.token_request_count(), 1, "{}: not hits", D::NAME);
     assert!(source.invalidate(old.generation()));
     let weak = Arc::downgrade(old.token());
     drop(old);
@@ -89,11 +95,7 @@ fn an_invalidated_token_is_freed_once_replaced<D: Driver>() {
         "{}: the old token is still held",
         D::NAME
     );
-    assert!(
-        source
-            .cached()
-            .is_some_and(|c| c.generation() == new.generation())
-    );
+    assert_eq!(source.current(), Some(new.generation()));
 }
 
 /// A refresh in flight when the source is dropped does not keep the source's state (and its
@@ -134,16 +136,34 @@ fn request(server: &MockServer) -> TokenRequest {
 #[test]
 fn a_panicking_caller_does_not_wedge_blocking_callers() {
     let server = MockServer::builder().start().unwrap();
-    let source = zuora_oauth_ureq::TokenSource::new(request(&server));
-    // A caller's closure panics on a fresh token: the source stays usable.
+    let source = BlockingTokenSource::new(request(&server), UreqTransport::new());
+    // A caller panics with a fresh token in hand, and another after authorizing a call:
+    // the source stays usable.
     let token = source.token().unwrap();
     let panicked = std::thread::spawn({
         let source = source.clone();
-        move || source.with_token(|_| panic!("caller bug")).map(|_| ())
+        move || {
+            let _token = source.token().unwrap();
+            panic!("caller bug")
+        }
+    })
+    .join();
+    assert!(panicked.is_err());
+    let panicked = std::thread::spawn({
+        let (source, url) = (source.clone(), server.protected_url());
+        move || {
+            let mut call = http::Request::get(url).body(()).unwrap();
+            source.authorize(&mut call).unwrap();
+            panic!("caller bug")
+        }
     })
     .join();
     assert!(panicked.is_err());
     assert_eq!(source.token().unwrap().generation(), token.generation());
+    // The slow path too: a new token after an invalidation.
+    assert!(source.invalidate(token.generation()));
+    assert!(source.token().unwrap().generation() > token.generation());
+    assert_eq!(server.token_request_count(), 2);
 }
 
 /// The sources can be shared across threads, and the async source's futures can be spawned
@@ -152,16 +172,18 @@ fn a_panicking_caller_does_not_wedge_blocking_callers() {
 fn sources_are_send_and_sync_and_their_futures_are_send() {
     fn shareable<T: Send + Sync + Clone + 'static>() {}
     fn send<T: Send>(_: &T) {}
-    shareable::<zuora_oauth_hyper::TokenSource>();
-    shareable::<zuora_oauth_ureq::TokenSource>();
-    shareable::<zuora_oauth_reqwest::TokenSource>();
+    shareable::<TokenSource>();
+    shareable::<BlockingTokenSource>();
     shareable::<zuora_oauth_driver::TokenHandle>();
     let server = MockServer::builder().start().unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let _guard = runtime.enter();
-    let source = zuora_oauth_hyper::TokenSource::new(request(&server));
-    let mut call = http::Request::get(server.protected_url()).body(()).unwrap();
-    send(&source.token());
-    send(&source.with_token(|t| t.generation()));
-    send(&source.authorize(&mut call));
+    for source in [
+        TokenSource::new(request(&server), HyperTransport::new()),
+        TokenSource::new(request(&server), ReqwestTransport::new()),
+    ] {
+        let mut call = http::Request::get(server.protected_url()).body(()).unwrap();
+        send(&source.token());
+        send(&source.authorize(&mut call));
+    }
 }

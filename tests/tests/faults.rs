@@ -8,7 +8,7 @@ mod common;
 use std::time::Duration;
 
 use common::leaks;
-use common::{Driver, Setup, closed_port, secret};
+use common::{Driver, Setup, chain, closed_port, secret};
 use zuora_oauth_core::{Error, Problem, TransportErrorKind};
 use zuora_oauth_driver::TokenError;
 use zuora_oauth_testkit::{
@@ -33,11 +33,11 @@ fn run<D: Driver>(fault: Fault, check: impl Fn(&TokenError) -> bool) {
     setup.clock.set(Duration::from_secs(3600)); // expired: the next call must fetch
     server.push_fault(fault.clone());
     let err = source.token().unwrap_err();
-    seen += &format!("{err:?} {err} {:?} {}", err.error(), err.error());
+    seen += &format!("{err:?} {err} {:?} {}", err.error(), chain(&err));
     assert!(check(&err), "{} / {fault:?}: unexpected {err:?}", D::NAME);
     // The failure is reported without a new request while the backoff runs…
     let again = source.token().unwrap_err();
-    seen += &format!("{again:?} {again}");
+    seen += &format!("{again:?} {}", chain(&again));
     assert_eq!(server.token_request_count(), 2, "{} / {fault:?}", D::NAME);
     // …and the source recovers once it ends (a transient failure), or once reset (a
     // permanent one, which no time alone retries).
@@ -90,21 +90,21 @@ fn run<D: Driver>(fault: Fault, check: impl Fn(&TokenError) -> bool) {
 }
 
 fn transport(kind: TransportErrorKind) -> impl Fn(&TokenError) -> bool {
-    move |e| matches!(e.error(), Error::Transport(t) if t.kind() == kind)
+    move |e| matches!(e.error(), Some(Error::Transport(t)) if t.kind() == kind)
 }
 
 fn server_error(status: u16) -> impl Fn(&TokenError) -> bool {
-    move |e| matches!(e.error(), Error::Server(r) if r.status() == status)
+    move |e| matches!(e.error(), Some(Error::Server(r)) if r.status() == status)
 }
 
 fn unexpected(check: fn(&Problem) -> bool) -> impl Fn(&TokenError) -> bool {
-    move |e| matches!(e.error(), Error::UnexpectedResponse { problem, .. } if check(problem))
+    move |e| matches!(e.error(), Some(Error::UnexpectedResponse { problem, .. }) if check(problem))
 }
 
 fn rate_limited(retry_after: Option<Duration>) -> impl Fn(&TokenError) -> bool {
     move |e| match e.error() {
-        Error::RateLimited(_) => {
-            let got = e.error().retry_after();
+        Some(error @ Error::RateLimited(_)) => {
+            let got = error.retry_after();
             let in_window = match (got, retry_after) {
                 // An HTTP date has one-second resolution.
                 (Some(g), Some(w)) => g <= w && g + Duration::from_secs(1) >= w,

@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use zuora_oauth_core::{ClientId, ClientSecret, Environment, Error, TokenRequest};
+use zuora_oauth_core::{ClientId, ClientSecret, Environment, TokenRequest};
+use zuora_oauth_driver::{TokenErrorKind, TokenSource};
+use zuora_oauth_hyper::HyperTransport;
 use zuora_oauth_testkit::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, Fault, MockServer};
 
 fn request(server: &MockServer) -> TokenRequest {
@@ -22,7 +24,7 @@ fn works_on_a_current_thread_runtime() {
         .build()
         .unwrap();
     runtime.block_on(async {
-        let source = zuora_oauth_hyper::TokenSource::new(request(&server));
+        let source = TokenSource::new(request(&server), HyperTransport::new());
         server.push_fault(Fault::delay_headers(Duration::from_millis(300)));
         // A caller that gives up, then callers that wait: one request in all.
         assert!(
@@ -42,11 +44,20 @@ fn outside_a_runtime_the_error_says_so() {
     let server = MockServer::start().unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     // Built inside a runtime (hyper-util's client needs one), called outside it.
-    let source = runtime.block_on(async { zuora_oauth_hyper::TokenSource::new(request(&server)) });
+    let source =
+        runtime.block_on(async { TokenSource::new(request(&server), HyperTransport::new()) });
     let outside = futures_block_on(source.token());
     let error = outside.unwrap_err();
-    assert!(matches!(error.error(), Error::Transport(_)), "{error:?}");
+    assert_eq!(error.kind(), TokenErrorKind::NoRuntime, "{error:?}");
+    assert!(!error.is_transient(), "retrying does not help: {error:?}");
     assert!(error.to_string().contains("no tokio runtime"), "{error}");
+    // How to fix it, with the builder's real setter.
+    assert!(
+        error
+            .to_string()
+            .contains("TokenSourceBuilder::with_runtime"),
+        "{error}"
+    );
     assert_eq!(server.token_request_count(), 0);
 }
 

@@ -270,7 +270,7 @@ fn a_failed_refresh_returns_the_401_marked<S: Stack>() {
     match not_retried.reason() {
         NotRetriedReason::RefreshFailed(e) => {
             assert!(
-                matches!(e.error(), Error::Server(r) if r.status() == 503),
+                matches!(e.error(), Some(Error::Server(r)) if r.status() == 503),
                 "{e:?}"
             )
         }

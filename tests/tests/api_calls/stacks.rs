@@ -12,6 +12,8 @@ use http_body_util::{BodyExt, Either, Full};
 use tower::{Service, ServiceBuilder, ServiceExt};
 use zuora_oauth_core::{ClientId, ClientSecret, Environment, TokenRequest};
 use zuora_oauth_driver::api::{ApiOptions, NotRetried, Replayed};
+use zuora_oauth_driver::tower::{Authorize, AuthorizeLayer};
+use zuora_oauth_driver::{BlockingTokenSource, TokenSource};
 use zuora_oauth_testkit::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, MockServer};
 
 /// The body of a call.
@@ -191,8 +193,9 @@ impl Stack for Reqwest {
         let runtime = runtime();
         let client = reqwest::Client::new();
         let transport = zuora_oauth_reqwest::ReqwestTransport::with_client(client.clone());
-        let source = zuora_oauth_reqwest::TokenSource::builder_with(request, transport).build();
-        let middleware = zuora_oauth_reqwest::AuthorizeMiddleware::new(source).options(options);
+        let source = TokenSource::new(request, transport);
+        let middleware =
+            zuora_oauth_reqwest::AuthorizeMiddleware::new(source).with_options(options);
         let client = reqwest_middleware::ClientBuilder::new(client)
             .with(middleware)
             .build();
@@ -216,7 +219,7 @@ impl Stack for Reqwest {
 /// The body type of the tower stack: JSON it can copy, or a boxed stream it cannot.
 type TowerBody = Either<Full<Bytes>, BoxBody<Bytes, Infallible>>;
 type TowerService = tower::timeout::Timeout<
-    zuora_oauth_hyper::Authorize<
+    Authorize<
         hyper_util::client::legacy::Client<
             hyper_util::client::legacy::connect::HttpConnector,
             TowerBody,
@@ -240,8 +243,9 @@ impl Tower {
             Payload::Stream(json) => Either::Right(Full::new(Bytes::from(json)).boxed()),
         };
         let request = request.body(body).unwrap();
-        let service = self.service.ready().await.map_err(|e| e.to_string())?;
-        let response = service.call(request).await.map_err(|e| e.to_string())?;
+        // An error as its whole chain, as a user who prints it all sees it.
+        let service = self.service.ready().await.map_err(|e| chain(&*e))?;
+        let response = service.call(request).await.map_err(|e| chain(&*e))?;
         let (parts, body) = response.into_parts();
         let body = body.collect().await.map_err(|e| e.to_string())?.to_bytes();
         Ok(Outcome::of(
@@ -257,13 +261,13 @@ impl Stack for Tower {
     fn new(request: TokenRequest, options: ApiOptions) -> Self {
         let runtime = runtime();
         let service = runtime.block_on(async {
-            let source = zuora_oauth_hyper::TokenSource::new(request);
+            let source = TokenSource::new(request, zuora_oauth_hyper::HyperTransport::new());
             let client =
                 hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
                     .build_http::<TowerBody>();
             ServiceBuilder::new()
                 .timeout(Duration::from_secs(30))
-                .layer(zuora_oauth_hyper::AuthorizeLayer::new(source).options(options))
+                .layer(AuthorizeLayer::new(source).with_options(options))
                 .service(client)
         });
         Self {
@@ -296,15 +300,12 @@ impl Stack for Ureq {
     const NAME: &'static str = "ureq";
 
     fn new(request: TokenRequest, options: ApiOptions) -> Self {
-        let source = zuora_oauth_ureq::TokenSource::new(request);
-        let config = || ureq::Agent::config_builder().http_status_as_error(false);
-        let middleware =
-            zuora_oauth_ureq::AuthorizeMiddleware::new(source, config().build().new_agent())
-                .options(options)
-                .replay_limit(UREQ_REPLAY_LIMIT);
-        Self {
-            agent: config().middleware(middleware).build().new_agent(),
-        }
+        let source = BlockingTokenSource::new(request, zuora_oauth_ureq::UreqTransport::new());
+        let agent = zuora_oauth_ureq::AuthorizeMiddleware::new(source)
+            .with_options(options)
+            .with_replay_limit(UREQ_REPLAY_LIMIT)
+            .agent(|| ureq::Agent::config_builder().http_status_as_error(false));
+        Self { agent }
     }
 
     fn call(&self, call: &Call) -> Result<Outcome, String> {
@@ -338,6 +339,14 @@ impl Stack for Ureq {
             .collect();
         threads.into_iter().map(|t| t.join().unwrap()).collect()
     }
+}
+
+/// Every message of `error`'s chain, joined by ": " (what `{:#}` with anyhow shows).
+fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    std::iter::successors(Some(error), |e| e.source())
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(": ")
 }
 
 /// Runs each listed scenario through every stack.

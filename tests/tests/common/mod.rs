@@ -5,6 +5,7 @@
 
 pub mod leaks;
 
+use std::marker::PhantomData;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, SystemTime};
@@ -12,7 +13,9 @@ use std::time::{Duration, SystemTime};
 use zuora_oauth_core::{
     ClientId, ClientSecret, Environment, Generation, LifecycleConfig, TokenRequest,
 };
-use zuora_oauth_driver::{Clock, TokenError, TokenHandle};
+use zuora_oauth_driver::{
+    BlockingTokenSource, Clock, Status, TokenError, TokenErrorKind, TokenHandle, TokenSource,
+};
 use zuora_oauth_testkit::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, MockServer};
 
 /// A clock the test moves by hand; sources built by [`Setup`] read it.
@@ -48,11 +51,10 @@ pub struct Setup {
 }
 
 impl Setup {
-    /// The transport limits of this setup.
-    pub fn limits(&self) -> zuora_oauth_driver::Limits {
-        zuora_oauth_driver::Limits::default()
-            .with_timeout(self.timeout)
-            .with_max_body(self.max_body)
+    /// The clocks of this setup: the manual monotonic clock, the system's wall clock.
+    pub fn clock(&self) -> Clock {
+        let clock = self.clock.clone();
+        Clock::new(move || clock.now(), SystemTime::now)
     }
 
     /// The demo client against `server`, default settings, a manual clock at zero.
@@ -82,11 +84,18 @@ pub trait Driver: Send + Sync + Sized + 'static {
     const STORM: usize;
     fn build(setup: &Setup) -> Self;
     fn token(&self) -> Result<TokenHandle, TokenError>;
-    fn cached(&self) -> Option<TokenHandle>;
+    /// What the source holds and is doing (`status()`: no request, no wait).
+    fn status(&self) -> Status;
     fn invalidate(&self, generation: Generation) -> bool;
     fn authorize(&self, request: &mut http::Request<()>) -> Result<Generation, TokenError>;
     /// Whether no token request is in flight.
-    fn idle(&self) -> bool;
+    fn idle(&self) -> bool {
+        !self.status().fetching
+    }
+    /// The generation of the token the source hands out now, if any (without asking for one).
+    fn current(&self) -> Option<Generation> {
+        self.status().token.map(|t| t.generation)
+    }
     /// Forgets failures and backoff.
     fn reset(&self);
     /// The source's `Debug`.
@@ -98,7 +107,7 @@ pub trait Driver: Send + Sync + Sized + 'static {
 }
 
 /// An async transport under test: how to make it for a scenario.
-pub trait AsyncTransport: zuora_oauth_driver::Runtime + Sized {
+pub trait AsyncTransport: zuora_oauth_driver::Transport + Sized {
     const NAME: &'static str;
     fn make(setup: &Setup) -> Self;
 }
@@ -117,10 +126,11 @@ impl AsyncTransport for zuora_oauth_reqwest::ReqwestTransport {
     }
 }
 
-/// An async token source on its own tokio runtime.
-pub struct Async<R: zuora_oauth_driver::Runtime> {
+/// An async token source over transport `T`, on its own tokio runtime.
+pub struct Async<T> {
     runtime: tokio::runtime::Runtime,
-    source: zuora_oauth_driver::TokenSource<R>,
+    source: TokenSource,
+    transport: PhantomData<fn() -> T>,
 }
 
 pub type Hyper = Async<zuora_oauth_hyper::HyperTransport>;
@@ -132,7 +142,7 @@ impl<R: AsyncTransport> Async<R> {
         &self.runtime
     }
 
-    pub fn source(&self) -> &zuora_oauth_driver::TokenSource<R> {
+    pub fn source(&self) -> &TokenSource {
         &self.source
     }
 }
@@ -147,25 +157,29 @@ impl<R: AsyncTransport> Driver for Async<R> {
             .enable_all()
             .build()
             .unwrap();
-        let clock = setup.clock.clone();
         // hyper-util's client needs the runtime to exist when it is built.
         let source = runtime.block_on(async {
-            zuora_oauth_driver::TokenSource::builder_with(setup.request.clone(), R::make(setup))
-                .config(setup.config.clone())
-                .limits(setup.limits())
-                .clock(Clock::new(move || clock.now(), SystemTime::now))
-                .seed(7)
+            TokenSource::builder(setup.request.clone(), R::make(setup))
+                .with_config(setup.config.clone())
+                .with_timeout(setup.timeout)
+                .with_max_body(setup.max_body)
+                .with_clock(setup.clock())
+                .with_seed(7)
                 .build()
         });
-        Self { runtime, source }
+        Self {
+            runtime,
+            source,
+            transport: PhantomData,
+        }
     }
 
     fn token(&self) -> Result<TokenHandle, TokenError> {
         self.runtime.block_on(self.source.token())
     }
 
-    fn cached(&self) -> Option<TokenHandle> {
-        self.source.cached()
+    fn status(&self) -> Status {
+        self.source.status()
     }
 
     fn token_within(&self, limit: Duration) -> Option<Result<TokenHandle, TokenError>> {
@@ -180,10 +194,6 @@ impl<R: AsyncTransport> Driver for Async<R> {
 
     fn authorize(&self, request: &mut http::Request<()>) -> Result<Generation, TokenError> {
         self.runtime.block_on(self.source.authorize(request))
-    }
-
-    fn idle(&self) -> bool {
-        self.source.inspect(|lc| lc.in_flight().is_none())
     }
 
     fn reset(&self) {
@@ -216,7 +226,7 @@ impl<R: AsyncTransport> Driver for Async<R> {
 }
 
 pub struct Ureq {
-    source: zuora_oauth_ureq::TokenSource,
+    source: BlockingTokenSource,
 }
 
 impl Driver for Ureq {
@@ -224,13 +234,13 @@ impl Driver for Ureq {
     const STORM: usize = 64;
 
     fn build(setup: &Setup) -> Self {
-        let clock = setup.clock.clone();
         let transport = zuora_oauth_ureq::UreqTransport::new();
-        let source = zuora_oauth_ureq::TokenSource::builder_with(setup.request.clone(), transport)
-            .config(setup.config.clone())
-            .limits(setup.limits())
-            .clock(Clock::new(move || clock.now(), SystemTime::now))
-            .seed(7)
+        let source = BlockingTokenSource::builder(setup.request.clone(), transport)
+            .with_config(setup.config.clone())
+            .with_timeout(setup.timeout)
+            .with_max_body(setup.max_body)
+            .with_clock(setup.clock())
+            .with_seed(7)
             .build();
         Self { source }
     }
@@ -239,14 +249,14 @@ impl Driver for Ureq {
         self.source.token()
     }
 
-    fn cached(&self) -> Option<TokenHandle> {
-        self.source.cached()
+    fn status(&self) -> Status {
+        self.source.status()
     }
 
     fn token_within(&self, limit: Duration) -> Option<Result<TokenHandle, TokenError>> {
         match self.source.token_within(limit) {
             // The caller's own deadline: the request goes on for everyone else.
-            Err(e) if e.retry_in() == Some(Duration::ZERO) && !self.idle() => None,
+            Err(e) if e.kind() == TokenErrorKind::GaveUp => None,
             other => Some(other),
         }
     }
@@ -257,10 +267,6 @@ impl Driver for Ureq {
 
     fn authorize(&self, request: &mut http::Request<()>) -> Result<Generation, TokenError> {
         self.source.authorize(request)
-    }
-
-    fn idle(&self) -> bool {
-        self.source.inspect(|lc| lc.in_flight().is_none())
     }
 
     fn reset(&self) {
@@ -337,4 +343,13 @@ pub fn closed_port() -> u16 {
 
 pub fn secret(handle: &TokenHandle) -> String {
     handle.access_token().secret().to_owned()
+}
+
+/// Every message of `error`'s chain (its `Display`, then each `source()`'s), joined by
+/// ": ": what a user sees who prints the whole error (`{:#}` with anyhow).
+pub fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    std::iter::successors(Some(error), |e| e.source())
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(": ")
 }
