@@ -245,7 +245,7 @@ impl TokenSource {
 
     shared_methods!();
 
-    /// The source shared with the API rules ([`crate::replay`]).
+    /// The source shared with the API rules ([`crate::api`]).
     pub(crate) fn source(&self) -> &Source {
         &self.source
     }
@@ -342,7 +342,7 @@ impl BlockingTokenSource {
 
     shared_methods!();
 
-    /// The source shared with the API rules ([`crate::replay`]).
+    /// The source shared with the API rules ([`crate::api`]).
     pub(crate) fn source(&self) -> &Source {
         &self.source
     }

@@ -380,9 +380,7 @@ impl Source {
 
     /// Whether a request to this origin and path goes to the token's environment.
     pub(crate) fn covers(&self, target: &zuora_oauth_core::Destination<'_>) -> bool {
-        self.owner
-            .shared
-            .read(|lc| lc.request().environment().covers(target))
+        self.owner.shared.covers(target)
     }
 }
 

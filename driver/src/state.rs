@@ -3,9 +3,10 @@
 
 use std::sync::{Arc, Mutex, Weak};
 
-use arc_swap::ArcSwapOption;
+use arc_swap::{ArcSwap, ArcSwapOption};
 use zuora_oauth_core::{
-    Action, Outcome, RequestId, Timestamp, TokenHandle, TokenLifecycle, TokenRecord, TokenRequest,
+    Action, Destination, Environment, Outcome, RequestId, Timestamp, TokenHandle, TokenLifecycle,
+    TokenRecord, TokenRequest,
 };
 
 use crate::notify::{Changed, lock};
@@ -17,6 +18,9 @@ pub(crate) struct Shared {
     /// What the hit path hands out: the usable token and until when it needs no poll.
     /// Holds nothing once the token is invalidated or unusable, and goes with the source.
     published: ArcSwapOption<Published>,
+    /// The environment of the current request, for the destination check of every call
+    /// (read without the machine's lock; replaced by `reconfigure`).
+    environment: ArcSwap<Environment>,
     pub(crate) changed: Arc<Changed>,
     pub(crate) clock: Clock,
 }
@@ -49,6 +53,7 @@ pub(crate) enum Next {
 impl Shared {
     pub(crate) fn new(lifecycle: TokenLifecycle, clock: Clock) -> Self {
         Self {
+            environment: ArcSwap::from_pointee(lifecycle.request().environment().clone()),
             machine: Mutex::new(lifecycle),
             published: ArcSwapOption::empty(),
             changed: Arc::default(),
@@ -131,7 +136,17 @@ impl Shared {
 
     /// Switches to another request (credentials, environment).
     pub(crate) fn reconfigure(&self, request: TokenRequest) {
-        self.update(|lc, _| lc.reconfigure(request));
+        self.update(|lc, _| {
+            self.environment
+                .store(Arc::new(request.environment().clone()));
+            lc.reconfigure(request);
+        });
+    }
+
+    /// Whether a request to `destination` may carry the token
+    /// ([`Environment::covers`]): no lock taken.
+    pub(crate) fn covers(&self, destination: &Destination<'_>) -> bool {
+        self.environment.load().covers(destination)
     }
 
     /// Publishes what the machine hands out at `now`; returns it and whether it changed.
