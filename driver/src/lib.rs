@@ -65,5 +65,7 @@ pub mod internal {
     pub use crate::proxy::ProxyRoute;
 
     mod causes;
+    #[cfg(feature = "__hyper")]
+    pub use causes::classify;
     pub use causes::{causes, describe, io_kind};
 }

@@ -2,7 +2,6 @@
 
 use std::error::Error as StdError;
 use std::fmt;
-use std::io;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -15,7 +14,7 @@ use hyper_util::client::legacy::connect::{Connection, HttpConnector};
 use hyper_util::rt::TokioExecutor;
 use tower_service::Service;
 use zuora_oauth_core::{TransportError, TransportErrorKind};
-use zuora_oauth_driver::internal::{causes, describe, io_kind, tls_config};
+use zuora_oauth_driver::internal::{self, causes, describe, tls_config};
 use zuora_oauth_driver::{
     BoxFuture, ConnectOptions, Limits, ProxyError, Transport, TransportResult,
 };
@@ -221,37 +220,24 @@ fn map_error(error: &(dyn StdError + 'static)) -> TransportError {
 
 fn classify(error: &(dyn StdError + 'static)) -> TransportErrorKind {
     use TransportErrorKind as K;
-    let mut connect = false;
-    for e in causes(error) {
+    let specific = |e: &(dyn StdError + 'static)| {
         if e.is::<LengthLimitError>() {
-            return K::BodyTooLarge;
+            Some(K::BodyTooLarge)
+        } else if e.is::<ProxyError>() {
+            Some(K::Other)
+        } else {
+            None
         }
-        if e.is::<rustls::Error>() {
-            return K::Tls;
-        }
-        if e.is::<ProxyError>() {
-            return K::Other;
-        }
-        if let Some(kind) = e.downcast_ref::<io::Error>().and_then(io_kind) {
-            return kind;
-        }
-        if let Some(h) = e.downcast_ref::<hyper::Error>() {
-            if h.is_incomplete_message() || h.is_closed() || h.is_canceled() {
-                return K::Reset;
-            }
-            if h.is_timeout() {
-                return K::Timeout;
-            }
-        }
-        if let Some(c) = e.downcast_ref::<hyper_util::client::legacy::Error>() {
-            connect |= c.is_connect();
-        }
-        // A proxy that refused the tunnel; how it was reached is told by the causes.
-        connect |= e.is::<TunnelError>();
-        // hyper-util's resolver error is private; it names itself.
-        if e.to_string().starts_with("dns error") {
-            return K::Dns;
-        }
+    };
+    if let Some(kind) = internal::classify(error, specific) {
+        return kind;
     }
+    // A connection that could not be made: hyper-util says so, or a proxy refused the
+    // tunnel (how it was reached is told by the causes).
+    let connect = causes(error).any(|e| {
+        e.downcast_ref::<hyper_util::client::legacy::Error>()
+            .is_some_and(|c| c.is_connect())
+            || e.is::<TunnelError>()
+    });
     if connect { K::Connect } else { K::Other }
 }

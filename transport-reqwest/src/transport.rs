@@ -1,7 +1,6 @@
 //! Sending one token request with reqwest.
 
 use std::fmt;
-use std::io;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -9,7 +8,7 @@ use bytes::Bytes;
 use http_body_util::Full;
 use reqwest::{Client, Url, redirect};
 use zuora_oauth_core::{TransportError, TransportErrorKind};
-use zuora_oauth_driver::internal::{ProxyRoute, causes, describe, io_kind, tls_config};
+use zuora_oauth_driver::internal::{self, ProxyRoute, describe, tls_config};
 use zuora_oauth_driver::{
     BoxFuture, ConnectOptions, Limits, Proxy, ProxyPolicy, Transport, TransportResult, TrustRoots,
 };
@@ -274,25 +273,8 @@ fn map_error(error: &reqwest::Error) -> TransportError {
 
 fn classify(error: &reqwest::Error) -> TransportErrorKind {
     use TransportErrorKind as K;
-    for e in causes(error) {
-        if e.is::<rustls::Error>() {
-            return K::Tls;
-        }
-        if let Some(kind) = e.downcast_ref::<io::Error>().and_then(io_kind) {
-            return kind;
-        }
-        if let Some(h) = e.downcast_ref::<hyper::Error>() {
-            if h.is_incomplete_message() || h.is_closed() || h.is_canceled() {
-                return K::Reset;
-            }
-            if h.is_timeout() {
-                return K::Timeout;
-            }
-        }
-        // hyper-util's resolver error is private; it names itself.
-        if e.to_string().starts_with("dns error") {
-            return K::Dns;
-        }
+    if let Some(kind) = internal::classify(error, |_| None) {
+        return kind;
     }
     if error.is_timeout() {
         K::Timeout

@@ -45,3 +45,39 @@ pub fn io_kind(error: &io::Error) -> Option<zuora_oauth_core::TransportErrorKind
         _ => return None,
     })
 }
+
+/// The transport error kind an error of a hyper-based stack means, from its causes: TLS,
+/// I/O, hyper's own (an incomplete message, a closed or canceled connection, a timeout),
+/// a resolver failure; `specific` is asked first about each cause (the stack's own error
+/// types). `None`: nothing tells.
+#[cfg(feature = "__hyper")]
+pub fn classify(
+    error: &(dyn StdError + 'static),
+    specific: impl Fn(&(dyn StdError + 'static)) -> Option<zuora_oauth_core::TransportErrorKind>,
+) -> Option<zuora_oauth_core::TransportErrorKind> {
+    use zuora_oauth_core::TransportErrorKind as K;
+    for e in causes(error) {
+        if let Some(kind) = specific(e) {
+            return Some(kind);
+        }
+        if e.is::<rustls::Error>() {
+            return Some(K::Tls);
+        }
+        if let Some(kind) = e.downcast_ref::<io::Error>().and_then(io_kind) {
+            return Some(kind);
+        }
+        if let Some(h) = e.downcast_ref::<hyper::Error>() {
+            if h.is_incomplete_message() || h.is_closed() || h.is_canceled() {
+                return Some(K::Reset);
+            }
+            if h.is_timeout() {
+                return Some(K::Timeout);
+            }
+        }
+        // hyper-util's resolver error is private; it names itself.
+        if e.to_string().starts_with("dns error") {
+            return Some(K::Dns);
+        }
+    }
+    None
+}
