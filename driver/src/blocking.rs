@@ -121,6 +121,14 @@ impl<T: BlockingTransport> TokenSourceBuilder<T> {
     pub fn build(self) -> TokenSource<T> {
         let seed = self.seed.unwrap_or_else(crate::clock::os_seed);
         let config = with_deadline_floor(self.config, self.limits.timeout());
+        // With a store, the lease and the deadline are fitted to each other.
+        #[cfg(feature = "store")]
+        let mut store = self.store;
+        #[cfg(feature = "store")]
+        let config = match store.as_mut() {
+            Some(link) => crate::store::fit(link, config),
+            None => config,
+        };
         let lifecycle = TokenLifecycle::new(self.request, config, seed);
         let clock = self.clock.unwrap_or_else(Clock::system);
         TokenSource {
@@ -129,7 +137,7 @@ impl<T: BlockingTransport> TokenSourceBuilder<T> {
                 transport: self.transport,
                 limits: self.limits,
                 #[cfg(feature = "store")]
-                store: std::sync::Mutex::new(self.store),
+                store: std::sync::Mutex::new(store),
                 #[cfg(feature = "store")]
                 seeds: std::sync::atomic::AtomicU64::new(seed ^ 0x243f_6a88_85a3_08d3),
             }),

@@ -133,6 +133,14 @@ impl<R: Runtime> TokenSourceBuilder<R> {
         let seed = self.seed.unwrap_or_else(|| self.runtime.seed());
         let clock = self.clock.unwrap_or_else(|| self.runtime.clock());
         let config = with_deadline_floor(self.config, self.limits.timeout());
+        // With a store, the lease and the deadline are fitted to each other.
+        #[cfg(feature = "store")]
+        let mut store = self.store;
+        #[cfg(feature = "store")]
+        let config = match store.as_mut() {
+            Some(link) => crate::store::fit(link, config),
+            None => config,
+        };
         let lifecycle = TokenLifecycle::new(self.request, config, seed);
         TokenSource {
             owner: Arc::new(Owner {
@@ -140,7 +148,7 @@ impl<R: Runtime> TokenSourceBuilder<R> {
                 runtime: Arc::new(self.runtime),
                 limits: self.limits,
                 #[cfg(feature = "store")]
-                store: std::sync::Mutex::new(self.store),
+                store: std::sync::Mutex::new(store),
                 #[cfg(feature = "store")]
                 seeds: std::sync::atomic::AtomicU64::new(seed ^ 0x243f_6a88_85a3_08d3),
             }),

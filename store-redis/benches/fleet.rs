@@ -211,8 +211,8 @@ fn latency(rounds: usize) {
     let mut ping = Samples::new("PING round trip (redis-rs, sync)");
     let mut hit_async = Samples::new("shared hit, async: GET + decrypt");
     let mut hit_blocking = Samples::new("shared hit, blocking: GET + decrypt");
-    let mut fetch_async = Samples::new("fetching path, async: GET, SET NX, GET, EVAL");
-    let mut fetch_blocking = Samples::new("fetching path, blocking: GET, SET NX, GET, EVAL");
+    let mut fetch_async = Samples::new("fetching path, async: GET, EVAL (lease), GET, EVAL");
+    let mut fetch_blocking = Samples::new("fetching path, blocking: GET, EVAL (lease), GET, EVAL");
     let mut seed = 1u64;
     // Warm the connections up.
     runtime

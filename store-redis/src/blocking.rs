@@ -157,8 +157,8 @@ impl BlockingTokenStore for BlockingRedisStore {
     }
 
     fn try_lease(&self, lease: LeaseId, ttl: Duration) -> Result<bool, StoreError> {
-        let answer: Option<String> = self.query(&self.protocol.try_lease(lease, ttl))?;
-        let taken = answer.is_some();
+        let answer: i64 = self.query(&self.protocol.try_lease(lease, ttl))?;
+        let taken = answer == 1;
         if taken {
             self.book.taken(lease);
         }

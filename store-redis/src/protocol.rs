@@ -4,7 +4,7 @@
 //! | call | commands | round trips |
 //! |---|---|---|
 //! | `load` | `GET record` | 1 |
-//! | `try_lease` | `SET lease <id> NX PX ttl` | 1 |
+//! | `try_lease` | `EVAL` [`TRY_LEASE`]: `SET lease <id> PX ttl` if the lease is free; taken too if it already holds `<id>` | 1 |
 //! | `save` | `EVAL` [`SAVE`]: `SET record <sealed> PX ttl`, and delete the lease if it still holds the id this store took | 1 |
 //! | `release` | nothing if `save` released it; else `EVAL` [`COMPARE_AND_DELETE`] on the lease | 0 or 1 |
 //! | `invalidate` | `GET record`, then `EVAL` [`COMPARE_AND_DELETE`] with the exact bytes read | 1 or 2 |
@@ -26,6 +26,16 @@ use crate::seal::Sealer;
 pub(crate) const SAVE: &str = "redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) \
 if ARGV[3] ~= '' and redis.call('GET', KEYS[2]) == ARGV[3] then \
 return redis.call('DEL', KEYS[2]) end return 0";
+
+/// Takes the lease `KEYS[1]` with the value `ARGV[1]` for `ARGV[2]` ms if nobody holds it
+/// (`SET NX PX`). Returns 1 if this value holds it now, taken by this call or by an earlier
+/// one (a command asked again after its answer was lost: the store must not then wait a
+/// whole TTL for itself), 0 if another value does. A script rather than `SET … NX GET`,
+/// which needs Redis 7.
+pub(crate) const TRY_LEASE: &str = "local held = redis.call('GET', KEYS[1]) \
+if held == ARGV[1] then return 1 end \
+if held then return 0 end \
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1";
 
 /// Deletes `KEYS[1]` if it holds exactly `ARGV[1]`. Returns 1 if it deleted it.
 pub(crate) const COMPARE_AND_DELETE: &str =
@@ -87,13 +97,13 @@ impl Protocol {
         record
     }
 
-    /// `SET lease <id> NX PX ttl`; the answer is `OK` (taken) or nil (held).
+    /// The [`TRY_LEASE`] script; the answer is 1 (this lease holds it) or 0 (another does).
     pub(crate) fn try_lease(&self, lease: LeaseId, ttl: Duration) -> Cmd {
-        let mut c = cmd("SET");
-        c.arg(&self.lease_key)
+        let mut c = cmd("EVAL");
+        c.arg(TRY_LEASE)
+            .arg(1)
+            .arg(&self.lease_key)
             .arg(lease_value(lease))
-            .arg("NX")
-            .arg("PX")
             .arg(millis(ttl));
         c
     }

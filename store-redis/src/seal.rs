@@ -6,11 +6,23 @@
 //!   and an HMAC-SHA256 key for the key names.
 //! - **Key name.** The first 128 bits of HMAC-SHA256 over the binding (client ID,
 //!   environment base URL, entity ID, label), in hex. Without the secret, nobody can tell
-//!   which client a key belongs to, nor test a guess.
+//!   which client a key belongs to.
 //! - **Record.** `version (1 byte) ‖ nonce (12 random bytes) ‖ AES-256-GCM(JSON record)`,
-//!   the additional data being the same binding: a record copied from another client's key
-//!   (same secret or not) fails to open. A fresh random nonce per write; at one write per
-//!   token lifetime, the random-nonce limit of GCM (2³² messages per key) is never near.
+//!   the additional data being the version byte followed by the same binding: a record
+//!   copied from another client's key (same secret or not) fails to open, and so does one
+//!   whose version byte was changed (a later format can never be fed a v1 ciphertext). A
+//!   fresh random nonce per write; at one write per token lifetime, the random-nonce limit
+//!   of GCM (2³² messages per key) is never near.
+//!
+//! **What this does not do: stop a guess of the secret being tested.** The keys come from
+//! the secret alone through HKDF, which is fast and has no work factor. Someone who can
+//! read Redis (a key name, or any sealed record) and knows the rest of the binding (the
+//! client ID, which is not a secret, an environment among ten, usually no entity and the
+//! default label) can test candidate secrets offline, at hash speed: each guess gives a key
+//! name to compare, or a record to try to open. So the store keeps a secret that cannot be
+//! guessed (Zuora's generated client secrets are long random strings) out of reach; a
+//! short or human-chosen one it does not protect. Keep Redis itself private (ACL user, TLS,
+//! no public network), as for any store of credentials.
 //!
 //! A value that does not open or parse is a miss, never an error.
 
@@ -35,8 +47,9 @@ const NAME_BYTES: usize = 16;
 /// Seals and opens the records of one token request, and names its keys.
 pub(crate) struct Sealer {
     key: LessSafeKey,
-    /// The binding (client ID, environment, entity, label), the AEAD's additional data.
-    binding: Vec<u8>,
+    /// The AEAD's additional data: the version byte, then the binding (client ID,
+    /// environment, entity, label).
+    aad: Vec<u8>,
     /// Hex HMAC of the binding.
     name: String,
     rng: SystemRandom,
@@ -60,7 +73,7 @@ impl Sealer {
         let tag = hmac::sign(&name_key, &binding);
         Self {
             key: LessSafeKey::new(key),
-            binding,
+            aad: [&[VERSION][..], &binding].concat(),
             name: hex(&tag.as_ref()[..NAME_BYTES]),
             rng: SystemRandom::new(),
         }
@@ -85,7 +98,7 @@ impl Sealer {
         self.key
             .seal_in_place_append_tag(
                 Nonce::assume_unique_for_key(nonce),
-                Aad::from(&self.binding),
+                Aad::from(&self.aad),
                 &mut body,
             )
             .map_err(|_| SealError)?;
@@ -106,7 +119,7 @@ impl Sealer {
         let mut buffer = Zeroizing::new(sealed.to_vec());
         let json = self
             .key
-            .open_in_place(nonce, Aad::from(&self.binding), &mut buffer)
+            .open_in_place(nonce, Aad::from(&self.aad), &mut buffer)
             .ok()?;
         serde_json::from_slice(json).ok()
     }
@@ -259,13 +272,41 @@ mod tests {
                 .key
                 .seal_in_place_append_tag(
                     Nonce::assume_unique_for_key(nonce),
-                    Aad::from(&sealer.binding),
+                    Aad::from(&sealer.aad),
                     &mut body,
                 )
                 .unwrap();
             let value = [&[VERSION][..], &nonce, &body].concat();
             assert_eq!(sealer.open(&value), None);
         }
+    }
+
+    /// The version byte is part of what the tag authenticates: a value sealed with the
+    /// binding alone as additional data (as before the version was bound) does not open,
+    /// and one sealed with the version and the binding does.
+    #[test]
+    fn the_version_byte_is_authenticated() {
+        let request = request(ID, SECRET);
+        let sealer = Sealer::new(&request, "");
+        let json = serde_json::to_vec(&record()).unwrap();
+        let mut nonce = [0u8; NONCE_LEN];
+        SystemRandom::new().fill(&mut nonce).unwrap();
+        let seal_with = |aad: &[u8]| {
+            let mut body = json.clone();
+            sealer
+                .key
+                .seal_in_place_append_tag(
+                    Nonce::assume_unique_for_key(nonce),
+                    Aad::from(aad),
+                    &mut body,
+                )
+                .unwrap();
+            [&[VERSION][..], &nonce, &body].concat()
+        };
+        let binding = binding(&request, "");
+        assert_eq!(sealer.open(&seal_with(&binding)), None);
+        let bound = [&[VERSION][..], &binding].concat();
+        assert_eq!(sealer.open(&seal_with(&bound)), Some(record()));
     }
 
     #[test]

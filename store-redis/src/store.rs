@@ -138,8 +138,8 @@ impl TokenStore for RedisStore {
 
     fn try_lease(&self, lease: LeaseId, ttl: Duration) -> BoxFuture<'_, Result<bool, StoreError>> {
         Box::pin(async move {
-            let answer: Option<String> = self.query(&self.protocol.try_lease(lease, ttl)).await?;
-            let taken = answer.is_some();
+            let answer: i64 = self.query(&self.protocol.try_lease(lease, ttl)).await?;
+            let taken = answer == 1;
             if taken {
                 self.book.taken(lease);
             }

@@ -6,7 +6,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use zuora_oauth_core::{
-    FleetAction, FleetConfig, FleetFetch, Generation, LeaseId, Timestamp, TokenRecord,
+    FleetAction, FleetConfig, FleetFetch, Generation, LeaseId, LifecycleConfig, Timestamp,
+    TokenRecord,
 };
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -86,7 +87,9 @@ pub trait TokenStore: MaybeSend + 'static {
     fn load(&self) -> BoxFuture<'_, Result<Option<TokenRecord>, StoreError>>;
 
     /// Takes the fetch lease with value `lease` for `ttl` if nobody holds it
-    /// (`SET lease NX PX ttl`); `Ok(false)` if another process does.
+    /// (`SET lease NX PX ttl`); `Ok(false)` if another process does. `Ok(true)` too if the
+    /// lease already holds `lease`: a command asked again after its answer was lost must
+    /// not make the process wait for its own lease.
     fn try_lease(&self, lease: LeaseId, ttl: Duration) -> BoxFuture<'_, Result<bool, StoreError>>;
 
     /// Stores `record` for `ttl` (its remaining lifetime).
@@ -228,6 +231,51 @@ impl<S: ?Sized> StoreLink<S> {
     }
 }
 
+/// Fits the store's fleet rules and the lifecycle's `config` (its request deadline already
+/// above the transport timeout) to each other, once, when the source is built: the lease
+/// lasts as long as the lifecycle lets a request run
+/// ([`FleetConfig::with_fetch_deadline`]), and the lifecycle's deadline covers the fleet's
+/// wait for another process's lease before the fetch ([`FleetConfig::request_deadline`]),
+/// so that a token fetched after that wait is never thrown away.
+pub(crate) fn fit<S: ?Sized>(
+    link: &mut Arc<StoreLink<S>>,
+    config: LifecycleConfig,
+) -> LifecycleConfig {
+    let fleet = link
+        .options
+        .fleet
+        .clone()
+        .with_fetch_deadline(config.request_deadline());
+    let deadline = fleet.request_deadline();
+    // The builder's own link: nothing else holds it yet.
+    match Arc::get_mut(link) {
+        Some(link) => {
+            link.options.fleet = fleet;
+            config.with_request_deadline(deadline)
+        }
+        None => config,
+    }
+}
+
+/// Says what became of the lease that an attempt held when a store call failed (its
+/// release was best effort).
+fn lease_after_failure<S: ?Sized>(link: &StoreLink<S>, error: Option<&StoreError>) {
+    let _lease_ttl_s = link.options.fleet_config().lease_ttl().as_secs();
+    if let Some(_e) = error {
+        event!(
+            warn,
+            error = %_e,
+            lease_ttl_s = _lease_ttl_s,
+            "the shared token store failed while this process held the fetch lease, and the lease could not be released: other processes wait for it to expire"
+        );
+    } else {
+        event!(
+            warn,
+            "the shared token store failed while this process held the fetch lease; the lease was released"
+        );
+    }
+}
+
 /// A [`FleetAction`] with its record owned, so that the attempt can be reported to while
 /// the action is carried out.
 pub(crate) enum Step {
@@ -324,8 +372,12 @@ pub(crate) async fn fleet_attempt<R: Runtime>(
                 attempt.saved(saved);
             }
             Step::Release(lease) => {
+                let after_failure = attempt.store_failed();
                 let released =
                     call(&*runtime, &link, &shared, "release", store.release(lease)).await;
+                if after_failure {
+                    lease_after_failure(&link, released.as_ref().err());
+                }
                 attempt.released(released);
             }
             Step::Done => return,
@@ -451,7 +503,11 @@ pub(crate) fn fleet_attempt_blocking<T: crate::BlockingTransport>(
                 attempt.saved(saved);
             }
             Step::Release(lease) => {
+                let after_failure = attempt.store_failed();
                 let released = store.release(lease).inspect_err(|e| failed("release", e));
+                if after_failure {
+                    lease_after_failure(link, released.as_ref().err());
+                }
                 attempt.released(released);
             }
             Step::Done => return,

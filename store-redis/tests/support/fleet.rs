@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use zuora_oauth_core::{
     ClientId, ClientSecret, Environment, FleetConfig, LifecycleConfig, TokenRequest, TrackId,
 };
-use zuora_oauth_driver::StoreOptions;
+use zuora_oauth_driver::{DEADLINE_MARGIN, Limits, StoreOptions};
 use zuora_oauth_redis::{BlockingRedisStore, RedisStore, RedisStoreBuilder};
 use zuora_oauth_testkit::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET};
 
@@ -57,8 +57,13 @@ pub struct MemberConfig {
     pub refresh_window: Duration,
     pub min_remaining: Duration,
     pub skew_margin: Duration,
+    /// The shortest lease (the driver makes it last as long as a fetch may: [`Self::lease`]).
     pub lease_ttl: Duration,
     pub warn_every: Duration,
+    /// The transport timeout of a token request.
+    pub timeout: Duration,
+    /// The lifecycle's request deadline (the driver keeps it above the timeout).
+    pub request_deadline: Duration,
 }
 
 impl MemberConfig {
@@ -79,7 +84,16 @@ impl MemberConfig {
             skew_margin: Duration::from_millis(500),
             lease_ttl: Duration::from_secs(2),
             warn_every: Duration::from_secs(10),
+            timeout: zuora_oauth_driver::DEFAULT_TIMEOUT,
+            request_deadline: LifecycleConfig::default().request_deadline(),
         }
+    }
+
+    /// How long the lease of a member lasts: as long as its fetch may take (its request
+    /// deadline, kept above the timeout, plus the core's margin), as the driver fits it.
+    pub fn lease(&self) -> Duration {
+        let per_request = self.request_deadline.max(self.timeout + DEADLINE_MARGIN);
+        self.fleet().with_fetch_deadline(per_request).lease_ttl()
     }
 
     /// The track ID its token requests carry, which tells the mock who sent them.
@@ -100,16 +114,23 @@ impl MemberConfig {
         LifecycleConfig::default()
             .with_refresh_window(self.refresh_window)
             .with_min_remaining(self.min_remaining)
+            .with_request_deadline(self.request_deadline)
+    }
+
+    fn limits(&self) -> Limits {
+        Limits::default().with_timeout(self.timeout)
+    }
+
+    fn fleet(&self) -> FleetConfig {
+        FleetConfig::default()
+            .with_min_remaining(self.min_remaining)
+            .with_skew_margin(self.skew_margin)
+            .with_lease_ttl(self.lease_ttl)
     }
 
     fn options(&self) -> StoreOptions {
         StoreOptions::default()
-            .fleet(
-                FleetConfig::default()
-                    .with_min_remaining(self.min_remaining)
-                    .with_skew_margin(self.skew_margin)
-                    .with_lease_ttl(self.lease_ttl),
-            )
+            .fleet(self.fleet())
             .warn_every(self.warn_every)
     }
 
@@ -204,8 +225,9 @@ fn run_async(config: &MemberConfig) -> Summary {
         .expect("a tokio runtime");
     runtime.block_on(async {
         let request = config.request();
-        let mut builder =
-            zuora_oauth_hyper::TokenSource::builder(request.clone()).config(config.lifecycle());
+        let mut builder = zuora_oauth_hyper::TokenSource::builder(request.clone())
+            .config(config.lifecycle())
+            .limits(config.limits());
         if let Some(store) = config.store_builder() {
             let store = store.build(&request).expect("a Redis store");
             builder = builder.store(store, config.options());
@@ -230,8 +252,9 @@ fn run_async(config: &MemberConfig) -> Summary {
 
 fn run_blocking(config: &MemberConfig) -> Summary {
     let request = config.request();
-    let mut builder =
-        zuora_oauth_ureq::TokenSource::builder(request.clone()).config(config.lifecycle());
+    let mut builder = zuora_oauth_ureq::TokenSource::builder(request.clone())
+        .config(config.lifecycle())
+        .limits(config.limits());
     if let Some(store) = config.store_builder() {
         let store: BlockingRedisStore = store.build_blocking(&request).expect("a Redis store");
         builder = builder.store(store, config.options());
