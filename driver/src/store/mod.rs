@@ -146,7 +146,12 @@ impl Default for StoreOptions {
 }
 
 impl StoreOptions {
-    /// The fleet's rules: when a shared record is good enough, the lease, the polls.
+    /// The fleet's rules: when a shared record is good enough, the lease, the polls. The
+    /// source fits them to its lifecycle when it is built: the lease lasts as long as a
+    /// token request may (the request deadline plus 5 s: 40 s with the default 30 s
+    /// timeout), and the request deadline grows to cover the wait for another process's
+    /// lease before the fetch ([`FleetConfig::request_deadline`]: 120.25 s by default), so
+    /// that a slow Zuora costs one request for the fleet and no answer is thrown away.
     pub fn fleet(mut self, fleet: FleetConfig) -> Self {
         self.fleet = fleet;
         self
