@@ -252,7 +252,8 @@ enum State {
 pub enum FleetAction<'a> {
     /// Load the shared record; report with [`FleetFetch::loaded`].
     Load,
-    /// Take the lease (`SET key lease NX PX ttl`); report with [`FleetFetch::leased`].
+    /// Take the lease (`SET key lease NX PX ttl`; taken too if the key already holds
+    /// `lease`, as after a command asked again); report with [`FleetFetch::leased`].
     TryLease {
         /// This attempt's lease value.
         lease: LeaseId,

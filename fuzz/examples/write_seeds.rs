@@ -1253,8 +1253,8 @@ fn fleet(d: &Path) -> usize {
             vec![
                 Step(NONE),
                 Step(HELD),
-                AdvanceSecs(10),
-                Step(NONE), // one TTL after the refusal: try again
+                AdvanceSecs(40),
+                Step(NONE), // one TTL (40 s) after the refusal: try again
                 Step(TAKEN),
                 Step(NONE),
                 Step(OK),
@@ -1269,10 +1269,10 @@ fn fleet(d: &Path) -> usize {
             vec![
                 Step(NONE),
                 Step(HELD),
-                AdvanceSecs(10),
+                AdvanceSecs(40),
                 Step(NONE),
                 Step(HELD),
-                AdvanceSecs(10),
+                AdvanceSecs(40),
                 Step(NONE),
                 Step(HELD), // twice the TTL: fetch without the store
                 Step(OK),
@@ -1286,15 +1286,30 @@ fn fleet(d: &Path) -> usize {
                 Step(DOWN),
                 Step(OK),
                 Poll,
+                // A failed lease command may have taken the lease: fetch, save, release.
                 Restart { current: 0, age: 0 },
                 Step(NONE),
                 Leased(2),
                 Step(OK),
+                Step(OK),
+                Step(OK),
+                Poll,
+                // The holder's second look fails: fetch, then save and release.
                 Restart { current: 0, age: 0 },
                 Step(NONE),
                 Step(TAKEN),
                 Step(DOWN),
                 Step(OK),
+                Step(FAILED),
+                Step(OK),
+                Poll,
+                // As holder, everything fails after the lease: the release is still asked.
+                Restart { current: 0, age: 0 },
+                Step(NONE),
+                Step(TAKEN),
+                Step(DOWN),
+                Step(FAILED),
+                Step(FAILED),
                 Poll,
             ],
         ),
@@ -1389,13 +1404,48 @@ fn fleet(d: &Path) -> usize {
             ],
         ),
         (
-            "zero-ttl-and-zero-polls",
+            "shortest-ttl-and-zero-polls",
             FleetSpec {
-                ttl: 1,
+                ttl: 1,            // no least TTL…
+                fetch_deadline: 1, // …and a zero fetch deadline: the 5 s margin alone
                 poll: 1,
                 ..default
             },
-            vec![Step(NONE), Step(HELD), Step(OK), Poll],
+            vec![
+                Step(NONE),
+                Step(HELD),
+                AdvanceSecs(5),
+                Step(NONE),
+                Step(HELD),
+                AdvanceSecs(5),
+                Step(NONE),
+                Step(HELD),
+                Step(OK),
+                Poll,
+            ],
+        ),
+        (
+            "lease-as-long-as-a-slow-fetch",
+            FleetSpec {
+                fetch_deadline: 4, // 120 s: a 125 s lease
+                ..default
+            },
+            vec![
+                Step(NONE),
+                Step(HELD),
+                AdvanceSecs(60), // a 10 s TTL would have run out
+                Step(NONE),
+                Step(0),
+                Step(NONE),
+                AdvanceSecs(70),
+                Step(NONE),
+                Step(TAKEN),
+                Step(NONE),
+                Step(OK),
+                Step(OK),
+                Step(OK),
+                Poll,
+            ],
         ),
         (
             "endless-lease-and-polls",

@@ -2,19 +2,24 @@
 //! polls, store and Zuora answers (in any order, also ones it did not ask for), time moving
 //! either way and new attempts, against a model of the protocol its documentation states.
 //!
-//! Input: 10 configuration bytes, then byte-coded operations (see
+//! Input: 11 configuration bytes, then byte-coded operations (see
 //! `zuora_oauth_fuzz::fleet::decode_fleet`). Checked at every poll:
+//! - the lease's TTL is the fetch deadline plus 5 s, or the configured least TTL if longer
+//!   (restated here, and `FleetConfig::lease_ttl` agrees);
 //! - the action is the one the protocol gives (load; a good-enough record newer than the
 //!   token being replaced is offered for adoption, shortened by the skew margin; else the
 //!   lease; as holder, load again, then fetch, save, release; held by another: sleep a
 //!   jittered poll within the configured bounds, try again one TTL after the first refusal,
-//!   fetch without the store after two; any store failure: fetch without the store);
-//!   polling again without reporting repeats it, and a report the attempt did not ask for
-//!   changes nothing;
+//!   fetch without the store after two; a store failure without the lease: fetch without
+//!   the store; a store failure as holder, or a failed lease command (it may have taken
+//!   the lease): fetch, then save and release as a holder); polling again without
+//!   reporting repeats it, and a report the attempt did not ask for changes nothing;
 //! - one lease per attempt, never asked for again once held; its value constant, and the
-//!   one released; a lease taken is always released (after a failed save too, or a record
-//!   adopted as holder) unless the store failed; nothing asked of the store after a store
-//!   failure or after giving up on the lease; at most one fetch per attempt;
+//!   one released; a lease taken, or perhaps taken (a failed lease command), is always
+//!   released (after a failed save too, after any store failure, or a record adopted as
+//!   holder); nothing asked of the store after a store failure without the lease or after
+//!   giving up on it, and nothing but the save and the release after a failure as holder;
+//!   `store_failed()` says whether a store call failed; at most one fetch per attempt;
 //! - `Adopt` offers only records `FleetConfig::good_enough` at the load (and re-implemented
 //!   here), never the token being replaced nor one expiring before it; the offered record
 //!   expires the skew margin earlier (not before its issue), and a lifecycle holding no
@@ -102,6 +107,11 @@ struct Attempt {
     took_lease: bool,
     /// A store failure, or given up on the lease: the store is not touched again.
     without_store: bool,
+    /// A store failure while holding the lease (or perhaps holding it): only the save and
+    /// the release may still go to the store.
+    failed_holding: bool,
+    /// A lease command failed: the lease may have been taken.
+    lease_maybe: bool,
     store_failed: bool,
     released: bool,
     fetches: u32,
@@ -128,8 +138,15 @@ impl Harness {
             .with_min_remaining(spec.min_remaining())
             .with_skew_margin(spec.skew())
             .with_lease_ttl(spec.ttl())
+            .with_fetch_deadline(spec.fetch_deadline())
             .with_poll(min, max);
         assert_eq!(config.poll(), (min, max.max(min)));
+        assert_eq!(
+            config.lease_ttl(),
+            spec.lease_ttl(),
+            "FleetConfig::lease_ttl"
+        );
+        assert_eq!(config.fetch_deadline(), spec.fetch_deadline());
         let mut h = Self {
             spec,
             config,
@@ -222,7 +239,7 @@ impl Harness {
         let now = self.clock;
         self.latest = self.latest.max(now);
         let (min_poll, max_poll) = self.config.poll();
-        let ttl = self.spec.ttl();
+        let ttl = self.spec.lease_ttl();
         let a = &mut self.a;
         let action = a.fleet.poll(now);
         check_debug(&format!("{action:?}"), "an action");
@@ -236,6 +253,11 @@ impl Harness {
         assert!(
             !(a.without_store && store_action),
             "the store asked again after a failure or giving up: {action:?}"
+        );
+        assert!(
+            !(a.failed_holding
+                && matches!(action, FleetAction::Load | FleetAction::TryLease { .. })),
+            "a holder whose store failed asked it for more than a save and a release: {action:?}"
         );
         let asked = match (&mut a.phase, action) {
             (Phase::Load, FleetAction::Load) => Asked::Load,
@@ -310,7 +332,10 @@ impl Harness {
                 Asked::Save
             }
             (Phase::Release, FleetAction::Release { lease }) => {
-                assert!(a.took_lease, "released a lease never taken");
+                assert!(
+                    a.took_lease || a.lease_maybe,
+                    "released a lease never asked for"
+                );
                 // (A driver may report without polling: the value is first seen here then.)
                 assert_eq!(
                     *a.lease.get_or_insert(lease),
@@ -321,8 +346,8 @@ impl Harness {
             }
             (Phase::Done, FleetAction::Done) => {
                 assert!(
-                    !a.took_lease || a.store_failed || a.released,
-                    "done without releasing the lease"
+                    !(a.took_lease || a.lease_maybe) || a.released,
+                    "done without releasing the lease (taken or perhaps taken)"
                 );
                 Asked::Done
             }
@@ -330,6 +355,7 @@ impl Harness {
         };
         let done = matches!(a.phase, Phase::Done);
         assert_eq!(a.fleet.holds_lease(), a.holder && !done, "holds_lease");
+        assert_eq!(a.fleet.store_failed(), a.store_failed, "store_failed");
         if matches!(asked, Asked::Adopt | Asked::Save | Asked::Done) {
             check_debug(&format!("{:?}", a.fleet), "the attempt");
         }
@@ -374,7 +400,7 @@ impl Harness {
             }
             Ok(_) if self.a.holder => Phase::Fetch,
             Ok(_) => match self.a.waiting_since {
-                Some(since) if now.saturating_duration_since(since) >= self.spec.ttl() => {
+                Some(since) if now.saturating_duration_since(since) >= self.spec.lease_ttl() => {
                     Phase::TryLease
                 }
                 Some(_) => self.sleep(now),
@@ -422,7 +448,12 @@ impl Harness {
             return;
         }
         self.a.phase = match result {
-            Err(()) => self.store_failure(),
+            Err(()) => {
+                // The command may have taken the lease: a holder from here on.
+                self.a.holder = true;
+                self.a.lease_maybe = true;
+                self.store_failure()
+            }
             Ok(true) => {
                 self.a.holder = true;
                 self.a.took_lease = true;
@@ -430,7 +461,7 @@ impl Harness {
             }
             Ok(false) => {
                 let since = *self.a.waiting_since.get_or_insert(now);
-                if now.saturating_duration_since(since) >= self.spec.ttl().saturating_mul(2) {
+                if now.saturating_duration_since(since) >= self.spec.lease_ttl().saturating_mul(2) {
                     self.a.without_store = true;
                     Phase::Fetch
                 } else {
@@ -481,6 +512,7 @@ impl Harness {
             .saved(if ok { Ok(()) } else { Err("store down") });
         if asked {
             // A failed save still releases the lease.
+            self.a.store_failed |= !ok;
             self.a.phase = Phase::Release;
         }
     }
@@ -491,16 +523,21 @@ impl Harness {
             .fleet
             .released(if ok { Ok(()) } else { Err("store down") });
         if asked {
+            self.a.store_failed |= !ok;
             self.a.released = true;
             self.a.phase = Phase::Done;
         }
     }
 
-    /// A store failure: fetch without the store.
+    /// A store failure: fetch; without the lease, without the store; holding it (or
+    /// perhaps), then save and release.
     fn store_failure(&mut self) -> Phase {
-        self.a.holder = false;
-        self.a.without_store = true;
         self.a.store_failed = true;
+        if self.a.holder {
+            self.a.failed_holding = true;
+        } else {
+            self.a.without_store = true;
+        }
         Phase::Fetch
     }
 
@@ -523,7 +560,7 @@ impl Harness {
         // wait (correctly) for the time it already saw.
         self.clock = self.latest.max(self.clock);
         let start = self.clock.as_duration();
-        let ttl = self.spec.ttl();
+        let ttl = self.spec.lease_ttl();
         let (_, max_poll) = self.config.poll();
         // A waiting attempt tries the lease again one TTL after the first refusal, after at
         // most one more poll; then a few calls. (None: past the end of time.)
@@ -534,9 +571,9 @@ impl Harness {
             };
             retry.checked_add(max_poll)?.checked_add(STEP * 16)
         };
-        // Enough for the longest finite bound (a 60 s TTL, polls shorter than a call).
+        // Enough for the longest finite bound (a 125 s TTL, polls shorter than a call).
         let steps = if bound(self.a.waiting_since).is_some() {
-            20_000
+            60_000
         } else {
             1_000
         };
@@ -585,6 +622,8 @@ impl Attempt {
             lease: None,
             took_lease: false,
             without_store: false,
+            failed_holding: false,
+            lease_maybe: false,
             store_failed: false,
             released: false,
             fetches: 0,

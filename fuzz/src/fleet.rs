@@ -26,7 +26,8 @@ pub const SKEW_MARGINS: [Duration; 6] = [
     Duration::MAX,
 ];
 
-/// Lease TTLs; the first is the default.
+/// Least lease TTLs (`with_lease_ttl`; the lease lasts at least the fetch deadline plus
+/// 5 s); the first is the default.
 pub const LEASE_TTLS: [Duration; 6] = [
     Duration::from_secs(10),
     Duration::ZERO,
@@ -35,6 +36,20 @@ pub const LEASE_TTLS: [Duration; 6] = [
     Duration::from_secs(60),
     Duration::MAX,
 ];
+
+/// Fetch deadlines (`with_fetch_deadline`: the lease lasts this plus 5 s at least); the
+/// first is the default (the lifecycle's default request deadline).
+pub const FETCH_DEADLINES: [Duration; 6] = [
+    Duration::from_secs(35),
+    Duration::ZERO,
+    Duration::from_millis(1),
+    Duration::from_secs(6),
+    Duration::from_secs(120),
+    Duration::MAX,
+];
+
+/// What the lease lasts beyond the fetch deadline (the core's margin, restated).
+pub const LEASE_MARGIN: Duration = Duration::from_secs(5);
 
 /// Poll delays `(min, max)` while another process holds the lease; the first is the
 /// default. `(250 ms, 50 ms)`: the core raises the maximum to the minimum.
@@ -48,7 +63,7 @@ pub const POLLS: [(Duration, Duration); 7] = [
     (Duration::MAX, Duration::MAX),
 ];
 
-/// The configuration (the first 10 bytes of an input). Each index byte is taken modulo
+/// The configuration (the first 11 bytes of an input). Each index byte is taken modulo
 /// its table's length; 0 is the core's default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct FleetSpec {
@@ -60,6 +75,8 @@ pub struct FleetSpec {
     pub skew: u8,
     /// Index into [`LEASE_TTLS`].
     pub ttl: u8,
+    /// Index into [`FETCH_DEADLINES`].
+    pub fetch_deadline: u8,
     /// Index into [`POLLS`].
     pub poll: u8,
     /// The first attempt's token being replaced: see [`FleetOp::Restart`].
@@ -81,9 +98,19 @@ impl FleetSpec {
     pub fn skew(&self) -> Duration {
         pick(&SKEW_MARGINS, self.skew)
     }
-    /// The configured lease TTL.
+    /// The configured least lease TTL.
     pub fn ttl(&self) -> Duration {
         pick(&LEASE_TTLS, self.ttl)
+    }
+    /// The configured fetch deadline.
+    pub fn fetch_deadline(&self) -> Duration {
+        pick(&FETCH_DEADLINES, self.fetch_deadline)
+    }
+    /// The lease's TTL as the documentation states it: the fetch deadline plus
+    /// [`LEASE_MARGIN`], or the configured least TTL if longer.
+    pub fn lease_ttl(&self) -> Duration {
+        self.ttl()
+            .max(self.fetch_deadline().saturating_add(LEASE_MARGIN))
     }
     /// `(min, max)` as given to `with_poll`.
     pub fn poll(&self) -> (Duration, Duration) {
@@ -144,6 +171,7 @@ pub fn decode_fleet(data: &[u8]) -> (FleetSpec, Vec<FleetOp>) {
         poll: r.u8(),
         current: r.u8(),
         current_age: r.u8(),
+        fetch_deadline: r.u8(),
     };
     let mut ops = Vec::new();
     while !r.is_empty() {
@@ -184,6 +212,7 @@ pub fn encode_fleet(spec: &FleetSpec, ops: &[FleetOp]) -> Vec<u8> {
         spec.poll,
         spec.current,
         spec.current_age,
+        spec.fetch_deadline,
     ]);
     for op in ops {
         match *op {

@@ -150,12 +150,28 @@ fn eight_processes_send_one_token_request_per_lifetime_on_a_redis_cluster() {
 fn when_the_lease_holder_dies_another_process_fetches_once_the_lease_expires() {
     let _serial = serial();
     let redis = RedisServer::start();
-    // Tokens of 12 s: no refresh before the end (a token fetched after waiting for the
+    // Tokens of 40 s: no refresh before the end (a token fetched after waiting for the
     // lease counts its lifetime from the start of the wait, so it is refreshed early).
-    let zuora = zuora_with(Duration::from_secs(12));
-    // The first token request hangs: its sender holds the lease meanwhile.
+    let zuora = zuora_with(Duration::from_secs(40));
+    // The first token request hangs: its sender holds the lease meanwhile. Short timeouts,
+    // so that the lease (as long as a fetch may take: 2 s + the margins) is short too.
     zuora.push_fault(Fault::delay_headers(Duration::from_secs(60)));
-    let mut members = spawn(4, &zuora, &Store::Node(redis.url()), Duration::from_secs(6));
+    let mut members: Vec<Member> = (0..4)
+        .map(|id| {
+            let mut config = MemberConfig::new(
+                id,
+                &zuora.base_url(),
+                Store::Node(redis.url()),
+                Duration::ZERO,
+            );
+            config.timeout = Duration::from_secs(2);
+            config.request_deadline = Duration::from_secs(1);
+            // Callers without a token wait out the dead holder's lease, then a fetch.
+            config.bound = config.lease() + Duration::from_secs(6);
+            config.run_for = config.bound;
+            Member::spawn(config, MEMBER)
+        })
+        .collect();
     assert!(
         zuora.wait_for_token_requests(1, START_WITHIN),
         "no token request"
@@ -172,7 +188,7 @@ fn when_the_lease_holder_dies_another_process_fetches_once_the_lease_expires() {
 
     // The lease expires at most its TTL after the kill; the others look again within one
     // poll (at most 250 ms) of that.
-    let lease_ttl = members[holder].config.lease_ttl;
+    let lease_ttl = members[holder].config.lease();
     assert!(
         zuora.wait_for_token_requests(2, lease_ttl + Duration::from_secs(2)),
         "no other process fetched within the lease TTL plus 2 s: {:?}",

@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::thread;
 use std::time::Duration;
 
-/// How long an [`Cut::after`] cut leaves the server to answer (the answer is then dropped).
-const ANSWER_TIME: Duration = Duration::from_millis(200);
+/// The longest an [`Cut::after`] cut waits for the server's answer (which it then drops).
+const ANSWER_TIME: Duration = Duration::from_secs(1);
 
 /// Which client writes a [`Relay`] cuts, and how.
 ///
@@ -176,8 +176,9 @@ fn relay(mut client: TcpStream, mut server: TcpStream, shared: &Shared) {
         return;
     };
     let dropping = Arc::new(AtomicBool::new(false));
+    let dropped = Arc::new(AtomicBool::new(false));
     let answers = {
-        let dropping = Arc::clone(&dropping);
+        let (dropping, dropped) = (Arc::clone(&dropping), Arc::clone(&dropped));
         let mut client_out = client_out;
         thread::spawn(move || {
             let mut buf = [0u8; 16 * 1024];
@@ -189,7 +190,7 @@ fn relay(mut client: TcpStream, mut server: TcpStream, shared: &Shared) {
                             break;
                         }
                     }
-                    Ok(_) => {}
+                    Ok(_) => dropped.store(true, Ordering::SeqCst),
                 }
             }
             let _ = client_out.shutdown(Shutdown::Both);
@@ -211,7 +212,11 @@ fn relay(mut client: TcpStream, mut server: TcpStream, shared: &Shared) {
                 shared.cuts.fetch_add(1, Ordering::SeqCst);
                 dropping.store(true, Ordering::SeqCst);
                 if forward && server.write_all(&buf[..n]).is_ok() {
-                    thread::sleep(ANSWER_TIME);
+                    // The command runs; its answer is read and dropped.
+                    let start = std::time::Instant::now();
+                    while !dropped.load(Ordering::SeqCst) && start.elapsed() < ANSWER_TIME {
+                        thread::sleep(Duration::from_millis(1));
+                    }
                 }
                 break;
             }

@@ -1,0 +1,339 @@
+//! The library's token sources sharing one real Redis while Zuora is slow, in one process:
+//! several sources (hyper on tokio, and blocking ureq), each with a store connection of
+//! its own, as separate processes would have. The lease outlasts a slow fetch; a token
+//! fetched after waiting out a dead holder's lease is used; a lease command whose answer
+//! was lost is recognised as taken; a store that fails after the lease was taken does not
+//! leave the lease behind.
+
+mod support;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use support::redis_server::RedisServer;
+use tracing_subscriber::util::SubscriberInitExt;
+use zuora_oauth_core::{
+    ClientId, ClientSecret, Environment, LeaseId, LifecycleConfig, TokenRequest,
+};
+use zuora_oauth_driver::{BlockingTokenStore, Limits, StoreOptions, TokenStore};
+use zuora_oauth_redis::{BlockingRedisStore, RedisStore};
+use zuora_oauth_testkit::{
+    Cut, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, Fault, FaultRule, MockServer, Relay,
+};
+
+/// How long the slow Zuora takes to answer (half the transports' default timeout).
+const ZUORA_DELAY: Duration = Duration::from_secs(15);
+
+/// A mock Zuora whose every token request is answered after `delay`.
+fn zuora_answering_in(delay: Duration) -> MockServer {
+    let zuora = MockServer::builder()
+        .without_rate_limit()
+        .start()
+        .expect("the mock Zuora server");
+    zuora.push_rule(FaultRule::new(Fault::delay_headers(delay)).always());
+    zuora
+}
+
+fn request(zuora: &MockServer) -> TokenRequest {
+    TokenRequest::new(
+        Environment::custom(&zuora.base_url()).expect("the mock's URL"),
+        ClientId::new(DEMO_CLIENT_ID).expect("a client ID"),
+        ClientSecret::new(DEMO_CLIENT_SECRET).expect("a secret"),
+    )
+}
+
+fn hyper_source(
+    request: &TokenRequest,
+    url: &str,
+    config: LifecycleConfig,
+    limits: Limits,
+) -> zuora_oauth_hyper::TokenSource {
+    let store = RedisStore::builder(url).build(request).expect("a store");
+    zuora_oauth_hyper::TokenSource::builder(request.clone())
+        .config(config)
+        .limits(limits)
+        .store(store, StoreOptions::default())
+        .build()
+}
+
+fn ureq_source(
+    request: &TokenRequest,
+    url: &str,
+    config: LifecycleConfig,
+    limits: Limits,
+) -> zuora_oauth_ureq::TokenSource {
+    let store = BlockingRedisStore::builder(url)
+        .build_blocking(request)
+        .expect("a store");
+    zuora_oauth_ureq::TokenSource::builder(request.clone())
+        .config(config)
+        .limits(limits)
+        .store(store, StoreOptions::default())
+        .build()
+}
+
+/// Asks `hyper` (on this runtime) and `ureq` (on threads) sources for a token, all at
+/// once: each answer (the access token, or the error) with how long it took.
+async fn ask_all(
+    hyper: Vec<zuora_oauth_hyper::TokenSource>,
+    ureq: Vec<zuora_oauth_ureq::TokenSource>,
+) -> Vec<(Result<String, String>, Duration)> {
+    let threads: Vec<_> = ureq
+        .into_iter()
+        .map(|source| {
+            std::thread::spawn(move || {
+                let start = Instant::now();
+                let answer = source
+                    .token()
+                    .map(|h| h.token().access_token().secret().to_owned())
+                    .map_err(|e| e.to_string());
+                (answer, start.elapsed())
+            })
+        })
+        .collect();
+    let tasks: Vec<_> = hyper
+        .into_iter()
+        .map(|source| {
+            tokio::spawn(async move {
+                let start = Instant::now();
+                let answer = source
+                    .token()
+                    .await
+                    .map(|h| h.token().access_token().secret().to_owned())
+                    .map_err(|e| e.to_string());
+                (answer, start.elapsed())
+            })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for task in tasks {
+        answers.push(task.await.expect("a task"));
+    }
+    for thread in threads {
+        answers.push(tokio::task::block_in_place(|| {
+            thread.join().expect("a thread")
+        }));
+    }
+    answers
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn eight_sources_against_a_zuora_answering_in_15_s_make_one_request() {
+    let redis = RedisServer::start();
+    let zuora = zuora_answering_in(ZUORA_DELAY);
+    let request = request(&zuora);
+    let (config, limits) = (LifecycleConfig::default(), Limits::default());
+    let hyper = (0..4)
+        .map(|_| hyper_source(&request, &redis.url(), config.clone(), limits))
+        .collect();
+    let ureq = (0..4)
+        .map(|_| ureq_source(&request, &redis.url(), config.clone(), limits))
+        .collect();
+    let answers = ask_all(hyper, ureq).await;
+    let longest = answers.iter().map(|(_, took)| *took).max().unwrap();
+    eprintln!(
+        "8 sources (4 hyper, 4 ureq), Zuora answering in {ZUORA_DELAY:?}: {} token \
+         request(s), longest wait {longest:?}",
+        zuora.token_request_count()
+    );
+    assert_eq!(
+        zuora.token_request_count(),
+        1,
+        "the lease must outlast the holder's fetch"
+    );
+    let issued = &zuora.issued_tokens()[0].access_token;
+    for (answer, took) in &answers {
+        assert_eq!(answer.as_ref(), Ok(issued), "after {took:?}");
+    }
+    assert!(
+        longest < ZUORA_DELAY + Duration::from_secs(15),
+        "a caller waited {longest:?}"
+    );
+}
+
+/// A process took the lease and died. The sources wait it out, then one fetches; its answer
+/// comes later than the lifecycle's own request deadline after the caller first asked
+/// (11 s here: a 6 s transport timeout plus the driver's margin), and is still the token
+/// every caller gets.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_fetched_after_waiting_out_a_dead_holder_is_kept() {
+    let redis = RedisServer::start();
+    let delay = Duration::from_secs(5);
+    let zuora = zuora_answering_in(delay);
+    let request = request(&zuora);
+    // A short deadline and timeout, so that the wait is short too: the request deadline is
+    // 11 s (6 s + the driver's 5 s margin), the lease then 16 s.
+    let config = LifecycleConfig::default().with_request_deadline(Duration::from_secs(1));
+    let limits = Limits::default().with_timeout(Duration::from_secs(6));
+    let dead_lease = Duration::from_secs(16);
+    let dead = RedisStore::builder(redis.url()).build(&request).unwrap();
+    assert!(
+        dead.try_lease(LeaseId::new(0xdead), dead_lease)
+            .await
+            .unwrap()
+    );
+    let taken_at = Instant::now();
+
+    let hyper = vec![hyper_source(&request, &redis.url(), config.clone(), limits)];
+    let ureq = vec![ureq_source(&request, &redis.url(), config, limits)];
+    let answers = ask_all(hyper, ureq).await;
+    eprintln!(
+        "after a dead holder's lease of {dead_lease:?}: answers {:?}",
+        answers
+            .iter()
+            .map(|(a, t)| (a.is_ok(), *t))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(zuora.token_request_count(), 1, "one process fetched");
+    let issued = &zuora.issued_tokens()[0].access_token;
+    for (answer, took) in &answers {
+        assert_eq!(answer.as_ref(), Ok(issued), "after {took:?}");
+    }
+    let took = taken_at.elapsed();
+    assert!(
+        took < dead_lease + delay + Duration::from_secs(10),
+        "handed over after {took:?}"
+    );
+}
+
+/// The lease command reaches Redis, but its answer is lost (the connection breaks); the
+/// store asks again on a new connection and must recognise its own lease: taken.
+#[tokio::test]
+async fn a_lease_command_whose_answer_was_lost_is_recognised_as_taken() {
+    let redis = RedisServer::start();
+    let zuora = zuora_answering_in(Duration::from_millis(1));
+    let request = request(&zuora);
+    let relay = Relay::start(([127, 0, 0, 1], redis.port()).into()).unwrap();
+    let url = format!("redis://{}/", relay.addr());
+    let ttl = Duration::from_secs(60);
+
+    // The async store.
+    let store = RedisStore::builder(url.clone()).build(&request).unwrap();
+    assert_eq!(TokenStore::load(&store).await.unwrap(), None);
+    relay.cut(Cut::after(":lease").times(1));
+    let lease = LeaseId::new(1);
+    assert_eq!(store.try_lease(lease, ttl).await, Ok(true));
+    assert_eq!(relay.cuts(), 1, "the answer was lost once");
+    // The lease is this store's: it releases it.
+    TokenStore::release(&store, lease).await.unwrap();
+    let other = LeaseId::new(2);
+    assert_eq!(store.try_lease(other, ttl).await, Ok(true), "released");
+    TokenStore::release(&store, other).await.unwrap();
+
+    // The blocking store (it asks again only on a pooled connection found broken).
+    let blocking = BlockingRedisStore::builder(url.clone())
+        .build_blocking(&request)
+        .unwrap();
+    assert_eq!(BlockingTokenStore::load(&blocking).unwrap(), None);
+    relay.cut(Cut::after(":lease").times(1));
+    let lease = LeaseId::new(3);
+    assert_eq!(
+        BlockingTokenStore::try_lease(&blocking, lease, ttl),
+        Ok(true)
+    );
+    assert_eq!(relay.cuts(), 2, "the answer was lost once more");
+    BlockingTokenStore::release(&blocking, lease).unwrap();
+
+    // Another process's lease is still refused.
+    let theirs = LeaseId::new(4);
+    assert_eq!(store.try_lease(theirs, ttl).await, Ok(true));
+    assert_eq!(store.try_lease(LeaseId::new(5), ttl).await, Ok(false));
+    assert_eq!(
+        BlockingTokenStore::try_lease(&blocking, LeaseId::new(6), ttl),
+        Ok(false)
+    );
+    TokenStore::release(&store, theirs).await.unwrap();
+
+    // And a source through that store does not wait for itself.
+    relay.cut(Cut::after(":lease").times(1));
+    let source = hyper_source(
+        &request,
+        &url,
+        LifecycleConfig::default(),
+        Limits::default(),
+    );
+    let start = Instant::now();
+    source.token().await.expect("a token");
+    let took = start.elapsed();
+    assert_eq!(relay.cuts(), 3);
+    assert_eq!(zuora.token_request_count(), 1);
+    assert!(
+        took < Duration::from_secs(5),
+        "the source waited {took:?} for its own lease"
+    );
+}
+
+/// What the driver logs, for the checks below: its events go to this buffer.
+#[derive(Clone, Default)]
+struct Logs(Arc<Mutex<Vec<u8>>>);
+
+impl Logs {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(PoisonError::into_inner)).into_owned()
+    }
+}
+
+impl Write for Logs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Redis answers the first read of the record and the lease, then fails every command on
+/// the record: the holder's second look fails after it took the lease. It fetches, and the
+/// lease is released at once (with a WARN saying so), not left to expire.
+#[tokio::test]
+async fn a_store_failing_after_the_lease_was_taken_does_not_keep_the_lease() {
+    let logs = Logs::default();
+    let writer = logs.clone();
+    let _logging = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .with_max_level(tracing_subscriber::filter::LevelFilter::WARN)
+        .finish()
+        .set_default();
+    let redis = RedisServer::start();
+    let zuora = zuora_answering_in(Duration::from_millis(1));
+    let request = request(&zuora);
+    let relay = Relay::start(([127, 0, 0, 1], redis.port()).into()).unwrap();
+    relay.cut(Cut::before(":token").skip(1));
+    let url = format!("redis://{}/", relay.addr());
+    let source = hyper_source(
+        &request,
+        &url,
+        LifecycleConfig::default(),
+        Limits::default(),
+    );
+    source.token().await.expect("a token");
+    assert!(relay.cuts() >= 1, "the store never failed");
+    assert_eq!(zuora.token_request_count(), 1);
+
+    let direct = RedisStore::builder(redis.url()).build(&request).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !direct
+        .try_lease(LeaseId::new(9), Duration::from_secs(1))
+        .await
+        .unwrap()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the lease was left behind; logs:\n{}",
+            logs.text()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let text = logs.text();
+    assert!(
+        text.lines()
+            .any(|l| l.contains("WARN") && l.contains("lease") && l.contains("released")),
+        "no WARN about the lease; logs:\n{text}"
+    );
+}
