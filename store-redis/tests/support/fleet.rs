@@ -98,9 +98,7 @@ impl MemberConfig {
     /// source fits it.
     pub fn lease(&self) -> Duration {
         let fetch_deadline = self.timeout + DEADLINE_MARGIN;
-        self.fleet()
-            .with_fetch_deadline(fetch_deadline)
-            .lease_ttl()
+        self.fleet().with_fetch_deadline(fetch_deadline).lease_ttl()
     }
 
     /// The track ID its token requests carry, which tells the mock who sent them.
