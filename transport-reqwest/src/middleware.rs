@@ -136,6 +136,10 @@ impl ApiTypes for Rest<'_> {
     fn extensions_mut(response: &mut Response) -> Option<&mut Extensions> {
         Some(response.extensions_mut())
     }
+
+    fn call_options<'a>(&'a self, _request: &'a Request) -> Option<&'a ApiOptions> {
+        self.extensions.get::<ApiOptions>()
+    }
 }
 
 impl Exchange for Rest<'_> {

@@ -237,6 +237,10 @@ impl<'a> ApiTypes for Next<'_, 'a> {
     fn extensions_mut(response: &mut Answer) -> Option<&mut Extensions> {
         response.as_mut().ok().map(http::Response::extensions_mut)
     }
+
+    fn call_options<'s>(&'s self, request: &'s Self::Request) -> Option<&'s ApiOptions> {
+        request.extensions().get::<ApiOptions>()
+    }
 }
 
 impl<'a> BlockingExchange for Next<'_, 'a> {

@@ -113,7 +113,7 @@ async fn first_call_carries_the_token_entity_and_track_id() {
     let request = demo_request()
         .await
         .with_entity_id(EntityId::new(ENTITY).unwrap());
-    let options = ApiOptions::default().track_id(TrackId::new("wasm api test").unwrap());
+    let options = ApiOptions::default().with_track_id(TrackId::new("wasm api test").unwrap());
     let api = AuthorizedFetch::new(source(request)).with_options(options);
 
     let answer = ok(api.send(get_account()).await);
