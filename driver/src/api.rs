@@ -9,8 +9,10 @@
 //!    port and path prefix of its base URL, read on every call, so a `reconfigure` moves
 //!    it), the rule [`TokenSource::authorize`] follows too, and only when the caller set no
 //!    `Authorization` of its own. They get `Authorization: Bearer …` and the token's
-//!    `Zuora-Entity-Ids` ([`Token::authorize`]), and a configured `Zuora-Track-Id` unless
-//!    they carry one. Any other request goes out untouched.
+//!    `Zuora-Entity-Ids` ([`Token::authorize`]), and the headers of the [`ApiOptions`]
+//!    (`Zuora-Track-Id`, `Zuora-Org-Ids`, `Zuora-Working-Org`, `Zuora-Version`; a call's
+//!    own options over the middleware's) that they do not carry already. Any other request
+//!    goes out untouched.
 //! 2. **After a 401 from the API**: the token that was used (its [`Generation`]) is
 //!    invalidated, a new one is fetched through the source's single flight (ten calls
 //!    rejected together cause one token request) and the call is sent again **once**, if
@@ -406,10 +408,9 @@ struct ApiCall<X: ApiTypes> {
 }
 
 impl<X: ApiTypes> ApiCall<X> {
-    /// Decides whether `request` gets the token; `zuora`: whether it goes to the token's
-    /// environment (and so has had its [`ApiOptions`] headers).
-    fn new(zuora: bool, mut request: X::Request) -> Self {
-        let needs_token = zuora && !X::headers_mut(&mut request).contains_key(AUTHORIZATION);
+    /// A call; `needs_token`: whether it goes to the token's environment without an
+    /// `Authorization` of its own (it has had its [`ApiOptions`] headers then).
+    fn new(needs_token: bool, request: X::Request) -> Self {
         Self {
             request: Some(request),
             needs_token,
@@ -605,9 +606,12 @@ async fn call<X: Exchange>(
     request: X::Request,
     exchange: &mut X,
 ) -> Result<X::Response, ApiError<X::Error>> {
-    let zuora = X::destination(&request).is_some_and(|d| source.covers(&d));
     let mut request = request;
-    if zuora {
+    let needs_token = X::destination(&request).is_some_and(|d| source.covers(&d))
+        && !X::headers_mut(&mut request).contains_key(AUTHORIZATION);
+    if needs_token {
+        // The call gets the token, and with it the headers of the options (the call's own
+        // over the middleware's), unless it set them itself.
         let added = options.headers(exchange.call_options(&request));
         let headers = X::headers_mut(&mut request);
         for (name, value) in added {
@@ -618,7 +622,7 @@ async fn call<X: Exchange>(
             }
         }
     }
-    let mut call = ApiCall::<X>::new(zuora, request);
+    let mut call = ApiCall::<X>::new(needs_token, request);
     #[cfg(feature = "tracing")]
     let span = call.span.clone();
     let run = async move {

@@ -398,8 +398,14 @@ fn org_and_version_headers_go_on_every_zuora_call_and_nowhere_else<S: Stack>() {
         let outcome = stack.call(&Call::get(url.clone())).unwrap();
         assert_eq!(outcome.status, 401, "{}: {url}", S::NAME);
     }
+    // A call with an `Authorization` of its own (another client's token, maybe another
+    // tenant's) goes out untouched too.
+    let mut own = account(&zuora);
+    own.authorization = Some("Bearer 0123456789abcdef0123456789abcdef");
+    assert_eq!(stack.call(&own).unwrap().status, 401);
     let foreign = &elsewhere.api_requests()[0];
     let aliased = &zuora.api_requests()[4];
+    let own = &zuora.api_requests()[5];
     for name in ORG_HEADERS {
         assert_eq!(
             foreign.header(name),
@@ -411,6 +417,12 @@ fn org_and_version_headers_go_on_every_zuora_call_and_nowhere_else<S: Stack>() {
             aliased.header(name),
             None,
             "{}: {name} to localhost",
+            S::NAME
+        );
+        assert_eq!(
+            own.header(name),
+            None,
+            "{}: {name} with the caller's token",
             S::NAME
         );
     }
