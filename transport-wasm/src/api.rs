@@ -35,8 +35,10 @@ pub const DEFAULT_API_MAX_BODY: usize = 16 * 1024 * 1024;
 /// call was not sent) as [`ApiError::Token`].
 ///
 /// In a page the API must answer CORS for the page's origin, allowing the `Authorization`,
-/// `Zuora-Entity-Ids` and `Zuora-Track-Id` request headers, and exposing `Zuora-Request-Id`
-/// (the crate docs' warnings apply: never ship a client secret to a browser).
+/// `Zuora-Entity-Ids` and `Zuora-Track-Id` request headers (and those of the other
+/// [`ApiOptions`] set: `Zuora-Org-Ids`, `Zuora-Working-Org`, `Zuora-Version`), and exposing
+/// `Zuora-Request-Id` (the crate docs' warnings apply: never ship a client secret to a
+/// browser).
 ///
 /// ```no_run
 /// # #[cfg(target_arch = "wasm32")]
