@@ -75,16 +75,26 @@ use crate::{TokenError, TokenSource};
 pub struct ApiOptions {
     track_id: Option<TrackId>,
     org_ids: Vec<OrgId>,
-    /// `org_ids` as one header value (`None` when empty).
-    org_ids_header: Option<HeaderValue>,
     working_org: Option<OrgId>,
     version: Option<ApiVersion>,
+    /// The values above as header values, made once (a call clones them: no allocation),
+    /// in the order of [`HEADERS`].
+    headers: [Option<HeaderValue>; 4],
 }
+
+/// The headers of [`ApiOptions`], in the order of its `headers`.
+const HEADERS: [HeaderName; 4] = [
+    ZUORA_TRACK_ID,
+    ZUORA_ORG_IDS,
+    ZUORA_WORKING_ORG,
+    ZUORA_VERSION,
+];
 
 impl ApiOptions {
     /// Sends `Zuora-Track-Id: <track_id>` (Zuora echoes it, and support can find the calls
     /// by it).
     pub fn with_track_id(mut self, track_id: TrackId) -> Self {
+        self.headers[0] = Some(header_value(track_id.as_str()));
         self.track_id = Some(track_id);
         self
     }
@@ -105,7 +115,7 @@ impl ApiOptions {
             .map(OrgId::as_str)
             .collect::<Vec<_>>()
             .join(",");
-        self.org_ids_header = (!unique.is_empty()).then(|| header_value(&joined));
+        self.headers[1] = (!unique.is_empty()).then(|| header_value(&joined));
         self.org_ids = unique;
         self
     }
@@ -113,6 +123,7 @@ impl ApiOptions {
     /// Sends `Zuora-Working-Org: <id>`: the org that labels what a Multi-Org tenant's
     /// call creates when nothing else decides it.
     pub fn with_working_org(mut self, org_id: OrgId) -> Self {
+        self.headers[2] = Some(header_value(org_id.as_str()));
         self.working_org = Some(org_id);
         self
     }
@@ -120,6 +131,7 @@ impl ApiOptions {
     /// Sends `Zuora-Version: <version>`: the API minor version of the calls (without it,
     /// the tenant's default).
     pub fn with_version(mut self, version: ApiVersion) -> Self {
+        self.headers[3] = Some(header_value(version.as_str()));
         self.version = Some(version);
         self
     }
@@ -144,25 +156,13 @@ impl ApiOptions {
         self.version.as_ref()
     }
 
-    /// The headers of one call: the per-call settings' where they set one, else these.
-    fn headers(&self, call: Option<&ApiOptions>) -> [(HeaderName, Option<HeaderValue>); 4] {
-        let pick =
-            |get: fn(&ApiOptions) -> Option<HeaderValue>| call.and_then(get).or_else(|| get(self));
-        [
-            (
-                ZUORA_TRACK_ID,
-                pick(|o| o.track_id.as_ref().map(|t| header_value(t.as_str()))),
-            ),
-            (ZUORA_ORG_IDS, pick(|o| o.org_ids_header.clone())),
-            (
-                ZUORA_WORKING_ORG,
-                pick(|o| o.working_org.as_ref().map(|w| header_value(w.as_str()))),
-            ),
-            (
-                ZUORA_VERSION,
-                pick(|o| o.version.as_ref().map(|v| header_value(v.as_str()))),
-            ),
-        ]
+    /// The header values of one call, in the order of [`HEADERS`]: the call's own
+    /// options' where they set one, else these.
+    fn values(&self, call: Option<&ApiOptions>) -> [Option<HeaderValue>; 4] {
+        std::array::from_fn(|i| {
+            call.and_then(|c| c.headers[i].clone())
+                .or_else(|| self.headers[i].clone())
+        })
     }
 }
 
@@ -612,9 +612,9 @@ async fn call<X: Exchange>(
     if needs_token {
         // The call gets the token, and with it the headers of the options (the call's own
         // over the middleware's), unless it set them itself.
-        let added = options.headers(exchange.call_options(&request));
+        let values = options.values(exchange.call_options(&request));
         let headers = X::headers_mut(&mut request);
-        for (name, value) in added {
+        for (name, value) in HEADERS.into_iter().zip(values) {
             if let Some(value) = value
                 && !headers.contains_key(&name)
             {
