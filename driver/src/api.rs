@@ -51,9 +51,10 @@ use crate::{TokenError, TokenSource};
 /// it sets replaces the middleware's for that call; each one it leaves unset keeps the
 /// middleware's.
 ///
-/// Either way, a header goes only on calls to the token's environment (the rule the token
-/// follows, [`Environment::covers`](zuora_oauth_core::Environment::covers)), never on the
-/// token request, and never replaces a header the caller set on the request itself.
+/// Either way, the headers go with the token: only on calls to the token's environment
+/// ([`Environment::covers`](zuora_oauth_core::Environment::covers)) that carry no
+/// `Authorization` of their own, never on the token request, and never over a header the
+/// caller set on the request itself.
 ///
 /// ```
 /// use zuora_oauth_core::{ApiVersion, OrgId};
