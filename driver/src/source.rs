@@ -378,6 +378,14 @@ impl Source {
         })
     }
 
+    /// The labels of the current request's metrics.
+    #[cfg(feature = "metrics")]
+    pub(crate) fn labels(&self) -> crate::metrics::Labels {
+        self.owner
+            .shared
+            .read(|lc| crate::metrics::Labels::of(lc.request()))
+    }
+
     /// Whether a request to this origin and path goes to the token's environment.
     pub(crate) fn covers(&self, target: &zuora_oauth_core::Destination<'_>) -> bool {
         self.owner.shared.covers(target)
