@@ -24,12 +24,12 @@ pub use on::{
     TOKEN_REQUESTS, client_label, describe,
 };
 #[cfg(feature = "metrics")]
-pub(crate) use on::{Labels, adopted, answered, invalidated, replayed, timed};
+pub(crate) use on::{Labels, answered, installed, invalidated, replayed, timed};
 #[cfg(all(feature = "metrics", store))]
 pub(crate) use on::{store_answered, store_failed};
 
 #[cfg(not(feature = "metrics"))]
-pub(crate) use off::{Labels, adopted, answered, invalidated, replayed, timed};
+pub(crate) use off::{Labels, answered, installed, invalidated, replayed, timed};
 #[cfg(all(not(feature = "metrics"), store))]
 pub(crate) use off::{store_answered, store_failed};
 
@@ -186,7 +186,7 @@ mod on {
         match outcome {
             Outcome::Token(handle) => {
                 counter!(TOKEN_REQUESTS, labels.and("outcome", "success")).increment(1);
-                adopted(labels, handle, now, wall);
+                installed(labels, handle, now, wall);
             }
             Outcome::Failed(error) => {
                 counter!(TOKEN_REQUESTS, labels.and("outcome", outcome_of(error))).increment(1);
@@ -199,7 +199,7 @@ mod on {
     }
 
     /// A token installed at `now` (fetched, or taken from the shared store): its expiry.
-    pub(crate) fn adopted(labels: &Labels, handle: &TokenHandle, now: Timestamp, wall: SystemTime) {
+    pub(crate) fn installed(labels: &Labels, handle: &TokenHandle, now: Timestamp, wall: SystemTime) {
         let expires = wall + handle.expires_at().saturating_duration_since(now);
         let secs = expires
             .duration_since(SystemTime::UNIX_EPOCH)
@@ -311,7 +311,7 @@ mod off {
     pub(crate) fn answered(_: &Labels, _: &Outcome<'_>, _: Timestamp, _: SystemTime) {}
 
     #[inline(always)]
-    pub(crate) fn adopted(_: &Labels, _: &TokenHandle, _: Timestamp, _: SystemTime) {}
+    pub(crate) fn installed(_: &Labels, _: &TokenHandle, _: Timestamp, _: SystemTime) {}
 
     #[inline(always)]
     pub(crate) fn invalidated(_: &TokenRequest) {}

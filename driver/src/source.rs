@@ -259,6 +259,7 @@ impl Source {
         let span = tracing::debug_span!(target: "zuora_oauth", "zuora_token_request", request = ?fetch.id(), uri = %request.uri());
         let owner = &*self.owner;
         let send = owner.sender.send(&owner.runtime, request, owner.limits);
+        let send = crate::metrics::timed(fetch.labels(), &owner.shared.clock, send);
         let changed = Arc::clone(&owner.shared.changed);
         #[cfg(store)]
         if let Some(store) = lock(&owner.store).clone() {
@@ -300,7 +301,11 @@ impl Source {
                 .token(now)
                 .filter(|c| c.generation() == generation)
                 .map(|c| c.record());
-            (lc.invalidate(now, generation), reported)
+            let changed = lc.invalidate(now, generation);
+            if changed {
+                crate::metrics::invalidated(lc.request());
+            }
+            (changed, reported)
         });
         #[cfg(store)]
         if let (true, Some(reported), Some(store)) =
