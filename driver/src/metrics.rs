@@ -20,7 +20,7 @@
 
 #[cfg(feature = "metrics")]
 pub use on::{
-    API_REPLAYS, STORE_CALLS, SERVER_WAIT_SECONDS, TOKEN_EXPIRY, TOKEN_FETCH_SECONDS,
+    API_REPLAYS, SERVER_WAIT_SECONDS, STORE_CALLS, TOKEN_EXPIRY, TOKEN_FETCH_SECONDS,
     TOKEN_REQUESTS, client_label, describe,
 };
 #[cfg(feature = "metrics")]
@@ -182,7 +182,12 @@ mod on {
     /// A token request's outcome, reported to the lifecycle at `now` (`wall` on the wall
     /// clock): the request by outcome, the new token's expiry, the wait Zuora asked for.
     /// An outcome the lifecycle ignored (a request superseded) is not counted.
-    pub(crate) fn answered(labels: &Labels, outcome: &Outcome<'_>, now: Timestamp, wall: SystemTime) {
+    pub(crate) fn answered(
+        labels: &Labels,
+        outcome: &Outcome<'_>,
+        now: Timestamp,
+        wall: SystemTime,
+    ) {
         match outcome {
             Outcome::Token(handle) => {
                 counter!(TOKEN_REQUESTS, labels.and("outcome", "success")).increment(1);
@@ -199,7 +204,12 @@ mod on {
     }
 
     /// A token installed at `now` (fetched, or taken from the shared store): its expiry.
-    pub(crate) fn installed(labels: &Labels, handle: &TokenHandle, now: Timestamp, wall: SystemTime) {
+    pub(crate) fn installed(
+        labels: &Labels,
+        handle: &TokenHandle,
+        now: Timestamp,
+        wall: SystemTime,
+    ) {
         let expires = wall + handle.expires_at().saturating_duration_since(now);
         let secs = expires
             .duration_since(SystemTime::UNIX_EPOCH)
@@ -236,13 +246,21 @@ mod on {
 
     /// A store call that answered.
     #[cfg(store)]
-    pub(crate) fn store_answered(labels: &Labels, call: &'static str, answer: &impl super::StoreAnswer) {
+    pub(crate) fn store_answered(
+        labels: &Labels,
+        call: &'static str,
+        answer: &impl super::StoreAnswer,
+    ) {
         store_call(labels, call, answer.outcome());
     }
 
     /// A store call (or the seal before a save) that failed.
     #[cfg(store)]
-    pub(crate) fn store_failed(labels: &Labels, call: &'static str, error: &crate::store::StoreError) {
+    pub(crate) fn store_failed(
+        labels: &Labels,
+        call: &'static str,
+        error: &crate::store::StoreError,
+    ) {
         use crate::store::StoreErrorKind;
         let outcome = match error.kind() {
             StoreErrorKind::Unavailable => "unavailable",
@@ -281,8 +299,8 @@ mod on {
             return Some(wait);
         }
         let limits = meta.rate_limits();
-        let exhausted = meta.status() == http::StatusCode::TOO_MANY_REQUESTS
-            || limits.remaining == Some(0);
+        let exhausted =
+            meta.status() == http::StatusCode::TOO_MANY_REQUESTS || limits.remaining == Some(0);
         limits.reset.filter(|_| exhausted)
     }
 }

@@ -38,7 +38,14 @@ fn labels<'a>(more: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
 }
 
 /// Everything a recorder holds, read back.
-struct Recorded(Vec<(CompositeKey, Option<metrics::Unit>, Option<String>, DebugValue)>);
+struct Recorded(
+    Vec<(
+        CompositeKey,
+        Option<metrics::Unit>,
+        Option<String>,
+        DebugValue,
+    )>,
+);
 
 impl Recorded {
     fn read(snapshotter: &Snapshotter) -> Self {
@@ -190,7 +197,10 @@ fn a_token_fetched_is_counted_timed_and_its_expiry_recorded_and_a_hit_records_no
         let source = builder(&zuora).build();
         source.token().await.unwrap();
     });
-    assert_eq!(first.counter(TOKEN_REQUESTS, &labels(&[("outcome", "success")])), 1);
+    assert_eq!(
+        first.counter(TOKEN_REQUESTS, &labels(&[("outcome", "success")])),
+        1
+    );
     assert_eq!(first.series(TOKEN_REQUESTS).len(), 1, "only the success");
     let took = first.histogram(TOKEN_FETCH_SECONDS, &labels(&[]));
     assert_eq!(took.len(), 1, "one fetch timed");
@@ -202,7 +212,12 @@ fn a_token_fetched_is_counted_timed_and_its_expiry_recorded_and_a_hit_records_no
     for none in [API_REPLAYS, STORE_CALLS, SERVER_WAIT_SECONDS] {
         assert!(first.series(none).is_empty(), "{none}");
     }
-    first.check(&secrets(&zuora, &[]).iter().map(String::as_str).collect::<Vec<_>>());
+    first.check(
+        &secrets(&zuora, &[])
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
 
     // A source that has its token: calls served from it record nothing at all (a
     // snapshot drains the recorder: what the last one holds came after the first).
@@ -211,7 +226,10 @@ fn a_token_fetched_is_counted_timed_and_its_expiry_recorded_and_a_hit_records_no
         let source = builder(mock).build();
         source.token().await.unwrap();
         let first = Recorded::read(&snapshotter);
-        assert_eq!(first.counter(TOKEN_REQUESTS, &labels(&[("outcome", "success")])), 1);
+        assert_eq!(
+            first.counter(TOKEN_REQUESTS, &labels(&[("outcome", "success")])),
+            1
+        );
         for _ in 0..100 {
             source.token().await.unwrap();
         }
@@ -247,19 +265,39 @@ fn every_failed_token_request_is_counted_by_its_outcome() {
     };
     let cases: Vec<(&str, Box<dyn Fn() -> TokenSource + '_>)> = vec![
         // A wrong secret: the mock answers 401 invalid_client, as Zuora does.
-        ("rejected", Box::new(|| TokenSource::new(request(&zuora, wrong_secret), HyperTransport::new()))),
-        ("rejected", Box::new(|| with(Fault::oauth_error(403, "access_denied", "no")))),
-        ("rejected", Box::new(|| with(Fault::oauth_error(400, "invalid_request", "no")))),
+        (
+            "rejected",
+            Box::new(|| TokenSource::new(request(&zuora, wrong_secret), HyperTransport::new())),
+        ),
+        (
+            "rejected",
+            Box::new(|| with(Fault::oauth_error(403, "access_denied", "no"))),
+        ),
+        (
+            "rejected",
+            Box::new(|| with(Fault::oauth_error(400, "invalid_request", "no"))),
+        ),
         // A 429 that names no wait (the waits have a test of their own).
-        ("rate_limited", Box::new(|| with(Fault::message_error(429, "API rate limit exceeded")))),
+        (
+            "rate_limited",
+            Box::new(|| with(Fault::message_error(429, "API rate limit exceeded"))),
+        ),
         ("server_error", Box::new(|| with(Fault::html_error(503)))),
         ("unexpected", Box::new(|| with(Fault::html_error(404)))),
-        ("unexpected", Box::new(|| with(Fault::omit_field("access_token")))),
+        (
+            "unexpected",
+            Box::new(|| with(Fault::omit_field("access_token"))),
+        ),
         ("transport", Box::new(|| with(Fault::ResetConnection))),
-        ("timeout", Box::new(|| {
-            zuora.push_fault(Fault::delay_headers(Duration::from_secs(5)));
-            builder(&zuora).with_timeout(Duration::from_millis(300)).build()
-        })),
+        (
+            "timeout",
+            Box::new(|| {
+                zuora.push_fault(Fault::delay_headers(Duration::from_secs(5)));
+                builder(&zuora)
+                    .with_timeout(Duration::from_millis(300))
+                    .build()
+            }),
+        ),
     ];
     for (outcome, source) in cases {
         let recorded = failed_once(&zuora, source);
@@ -269,10 +307,24 @@ fn every_failed_token_request_is_counted_by_its_outcome() {
             "{outcome}: {:?}",
             recorded.series(TOKEN_REQUESTS)
         );
-        assert_eq!(recorded.series(TOKEN_REQUESTS).len(), 1, "{outcome}: one outcome");
-        assert_eq!(recorded.histogram(TOKEN_FETCH_SECONDS, &labels(&[])).len(), 1, "{outcome}");
-        assert!(recorded.series(TOKEN_EXPIRY).is_empty(), "{outcome}: no token, no expiry");
-        assert!(recorded.series(SERVER_WAIT_SECONDS).is_empty(), "{outcome}: no wait asked");
+        assert_eq!(
+            recorded.series(TOKEN_REQUESTS).len(),
+            1,
+            "{outcome}: one outcome"
+        );
+        assert_eq!(
+            recorded.histogram(TOKEN_FETCH_SECONDS, &labels(&[])).len(),
+            1,
+            "{outcome}"
+        );
+        assert!(
+            recorded.series(TOKEN_EXPIRY).is_empty(),
+            "{outcome}: no token, no expiry"
+        );
+        assert!(
+            recorded.series(SERVER_WAIT_SECONDS).is_empty(),
+            "{outcome}: no wait asked"
+        );
         let secrets = secrets(&zuora, &[wrong_secret]);
         recorded.check(&secrets.iter().map(String::as_str).collect::<Vec<_>>());
     }
@@ -290,11 +342,19 @@ fn a_request_that_reaches_nobody_is_a_transport_failure() {
         ClientSecret::new(DEMO_CLIENT_SECRET).unwrap(),
     );
     let (result, recorded) = recorded(|_| async {
-        TokenSource::new(request, HyperTransport::new()).token().await
+        TokenSource::new(request, HyperTransport::new())
+            .token()
+            .await
     });
     assert!(result.is_err());
-    assert_eq!(recorded.counter(TOKEN_REQUESTS, &labels(&[("outcome", "transport")])), 1);
-    assert_eq!(recorded.histogram(TOKEN_FETCH_SECONDS, &labels(&[])).len(), 1);
+    assert_eq!(
+        recorded.counter(TOKEN_REQUESTS, &labels(&[("outcome", "transport")])),
+        1
+    );
+    assert_eq!(
+        recorded.histogram(TOKEN_FETCH_SECONDS, &labels(&[])).len(),
+        1
+    );
     recorded.check(&[DEMO_CLIENT_SECRET, DEMO_CLIENT_ID]);
 }
 
@@ -327,14 +387,20 @@ fn the_wait_zuora_asks_for_is_recorded_from_retry_after_or_ratelimit_reset() {
     };
     let recorded = failed_once(&zuora, only_reset);
     assert_eq!(recorded.counter(TOKEN_REQUESTS, &labels(&rate_limited)), 1);
-    assert_eq!(recorded.histogram(SERVER_WAIT_SECONDS, &labels(&[])), [40.0]);
+    assert_eq!(
+        recorded.histogram(SERVER_WAIT_SECONDS, &labels(&[])),
+        [40.0]
+    );
 
     // A 503 whose quota is not spent asked for no wait; one whose quota is, did.
     for (remaining, wait) in [("12", None), ("0", Some(40.0))] {
         let busy = || {
             with(Fault::respond(
                 503,
-                [("ratelimit-remaining", remaining), ("ratelimit-reset", "40")],
+                [
+                    ("ratelimit-remaining", remaining),
+                    ("ratelimit-reset", "40"),
+                ],
                 "busy",
             ))
         };
@@ -363,7 +429,10 @@ fn invalidating_the_token_zeroes_its_expiry_until_the_next_one() {
     assert_eq!(zeroed, Some(0.0), "no usable token: nothing to expire");
     assert_eq!(second, 2);
     let expiry = recorded.gauge(TOKEN_EXPIRY, &labels(&[])).unwrap();
-    assert!(expiry - unix_now() > 3000.0, "the new token's expiry: {expiry}");
+    assert!(
+        expiry - unix_now() > 3000.0,
+        "the new token's expiry: {expiry}"
+    );
 }
 
 #[test]
@@ -392,10 +461,21 @@ fn a_401_from_the_api_replayed_through_the_tower_layer_is_counted() {
     });
     assert!(replayed);
     assert_eq!(recorded.counter(API_REPLAYS, &labels(&[])), 1);
-    assert_eq!(recorded.counter(TOKEN_REQUESTS, &labels(&[("outcome", "success")])), 2);
-    assert_eq!(recorded.histogram(TOKEN_FETCH_SECONDS, &labels(&[])).len(), 2);
+    assert_eq!(
+        recorded.counter(TOKEN_REQUESTS, &labels(&[("outcome", "success")])),
+        2
+    );
+    assert_eq!(
+        recorded.histogram(TOKEN_FETCH_SECONDS, &labels(&[])).len(),
+        2
+    );
     assert!(recorded.gauge(TOKEN_EXPIRY, &labels(&[])).unwrap() > unix_now());
-    recorded.check(&secrets(&zuora, &[]).iter().map(String::as_str).collect::<Vec<_>>());
+    recorded.check(
+        &secrets(&zuora, &[])
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
 }
 
 #[test]
