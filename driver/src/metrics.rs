@@ -24,14 +24,14 @@ pub use on::{
     TOKEN_REQUESTS, client_label, describe,
 };
 #[cfg(feature = "metrics")]
-pub(crate) use on::{Labels, answered, installed, invalidated, replayed, timed};
+pub(crate) use on::{Labels, answered, invalidated, replayed, timed};
 #[cfg(all(feature = "metrics", store))]
-pub(crate) use on::{store_answered, store_failed};
+pub(crate) use on::{installed, store_answered, store_failed};
 
 #[cfg(not(feature = "metrics"))]
-pub(crate) use off::{Labels, answered, installed, invalidated, replayed, timed};
+pub(crate) use off::{Labels, answered, invalidated, replayed, timed};
 #[cfg(all(not(feature = "metrics"), store))]
-pub(crate) use off::{store_answered, store_failed};
+pub(crate) use off::{installed, store_answered, store_failed};
 
 /// What a store call answered, as the `outcome` label of [`STORE_CALLS`](on::STORE_CALLS).
 #[cfg(store)]
@@ -310,7 +310,7 @@ mod on {
 mod off {
     use std::time::SystemTime;
 
-    use zuora_oauth_core::{Outcome, Timestamp, TokenHandle, TokenRequest};
+    use zuora_oauth_core::{Outcome, Timestamp, TokenRequest};
 
     use crate::transport::TransportResult;
     use crate::{BoxFuture, Clock};
@@ -328,8 +328,15 @@ mod off {
     #[inline(always)]
     pub(crate) fn answered(_: &Labels, _: &Outcome<'_>, _: Timestamp, _: SystemTime) {}
 
+    #[cfg(store)]
     #[inline(always)]
-    pub(crate) fn installed(_: &Labels, _: &TokenHandle, _: Timestamp, _: SystemTime) {}
+    pub(crate) fn installed(
+        _: &Labels,
+        _: &zuora_oauth_core::TokenHandle,
+        _: Timestamp,
+        _: SystemTime,
+    ) {
+    }
 
     #[inline(always)]
     pub(crate) fn invalidated(_: &TokenRequest) {}

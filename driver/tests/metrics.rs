@@ -172,7 +172,7 @@ fn builder(zuora: &MockServer) -> TokenSourceBuilder {
 }
 
 /// Every secret the leak scan looks for: the secrets, the client ID, every token issued.
-fn secrets<'a>(zuora: &MockServer, also: &[&'a str]) -> Vec<String> {
+fn secrets(zuora: &MockServer, also: &[&str]) -> Vec<String> {
     let mut all: Vec<String> = zuora
         .issued_tokens()
         .into_iter()
@@ -255,6 +255,9 @@ fn failed_once(zuora: &MockServer, source: impl FnOnce() -> TokenSource) -> Reco
     recorded
 }
 
+/// Makes a source for one case (pushing the mock's faults first).
+type MakeSource<'a> = Box<dyn Fn() -> TokenSource + 'a>;
+
 #[test]
 fn every_failed_token_request_is_counted_by_its_outcome() {
     let zuora = MockServer::builder().without_rate_limit().start().unwrap();
@@ -263,7 +266,7 @@ fn every_failed_token_request_is_counted_by_its_outcome() {
         zuora.push_fault(fault);
         builder(&zuora).build()
     };
-    let cases: Vec<(&str, Box<dyn Fn() -> TokenSource + '_>)> = vec![
+    let cases: Vec<(&str, MakeSource<'_>)> = vec![
         // A wrong secret: the mock answers 401 invalid_client, as Zuora does.
         (
             "rejected",
