@@ -575,3 +575,14 @@ fn both_readmes_document_every_metric_in_one_table() {
     assert_eq!(documented(driver), names, "driver/README.md");
     assert_eq!(documented(root), names, "README.md");
 }
+
+#[test]
+#[should_panic(expected = "hold a spelling of a secret")]
+fn the_leak_scan_finds_a_client_id_in_a_label_value() {
+    // The scan itself: a recorder that got the client ID (hex-encoded) as a label value.
+    let ((), recorded) = recorded(|_| async {
+        let hex: String = DEMO_CLIENT_ID.bytes().map(|b| format!("{b:02x}")).collect();
+        metrics::counter!(TOKEN_REQUESTS, "client" => hex).increment(1);
+    });
+    recorded.check(&[DEMO_CLIENT_ID]);
+}
