@@ -33,7 +33,7 @@ pub(crate) use off::{Labels, answered, invalidated, replayed, timed};
 #[cfg(all(not(feature = "metrics"), store))]
 pub(crate) use off::{installed, store_answered, store_failed};
 
-/// What a store call answered, as the `outcome` label of [`STORE_CALLS`](on::STORE_CALLS).
+/// What a store call answered, as the `outcome` label of `zuora_oauth_store_calls_total`.
 #[cfg(store)]
 pub(crate) trait StoreAnswer {
     /// `hit`/`miss` for a load, `ok` for every other call that answered.
