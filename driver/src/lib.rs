@@ -14,6 +14,10 @@ pub mod api;
 mod clock;
 mod error;
 mod fronts;
+#[cfg(feature = "metrics")]
+pub mod metrics;
+#[cfg(not(feature = "metrics"))]
+mod metrics;
 mod notify;
 mod proxy;
 mod runtime;
