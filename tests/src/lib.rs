@@ -14,6 +14,7 @@ mod redact;
 mod respond;
 mod rules;
 mod server;
+pub mod spellings;
 mod state;
 #[cfg(feature = "tls")]
 mod tls;
