@@ -116,6 +116,10 @@ impl fmt::Display for Error {
                 r.detail().write_summary(f, ": ")?;
                 f.write_str(")")?;
                 match r.meta().retry_after_delay() {
+                    // The server's number spells the client secret: not printed.
+                    Some(_) if r.meta().hides_retry_after() => {
+                        f.write_str("; retry after [redacted] s")?;
+                    }
                     Some(d) => write!(f, "; retry after {} s", ceil_secs(d))?,
                     None => f.write_str("; retry later with backoff")?,
                 }

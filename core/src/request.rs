@@ -12,7 +12,8 @@ use crate::credentials::{ClientId, ClientSecret};
 use crate::entity_id::EntityId;
 use crate::environment::Environment;
 use crate::error::Error;
-use crate::response::{self, Scrubber};
+use crate::response;
+use crate::scrub::Scrubber;
 use crate::token::{Token, ZUORA_ENTITY_IDS};
 use crate::track_id::TrackId;
 

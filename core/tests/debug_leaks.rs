@@ -16,6 +16,8 @@ use zuora_oauth_testkit::spellings::{self, Finder};
 const SECRET: &str = "m0ck+Zu0ra/S3cr3t=\"quoted\"+x";
 const TOKEN: &str = "c652cbc0ea384b9f81856a93a2a74538";
 const REDACTED: &str = "[redacted]";
+/// A secret that no response echoes.
+const NEUTRAL: &str = "Neutral-secret/never+echoed=by-any-reply";
 
 /// Secrets of 1, 2, 3, 16 and 42 characters, of the characters of `"access_token":`, of
 /// digits and of `=/+`.
@@ -111,7 +113,9 @@ fn debug_texts(secret: &str, echo: &str) -> Vec<(&'static str, String)> {
     let wall = SystemTime::UNIX_EPOCH + Duration::from_secs(1_764_748_800);
     check("ClientSecret", &ClientSecret::new(secret).unwrap());
     check("TokenRequest", &request(secret));
-    let token = request(secret).parse_response(&token_response(echo)).unwrap();
+    let token = request(secret)
+        .parse_response(&token_response(echo))
+        .unwrap();
     check("Token", &token);
     check("Token::meta", token.meta());
     check("Token::scope", token.scope());
@@ -166,14 +170,15 @@ fn debug_texts(secret: &str, echo: &str) -> Vec<(&'static str, String)> {
     texts
 }
 
-/// Nothing printed holds the access token or a spelling of `secret` that the echo added
-/// (compared with responses that echo `[redacted]`, what a perfect redaction shows: a
-/// one-character secret may already be spelled by a `Debug`'s own numbers).
+/// Nothing printed holds the access token or a spelling of `secret` that the echo added:
+/// compared with what a perfect redaction shows (the same responses echoing `[redacted]`
+/// to a client whose secret they do not hold), since a one-character secret may already
+/// be spelled by a `Debug`'s own numbers and quotes.
 fn check_secret(secret: &str) {
     let finder = Finder::new(secret);
     let tokens = Finder::new(TOKEN);
     let long = secret.chars().count() > spellings::SHORT_SECRET_MAX;
-    let perfect = debug_texts(secret, REDACTED);
+    let perfect = debug_texts(NEUTRAL, REDACTED);
     for spelling in finder.spellings() {
         let texts = debug_texts(secret, spelling);
         assert_eq!(texts.len(), perfect.len());

@@ -48,7 +48,6 @@ const SECRETS: &[&str] = &[
     "200",
     "ess",
     "GMT",
-    "oken",
     "\"access_token\":\"",
     "1234567890123456",
     "Zm9vYmFyYmF6cXV4",
@@ -103,8 +102,9 @@ fn all_texts(request: &TokenRequest, outcome: &Result<Token, Error>) -> Vec<Stri
             let record = TokenRecord::new(token, SystemTime::UNIX_EPOCH);
             texts.push(format!("{record:?}"));
             // What a store keeps, but for the access token (a store keeps that, sealed).
-            let json = serde_json::to_string(&record).unwrap();
-            texts.push(json.replace(token.access_token().secret(), "(the token)"));
+            let mut json = serde_json::to_value(&record).unwrap();
+            json.as_object_mut().unwrap().remove("access_token");
+            texts.push(json.to_string());
         }
         Err(error) => {
             texts.extend(error_texts(error));
@@ -214,7 +214,11 @@ const TEMPLATES: &[Template] = &[
         JSON,
         r#"{"access_token":"{T}","expires_in":"{X}","token_type":"bearer"}"#,
     ),
-    t(200, JSON, r#"{"access_token":"{T}","expires_in":3599,"x":"{X}"}"#),
+    t(
+        200,
+        JSON,
+        r#"{"access_token":"{T}","expires_in":3599,"x":"{X}"}"#,
+    ),
     t(
         200,
         JSON,
@@ -272,7 +276,8 @@ const TEMPLATES: &[Template] = &[
 
 /// Two characters that appear in no spelling of `secret`, to mark where an echo is.
 fn markers(secret: &str, finder: &Finder) -> (char, char) {
-    let free = |c: &char| !secret.contains(*c) && finder.spellings().iter().all(|s| !s.contains(*c));
+    let free =
+        |c: &char| !secret.contains(*c) && finder.spellings().iter().all(|s| !s.contains(*c));
     let open = ['~', '^', '`', '$'].into_iter().find(free).unwrap();
     let close = ['|', '#', '!', '@'].into_iter().find(free).unwrap();
     (open, close)
@@ -296,21 +301,31 @@ fn marked_responses(x: &str, token: &str) -> Vec<(String, http::Response<Vec<u8>
     // cut falls in its middle.
     let n = x.chars().count();
     let pad = |cap: usize, before: usize| "-".repeat((cap - 1).saturating_sub(before + n / 2));
-    let token_body = format!(r#"{{"access_token":"{token}","expires_in":3599,"token_type":"bearer"}}"#);
+    let token_body =
+        format!(r#"{{"access_token":"{token}","expires_in":3599,"token_type":"bearer"}}"#);
     let token_type = format!(
         r#"{{"access_token":"{token}","expires_in":3599,"token_type":"{}{x}"}}"#,
         pad(40, 0)
     );
-    all.push(("token_type at its cap".into(), response(200, JSON, &token_type)));
+    all.push((
+        "token_type at its cap".into(),
+        response(200, JSON, &token_type),
+    ));
     let content_type = format!("text/{}{x}", pad(80, 5));
     all.push((
         "Content-Type at its cap".into(),
         response(200, &[("content-type", &content_type)], &token_body),
     ));
     let excerpt = format!("{}{x}", pad(ErrorResponse::EXCERPT_LEN, 0));
-    all.push(("body at the excerpt's cap".into(), response(502, HTML, &excerpt)));
+    all.push((
+        "body at the excerpt's cap".into(),
+        response(502, HTML, &excerpt),
+    ));
     let description = format!(r#"{{"error_description":"{}{x}"}}"#, pad(200, 0));
-    all.push(("description at its cap".into(), response(401, JSON, &description)));
+    all.push((
+        "description at its cap".into(),
+        response(401, JSON, &description),
+    ));
     let location = format!("https://login.example.com/{}{x}", pad(200, 26));
     all.push((
         "Location at its cap".into(),
@@ -320,30 +335,42 @@ fn marked_responses(x: &str, token: &str) -> Vec<(String, http::Response<Vec<u8>
         "Location".into(),
         response(
             307,
-            &[("location", &format!("https://login.example.com/oauth/token?client_secret={x}"))],
+            &[(
+                "location",
+                &format!("https://login.example.com/oauth/token?client_secret={x}"),
+            )],
             &fill(r#"{"message":"moved: {X}"}"#),
         ),
     ));
     all
 }
 
-
-/// Every text between `open` and `close` (or the end, or a cut `…`) reads `[redacted]`, or
-/// the start of it where a cap cut it.
+/// Every echo, from `open` to `close`, reads `[redacted]` (once or more: the secret and a
+/// token next to it), or the start of it where a cap cut it (`…`). A token value that
+/// runs into the closing marker takes it along: then nothing but redactions may follow
+/// up to the next echo.
 fn check_marked(texts: &[String], open: char, close: char) -> Result<(), String> {
     for text in texts {
         for (at, _) in text.match_indices(open) {
-            let rest = &text[at + open.len_utf8()..];
-            let end = rest.find([close, '…']).unwrap_or(rest.len());
-            let shown = &rest[..end];
-            let cut = rest[end..].starts_with('…') || end == rest.len();
-            let ok = if cut {
-                REDACTED.starts_with(shown)
-            } else {
-                shown == REDACTED
-            };
+            let mut rest = &text[at + open.len_utf8()..];
+            let mut redactions = 0;
+            while let Some(after) = rest.strip_prefix(REDACTED) {
+                rest = after;
+                redactions += 1;
+            }
+            let upto_next = &rest[..rest.find(open).unwrap_or(rest.len())];
+            let ok = rest.is_empty()
+                || rest.starts_with([close, '…'])
+                // Cut inside a `[redacted]`.
+                || rest.find('…').is_some_and(|cut| REDACTED.starts_with(&rest[..cut]) && !rest[..cut].is_empty())
+                || (rest.len() < REDACTED.len() && REDACTED.starts_with(rest))
+                // The closing marker went with a token value.
+                || (redactions > 0 && !upto_next.contains(close));
             if !ok {
-                return Err(format!("an echo shows as {shown:?} in {text}"));
+                return Err(format!(
+                    "an echo shows as {:?} in {text}",
+                    &rest[..rest.len().min(60)]
+                ));
             }
         }
     }
@@ -374,7 +401,9 @@ fn header_carriers(token: &str) -> Vec<(u16, &'static str, String)> {
         (
             200,
             "application/json",
-            format!(r#"{{"access_token":"{token}","expires_in":3599,"token_type":"bearer","jti":"j-1","scope":"tenant.19"}}"#),
+            format!(
+                r#"{{"access_token":"{token}","expires_in":3599,"token_type":"bearer","jti":"j-1","scope":"tenant.19"}}"#
+            ),
         ),
         (
             200,
@@ -386,27 +415,42 @@ fn header_carriers(token: &str) -> Vec<(u16, &'static str, String)> {
             "application/json",
             r#"{"error":"invalid_client","error_description":"Bad client credentials"}"#.into(),
         ),
-        (429, "application/json", r#"{"message":"API rate limit exceeded"}"#.into()),
+        (
+            429,
+            "application/json",
+            r#"{"message":"API rate limit exceeded"}"#.into(),
+        ),
         (503, "text/html", "<html>down</html>".into()),
         (302, "text/html", String::new()),
     ]
 }
 
-/// The texts of the outcome of `carrier` with `header: value` (the header alone on a
-/// response that has no other but its content type).
+/// `carrier` with every header of [`HEADERS`] set to `value`.
+fn header_response(carrier: &(u16, &'static str, String), value: &str) -> http::Response<Vec<u8>> {
+    let (status, content_type, body) = carrier;
+    let mut headers: Vec<(&str, &str)> = HEADERS.iter().map(|h| (*h, value)).collect();
+    // `Content-Type` is quoted by the error only on a 2xx; elsewhere the body's own type.
+    if *status != 200 {
+        headers.retain(|(h, _)| *h != "content-type");
+        headers.push(("content-type", content_type));
+    }
+    response(*status, &headers, body)
+}
+
+/// The texts of the outcome of `carrier` with every header of [`HEADERS`] set to `value`.
 fn header_texts(
     request: &TokenRequest,
     carrier: &(u16, &'static str, String),
-    header: &str,
     value: &str,
 ) -> Vec<String> {
-    let (status, content_type, body) = carrier;
-    let mut headers = vec![(header, value)];
-    if header != "content-type" {
-        headers.push(("content-type", content_type));
-    }
-    all_texts(request, &request.parse_response(&response(*status, &headers, body)))
+    all_texts(
+        request,
+        &request.parse_response(&header_response(carrier, value)),
+    )
 }
+
+/// A secret that no response echoes: the client of the perfect redaction.
+const NEUTRAL: &str = "Neutral-secret/never+echoed=by-any-reply";
 
 // ---- the scan --------------------------------------------------------------------------
 
@@ -414,6 +458,7 @@ fn header_texts(
 /// request with `secret`; nothing shown may hold the secret or the token.
 fn check_no_leaks(secret: &str, token: &str) -> Result<(), String> {
     let request = leaky_request(secret);
+    let neutral = leaky_request(NEUTRAL);
     let finder = Finder::new(secret);
     let long = secret.chars().count() > spellings::SHORT_SECRET_MAX;
     let (open, close) = markers(secret, &finder);
@@ -425,38 +470,62 @@ fn check_no_leaks(secret: &str, token: &str) -> Result<(), String> {
         if long && let Some(leak) = finder.find(&joined) {
             return Err(format!("{what}: {leak:?} shows:\n{joined}"));
         }
-        if secret.chars().count() >= 16
-            && let Some(piece) = spellings::find_fragment(&joined, secret, 8)
-        {
-            return Err(format!("{what}: a piece of the secret, {piece:?}, shows:\n{joined}"));
-        }
         Ok(())
+    };
+    // What is left of a long secret after a cut: no piece of 8 characters that a perfect
+    // redaction (`[redacted]` in the echo's place, for a client whose secret the response
+    // does not hold) would not show too.
+    let pieces = |what: &str,
+                  texts: &[String],
+                  make: &dyn Fn(&str) -> http::Response<Vec<u8>>|
+     -> Result<(), String> {
+        if secret.chars().count() < 16 {
+            return Ok(());
+        }
+        let perfect = all_texts(&neutral, &neutral.parse_response(&make(REDACTED))).join("\n");
+        let joined = texts.join("\n");
+        let expected = spellings::fragments(&perfect, secret, 8);
+        match spellings::fragments(&joined, secret, 8)
+            .into_iter()
+            .find(|p| !expected.contains(p))
+        {
+            Some(piece) => Err(format!(
+                "{what}: a piece of the secret, {piece:?}, shows:\n{joined}"
+            )),
+            None => Ok(()),
+        }
     };
     for spelling in finder.spellings() {
         let x = format!("{open}{spelling}{close}");
-        for (what, response) in marked_responses(&x, token) {
+        for (i, (what, response)) in marked_responses(&x, token).into_iter().enumerate() {
             let texts = all_texts(&request, &request.parse_response(&response));
             let what = format!("{spelling:?} in {what}");
             leaks(&what, &texts)?;
             check_marked(&texts, open, close).map_err(|e| format!("{what}: {e}"))?;
+            pieces(&what, &texts, &|echo: &str| {
+                let x = format!("{open}{echo}{close}");
+                marked_responses(&x, token).swap_remove(i).1
+            })?;
         }
         for carrier in header_carriers(token) {
-            for header in HEADERS {
-                let texts = header_texts(&request, &carrier, header, spelling);
-                let what = format!("{header}: {spelling:?} on HTTP {}", carrier.0);
-                leaks(&what, &texts)?;
-                // Against the same response where the header shows what a perfect
-                // redaction shows: the echo may add no spelling of the secret (a short
-                // secret may already be spelled by the message's own words and numbers).
-                let perfect = header_texts(&request, &carrier, header, REDACTED);
-                let (got, want) = (finder.counts(&texts.join("\n")), finder.counts(&perfect.join("\n")));
-                for ((spelled, got), want) in finder.spellings().iter().zip(got).zip(want) {
-                    if got > want {
-                        return Err(format!(
-                            "{what}: {spelled:?} shows {got} times (a redacted echo: {want}):\n{}",
-                            texts.join("\n")
-                        ));
-                    }
+            let texts = header_texts(&request, &carrier, spelling);
+            let what = format!("every header {spelling:?} on HTTP {}", carrier.0);
+            leaks(&what, &texts)?;
+            pieces(&what, &texts, &|echo: &str| header_response(&carrier, echo))?;
+            // Against what a perfect redaction shows: the same response with `[redacted]`
+            // in every header, to a client whose secret it does not hold. The echo may add
+            // no spelling of the secret (a short secret may already be spelled by the
+            // message's own words, numbers and quotes).
+            let perfect = header_texts(&neutral, &carrier, REDACTED);
+            let got = finder.counts(&texts.join("\n"));
+            let want = finder.counts(&perfect.join("\n"));
+            for ((spelled, got), want) in finder.spellings().iter().zip(got).zip(want) {
+                if got > want {
+                    return Err(format!(
+                        "{what}: {spelled:?} shows {got} times ({want} in a perfect redaction):\n{}\n--- perfect:\n{}",
+                        texts.join("\n"),
+                        perfect.join("\n")
+                    ));
                 }
             }
         }
@@ -518,7 +587,8 @@ fn a_secret_straddling_a_cap_shows_no_piece() {
         "x".repeat(20)
     );
     let content_type = format!("text/{}{secret}", "x".repeat(50));
-    let token_body = format!(r#"{{"access_token":"{TOKEN}","expires_in":3599,"token_type":"bearer"}}"#);
+    let token_body =
+        format!(r#"{{"access_token":"{TOKEN}","expires_in":3599,"token_type":"bearer"}}"#);
     for response in [
         response(200, JSON, &token_type),
         response(200, &[("content-type", &content_type)], &token_body),
@@ -536,7 +606,9 @@ fn a_secret_straddling_a_cap_shows_no_piece() {
 /// secret's characters are not cut.
 #[test]
 fn a_short_secret_blanks_no_value_the_library_acts_on() {
-    for secret in ["1", "0", "2", "9", "30", "10", "GMT", "Oct", "e", "a", "-", ":"] {
+    for secret in [
+        "1", "0", "2", "9", "30", "10", "GMT", "Oct", "e", "a", "-", ":",
+    ] {
         let request = leaky_request(secret);
         let response = response(
             429,
@@ -556,7 +628,11 @@ fn a_short_secret_blanks_no_value_the_library_acts_on() {
         );
         let err = request.parse_response(&response).unwrap_err();
         let meta = err.response().unwrap().meta();
-        assert_eq!(err.retry_after(), Some(Duration::from_secs(30)), "{secret:?}");
+        assert_eq!(
+            err.retry_after(),
+            Some(Duration::from_secs(30)),
+            "{secret:?}"
+        );
         assert_eq!(
             meta.date(),
             Some(SystemTime::UNIX_EPOCH + Duration::from_secs(1_445_412_480)),
@@ -573,15 +649,32 @@ fn a_short_secret_blanks_no_value_the_library_acts_on() {
                 limits.remaining,
                 limits.reset
             ),
-            (Some(100), Some(0), Some(100), Some(0), Some(Duration::from_secs(10))),
+            (
+                Some(100),
+                Some(0),
+                Some(100),
+                Some(0),
+                Some(Duration::from_secs(10))
+            ),
             "{secret:?}"
         );
         // The text is whole where the secret is only part of a word.
         let detail = err.response().unwrap().detail();
-        assert_eq!(detail.description(), Some("Bad client credentials"), "{secret:?}");
-        assert_eq!(detail.message.as_deref(), Some("API rate limit exceeded"), "{secret:?}");
+        assert_eq!(
+            detail.description(),
+            Some("Bad client credentials"),
+            "{secret:?}"
+        );
+        assert_eq!(
+            detail.message.as_deref(),
+            Some("API rate limit exceeded"),
+            "{secret:?}"
+        );
         let display = err.to_string();
-        assert!(display.contains("Bad client credentials"), "{secret:?}: {display}");
+        assert!(
+            display.contains("Bad client credentials"),
+            "{secret:?}: {display}"
+        );
         assert!(display.contains(REQUEST_ID), "{secret:?}: {display}");
         // Where the secret is a whole word, it is hidden from the text, not from the values.
         if secret == "30" {
@@ -615,11 +708,18 @@ fn a_short_secret_keeps_retry_after_dates() {
         let request = leaky_request(secret);
         let response = response(
             503,
-            &[("date", DATE), ("retry-after", "Wed, 21 Oct 2015 07:29:30 GMT")],
+            &[
+                ("date", DATE),
+                ("retry-after", "Wed, 21 Oct 2015 07:29:30 GMT"),
+            ],
             "",
         );
         let err = request.parse_response(&response).unwrap_err();
-        assert_eq!(err.retry_after(), Some(Duration::from_secs(90)), "{secret:?}");
+        assert_eq!(
+            err.retry_after(),
+            Some(Duration::from_secs(90)),
+            "{secret:?}"
+        );
     }
 }
 
@@ -628,17 +728,35 @@ fn a_short_secret_keeps_retry_after_dates() {
 /// first.
 #[test]
 fn a_short_secret_cannot_unmask_the_access_token() {
-    for secret in ["_", ":", "\"", "tok", "oken", "en", "s", "\":\"", "n\"", "access_token"] {
+    for secret in [
+        "_",
+        ":",
+        "\"",
+        "tok",
+        "oken",
+        "en",
+        "s",
+        "\":\"",
+        "n\"",
+        "access_token",
+    ] {
         let request = leaky_request(secret);
         for body in [
             format!(r#"{{"access_token":"{TOKEN}","expires_in":3599,"token_type":"mac"}}"#),
             format!(r#"{{"access_token" : "{TOKEN}","expires_in":0,"token_type":"bearer"}}"#),
-            format!(r#"{{"error":"invalid_token","error_description":"{{\"access_token\":\"{TOKEN}\"}}"}}"#),
+            format!(
+                r#"{{"error":"invalid_token","error_description":"{{\"access_token\":\"{TOKEN}\"}}"}}"#
+            ),
             format!("access_token={TOKEN}&token_type=bearer"),
         ] {
-            let err = request.parse_response(&response(200, JSON, &body)).unwrap_err();
+            let err = request
+                .parse_response(&response(200, JSON, &body))
+                .unwrap_err();
             for text in error_texts(&err) {
-                assert!(!text.contains(&TOKEN[..8]), "{secret:?}: the token shows in {text}");
+                assert!(
+                    !text.contains(&TOKEN[..8]),
+                    "{secret:?}: the token shows in {text}"
+                );
             }
         }
     }
@@ -935,6 +1053,7 @@ fn a_numeric_secret_in_numeric_headers_is_acted_on_but_not_shown() {
 #[test]
 fn a_token_built_by_hand_keeps_its_fields() {
     // `Token::with_jti` is the caller's own value: shown as given.
-    let token = Token::new(AccessToken::new(TOKEN).unwrap(), Duration::from_secs(1)).with_jti("j-1");
+    let token =
+        Token::new(AccessToken::new(TOKEN).unwrap(), Duration::from_secs(1)).with_jti("j-1");
     assert_eq!(token.jti(), Some("j-1"));
 }

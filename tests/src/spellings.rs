@@ -166,16 +166,26 @@ pub fn count(text: &str, secret: &str) -> usize {
 /// form-encoded or JSON-escaped: what is left of a secret that was cut before it was
 /// scrubbed. `None` when `secret` is shorter than `len`.
 pub fn find_fragment(text: &str, secret: &str, len: usize) -> Option<String> {
+    fragments(text, secret, len).into_iter().next()
+}
+
+/// Every piece of `secret` of `len` characters that `text` shows as itself, form-encoded
+/// or JSON-escaped (see [`find_fragment`]).
+pub fn fragments(text: &str, secret: &str, len: usize) -> Vec<String> {
     let chars: Vec<char> = secret.chars().collect();
     if len == 0 || chars.len() < len {
-        return None;
+        return Vec::new();
     }
-    chars.windows(len).find_map(|window| {
+    let mut found = Vec::new();
+    for window in chars.windows(len) {
         let piece: String = window.iter().collect();
-        texts(&piece)
-            .into_iter()
-            .find(|spelling| text.contains(spelling.as_str()))
-    })
+        for spelling in texts(&piece) {
+            if text.contains(spelling.as_str()) && !found.contains(&spelling) {
+                found.push(spelling);
+            }
+        }
+    }
+    found
 }
 
 /// Whether `text[start..end]` has no letter or digit right before or right after it.
