@@ -172,20 +172,38 @@ pub fn find_fragment(text: &str, secret: &str, len: usize) -> Option<String> {
 /// Every piece of `secret` of `len` characters that `text` shows as itself, form-encoded
 /// or JSON-escaped (see [`find_fragment`]).
 pub fn fragments(text: &str, secret: &str, len: usize) -> Vec<String> {
-    let chars: Vec<char> = secret.chars().collect();
-    if len == 0 || chars.len() < len {
-        return Vec::new();
-    }
-    let mut found = Vec::new();
-    for window in chars.windows(len) {
-        let piece: String = window.iter().collect();
-        for spelling in texts(&piece) {
-            if text.contains(spelling.as_str()) && !found.contains(&spelling) {
-                found.push(spelling);
+    Pieces::new(secret, len).find_all(text)
+}
+
+/// The pieces of one secret that [`fragments`] looks for, spelled once.
+#[derive(Debug, Clone)]
+pub struct Pieces {
+    spellings: Vec<String>,
+}
+
+impl Pieces {
+    /// Every piece of `len` characters of `secret`, as itself, form-encoded (both hex
+    /// cases) and JSON-escaped; none when `secret` is shorter than `len`.
+    pub fn new(secret: &str, len: usize) -> Self {
+        let chars: Vec<char> = secret.chars().collect();
+        let mut spellings = Vec::new();
+        if len > 0 && chars.len() >= len {
+            for window in chars.windows(len) {
+                spellings.extend(texts(&window.iter().collect::<String>()));
             }
         }
+        dedup(&mut spellings);
+        Self { spellings }
     }
-    found
+
+    /// The pieces `text` shows.
+    pub fn find_all(&self, text: &str) -> Vec<String> {
+        self.spellings
+            .iter()
+            .filter(|s| text.contains(s.as_str()))
+            .cloned()
+            .collect()
+    }
 }
 
 /// Whether `text[start..end]` has no letter or digit right before or right after it.
