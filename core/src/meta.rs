@@ -76,13 +76,14 @@ impl ResponseMeta {
         (meta, content_type)
     }
 
-    /// Marks every kept header value that `leaks` flags (the value stays as received):
+    /// Marks every kept header value that `leaks` flags, besides those already marked (the
+    /// value stays as received):
     /// a server or a proxy echoing the client secret into, say, `Zuora-Request-Id` must
     /// not get it into an error message.
     pub(crate) fn hide(&mut self, mut leaks: impl FnMut(&HeaderValue) -> bool) {
-        let mut hidden = 0;
+        let mut hidden = self.hidden;
         for (i, slot) in self.slots().into_iter().enumerate() {
-            if slot.as_ref().is_some_and(&mut leaks) {
+            if hidden & (1 << i) == 0 && slot.as_ref().is_some_and(&mut leaks) {
                 hidden |= 1 << i;
             }
         }

@@ -73,7 +73,7 @@ pub(crate) fn parse<B: AsRef<[u8]>>(
 fn parse_token(
     content_type: Option<&HeaderValue>,
     body: &[u8],
-    meta: ResponseMeta,
+    mut meta: ResponseMeta,
     scrubber: &Scrubber<'_>,
 ) -> Result<Token, (Problem, ResponseMeta)> {
     // Every failure hands `meta` back; the token is built in place, with no struct of
@@ -142,6 +142,8 @@ fn parse_token(
     // The fields a `Debug` shows, and a store keeps, with any echo of the secret (or of
     // the token) hidden: borrowed, so no work, unless there is one.
     let token_text = access_token.secret();
+    // A header that echoes the token is hidden like one that echoes the secret.
+    meta.hide(|value| Scrubber::holds_token(value, token_text));
     let jti = match raw.jti {
         Some(Json::Str(s)) => Some(match scrubber.shown(&s, token_text) {
             Cow::Borrowed(_) => s.into_owned(),

@@ -96,6 +96,18 @@ impl<'a> Scrubber<'a> {
         }
     }
 
+    /// Whether the header value holds `token` (an access token), as [`shown`](Self::shown)
+    /// would find it.
+    pub(crate) fn holds_token(value: &HeaderValue, token: &str) -> bool {
+        !token.is_empty()
+            && value.len() >= token.len()
+            && value.to_str().is_ok_and(|text| {
+                Self::occurrences(text, token, token_is_short(token))
+                    .next()
+                    .is_some()
+            })
+    }
+
     /// Whether `text` holds the secret in any spelling this scrubber hides.
     pub(crate) fn leaks(&self, text: &str) -> bool {
         let [raw, encoded] = self.secrets;
@@ -470,7 +482,7 @@ fn list_at(text: &[u8], at: usize, target: impl Iterator<Item = u8>) -> Option<u
         if i > 0 {
             (text.get(pos) == Some(&b',')).then_some(())?;
             pos += 1;
-            while text.get(pos) == Some(&b' ') {
+            if text.get(pos) == Some(&b' ') {
                 pos += 1;
             }
         }

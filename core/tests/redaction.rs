@@ -788,6 +788,27 @@ fn echoes_in_jti_and_scope_are_scrubbed() {
     assert_eq!(token.scope().tenant_id(), Some(19));
     assert!(token.scope().allows("echo", "read"));
     assert_eq!(token.jti(), Some(REDACTED));
+
+    // The access token echoed into the same response's fields and headers.
+    let body = format!(
+        r#"{{"access_token":"{TOKEN}","expires_in":3599,"token_type":"bearer","jti":"{TOKEN}","scope":"tenant.19 {TOKEN}"}}"#
+    );
+    let response = response(
+        200,
+        &[
+            ("content-type", "application/json"),
+            ("zuora-request-id", TOKEN),
+            ("ratelimit-limit", TOKEN),
+        ],
+        &body,
+    );
+    let token = request.parse_response(&response).unwrap();
+    assert_eq!(token.access_token().secret(), TOKEN);
+    for text in all_texts(&request, &Ok(token.clone())) {
+        assert_eq!(spellings::find(&text, TOKEN), None, "{text}");
+    }
+    assert_eq!(token.scope().as_str(), "tenant.19 [redacted]");
+    assert_eq!(token.meta().request_id(), Some(REDACTED));
 }
 
 #[test]
