@@ -303,6 +303,8 @@ fn json_unescape(text: &str) -> String {
         let unicode = after
             .strip_prefix('u')
             .and_then(|h| h.get(..4))
+            // Four hex digits: `from_str_radix` alone would take `+03d` (a sign) as 0x3d.
+            .filter(|h| h.bytes().all(|b| b.is_ascii_hexdigit()))
             .and_then(|h| u32::from_str_radix(h, 16).ok())
             .and_then(char::from_u32);
         match (unicode, after.chars().next()) {
@@ -333,6 +335,7 @@ fn percent_decode(text: &str) -> String {
         let hex = bytes
             .get(i + 1..i + 3)
             .and_then(|h| std::str::from_utf8(h).ok())
+            .filter(|h| h.bytes().all(|b| b.is_ascii_hexdigit()))
             .and_then(|h| u8::from_str_radix(h, 16).ok());
         match (bytes[i], hex) {
             (b'%', Some(b)) => {
