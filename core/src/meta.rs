@@ -20,10 +20,9 @@ use http::{HeaderMap, HeaderValue, StatusCode};
 /// [`rate_limits`](Self::rate_limits) never change. What is text for people hides it:
 /// [`request_id`](Self::request_id), [`track_id`](Self::track_id) and
 /// [`RateLimits::limit_policy`] read `[redacted]` (a value holding the secret is no real
-/// request ID), and `Debug` shows `[redacted]` in place of any such value. The same goes
-/// for a header of a token response that holds the access token it carries. A short
-/// secret is found only where it stands as a whole word (see [`Error`](crate::Error)), so
-/// a real request ID or date is never hidden by one.
+/// request ID), and `Debug` shows `[redacted]` in place of any such value. A short secret
+/// is found only where it stands as a whole word (see [`Error`](crate::Error)), so a real
+/// request ID or date is never hidden by one.
 #[derive(Clone, Default)]
 pub struct ResponseMeta {
     status: StatusCode,
@@ -77,13 +76,12 @@ impl ResponseMeta {
         (meta, content_type)
     }
 
-    /// Marks every kept header value that `leaks` flags, besides those already marked; the
-    /// values stay as received. A server or a proxy echoing the client secret into, say,
+    /// Marks every kept header value that `leaks` flags; the values stay as received. A server or a proxy echoing the client secret into, say,
     /// `Zuora-Request-Id` must not get it into an error message.
     pub(crate) fn hide(&mut self, mut leaks: impl FnMut(&HeaderValue) -> bool) {
-        let mut hidden = self.hidden;
+        let mut hidden = 0;
         for (i, slot) in self.slots().into_iter().enumerate() {
-            if hidden & (1 << i) == 0 && slot.as_ref().is_some_and(&mut leaks) {
+            if slot.as_ref().is_some_and(&mut leaks) {
                 hidden |= 1 << i;
             }
         }
@@ -130,14 +128,14 @@ impl ResponseMeta {
     }
 
     /// `Zuora-Request-Id`: the ID Zuora support asks for. Present on every Zuora response.
-    /// `[redacted]` if it spells the client secret (or holds the access token).
+    /// `[redacted]` if it spells the client secret.
     pub fn request_id(&self) -> Option<&str> {
         self.shown(Slot::RequestId, &self.request_id)
             .filter(|s| !s.is_empty())
     }
 
     /// `Zuora-Track-Id`: the track ID echoed back, if one was sent; `[redacted]` if it
-    /// spells the client secret (or holds the access token).
+    /// spells the client secret.
     pub fn track_id(&self) -> Option<&str> {
         self.shown(Slot::TrackId, &self.track_id)
             .filter(|s| !s.is_empty())

@@ -3,6 +3,7 @@
 use std::borrow::Cow;
 use std::fmt;
 use std::marker::PhantomData;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use http::header::LOCATION;
@@ -23,9 +24,12 @@ const TOKEN_TYPE_LEN: usize = 40;
 /// The most characters kept of a `Content-Type` that is not JSON.
 const CONTENT_TYPE_LEN: usize = 80;
 
+/// `clean_scope` is a scope already found clean for this scrubber's secret (filled here
+/// the first time one is).
 pub(crate) fn parse<B: AsRef<[u8]>>(
     response: &http::Response<B>,
     scrubber: &Scrubber<'_>,
+    clean_scope: &OnceLock<Box<str>>,
 ) -> Result<Token, Error> {
     let status = response.status();
     let headers = response.headers();
@@ -35,11 +39,13 @@ pub(crate) fn parse<B: AsRef<[u8]>>(
     // secret are marked, and shown as `[redacted]`.
     meta.hide(|value| scrubber.leaks_value(value));
     if status.is_success() {
-        return parse_token(content_type, body, meta, scrubber).map_err(|(problem, meta)| {
-            let excerpt = scrubber.excerpt(body, ErrorResponse::EXCERPT_LEN);
-            let response = ErrorResponse::new(meta, ErrorDetail::default(), excerpt);
-            Error::UnexpectedResponse { problem, response }
-        });
+        return parse_token(content_type, body, meta, scrubber, clean_scope).map_err(
+            |(problem, meta)| {
+                let excerpt = scrubber.excerpt(body, ErrorResponse::EXCERPT_LEN);
+                let response = ErrorResponse::new(meta, ErrorDetail::default(), excerpt);
+                Error::UnexpectedResponse { problem, response }
+            },
+        );
     }
     let redirect_location = status.is_redirection().then(|| {
         headers
@@ -73,8 +79,9 @@ pub(crate) fn parse<B: AsRef<[u8]>>(
 fn parse_token(
     content_type: Option<&HeaderValue>,
     body: &[u8],
-    mut meta: ResponseMeta,
+    meta: ResponseMeta,
     scrubber: &Scrubber<'_>,
+    clean_scope: &OnceLock<Box<str>>,
 ) -> Result<Token, (Problem, ResponseMeta)> {
     // Every failure hands `meta` back; the token is built in place, with no struct of
     // fields in between (a parse is counted in instructions: benches/callgrind.sh).
@@ -139,26 +146,31 @@ fn parse_token(
     let Some(expires_in) = expires_in else {
         fail!(invalid("expires_in", "a positive number of seconds"));
     };
-    // The fields a `Debug` shows, and a store keeps, with any echo of the secret (or of
-    // the token) hidden: borrowed, so no work, unless there is one.
-    let token_text = access_token.secret();
-    // A header that echoes the token is hidden like one that echoes the secret.
-    meta.hide(|value| Scrubber::holds_token(value, token_text));
+    // The fields a `Debug` shows, and a store keeps, with any echo of the secret hidden:
+    // borrowed, so no work, unless there is one.
     let jti = match raw.jti {
-        Some(Json::Str(s)) => Some(match scrubber.shown(&s, token_text) {
+        Some(Json::Str(s)) => Some(match scrubber.shown(&s) {
             Cow::Borrowed(_) => s.into_owned(),
             Cow::Owned(shown) => shown,
         }),
         _ => None,
     };
     let scope = match raw.scope {
-        Some(Json::Str(s)) => Scope::new(match scrubber.shown(&s, token_text) {
-            Cow::Borrowed(_) => s.into_owned(),
+        // The scope this client got last time, already searched: a comparison.
+        Some(Json::Str(s)) if clean_scope.get().is_some_and(|clean| **clean == *s) => {
+            Scope::new(s.into_owned())
+        }
+        Some(Json::Str(s)) => Scope::new(match scrubber.shown(&s) {
+            Cow::Borrowed(_) => {
+                // Remembered once per request (an allocation on its first token only).
+                let _ = clean_scope.set(Box::from(&*s));
+                s.into_owned()
+            }
             Cow::Owned(shown) => shown,
         }),
         _ => Scope::default(),
     };
-    let token_type = scrubber.shown(&token_type, token_text);
+    let token_type = scrubber.shown(&token_type);
     Ok(Token::from_response(
         access_token,
         expires_in,

@@ -53,19 +53,19 @@ const SHORT_SECRET_MAX: usize = 3;
 /// short secret spells them; only their display hides them. See
 /// [`ResponseMeta`](crate::ResponseMeta).
 pub(crate) struct Scrubber<'a> {
-    /// The secret as is, and as the request's form spells it.
-    secrets: [&'a str; 2],
-    /// Whether only whole words count (a short secret).
-    whole_words: bool,
+    /// The client secret.
+    secret: &'a str,
 }
 
 impl<'a> Scrubber<'a> {
-    pub(crate) fn new(secrets: [&'a str; 2]) -> Self {
-        let whole_words = secrets[0].chars().nth(SHORT_SECRET_MAX).is_none();
-        Self {
-            secrets,
-            whole_words,
-        }
+    pub(crate) fn new(secret: &'a str) -> Self {
+        Self { secret }
+    }
+
+    /// Whether only whole words count: a short secret (decided when a search needs it, not
+    /// on every response).
+    fn whole_words(&self) -> bool {
+        is_short(self.secret)
     }
 
     /// The start of `body` as one line of text, scrubbed and capped.
@@ -77,71 +77,48 @@ impl<'a> Scrubber<'a> {
     /// A string from a response: scrubbed, then made one line and capped at `max`
     /// characters.
     pub(crate) fn clean(&self, text: &str, max: usize) -> String {
-        cap(&self.scrub(text, None), max)
+        cap(&self.scrub(text), max)
     }
 
-    /// `text` (a field of a token response) with the secret, and `token` (the access token
-    /// the same response issued), hidden; borrowed when neither is there, which is the
-    /// case for every sane response.
-    pub(crate) fn shown<'t>(&self, text: &'t str, token: &str) -> Cow<'t, str> {
-        let token_shows = !token.is_empty()
-            && text.len() >= token.len()
-            && Self::occurrences(text, token, token_is_short(token))
-                .next()
-                .is_some();
-        if token_shows || self.leaks(text) {
-            self.scrub(text, Some(token))
+    /// `text` (a field of a token response) with the secret hidden; borrowed when it is not
+    /// there, which is the case for every sane response.
+    #[inline]
+    pub(crate) fn shown<'t>(&self, text: &'t str) -> Cow<'t, str> {
+        if self.leaks(text) {
+            self.scrub(text)
         } else {
             Cow::Borrowed(text)
         }
     }
 
-    /// Whether the header value holds `token` (an access token), as [`shown`](Self::shown)
-    /// would find it.
-    pub(crate) fn holds_token(value: &HeaderValue, token: &str) -> bool {
-        !token.is_empty()
-            && value.len() >= token.len()
-            && value.to_str().is_ok_and(|text| {
-                Self::occurrences(text, token, token_is_short(token))
-                    .next()
-                    .is_some()
-            })
-    }
-
-    /// Whether `text` holds the secret in any spelling this scrubber hides.
+    /// Whether `text` holds the secret in any spelling this scrubber hides. Allocates
+    /// nothing unless the text has an escape character (`%`, `\`).
+    #[inline]
     pub(crate) fn leaks(&self, text: &str) -> bool {
-        let [raw, encoded] = self.secrets;
         // Every spelling is at least as long as the raw secret.
-        if raw.is_empty() || text.len() < raw.len() {
+        if self.secret.is_empty() || text.len() < self.secret.len() {
             return false;
-        }
-        if !self.whole_words
-            && (text.contains(raw) || (!encoded.is_empty() && text.contains(encoded)))
-        {
-            return true;
         }
         self.finder(text).next().is_some()
     }
 
     /// [`leaks`](Self::leaks) for a header value; one shorter than the secret is not even
     /// read as text. A value that is not visible ASCII is never shown, so never leaks.
+    #[inline]
     pub(crate) fn leaks_value(&self, value: &HeaderValue) -> bool {
-        let [raw, _] = self.secrets;
+        let raw = self.secret;
         if raw.is_empty() || value.len() < raw.len() {
             return false;
         }
         value.to_str().is_ok_and(|text| self.leaks(text))
     }
 
-    /// `text` with every access token value, the secret and `token` (if given) replaced by
-    /// `[redacted]`. All the places are found in `text` as received, then replaced at once
-    /// (overlapping ones as one).
-    fn scrub<'t>(&self, text: &'t str, token: Option<&str>) -> Cow<'t, str> {
+    /// `text` with every access token value and the secret replaced by `[redacted]`. All
+    /// the places are found in `text` as received, then replaced at once (overlapping ones
+    /// as one).
+    fn scrub<'t>(&self, text: &'t str) -> Cow<'t, str> {
         let mut ranges = access_token_values(text);
-        if let Some(token) = token.filter(|t| !t.is_empty()) {
-            ranges.extend(Self::occurrences(text, token, token_is_short(token)));
-        }
-        if !self.secrets[0].is_empty() && text.len() >= self.secrets[0].len() {
+        if !self.secret.is_empty() && text.len() >= self.secret.len() {
             ranges.extend(self.finder(text));
         }
         if ranges.is_empty() {
@@ -171,20 +148,10 @@ impl<'a> Scrubber<'a> {
         Cow::Owned(out)
     }
 
-    /// Where `needle` occurs literally (as a whole word only if `whole_words`).
-    fn occurrences<'t>(
-        text: &'t str,
-        needle: &'t str,
-        whole_words: bool,
-    ) -> impl Iterator<Item = (usize, usize)> + 't {
-        text.match_indices(needle)
-            .map(|(at, m)| (at, at + m.len()))
-            .filter(move |&(start, end)| !whole_words || standalone(text, start, end))
-    }
-
     /// Every place in `text` that spells the secret, in order, never overlapping.
     fn finder<'t>(&'t self, text: &'t str) -> impl Iterator<Item = (usize, usize)> + 't {
-        let raw = self.secrets[0];
+        let raw = self.secret;
+        let whole_words = self.whole_words();
         let plan = Plan::new(text, raw);
         let mut from = 0;
         let mut ends = Vec::new();
@@ -195,9 +162,9 @@ impl<'a> Scrubber<'a> {
             }
             if plan.literal_only() {
                 // No escape in the text and no encoding possible: a plain search.
-                while let Some(i) = text.get(from..).and_then(|t| t.find(raw)) {
-                    let (at, end) = (from + i, from + i + raw.len());
-                    if !self.whole_words || standalone(text, at, end) {
+                while let Some(at) = find_bytes(text, raw, from) {
+                    let end = at + raw.len();
+                    if !whole_words || standalone(text, at, end) {
                         from = end;
                         return Some((at, end));
                     }
@@ -214,7 +181,7 @@ impl<'a> Scrubber<'a> {
                 let mut consider = |end: usize| {
                     if end > at
                         && best.is_none_or(|b| end > b)
-                        && (!self.whole_words || standalone(text, at, end))
+                        && (!whole_words || standalone(text, at, end))
                     {
                         best = Some(end);
                     }
@@ -257,10 +224,11 @@ impl<'a> Scrubber<'a> {
     }
 }
 
-/// An access token of one to three characters is hidden as a whole word only, like a
-/// short secret.
-fn token_is_short(token: &str) -> bool {
-    token.chars().nth(SHORT_SECRET_MAX).is_none()
+/// Whether `text` has at most [`SHORT_SECRET_MAX`] characters (a character is 1 to 4
+/// bytes: the length alone answers most of the time).
+fn is_short(text: &str) -> bool {
+    text.len() <= SHORT_SECRET_MAX
+        || (text.len() <= 4 * SHORT_SECRET_MAX && text.chars().nth(SHORT_SECRET_MAX).is_none())
 }
 
 /// The byte index of the character after the one at `at`.
@@ -311,35 +279,25 @@ struct Plan {
 
 impl Plan {
     fn new(text: &str, raw: &str) -> Self {
-        let escapes = text.contains(['%', '\\']) || (raw.contains(' ') && text.contains('+'));
-        let textual = escapes || text.contains(raw);
         let n = raw.len();
-        // The longest runs of the characters each encoding is made of.
-        let (mut hex, mut base64, mut list) = (0usize, 0usize, 0usize);
-        let (mut h, mut b, mut l) = (0usize, 0usize, 0usize);
-        for &c in text.as_bytes() {
-            h = if c.is_ascii_hexdigit() { h + 1 } else { 0 };
-            b = if c.is_ascii_alphanumeric() || c == b'+' || c == b'/' {
-                b + 1
-            } else {
-                0
-            };
-            l = if c.is_ascii_digit() || c == b',' || c == b' ' {
-                l + 1
-            } else {
-                0
-            };
-            hex = hex.max(h);
-            base64 = base64.max(b);
-            list = list.max(l);
-        }
+        let (bytes, secret) = (text.as_bytes(), raw.as_bytes());
+        let space = secret.contains(&b' ');
+        // An escape character anywhere (`<[u8]>::contains` is a `memchr`); without one, a
+        // textual spelling can only be the secret as is.
+        let escapes =
+            bytes.contains(&b'%') || bytes.contains(&b'\\') || (space && bytes.contains(&b'+'));
+        let literal = !escapes && find_bytes(text, raw, 0).is_some();
         Self {
-            textual,
+            textual: escapes || literal,
             plain: !escapes,
-            hex: hex >= 2 * n,
-            base64: base64 >= (4 * n).div_ceil(3),
+            hex: has_run(bytes, 2 * n, |c| c.is_ascii_hexdigit()),
+            base64: has_run(bytes, (4 * n).div_ceil(3), |c| {
+                CLASS[usize::from(c)] & BASE64 != 0
+            }),
             // One to three digits a byte, a comma between them.
-            list: list >= (2 * n).saturating_sub(1),
+            list: has_run(bytes, (2 * n).saturating_sub(1), |c| {
+                CLASS[usize::from(c)] & LIST != 0
+            }),
         }
     }
 
@@ -350,6 +308,84 @@ impl Plan {
     fn literal_only(&self) -> bool {
         self.plain && !(self.hex || self.base64 || self.list)
     }
+}
+
+const BASE64: u8 = 1;
+const LIST: u8 = 2;
+
+/// What each byte can be part of: base64 (letters, digits, `+`, `/`), a list of byte values
+/// (digits, `,`, space).
+const CLASS: [u8; 256] = {
+    let mut class = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        if c.is_ascii_alphanumeric() || c == b'+' || c == b'/' {
+            class[b] |= BASE64;
+        }
+        if c.is_ascii_digit() || c == b',' || c == b' ' {
+            class[b] |= LIST;
+        }
+        b += 1;
+    }
+    class
+};
+
+/// Whether `bytes` has `len` bytes in a row that are all `member`s. Only every `len`-th
+/// byte is looked at until one is a member (any such run holds one of them), so a short
+/// text with no long run costs a few steps.
+fn has_run(bytes: &[u8], len: usize, member: impl Fn(u8) -> bool) -> bool {
+    if len == 0 {
+        return true;
+    }
+    let mut probe = len - 1;
+    while let Some(&c) = bytes.get(probe) {
+        if !member(c) {
+            probe += len;
+            continue;
+        }
+        let left = bytes[..probe]
+            .iter()
+            .rev()
+            .take_while(|&&b| member(b))
+            .count();
+        let right = bytes[probe + 1..]
+            .iter()
+            .take_while(|&&b| member(b))
+            .count();
+        if left + 1 + right >= len {
+            return true;
+        }
+        // The next run starts after this one's end and its first sample is `len` further.
+        probe += right + 1 + len;
+    }
+    false
+}
+
+/// The first place at or after `from` where `needle` occurs in `hay`: its first byte
+/// found with a `memchr` (`str::find` of an ASCII `char`), then its last byte and the rest
+/// compared. On the short texts of a token response (a scope, a header) this costs a
+/// fraction of setting up `str::find`'s two-way search for a whole string.
+fn find_bytes(hay: &str, needle: &str, from: usize) -> Option<usize> {
+    let bytes = hay.as_bytes();
+    let (&first, &last) = (needle.as_bytes().first()?, needle.as_bytes().last()?);
+    if !first.is_ascii() || !hay.is_char_boundary(from) {
+        return hay.get(from..)?.find(needle).map(|i| from + i);
+    }
+    let m = needle.len();
+    let mut at = from;
+    while at + m <= bytes.len() {
+        at += hay[at..].find(char::from(first))?;
+        if at + m > bytes.len() {
+            return None;
+        }
+        if bytes[at + m - 1] == last && bytes[at..at + m] == *needle.as_bytes() {
+            return Some(at);
+        }
+        // The first byte is ASCII: the next one starts a character.
+        at += 1;
+    }
+    None
 }
 
 /// The spellings of the secret that an encoding is applied to: as is, form-encoded (both
@@ -676,7 +712,7 @@ mod tests {
     use super::*;
 
     fn scrub(secret: &str, text: &str) -> String {
-        Scrubber::new([secret, ""]).scrub(text, None).into_owned()
+        Scrubber::new(secret).scrub(text).into_owned()
     }
 
     #[test]
@@ -732,7 +768,7 @@ mod tests {
 
     #[test]
     fn the_cap_comes_after_the_scrub() {
-        let s = Scrubber::new(["0123456789abcdef", ""]);
+        let s = Scrubber::new("0123456789abcdef");
         let out = s.clean(&format!("{}0123456789abcdef", "x".repeat(30)), 40);
         assert_eq!(out, format!("{}[redacted]", "x".repeat(30)));
     }

@@ -165,14 +165,14 @@ impl Token {
         self.expires_in
     }
 
-    /// The token's ID (`jti`), if Zuora sent one; an echo of the client secret or of the
-    /// access token in it reads `[redacted]`.
+    /// The token's ID (`jti`), if Zuora sent one; an echo of the client secret in it reads
+    /// `[redacted]`.
     pub fn jti(&self) -> Option<&str> {
         self.jti.as_deref()
     }
 
-    /// What the token may do; an echo of the client secret or of the access token in it
-    /// reads `[redacted]` (the other items are kept).
+    /// What the token may do; an echo of the client secret in it reads `[redacted]` (the
+    /// other items are kept).
     pub fn scope(&self) -> &Scope {
         &self.scope
     }

@@ -84,17 +84,6 @@ pub fn spells(text: &str, secret: &str) -> bool {
             })
 }
 
-/// Whether `text` holds `token` (an access token) the way the core hides it in the fields
-/// and headers of the response that carried it: literally, as a whole word (see [`spells`])
-/// when it has at most [`SHORT_SECRET_MAX`] characters.
-pub fn holds_token(text: &str, token: &str) -> bool {
-    let short = token.chars().count() <= SHORT_SECRET_MAX;
-    !token.is_empty()
-        && text
-            .match_indices(token)
-            .any(|(at, _)| !short || standalone(text, at, at + token.len()))
-}
-
 /// Whether `text[start..end]` stands as a word, as the core documents it.
 fn standalone(text: &str, start: usize, end: usize) -> bool {
     if text[end..]
