@@ -153,6 +153,8 @@ impl<'a> Scrubber<'a> {
         let raw = self.secret;
         let whole_words = self.whole_words();
         let plan = Plan::new(text, raw);
+        // The distinct spellings the encodings are applied to (decided once per text).
+        let targets = Target::ALL.map(|t| t.differs(raw));
         let mut from = 0;
         let mut ends = Vec::new();
         let mut next = Vec::new();
@@ -193,10 +195,7 @@ impl<'a> Scrubber<'a> {
                     }
                 }
                 if plan.hex || plan.base64 || plan.list {
-                    for target in Target::ALL {
-                        if !target.differs(raw) {
-                            continue;
-                        }
+                    for (target, _) in Target::ALL.into_iter().zip(targets).filter(|t| t.1) {
                         if plan.hex
                             && let Some(end) = hex_at(bytes, at, target.bytes(raw))
                         {
