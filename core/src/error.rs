@@ -12,8 +12,28 @@ use crate::meta::ResponseMeta;
 ///
 /// `Display` is one sentence with the HTTP status code (the number: the reason phrases'
 /// table would weigh 2 KB in a wasm module) and Zuora's request ID when known. No variant ever holds
-/// the client secret or an access token: text taken from response bodies is scrubbed of
-/// both and capped in length.
+/// the client secret or an access token: text taken from a response (body fields, the
+/// excerpt, a quoted `token_type`, `Content-Type` or `Location`, the request and track
+/// IDs) is scrubbed of both first, then capped in length, so that no cap can leave a piece
+/// of a secret behind.
+///
+/// # What the scrubber hides
+///
+/// The value of any `access_token` field (found first, so that no secret can break the
+/// pattern), and the client secret in any spelling a server or a proxy may echo: as is,
+/// JSON-escaped (`=`, `\/`…, even escaped again), percent-encoded in either case, and
+/// the secret as is, form-encoded or JSON-escaped written as hex, base64 or a list of byte
+/// values. Each is replaced by `[redacted]`.
+///
+/// A secret of **one to three characters** (Zuora sets no minimum) is hidden only where a
+/// spelling of it stands as a whole word — no letter or digit right before or after it —
+/// so that `Bad client credentials` stays readable with the secret `e`, and request IDs
+/// and dates stay whole with the secret `1`. An echo glued to other letters or digits
+/// stays visible then; a secret that short can be guessed anyway: use a long one.
+///
+/// The values the library acts on are read before any of this and never change:
+/// [`Error::retry_after`], the response's `Date` and rate-limit numbers (see
+/// [`ResponseMeta`](crate::ResponseMeta)).
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum Error {
@@ -116,6 +136,10 @@ impl fmt::Display for Error {
                 r.detail().write_summary(f, ": ")?;
                 f.write_str(")")?;
                 match r.meta().retry_after_delay() {
+                    // The server's number spells the client secret: not printed.
+                    Some(_) if r.meta().hides_retry_after() => {
+                        f.write_str("; retry after [redacted] s")?;
+                    }
                     Some(d) => write!(f, "; retry after {} s", ceil_secs(d))?,
                     None => f.write_str("; retry later with backoff")?,
                 }

@@ -25,6 +25,7 @@ mod record;
 mod request;
 mod response;
 mod scope;
+mod scrub;
 mod time;
 mod token;
 mod track_id;

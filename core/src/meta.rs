@@ -10,9 +10,24 @@ use http::{HeaderMap, HeaderValue, StatusCode};
 ///
 /// Values are kept as received and parsed when asked for, so reading a response stays
 /// cheap; a header that is missing or unparseable reads as `None`.
+///
+/// # A header that spells the client secret
+///
+/// A server or a proxy may echo the client secret into a header (or, with a secret of one
+/// to three characters, a header may spell it by chance: `Retry-After: 30` with the secret
+/// `30`). The values the library and its caller act on are still read as received:
+/// [`retry_after`](Self::retry_after), [`date`](Self::date) and the numbers of
+/// [`rate_limits`](Self::rate_limits) never change. What is text for people hides it:
+/// [`request_id`](Self::request_id), [`track_id`](Self::track_id) and
+/// [`RateLimits::limit_policy`] read `[redacted]` (a value holding the secret is no real
+/// request ID), and `Debug` shows `[redacted]` in place of any such value. A short secret
+/// is found only where it stands as a whole word (see [`Error`](crate::Error)), so a real
+/// request ID or date is never hidden by one.
 #[derive(Clone, Default)]
 pub struct ResponseMeta {
     status: StatusCode,
+    /// The slots (bits in the order of [`Self::slots`]) whose value spells the secret.
+    hidden: u16,
     request_id: Option<HeaderValue>,
     track_id: Option<HeaderValue>,
     date: Option<HeaderValue>,
@@ -61,25 +76,49 @@ impl ResponseMeta {
         (meta, content_type)
     }
 
-    /// Replaces every kept header value that `leaks` flags with `[redacted]`: a server or a
-    /// proxy echoing the client secret into, say, `Zuora-Request-Id` must not get it into
-    /// an error message.
-    pub(crate) fn redact(&mut self, mut leaks: impl FnMut(&HeaderValue) -> bool) {
-        let slots = [
-            &mut self.request_id,
-            &mut self.track_id,
-            &mut self.date,
-            &mut self.retry_after,
-            &mut self.minute_limit,
-            &mut self.minute_remaining,
-            &mut self.limit,
-            &mut self.remaining,
-            &mut self.reset,
-        ];
-        for slot in slots {
+    /// Marks every kept header value that `leaks` flags; the values stay as received. A server or a proxy echoing the client secret into, say,
+    /// `Zuora-Request-Id` must not get it into an error message.
+    pub(crate) fn hide(&mut self, mut leaks: impl FnMut(&HeaderValue) -> bool) {
+        let mut hidden = 0;
+        for (i, slot) in self.slots().into_iter().enumerate() {
             if slot.as_ref().is_some_and(&mut leaks) {
-                *slot = Some(HeaderValue::from_static("[redacted]"));
+                hidden |= 1 << i;
             }
+        }
+        self.hidden = hidden;
+    }
+
+    /// The kept headers, in a fixed order (the bits of `hidden`).
+    fn slots(&self) -> [&Option<HeaderValue>; 9] {
+        [
+            &self.request_id,
+            &self.track_id,
+            &self.date,
+            &self.retry_after,
+            &self.minute_limit,
+            &self.minute_remaining,
+            &self.limit,
+            &self.remaining,
+            &self.reset,
+        ]
+    }
+
+    /// Whether the value of `slot` spells the secret.
+    fn hides(&self, slot: Slot) -> bool {
+        self.hidden & (1 << slot as u16) != 0
+    }
+
+    /// Whether `Retry-After` spells the secret (the delay is then not printed).
+    pub(crate) fn hides_retry_after(&self) -> bool {
+        self.hides(Slot::RetryAfter)
+    }
+
+    /// Text for people: `[redacted]` if the value spells the secret.
+    fn shown<'a>(&'a self, slot: Slot, value: &'a Option<HeaderValue>) -> Option<&'a str> {
+        if self.hides(slot) {
+            Some(REDACTED)
+        } else {
+            text(value)
         }
     }
 
@@ -89,21 +128,25 @@ impl ResponseMeta {
     }
 
     /// `Zuora-Request-Id`: the ID Zuora support asks for. Present on every Zuora response.
+    /// `[redacted]` if it spells the client secret.
     pub fn request_id(&self) -> Option<&str> {
-        text(&self.request_id).filter(|s| !s.is_empty())
+        self.shown(Slot::RequestId, &self.request_id)
+            .filter(|s| !s.is_empty())
     }
 
-    /// `Zuora-Track-Id`: the track ID echoed back, if one was sent.
+    /// `Zuora-Track-Id`: the track ID echoed back, if one was sent; `[redacted]` if it
+    /// spells the client secret.
     pub fn track_id(&self) -> Option<&str> {
-        text(&self.track_id).filter(|s| !s.is_empty())
+        self.shown(Slot::TrackId, &self.track_id)
+            .filter(|s| !s.is_empty())
     }
 
-    /// The response's `Date` header.
+    /// The response's `Date` header, as received.
     pub fn date(&self) -> Option<SystemTime> {
         text(&self.date).and_then(|d| httpdate::parse_http_date(d).ok())
     }
 
-    /// `Retry-After`, in seconds or as an HTTP date.
+    /// `Retry-After`, in seconds or as an HTTP date, as received.
     pub fn retry_after(&self) -> Option<RetryAfter> {
         RetryAfter::parse(text(&self.retry_after)?)
     }
@@ -125,13 +168,14 @@ impl ResponseMeta {
         Some(self.retry_after()?.delay_from(self.date().unwrap_or(now)))
     }
 
-    /// The rate-limit headers of both generations.
+    /// The rate-limit headers of both generations: the numbers as received, the policy
+    /// text `[redacted]` if it spells the client secret.
     pub fn rate_limits(&self) -> RateLimits {
         RateLimits {
             minute_limit: number(&self.minute_limit),
             minute_remaining: number(&self.minute_remaining),
             limit: number(&self.limit),
-            limit_policy: text(&self.limit).map(str::to_owned),
+            limit_policy: self.shown(Slot::Limit, &self.limit).map(str::to_owned),
             remaining: number(&self.remaining),
             reset: number(&self.reset).map(Duration::from_secs),
         }
@@ -148,13 +192,69 @@ impl fmt::Debug for ResponseMeta {
         if let Some(id) = self.track_id() {
             d.field("track_id", &id);
         }
-        if let Some(r) = self.retry_after() {
+        if self.hides(Slot::RetryAfter) {
+            d.field("retry_after", &Redacted);
+        } else if let Some(r) = self.retry_after() {
             d.field("retry_after", &r);
         }
         let limits = self.rate_limits();
         if limits != RateLimits::default() {
-            d.field("rate_limits", &limits);
+            d.field("rate_limits", &ShownLimits(self, &limits));
         }
+        d.finish()
+    }
+}
+
+/// The kept headers, as bits of `ResponseMeta::hidden`.
+#[derive(Clone, Copy)]
+enum Slot {
+    RequestId,
+    TrackId,
+    #[allow(dead_code)] // only its bit is set; `Date` is never printed
+    Date,
+    RetryAfter,
+    MinuteLimit,
+    MinuteRemaining,
+    Limit,
+    Remaining,
+    Reset,
+}
+
+const REDACTED: &str = "[redacted]";
+
+/// Prints `[redacted]`, unquoted.
+struct Redacted;
+
+impl fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(REDACTED)
+    }
+}
+
+/// [`RateLimits`] as `Debug` shows it, a value that spells the secret as `[redacted]`.
+struct ShownLimits<'a>(&'a ResponseMeta, &'a RateLimits);
+
+impl fmt::Debug for ShownLimits<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (meta, l) = (self.0, self.1);
+        let mut d = f.debug_struct("RateLimits");
+        let mut field = |name: &str, slot: Slot, value: &dyn fmt::Debug| {
+            if meta.hides(slot) {
+                d.field(name, &Redacted);
+            } else {
+                d.field(name, value);
+            }
+        };
+        field("minute_limit", Slot::MinuteLimit, &l.minute_limit);
+        field(
+            "minute_remaining",
+            Slot::MinuteRemaining,
+            &l.minute_remaining,
+        );
+        field("limit", Slot::Limit, &l.limit);
+        field("limit_policy", Slot::Limit, &l.limit_policy);
+        field("remaining", Slot::Remaining, &l.remaining);
+        field("reset", Slot::Reset, &l.reset);
         d.finish()
     }
 }

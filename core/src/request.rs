@@ -2,7 +2,7 @@
 //! that does it.
 
 use std::fmt;
-use std::ops::Range;
+use std::sync::OnceLock;
 
 use http::header::{ACCEPT, CONTENT_TYPE};
 use http::{HeaderName, HeaderValue, Method, Uri};
@@ -12,7 +12,8 @@ use crate::credentials::{ClientId, ClientSecret};
 use crate::entity_id::EntityId;
 use crate::environment::Environment;
 use crate::error::Error;
-use crate::response::{self, Scrubber};
+use crate::response;
+use crate::scrub::Scrubber;
 use crate::token::{Token, ZUORA_ENTITY_IDS};
 use crate::track_id::TrackId;
 
@@ -57,9 +58,9 @@ pub struct TokenRequest {
     client_secret: ClientSecret,
     /// The encoded form, which holds the secret: zeroized on drop.
     form: Zeroizing<String>,
-    /// Where the form-encoded secret sits in `form` (for the scrubber, found once here
-    /// rather than on every response).
-    secret_in_form: Range<usize>,
+    /// The last `scope` found to hold no spelling of the secret: the same client gets the
+    /// same scope on every token, so the next one is compared, not searched again.
+    clean_scope: OnceLock<Box<str>>,
     track_id: Option<TrackId>,
     entity_id: Option<EntityId>,
 }
@@ -77,14 +78,13 @@ impl TokenRequest {
             // error's `Debug` in every wasm module).
             serde_urlencoded::to_string(fields).unwrap_or_else(|_| unreachable!()),
         );
-        let secret_in_form = secret_range(&form);
         Self {
             token_uri: environment.token_url(),
             environment,
             client_id,
             client_secret,
             form,
-            secret_in_form,
+            clean_scope: OnceLock::new(),
             track_id: None,
             entity_id: None,
         }
@@ -186,7 +186,7 @@ impl TokenRequest {
         &self,
         response: &http::Response<B>,
     ) -> Result<Token, Error> {
-        let token = response::parse(response, &self.scrubber())?;
+        let token = response::parse(response, &self.scrubber(), &self.clean_scope)?;
         // Most requests name no entity: then the token is returned without another move.
         Ok(match &self.entity_id {
             None => token,
@@ -194,29 +194,10 @@ impl TokenRequest {
         })
     }
 
-    /// Knows the secret in its raw and its form-encoded spelling, to scrub both from any
-    /// text taken from a response.
+    /// Knows the secret, to scrub it (in any spelling) from any text taken from a response.
     fn scrubber(&self) -> Scrubber<'_> {
-        let encoded = self
-            .form
-            .get(self.secret_in_form.clone())
-            .unwrap_or_default();
-        Scrubber::new([self.client_secret.expose_secret(), encoded])
+        Scrubber::new(self.client_secret.expose_secret())
     }
-}
-
-/// The value of `client_secret=` in an encoded form (empty if absent).
-fn secret_range(form: &str) -> Range<usize> {
-    const KEY: &str = "client_secret=";
-    let mut at = 0;
-    for pair in form.split('&') {
-        if let Some(value) = pair.strip_prefix(KEY) {
-            let start = at + KEY.len();
-            return start..start + value.len();
-        }
-        at += pair.len() + 1;
-    }
-    0..0
 }
 
 impl fmt::Debug for TokenRequest {

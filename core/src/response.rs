@@ -3,6 +3,7 @@
 use std::borrow::Cow;
 use std::fmt;
 use std::marker::PhantomData;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use http::header::LOCATION;
@@ -13,36 +14,38 @@ use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use crate::error::{Error, ErrorDetail, ErrorResponse, Problem, Reason};
 use crate::meta::ResponseMeta;
 use crate::scope::Scope;
+use crate::scrub::Scrubber;
 use crate::token::{AccessToken, Token};
 
 /// The most characters kept of any one string taken from an error body.
 const DETAIL_LEN: usize = 200;
+/// The most characters kept of a `token_type` that is not `bearer`.
+const TOKEN_TYPE_LEN: usize = 40;
+/// The most characters kept of a `Content-Type` that is not JSON.
+const CONTENT_TYPE_LEN: usize = 80;
 
-const REDACTED: &str = "[redacted]";
-
+/// `clean_scope` is a scope already found clean for this scrubber's secret (filled here
+/// the first time one is).
 pub(crate) fn parse<B: AsRef<[u8]>>(
     response: &http::Response<B>,
     scrubber: &Scrubber<'_>,
+    clean_scope: &OnceLock<Box<str>>,
 ) -> Result<Token, Error> {
     let status = response.status();
     let headers = response.headers();
     let body = response.body().as_ref();
     let (mut meta, content_type) = ResponseMeta::with_content_type(status, headers);
-    // Header values are shown too (`Display` quotes the request ID): scrub them as well.
-    meta.redact(|value| scrubber.leaks_value(value));
+    // The values stay as received (the library acts on them); the ones that spell the
+    // secret are marked, and shown as `[redacted]`.
+    meta.hide(|value| scrubber.leaks_value(value));
     if status.is_success() {
-        return parse_token(content_type, body, meta).map_err(|(problem, meta)| {
-            let response = ErrorResponse::new(meta, ErrorDetail::default(), scrubber.excerpt(body));
-            // The texts a problem quotes come from the response: scrub them too.
-            let problem = match problem {
-                Problem::TokenType(t) => Problem::TokenType(scrubber.clean(&t, 40)),
-                Problem::ContentType { found: Some(t) } => Problem::ContentType {
-                    found: Some(scrubber.clean(&t, 80)),
-                },
-                other => other,
-            };
-            Error::UnexpectedResponse { problem, response }
-        });
+        return parse_token(content_type, body, meta, scrubber, clean_scope).map_err(
+            |(problem, meta)| {
+                let excerpt = scrubber.excerpt(body, ErrorResponse::EXCERPT_LEN);
+                let response = ErrorResponse::new(meta, ErrorDetail::default(), excerpt);
+                Error::UnexpectedResponse { problem, response }
+            },
+        );
     }
     let redirect_location = status.is_redirection().then(|| {
         headers
@@ -50,7 +53,8 @@ pub(crate) fn parse<B: AsRef<[u8]>>(
             .and_then(|l| l.to_str().ok())
             .map(|l| scrubber.clean(l, DETAIL_LEN))
     });
-    let response = ErrorResponse::new(meta, error_detail(body, scrubber), scrubber.excerpt(body));
+    let excerpt = scrubber.excerpt(body, ErrorResponse::EXCERPT_LEN);
+    let response = ErrorResponse::new(meta, error_detail(body, scrubber), excerpt);
     Err(match status {
         StatusCode::BAD_REQUEST | StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
             Error::Rejected(response)
@@ -76,6 +80,8 @@ fn parse_token(
     content_type: Option<&HeaderValue>,
     body: &[u8],
     meta: ResponseMeta,
+    scrubber: &Scrubber<'_>,
+    clean_scope: &OnceLock<Box<str>>,
 ) -> Result<Token, (Problem, ResponseMeta)> {
     // Every failure hands `meta` back; the token is built in place, with no struct of
     // fields in between (a parse is counted in instructions: benches/callgrind.sh).
@@ -87,7 +93,7 @@ fn parse_token(
     let content_type = content_type.map(|v| v.to_str().unwrap_or("(not text)"));
     if !content_type.is_some_and(is_json) {
         fail!(Problem::ContentType {
-            found: content_type.map(|t| clean(t, None, 80)),
+            found: content_type.map(|t| scrubber.clean(t, CONTENT_TYPE_LEN)),
         });
     }
     let Some(first) = body.iter().position(|b| !b.is_ascii_whitespace()) else {
@@ -128,7 +134,7 @@ fn parse_token(
     let token_type = match raw.token_type {
         None | Some(Json::Null) => fail!(Problem::MissingField("token_type")),
         Some(Json::Str(s)) if s.eq_ignore_ascii_case("bearer") => s,
-        Some(Json::Str(s)) => fail!(Problem::TokenType(clean(&s, None, 40))),
+        Some(Json::Str(s)) => fail!(Problem::TokenType(scrubber.clean(&s, TOKEN_TYPE_LEN))),
         Some(_) => fail!(invalid("token_type", "the string `bearer`")),
     };
     let expires_in = match raw.expires_in {
@@ -140,14 +146,31 @@ fn parse_token(
     let Some(expires_in) = expires_in else {
         fail!(invalid("expires_in", "a positive number of seconds"));
     };
+    // The fields a `Debug` shows, and a store keeps, with any echo of the secret hidden:
+    // borrowed, so no work, unless there is one.
     let jti = match raw.jti {
-        Some(Json::Str(s)) => Some(s.into_owned()),
+        Some(Json::Str(s)) => Some(match scrubber.shown(&s) {
+            Cow::Borrowed(_) => s.into_owned(),
+            Cow::Owned(shown) => shown,
+        }),
         _ => None,
     };
     let scope = match raw.scope {
-        Some(Json::Str(s)) => Scope::new(s),
+        // The scope this client got last time, already searched: a comparison.
+        Some(Json::Str(s)) if clean_scope.get().is_some_and(|clean| **clean == *s) => {
+            Scope::new(s.into_owned())
+        }
+        Some(Json::Str(s)) => Scope::new(match scrubber.shown(&s) {
+            Cow::Borrowed(_) => {
+                // Remembered once per request (an allocation on its first token only).
+                let _ = clean_scope.set(Box::from(&*s));
+                s.into_owned()
+            }
+            Cow::Owned(shown) => shown,
+        }),
         _ => Scope::default(),
     };
+    let token_type = scrubber.shown(&token_type);
     Ok(Token::from_response(
         access_token,
         expires_in,
@@ -469,285 +492,6 @@ impl<'de> Deserialize<'de> for Reasons<'de> {
         }
         d.deserialize_any(V(PhantomData))
     }
-}
-
-/// Removes secrets from text taken from a response before it is kept anywhere: the client
-/// secret (raw and form-encoded) and the value of any JSON `access_token` field.
-pub(crate) struct Scrubber<'a> {
-    secrets: [&'a str; 2],
-}
-
-impl<'a> Scrubber<'a> {
-    pub(crate) fn new(secrets: [&'a str; 2]) -> Self {
-        Self { secrets }
-    }
-
-    /// The start of `body` as one line of text, scrubbed and capped.
-    pub(crate) fn excerpt(&self, body: &[u8]) -> String {
-        // Scrub before cutting, so a secret cut in half cannot survive.
-        let text = String::from_utf8_lossy(body);
-        clean(&self.scrub(&text), None, ErrorResponse::EXCERPT_LEN)
-    }
-
-    /// A string field from a body: scrubbed, one line, capped at `max` characters.
-    pub(crate) fn clean(&self, text: &str, max: usize) -> String {
-        clean(text, Some(self), max)
-    }
-
-    /// Whether `text` holds the secret in any spelling. Allocates only for text with an
-    /// escape (`%` or `\`), which every spelling but the raw and the form one has.
-    pub(crate) fn leaks(&self, text: &str) -> bool {
-        let [raw, encoded] = self.secrets;
-        // Every spelling is at least as long as the raw secret (escaping only lengthens):
-        // shorter text, such as most header values, cannot hold one. No search needed.
-        if !raw.is_empty() && text.len() < raw.len() {
-            return false;
-        }
-        if text.contains(raw) || (!encoded.is_empty() && text.contains(encoded)) {
-            return true;
-        }
-        // Every other spelling has an escape (`%`, `\\`), or `+` for a space.
-        (text.contains(['%', '\\']) || (raw.contains(' ') && text.contains('+')))
-            && spelled_ranges(text, raw).next().is_some()
-    }
-
-    /// [`leaks`](Self::leaks) for a header value; one shorter than the secret is not even
-    /// read as text. A value that is not visible ASCII is never shown, so never leaks.
-    pub(crate) fn leaks_value(&self, value: &HeaderValue) -> bool {
-        let [raw, _] = self.secrets;
-        if !raw.is_empty() && value.len() < raw.len() {
-            return false;
-        }
-        value.to_str().is_ok_and(|text| self.leaks(text))
-    }
-
-    fn scrub<'t>(&self, text: &'t str) -> Cow<'t, str> {
-        let [raw, _] = self.secrets;
-        let mut text = Cow::Borrowed(text);
-        if !raw.is_empty() && text.len() >= raw.len() {
-            let ranges: Vec<_> = spelled_ranges(&text, raw).collect();
-            if !ranges.is_empty() {
-                let mut out = String::with_capacity(text.len());
-                let mut last = 0;
-                for (start, end) in ranges {
-                    out.push_str(&text[last..start]);
-                    out.push_str(REDACTED);
-                    last = end;
-                }
-                out.push_str(&text[last..]);
-                text = Cow::Owned(out);
-            }
-        }
-        redact_loose_access_token(redact_json_string_field(text, "\"access_token\""))
-    }
-}
-
-/// Every place in `text` that spells `secret` in any way a server or a proxy might echo it:
-/// each character as itself, as a JSON escape (`\uXXXX` in either case — Java's JSON writers
-/// escape `=` as `\u003d` —, `\/`, `\"`, `\\`…), or percent-encoded byte by byte (`%XX`
-/// in either case, `+` for a space); mixed within one occurrence too. Byte ranges, in order,
-/// never overlapping.
-fn spelled_ranges<'t>(text: &'t str, secret: &'t str) -> impl Iterator<Item = (usize, usize)> + 't {
-    let bytes = text.as_bytes();
-    let mut start = 0;
-    std::iter::from_fn(move || {
-        if secret.is_empty() {
-            return None;
-        }
-        while start < bytes.len() {
-            if let Some(end) = spelled_at(bytes, start, secret) {
-                let found = (start, end);
-                start = end;
-                return Some(found);
-            }
-            start += 1;
-            // Only start at character boundaries.
-            while start < bytes.len() && !text.is_char_boundary(start) {
-                start += 1;
-            }
-        }
-        None
-    })
-}
-
-/// Where a spelling of `secret` that starts at byte `at` ends, if one does (the longest).
-/// A `%`, `\\` or `+` may stand as itself or begin an escape, so each character may end at
-/// several places: they are followed together, as a set, so that no text makes this slow.
-fn spelled_at(text: &[u8], at: usize, secret: &str) -> Option<usize> {
-    let mut ends = vec![at];
-    for c in secret.chars() {
-        // A handful of positions at most: a linear check keeps them distinct (and no sort
-        // routine in the wasm module).
-        let mut next: Vec<usize> = Vec::new();
-        for end in ends
-            .iter()
-            .flat_map(|&pos| spellings_of(text, pos, c))
-            .flatten()
-        {
-            if !next.contains(&end) {
-                next.push(end);
-            }
-        }
-        if next.is_empty() {
-            return None;
-        }
-        ends = next;
-    }
-    ends.into_iter().max()
-}
-
-/// Where each spelling of `c` that starts at byte `at` ends: as itself, as a JSON escape,
-/// percent-encoded.
-///
-/// A JSON escape may have its backslash escaped again, any number of times (`\\u003d`,
-/// `\\\"`: JSON quoted inside a JSON string, as an upstream error often is), so a run of
-/// backslashes introduces one escape; for `\` itself, the escape is a backslash pair.
-fn spellings_of(text: &[u8], at: usize, c: char) -> [Option<usize>; 3] {
-    let mut buf = [0; 4];
-    let utf8 = c.encode_utf8(&mut buf).as_bytes();
-    let rest = text.get(at..).unwrap_or_default();
-    let literal = rest.starts_with(utf8).then_some(at + utf8.len());
-    let run = rest.iter().take_while(|&&b| b == b'\\').count();
-    let escape_at = if c == '\\' { run.min(1) } else { run };
-    let json = match rest
-        .get(escape_at..)
-        .filter(|_| run > 0)
-        .unwrap_or_default()
-    {
-        [b'u', a, b, c2, d, ..] => hex_value(&[*a, *b, *c2, *d])
-            .and_then(char::from_u32)
-            .filter(|&d| d == c)
-            .map(|_| at + escape_at + 5),
-        [escape, ..] => {
-            let decoded = match escape {
-                b'/' => Some('/'),
-                b'"' => Some('"'),
-                b'\\' => Some('\\'),
-                b'b' => Some('\u{8}'),
-                b'f' => Some('\u{c}'),
-                b'n' => Some('\n'),
-                b'r' => Some('\r'),
-                b't' => Some('\t'),
-                _ => None,
-            };
-            (decoded == Some(c)).then_some(at + escape_at + 1)
-        }
-        [] => None,
-    };
-    // Percent-encoded byte by byte, either hex case; `+` for a space.
-    let mut pos = Some(at);
-    for &b in utf8 {
-        pos = pos.and_then(|p| match text.get(p..)? {
-            [b'+', ..] if b == b' ' => Some(p + 1),
-            [b'%', hi, lo, ..] => (hex_value(&[*hi, *lo])? == u32::from(b)).then_some(p + 3),
-            _ => None,
-        });
-    }
-    [literal, json, pos]
-}
-
-/// The value of hex digits (either case), or `None` when any byte is not one (`+` and `-`
-/// included, which `from_str_radix` would take as a sign).
-fn hex_value(digits: &[u8]) -> Option<u32> {
-    digits
-        .iter()
-        .try_fold(0, |acc, &d| Some(acc * 16 + char::from(d).to_digit(16)?))
-}
-
-/// Scrubs (when given a scrubber), turns control characters into spaces, trims and caps.
-fn clean(text: &str, scrubber: Option<&Scrubber<'_>>, max: usize) -> String {
-    let text = match scrubber {
-        Some(s) => s.scrub(text),
-        None => Cow::Borrowed(text),
-    };
-    let text = text.trim();
-    let truncated = text.chars().nth(max).is_some();
-    let keep = if truncated {
-        max.saturating_sub(1)
-    } else {
-        max
-    };
-    let mut out: String = text
-        .chars()
-        .take(keep)
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    if truncated {
-        out.push('…');
-    }
-    out
-}
-
-/// Replaces the string value after each occurrence of `key` (a quoted JSON key) with
-/// `[redacted]`. Tolerates broken JSON: it only needs `key`, `:` and an opening quote.
-fn redact_json_string_field<'t>(text: Cow<'t, str>, key: &str) -> Cow<'t, str> {
-    if !text.contains(key) {
-        return text;
-    }
-    let mut out = String::with_capacity(text.len());
-    let mut rest: &str = &text;
-    while let Some(at) = rest.find(key) {
-        let after_key = at + key.len();
-        out.push_str(&rest[..after_key]);
-        rest = &rest[after_key..];
-        let value_start = rest
-            .trim_start()
-            .strip_prefix(':')
-            .map(str::trim_start)
-            .and_then(|v| v.strip_prefix('"'));
-        let Some(value) = value_start else { continue };
-        // Copy up to and including the opening quote, then skip the value.
-        let opening = rest.len() - value.len();
-        out.push_str(&rest[..opening]);
-        out.push_str(REDACTED);
-        let mut escaped = false;
-        let end = value
-            .char_indices()
-            .find(|&(_, c)| {
-                let closes = c == '"' && !escaped;
-                escaped = c == '\\' && !escaped;
-                closes
-            })
-            .map_or(value.len(), |(i, _)| i);
-        rest = &value[end..];
-    }
-    out.push_str(rest);
-    Cow::Owned(out)
-}
-
-/// Replaces the value after each `access_token` in the spellings that are not a JSON field:
-/// form or query (`access_token=…`) and JSON inside a JSON string
-/// (`\"access_token\":\"…\"`). The value ends at whitespace, a quote, a backslash or `&`.
-fn redact_loose_access_token(text: Cow<'_, str>) -> Cow<'_, str> {
-    const KEY: &str = "access_token";
-    if !text.contains(KEY) {
-        return text;
-    }
-    let mut out = String::with_capacity(text.len());
-    let mut rest: &str = &text;
-    while let Some(at) = rest.find(KEY) {
-        let after_key = at + KEY.len();
-        out.push_str(&rest[..after_key]);
-        rest = &rest[after_key..];
-        let value = rest.strip_prefix("\\\"").unwrap_or(rest).trim_start();
-        let Some(value) = value.strip_prefix([':', '=']).map(str::trim_start) else {
-            continue;
-        };
-        let value = value
-            .strip_prefix("\\\"")
-            .or_else(|| value.strip_prefix('"'))
-            .unwrap_or(value);
-        let end = value
-            .find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '\\' | '&'))
-            .unwrap_or(value.len());
-        out.push_str(&rest[..rest.len() - value.len()]);
-        if end > 0 {
-            out.push_str(REDACTED);
-        }
-        rest = &value[end..];
-    }
-    out.push_str(rest);
-    Cow::Owned(out)
 }
 
 /// The fields of a token response. Every field takes any JSON value, so that a wrong type

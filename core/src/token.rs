@@ -165,17 +165,20 @@ impl Token {
         self.expires_in
     }
 
-    /// The token's ID (`jti`), if Zuora sent one.
+    /// The token's ID (`jti`), if Zuora sent one; an echo of the client secret in it reads
+    /// `[redacted]`.
     pub fn jti(&self) -> Option<&str> {
         self.jti.as_deref()
     }
 
-    /// What the token may do.
+    /// What the token may do; an echo of the client secret in it reads `[redacted]` (the
+    /// other items are kept).
     pub fn scope(&self) -> &Scope {
         &self.scope
     }
 
-    /// `token_type` as the server sent it (always `bearer` in some letter case).
+    /// `token_type` as the server sent it (always `bearer` in some letter case; should that
+    /// spell the client secret, `[redacted]` in its place).
     pub fn token_type(&self) -> &str {
         &self.token_type
     }

@@ -10,8 +10,11 @@
 //!   (429, 5xx, 408 and 425), its `Display` is one line, and no `Display` or `Debug` of it
 //!   or of its parts shows the client secret in any spelling (raw, form-encoded,
 //!   JSON-escaped) or an access token taken from the body; every accessor is called;
-//! - the kept headers read as the core documents (a value spelling the secret redacted,
-//!   empty IDs absent), and the error detail's fields as an independent JSON reading.
+//! - a token's `Debug`, `jti` and `scope` show neither the secret nor the access token;
+//! - the kept headers read as the core documents (the values acted on — `Retry-After`,
+//!   `Date`, the rate-limit numbers — as received; the texts — request and track IDs, the
+//!   rate-limit policy — `[redacted]` when they spell the secret; empty IDs absent), and the
+//!   error detail's fields as an independent JSON reading.
 
 #![forbid(unsafe_code)]
 #![no_main]
@@ -94,11 +97,25 @@ fn check_token(response: &http::Response<&[u8]>, token: &Token) {
     assert_eq!(api.headers()["authorization"], header);
     assert_eq!(api.headers()["zuora-entity-ids"], ENTITY_ID);
 
-    // Not checked: a token's `Debug` shows its scope and jti as received, so a server that
-    // echoes the secret into them shows it there (the core scrubs error texts and kept
-    // headers, not the fields of a successful token; see README.md).
-    let _ = format!("{token:?}");
-    let _ = token.jti();
+    // A token's `Debug` (its `jti`, `scope`, `token_type`, headers) and its fields show
+    // neither the secret nor, anywhere but in its own field, the access token.
+    // (The token is looked for when it cannot be there by coincidence: see
+    // `lone_access_token`.)
+    let debug = format!("{token:?}");
+    let lone = lone_access_token(response);
+    assert!(
+        !leaks_secret(&debug),
+        "client secret in the token's Debug: {debug}"
+    );
+    for field in [token.jti().unwrap_or_default(), token.scope().as_str()] {
+        assert!(!leaks_secret(field), "client secret in a field: {field}");
+    }
+    if let Some(lone) = &lone {
+        assert!(
+            !debug.contains(lone.as_str()),
+            "access token in the token's Debug: {debug}"
+        );
+    }
     let scope = token.scope();
     let _ = (
         scope.user_id(),
@@ -203,9 +220,18 @@ fn check_error(response: &http::Response<&[u8]>, error: &Error) {
 }
 
 fn check_meta(response: &http::Response<&[u8]>, meta: &ResponseMeta) {
-    // The first value of a header as the meta shows it: a value that spells the secret in
-    // any of the ways the core documents is shown as `[redacted]`.
+    // The first value of a header, as received: what the values the library acts on
+    // (`Retry-After`, `Date`, the rate-limit numbers) are read from, whatever it spells.
     let first = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
+    // As text shown to people: a value that spells the secret in any of the ways the core
+    // documents reads `[redacted]`.
+    let shown = |name: &str| {
         response
             .headers()
             .get(name)
@@ -219,11 +245,14 @@ fn check_meta(response: &http::Response<&[u8]>, meta: &ResponseMeta) {
             })
     };
     // The IDs: an empty (or all-space) value reads as absent.
-    let id = |name: &str| first(name).filter(|v| !v.is_empty());
+    let id = |name: &str| shown(name).filter(|v| !v.is_empty());
     assert_eq!(meta.status(), response.status());
     assert_eq!(meta.request_id(), id("zuora-request-id"));
     assert_eq!(meta.track_id(), id("zuora-track-id"));
-    let _ = meta.date();
+    assert_eq!(
+        meta.date(),
+        first("date").and_then(|d| httpdate::parse_http_date(d).ok())
+    );
     let retry_after = meta.retry_after();
     assert_eq!(
         retry_after,
@@ -248,7 +277,7 @@ fn check_meta(response: &http::Response<&[u8]>, meta: &ResponseMeta) {
     }
     let _ = meta.retry_after_delay();
     let limits = meta.rate_limits();
-    assert_eq!(limits.limit_policy.as_deref(), first("ratelimit-limit"));
+    assert_eq!(limits.limit_policy.as_deref(), shown("ratelimit-limit"));
     let leading = |name: &str| -> Option<u64> {
         let t = first(name)?;
         let end = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
@@ -265,6 +294,7 @@ fn check_meta(response: &http::Response<&[u8]>, meta: &ResponseMeta) {
         limits.reset,
         leading("ratelimit-reset").map(Duration::from_secs)
     );
+    assert!(!leaks_secret(&format!("{meta:?}")), "{meta:?}");
     let _ = format!("{meta:?}");
 }
 

@@ -42,24 +42,135 @@ pub fn request() -> TokenRequest {
     .with_entity_id(EntityId::new(ENTITY_ID).expect("valid entity id"))
 }
 
+/// A secret of at most this many characters is found only where it stands as a word.
+pub const SHORT_SECRET_MAX: usize = 3;
+
 /// Whether `text` spells `secret` the way the core documents that it finds it (and so
-/// redacts a header value or scrubs a body holding it): each character as itself, as a
+/// hides a header value or scrubs a body holding it): each character as itself, as a
 /// JSON escape (`\uXXXX`, four hex digits in either case, or `\/`, `\"`, `\\`, `\b`, `\f`,
 /// `\n`, `\r`, `\t`; for any character but `\`, the escape's backslash may be escaped again,
 /// any number of times) or percent-encoded byte by byte (`%XX` in either case, `+` for a
-/// space), mixed freely within one occurrence. An empty secret is never found.
+/// space), mixed freely within one occurrence; or the secret as itself, form-encoded (either
+/// hex case) or JSON-escaped, written as hex (either case), standard base64 (no padding
+/// needed) or a list of byte values (`109, 48` or `109,48`). A secret of at most
+/// [`SHORT_SECRET_MAX`] characters counts only where a spelling stands as a whole word:
+/// no letter or digit right after it, and none right before it unless an escape (`\n`,
+/// `\u0041`, `%41`) ends there. An empty secret is never found.
 pub fn spells(text: &str, secret: &str) -> bool {
     // Every spelling is at least as long as the secret.
-    let text = text.as_bytes();
-    !secret.is_empty()
-        && text.len() >= secret.len()
-        && (0..text.len()).any(|start| spelled_from(text, start, secret))
+    if secret.is_empty() || text.len() < secret.len() {
+        return false;
+    }
+    let short = secret.chars().count() <= SHORT_SECRET_MAX;
+    let counts = |start: usize, end: usize| !short || standalone(text, start, end);
+    let bytes = text.as_bytes();
+    let textual = (0..text.len())
+        .filter(|&start| text.is_char_boundary(start))
+        .any(|start| {
+            spelled_from(bytes, start, secret)
+                .into_iter()
+                .any(|end| counts(start, end))
+        });
+    // Hex in either case: search the text with its ASCII letters lowered.
+    let lowered = text.to_ascii_lowercase();
+    textual
+        || encoded_spellings(secret)
+            .iter()
+            .any(|(spelling, any_case)| {
+                let haystack = if *any_case { &lowered } else { text };
+                haystack
+                    .match_indices(spelling.as_str())
+                    .any(|(at, _)| counts(at, at + spelling.len()))
+            })
 }
 
-/// Whether a spelling of `secret` starts at byte `start`: the ends reachable after each
-/// character, followed as a set (a `%` or `\` in the secret may be spelled as itself or
-/// start an escape, so paths fork).
-fn spelled_from(text: &[u8], start: usize, secret: &str) -> bool {
+/// Whether `text[start..end]` stands as a word, as the core documents it.
+fn standalone(text: &str, start: usize, end: usize) -> bool {
+    if text[end..]
+        .chars()
+        .next()
+        .is_some_and(char::is_alphanumeric)
+    {
+        return false;
+    }
+    let before = &text[..start];
+    match before.chars().next_back() {
+        None => true,
+        Some(c) if !c.is_alphanumeric() => true,
+        Some(_) => {
+            let hex = |s: &str| s.bytes().all(|b| b.is_ascii_hexdigit());
+            let n = before.len();
+            let tail = |k: usize| before.get(n.saturating_sub(k)..).filter(|_| n >= k);
+            tail(2).is_some_and(|t| t.starts_with('\\') && t.as_bytes()[1].is_ascii_alphabetic())
+                || tail(6).is_some_and(|t| t.starts_with("\\u") && hex(&t[2..]))
+                || tail(3).is_some_and(|t| t.starts_with('%') && hex(&t[1..]))
+        }
+    }
+}
+
+/// The secret as itself, form-encoded (upper- and lower-case escapes) and JSON-escaped,
+/// each written as hex (searched in any case: `true`), standard base64 without padding and
+/// lists of byte values.
+pub fn encoded_spellings(secret: &str) -> Vec<(String, bool)> {
+    let form =
+        serde_urlencoded::to_string([("x", secret)]).expect("a string encodes")[2..].to_owned();
+    let mut lower_form = String::new();
+    let mut pending = 0;
+    for c in form.chars() {
+        if c == '%' {
+            pending = 2;
+            lower_form.push(c);
+        } else if pending > 0 {
+            pending -= 1;
+            lower_form.push(c.to_ascii_lowercase());
+        } else {
+            lower_form.push(c);
+        }
+    }
+    let json = serde_json::to_string(secret).expect("a string serializes");
+    let json = json[1..json.len() - 1].to_owned();
+    let mut out = Vec::new();
+    for text in [secret.to_owned(), form, lower_form, json] {
+        let bytes = text.as_bytes();
+        let list = |sep: &str| {
+            bytes
+                .iter()
+                .map(u8::to_string)
+                .collect::<Vec<_>>()
+                .join(sep)
+        };
+        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        for spelling in [
+            (hex, true),
+            (base64(bytes), false),
+            (list(", "), false),
+            (list(","), false),
+        ] {
+            if !out.contains(&spelling) {
+                out.push(spelling);
+            }
+        }
+    }
+    out
+}
+
+/// Standard base64, without padding.
+fn base64(bytes: &[u8]) -> String {
+    const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().fold(0u32, |n, &b| (n << 8) | u32::from(b)) << (8 * (3 - chunk.len()));
+        for i in 0..=chunk.len() {
+            out.push(char::from(ABC[((n >> (18 - 6 * i)) & 63) as usize]));
+        }
+    }
+    out
+}
+
+/// Where a spelling of `secret` that starts at byte `start` may end: the ends reachable
+/// after each character, followed as a set (a `%` or `\` in the secret may be spelled as
+/// itself or start an escape, so paths fork).
+fn spelled_from(text: &[u8], start: usize, secret: &str) -> Vec<usize> {
     let mut ends = vec![start];
     for c in secret.chars() {
         let mut next: Vec<usize> = Vec::new();
@@ -71,11 +182,11 @@ fn spelled_from(text: &[u8], start: usize, secret: &str) -> bool {
             }
         }
         if next.is_empty() {
-            return false;
+            return next;
         }
         ends = next;
     }
-    true
+    ends
 }
 
 /// Where each documented spelling of `c` starting at byte `at` of `text` ends.
@@ -139,9 +250,21 @@ pub fn leaks_secret(text: &str) -> bool {
 /// Whether `text` shows `secret` in any encoding a reader would undo: as is, in a `Debug`
 /// string (`\\` for `\`), JSON-escaped (`\/`, `\uXXXX` in either hex case, as Java's
 /// Gson writes `=`), percent-encoded (either hex case, in full or in part), or
-/// JSON-escaped then `Debug`-escaped.
+/// JSON-escaped then `Debug`-escaped; or any of those of [`encoded_spellings`] (hex,
+/// base64, byte lists).
 pub fn shows(text: &str, secret: &str) -> bool {
-    // None of these encodings touches letters or digits: a text without the secret's
+    // Hex (any case), base64 and byte lists of the secret's spellings.
+    let lowered = text.to_ascii_lowercase();
+    if encoded_spellings(secret).iter().any(|(s, any_case)| {
+        if *any_case {
+            lowered.contains(s.as_str())
+        } else {
+            text.contains(s.as_str())
+        }
+    }) {
+        return true;
+    }
+    // None of the other encodings touches letters or digits: a text without the secret's
     // longest alphanumeric run cannot show it.
     let run = secret
         .split(|c: char| !c.is_ascii_alphanumeric())
@@ -169,6 +292,8 @@ fn json_unescape(text: &str) -> String {
         let unicode = after
             .strip_prefix('u')
             .and_then(|h| h.get(..4))
+            // Four hex digits: `from_str_radix` alone would take `+03d` (a sign) as 0x3d.
+            .filter(|h| h.bytes().all(|b| b.is_ascii_hexdigit()))
             .and_then(|h| u32::from_str_radix(h, 16).ok())
             .and_then(char::from_u32);
         match (unicode, after.chars().next()) {
@@ -199,6 +324,7 @@ fn percent_decode(text: &str) -> String {
         let hex = bytes
             .get(i + 1..i + 3)
             .and_then(|h| std::str::from_utf8(h).ok())
+            .filter(|h| h.bytes().all(|b| b.is_ascii_hexdigit()))
             .and_then(|h| u8::from_str_radix(h, 16).ok());
         match (bytes[i], hex) {
             (b'%', Some(b)) => {

@@ -227,6 +227,20 @@ pub struct TokenFields {
     /// `token_type`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub omit: Vec<String>,
+    /// `jti` to send instead of the issued token's (a server echoing something into it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jti: Option<String>,
+    /// `scope` to send instead of the issued token's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// Headers added to the answer, in order; they replace the mock's usual ones of the
+    /// same name (`Zuora-Request-Id`, `Date`, the rate limits…).
+    #[serde(
+        default,
+        deserialize_with = "de_headers",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub headers: Vec<(String, String)>,
 }
 
 impl TokenFields {
@@ -245,6 +259,24 @@ impl TokenFields {
     /// Leaves the field `name` out.
     pub fn without(mut self, name: impl Into<String>) -> Self {
         self.omit.push(name.into());
+        self
+    }
+
+    /// Sends `jti` instead of the issued token's.
+    pub fn with_jti(mut self, jti: impl Into<String>) -> Self {
+        self.jti = Some(jti.into());
+        self
+    }
+
+    /// Sends `scope` instead of the issued token's.
+    pub fn with_scope(mut self, scope: impl Into<String>) -> Self {
+        self.scope = Some(scope.into());
+        self
+    }
+
+    /// Adds the header `name: value` to the answer (replacing the mock's own of that name).
+    pub fn with_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
         self
     }
 }

@@ -15,7 +15,7 @@ mod relay;
 mod respond;
 mod rules;
 mod server;
-mod spellings;
+pub mod spellings;
 mod state;
 #[cfg(feature = "tls")]
 mod tls;

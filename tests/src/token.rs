@@ -2,7 +2,7 @@
 
 use std::time::{Instant, SystemTime};
 
-use hyper::header;
+use hyper::header::{self, HeaderName, HeaderValue};
 use hyper::http::request::Parts;
 use hyper::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -118,8 +118,14 @@ impl Success {
             "expires_in".into(),
             fields.expires_in.clone().unwrap_or(json!(self.expires_in)),
         );
-        map.insert("jti".into(), json!(self.token.jti));
-        map.insert("scope".into(), json!(self.scope));
+        map.insert(
+            "jti".into(),
+            json!(fields.jti.as_deref().unwrap_or(&self.token.jti)),
+        );
+        map.insert(
+            "scope".into(),
+            json!(fields.scope.as_deref().unwrap_or(&self.scope)),
+        );
         map.insert(
             "token_type".into(),
             json!(fields.token_type.as_deref().unwrap_or("bearer")),
@@ -278,6 +284,14 @@ impl Endpoint for TokenCall<'_> {
             .with_header(header::PRAGMA, "no-cache"),
             Err(error) => error,
         };
+        for (name, value) in &fields.headers {
+            if let (Ok(n), Ok(v)) = (
+                HeaderName::from_bytes(name.as_bytes()),
+                HeaderValue::from_str(value),
+            ) {
+                plain.headers.append(n, v);
+            }
+        }
         self.usual_headers(&mut plain);
         plain
     }

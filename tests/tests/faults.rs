@@ -13,6 +13,7 @@ use zuora_oauth_core::{Error, Problem, TransportErrorKind};
 use zuora_oauth_driver::TokenError;
 use zuora_oauth_testkit::{
     DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, Fault, MockServer, RetryAfter, StallEnd, TokenFields,
+    spellings,
 };
 
 /// The transport's timeout in these scenarios; slow faults last much longer.
@@ -60,32 +61,25 @@ fn run<D: Driver>(fault: Fault, check: impl Fn(&TokenError) -> bool) {
     seen += &format!("{recovered:?} {}", source.debug());
     assert_ne!(secret(&recovered), secret(&first));
 
-    // Nothing seen or logged holds a secret.
+    // Nothing seen or logged holds a secret, in any spelling.
     let logged = leaks::logged();
-    for token in server.issued_tokens() {
-        assert!(
-            !seen.contains(&token.access_token),
-            "{}: a token leaked: {seen}",
-            D::NAME
-        );
-        assert!(
-            !logged.contains(&token.access_token),
-            "{}: a token was logged",
-            D::NAME
-        );
-    }
-    for text in [&seen, &logged] {
-        assert!(
-            !text.contains(DEMO_CLIENT_SECRET),
-            "{}: the secret leaked",
-            D::NAME
-        );
-        assert!(
-            !text.contains("m0ck%2BZu0ra%2FS3cr3t"),
-            "{}: the encoded secret leaked",
-            D::NAME
-        );
-    }
+    let issued: Vec<String> = server
+        .issued_tokens()
+        .into_iter()
+        .map(|t| t.access_token)
+        .collect();
+    let mut secrets: Vec<&str> = issued.iter().map(String::as_str).collect();
+    secrets.push(DEMO_CLIENT_SECRET);
+    leaks::assert_hidden(
+        &format!("{} / {fault:?}: what the caller saw", D::NAME),
+        &seen,
+        &secrets,
+    );
+    leaks::assert_hidden(
+        &format!("{} / {fault:?}: the log", D::NAME),
+        &logged,
+        &secrets,
+    );
     assert!(logged.contains("zuora_oauth"), "tracing captured nothing");
 }
 
@@ -285,7 +279,124 @@ fn connection_refused_then_recovery<D: Driver>() {
     source.token().unwrap();
 }
 
+/// The headers a user can see or that the core reads.
+const ECHO_HEADERS: [&str; 11] = [
+    "Zuora-Request-Id",
+    "Zuora-Track-Id",
+    "Retry-After",
+    "Date",
+    "X-RateLimit-Limit-minute",
+    "X-RateLimit-Remaining-minute",
+    "RateLimit-Limit",
+    "RateLimit-Remaining",
+    "RateLimit-Reset",
+    "WWW-Authenticate",
+    "Location",
+];
+
+/// The mock echoes the client secret, in every spelling, into every header and field a
+/// rejection and a good token have (and the live token into `access_token` fields): the
+/// echoes reach the log at TRACE level and what the caller sees, hidden.
+fn echoes_reach_the_log_hidden<D: Driver>() {
+    leaks::capture();
+    let server = MockServer::builder().start().unwrap();
+    let setup = Setup::new(&server);
+    let source = D::build(&setup);
+    let mut seen = String::new();
+    let first = source.token().unwrap();
+    let live = secret(&first);
+    // The encodings first: a round quotes its first two spellings in the error's text.
+    let mut all = spellings::spellings(DEMO_CLIENT_SECRET);
+    all.reverse();
+    let mut tokens = Vec::new();
+    for (round, chunk) in all.chunks(ECHO_HEADERS.len()).enumerate() {
+        let headers = || {
+            ECHO_HEADERS
+                .iter()
+                .zip(chunk.iter().cycle())
+                .map(|(h, v)| (h.to_string(), v.clone()))
+        };
+        // A rejection that echoes.
+        setup.clock.advance(Duration::from_secs(3600));
+        let body = serde_json::json!({
+            // The two fields the error's `Display` (so the log) quotes: one spelling each,
+            // short enough that no cap cuts them.
+            "error": chunk[0],
+            "error_description": format!("Bad client credentials: {}", chunk[1 % chunk.len()]),
+            "message": chunk.join(" "),
+            "reasons": [{"code": chunk[0], "message": chunk.join(", ")}],
+            "access_token": live,
+        });
+        server.push_fault(Fault::respond(
+            401,
+            headers().chain([("Content-Type".into(), "application/json".into())]),
+            body.to_string(),
+        ));
+        let err = source.token().unwrap_err();
+        assert!(
+            matches!(err.error(), Some(Error::Rejected(_))),
+            "{} round {round}: {err:?}",
+            D::NAME
+        );
+        let cause = err.error().expect("a failed request");
+        seen += &format!("{err:?} {err} {cause:?} {cause}\n");
+        source.reset();
+        // A good token that echoes into `jti`, `scope` and its headers.
+        let mut fields = TokenFields::default()
+            .with_jti(chunk[0].clone())
+            .with_scope(format!("tenant.19 {} service.echo.read", chunk.join(" ")));
+        for (name, value) in headers() {
+            fields = fields.with_header(name, value);
+        }
+        server.push_fault(Fault::TokenFields(fields));
+        let token = source.token().unwrap();
+        seen += &format!("{token:?} {:?}\n", token.meta());
+        tokens.push(token);
+    }
+    seen += &source.debug();
+
+    let logged = leaks::logged();
+    let issued: Vec<String> = server
+        .issued_tokens()
+        .into_iter()
+        .map(|t| t.access_token)
+        .collect();
+    let mut secrets: Vec<&str> = issued.iter().map(String::as_str).collect();
+    secrets.push(DEMO_CLIENT_SECRET);
+    leaks::assert_hidden(&format!("{}: the log", D::NAME), &logged, &secrets);
+    // The echoes did reach the log (hidden): the rejection's text, the new token's IDs.
+    assert!(
+        logged.contains("(HTTP 401: [redacted]: Bad client credentials: [redacted]); check"),
+        "{}: the rejection is not in the log",
+        D::NAME
+    );
+    assert!(
+        logged.contains("[Zuora-Request-Id: [redacted]]"),
+        "{}: the rejection's request ID is not in the log",
+        D::NAME
+    );
+    assert!(
+        logged
+            .lines()
+            .any(|l| l.contains("new Zuora token") && l.contains("request_id=\"[redacted]\"")),
+        "{}: the new token's request ID is not in the log",
+        D::NAME
+    );
+    leaks::assert_hidden(
+        &format!("{}: what the caller saw", D::NAME),
+        &seen,
+        &secrets,
+    );
+    // The tokens are whole but for the echoes.
+    for token in &tokens {
+        assert_eq!(token.jti(), Some("[redacted]"), "{}", D::NAME);
+        assert_eq!(token.scope().tenant_id(), Some(19), "{}", D::NAME);
+        assert!(token.scope().allows("echo", "read"), "{}", D::NAME);
+    }
+}
+
 matrix!(
+    echoes_reach_the_log_hidden,
     reset_before_headers,
     closed_before_headers,
     reset_mid_body,

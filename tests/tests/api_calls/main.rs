@@ -14,7 +14,9 @@ use std::time::Duration;
 use stacks::{Call, Outcome, Payload, Stack, UREQ_REPLAY_LIMIT, token_request};
 use zuora_oauth_core::{ApiVersion, EntityId, Error, InvalidInput, OrgId, TrackId};
 use zuora_oauth_driver::api::{ApiOptions, NotRetriedReason};
-use zuora_oauth_testkit::{DEMO_CLIENT_ID, Fault, FaultRule, MockServer, RetryAfter};
+use zuora_oauth_testkit::{
+    DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, Fault, FaultRule, MockServer, RetryAfter, spellings,
+};
 
 stacks::stacks!(
     first_call_carries_the_token_entity_and_track_id,
@@ -25,6 +27,7 @@ stacks::stacks!(
     concurrent_401s_cause_one_token_request,
     rate_limits_and_server_errors_never_refresh,
     a_failed_refresh_returns_the_401_marked,
+    an_echoing_refresh_failure_reaches_the_log_hidden,
     no_token_no_call,
     org_and_version_headers_go_on_every_zuora_call_and_nowhere_else,
     a_call_overrides_the_org_and_version_headers_for_itself,
@@ -122,16 +125,17 @@ fn revoked_token_is_replaced_and_the_call_replayed_once<S: Stack>() {
     assert_eq!(calls[1].body, calls[2].body, "the same body, sent again");
     assert!(!calls[2].body.is_empty());
 
-    // The span names the generation; nothing logged holds a token.
+    // The span names the generation; nothing logged holds a token or the secret.
     let logged = leaks::logged();
     assert!(logged.contains("zuora_api_call") && logged.contains("generation="));
-    for token in zuora.issued_tokens() {
-        assert!(
-            !logged.contains(&token.access_token),
-            "{}: a token was logged",
-            S::NAME
-        );
-    }
+    let issued: Vec<String> = zuora
+        .issued_tokens()
+        .into_iter()
+        .map(|t| t.access_token)
+        .collect();
+    let mut secrets: Vec<&str> = issued.iter().map(String::as_str).collect();
+    secrets.push(DEMO_CLIENT_SECRET);
+    leaks::assert_hidden(&format!("{}: the log", S::NAME), &logged, &secrets);
 }
 
 fn a_second_401_is_returned_not_retried<S: Stack>() {
@@ -284,6 +288,78 @@ fn a_failed_refresh_returns_the_401_marked<S: Stack>() {
     assert_eq!(zuora.token_request_count(), 2);
 }
 
+/// The token endpoint answers the refresh after an API 401 with a 503 that echoes the
+/// client secret (every spelling, in its headers and body) and the revoked token: the
+/// failure reaches the log at TRACE level, and what the caller gets back, hidden.
+fn an_echoing_refresh_failure_reaches_the_log_hidden<S: Stack>() {
+    leaks::capture();
+    let zuora = zuora();
+    let stack: S = stack(&zuora);
+    ok::<S>(stack.call(&account(&zuora)));
+    let revoked = zuora.issued_tokens()[0].access_token.clone();
+    zuora.revoke_all_tokens();
+    // The encodings first (the request ID is quoted by the log).
+    let mut all = spellings::spellings(DEMO_CLIENT_SECRET);
+    all.reverse();
+    let headers = [
+        "Zuora-Request-Id",
+        "Zuora-Track-Id",
+        "Retry-After",
+        "Date",
+        "X-RateLimit-Limit-minute",
+        "X-RateLimit-Remaining-minute",
+        "RateLimit-Limit",
+        "RateLimit-Remaining",
+        "RateLimit-Reset",
+        "WWW-Authenticate",
+    ];
+    // The error's `Display` (so the log) quotes `error` and `error_description`: the
+    // secret as hex and as base64 there, short enough that no cap cuts them.
+    let bytes = DEMO_CLIENT_SECRET.as_bytes();
+    let hex: String = bytes.iter().map(|b| format!("{b:02X}")).collect();
+    let body = serde_json::json!({
+        "error": hex,
+        "error_description": format!("upstream said: {}", spellings::base64(bytes)),
+        "message": all.join(" | "),
+        "access_token": revoked,
+    });
+    zuora.push_fault(Fault::respond(
+        503,
+        headers
+            .iter()
+            .zip(all.iter().cycle())
+            .map(|(h, v)| (h.to_string(), v.clone()))
+            .chain([("Content-Type".to_owned(), "application/json".to_owned())]),
+        body.to_string(),
+    ));
+
+    let outcome = stack.call(&account(&zuora)).unwrap();
+    assert_eq!(outcome.status, 401, "{}: {outcome:?}", S::NAME);
+    let not_retried = outcome.not_retried.as_ref().expect("marked");
+    let NotRetriedReason::RefreshFailed(e) = not_retried.reason() else {
+        panic!("{}: {not_retried:?}", S::NAME)
+    };
+    assert!(matches!(e.error(), Some(Error::Server(_))), "{e:?}");
+    let cause = e.error().expect("a failed request");
+    let seen = format!("{outcome:?} {e} {e:?} {cause} {cause:?}");
+
+    let logged = leaks::logged();
+    let issued: Vec<String> = zuora
+        .issued_tokens()
+        .into_iter()
+        .map(|t| t.access_token)
+        .collect();
+    let mut secrets: Vec<&str> = issued.iter().map(String::as_str).collect();
+    secrets.push(DEMO_CLIENT_SECRET);
+    leaks::assert_hidden(&format!("{}: the log", S::NAME), &logged, &secrets);
+    assert!(
+        logged.contains("(HTTP 503: [redacted]: upstream said: [redacted]=); this is usually"),
+        "{}: the echoing failure is not in the log",
+        S::NAME
+    );
+    leaks::assert_hidden(&format!("{}: the outcome", S::NAME), &seen, &secrets);
+}
+
 fn no_token_no_call<S: Stack>() {
     let zuora = zuora();
     let request = stacks::token_request_for(&zuora, DEMO_CLIENT_ID, "not/the+right=secret");
@@ -294,7 +370,7 @@ fn no_token_no_call<S: Stack>() {
         "{}: {error}",
         S::NAME
     );
-    assert!(!error.contains("not/the+right=secret"));
+    leaks::assert_hidden(S::NAME, &error, &["not/the+right=secret"]);
     assert_eq!(
         zuora.api_request_count(),
         0,

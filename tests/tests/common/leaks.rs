@@ -41,3 +41,27 @@ pub fn capture() {
 pub fn logged() -> String {
     log().lock().unwrap().clone()
 }
+
+/// Panics if `text` shows any of `secrets` in any spelling of the testkit's
+/// [`spellings`](zuora_oauth_testkit::spellings) (raw, form-encoded in both hex cases,
+/// JSON-escaped, and each as a byte list, hex or base64).
+pub fn assert_hidden(what: &str, text: &str, secrets: &[&str]) {
+    for secret in secrets {
+        if let Some(leak) = zuora_oauth_testkit::spellings::find(text, secret) {
+            let mut from = leak.at.saturating_sub(200);
+            while !text.is_char_boundary(from) {
+                from -= 1;
+            }
+            let mut to = (leak.at + 200).min(text.len());
+            while !text.is_char_boundary(to) {
+                to += 1;
+            }
+            panic!(
+                "{what} shows {:?}, a spelling of {secret:?}, at byte {}: …{}…",
+                leak.spelling,
+                leak.at,
+                &text[from..to]
+            );
+        }
+    }
+}
