@@ -28,8 +28,9 @@ use std::{error::Error as StdError, fmt};
 
 use http::header::AUTHORIZATION;
 use http::{Extensions, HeaderMap, HeaderValue, StatusCode};
-use zuora_oauth_core::{Destination, Generation, Token, TokenHandle, TrackId, ZUORA_TRACK_ID};
+use zuora_oauth_core::{Destination, Generation, TrackId, ZUORA_TRACK_ID};
 
+use crate::credentials::Credentials;
 use crate::source::Source;
 use crate::{TokenError, TokenSource};
 
@@ -46,16 +47,6 @@ impl ApiOptions {
         self.track_id = Some(track_id);
         self
     }
-}
-
-/// Sets `Authorization: Bearer …` and the token's `Zuora-Entity-Ids` on `headers`, through
-/// [`Token::authorize`] (the header values are marked sensitive).
-fn authorize_headers(token: &Token, headers: &mut HeaderMap) {
-    // An empty request borrows the headers: `Request::new` allocates nothing.
-    let mut request = http::Request::new(());
-    *request.headers_mut() = std::mem::take(headers);
-    token.authorize(&mut request);
-    *headers = std::mem::take(request.headers_mut());
 }
 
 /// A copy of `request` (method, URI, version, headers, extensions) with `body`: the replay
@@ -310,7 +301,7 @@ impl<X: ApiTypes> ApiCall<X> {
     fn token(
         &mut self,
         exchange: &mut X,
-        token: Result<TokenHandle, TokenError>,
+        token: Result<Credentials, TokenError>,
     ) -> Result<(), TokenError> {
         let handle = match token {
             Ok(handle) => handle,
@@ -336,7 +327,7 @@ impl<X: ApiTypes> ApiCall<X> {
             .request
             .as_mut()
             .expect("a request waits for the token");
-        authorize_headers(&handle, X::headers_mut(request));
+        handle.apply(X::headers_mut(request));
         if !self.replayed {
             self.copy = exchange.try_clone(request);
         }
@@ -474,7 +465,7 @@ async fn call<X: Exchange>(
         loop {
             match call.poll() {
                 Step::Token => {
-                    let token = source.token().await;
+                    let token = source.credentials().await;
                     call.token(exchange, token).map_err(ApiError::Token)?;
                 }
                 Step::Invalidate(generation) => drop(source.invalidate(generation)),

@@ -11,7 +11,9 @@ macro_rules! event {
 }
 
 pub mod api;
+mod bearer;
 mod clock;
+mod credentials;
 mod error;
 mod fronts;
 mod notify;

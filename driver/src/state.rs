@@ -9,6 +9,7 @@ use zuora_oauth_core::{
     TokenRecord, TokenRequest,
 };
 
+use crate::bearer::{BearerCopy, PublishedBearer, SEPARATOR};
 use crate::notify::{Changed, lock};
 use crate::transport::TransportResult;
 use crate::{Clock, TokenError};
@@ -18,6 +19,9 @@ pub(crate) struct Shared {
     /// What the hit path hands out: the usable token and until when it needs no poll.
     /// Holds nothing once the token is invalidated or unusable, and goes with the source.
     published: ArcSwapOption<Published>,
+    /// The same token's bearer value, for the callers that only put it on a request (the
+    /// sources' `authorize`, the middlewares): read without writing anything shared.
+    bearer: PublishedBearer,
     /// The environment of the current request, for the destination check of every call
     /// (read without the machine's lock; replaced by `reconfigure`).
     environment: ArcSwap<Environment>,
@@ -56,6 +60,7 @@ impl Shared {
             environment: ArcSwap::from_pointee(lifecycle.request().environment().clone()),
             machine: Mutex::new(lifecycle),
             published: ArcSwapOption::empty(),
+            bearer: PublishedBearer::new(),
             changed: Arc::default(),
             clock,
         }
@@ -78,6 +83,20 @@ impl Shared {
     #[inline]
     pub(crate) fn fresh(&self) -> Option<TokenHandle> {
         self.with_fresh(self.clock.now(), TokenHandle::clone)
+    }
+
+    /// The published bearer value if it is fresh now: no lock, nothing shared written, no
+    /// allocation.
+    #[inline]
+    pub(crate) fn fresh_bearer(&self) -> Option<BearerCopy> {
+        self.bearer.read(self.clock.now())
+    }
+
+    /// Clears the published token and bearer value (the source is gone).
+    pub(crate) fn unpublish(&self) {
+        let _lc = lock(&self.machine);
+        self.published.store(None);
+        self.bearer.publish(None);
     }
 
     /// Runs the machine at `now` and says what this caller does next.
@@ -167,6 +186,21 @@ impl Shared {
         };
         let handle = wanted.as_ref().map(|w| w.handle.clone());
         if !unchanged {
+            match &wanted {
+                Some(w) => {
+                    // `Bearer <token>`, then the entity ID the token goes with.
+                    let mut value =
+                        zeroize::Zeroizing::new(w.handle.bearer_header().as_bytes().to_vec());
+                    if let Some(entity) = w.handle.entity_id() {
+                        value.push(SEPARATOR);
+                        value.extend_from_slice(entity.as_str().as_bytes());
+                    }
+                    let generation = w.handle.generation();
+                    self.bearer
+                        .publish(Some((&value, generation, w.fresh_until)));
+                }
+                None => self.bearer.publish(None),
+            }
             self.published.store(wanted.map(Arc::new));
         }
         (handle, !unchanged)
