@@ -4,8 +4,8 @@
 
 // What a user writes first: credentials and environment, the sources, their token and errors.
 pub use zuora_oauth_core::{
-    ClientId, ClientSecret, EntityId, Environment, Error, Generation, InvalidInput, TokenHandle,
-    TokenRequest, TrackId,
+    ApiVersion, ClientId, ClientSecret, EntityId, Environment, Error, Generation, InvalidInput,
+    OrgId, TokenHandle, TokenRequest, TrackId,
 };
 #[cfg(not(target_arch = "wasm32"))]
 pub use zuora_oauth_driver::{BlockingTokenSource, BlockingTokenSourceBuilder};

@@ -21,46 +21,18 @@ use crate::invalid::InvalidInput;
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct EntityId(HeaderText);
 
-/// Byte offsets of the hyphens in the canonical form.
-const HYPHENS: [usize; 4] = [8, 13, 18, 23];
-
 impl EntityId {
     /// Parses a hyphenated (36 characters) or bare (32 hex digits) UUID.
     pub fn new(id: impl AsRef<str>) -> Result<Self, InvalidInput> {
-        let id = id.as_ref();
-        let err = || {
-            InvalidInput::new(
-                "Zuora-Entity-Ids",
-                "must be a UUID: 8-4-4-4-12 hex digits with hyphens, or 32 hex digits",
-            )
-        };
-        let b = id.as_bytes();
-        let hex: Vec<u8> = match b.len() {
-            36 => {
-                let hyphens_ok = HYPHENS.iter().all(|&i| b[i] == b'-');
-                if !hyphens_ok {
-                    return Err(err());
-                }
-                b.iter()
-                    .enumerate()
-                    .filter(|(i, _)| !HYPHENS.contains(i))
-                    .map(|(_, &c)| c)
-                    .collect()
-            }
-            32 => b.to_vec(),
-            _ => return Err(err()),
-        };
-        if !hex.iter().all(u8::is_ascii_hexdigit) {
-            return Err(err());
-        }
-        let mut canonical = String::with_capacity(36);
-        for (i, c) in hex.iter().enumerate() {
-            if matches!(i, 8 | 12 | 16 | 20) {
-                canonical.push('-');
-            }
-            canonical.push(c.to_ascii_lowercase() as char);
-        }
-        HeaderText::new(canonical).map(Self).ok_or_else(err)
+        canonical_uuid(id.as_ref())
+            .and_then(HeaderText::new)
+            .map(Self)
+            .ok_or_else(|| {
+                InvalidInput::new(
+                    "Zuora-Entity-Ids",
+                    "must be a UUID: 8-4-4-4-12 hex digits with hyphens, or 32 hex digits",
+                )
+            })
     }
 
     /// The canonical form: hyphenated, lower-case.
@@ -90,4 +62,34 @@ impl std::str::FromStr for EntityId {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Self::new(s)
     }
+}
+
+/// Byte offsets of the hyphens in the canonical form.
+const HYPHENS: [usize; 4] = [8, 13, 18, 23];
+
+/// The canonical form (hyphenated 8-4-4-4-12, lower-case) of a hyphenated (36 characters)
+/// or bare (32 hex digits) UUID in any letter case; `None` for anything else.
+pub(crate) fn canonical_uuid(id: &str) -> Option<String> {
+    let b = id.as_bytes();
+    let hex: Vec<u8> = match b.len() {
+        36 if HYPHENS.iter().all(|&i| b[i] == b'-') => b
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !HYPHENS.contains(i))
+            .map(|(_, &c)| c)
+            .collect(),
+        32 => b.to_vec(),
+        _ => return None,
+    };
+    if !hex.iter().all(u8::is_ascii_hexdigit) {
+        return None;
+    }
+    let mut canonical = String::with_capacity(36);
+    for (i, c) in hex.iter().enumerate() {
+        if matches!(i, 8 | 12 | 16 | 20) {
+            canonical.push('-');
+        }
+        canonical.push(c.to_ascii_lowercase() as char);
+    }
+    Some(canonical)
 }

@@ -23,7 +23,9 @@ impl InvalidInput {
     }
 
     /// The field that was rejected, as Zuora names it (`client_id`, `client_secret`,
-    /// `Zuora-Track-Id`, `Zuora-Entity-Ids`, `environment`, `base_url`, `access_token`).
+    /// `Zuora-Track-Id`, `Zuora-Entity-Ids`, `environment`, `base_url`, `access_token`;
+    /// for API calls, `org ID` (one ID of `Zuora-Org-Ids` or `Zuora-Working-Org`) and
+    /// `Zuora-Version`).
     pub fn field(&self) -> &'static str {
         self.field
     }

@@ -10,6 +10,7 @@ macro_rules! event {
     };
 }
 
+mod api_headers;
 mod credentials;
 mod destination;
 mod entity_id;
@@ -28,6 +29,7 @@ mod time;
 mod token;
 mod track_id;
 
+pub use api_headers::{ApiVersion, OrgId, ZUORA_ORG_IDS, ZUORA_VERSION, ZUORA_WORKING_ORG};
 pub use credentials::{ClientId, ClientSecret};
 pub use destination::Destination;
 pub use entity_id::EntityId;

@@ -9,8 +9,10 @@
 //!    port and path prefix of its base URL, read on every call, so a `reconfigure` moves
 //!    it), the rule [`TokenSource::authorize`] follows too, and only when the caller set no
 //!    `Authorization` of its own. They get `Authorization: Bearer …` and the token's
-//!    `Zuora-Entity-Ids` ([`Token::authorize`]), and a configured `Zuora-Track-Id` unless
-//!    they carry one. Any other request goes out untouched.
+//!    `Zuora-Entity-Ids` ([`Token::authorize`]), and the headers of the [`ApiOptions`]
+//!    (`Zuora-Track-Id`, `Zuora-Org-Ids`, `Zuora-Working-Org`, `Zuora-Version`; a call's
+//!    own options over the middleware's) that they do not carry already. Any other request
+//!    goes out untouched.
 //! 2. **After a 401 from the API**: the token that was used (its [`Generation`]) is
 //!    invalidated, a new one is fetched through the source's single flight (ten calls
 //!    rejected together cause one token request) and the call is sent again **once**, if
@@ -27,25 +29,159 @@ use std::future::Future;
 use std::{error::Error as StdError, fmt};
 
 use http::header::AUTHORIZATION;
-use http::{Extensions, HeaderMap, HeaderValue, StatusCode};
-use zuora_oauth_core::{Destination, Generation, TrackId, ZUORA_TRACK_ID};
+use http::{Extensions, HeaderMap, HeaderName, HeaderValue, StatusCode};
+use zuora_oauth_core::{
+    ApiVersion, Destination, Generation, OrgId, TrackId, ZUORA_ORG_IDS, ZUORA_TRACK_ID,
+    ZUORA_VERSION, ZUORA_WORKING_ORG,
+};
 
 use crate::credentials::Credentials;
 use crate::source::Source;
 use crate::{TokenError, TokenSource};
 
-/// Settings every API middleware shares.
-#[derive(Debug, Clone, Default)]
+/// The headers a middleware adds to the calls to the token's environment, beside the
+/// token: `Zuora-Track-Id`, the Multi-Org headers `Zuora-Org-Ids` and `Zuora-Working-Org`,
+/// and `Zuora-Version`. Each value is validated when it is made ([`TrackId`], [`OrgId`],
+/// [`ApiVersion`]), so nothing invalid can reach a request.
+///
+/// **Per middleware**: `with_options(..)` on the middleware; every call gets these headers.
+///
+/// **Per call**: an `ApiOptions` in the request's extensions
+/// (`http::Request::extensions_mut().insert(..)` for the tower layer, the ureq middleware and
+/// `AuthorizedFetch`; reqwest-middleware's `RequestBuilder::with_extension(..)`). Each header
+/// it sets replaces the middleware's for that call; each one it leaves unset keeps the
+/// middleware's.
+///
+/// Either way, the headers go with the token: only on calls to the token's environment
+/// ([`Environment::covers`](zuora_oauth_core::Environment::covers)) that carry no
+/// `Authorization` of their own, never on the token request, and never over a header the
+/// caller set on the request itself.
+///
+/// ```
+/// use zuora_oauth_core::{ApiVersion, OrgId};
+/// use zuora_oauth_driver::api::ApiOptions;
+///
+/// let asia = OrgId::new("6f1a9d2c-4b7e-4c1a-9e3f-2d8b5a7c9e01")?;
+/// let china = OrgId::new("0b7e3c55-91d2-4f6a-8c1e-7a2d4e6f8b10")?;
+/// // Every call: both orgs seen, Asia labels what is created, one API version.
+/// let options = ApiOptions::default()
+///     .with_org_ids([asia.clone(), china.clone()])
+///     .with_working_org(asia)
+///     .with_version(ApiVersion::new("2025-08-12")?);
+/// // One call: created in China (the org IDs and the version stay the middleware's).
+/// let mut call = http::Request::post("https://rest.eu.zuora.com/v1/accounts").body(())?;
+/// call.extensions_mut().insert(ApiOptions::default().with_working_org(china));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Default)]
 pub struct ApiOptions {
     track_id: Option<TrackId>,
+    org_ids: Vec<OrgId>,
+    working_org: Option<OrgId>,
+    version: Option<ApiVersion>,
+    /// The values above as header values, made once (a call clones them: no allocation),
+    /// in the order of [`HEADERS`].
+    headers: [Option<HeaderValue>; 4],
 }
 
+/// The headers of [`ApiOptions`], in the order of its `headers`.
+const HEADERS: [HeaderName; 4] = [
+    ZUORA_TRACK_ID,
+    ZUORA_ORG_IDS,
+    ZUORA_WORKING_ORG,
+    ZUORA_VERSION,
+];
+
 impl ApiOptions {
-    /// Sends `Zuora-Track-Id: <track_id>` on every call to the token's environment that
-    /// does not carry one already (Zuora echoes it, and support can find the calls by it).
-    pub fn track_id(mut self, track_id: TrackId) -> Self {
+    /// Sends `Zuora-Track-Id: <track_id>` (Zuora echoes it, and support can find the calls
+    /// by it).
+    pub fn with_track_id(mut self, track_id: TrackId) -> Self {
+        self.headers[0] = Some(header_value(track_id.as_str()));
         self.track_id = Some(track_id);
         self
+    }
+
+    /// Sends `Zuora-Org-Ids: <id>,<id>,…`: a Multi-Org tenant's calls see only these orgs
+    /// (Zuora refuses an org the user may not access). The IDs are sent in their canonical
+    /// form, in the order given, each once. An empty list sends no `Zuora-Org-Ids` (per
+    /// call: keeps the middleware's).
+    pub fn with_org_ids(mut self, org_ids: impl IntoIterator<Item = OrgId>) -> Self {
+        let mut unique: Vec<OrgId> = Vec::new();
+        for id in org_ids {
+            if !unique.contains(&id) {
+                unique.push(id);
+            }
+        }
+        let joined = unique
+            .iter()
+            .map(OrgId::as_str)
+            .collect::<Vec<_>>()
+            .join(",");
+        self.headers[1] = (!unique.is_empty()).then(|| header_value(&joined));
+        self.org_ids = unique;
+        self
+    }
+
+    /// Sends `Zuora-Working-Org: <id>`: the org that labels what a Multi-Org tenant's
+    /// call creates when nothing else decides it.
+    pub fn with_working_org(mut self, org_id: OrgId) -> Self {
+        self.headers[2] = Some(header_value(org_id.as_str()));
+        self.working_org = Some(org_id);
+        self
+    }
+
+    /// Sends `Zuora-Version: <version>`: the API minor version of the calls (without it,
+    /// the tenant's default).
+    pub fn with_version(mut self, version: ApiVersion) -> Self {
+        self.headers[3] = Some(header_value(version.as_str()));
+        self.version = Some(version);
+        self
+    }
+
+    /// The `Zuora-Track-Id` set, if any.
+    pub fn track_id(&self) -> Option<&TrackId> {
+        self.track_id.as_ref()
+    }
+
+    /// The `Zuora-Org-Ids` set (empty: none).
+    pub fn org_ids(&self) -> &[OrgId] {
+        &self.org_ids
+    }
+
+    /// The `Zuora-Working-Org` set, if any.
+    pub fn working_org(&self) -> Option<&OrgId> {
+        self.working_org.as_ref()
+    }
+
+    /// The `Zuora-Version` set, if any.
+    pub fn version(&self) -> Option<&ApiVersion> {
+        self.version.as_ref()
+    }
+
+    /// The header values of one call, in the order of [`HEADERS`]: the call's own
+    /// options' where they set one, else these.
+    fn values(&self, call: Option<&ApiOptions>) -> [Option<HeaderValue>; 4] {
+        std::array::from_fn(|i| {
+            call.and_then(|c| c.headers[i].clone())
+                .or_else(|| self.headers[i].clone())
+        })
+    }
+}
+
+/// The header value of validated text (printable US-ASCII, as [`TrackId`], [`OrgId`] and
+/// [`ApiVersion`] guarantee).
+fn header_value(text: &str) -> HeaderValue {
+    HeaderValue::from_str(text).expect("validated header text is a valid header value")
+}
+
+impl fmt::Debug for ApiOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ApiOptions")
+            .field("track_id", &self.track_id)
+            .field("org_ids", &self.org_ids)
+            .field("working_org", &self.working_org)
+            .field("version", &self.version)
+            .finish()
     }
 }
 
@@ -159,6 +295,12 @@ pub trait ApiTypes {
     fn response_headers(response: &Self::Response) -> Option<&HeaderMap>;
     /// Where the markers ([`Replayed`], [`NotRetried`]) go, if anywhere.
     fn extensions_mut(response: &mut Self::Response) -> Option<&mut Extensions>;
+    /// The [`ApiOptions`] of this call only (in the request's extensions, or wherever the
+    /// middleware keeps them), which override the middleware's. None by default.
+    fn call_options<'a>(&'a self, request: &'a Self::Request) -> Option<&'a ApiOptions> {
+        let _ = request;
+        None
+    }
 }
 
 /// [`ApiTypes`] for `http::Request` and `http::Response` (as the tower layer and the wasm
@@ -200,6 +342,10 @@ impl<T: HttpApiTypes> ApiTypes for T {
 
     fn extensions_mut(response: &mut Self::Response) -> Option<&mut Extensions> {
         Some(response.extensions_mut())
+    }
+
+    fn call_options<'a>(&'a self, request: &'a Self::Request) -> Option<&'a ApiOptions> {
+        request.extensions().get::<ApiOptions>()
     }
 }
 
@@ -254,17 +400,9 @@ struct ApiCall<X: ApiTypes> {
 }
 
 impl<X: ApiTypes> ApiCall<X> {
-    /// Decides whether `request` gets the token (and the track id); `zuora`: whether it
-    /// goes to the token's environment.
-    fn new(options: &ApiOptions, zuora: bool, mut request: X::Request) -> Self {
-        let headers = X::headers_mut(&mut request);
-        if let (true, Some(track_id)) = (zuora, &options.track_id)
-            && !headers.contains_key(ZUORA_TRACK_ID)
-            && let Ok(value) = HeaderValue::from_str(track_id.as_str())
-        {
-            headers.insert(ZUORA_TRACK_ID, value);
-        }
-        let needs_token = zuora && !headers.contains_key(AUTHORIZATION);
+    /// A call; `needs_token`: whether it goes to the token's environment without an
+    /// `Authorization` of its own (it has had its [`ApiOptions`] headers then).
+    fn new(needs_token: bool, request: X::Request) -> Self {
         Self {
             request: Some(request),
             needs_token,
@@ -440,6 +578,9 @@ impl<X: BlockingExchange> ApiTypes for Blocking<'_, X> {
     fn extensions_mut(response: &mut Self::Response) -> Option<&mut Extensions> {
         X::extensions_mut(response)
     }
+    fn call_options<'a>(&'a self, request: &'a Self::Request) -> Option<&'a ApiOptions> {
+        self.0.call_options(request)
+    }
 }
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -457,8 +598,23 @@ async fn call<X: Exchange>(
     request: X::Request,
     exchange: &mut X,
 ) -> Result<X::Response, ApiError<X::Error>> {
-    let zuora = X::destination(&request).is_some_and(|d| source.covers(&d));
-    let mut call = ApiCall::<X>::new(options, zuora, request);
+    let mut request = request;
+    let needs_token = X::destination(&request).is_some_and(|d| source.covers(&d))
+        && !X::headers_mut(&mut request).contains_key(AUTHORIZATION);
+    if needs_token {
+        // The call gets the token, and with it the headers of the options (the call's own
+        // over the middleware's), unless it set them itself.
+        let values = options.values(exchange.call_options(&request));
+        let headers = X::headers_mut(&mut request);
+        for (name, value) in HEADERS.into_iter().zip(values) {
+            if let Some(value) = value
+                && !headers.contains_key(&name)
+            {
+                headers.insert(name, value);
+            }
+        }
+    }
+    let mut call = ApiCall::<X>::new(needs_token, request);
     #[cfg(feature = "tracing")]
     let span = call.span.clone();
     let run = async move {

@@ -32,7 +32,9 @@ macro_rules! settings {
 
         /// Limits one token exchange as a whole: connect, send, receive the body (default
         /// 30 s). A request whose outcome has not come 5 s after it counts as lost, and
-        /// the next caller may start another.
+        /// the next caller may start another. With a store, the fetch lease lasts as long
+        /// as this allows, and a request may first wait for another process's lease
+        /// ([`StoreOptions::with_fleet`](crate::store::StoreOptions::with_fleet)).
         pub fn with_timeout(mut self, timeout: Duration) -> Self {
             self.settings.limits = self.settings.limits.with_timeout(timeout);
             self

@@ -85,7 +85,10 @@ impl AuthorizeLayer {
         }
     }
 
-    /// Settings: a `Zuora-Track-Id` for every call.
+    /// The headers of every call to the token's environment ([`ApiOptions`]:
+    /// `Zuora-Track-Id`, `Zuora-Org-Ids`, `Zuora-Working-Org`, `Zuora-Version`). One call
+    /// overrides them with an `ApiOptions` of its own in its extensions
+    /// (`http::Request::extensions_mut`).
     pub fn with_options(mut self, options: ApiOptions) -> Self {
         self.options = Arc::new(options);
         self

@@ -119,7 +119,7 @@ fn destinations_compare_scheme_host_and_port_with_default_ports() {
 #[test]
 fn a_call_to_the_environment_gets_the_token_and_the_track_id() {
     let (source, issued) = source(&format!("{EU}/prefix/"));
-    let options = ApiOptions::default().track_id(TrackId::new("nightly").unwrap());
+    let options = ApiOptions::default().with_track_id(TrackId::new("nightly").unwrap());
     let mut api = script(&[200]);
     let response = send_blocking(
         &source,
@@ -224,7 +224,7 @@ fn rate_limits_and_server_errors_are_returned_without_a_token_request() {
 #[test]
 fn other_hosts_and_the_callers_own_authorization_are_left_alone() {
     let (source, issued) = source(EU);
-    let options = ApiOptions::default().track_id(TrackId::new("nightly").unwrap());
+    let options = ApiOptions::default().with_track_id(TrackId::new("nightly").unwrap());
     for url in [
         "https://rest.zuora.com/v1/x",
         "https://rest.eu.zuora.com:8443/v1/x",

@@ -3,6 +3,8 @@
 //! "Zuora" as its transport and an in-memory shared store.
 
 use std::collections::{HashMap, VecDeque};
+use std::io::Read;
+use std::net::{SocketAddr, TcpListener};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
@@ -21,10 +23,16 @@ use zuora_oauth_driver::{
 /// What the scripted Zuora does with the next request.
 #[derive(Clone, Copy, Debug)]
 enum Answer {
+    /// A token, after 50 ms.
     Token,
+    /// A token, after 500 ms.
+    Late,
     /// Never answers (a lost outcome: the driver's future stays pending).
     Never,
     Refused,
+    /// Sends the request over a real TCP connection to this loopback server, and waits for
+    /// an answer (the server in [`SilentServer`] never gives one).
+    Wire(SocketAddr),
 }
 
 #[derive(Default)]
@@ -50,7 +58,7 @@ struct Scripted(Arc<Zuora>);
 impl Transport for Scripted {
     fn send(
         &self,
-        _request: http::Request<Vec<u8>>,
+        request: http::Request<Vec<u8>>,
         _limits: Limits,
     ) -> BoxFuture<'static, TransportResult> {
         let zuora = Arc::clone(&self.0);
@@ -63,9 +71,14 @@ impl Transport for Scripted {
                 .pop_front()
                 .unwrap_or(Answer::Token);
             match answer {
-                Answer::Token => {
+                Answer::Token | Answer::Late => {
                     let n = zuora.issued.fetch_add(1, Ordering::SeqCst) + 1;
-                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    let latency = if matches!(answer, Answer::Late) {
+                        500
+                    } else {
+                        50
+                    };
+                    tokio::time::sleep(Duration::from_millis(latency)).await;
                     Ok(http::Response::builder()
                         .header("content-type", "application/json")
                         .body(
@@ -77,6 +90,29 @@ impl Transport for Scripted {
                         .unwrap())
                 }
                 Answer::Never => std::future::pending().await,
+                Answer::Wire(server) => {
+                    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+                    let mut stream = tokio::net::TcpStream::connect(server).await.map_err(|e| {
+                        TransportError::new(TransportErrorKind::Connect, e.to_string())
+                    })?;
+                    let body = request.body();
+                    let head = format!(
+                        "POST {} HTTP/1.1\r\nHost: {server}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n",
+                        request.uri().path(),
+                        body.len()
+                    );
+                    let sent = async {
+                        stream.write_all(head.as_bytes()).await?;
+                        stream.write_all(body).await?;
+                        let mut answer = Vec::new();
+                        stream.read_to_end(&mut answer).await
+                    };
+                    let _ = sent.await;
+                    Err(TransportError::new(
+                        TransportErrorKind::Connect,
+                        "no answer",
+                    ))
+                }
                 Answer::Refused => Err(TransportError::new(TransportErrorKind::Connect, "refused")),
             }
         })
@@ -189,22 +225,76 @@ async fn a_dropped_caller_leaves_the_request_running() {
     assert_eq!(held.generation, token.generation());
 }
 
-/// Dropping the last clone drops the request in flight (the transport's future).
+/// A token endpoint on a real loopback socket that reads requests and never answers; it
+/// records whether a request arrived and whether the client then closed the connection.
+struct SilentServer {
+    addr: SocketAddr,
+    got_request: Arc<AtomicBool>,
+    closed: Arc<AtomicBool>,
+}
+
+impl SilentServer {
+    fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (got_request, closed): (Arc<AtomicBool>, Arc<AtomicBool>) = Default::default();
+        let (got, gone) = (Arc::clone(&got_request), Arc::clone(&closed));
+        std::thread::spawn(move || {
+            let (mut connection, _) = listener.accept().unwrap();
+            let mut buf = [0u8; 4096];
+            loop {
+                match connection.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => got.store(true, Ordering::SeqCst),
+                }
+            }
+            gone.store(true, Ordering::SeqCst);
+        });
+        Self {
+            addr,
+            got_request,
+            closed,
+        }
+    }
+
+    /// Lets the runtime run until `flag` is set, for at most 10 s of real time.
+    async fn until(flag: &AtomicBool) -> bool {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while !flag.load(Ordering::SeqCst) {
+            if std::time::Instant::now() > deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        true
+    }
+}
+
+/// Dropping the last clone aborts the request in flight: the server sees the connection
+/// closed. A caller that gives up does not (the request goes on for the others).
 #[tokio::test(start_paused = true)]
-async fn dropping_the_source_drops_the_request_in_flight() {
-    let zuora = Arc::new(Zuora::default()).script(&[Answer::Never]);
+async fn dropping_the_source_aborts_the_request_in_flight() {
+    let server = SilentServer::start();
+    let zuora = Arc::new(Zuora::default()).script(&[Answer::Wire(server.addr)]);
     let source = source(&zuora);
     let _ = tokio::time::timeout(Duration::from_millis(10), source.token()).await;
+    assert!(
+        SilentServer::until(&server.got_request).await,
+        "the request never reached the server"
+    );
     assert_eq!(zuora.sent(), 1);
-    let probe = Arc::downgrade(&zuora);
+    // The caller gave up; the request is still open.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(
+        !server.closed.load(Ordering::SeqCst),
+        "a caller's give-up aborted the request"
+    );
     drop(source);
-    drop(zuora);
-    // The detached task noticed the close and dropped its `send` future, which held the
-    // last reference to the scripted Zuora.
-    for _ in 0..10 {
-        tokio::task::yield_now().await;
-    }
-    assert!(probe.upgrade().is_none(), "the request outlived its source");
+    assert!(
+        SilentServer::until(&server.closed).await,
+        "the server never saw the request abandoned: it outlived its source"
+    );
 }
 
 /// Another caller's transient failure reaches waiting callers with the next attempt's time.
@@ -381,7 +471,9 @@ async fn a_store_outage_costs_requests_not_tokens() {
 /// process's report of the same old token deletes nothing, one new token request in all.
 #[tokio::test(start_paused = true)]
 async fn invalidate_deletes_the_shared_record_once() {
-    let zuora = Arc::new(Zuora::default());
+    // A's new token comes late, after its report has reached the store: the report finds
+    // the reported token there and deletes it.
+    let zuora = Arc::new(Zuora::default()).script(&[Answer::Token, Answer::Late]);
     let store = Shared::default();
     let (a, b) = (sharing(&zuora, &store, 1), sharing(&zuora, &store, 2));
     let old_a = a.token().await.unwrap();
@@ -398,9 +490,9 @@ async fn invalidate_deletes_the_shared_record_once() {
     for _ in 0..10 {
         tokio::task::yield_now().await;
     }
-    // A's report deleted the record, or A's new token had already replaced it: never
-    // more than once, and never the new one.
-    assert!(store.0.deletes.load(Ordering::SeqCst) <= 1);
+    // A's report deleted the old record, once; B's report deleted nothing (the shared
+    // record was A's new token by then).
+    assert_eq!(store.0.deletes.load(Ordering::SeqCst), 1);
     let shared = store.0.record(&request()).expect("the new token is shared");
     assert_eq!(
         shared.to_token().access_token().secret(),

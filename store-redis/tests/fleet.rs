@@ -165,7 +165,6 @@ fn when_the_lease_holder_dies_another_process_fetches_once_the_lease_expires() {
                 Duration::ZERO,
             );
             config.timeout = Duration::from_secs(2);
-            config.request_deadline = Duration::from_secs(1);
             // Callers without a token wait out the dead holder's lease, then a fetch.
             config.bound = config.lease() + Duration::from_secs(6);
             config.run_for = config.bound;

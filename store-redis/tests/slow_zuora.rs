@@ -13,14 +13,15 @@ use std::time::{Duration, Instant};
 
 use support::redis_server::RedisServer;
 use tracing_subscriber::util::SubscriberInitExt;
-use zuora_oauth_core::{
-    ClientId, ClientSecret, Environment, LeaseId, LifecycleConfig, TokenRequest,
-};
-use zuora_oauth_driver::{BlockingTokenStore, Limits, StoreOptions, TokenStore};
-use zuora_oauth_redis::{BlockingRedisStore, RedisStore};
+use zuora_oauth_core::{ClientId, ClientSecret, Environment, TokenRequest};
+use zuora_oauth_driver::store::{Sealer, StoreCall, TokenStore};
+use zuora_oauth_driver::{BlockingTokenSource, DEFAULT_TIMEOUT, TokenSource};
+use zuora_oauth_hyper::HyperTransport;
+use zuora_oauth_redis::RedisStore;
 use zuora_oauth_testkit::{
     Cut, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, Fault, FaultRule, MockServer, Relay,
 };
+use zuora_oauth_ureq::UreqTransport;
 
 /// How long the slow Zuora takes to answer (half the transports' default timeout).
 const ZUORA_DELAY: Duration = Duration::from_secs(15);
@@ -43,41 +44,45 @@ fn request(zuora: &MockServer) -> TokenRequest {
     )
 }
 
-fn hyper_source(
-    request: &TokenRequest,
-    url: &str,
-    config: LifecycleConfig,
-    limits: Limits,
-) -> zuora_oauth_hyper::TokenSource {
-    let store = RedisStore::builder(url).build(request).expect("a store");
-    zuora_oauth_hyper::TokenSource::builder(request.clone())
-        .config(config)
-        .limits(limits)
-        .store(store, StoreOptions::default())
+/// An async source (hyper on tokio) with a store of its own on the Redis at `url`, its
+/// token requests timing out after `timeout` (the source derives its request deadline and
+/// its lease from it).
+fn hyper_source(request: &TokenRequest, url: &str, timeout: Duration) -> TokenSource {
+    TokenSource::builder(request.clone(), HyperTransport::new())
+        .with_timeout(timeout)
+        .with_store(RedisStore::at(url).expect("a store"))
         .build()
 }
 
-fn ureq_source(
-    request: &TokenRequest,
-    url: &str,
-    config: LifecycleConfig,
-    limits: Limits,
-) -> zuora_oauth_ureq::TokenSource {
-    let store = BlockingRedisStore::builder(url)
-        .build_blocking(request)
-        .expect("a store");
-    zuora_oauth_ureq::TokenSource::builder(request.clone())
-        .config(config)
-        .limits(limits)
-        .store(store, StoreOptions::default())
+/// The same with a blocking source (ureq).
+fn ureq_source(request: &TokenRequest, url: &str, timeout: Duration) -> BlockingTokenSource {
+    BlockingTokenSource::builder(request.clone(), UreqTransport::new())
+        .with_timeout(timeout)
+        .with_store(RedisStore::at(url).expect("a store"))
         .build()
+}
+
+/// The bound of the store calls a test makes itself.
+const CALL_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The store key of `request`'s tokens, as its sources name it (no label).
+fn sealer(request: &TokenRequest) -> Sealer {
+    Sealer::new(request, "")
+}
+
+/// A failed answer as text: the source's layer and the core error under it.
+fn describe(error: &zuora_oauth_driver::TokenError) -> String {
+    match error.error() {
+        Some(cause) => format!("{error}: {cause}"),
+        None => error.to_string(),
+    }
 }
 
 /// Asks `hyper` (on this runtime) and `ureq` (on threads) sources for a token, all at
 /// once: each answer (the access token, or the error) with how long it took.
 async fn ask_all(
-    hyper: Vec<zuora_oauth_hyper::TokenSource>,
-    ureq: Vec<zuora_oauth_ureq::TokenSource>,
+    hyper: Vec<TokenSource>,
+    ureq: Vec<BlockingTokenSource>,
 ) -> Vec<(Result<String, String>, Duration)> {
     let threads: Vec<_> = ureq
         .into_iter()
@@ -86,8 +91,8 @@ async fn ask_all(
                 let start = Instant::now();
                 let answer = source
                     .token()
-                    .map(|h| h.token().access_token().secret().to_owned())
-                    .map_err(|e| e.to_string());
+                    .map(|h| h.access_token().secret().to_owned())
+                    .map_err(|e| describe(&e));
                 (answer, start.elapsed())
             })
         })
@@ -100,8 +105,8 @@ async fn ask_all(
                 let answer = source
                     .token()
                     .await
-                    .map(|h| h.token().access_token().secret().to_owned())
-                    .map_err(|e| e.to_string());
+                    .map(|h| h.access_token().secret().to_owned())
+                    .map_err(|e| describe(&e));
                 (answer, start.elapsed())
             })
         })
@@ -123,12 +128,13 @@ async fn eight_sources_against_a_zuora_answering_in_15_s_make_one_request() {
     let redis = RedisServer::start();
     let zuora = zuora_answering_in(ZUORA_DELAY);
     let request = request(&zuora);
-    let (config, limits) = (LifecycleConfig::default(), Limits::default());
+    // The default timeout (30 s): Zuora answers within it, but after the shortest lease.
+    let timeout = DEFAULT_TIMEOUT;
     let hyper = (0..4)
-        .map(|_| hyper_source(&request, &redis.url(), config.clone(), limits))
+        .map(|_| hyper_source(&request, &redis.url(), timeout))
         .collect();
     let ureq = (0..4)
-        .map(|_| ureq_source(&request, &redis.url(), config.clone(), limits))
+        .map(|_| ureq_source(&request, &redis.url(), timeout))
         .collect();
     let answers = ask_all(hyper, ureq).await;
     let longest = answers.iter().map(|(_, took)| *took).max().unwrap();
@@ -154,29 +160,32 @@ async fn eight_sources_against_a_zuora_answering_in_15_s_make_one_request() {
 
 /// A process took the lease and died. The sources wait it out, then one fetches; its answer
 /// comes later than the lifecycle's own request deadline after the caller first asked
-/// (11 s here: a 6 s transport timeout plus the driver's margin), and is still the token
-/// every caller gets.
+/// (11 s here: a 6 s timeout plus the driver's 5 s margin), and is still the token every
+/// caller gets.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_token_fetched_after_waiting_out_a_dead_holder_is_kept() {
     let redis = RedisServer::start();
     let delay = Duration::from_secs(5);
     let zuora = zuora_answering_in(delay);
     let request = request(&zuora);
-    // A short deadline and timeout, so that the wait is short too: the request deadline is
-    // 11 s (6 s + the driver's 5 s margin), the lease then 16 s.
-    let config = LifecycleConfig::default().with_request_deadline(Duration::from_secs(1));
-    let limits = Limits::default().with_timeout(Duration::from_secs(6));
+    // A short timeout, so that the wait is short too: the fetch deadline is 11 s (6 s +
+    // the driver's 5 s margin), the lease then 16 s.
+    let timeout = Duration::from_secs(6);
     let dead_lease = Duration::from_secs(16);
-    let dead = RedisStore::builder(redis.url()).build(&request).unwrap();
+    let sealer = sealer(&request);
+    let dead = RedisStore::at(redis.url()).unwrap();
     assert!(
-        dead.try_lease(LeaseId::new(0xdead), dead_lease)
-            .await
-            .unwrap()
+        dead.try_lease(
+            &StoreCall::new(sealer.key(), CALL_TIMEOUT),
+            support::lease(0xdead),
+            dead_lease
+        )
+        .unwrap()
     );
     let taken_at = Instant::now();
 
-    let hyper = vec![hyper_source(&request, &redis.url(), config.clone(), limits)];
-    let ureq = vec![ureq_source(&request, &redis.url(), config, limits)];
+    let hyper = vec![hyper_source(&request, &redis.url(), timeout)];
+    let ureq = vec![ureq_source(&request, &redis.url(), timeout)];
     let answers = ask_all(hyper, ureq).await;
     eprintln!(
         "after a dead holder's lease of {dead_lease:?}: answers {:?}",
@@ -189,6 +198,8 @@ async fn a_token_fetched_after_waiting_out_a_dead_holder_is_kept() {
     let issued = &zuora.issued_tokens()[0].access_token;
     for (answer, took) in &answers {
         assert_eq!(answer.as_ref(), Ok(issued), "after {took:?}");
+        // The wait outlasted the lifecycle's own deadline (timeout + 5 s).
+        assert!(*took > timeout + Duration::from_secs(5), "after {took:?}");
     }
     let took = taken_at.elapsed();
     assert!(
@@ -199,68 +210,72 @@ async fn a_token_fetched_after_waiting_out_a_dead_holder_is_kept() {
 
 /// The lease command reaches Redis, but its answer is lost (the connection breaks); the
 /// store asks again on a new connection and must recognise its own lease: taken.
-#[tokio::test]
-async fn a_lease_command_whose_answer_was_lost_is_recognised_as_taken() {
+#[test]
+fn a_lease_command_whose_answer_was_lost_is_recognised_as_taken() {
     let redis = RedisServer::start();
     let zuora = zuora_answering_in(Duration::from_millis(1));
     let request = request(&zuora);
     let relay = Relay::start(([127, 0, 0, 1], redis.port()).into()).unwrap();
     let url = format!("redis://{}/", relay.addr());
     let ttl = Duration::from_secs(60);
+    let sealer = sealer(&request);
+    let call = StoreCall::new(sealer.key(), CALL_TIMEOUT);
 
-    // The async store.
-    let store = RedisStore::builder(url.clone()).build(&request).unwrap();
-    assert_eq!(TokenStore::load(&store).await.unwrap(), None);
+    // The store asks again only on a pooled connection found broken: a first call pools one.
+    let store = RedisStore::at(url.clone()).unwrap();
+    assert_eq!(store.load(&call).unwrap(), None);
     relay.cut(Cut::after(":lease").times(1));
-    let lease = LeaseId::new(1);
-    assert_eq!(store.try_lease(lease, ttl).await, Ok(true));
+    let lease = support::lease(1);
+    assert_eq!(store.try_lease(&call, lease, ttl), Ok(true));
     assert_eq!(relay.cuts(), 1, "the answer was lost once");
     // The lease is this store's: it releases it.
-    TokenStore::release(&store, lease).await.unwrap();
-    let other = LeaseId::new(2);
-    assert_eq!(store.try_lease(other, ttl).await, Ok(true), "released");
-    TokenStore::release(&store, other).await.unwrap();
+    store.release(&call, lease).unwrap();
+    let other = support::lease(2);
+    assert_eq!(store.try_lease(&call, other, ttl), Ok(true), "released");
+    // Another process's lease is still refused, by this store and by another.
+    let another = RedisStore::at(url.clone()).unwrap();
+    assert_eq!(store.try_lease(&call, support::lease(3), ttl), Ok(false));
+    assert_eq!(another.try_lease(&call, support::lease(4), ttl), Ok(false));
+    store.release(&call, other).unwrap();
 
-    // The blocking store (it asks again only on a pooled connection found broken).
-    let blocking = BlockingRedisStore::builder(url.clone())
-        .build_blocking(&request)
+    // And sources through that relay do not wait for themselves: an async one, then a
+    // blocking one once the first one's token has expired from the store.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
         .unwrap();
-    assert_eq!(BlockingTokenStore::load(&blocking).unwrap(), None);
     relay.cut(Cut::after(":lease").times(1));
-    let lease = LeaseId::new(3);
-    assert_eq!(
-        BlockingTokenStore::try_lease(&blocking, lease, ttl),
-        Ok(true)
-    );
-    assert_eq!(relay.cuts(), 2, "the answer was lost once more");
-    BlockingTokenStore::release(&blocking, lease).unwrap();
-
-    // Another process's lease is still refused.
-    let theirs = LeaseId::new(4);
-    assert_eq!(store.try_lease(theirs, ttl).await, Ok(true));
-    assert_eq!(store.try_lease(LeaseId::new(5), ttl).await, Ok(false));
-    assert_eq!(
-        BlockingTokenStore::try_lease(&blocking, LeaseId::new(6), ttl),
-        Ok(false)
-    );
-    TokenStore::release(&store, theirs).await.unwrap();
-
-    // And a source through that store does not wait for itself.
-    relay.cut(Cut::after(":lease").times(1));
-    let source = hyper_source(
-        &request,
-        &url,
-        LifecycleConfig::default(),
-        Limits::default(),
-    );
+    let source = runtime.block_on(async { hyper_source(&request, &url, DEFAULT_TIMEOUT) });
     let start = Instant::now();
-    source.token().await.expect("a token");
+    runtime
+        .block_on(source.token())
+        .unwrap_or_else(|e| panic!("{}", describe(&e)));
     let took = start.elapsed();
-    assert_eq!(relay.cuts(), 3);
+    assert_eq!(relay.cuts(), 2);
     assert_eq!(zuora.token_request_count(), 1);
     assert!(
         took < Duration::from_secs(5),
-        "the source waited {took:?} for its own lease"
+        "the async source waited {took:?} for its own lease"
+    );
+
+    let record_key = store.keys(sealer.key()).0;
+    redis::cmd("DEL")
+        .arg(&record_key)
+        .query::<()>(&mut redis.connection())
+        .unwrap();
+    relay.cut(Cut::after(":lease").times(1));
+    let blocking = ureq_source(&request, &url, DEFAULT_TIMEOUT);
+    let start = Instant::now();
+    blocking
+        .token()
+        .unwrap_or_else(|e| panic!("{}", describe(&e)));
+    let took = start.elapsed();
+    assert_eq!(relay.cuts(), 3);
+    assert_eq!(zuora.token_request_count(), 2);
+    assert!(
+        took < Duration::from_secs(5),
+        "the blocking source waited {took:?} for its own lease"
     );
 }
 
@@ -306,21 +321,23 @@ async fn a_store_failing_after_the_lease_was_taken_does_not_keep_the_lease() {
     let relay = Relay::start(([127, 0, 0, 1], redis.port()).into()).unwrap();
     relay.cut(Cut::before(":token").skip(1));
     let url = format!("redis://{}/", relay.addr());
-    let source = hyper_source(
-        &request,
-        &url,
-        LifecycleConfig::default(),
-        Limits::default(),
-    );
-    source.token().await.expect("a token");
+    let source = hyper_source(&request, &url, DEFAULT_TIMEOUT);
+    source
+        .token()
+        .await
+        .unwrap_or_else(|e| panic!("{}", describe(&e)));
     assert!(relay.cuts() >= 1, "the store never failed");
     assert_eq!(zuora.token_request_count(), 1);
+    assert!(source.status().store_failures >= 1);
 
-    let direct = RedisStore::builder(redis.url()).build(&request).unwrap();
+    // Another process takes the lease at once: it was released, not left to expire (its
+    // TTL is 40 s).
+    let direct = RedisStore::at(redis.url()).unwrap();
+    let sealer = sealer(&request);
+    let call = StoreCall::new(sealer.key(), CALL_TIMEOUT);
     let deadline = Instant::now() + Duration::from_secs(5);
     while !direct
-        .try_lease(LeaseId::new(9), Duration::from_secs(1))
-        .await
+        .try_lease(&call, support::lease(9), Duration::from_secs(1))
         .unwrap()
     {
         assert!(
@@ -330,10 +347,17 @@ async fn a_store_failing_after_the_lease_was_taken_does_not_keep_the_lease() {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let text = logs.text();
-    assert!(
+    // The WARN follows the release (the fetch's task logs it once the call returns).
+    let warned = |text: &str| {
         text.lines()
-            .any(|l| l.contains("WARN") && l.contains("lease") && l.contains("released")),
-        "no WARN about the lease; logs:\n{text}"
-    );
+            .any(|l| l.contains("WARN") && l.contains("lease") && l.contains("released"))
+    };
+    while !warned(&logs.text()) {
+        assert!(
+            Instant::now() < deadline,
+            "no WARN about the lease; logs:\n{}",
+            logs.text()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }

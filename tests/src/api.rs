@@ -131,12 +131,29 @@ pub(crate) async fn handle(request: Req<'_>) -> Answer {
         body: &body,
         route: Route::of(parts.uri.path()),
     };
-    let answer = match fault {
+    let mut answer = match fault {
         None => call.normal().into(),
         Some(fault) => respond::apply(&call, fault).await,
     };
+    if let Answer::Http(response) = &mut answer {
+        echo(parts, response.headers_mut());
+    }
     shared.lock().set_status(seq, answer.status());
     answer
+}
+
+/// The API-call headers the mock sends back as they came (Zuora itself echoes only
+/// `Zuora-Track-Id`), so that a test reads what its call carried from the answer.
+pub(crate) const ECHOED_HEADERS: [&str; 3] =
+    ["zuora-org-ids", "zuora-working-org", "zuora-version"];
+
+/// Copies the [`ECHOED_HEADERS`] of the request to the answer (a scripted one keeps its own).
+fn echo(parts: &Parts, headers: &mut header::HeaderMap) {
+    for name in ECHOED_HEADERS {
+        if let Some(value) = parts.headers.get(name) {
+            headers.entry(name).or_insert(value.clone());
+        }
+    }
 }
 
 /// One API call being answered.

@@ -13,10 +13,11 @@ use crate::handler::Plain;
 /// Headers a browser script may read (`Access-Control-Expose-Headers`).
 const EXPOSED_HEADERS: &str = "Zuora-Request-Id, Zuora-Track-Id, Retry-After, \
      X-RateLimit-Limit-minute, X-RateLimit-Remaining-minute, RateLimit-Limit, \
-     RateLimit-Remaining, RateLimit-Reset, WWW-Authenticate, Location, Date";
+     RateLimit-Remaining, RateLimit-Reset, WWW-Authenticate, Location, Date, \
+     Zuora-Org-Ids, Zuora-Working-Org, Zuora-Version";
 /// `Access-Control-Allow-Headers` when a preflight does not list any.
-const DEFAULT_ALLOWED_HEADERS: &str =
-    "Accept, Authorization, Content-Type, Zuora-Track-Id, Zuora-Entity-Ids";
+const DEFAULT_ALLOWED_HEADERS: &str = "Accept, Authorization, Content-Type, Zuora-Track-Id, \
+     Zuora-Entity-Ids, Zuora-Org-Ids, Zuora-Working-Org, Zuora-Version";
 const ALLOWED_METHODS: &str = "GET, POST, DELETE, OPTIONS";
 const PREFLIGHT_MAX_AGE: &str = "600";
 

@@ -15,7 +15,8 @@ use zuora_oauth_driver::api::{ApiError, ApiOptions, ApiTypes, Exchange};
 ///
 /// On every call to the token's environment (scheme, host, port and path of its base URL) that
 /// carries no `Authorization` of its own, it sets `Authorization: Bearer …` and the token's
-/// `Zuora-Entity-Ids` (and `Zuora-Track-Id` if configured with [`ApiOptions`]). When the
+/// `Zuora-Entity-Ids`, and the headers of its [`ApiOptions`] (`Zuora-Track-Id`, the Multi-Org
+/// `Zuora-Org-Ids` and `Zuora-Working-Org`, `Zuora-Version`) unless the call sets them. When the
 /// API answers 401, the token is invalidated, a new one is fetched through the source's
 /// single flight, and the call is sent again once, if reqwest can copy its body (bytes or
 /// none; not a stream): the answer then carries
@@ -73,7 +74,10 @@ impl AuthorizeMiddleware {
         }
     }
 
-    /// Settings: a `Zuora-Track-Id` for every call.
+    /// The headers of every call to the token's environment ([`ApiOptions`]:
+    /// `Zuora-Track-Id`, `Zuora-Org-Ids`, `Zuora-Working-Org`, `Zuora-Version`). One call
+    /// overrides them with an `ApiOptions` of its own in reqwest-middleware's extensions
+    /// (`RequestBuilder::with_extension`).
     pub fn with_options(mut self, options: ApiOptions) -> Self {
         self.options = Arc::new(options);
         self
@@ -135,6 +139,10 @@ impl ApiTypes for Rest<'_> {
 
     fn extensions_mut(response: &mut Response) -> Option<&mut Extensions> {
         Some(response.extensions_mut())
+    }
+
+    fn call_options<'a>(&'a self, _request: &'a Request) -> Option<&'a ApiOptions> {
+        self.extensions.get::<ApiOptions>()
     }
 }
 

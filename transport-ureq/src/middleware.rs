@@ -26,7 +26,8 @@ pub const DEFAULT_REPLAY_LIMIT: u64 = 1024 * 1024;
 ///
 /// On every call to the token's environment (scheme, host, port and path of its base URL) that
 /// carries no `Authorization` of its own, it sets `Authorization: Bearer …` and the token's
-/// `Zuora-Entity-Ids` (and `Zuora-Track-Id` if configured with [`ApiOptions`]). When the
+/// `Zuora-Entity-Ids`, and the headers of its [`ApiOptions`] (`Zuora-Track-Id`, the Multi-Org
+/// `Zuora-Org-Ids` and `Zuora-Working-Org`, `Zuora-Version`) unless the call sets them. When the
 /// API answers 401, the token is invalidated, a new one is fetched through the source's
 /// single flight, and the call is sent again once: the answer then carries
 /// [`Replayed`](zuora_oauth_driver::api::Replayed). Calls to other hosts go out
@@ -92,7 +93,10 @@ impl AuthorizeMiddleware {
         }
     }
 
-    /// Settings: a `Zuora-Track-Id` for every call.
+    /// The headers of every call to the token's environment ([`ApiOptions`]:
+    /// `Zuora-Track-Id`, `Zuora-Org-Ids`, `Zuora-Working-Org`, `Zuora-Version`). One call
+    /// overrides them with an `ApiOptions` of its own in its extensions
+    /// (`http::Request::extensions_mut`).
     pub fn with_options(mut self, options: ApiOptions) -> Self {
         self.options = Arc::new(options);
         self
@@ -236,6 +240,10 @@ impl<'a> ApiTypes for Next<'_, 'a> {
 
     fn extensions_mut(response: &mut Answer) -> Option<&mut Extensions> {
         response.as_mut().ok().map(http::Response::extensions_mut)
+    }
+
+    fn call_options<'s>(&'s self, request: &'s Self::Request) -> Option<&'s ApiOptions> {
+        request.extensions().get::<ApiOptions>()
     }
 }
 

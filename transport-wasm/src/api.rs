@@ -15,7 +15,8 @@ pub const DEFAULT_API_MAX_BODY: usize = 16 * 1024 * 1024;
 ///
 /// On every call to the token's environment (scheme, host, port and path of its base URL) that
 /// carries no `Authorization` of its own, it sets `Authorization: Bearer …` and the token's
-/// `Zuora-Entity-Ids` (and `Zuora-Track-Id` if configured with [`ApiOptions`]). When the
+/// `Zuora-Entity-Ids`, and the headers of its [`ApiOptions`] (`Zuora-Track-Id`, the Multi-Org
+/// `Zuora-Org-Ids` and `Zuora-Working-Org`, `Zuora-Version`) unless the call sets them. When the
 /// API answers 401, the token is invalidated, a new one is fetched through the source's
 /// single flight (ten calls refused together cause one token request), and the call is sent
 /// again **once**: its body is bytes, which can always be sent again (as a `RequestInit`
@@ -34,8 +35,10 @@ pub const DEFAULT_API_MAX_BODY: usize = 16 * 1024 * 1024;
 /// call was not sent) as [`ApiError::Token`].
 ///
 /// In a page the API must answer CORS for the page's origin, allowing the `Authorization`,
-/// `Zuora-Entity-Ids` and `Zuora-Track-Id` request headers, and exposing `Zuora-Request-Id`
-/// (the crate docs' warnings apply: never ship a client secret to a browser).
+/// `Zuora-Entity-Ids` and `Zuora-Track-Id` request headers (and those of the other
+/// [`ApiOptions`] set: `Zuora-Org-Ids`, `Zuora-Working-Org`, `Zuora-Version`), and exposing
+/// `Zuora-Request-Id` (the crate docs' warnings apply: never ship a client secret to a
+/// browser).
 ///
 /// ```no_run
 /// # #[cfg(target_arch = "wasm32")]
@@ -79,7 +82,10 @@ impl AuthorizedFetch {
         }
     }
 
-    /// Settings: a `Zuora-Track-Id` for every call.
+    /// The headers of every call to the token's environment ([`ApiOptions`]:
+    /// `Zuora-Track-Id`, `Zuora-Org-Ids`, `Zuora-Working-Org`, `Zuora-Version`). One call
+    /// overrides them with an `ApiOptions` of its own in its extensions
+    /// (`http::Request::extensions_mut`).
     pub fn with_options(mut self, options: ApiOptions) -> Self {
         self.options = options;
         self

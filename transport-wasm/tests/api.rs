@@ -2,15 +2,17 @@
 //! Node, headless Chromium and a dedicated worker (see `mock_server.rs` for how the server
 //! is started): the token on the first call, a revoked token (401, one new token, one
 //! replay of the same body), a second 401, a failed refresh, other origins and a caller's
-//! own `Authorization`, concurrent 401s, answers that never refresh, the body cap, and no
-//! call without a token.
+//! own `Authorization`, concurrent 401s, answers that never refresh, the body cap, no
+//! call without a token, and the Multi-Org and version headers (`Zuora-Org-Ids`,
+//! `Zuora-Working-Org`, `Zuora-Version`) per source and per call.
 #![cfg(target_arch = "wasm32")]
 
 use futures_util::future::join_all;
+use wasm_bindgen::JsCast;
 use wasm_bindgen_test::wasm_bindgen_test;
 use zuora_oauth_core::{
-    ClientSecret, EntityId, Error, Generation, TokenRequest, TrackId, TransportError,
-    TransportErrorKind,
+    ApiVersion, ClientSecret, EntityId, Error, Generation, InvalidInput, OrgId, TokenRequest,
+    TrackId, TransportError, TransportErrorKind,
 };
 use zuora_oauth_driver::DEFAULT_MAX_BODY;
 use zuora_oauth_driver::api::{ApiError, ApiOptions, NotRetried, NotRetriedReason, Replayed};
@@ -113,7 +115,7 @@ async fn first_call_carries_the_token_entity_and_track_id() {
     let request = demo_request()
         .await
         .with_entity_id(EntityId::new(ENTITY).unwrap());
-    let options = ApiOptions::default().track_id(TrackId::new("wasm api test").unwrap());
+    let options = ApiOptions::default().with_track_id(TrackId::new("wasm api test").unwrap());
     let api = AuthorizedFetch::new(source(request)).with_options(options);
 
     let answer = ok(api.send(get_account()).await);
@@ -333,4 +335,185 @@ async fn no_token_no_call() {
         other => panic!("expected a token error, got {other:?}"),
     }
     assert_eq!(sent().await.len(), 0, "sent without a token");
+}
+
+// ---- Multi-Org and version headers ----
+
+const ASIA: &str = "6f1a9d2c-4b7e-4c1a-9e3f-2d8b5a7c9e01";
+/// `ASIA` as Zuora's UI may show it: 32 hex digits, upper-case.
+const ASIA_BARE: &str = "6F1A9D2C4B7E4C1A9E3F2D8B5A7C9E01";
+const CHINA: &str = "0b7e3c55-91d2-4f6a-8c1e-7a2d4e6f8b10";
+const ORG_HEADERS: [&str; 3] = ["zuora-org-ids", "zuora-working-org", "zuora-version"];
+
+fn org(id: &str) -> OrgId {
+    OrgId::new(id).unwrap()
+}
+
+/// Settings read from configuration text, as a user's program builds them.
+fn configured(org_ids: &[&str], working: &str, v: &str) -> Result<ApiOptions, InvalidInput> {
+    let org_ids = org_ids
+        .iter()
+        .map(OrgId::new)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(ApiOptions::default()
+        .with_org_ids(org_ids)
+        .with_working_org(OrgId::new(working)?)
+        .with_version(ApiVersion::new(v)?))
+}
+
+fn expect(
+    org_ids: Option<&str>,
+    working: Option<&str>,
+    version: Option<&str>,
+) -> [Option<String>; 3] {
+    [org_ids, working, version].map(|v| v.map(str::to_owned))
+}
+
+/// The three headers of API call `n` as the server recorded them, checked against the
+/// answer's echo (which a page can read: the mock exposes them under CORS).
+async fn org_headers(n: u32, answer: &Answer) -> [Option<String>; 3] {
+    let calls = recorded_api_calls().await;
+    let call = calls.get(n);
+    ORG_HEADERS.map(|name| {
+        let recorded = recorded_header(&call, name);
+        let echoed = answer
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        assert_eq!(recorded, echoed, "{name}: recorded and echoed");
+        recorded
+    })
+}
+
+async fn token_requests_carry_no_org_headers() {
+    let answer = control("GET", "requests?kind=token", None).await;
+    let requests: js_sys::Array = get(&answer, "requests").unchecked_into();
+    assert!(requests.length() > 0);
+    for request in requests.iter() {
+        for name in ORG_HEADERS {
+            assert_eq!(
+                recorded_header(&request, name),
+                None,
+                "{name} on the token request"
+            );
+        }
+    }
+}
+
+#[wasm_bindgen_test]
+async fn org_and_version_headers_per_source_and_per_call() {
+    setup(3599).await;
+    let options = configured(&[ASIA_BARE, CHINA], ASIA, "2025-08-12").unwrap();
+    let api = AuthorizedFetch::new(source(demo_request().await)).with_options(options);
+    let both = format!("{ASIA},{CHINA}");
+
+    let answer = ok(api.send(get_account()).await);
+    assert_eq!(
+        org_headers(0, &answer).await,
+        expect(Some(&both), Some(ASIA), Some("2025-08-12"))
+    );
+
+    // One call's own settings replace the source's where they set one.
+    let mut call = create_account("China Ltd");
+    call.extensions_mut().insert(
+        ApiOptions::default()
+            .with_working_org(org(CHINA))
+            .with_version(ApiVersion::new("211.0").unwrap()),
+    );
+    let answer = ok(api.send(call).await);
+    assert_eq!(
+        org_headers(1, &answer).await,
+        expect(Some(&both), Some(CHINA), Some("211.0"))
+    );
+
+    // A header the caller set wins over both.
+    let mut call = get_account();
+    call.headers_mut()
+        .insert("zuora-working-org", ASIA_BARE.parse().unwrap());
+    call.extensions_mut()
+        .insert(ApiOptions::default().with_working_org(org(CHINA)));
+    let answer = ok(api.send(call).await);
+    assert_eq!(
+        org_headers(2, &answer).await,
+        expect(Some(&both), Some(ASIA_BARE), Some("2025-08-12"))
+    );
+
+    // A replay after a 401 carries them again.
+    revoke(&api).await;
+    let answer = ok(api.send(create_account("Replayed Ltd")).await);
+    assert!(answer.extensions().get::<Replayed>().is_some());
+    let calls = recorded_api_calls().await;
+    for name in ORG_HEADERS {
+        assert_eq!(
+            recorded_header(&calls.get(3), name),
+            recorded_header(&calls.get(4), name),
+            "{name}"
+        );
+    }
+    assert_eq!(
+        org_headers(4, &answer).await,
+        expect(Some(&both), Some(ASIA), Some("2025-08-12"))
+    );
+
+    // Another origin (the same server as localhost), and a call with its own
+    // Authorization, get none of them.
+    let elsewhere = mock_url().replace("://127.0.0.1:", "://localhost:");
+    let call = http::Request::get(format!("{elsewhere}/v1/catalog/products"))
+        .body(Vec::new())
+        .unwrap();
+    assert_eq!(api.send(call).await.unwrap().status(), 401);
+    let mut own = get_account();
+    own.headers_mut().insert(
+        "authorization",
+        "Bearer 0123456789abcdef0123456789abcdef".parse().unwrap(),
+    );
+    assert_eq!(api.send(own).await.unwrap().status(), 401);
+    let calls = recorded_api_calls().await;
+    assert_eq!(calls.length(), 7);
+    for n in [5, 6] {
+        for name in ORG_HEADERS {
+            assert_eq!(
+                recorded_header(&calls.get(n), name),
+                None,
+                "call {n}: {name}"
+            );
+        }
+    }
+    token_requests_carry_no_org_headers().await;
+    assert_eq!(token_request_count().await, 2);
+}
+
+#[wasm_bindgen_test]
+async fn invalid_org_ids_and_versions_are_refused_before_anything_is_sent() {
+    setup(3599).await;
+    let request = demo_request().await;
+    let plain = AuthorizedFetch::new(source(request.clone()));
+    let two = format!("{ASIA},{CHINA}");
+    let injected = format!("{ASIA}\r\nAuthorization: Bearer x");
+    let bad: [(&[&str], &str, &str, &str); 5] = [
+        (&["Asia"], ASIA, "2025-08-12", "org ID"),
+        (&[two.as_str()], ASIA, "2025-08-12", "org ID"),
+        (&[ASIA], injected.as_str(), "2025-08-12", "org ID"),
+        (&[ASIA], ASIA, "2025-8-12", "Zuora-Version"),
+        (&[ASIA], ASIA, "latest", "Zuora-Version"),
+    ];
+    for (org_ids, working, v, field) in bad {
+        // Per source: the adapter is never built.
+        let per_source = configured(org_ids, working, v)
+            .map(|options| AuthorizedFetch::new(source(request.clone())).with_options(options));
+        assert_eq!(per_source.map(drop).expect_err("refused").field(), field);
+        // Per call: the call is never made.
+        let per_call = match configured(org_ids, working, v) {
+            Ok(options) => {
+                let mut call = get_account();
+                call.extensions_mut().insert(options);
+                Ok(plain.send(call).await)
+            }
+            Err(e) => Err(e),
+        };
+        assert_eq!(per_call.map(drop).expect_err("refused").field(), field);
+    }
+    assert_eq!(token_request_count().await, 0);
+    assert_eq!(recorded_api_calls().await.length(), 0, "nothing was sent");
 }

@@ -19,7 +19,13 @@
 //! strings, so such a search is hopeless; a short, guessable secret is not protected.
 //!
 //! The fleet's decisions (when a shared record is good enough, the lease, the waits) are
-//! the core's [`FleetFetch`](zuora_oauth_core::FleetFetch); the source carries them out.
+//! the core's [`FleetFetch`](zuora_oauth_core::FleetFetch); the source carries them out,
+//! fitted to its own timeout ([`StoreOptions::with_fleet`]): the fetch lease lasts as long
+//! as the holder's fetch may (40 s with the default 30 s timeout), so a slow Zuora costs
+//! the fleet one request, and a request's deadline covers a wait for another process's
+//! lease, so a token that arrives after such a wait is kept. A holder whose store call
+//! fails still fetches, saves and releases the lease (best effort), and logs a WARN that
+//! says whether the lease was released.
 
 use std::fmt;
 use std::time::Duration;
@@ -183,7 +189,14 @@ impl Default for StoreOptions {
 }
 
 impl StoreOptions {
-    /// The fleet's rules: when a shared record is good enough, the lease, the polls.
+    /// The fleet's rules: when a shared record is good enough, the lease, the polls. The
+    /// source fits them to its timeout when it is built: the fetch deadline is the
+    /// timeout plus 5 s ([`FleetConfig::with_fetch_deadline`]), so the lease lasts as long
+    /// as a token request may (the fetch deadline plus 5 s, or the configured
+    /// [`FleetConfig::with_lease_ttl`] if longer: 40 s with the default 30 s timeout); and
+    /// the lifecycle's request deadline grows to cover the wait for another process's
+    /// lease before the fetch ([`FleetConfig::request_deadline`]: 120.25 s by default), so
+    /// that a slow Zuora costs one request for the fleet and no answer is thrown away.
     pub fn with_fleet(mut self, fleet: FleetConfig) -> Self {
         self.fleet = fleet;
         self

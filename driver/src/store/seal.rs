@@ -286,6 +286,34 @@ mod tests {
         }
     }
 
+    /// The version byte is part of what the tag authenticates: a value sealed with the
+    /// binding alone as additional data (as before the version was bound) does not open,
+    /// and one sealed with the version and the binding does.
+    #[test]
+    fn the_version_byte_is_authenticated() {
+        let request = request(ID, SECRET);
+        let sealer = Sealer::new(&request, "");
+        let json = serde_json::to_vec(&record()).unwrap();
+        let mut nonce = [0u8; NONCE_LEN];
+        SystemRandom::new().fill(&mut nonce).unwrap();
+        let seal_with = |aad: &[u8]| {
+            let mut body = json.clone();
+            sealer
+                .key
+                .seal_in_place_append_tag(
+                    Nonce::assume_unique_for_key(nonce),
+                    Aad::from(aad),
+                    &mut body,
+                )
+                .unwrap();
+            [&[VERSION][..], &nonce, &body].concat()
+        };
+        let binding = binding(&request, "");
+        assert_eq!(sealer.open(&seal_with(&binding)), None);
+        let bound = [&[VERSION][..], &binding].concat();
+        assert_eq!(sealer.open(&seal_with(&bound)), Some(record()));
+    }
+
     #[test]
     fn hex_is_lower_case_two_digits_a_byte() {
         assert_eq!(hex(&[0x00, 0x0f, 0xa5, 0xff]), "000fa5ff");

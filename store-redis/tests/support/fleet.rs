@@ -20,7 +20,7 @@ use zuora_oauth_core::{
     TrackId,
 };
 use zuora_oauth_driver::store::StoreOptions;
-use zuora_oauth_driver::{BlockingTokenSource, Clock, TokenSource};
+use zuora_oauth_driver::{BlockingTokenSource, Clock, DEFAULT_TIMEOUT, TokenSource};
 use zuora_oauth_hyper::HyperTransport;
 use zuora_oauth_redis::{RedisStore, RedisStoreBuilder};
 use zuora_oauth_testkit::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET};
@@ -32,6 +32,8 @@ pub const MEMBER_ENV: &str = "ZUORA_REDIS_FLEET_MEMBER";
 pub const SUMMARY: &str = "FLEET-SUMMARY ";
 /// The line a member prints once it has had its first token.
 pub const READY: &str = "FLEET-READY";
+/// What the source adds to its timeout to make its request deadline (the driver's rule).
+const DEADLINE_MARGIN: Duration = Duration::from_secs(5);
 
 /// Where a member's store is.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -61,8 +63,12 @@ pub struct MemberConfig {
     pub refresh_window: Duration,
     pub min_remaining: Duration,
     pub skew_margin: Duration,
+    /// The shortest lease (the source makes it last as long as a fetch may: [`Self::lease`]).
     pub lease_ttl: Duration,
     pub warn_every: Duration,
+    /// The timeout of a token request (`with_timeout`): the source derives its request
+    /// deadline from it, and the lease from that.
+    pub timeout: Duration,
 }
 
 impl MemberConfig {
@@ -83,7 +89,16 @@ impl MemberConfig {
             skew_margin: Duration::from_millis(500),
             lease_ttl: Duration::from_secs(2),
             warn_every: Duration::from_secs(10),
+            timeout: DEFAULT_TIMEOUT,
         }
+    }
+
+    /// How long the lease of a member lasts: as long as its fetch may take (its request
+    /// deadline, the timeout plus the driver's 5 s margin, plus the core's margin), as the
+    /// source fits it.
+    pub fn lease(&self) -> Duration {
+        let fetch_deadline = self.timeout + DEADLINE_MARGIN;
+        self.fleet().with_fetch_deadline(fetch_deadline).lease_ttl()
     }
 
     /// The track ID its token requests carry, which tells the mock who sent them.
@@ -106,14 +121,16 @@ impl MemberConfig {
             .with_min_remaining(self.min_remaining)
     }
 
+    fn fleet(&self) -> FleetConfig {
+        FleetConfig::default()
+            .with_min_remaining(self.min_remaining)
+            .with_skew_margin(self.skew_margin)
+            .with_lease_ttl(self.lease_ttl)
+    }
+
     fn options(&self) -> StoreOptions {
         StoreOptions::default()
-            .with_fleet(
-                FleetConfig::default()
-                    .with_min_remaining(self.min_remaining)
-                    .with_skew_margin(self.skew_margin)
-                    .with_lease_ttl(self.lease_ttl),
-            )
+            .with_fleet(self.fleet())
             .with_warn_every(self.warn_every)
     }
 
@@ -234,6 +251,7 @@ fn run_async(config: &MemberConfig) -> Summary {
         let since = Since::new();
         let mut builder = TokenSource::builder(config.request(), HyperTransport::new())
             .with_config(config.lifecycle())
+            .with_timeout(config.timeout)
             .with_clock(since.clock());
         if let Some(store) = config.store() {
             builder = builder
@@ -262,6 +280,7 @@ fn run_blocking(config: &MemberConfig) -> Summary {
     let since = Since::new();
     let mut builder = BlockingTokenSource::builder(config.request(), UreqTransport::new())
         .with_config(config.lifecycle())
+        .with_timeout(config.timeout)
         .with_clock(since.clock());
     if let Some(store) = config.store() {
         builder = builder

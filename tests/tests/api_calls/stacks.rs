@@ -34,6 +34,11 @@ pub struct Call {
     pub body: Payload,
     /// An `Authorization` the caller sets itself.
     pub authorization: Option<&'static str>,
+    /// Other headers the caller sets itself.
+    pub headers: Vec<(&'static str, String)>,
+    /// Settings for this call only, in the request's extensions (reqwest-middleware's
+    /// extensions for the reqwest stack).
+    pub options: Option<ApiOptions>,
 }
 
 impl Call {
@@ -43,6 +48,8 @@ impl Call {
             url,
             body: Payload::None,
             authorization: None,
+            headers: Vec::new(),
+            options: None,
         }
     }
 
@@ -52,6 +59,8 @@ impl Call {
             url,
             body,
             authorization: None,
+            headers: Vec::new(),
+            options: None,
         }
     }
 
@@ -70,6 +79,12 @@ impl Call {
         if let Some(content_type) = self.content_type() {
             request = request.header("content-type", content_type);
         }
+        for (name, value) in &self.headers {
+            request = request.header(*name, value);
+        }
+        if let Some(options) = &self.options {
+            request = request.extension(options.clone());
+        }
         request
     }
 }
@@ -82,6 +97,7 @@ pub struct Outcome {
     pub replayed: Option<Replayed>,
     pub not_retried: Option<NotRetried>,
     pub body: String,
+    pub headers: http::HeaderMap,
 }
 
 impl Outcome {
@@ -96,7 +112,13 @@ impl Outcome {
             replayed: parts.extensions.get::<Replayed>().cloned(),
             not_retried: parts.extensions.get::<NotRetried>().cloned(),
             body,
+            headers: parts.headers.clone(),
         }
+    }
+
+    /// A header of the answer, as text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 }
 
@@ -165,6 +187,12 @@ impl Reqwest {
         }
         if let Some(content_type) = call.content_type() {
             request = request.header("content-type", content_type);
+        }
+        for (name, value) in &call.headers {
+            request = request.header(*name, value);
+        }
+        if let Some(options) = &call.options {
+            request = request.with_extension(options.clone());
         }
         request = match &call.body {
             Payload::None => request,

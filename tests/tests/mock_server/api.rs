@@ -564,3 +564,55 @@ fn api_url_joins_paths() {
     assert_eq!(info["accounts"], json!(SEEDED_ACCOUNTS));
     assert_eq!(info["cors"], false);
 }
+
+#[test]
+fn org_and_version_headers_are_echoed_on_every_answer() {
+    let server = MockServer::builder().cors(true).start().unwrap();
+    let auth = bearer(&access_token(&server));
+    let sent = [
+        (
+            "Zuora-Org-Ids",
+            "6f1a9d2c-4b7e-4c1a-9e3f-2d8b5a7c9e01,0b7e3c55-91d2-4f6a-8c1e-7a2d4e6f8b10",
+        ),
+        ("Zuora-Working-Org", "0b7e3c55-91d2-4f6a-8c1e-7a2d4e6f8b10"),
+        ("Zuora-Version", "2025-08-12"),
+    ];
+    let echoed = |r: &Reply| sent.map(|(name, _)| r.header(name).map(str::to_owned));
+    let expected = sent.map(|(_, value)| Some(value.to_owned()));
+    let mut with_auth = sent.to_vec();
+    with_auth.push(("Authorization", &auth));
+
+    // A success, a refusal (no token) and a scripted fault all echo them.
+    let ok = call_api(&server, "GET", "/v1/accounts/A00000001", &with_auth, None);
+    assert_eq!(ok.status, 200);
+    assert_eq!(echoed(&ok), expected);
+    let refused = call_api(&server, "GET", "/v1/catalog/products", &sent, None);
+    assert_eq!(refused.status, 401);
+    assert_eq!(echoed(&refused), expected);
+    server.push_rule(FaultRule::new(Fault::html_error(503)).on_api());
+    let fault = call_api(&server, "GET", "/v1/catalog/products", &with_auth, None);
+    assert_eq!(fault.status, 503);
+    assert_eq!(echoed(&fault), expected);
+    // None sent, none echoed; the recordings have them.
+    let plain = call_api(
+        &server,
+        "GET",
+        "/v1/catalog/products",
+        &[("Authorization", &auth)],
+        None,
+    );
+    assert_eq!(echoed(&plain), [None, None, None]);
+    let recorded = &server.api_requests()[0];
+    for (name, value) in sent {
+        assert_eq!(recorded.header(name), Some(value));
+    }
+
+    // A page may read them.
+    with_auth.push(("Origin", "http://localhost:8000"));
+    let page = call_api(&server, "GET", "/v1/accounts/A00000001", &with_auth, None);
+    assert_eq!(echoed(&page), expected);
+    let exposed = page.header("access-control-expose-headers").unwrap();
+    for (name, _) in sent {
+        assert!(exposed.contains(name), "{name} in {exposed}");
+    }
+}
