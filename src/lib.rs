@@ -33,6 +33,11 @@ pub use zuora_oauth_driver::api;
 #[cfg(not(target_arch = "wasm32"))]
 pub use zuora_oauth_driver::store;
 
+/// Token health through the `metrics` facade (feature `metrics`): the metric names,
+/// [`describe`](metrics::describe) and the `client` label.
+#[cfg(feature = "metrics")]
+pub use zuora_oauth_driver::metrics;
+
 /// A tower layer that authorizes Zuora API calls (feature `tower`).
 #[cfg(feature = "tower")]
 pub use zuora_oauth_driver::tower;

@@ -626,6 +626,9 @@ async fn call<X: Exchange>(
                 }
                 Step::Invalidate(generation) => drop(source.invalidate(generation)),
                 Step::Send(request) => {
+                    if call.replayed {
+                        crate::metrics::replayed(source);
+                    }
                     call.received(exchange.send(request).await.map_err(ApiError::Send)?);
                 }
                 Step::Done(response) => return Ok(response),

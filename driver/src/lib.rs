@@ -16,6 +16,10 @@ mod clock;
 mod credentials;
 mod error;
 mod fronts;
+#[cfg(feature = "metrics")]
+pub mod metrics;
+#[cfg(not(feature = "metrics"))]
+mod metrics;
 mod notify;
 mod proxy;
 mod runtime;

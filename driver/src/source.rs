@@ -284,6 +284,7 @@ impl Source {
         let span = tracing::debug_span!(target: "zuora_oauth", "zuora_token_request", request = ?fetch.id(), uri = %request.uri());
         let owner = &*self.owner;
         let send = owner.sender.send(&owner.runtime, request, owner.limits);
+        let send = crate::metrics::timed(fetch.labels(), &owner.shared.clock, send);
         let changed = Arc::clone(&owner.shared.changed);
         #[cfg(store)]
         if let Some(store) = lock(&owner.store).clone() {
@@ -325,7 +326,11 @@ impl Source {
                 .token(now)
                 .filter(|c| c.generation() == generation)
                 .map(|c| c.record());
-            (lc.invalidate(now, generation), reported)
+            let changed = lc.invalidate(now, generation);
+            if changed {
+                crate::metrics::invalidated(lc.request());
+            }
+            (changed, reported)
         });
         #[cfg(store)]
         if let (true, Some(reported), Some(store)) =
@@ -401,6 +406,14 @@ impl Source {
                 store_failures,
             }
         })
+    }
+
+    /// The labels of the current request's metrics.
+    #[cfg(feature = "metrics")]
+    pub(crate) fn labels(&self) -> crate::metrics::Labels {
+        self.owner
+            .shared
+            .read(|lc| crate::metrics::Labels::of(lc.request()))
     }
 
     /// Whether a request to this origin and path goes to the token's environment.

@@ -109,6 +109,7 @@ impl Shared {
                     shared: Arc::downgrade(self),
                     id: out.id(),
                     done: false,
+                    labels: crate::metrics::Labels::of(lc.request()),
                 },
                 request: out.into_request(),
                 current: None,
@@ -224,6 +225,8 @@ pub(crate) struct Fetch {
     shared: Weak<Shared>,
     id: RequestId,
     done: bool,
+    /// The labels of the request's metrics (nothing without the feature `metrics`).
+    labels: crate::metrics::Labels,
 }
 
 impl Fetch {
@@ -231,6 +234,11 @@ impl Fetch {
     #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
     pub(crate) fn id(&self) -> RequestId {
         self.id
+    }
+
+    /// The labels of the request's metrics.
+    pub(crate) fn labels(&self) -> &crate::metrics::Labels {
+        &self.labels
     }
 
     /// Reports the outcome: a response of any status, or a transport failure. Returns the
@@ -245,6 +253,7 @@ impl Fetch {
                 Ok(response) => lc.handle_response(now, wall, id, &response),
                 Err(e) => lc.handle_transport_error(now, id, e),
             };
+            crate::metrics::answered(&self.labels, &outcome, now, wall);
             match outcome {
                 Outcome::Token(c) => Some(c.record()),
                 Outcome::Failed(_) | Outcome::Ignored => None,
@@ -261,8 +270,13 @@ impl Fetch {
             return Ok(());
         };
         let (id, wall) = (self.id, shared.clock.wall());
-        let adopted = shared
-            .update(|lc, now| matches!(lc.handle_record(now, wall, id, record), Outcome::Token(_)));
+        let adopted = shared.update(|lc, now| match lc.handle_record(now, wall, id, record) {
+            Outcome::Token(handle) => {
+                crate::metrics::installed(&self.labels, handle, now, wall);
+                true
+            }
+            Outcome::Failed(_) | Outcome::Ignored => false,
+        });
         if adopted {
             self.done = true;
             Ok(())

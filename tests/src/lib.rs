@@ -15,6 +15,7 @@ mod relay;
 mod respond;
 mod rules;
 mod server;
+mod spellings;
 mod state;
 #[cfg(feature = "tls")]
 mod tls;
@@ -32,6 +33,7 @@ pub use rules::{FaultRule, FaultTarget, Times};
 pub use server::{
     DEFAULT_RATE_LIMIT_PER_MINUTE, DEFAULT_TOKEN_LIFETIME, MockServer, MockServerBuilder,
 };
+pub use spellings::{assert_no_spelling, spellings};
 pub use state::{IssuedToken, RecordedRequest, RequestKind};
 
 /// The client ID registered by default (36 characters, like Zuora's).

@@ -7,6 +7,7 @@ use std::time::Duration;
 use zuora_oauth_core::{LeaseId, Timestamp, TokenRecord, TokenRequest, may_delete};
 
 use super::{Sealer, StoreCall, StoreError, StoreErrorKind, StoreOptions, TokenStore};
+use crate::metrics::StoreAnswer;
 use crate::notify::{lock, race};
 use crate::runtime::{Runtime, run_blocking};
 
@@ -17,6 +18,8 @@ pub(crate) struct BoundStore {
     pub(crate) options: StoreOptions,
     timeout: Duration,
     health: Arc<Mutex<Health>>,
+    /// The labels of the store calls' metrics (nothing without the feature `metrics`).
+    labels: crate::metrics::Labels,
 }
 
 #[derive(Default)]
@@ -40,6 +43,7 @@ impl BoundStore {
             options,
             timeout,
             health: Arc::default(),
+            labels: crate::metrics::Labels::of(request),
         }
     }
 
@@ -52,6 +56,7 @@ impl BoundStore {
             options: self.options.clone(),
             timeout: self.timeout,
             health: Arc::clone(&self.health),
+            labels: crate::metrics::Labels::of(request),
         }
     }
 
@@ -138,7 +143,7 @@ impl BoundStore {
         if !deletable {
             return Ok(false);
         }
-        self.call(runtime, now, "invalidate", move |s, c| {
+        self.call(runtime, now, "delete_if", move |s, c| {
             s.delete_if(c, &value)
         })
         .await
@@ -157,7 +162,7 @@ impl BoundStore {
 
     /// Runs `f` on the store off the executor, cut at the store timeout; a failure is
     /// counted (and logged, rate limited).
-    async fn call<T: Send + 'static>(
+    async fn call<T: StoreAnswer + Send + 'static>(
         &self,
         runtime: &dyn Runtime,
         now: Timestamp,
@@ -183,14 +188,16 @@ impl BoundStore {
                 format!("no answer within {} ms", timeout.as_millis()),
             )),
         };
-        if let Err(e) = &result {
-            self.failed(now, what, e);
+        match &result {
+            Ok(answer) => crate::metrics::store_answered(&self.labels, what, answer),
+            Err(e) => self.failed(now, what, e),
         }
         result
     }
 
     /// Counts a failed call at `now`, and warns if the last warning is old enough.
     fn failed(&self, now: Timestamp, what: &'static str, error: &StoreError) {
+        crate::metrics::store_failed(&self.labels, what, error);
         let mut h = lock(&self.health);
         h.failures += 1;
         h.unreported += 1;
