@@ -143,7 +143,9 @@ impl reqwest_middleware::Middleware for AnswerAtOnce {
         _extensions: &mut http::Extensions,
         _next: reqwest_middleware::Next<'_>,
     ) -> reqwest_middleware::Result<reqwest::Response> {
-        Ok(reqwest::Response::from(http::Response::new(Vec::<u8>::new())))
+        Ok(reqwest::Response::from(http::Response::new(
+            Vec::<u8>::new(),
+        )))
     }
 }
 
