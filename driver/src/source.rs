@@ -236,6 +236,12 @@ impl Source {
         }
     }
 
+    /// The state every clone shares (for the crate's tests).
+    #[cfg(test)]
+    pub(crate) fn shared(&self) -> &Shared {
+        &self.owner.shared
+    }
+
     /// A future that completes after `duration`, on the source's runtime.
     #[cfg(not(target_arch = "wasm32"))]
     pub(crate) fn sleep(&self, duration: Duration) -> BoxFuture<'static, ()> {

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex, Weak};
 
 use arc_swap::{ArcSwap, ArcSwapOption};
 use zuora_oauth_core::{
-    Action, Destination, Environment, Outcome, RequestId, Timestamp, TokenHandle, TokenLifecycle,
+    Action, Audience, Destination, Outcome, RequestId, Timestamp, TokenHandle, TokenLifecycle,
     TokenRecord, TokenRequest,
 };
 
@@ -22,9 +22,9 @@ pub(crate) struct Shared {
     /// The same token's bearer value, for the callers that only put it on a request (the
     /// sources' `authorize`, the middlewares): read without writing anything shared.
     bearer: PublishedBearer,
-    /// The environment of the current request, for the destination check of every call
+    /// Where the current request's token may go, for the destination check of every call
     /// (read without the machine's lock; replaced by `reconfigure`).
-    environment: ArcSwap<Environment>,
+    target: ArcSwap<Audience>,
     pub(crate) changed: Arc<Changed>,
     pub(crate) clock: Clock,
 }
@@ -57,7 +57,7 @@ pub(crate) enum Next {
 impl Shared {
     pub(crate) fn new(lifecycle: TokenLifecycle, clock: Clock) -> Self {
         Self {
-            environment: ArcSwap::from_pointee(lifecycle.request().environment().clone()),
+            target: ArcSwap::from_pointee(lifecycle.request().environment().audience()),
             machine: Mutex::new(lifecycle),
             published: ArcSwapOption::empty(),
             bearer: PublishedBearer::new(),
@@ -149,6 +149,12 @@ impl Shared {
         r
     }
 
+    /// Holds the machine's lock (for tests that check a path never takes it).
+    #[cfg(test)]
+    pub(crate) fn lock_machine(&self) -> std::sync::MutexGuard<'_, TokenLifecycle> {
+        lock(&self.machine)
+    }
+
     /// Reads the machine under its lock (crate-internal: never runs user code).
     pub(crate) fn read<R>(&self, f: impl FnOnce(&TokenLifecycle) -> R) -> R {
         f(&lock(&self.machine))
@@ -157,8 +163,8 @@ impl Shared {
     /// Switches to another request (credentials, environment).
     pub(crate) fn reconfigure(&self, request: TokenRequest) {
         self.update(|lc, _| {
-            self.environment
-                .store(Arc::new(request.environment().clone()));
+            self.target
+                .store(Arc::new(request.environment().audience()));
             lc.reconfigure(request);
         });
     }
@@ -166,7 +172,7 @@ impl Shared {
     /// Whether a request to `destination` may carry the token
     /// ([`Environment::covers`]): no lock taken.
     pub(crate) fn covers(&self, destination: &Destination<'_>) -> bool {
-        self.environment.load().covers(destination)
+        self.target.load().covers(destination)
     }
 
     /// Publishes what the machine hands out at `now`; returns it and whether it changed.
