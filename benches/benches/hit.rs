@@ -266,6 +266,17 @@ fn rows<'s>(r: &mut impl Rows<'s>, s: &'s Sources) {
     r.row("driver/token (constant clock)", unit, move |_| {
         black_box(ready(s.frozen.token()).unwrap());
     });
+    // The read at the heart of `authorize` and every middleware: the bearer value from its
+    // sequence lock and the clock (no lock, nothing shared written, no allocation).
+    r.row(
+        "hyper/bearer read (authorize's and the middlewares' token read)",
+        unit,
+        move |_| {
+            assert!(black_box(zuora_oauth_driver::internal::bearer_is_fresh(
+                black_box(&s.hyper)
+            )));
+        },
+    );
 
     // The async TokenSource over hyper: the calls are polled once (a hit is ready at once).
     r.row("hyper/token (clones the handle)", unit, move |_| {

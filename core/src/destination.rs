@@ -30,12 +30,18 @@ impl<'a> Destination<'a> {
 
     /// The destination of an absolute URI; `None` for a relative one.
     pub fn of_uri(uri: &'a Uri) -> Option<Self> {
-        Some(Self::new(
-            uri.scheme_str()?,
-            uri.host()?,
-            uri.port_u16(),
-            uri.path(),
-        ))
+        // The authority taken apart once (`Uri::host` and `Uri::port_u16` would each parse
+        // it again): `[user@]host[:port]`, the host of an IPv6 address in brackets.
+        let authority = uri.authority()?.as_str();
+        let authority = authority
+            .rsplit_once('@')
+            .map_or(authority, |(_, rest)| rest);
+        let (host, port) = match authority.rsplit_once(':') {
+            // A port that is not a number (or out of range) is no destination at all.
+            Some((host, port)) if !port.contains(']') => (host, Some(port.parse().ok()?)),
+            _ => (authority, None),
+        };
+        Some(Self::new(uri.scheme_str()?, host, port, uri.path()))
     }
 
     fn port_or_default(&self) -> Option<u16> {

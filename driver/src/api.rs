@@ -623,7 +623,10 @@ async fn call<X: Exchange>(
         loop {
             match call.poll() {
                 Step::Token => {
-                    let token = source.credentials().await;
+                    let token = match source.fresh_credentials() {
+                        Some(credentials) => Ok(credentials),
+                        None => source.credentials().await,
+                    };
                     call.token(exchange, token).map_err(ApiError::Token)?;
                 }
                 Step::Invalidate(generation) => drop(source.invalidate(generation)),

@@ -130,9 +130,10 @@ impl PublishedBearer {
             let len = self.len.load(Ordering::Relaxed) as usize;
             let generation = self.generation.load(Ordering::Relaxed);
             let fresh_until = self.fresh_until.load(Ordering::Relaxed);
+            let fresh = len != 0 && nanos(now) < fresh_until;
             let mut copy = BearerCopy {
                 bytes: [0; CAPACITY],
-                len: len.min(CAPACITY),
+                len: if fresh { len.min(CAPACITY) } else { 0 },
                 generation,
             };
             let words = copy.len.div_ceil(8);
@@ -146,7 +147,7 @@ impl PublishedBearer {
                 loom::thread::yield_now();
                 continue;
             }
-            return (len != 0 && nanos(now) < fresh_until).then_some(copy);
+            return fresh.then_some(copy);
         }
     }
 }

@@ -240,7 +240,10 @@ impl TokenSource {
         request: &mut http::Request<B>,
     ) -> Result<Generation, TokenError> {
         check_destination(&self.source, request)?;
-        let credentials = self.source.credentials().await?;
+        let credentials = match self.source.fresh_credentials() {
+            Some(credentials) => credentials,
+            None => self.source.credentials().await?,
+        };
         Ok(credentials.apply(request.headers_mut()))
     }
 

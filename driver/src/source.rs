@@ -198,8 +198,14 @@ impl Source {
         Ok(Credentials::from_handle(&handle))
     }
 
+    /// Whether the published bearer value is fresh (the hit path's read, for benchmarks).
+    #[inline]
+    pub(crate) fn bearer_is_fresh(&self) -> bool {
+        self.owner.shared.fresh_bearer().is_some()
+    }
+
     /// [`credentials`](Self::credentials) on the hit path only.
-    #[cfg(not(target_arch = "wasm32"))]
+    #[inline]
     pub(crate) fn fresh_credentials(&self) -> Option<Credentials> {
         let copy = self.owner.shared.fresh_bearer()?;
         Credentials::from_copy(&copy)
