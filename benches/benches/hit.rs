@@ -8,7 +8,12 @@
 //! thread's), and the throughput criterion prints is the total over all threads.
 //!
 //! A hit is `token()` (it clones the handle: two `Arc` counts) or `authorize()` on a
-//! request to the token's environment; sources have no other way to read a token.
+//! request to the token's environment (the bearer value read from its sequence lock, no
+//! lock, no shared write; a new header value, allocated for the request). The middleware
+//! rows run one API call through each middleware's whole token path — the destination
+//! check, the token, the headers, the 401 bookkeeping — to an inner service that answers at
+//! once (no network): tower's `AuthorizeLayer`, reqwest-middleware's `AuthorizeMiddleware`
+//! (a terminal middleware answers), ureq's (a middleware after it answers).
 //!
 //! The sources use their default clock (`coarsetime`, `CLOCK_MONOTONIC_COARSE`) and hold a
 //! token fetched once from the testkit's mock server on 127.0.0.1 (lifetime one day, so
@@ -23,6 +28,7 @@ use std::time::Duration;
 use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, measurement::WallTime};
 use zuora_oauth_benches::{Timed, bench_mode, interleave, median_min_max, on_threads, ready};
 use zuora_oauth_core::{ClientId, ClientSecret, Environment, Timestamp, Token, TokenRequest};
+use zuora_oauth_driver::tower::AuthorizeLayer;
 use zuora_oauth_driver::{BlockingTokenSource, Clock, TokenSource};
 use zuora_oauth_hyper::HyperTransport;
 use zuora_oauth_testkit::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, MockServer};
@@ -35,9 +41,13 @@ struct Sources {
     /// The same source with a clock that always reads the same time (a call, no kernel
     /// data): its hit path without the clock read.
     frozen: TokenSource,
-    ureq: BlockingTokenSource,
+    ureq_source: BlockingTokenSource,
     /// A call to the token's environment (the sources authorize no other).
     api_call: String,
+    /// The middlewares over an inner service that answers at once.
+    tower: Tower,
+    reqwest: reqwest_middleware::ClientWithMiddleware,
+    ureq: ureq::Agent,
     baseline: Mutex<Option<Arc<Token>>>,
     /// What the sources' hit path reads the time as, for the clock rows.
     origin: coarsetime::Instant,
@@ -75,16 +85,77 @@ impl Sources {
         let ureq = BlockingTokenSource::new(request, UreqTransport::new());
         let token = ureq.token().expect("ureq source gets a token");
         assert_eq!(server.token_request_count(), 3);
+        let tower = tower::ServiceBuilder::new()
+            .layer(AuthorizeLayer::new(hyper.clone()))
+            .service(tower::service_fn(answer_at_once as Answer));
+        let reqwest = reqwest_middleware::ClientBuilder::new(reqwest_client())
+            .with(zuora_oauth_reqwest::AuthorizeMiddleware::new(hyper.clone()))
+            .with(AnswerAtOnce)
+            .build();
+        let ureq_agent = zuora_oauth_ureq::AuthorizeMiddleware::new(ureq.clone()).agent(|| {
+            ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .middleware(AnswerAtOnce)
+        });
         Self {
+            tower,
+            reqwest,
+            ureq: ureq_agent,
             api_call: server.api_url("/v1/catalog/products"),
             _server: server,
             _runtime: runtime,
             hyper,
             frozen,
-            ureq,
+            ureq_source: ureq,
             baseline: Mutex::new(Some(Arc::clone(token.token()))),
             origin: coarsetime::Instant::now(),
         }
+    }
+}
+
+/// The inner service of the tower rows.
+type Answer = fn(
+    http::Request<http_body_util::Empty<bytes::Bytes>>,
+) -> std::future::Ready<Result<http::Response<()>, std::convert::Infallible>>;
+type Tower = zuora_oauth_driver::tower::Authorize<tower::util::ServiceFn<Answer>>;
+
+/// An inner service that answers every call with a 200 at once.
+fn answer_at_once(
+    _request: http::Request<http_body_util::Empty<bytes::Bytes>>,
+) -> std::future::Ready<Result<http::Response<()>, std::convert::Infallible>> {
+    std::future::ready(Ok(http::Response::new(())))
+}
+
+/// A reqwest client (it is never used to send: the terminal middleware answers).
+fn reqwest_client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
+}
+
+/// Answers every call with a 200 without sending it: the last middleware of a chain.
+struct AnswerAtOnce;
+
+#[async_trait::async_trait]
+impl reqwest_middleware::Middleware for AnswerAtOnce {
+    async fn handle(
+        &self,
+        _request: reqwest::Request,
+        _extensions: &mut http::Extensions,
+        _next: reqwest_middleware::Next<'_>,
+    ) -> reqwest_middleware::Result<reqwest::Response> {
+        Ok(reqwest::Response::from(http::Response::new(
+            Vec::<u8>::new(),
+        )))
+    }
+}
+
+impl ureq::middleware::Middleware for AnswerAtOnce {
+    fn handle(
+        &self,
+        _request: http::Request<ureq::SendBody>,
+        _next: ureq::middleware::MiddlewareNext,
+    ) -> Result<http::Response<ureq::Body>, ureq::Error> {
+        Ok(http::Response::new(ureq::Body::builder().data("")))
     }
 }
 
@@ -178,7 +249,9 @@ fn rows<'s>(r: &mut impl Rows<'s>, s: &'s Sources) {
         black_box(coarsetime::Instant::now());
     });
     r.row("clock/coarse, as the sources read it", unit, move |_| {
-        let since: Duration = coarsetime::Instant::now().duration_since(s.origin).into();
+        let since: Duration = coarsetime::Instant::now_without_cache_update()
+            .duration_since(s.origin)
+            .into();
         black_box(Timestamp::from_duration(since));
     });
     r.row("clock/std::time::Instant::now", unit, move |_| {
@@ -193,6 +266,17 @@ fn rows<'s>(r: &mut impl Rows<'s>, s: &'s Sources) {
     r.row("driver/token (constant clock)", unit, move |_| {
         black_box(ready(s.frozen.token()).unwrap());
     });
+    // The read at the heart of `authorize` and every middleware: the bearer value from its
+    // sequence lock and the clock (no lock, nothing shared written, no allocation).
+    r.row(
+        "hyper/bearer read (authorize's and the middlewares' token read)",
+        unit,
+        move |_| {
+            assert!(black_box(zuora_oauth_driver::internal::bearer_is_fresh(
+                black_box(&s.hyper)
+            )));
+        },
+    );
 
     // The async TokenSource over hyper: the calls are polled once (a hit is ready at once).
     r.row("hyper/token (clones the handle)", unit, move |_| {
@@ -208,15 +292,34 @@ fn rows<'s>(r: &mut impl Rows<'s>, s: &'s Sources) {
 
     // The BlockingTokenSource over ureq.
     r.row("ureq/token (clones the handle)", unit, move |_| {
-        black_box(s.ureq.token().unwrap());
+        black_box(s.ureq_source.token().unwrap());
     });
     r.row(
         "ureq/authorize",
         || s.api_call(),
         move |request| {
-            black_box(s.ureq.authorize(request).unwrap());
+            black_box(s.ureq_source.authorize(request).unwrap());
         },
     );
+
+    // One API call through each middleware's token path, to an inner service that answers
+    // at once.
+    r.row(
+        "middleware/tower AuthorizeLayer (call)",
+        || s.tower.clone(),
+        move |service| {
+            let call = http::Request::get(&s.api_call)
+                .body(http_body_util::Empty::new())
+                .unwrap();
+            black_box(ready(tower::Service::call(service, call)).unwrap());
+        },
+    );
+    r.row("middleware/reqwest-middleware (call)", unit, move |_| {
+        black_box(ready(s.reqwest.get(&s.api_call).send()).unwrap());
+    });
+    r.row("middleware/ureq (call)", unit, move |_| {
+        black_box(s.ureq.get(&s.api_call).call().unwrap());
+    });
 
     // The baseline: lock, clone the Arc, unlock (the clone is dropped after use).
     r.row("baseline/Mutex<Option<Arc<Token>>>", unit, move |_| {

@@ -30,19 +30,27 @@ impl<'a> Destination<'a> {
 
     /// The destination of an absolute URI; `None` for a relative one.
     pub fn of_uri(uri: &'a Uri) -> Option<Self> {
-        Some(Self::new(
-            uri.scheme_str()?,
-            uri.host()?,
-            uri.port_u16(),
-            uri.path(),
-        ))
+        // The authority taken apart once (`Uri::host` and `Uri::port_u16` would each parse
+        // it again): `[user@]host[:port]`, the host of an IPv6 address in brackets.
+        let authority = uri.authority()?.as_str();
+        let authority = authority
+            .rsplit_once('@')
+            .map_or(authority, |(_, rest)| rest);
+        let (host, port) = match authority.rsplit_once(':') {
+            // A port that is not a number (or out of range) is no destination at all.
+            Some((host, port)) if !port.contains(']') => (host, Some(port.parse().ok()?)),
+            _ => (authority, None),
+        };
+        Some(Self::new(uri.scheme_str()?, host, port, uri.path()))
     }
 
     fn port_or_default(&self) -> Option<u16> {
-        self.port.or(match self.scheme {
-            s if s.eq_ignore_ascii_case("https") => Some(443),
-            s if s.eq_ignore_ascii_case("http") => Some(80),
-            _ => None,
+        self.port.or(if self.scheme.eq_ignore_ascii_case("https") {
+            Some(443)
+        } else if self.scheme.eq_ignore_ascii_case("http") {
+            Some(80)
+        } else {
+            None
         })
     }
 }
@@ -52,8 +60,9 @@ impl Environment {
     /// scheme, host (both case-insensitive) and port (the default one if left out) as the
     /// base URL, and a path inside the base URL's path, if it has one (`/prefix` covers
     /// `/prefix` and `/prefix/…`, never `/prefix-other` nor a path with `.` or `..`
-    /// segments, which a server may resolve outside it). A token sent anywhere else would be handed to a
-    /// server that has no business with it.
+    /// segments, which a server may resolve outside it). A token sent anywhere else would be
+    /// handed to a server that has no business with it. [`Audience`] is the same rule with
+    /// the base URL taken apart once, for checks on every call.
     ///
     /// ```
     /// use zuora_oauth_core::{Destination, Environment};
@@ -69,22 +78,56 @@ impl Environment {
     /// # Ok::<(), zuora_oauth_core::InvalidInput>(())
     /// ```
     pub fn covers(&self, destination: &Destination<'_>) -> bool {
-        let Some((scheme, rest)) = self.base_url().split_once("://") else {
-            return false;
-        };
+        self.audience().covers(destination)
+    }
+
+    /// Where this environment's token may go ([`Environment::covers`]), taken apart once.
+    pub fn audience(&self) -> Audience {
+        let base = self.base_url();
+        let (scheme, rest) = base.split_once("://").unwrap_or(("", base));
         let (authority, prefix) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
         let (host, port) = match authority.rsplit_once(':') {
-            Some((host, port)) if !port.contains(']') => match port.parse() {
-                Ok(port) => (host, Some(port)),
-                Err(_) => return false,
-            },
+            Some((host, port)) if !port.contains(']') => (host, port.parse().ok()),
             _ => (authority, None),
         };
-        let base = Destination::new(scheme, host, port, prefix);
-        destination.scheme.eq_ignore_ascii_case(base.scheme)
-            && destination.host.eq_ignore_ascii_case(base.host)
-            && destination.port_or_default() == base.port_or_default()
-            && inside(destination.path, prefix)
+        let scheme = scheme.to_ascii_lowercase();
+        let port = port.or_else(|| default_port(&scheme));
+        Audience {
+            scheme,
+            host: host.to_ascii_lowercase(),
+            port,
+            prefix: prefix.to_owned(),
+        }
+    }
+}
+
+/// Where an environment's token may go: [`Environment::covers`]'s rule, with the base URL
+/// taken apart once ([`Environment::audience`]), for a check on every API call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Audience {
+    scheme: String,
+    host: String,
+    /// `None`: a base URL whose port could not be read covers nothing.
+    port: Option<u16>,
+    prefix: String,
+}
+
+impl Audience {
+    /// Whether a request to `destination` may carry the token: see [`Environment::covers`].
+    pub fn covers(&self, destination: &Destination<'_>) -> bool {
+        destination.scheme.eq_ignore_ascii_case(&self.scheme)
+            && destination.host.eq_ignore_ascii_case(&self.host)
+            && self.port.is_some()
+            && destination.port_or_default() == self.port
+            && inside(destination.path, &self.prefix)
+    }
+}
+
+fn default_port(scheme: &str) -> Option<u16> {
+    match scheme {
+        "https" => Some(443),
+        "http" => Some(80),
+        _ => None,
     }
 }
 

@@ -32,7 +32,7 @@ mod track_id;
 
 pub use api_headers::{ApiVersion, OrgId, ZUORA_ORG_IDS, ZUORA_VERSION, ZUORA_WORKING_ORG};
 pub use credentials::{ClientId, ClientSecret};
-pub use destination::Destination;
+pub use destination::{Audience, Destination};
 pub use entity_id::EntityId;
 pub use environment::{BaseUrl, Environment};
 pub use error::{

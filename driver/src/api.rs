@@ -31,10 +31,11 @@ use std::{error::Error as StdError, fmt};
 use http::header::AUTHORIZATION;
 use http::{Extensions, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use zuora_oauth_core::{
-    ApiVersion, Destination, Generation, OrgId, Token, TokenHandle, TrackId, ZUORA_ORG_IDS,
-    ZUORA_TRACK_ID, ZUORA_VERSION, ZUORA_WORKING_ORG,
+    ApiVersion, Destination, Generation, OrgId, TrackId, ZUORA_ORG_IDS, ZUORA_TRACK_ID,
+    ZUORA_VERSION, ZUORA_WORKING_ORG,
 };
 
+use crate::credentials::Credentials;
 use crate::source::Source;
 use crate::{TokenError, TokenSource};
 
@@ -158,11 +159,13 @@ impl ApiOptions {
     }
 
     /// The header values of one call, in the order of [`HEADERS`]: the call's own
-    /// options' where they set one, else these.
+    /// options' where they set one, else these. Each is a copy of its own (not a clone
+    /// sharing a count with every other call: calls on many threads write nothing shared).
     fn values(&self, call: Option<&ApiOptions>) -> [Option<HeaderValue>; 4] {
         std::array::from_fn(|i| {
-            call.and_then(|c| c.headers[i].clone())
-                .or_else(|| self.headers[i].clone())
+            call.and_then(|c| c.headers[i].as_ref())
+                .or(self.headers[i].as_ref())
+                .map(|v| HeaderValue::from_bytes(v.as_bytes()).expect("a valid header value"))
         })
     }
 }
@@ -182,16 +185,6 @@ impl fmt::Debug for ApiOptions {
             .field("version", &self.version)
             .finish()
     }
-}
-
-/// Sets `Authorization: Bearer …` and the token's `Zuora-Entity-Ids` on `headers`, through
-/// [`Token::authorize`] (the header values are marked sensitive).
-fn authorize_headers(token: &Token, headers: &mut HeaderMap) {
-    // An empty request borrows the headers: `Request::new` allocates nothing.
-    let mut request = http::Request::new(());
-    *request.headers_mut() = std::mem::take(headers);
-    token.authorize(&mut request);
-    *headers = std::mem::take(request.headers_mut());
 }
 
 /// A copy of `request` (method, URI, version, headers, extensions) with `body`: the replay
@@ -448,7 +441,7 @@ impl<X: ApiTypes> ApiCall<X> {
     fn token(
         &mut self,
         exchange: &mut X,
-        token: Result<TokenHandle, TokenError>,
+        token: Result<Credentials, TokenError>,
     ) -> Result<(), TokenError> {
         let handle = match token {
             Ok(handle) => handle,
@@ -474,7 +467,7 @@ impl<X: ApiTypes> ApiCall<X> {
             .request
             .as_mut()
             .expect("a request waits for the token");
-        authorize_headers(&handle, X::headers_mut(request));
+        handle.apply(X::headers_mut(request));
         if !self.replayed {
             self.copy = exchange.try_clone(request);
         }
@@ -630,7 +623,10 @@ async fn call<X: Exchange>(
         loop {
             match call.poll() {
                 Step::Token => {
-                    let token = source.token().await;
+                    let token = match source.fresh_credentials() {
+                        Some(credentials) => Ok(credentials),
+                        None => source.credentials().await,
+                    };
                     call.token(exchange, token).map_err(ApiError::Token)?;
                 }
                 Step::Invalidate(generation) => drop(source.invalidate(generation)),
@@ -647,4 +643,103 @@ async fn call<X: Exchange>(
     #[cfg(feature = "tracing")]
     let run = tracing::Instrument::instrument(run, span);
     run.await
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    use zuora_oauth_core::{ClientId, ClientSecret, Environment, TokenRequest};
+
+    use super::*;
+    use crate::{BlockingTokenSource, BlockingTransport, Limits, TransportResult};
+
+    const BODY: &str = r#"{"access_token":"c652cbc0ea384b9f81856a93a2a74538","expires_in":3599,"token_type":"bearer"}"#;
+
+    /// A token endpoint that answers at once.
+    struct Canned;
+
+    impl BlockingTransport for Canned {
+        fn send(&self, _request: http::Request<Vec<u8>>, _limits: Limits) -> TransportResult {
+            Ok(http::Response::builder()
+                .header("content-type", "application/json")
+                .body(BODY.as_bytes().to_vec())
+                .unwrap())
+        }
+    }
+
+    /// An API that answers 200, and the `Authorization` it saw.
+    struct Api(Option<HeaderValue>);
+
+    impl HttpApiTypes for Api {
+        type RequestBody = ();
+        type ResponseBody = ();
+        fn try_clone_body(&mut self, _body: &mut ()) -> Option<()> {
+            Some(())
+        }
+    }
+
+    impl BlockingExchange for Api {
+        type Error = std::convert::Infallible;
+        fn send(&mut self, request: http::Request<()>) -> Result<http::Response<()>, Self::Error> {
+            self.0 = request.headers().get(AUTHORIZATION).cloned();
+            Ok(http::Response::new(()))
+        }
+    }
+
+    /// A call with a cached token takes no lock: it goes through while another thread holds
+    /// the machine's lock (it would wait for ever if it took it).
+    #[test]
+    fn an_api_call_and_authorize_take_no_lock_on_a_cached_token() {
+        let source = BlockingTokenSource::new(
+            TokenRequest::new(
+                Environment::custom("http://127.0.0.1:9").unwrap(),
+                ClientId::new("8a8a8a8a-0000-1111-2222-333344445555").unwrap(),
+                ClientSecret::new("dG9wLXNlY3JldA==").unwrap(),
+            ),
+            Canned,
+        );
+        source.token().unwrap();
+        let (held, release) = (mpsc::channel(), mpsc::channel::<()>());
+        let holder = {
+            let source = source.clone();
+            let (held, release) = (held.0, release.1);
+            std::thread::spawn(move || {
+                let _guard = source.source().shared().lock_machine();
+                held.send(()).unwrap();
+                release.recv().unwrap();
+            })
+        };
+        held.1.recv().unwrap();
+        let (done_tx, done) = mpsc::channel();
+        let caller = {
+            let source = source.clone();
+            std::thread::spawn(move || {
+                let mut api = Api(None);
+                let call = http::Request::get("http://127.0.0.1:9/v1/accounts")
+                    .body(())
+                    .unwrap();
+                let answer = send_blocking(&source, &ApiOptions::default(), call, &mut api);
+                let mut request = http::Request::get("http://127.0.0.1:9/v1/accounts")
+                    .body(())
+                    .unwrap();
+                let generation = source.authorize(&mut request);
+                done_tx
+                    .send((answer.is_ok(), api.0, generation.is_ok(), request))
+                    .unwrap();
+            })
+        };
+        let outcome = done.recv_timeout(Duration::from_secs(10));
+        release.0.send(()).unwrap();
+        holder.join().unwrap();
+        let (answered, seen, authorized, request) =
+            outcome.expect("the call finished while the machine's lock was held");
+        caller.join().unwrap();
+        assert!(answered && authorized);
+        let expected = "Bearer c652cbc0ea384b9f81856a93a2a74538";
+        assert_eq!(seen.unwrap(), expected);
+        assert!(request.headers()[AUTHORIZATION].is_sensitive());
+        assert_eq!(request.headers()[AUTHORIZATION], expected);
+    }
 }

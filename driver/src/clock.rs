@@ -63,7 +63,11 @@ impl Clock {
     pub fn now(&self) -> Timestamp {
         Timestamp::from_duration(match &self.monotonic {
             #[cfg(not(target_arch = "wasm32"))]
-            Monotonic::Coarse(origin) => coarsetime::Instant::now().duration_since(*origin).into(),
+            // Without the cache update `now()` makes: that store into a process-wide
+            // variable would have every hit on every thread write one shared cache line.
+            Monotonic::Coarse(origin) => coarsetime::Instant::now_without_cache_update()
+                .duration_since(*origin)
+                .into(),
             Monotonic::Custom(now) => now(),
         })
     }

@@ -240,9 +240,11 @@ impl TokenSource {
         request: &mut http::Request<B>,
     ) -> Result<Generation, TokenError> {
         check_destination(&self.source, request)?;
-        let token = self.token().await?;
-        token.authorize(request);
-        Ok(token.generation())
+        let credentials = match self.source.fresh_credentials() {
+            Some(credentials) => credentials,
+            None => self.source.credentials().await?,
+        };
+        Ok(credentials.apply(request.headers_mut()))
     }
 
     shared_methods!();
@@ -337,9 +339,11 @@ impl BlockingTokenSource {
     /// See [`TokenSource::authorize`].
     pub fn authorize<B>(&self, request: &mut http::Request<B>) -> Result<Generation, TokenError> {
         check_destination(&self.source, request)?;
-        let token = self.token()?;
-        token.authorize(request);
-        Ok(token.generation())
+        let credentials = match self.source.fresh_credentials() {
+            Some(credentials) => credentials,
+            None => block_on(self.source.credentials())?,
+        };
+        Ok(credentials.apply(request.headers_mut()))
     }
 
     shared_methods!();

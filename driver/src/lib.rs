@@ -11,7 +11,9 @@ macro_rules! event {
 }
 
 pub mod api;
+mod bearer;
 mod clock;
+mod credentials;
 mod error;
 mod fronts;
 #[cfg(feature = "metrics")]
@@ -67,6 +69,14 @@ pub mod internal {
     #[cfg(feature = "tls")]
     pub use crate::connect::tls_config;
     pub use crate::proxy::ProxyRoute;
+
+    /// Whether `source` holds a fresh token, read as `authorize` and the middlewares read
+    /// it (the bearer value's sequence lock and the clock: no lock, nothing shared written,
+    /// no allocation). For the hit benchmark.
+    #[inline]
+    pub fn bearer_is_fresh(source: &crate::TokenSource) -> bool {
+        source.source().bearer_is_fresh()
+    }
 
     mod causes;
     #[cfg(feature = "__hyper")]

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use zuora_oauth_core::{Generation, LifecycleConfig, TokenHandle, TokenLifecycle, TokenRequest};
 
+use crate::credentials::Credentials;
 #[cfg(store)]
 use crate::notify::lock;
 use crate::notify::race;
@@ -154,6 +155,8 @@ struct Owner {
 
 impl Drop for Owner {
     fn drop(&mut self) {
+        // No copy of the token is handed out once the source is gone.
+        self.shared.unpublish();
         self.shared.changed.close();
     }
 }
@@ -178,6 +181,34 @@ impl Source {
     #[cfg(not(target_arch = "wasm32"))]
     pub(crate) fn fresh(&self) -> Option<TokenHandle> {
         self.owner.shared.fresh()
+    }
+
+    /// What a request needs to carry a valid token: from the published bearer value if it
+    /// is fresh (no lock, nothing shared written), else from the slow path's token.
+    pub(crate) async fn credentials(&self) -> Result<Credentials, TokenError> {
+        if let Some(credentials) = self
+            .owner
+            .shared
+            .fresh_bearer()
+            .and_then(|copy| Credentials::from_copy(&copy))
+        {
+            return Ok(credentials);
+        }
+        let handle = Box::pin(self.slow()).await?;
+        Ok(Credentials::from_handle(&handle))
+    }
+
+    /// Whether the published bearer value is fresh (the hit path's read, for benchmarks).
+    #[inline]
+    pub(crate) fn bearer_is_fresh(&self) -> bool {
+        self.owner.shared.fresh_bearer().is_some()
+    }
+
+    /// [`credentials`](Self::credentials) on the hit path only.
+    #[inline]
+    pub(crate) fn fresh_credentials(&self) -> Option<Credentials> {
+        let copy = self.owner.shared.fresh_bearer()?;
+        Credentials::from_copy(&copy)
     }
 
     /// A valid token, fetching one if needed: the published token if it is fresh (no lock,
@@ -209,6 +240,12 @@ impl Source {
                 }
             }
         }
+    }
+
+    /// The state every clone shares (for the crate's tests).
+    #[cfg(test)]
+    pub(crate) fn shared(&self) -> &Shared {
+        &self.owner.shared
     }
 
     /// A future that completes after `duration`, on the source's runtime.

@@ -5,10 +5,11 @@ use std::sync::{Arc, Mutex, Weak};
 
 use arc_swap::{ArcSwap, ArcSwapOption};
 use zuora_oauth_core::{
-    Action, Destination, Environment, Outcome, RequestId, Timestamp, TokenHandle, TokenLifecycle,
+    Action, Audience, Destination, Outcome, RequestId, Timestamp, TokenHandle, TokenLifecycle,
     TokenRecord, TokenRequest,
 };
 
+use crate::bearer::{BearerCopy, PublishedBearer, SEPARATOR};
 use crate::notify::{Changed, lock};
 use crate::transport::TransportResult;
 use crate::{Clock, TokenError};
@@ -18,9 +19,12 @@ pub(crate) struct Shared {
     /// What the hit path hands out: the usable token and until when it needs no poll.
     /// Holds nothing once the token is invalidated or unusable, and goes with the source.
     published: ArcSwapOption<Published>,
-    /// The environment of the current request, for the destination check of every call
+    /// The same token's bearer value, for the callers that only put it on a request (the
+    /// sources' `authorize`, the middlewares): read without writing anything shared.
+    bearer: PublishedBearer,
+    /// Where the current request's token may go, for the destination check of every call
     /// (read without the machine's lock; replaced by `reconfigure`).
-    environment: ArcSwap<Environment>,
+    target: ArcSwap<Audience>,
     pub(crate) changed: Arc<Changed>,
     pub(crate) clock: Clock,
 }
@@ -53,9 +57,10 @@ pub(crate) enum Next {
 impl Shared {
     pub(crate) fn new(lifecycle: TokenLifecycle, clock: Clock) -> Self {
         Self {
-            environment: ArcSwap::from_pointee(lifecycle.request().environment().clone()),
+            target: ArcSwap::from_pointee(lifecycle.request().environment().audience()),
             machine: Mutex::new(lifecycle),
             published: ArcSwapOption::empty(),
+            bearer: PublishedBearer::new(),
             changed: Arc::default(),
             clock,
         }
@@ -78,6 +83,20 @@ impl Shared {
     #[inline]
     pub(crate) fn fresh(&self) -> Option<TokenHandle> {
         self.with_fresh(self.clock.now(), TokenHandle::clone)
+    }
+
+    /// The published bearer value if it is fresh now: no lock, nothing shared written, no
+    /// allocation.
+    #[inline]
+    pub(crate) fn fresh_bearer(&self) -> Option<BearerCopy> {
+        self.bearer.read(self.clock.now())
+    }
+
+    /// Clears the published token and bearer value (the source is gone).
+    pub(crate) fn unpublish(&self) {
+        let _lc = lock(&self.machine);
+        self.published.store(None);
+        self.bearer.publish(None);
     }
 
     /// Runs the machine at `now` and says what this caller does next.
@@ -130,6 +149,12 @@ impl Shared {
         r
     }
 
+    /// Holds the machine's lock (for tests that check a path never takes it).
+    #[cfg(test)]
+    pub(crate) fn lock_machine(&self) -> std::sync::MutexGuard<'_, TokenLifecycle> {
+        lock(&self.machine)
+    }
+
     /// Reads the machine under its lock (crate-internal: never runs user code).
     pub(crate) fn read<R>(&self, f: impl FnOnce(&TokenLifecycle) -> R) -> R {
         f(&lock(&self.machine))
@@ -138,8 +163,8 @@ impl Shared {
     /// Switches to another request (credentials, environment).
     pub(crate) fn reconfigure(&self, request: TokenRequest) {
         self.update(|lc, _| {
-            self.environment
-                .store(Arc::new(request.environment().clone()));
+            self.target
+                .store(Arc::new(request.environment().audience()));
             lc.reconfigure(request);
         });
     }
@@ -147,7 +172,7 @@ impl Shared {
     /// Whether a request to `destination` may carry the token
     /// ([`Environment::covers`]): no lock taken.
     pub(crate) fn covers(&self, destination: &Destination<'_>) -> bool {
-        self.environment.load().covers(destination)
+        self.target.load().covers(destination)
     }
 
     /// Publishes what the machine hands out at `now`; returns it and whether it changed.
@@ -168,6 +193,21 @@ impl Shared {
         };
         let handle = wanted.as_ref().map(|w| w.handle.clone());
         if !unchanged {
+            match &wanted {
+                Some(w) => {
+                    // `Bearer <token>`, then the entity ID the token goes with.
+                    let mut value =
+                        zeroize::Zeroizing::new(w.handle.bearer_header().as_bytes().to_vec());
+                    if let Some(entity) = w.handle.entity_id() {
+                        value.push(SEPARATOR);
+                        value.extend_from_slice(entity.as_str().as_bytes());
+                    }
+                    let generation = w.handle.generation();
+                    self.bearer
+                        .publish(Some((&value, generation, w.fresh_until)));
+                }
+                None => self.bearer.publish(None),
+            }
             self.published.store(wanted.map(Arc::new));
         }
         (handle, !unchanged)

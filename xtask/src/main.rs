@@ -1,7 +1,7 @@
 //! `cargo xtask test`: every check CI runs, in order, installing what is missing.
 //!
 //! Steps: formatting, clippy, `redis-server` (installed when missing), the native test
-//! suite, docs, then the release checks (see below), the core on wasm32, the wasm
+//! suite, the loom model of the driver's bearer value, docs, then the release checks (see below), the core on wasm32, the wasm
 //! adapter's tests in Node, headless Chromium and a dedicated worker (against the mock
 //! server, started here), the fuzz smoke run and the custom-runtime example.
 //!
@@ -111,6 +111,7 @@ fn test(args: &[String]) -> Result {
     step("tests", || {
         cargo(&["test", "--locked", "--workspace", "--all-features"])
     })?;
+    step("loom: the driver's bearer-value sequence lock", loom_model)?;
     step("docs", || {
         run(Command::new("cargo")
             .args([
@@ -283,6 +284,20 @@ fn step_with<T>(name: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
     let value = f().map_err(|e| format!("step `{name}` failed: {e}"))?;
     eprintln!("<== {name}: ok in {:.1} s", start.elapsed().as_secs_f64());
     Ok(value)
+}
+
+/// The driver's bearer-value sequence lock under loom's model checker (`driver/loom`), built
+/// with `--cfg zuora_loom` in a target directory of its own (other flags would rebuild the
+/// main one).
+fn loom_model() -> Result {
+    let target = env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"))
+        .join("loom");
+    run(Command::new("cargo")
+        .args(["test", "--locked", "-p", "zuora-oauth-loom", "--release"])
+        .env("RUSTFLAGS", "--cfg zuora_loom")
+        .env("CARGO_TARGET_DIR", target))
 }
 
 fn cargo(args: &[&str]) -> Result {

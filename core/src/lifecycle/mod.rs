@@ -138,6 +138,13 @@ impl Generation {
     pub fn get(self) -> u64 {
         self.0
     }
+
+    /// The generation numbered `n`, as [`get`](Self::get) gave it (for a driver that keeps
+    /// generations as plain numbers, in atomics say). A number that names no token is
+    /// harmless: `invalidate` ignores it.
+    pub fn from_number(n: u64) -> Self {
+        Self(n)
+    }
 }
 
 impl std::fmt::Display for Generation {
