@@ -41,8 +41,8 @@ pub use error::{
 pub use fleet::{FleetAction, FleetConfig, FleetFetch, LeaseId, may_delete};
 pub use invalid::InvalidInput;
 pub use lifecycle::{
-    Action, Generation, LifecycleConfig, Outcome, OutgoingRequest, RequestId, TokenHandle,
-    TokenLifecycle,
+    Action, Generation, LifecycleConfig, Outcome, OutgoingRequest, RequestId, Rotation,
+    TokenHandle, TokenLifecycle,
 };
 pub use meta::{RateLimits, ResponseMeta, RetryAfter};
 pub use record::TokenRecord;

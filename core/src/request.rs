@@ -103,6 +103,45 @@ impl TokenRequest {
         self
     }
 
+    /// The same request with another client secret (a rotated one): the environment, the
+    /// client ID, the track ID and the entity ID stay.
+    ///
+    /// ```
+    /// # use zuora_oauth_core::{ClientId, ClientSecret, Environment, TokenRequest};
+    /// let request = TokenRequest::new(
+    ///     Environment::Sbx,
+    ///     ClientId::new("8a8a8a8a-0000-1111-2222-333344445555")?,
+    ///     ClientSecret::new("old/secret=")?,
+    /// );
+    /// let rotated = request.with_client_secret(ClientSecret::new("new+secret=")?);
+    /// assert_eq!(rotated.client_secret().expose_secret(), "new+secret=");
+    /// assert!(rotated.same_client(&request));
+    /// # Ok::<(), zuora_oauth_core::InvalidInput>(())
+    /// ```
+    pub fn with_client_secret(self, client_secret: ClientSecret) -> Self {
+        let Self {
+            environment,
+            client_id,
+            track_id,
+            entity_id,
+            ..
+        } = self;
+        let mut request = Self::new(environment, client_id, client_secret);
+        request.track_id = track_id;
+        request.entity_id = entity_id;
+        request
+    }
+
+    /// Whether `other` asks for tokens of the same client: the same environment, client ID
+    /// and entity ID (its secret and track ID may differ). Tokens of one serve the other:
+    /// this is what [`TokenLifecycle::reconfigure`](crate::TokenLifecycle::reconfigure)
+    /// checks to keep the current token through a change of secret.
+    pub fn same_client(&self, other: &TokenRequest) -> bool {
+        self.environment == other.environment
+            && self.client_id == other.client_id
+            && self.entity_id == other.entity_id
+    }
+
     /// The target environment.
     pub fn environment(&self) -> &Environment {
         &self.environment

@@ -58,6 +58,11 @@ use jitter::backoff_ceiling;
 /// 10. Time going backwards is treated as time standing still; huge jumps, zero and huge
 ///     lifetimes neither panic nor loop (lifetimes are clamped to
 ///     [`LifecycleConfig::with_max_lifetime`], 24 h by default).
+/// 11. [`reconfigure`](TokenLifecycle::reconfigure) with a new client secret for the same
+///     client keeps handing out the current token (while usable) until the new secret
+///     produces one, and asks for one at once; with another client, environment or entity
+///     it drops the current token. A rejection of the new credentials is reported as such
+///     ([`TokenLifecycle::rotation`]).
 ///
 /// Timing is counted from when a request was *sent*, so a token's expiry is never later
 /// than Zuora's.
@@ -126,6 +131,25 @@ pub struct TokenLifecycle {
     consecutive_failures: u32,
     /// No transient retry before this.
     not_before: Timestamp,
+    /// Set by `reconfigure` until the new request produces a token: the current token, if
+    /// any, was obtained with the previous request.
+    rotation: Option<Rotation>,
+}
+
+/// Where the credentials given to [`TokenLifecycle::reconfigure`] stand, until they produce
+/// a token (see [`TokenLifecycle::rotation`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Rotation {
+    /// No token from the new credentials yet: a request with them is due at once (and is
+    /// retried after transient failures as usual). A token kept from the previous secret
+    /// is handed out meanwhile, while usable.
+    Pending,
+    /// Zuora rejected the new credentials (HTTP 400, 401 or 403:
+    /// [`TokenLifecycle::last_error`] has its answer): no automatic retry, as for any
+    /// rejection. A token kept from the previous secret is still handed out while usable;
+    /// after that, pollers get the rejection.
+    Rejected,
 }
 
 /// Which token a [`TokenHandle`] is: every token installed gets a higher one. Report it to
@@ -343,6 +367,7 @@ impl TokenLifecycle {
             failure: None,
             consecutive_failures: 0,
             not_before: Timestamp::ZERO,
+            rotation: None,
         }
     }
 
@@ -365,10 +390,19 @@ impl TokenLifecycle {
         self.current.as_ref().filter(|c| c.usable(now))
     }
 
-    /// The token installed last, whether or not it may still be handed out (it may be
-    /// invalidated, or past its use): what a shared store's record must be newer than.
+    /// The token installed last with the current request, whether or not it may still be
+    /// handed out (it may be invalidated, or past its use): what a shared store's record
+    /// must be newer than. `None` while a [rotation](Self::rotation) is under way: the token
+    /// kept from the previous secret is no measure for the new credentials' records.
     pub fn last_token(&self) -> Option<&TokenHandle> {
-        self.current.as_ref()
+        self.current.as_ref().filter(|_| self.rotation.is_none())
+    }
+
+    /// Whether the credentials given to [`reconfigure`](Self::reconfigure) have produced
+    /// a token yet: `None` once they have (or before any reconfiguration),
+    /// [`Rotation::Pending`] until then, [`Rotation::Rejected`] if Zuora rejected them.
+    pub fn rotation(&self) -> Option<Rotation> {
+        self.rotation
     }
 
     /// The latest time passed to the machine (earlier readings are clamped to it).
@@ -673,6 +707,13 @@ impl TokenLifecycle {
         };
         let generation = Generation(self.next_generation);
         self.next_generation += 1;
+        if self.rotation.take().is_some() {
+            event!(
+                info,
+                generation = generation.0,
+                "the new credentials produced a token; the rotation is complete"
+            );
+        }
         self.failure = None;
         self.consecutive_failures = 0;
         self.not_before = Timestamp::ZERO;
@@ -709,6 +750,16 @@ impl TokenLifecycle {
                 backoff_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
                 error = %error,
                 "Zuora token request failed; will retry"
+            );
+        } else if matches!(error, Error::Rejected(_)) && self.rotation.is_some() {
+            self.rotation = Some(Rotation::Rejected);
+            event!(
+                error,
+                status = error.status().map(|s| s.as_u16()),
+                request_id = error.request_id(),
+                kept_token = self.current.as_ref().is_some_and(|c| c.usable(now)),
+                error = %error,
+                "Zuora rejected the new credentials given to reconfigure; a token kept from the previous secret is used while usable; not retrying automatically"
             );
         } else {
             event!(
@@ -776,32 +827,79 @@ impl TokenLifecycle {
     }
 
     /// Whether `record` would be adopted at `now`: it has more than the minimum remaining
-    /// lifetime left and outlives the current usable token.
+    /// lifetime left and outlives the current usable token (any token will do while a
+    /// rotation is under way: the current one is the previous secret's).
     fn adoptable(&self, now: Timestamp, wall: SystemTime, record: &TokenRecord) -> bool {
         let remaining = record.remaining(wall);
         let min_remaining = self.config.min_remaining().min(record.lifetime() / 2);
+        let rotating = self.rotation.is_some();
         remaining > min_remaining
-            && match self.current.as_ref().filter(|c| c.usable(now)) {
+            && match self.current.as_ref().filter(|c| c.usable(now) && !rotating) {
                 Some(c) => now + remaining > c.expires_at,
                 None => true,
             }
     }
 
     /// Forgets failures and backoff so that the next poll may ask again (the budget still
-    /// applies). Use it after fixing what a permanent failure complained about.
+    /// applies). Use it after fixing what a permanent failure complained about. A
+    /// [rotation](Self::rotation) whose credentials were rejected is pending again.
     pub fn reset(&mut self) {
         self.failure = None;
         self.consecutive_failures = 0;
         self.not_before = Timestamp::ZERO;
+        if self.rotation.is_some() {
+            self.rotation = Some(Rotation::Pending);
+        }
     }
 
-    /// Switches to new credentials or a new environment: drops the current token, ignores
-    /// the outcome of any request in flight, and forgets failures.
+    /// Switches to `request`: new credentials, or a new environment. In every case the
+    /// outcome of a request in flight is ignored (it was sent with the previous request),
+    /// failures and backoff are forgotten, and the [rotation](Self::rotation) is
+    /// [`Pending`](Rotation::Pending) until the new request produces a token; the first
+    /// poll asks for one (the budget still applies).
+    ///
+    /// - **The same client** ([`TokenRequest::same_client`]: the same environment, client
+    ///   ID and entity ID; a new secret, say): the current token is **kept** and handed
+    ///   out while usable, until the new secret produces a token. Zuora does not say
+    ///   whether regenerating a secret revokes the tokens issued with the old one; if it
+    ///   does, the API answers 401 to the kept token, and
+    ///   [`invalidate`](Self::invalidate) stops it as usual. If Zuora rejects the new
+    ///   secret ([`Rotation::Rejected`]), the kept token is still handed out while usable:
+    ///   a mistyped secret turns into an outage only when the token runs out, and the
+    ///   rejection is reported meanwhile ([`last_error`](Self::last_error)).
+    /// - **Another client, environment or entity**: the current token is **dropped** at
+    ///   once; it must not go to another environment's URLs, nor serve another client.
+    ///
+    /// A shared store's record of the kept token is no measure for the new credentials'
+    /// records: until the rotation completes, any good-enough record is adopted
+    /// ([`handle_record`](Self::handle_record)) and [`last_token`](Self::last_token) is
+    /// `None`.
     pub fn reconfigure(&mut self, request: TokenRequest) {
+        let keep = self.request.same_client(&request);
         self.request = request;
-        self.current = None;
         self.in_flight = None;
         self.reset();
+        self.rotation = Some(Rotation::Pending);
+        let now = self.now;
+        match self.current.as_mut() {
+            Some(current) if keep => {
+                // Due now: the refresh asks with the new secret at once.
+                current.refresh_at = current.refresh_at.min(now);
+                event!(
+                    info,
+                    generation = current.generation.0,
+                    "client secret changed: the current token is kept until the new secret produces one; fetching with it now"
+                );
+            }
+            _ => {
+                self.current = None;
+                event!(
+                    info,
+                    environment = %self.request.environment(),
+                    "credentials changed: the current token is dropped; fetching with the new ones"
+                );
+            }
+        }
     }
 
     /// Moves the machine's time to `now` (never backwards) and gives up on a request in

@@ -476,6 +476,239 @@ fn reconfigure_drops_token_and_ignores_old_request() {
     s.expect_send();
 }
 
+// 11. reconfigure: a new secret keeps the token until it produces one; another client,
+// environment or entity drops it.
+
+const NEW_SECRET: &str = "bmV3L3NlY3JldCtyb3RhdGVkPQ==";
+
+fn rotated() -> TokenRequest {
+    request().with_client_secret(ClientSecret::new(NEW_SECRET).unwrap())
+}
+
+/// The form-encoded secret a request sent at `now` carries (it must be asked for now).
+fn sent_secret(s: &mut Scenario) -> (RequestId, String) {
+    match s.lc.poll(s.now) {
+        Action::Send(out) => {
+            let form: Vec<(String, String)> =
+                serde_urlencoded::from_bytes(out.request().body()).unwrap();
+            let secret = form
+                .into_iter()
+                .find(|(k, _)| k == "client_secret")
+                .map(|(_, v)| v)
+                .unwrap();
+            (out.id(), secret)
+        }
+        other => panic!("expected a request at {:?}, got {other:?}", s.now),
+    }
+}
+
+fn rejection() -> http::Response<Vec<u8>> {
+    status_response(
+        401,
+        &[(
+            "www-authenticate",
+            r#"Bearer realm="Zuora", error="invalid_client""#,
+        )],
+        r#"{"error":"invalid_client","error_description":"Bad client credentials"}"#,
+    )
+}
+
+#[test]
+fn a_new_secret_keeps_the_token_and_fetches_with_the_new_secret_at_once() {
+    let mut s = Scenario::new();
+    let id = s.expect_send();
+    let old = s.issue(id, 3599);
+    let (kept, _) = s.expect_use();
+    s.at(secs(100));
+    s.lc.reconfigure(rotated());
+    assert_eq!(s.lc.rotation(), Some(Rotation::Pending));
+    // Long before the refresh window: a request with the new secret, at once.
+    let (id, secret) = sent_secret(&mut s);
+    assert_eq!(secret, NEW_SECRET);
+    // Meanwhile the kept token is handed out, however often asked.
+    for _ in 0..20 {
+        assert_eq!(s.expect_use(), (kept, old.clone()));
+        s.advance(Duration::from_millis(100));
+    }
+    assert_eq!(s.lc.in_flight(), Some(id), "one request, not one per poll");
+    let new = s.issue(id, 3599);
+    let (generation, token) = s.expect_use();
+    assert_eq!(token, new);
+    assert!(generation > kept);
+    assert_eq!(s.lc.rotation(), None);
+    assert_eq!(s.lc.last_error().map(ToString::to_string), None);
+    // Then the usual schedule: the next request in the new token's refresh window, with the
+    // new secret.
+    let at = s.time_of_next_send(secs(10), secs(3599));
+    assert!(at > Timestamp::from_duration(secs(3000)), "{at:?}");
+}
+
+#[test]
+fn a_new_secret_supersedes_a_request_in_flight_with_the_old_one() {
+    let mut s = Scenario::new();
+    let id = s.expect_send();
+    let old = s.issue(id, 3599);
+    s.at(secs(3400));
+    let refresh = s.expect_send();
+    s.lc.reconfigure(rotated());
+    let (id, secret) = sent_secret(&mut s);
+    assert_ne!(id, refresh);
+    assert_eq!(secret, NEW_SECRET);
+    assert!(matches!(
+        s.respond(refresh, token_response("old-secret-token", 3599)),
+        Outcome::Ignored
+    ));
+    assert_eq!(s.expect_use().1, old);
+    let new = s.issue(id, 3599);
+    assert_eq!(s.expect_use().1, new);
+}
+
+#[test]
+fn the_kept_token_is_served_only_while_usable() {
+    let mut s = Scenario::new();
+    let id = s.expect_send();
+    let old = s.issue(id, 3599);
+    s.at(secs(3000));
+    s.lc.reconfigure(rotated());
+    // The new secret's requests fail transiently: the kept token is served meanwhile, and
+    // the retries back off as for any refresh.
+    let mut sends = 0;
+    while s.now < Timestamp::from_duration(secs(3569)) {
+        match s.poll() {
+            Polled::Send(id) => {
+                sends += 1;
+                s.transport_error(id);
+            }
+            Polled::Use { token, .. } => assert_eq!(token, old),
+            other => panic!("at {:?}: {other:?}", s.now),
+        }
+        s.advance(secs(1));
+    }
+    assert!(
+        (2..60).contains(&sends),
+        "{sends} attempts in 569 s: backed off"
+    );
+    // 30 s before expiry it is no longer handed out.
+    s.at(secs(3569));
+    assert!(matches!(
+        s.poll(),
+        Polled::Fail {
+            transient: true,
+            ..
+        } | Polled::Send(_)
+    ));
+    assert!(s.lc.token(s.now).is_none());
+}
+
+#[test]
+fn a_rejected_new_secret_is_named_and_the_kept_token_served_until_unusable() {
+    let mut s = Scenario::new();
+    let id = s.expect_send();
+    let old = s.issue(id, 3599);
+    s.at(secs(600));
+    s.lc.reconfigure(rotated());
+    let id = s.expect_send();
+    assert!(matches!(s.respond(id, rejection()), Outcome::Failed(_)));
+    assert_eq!(s.lc.rotation(), Some(Rotation::Rejected));
+    assert!(matches!(s.lc.last_error(), Some(Error::Rejected(_))));
+    // Kept while usable, without another request.
+    for minute in 10..59 {
+        s.at(secs(minute * 60));
+        assert_eq!(s.expect_use().1, old);
+    }
+    s.at(secs(3569));
+    assert_eq!(s.expect_fail(), (false, None));
+    assert_eq!(s.lc.rotation(), Some(Rotation::Rejected));
+    assert_eq!(s.lc.requests_last_minute(s.now), 0);
+    // A reset tries the new credentials again.
+    s.lc.reset();
+    assert_eq!(s.lc.rotation(), Some(Rotation::Pending));
+    let (_, secret) = sent_secret(&mut s);
+    assert_eq!(secret, NEW_SECRET);
+}
+
+#[test]
+fn a_kept_token_the_api_refuses_is_dropped() {
+    let mut s = Scenario::new();
+    let id = s.expect_send();
+    s.issue(id, 3599);
+    let (kept, _) = s.expect_use();
+    s.at(secs(60));
+    s.lc.reconfigure(rotated());
+    let id = s.expect_send();
+    let _ = s.respond(id, rejection());
+    assert!(s.lc.invalidate(s.now, kept));
+    assert_eq!(s.expect_fail(), (false, None));
+}
+
+#[test]
+fn another_client_environment_or_entity_drops_the_token() {
+    let others = [
+        TokenRequest::new(
+            Environment::custom("http://127.0.0.1:10").unwrap(),
+            ClientId::new("8a8a8a8a-0000-1111-2222-333344445555").unwrap(),
+            ClientSecret::new(SECRET).unwrap(),
+        ),
+        TokenRequest::new(
+            Environment::custom("http://127.0.0.1:9").unwrap(),
+            ClientId::new("9b9b9b9b-0000-1111-2222-333344445555").unwrap(),
+            ClientSecret::new(SECRET).unwrap(),
+        ),
+        request()
+            .with_entity_id(crate::EntityId::new("11e643f4-a3ee-8bad-b061-0025904c756d").unwrap()),
+    ];
+    for other in others {
+        let mut s = Scenario::new();
+        let id = s.expect_send();
+        s.issue(id, 3599);
+        s.at(secs(100));
+        s.lc.reconfigure(other.clone());
+        assert!(s.lc.token(s.now).is_none(), "{other:?}");
+        let id = s.expect_send();
+        assert_eq!(s.poll(), Polled::Wait, "{other:?}");
+        assert!(matches!(s.respond(id, rejection()), Outcome::Failed(_)));
+        assert_eq!(s.lc.rotation(), Some(Rotation::Rejected), "{other:?}");
+        assert_eq!(s.expect_fail(), (false, None));
+    }
+    // A new track ID alone is the same client: the token stays (and a request with the
+    // new settings is made, as after any reconfiguration).
+    let mut s = Scenario::new();
+    let id = s.expect_send();
+    let old = s.issue(id, 3599);
+    s.lc.reconfigure(request().with_track_id(crate::TrackId::new("nightly").unwrap()));
+    s.expect_send();
+    assert_eq!(s.expect_use().1, old);
+}
+
+#[test]
+fn a_record_of_the_new_credentials_is_adopted_even_if_the_kept_token_outlives_it() {
+    let mut s = Scenario::new();
+    s.at(secs(100));
+    let id = s.expect_send();
+    s.issue(id, 3599);
+    assert!(s.lc.last_token().is_some());
+    s.at(secs(110));
+    s.lc.reconfigure(rotated());
+    assert!(
+        s.lc.last_token().is_none(),
+        "the kept token is no measure for the new credentials' records"
+    );
+    let id = s.expect_send();
+    // Another process rotated first: its token expires before the kept one.
+    let theirs = record("theirs", s.now, secs(60), secs(3599));
+    let wall = s.wall();
+    assert!(matches!(
+        s.lc.handle_record(s.now, wall, id, &theirs),
+        Outcome::Token(_)
+    ));
+    assert_eq!(s.expect_use().1, "theirs");
+    assert_eq!(s.lc.rotation(), None);
+    // Once rotated, the usual rule again: a record that does not outlive the token is
+    // refused.
+    let worse = record("worse", s.now, secs(120), secs(3599));
+    assert!(s.lc.adopt(s.now, wall, &worse).is_none());
+}
+
 // 7. invalidate → one refresh however many reports; older reports ignored.
 #[test]
 fn invalidate_causes_one_refresh() {
@@ -711,6 +944,8 @@ enum Step {
     Cancel,
     Invalidate,
     Reset,
+    /// `reconfigure`: a new secret (`true`) or another environment.
+    Reconfigure(bool),
 }
 
 fn step() -> impl Strategy<Value = Step> {
@@ -725,6 +960,7 @@ fn step() -> impl Strategy<Value = Step> {
         1 => Just(Step::Cancel),
         1 => Just(Step::Invalidate),
         1 => Just(Step::Reset),
+        1 => any::<bool>().prop_map(Step::Reconfigure),
     ]
 }
 
@@ -791,7 +1027,12 @@ proptest! {
                     feed(&mut latest, &mut None);
                     let _ = lc.handle_response(clock, wall_at(clock), id, &status_response(status, &headers, "{}"));
                     if let Some(wakeup) = lc.next_wakeup() {
-                        prop_assert!(wakeup <= latest + max_wait.max(secs(60)), "waits past the cap: {:?}", wakeup);
+                        // After a permanent failure, the next change may be the end of a
+                        // token's use (one kept through a rotation can have most of its life
+                        // left); a retry never waits past the cap.
+                        let permanent = lc.last_error().is_some_and(|e| !e.is_transient());
+                        let in_use = lc.token(clock).filter(|_| permanent).map_or(Timestamp::ZERO, |c| c.usable_until());
+                        prop_assert!(wakeup <= (latest + max_wait.max(secs(60))).max(in_use), "waits past the cap: {:?}", wakeup);
                     }
                 },
                 Step::Transport => if let Some((id, _)) = in_flight.take() {
@@ -806,6 +1047,23 @@ proptest! {
                     lc.invalidate(clock, generation);
                 },
                 Step::Reset => lc.reset(),
+                Step::Reconfigure(same_client) => {
+                    let had = lc.token(clock).map(|c| c.generation());
+                    let next = if same_client {
+                        lc.request().clone().with_client_secret(ClientSecret::new(format!("s{}", sends.len())).unwrap())
+                    } else {
+                        TokenRequest::new(
+                            Environment::custom(&format!("http://127.0.0.1:{}", 10 + sends.len())).unwrap(),
+                            lc.request().client_id().clone(),
+                            lc.request().client_secret().clone(),
+                        )
+                    };
+                    lc.reconfigure(next);
+                    in_flight = None;
+                    let kept = lc.token(clock).map(|c| c.generation());
+                    prop_assert_eq!(kept, if same_client { had } else { None }, "a token kept by a new secret only");
+                    prop_assert_eq!(lc.rotation(), Some(Rotation::Pending));
+                }
             }
             prop_assert_eq!(lc.latest_time(), latest);
             prop_assert_eq!(lc.in_flight(), in_flight.map(|(id, _)| id));
