@@ -601,6 +601,9 @@ async fn call<X: Exchange>(
     exchange: &mut X,
 ) -> Result<X::Response, ApiError<X::Error>> {
     let mut request = request;
+    // If the source moves to another environment during the call, a token read after this
+    // may be the new one's: the destination is checked again then.
+    let mut moves = source.moves();
     let needs_token = X::destination(&request).is_some_and(|d| source.covers(&d))
         && !X::headers_mut(&mut request).contains_key(AUTHORIZATION);
     if needs_token {
@@ -623,9 +626,24 @@ async fn call<X: Exchange>(
         loop {
             match call.poll() {
                 Step::Token => {
-                    let token = match source.fresh_credentials() {
-                        Some(credentials) => Ok(credentials),
-                        None => source.credentials().await,
+                    let token = loop {
+                        let token = match source.fresh_credentials() {
+                            Some(credentials) => Ok(credentials),
+                            None => source.credentials().await,
+                        };
+                        let now = source.moves();
+                        if now == moves {
+                            break token;
+                        }
+                        moves = now;
+                        let covered = call
+                            .request
+                            .as_ref()
+                            .and_then(|r| X::destination(r))
+                            .is_some_and(|d| source.covers(&d));
+                        if !covered {
+                            break Err(TokenError::moved());
+                        }
                     };
                     call.token(exchange, token).map_err(ApiError::Token)?;
                 }

@@ -21,11 +21,15 @@ enum Kind {
     Failed {
         error: Error,
         retry_in: Option<Duration>,
+        /// Zuora rejected the credentials given to `reconfigure`.
+        rotation: bool,
     },
     NoRuntime(String),
     #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
     GaveUp,
     ForeignUrl(String),
+    /// The source moved to another environment while the call waited for its token.
+    Moved,
 }
 
 /// What kind of [`TokenError`].
@@ -43,8 +47,10 @@ pub enum TokenErrorKind {
     /// the request goes on for the other callers.
     GaveUp,
     /// The request to authorize does not go to the token's environment
-    /// ([`Environment::covers`](zuora_oauth_core::Environment::covers)): it was given no
-    /// token. A programming error: retrying does not help.
+    /// ([`Environment::covers`](zuora_oauth_core::Environment::covers)), or no longer does
+    /// (the source was [reconfigured](crate::TokenSource::reconfigure) for another
+    /// environment while it waited for its token): it was given no token. Retrying does
+    /// not help.
     ForeignUrl,
 }
 
@@ -53,8 +59,26 @@ impl TokenError {
     /// (`None`: not automatically).
     pub(crate) fn failed(error: Error, retry_in: Option<Duration>) -> Self {
         Self {
-            kind: Kind::Failed { error, retry_in },
+            kind: Kind::Failed {
+                error,
+                retry_in,
+                rotation: false,
+            },
         }
+    }
+
+    /// The failure is Zuora's rejection of the credentials given to `reconfigure`.
+    pub(crate) fn in_rotation(mut self) -> Self {
+        if let Kind::Failed { rotation, .. } = &mut self.kind {
+            *rotation = true;
+        }
+        self
+    }
+
+    /// The source was reconfigured for another environment while a call waited for its
+    /// token, and the call does not go to the new one: it gets no token.
+    pub(crate) fn moved() -> Self {
+        Self { kind: Kind::Moved }
     }
 
     /// No runtime: `detail` says which and how to fix it.
@@ -89,7 +113,7 @@ impl TokenError {
             Kind::Failed { .. } => TokenErrorKind::Failed,
             Kind::NoRuntime(_) => TokenErrorKind::NoRuntime,
             Kind::GaveUp => TokenErrorKind::GaveUp,
-            Kind::ForeignUrl(_) => TokenErrorKind::ForeignUrl,
+            Kind::ForeignUrl(_) | Kind::Moved => TokenErrorKind::ForeignUrl,
         }
     }
 
@@ -107,7 +131,7 @@ impl TokenError {
     pub fn retry_in(&self) -> Option<Duration> {
         match &self.kind {
             Kind::Failed { retry_in, .. } => *retry_in,
-            Kind::NoRuntime(_) | Kind::ForeignUrl(_) => None,
+            Kind::NoRuntime(_) | Kind::ForeignUrl(_) | Kind::Moved => None,
             Kind::GaveUp => Some(Duration::ZERO),
         }
     }
@@ -118,7 +142,7 @@ impl TokenError {
     pub fn is_transient(&self) -> bool {
         match &self.kind {
             Kind::Failed { error, .. } => error.is_transient(),
-            Kind::NoRuntime(_) | Kind::ForeignUrl(_) => false,
+            Kind::NoRuntime(_) | Kind::ForeignUrl(_) | Kind::Moved => false,
             Kind::GaveUp => true,
         }
     }
@@ -127,8 +151,16 @@ impl TokenError {
 impl fmt::Display for TokenError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.kind {
-            Kind::Failed { retry_in, .. } => {
+            Kind::Failed {
+                retry_in, rotation, ..
+            } => {
                 f.write_str("no Zuora token")?;
+                if *rotation {
+                    f.write_str(
+                        ": Zuora rejected the new credentials given to `reconfigure` (a rotated \
+                         client secret?), and no token of the previous ones is left",
+                    )?;
+                }
                 match retry_in {
                     Some(d) if d.is_zero() => f.write_str("; the next attempt may be made now"),
                     Some(d) => write!(
@@ -151,6 +183,10 @@ impl fmt::Display for TokenError {
                 f,
                 "refusing to put the Zuora token on a request to {url}: it is outside the \
                  token's environment"
+            ),
+            Kind::Moved => f.write_str(
+                "refusing to put the Zuora token on the request: the token source was \
+                 reconfigured for another environment while the call waited for its token",
             ),
         }
     }

@@ -105,6 +105,52 @@ macro_rules! settings {
             self.settings.seed = Some(seed);
             self
         }
+
+        /// Reads the client secret again from the file at `path`, so that a long-running
+        /// process takes a rotated secret without a restart: its first line, without the
+        /// line ending (what `zuora-token --client-secret-file` reads), checked by
+        /// [`ClientSecret::new`](zuora_oauth_core::ClientSecret::new).
+        ///
+        /// It is read before each token request (about once per token lifetime), off the
+        /// executor, by the task that fetches; and, while Zuora rejects the secret, again
+        /// at once and every 5 seconds until it changes. A secret that differs from the
+        /// current one is a [rotation](Self::with_secret_from): the source
+        /// [reconfigure](TokenSource::reconfigure)s itself with it, keeps handing out the
+        /// current token until the new secret produces one, and fetches with it at once.
+        /// A file that cannot be read (or holds no valid secret) keeps the last secret; it
+        /// is logged at WARN (feature `tracing`), never with its content.
+        ///
+        /// The request given to the builder still needs a secret (read it from the same
+        /// file); the file is the secret's source from then on: a
+        /// [`reconfigure`](TokenSource::reconfigure) with another secret lasts until the
+        /// next read.
+        #[cfg(not(target_arch = "wasm32"))]
+        pub fn with_secret_file(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+            let source = crate::secret::SecretSource::file(path.into());
+            self.settings.secret = Some(Arc::new(source));
+            self
+        }
+
+        /// Reads the client secret again with `read` (a secret manager, a mounted
+        /// secret…), as [`with_secret_file`](Self::with_secret_file) reads its file:
+        /// before each token request, and while Zuora rejects the secret. `read` may
+        /// block (it runs off the executor: tokio's blocking pool, or a thread); an error
+        /// keeps the last secret and its `Display` is logged at WARN: never put the secret
+        /// in it.
+        ///
+        /// A new secret keeps the current token until the new one produces a token, then
+        /// the old records of a store become unreachable (the store's keys derive from the
+        /// secret), and Zuora's rejection of the new secret is reported as such (see
+        /// [`TokenSource::reconfigure`]).
+        #[cfg(not(target_arch = "wasm32"))]
+        pub fn with_secret_from<E: fmt::Display + 'static>(
+            mut self,
+            read: impl Fn() -> Result<zuora_oauth_core::ClientSecret, E> + Send + Sync + 'static,
+        ) -> Self {
+            let source = crate::secret::SecretSource::from_fn(read);
+            self.settings.secret = Some(Arc::new(source));
+            self
+        }
     };
 }
 
@@ -133,9 +179,29 @@ macro_rules! shared_methods {
             self.source.reset();
         }
 
-        /// Switches to other credentials or another environment (a rotated client secret,
-        /// say): the current token is dropped, a request in flight is ignored, and a store
-        /// moves to the keys of the new credentials (the old records become unreachable).
+        /// Switches to `request`: a rotated client secret, other credentials, another
+        /// environment. A request in flight is ignored (its token is not used), and the
+        /// source fetches with `request` at once, in the background.
+        ///
+        /// - **A new secret for the same client** (the same environment, client ID and
+        ///   entity ID): the current token keeps being handed out until the new secret
+        ///   produces one, or until it is no longer usable. If Zuora rejects the new
+        ///   secret (400/401/403), the current token is still handed out while usable
+        ///   (Zuora does not say whether a regenerated secret revokes the old tokens: if it
+        ///   does, the API answers 401 to the token and [`invalidate`](Self::invalidate)
+        ///   drops it as usual); the rejection shows at once in
+        ///   [`status`](Self::status) (`rotation`, `last_error`), and once no token is left
+        ///   the error names the rotation ("Zuora rejected the new credentials given to
+        ///   `reconfigure`").
+        /// - **Another client, environment or entity**: the current token is dropped at
+        ///   once; it never goes to the new environment's URLs.
+        ///
+        /// With a store, the source moves to the keys of the new credentials: the old
+        /// records become unreachable, and the new token is shared as before (one token
+        /// request for the whole fleet). See
+        /// [`TokenLifecycle::reconfigure`](zuora_oauth_core::TokenLifecycle::reconfigure)
+        /// for the rules, and [`with_secret_file`](TokenSourceBuilder::with_secret_file) to
+        /// take a rotated secret from a file without calling this.
         pub fn reconfigure(&self, request: TokenRequest) {
             self.source.reconfigure(request);
         }
@@ -239,12 +305,19 @@ impl TokenSource {
         &self,
         request: &mut http::Request<B>,
     ) -> Result<Generation, TokenError> {
-        check_destination(&self.source, request)?;
-        let credentials = match self.source.fresh_credentials() {
-            Some(credentials) => credentials,
-            None => self.source.credentials().await?,
-        };
-        Ok(credentials.apply(request.headers_mut()))
+        loop {
+            // If the source moves to another environment in between, the token read may be
+            // the new one's: check the destination again.
+            let moves = self.source.moves();
+            check_destination(&self.source, request)?;
+            let credentials = match self.source.fresh_credentials() {
+                Some(credentials) => credentials,
+                None => self.source.credentials().await?,
+            };
+            if self.source.moves() == moves {
+                return Ok(credentials.apply(request.headers_mut()));
+            }
+        }
     }
 
     shared_methods!();
@@ -338,12 +411,18 @@ impl BlockingTokenSource {
 
     /// See [`TokenSource::authorize`].
     pub fn authorize<B>(&self, request: &mut http::Request<B>) -> Result<Generation, TokenError> {
-        check_destination(&self.source, request)?;
-        let credentials = match self.source.fresh_credentials() {
-            Some(credentials) => credentials,
-            None => block_on(self.source.credentials())?,
-        };
-        Ok(credentials.apply(request.headers_mut()))
+        loop {
+            // See `TokenSource::authorize`.
+            let moves = self.source.moves();
+            check_destination(&self.source, request)?;
+            let credentials = match self.source.fresh_credentials() {
+                Some(credentials) => credentials,
+                None => block_on(self.source.credentials())?,
+            };
+            if self.source.moves() == moves {
+                return Ok(credentials.apply(request.headers_mut()));
+            }
+        }
     }
 
     shared_methods!();

@@ -23,6 +23,8 @@ mod metrics;
 mod notify;
 mod proxy;
 mod runtime;
+#[cfg(not(target_arch = "wasm32"))]
+mod secret;
 mod source;
 mod state;
 mod status;

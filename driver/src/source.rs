@@ -3,18 +3,16 @@
 //! [`BlockingTokenSource`](crate::BlockingTokenSource) are fronts over it that differ only in
 //! how a caller waits ([`fronts`](crate::fronts)).
 
-use std::sync::Arc;
-#[cfg(store)]
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use zuora_oauth_core::{Generation, LifecycleConfig, TokenHandle, TokenLifecycle, TokenRequest};
 
 use crate::credentials::Credentials;
-#[cfg(store)]
-use crate::notify::lock;
-use crate::notify::race;
+use crate::notify::{lock, race};
 use crate::runtime::Runtime;
+#[cfg(not(target_arch = "wasm32"))]
+use crate::secret::{RECHECK_EVERY, SecretSource};
 use crate::state::{Fetch, Next, Shared};
 #[cfg(store)]
 use crate::store::bound::BoundStore;
@@ -70,6 +68,9 @@ pub(crate) struct Settings {
     pub(crate) store: Option<(Arc<dyn TokenStore>, StoreOptions)>,
     #[cfg(store)]
     pub(crate) store_timeout: Duration,
+    /// Where the client secret is read again before each token request.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub(crate) secret: Option<Arc<SecretSource>>,
 }
 
 impl Settings {
@@ -84,6 +85,8 @@ impl Settings {
             store: None,
             #[cfg(store)]
             store_timeout: DEFAULT_STORE_TIMEOUT,
+            #[cfg(not(target_arch = "wasm32"))]
+            secret: None,
         }
     }
 
@@ -127,6 +130,9 @@ impl Settings {
                 store: Mutex::new(store),
                 #[cfg(store)]
                 seeds: std::sync::atomic::AtomicU64::new(seed ^ 0x243f_6a88_85a3_08d3),
+                reconfiguring: Mutex::new(()),
+                #[cfg(not(target_arch = "wasm32"))]
+                secret: self.secret,
             }),
         }
     }
@@ -151,6 +157,12 @@ struct Owner {
     /// Seeds of the fleet attempts (lease values, poll jitter).
     #[cfg(store)]
     seeds: std::sync::atomic::AtomicU64,
+    /// Held while the request is replaced (`reconfigure`, a secret read again), so that a
+    /// comparison with the current request and the change are one step.
+    reconfiguring: Mutex<()>,
+    /// Where the client secret is read again, if anywhere.
+    #[cfg(not(target_arch = "wasm32"))]
+    secret: Option<Arc<SecretSource>>,
 }
 
 impl Drop for Owner {
@@ -290,8 +302,28 @@ impl Source {
 
     /// Sends the request in a task of its own, which reports the outcome, or cancels it if
     /// the source is dropped first. With a store, the task first asks the fleet (see
-    /// [`zuora_oauth_core::FleetFetch`]).
+    /// [`zuora_oauth_core::FleetFetch`]). With a secret to read again, the task reads it
+    /// first (and fetches with the new one if it changed), and reads it again while Zuora
+    /// rejects it ([`read_then_fetch`]).
     fn detach(&self, request: http::Request<Vec<u8>>, fetch: Fetch) {
+        #[cfg(not(target_arch = "wasm32"))]
+        if let Some(secret) = &self.owner.secret {
+            let task = read_then_fetch(
+                Arc::downgrade(&self.owner),
+                Arc::clone(secret),
+                Arc::clone(&self.owner.runtime),
+                request,
+                fetch,
+            );
+            self.owner.runtime.spawn(Box::pin(task));
+            return;
+        }
+        self.owner.runtime.spawn(self.fetch_task(request, fetch));
+    }
+
+    /// The exchange of `request`, reported with `fetch`, as a task that holds the source's
+    /// state only weakly (see [`detach`](Self::detach)).
+    fn fetch_task(&self, request: http::Request<Vec<u8>>, fetch: Fetch) -> BoxFuture<'static, ()> {
         #[cfg(feature = "tracing")]
         let span = tracing::debug_span!(target: "zuora_oauth", "zuora_token_request", request = ?fetch.id(), uri = %request.uri());
         let owner = &*self.owner;
@@ -315,8 +347,7 @@ impl Source {
             };
             #[cfg(feature = "tracing")]
             let task = tracing::Instrument::instrument(task, span);
-            owner.runtime.spawn(Box::pin(task));
-            return;
+            return Box::pin(task);
         }
         let task = async move {
             let Some(result) = race(send, changed.closed()).await else {
@@ -327,7 +358,40 @@ impl Source {
         };
         #[cfg(feature = "tracing")]
         let task = tracing::Instrument::instrument(task, span);
-        owner.runtime.spawn(Box::pin(task));
+        Box::pin(task)
+    }
+
+    /// The source, if a clone of it is still held.
+    #[cfg(not(target_arch = "wasm32"))]
+    fn upgrade(owner: &std::sync::Weak<Owner>) -> Option<Self> {
+        owner.upgrade().map(|owner| Self { owner })
+    }
+
+    /// The fetch the machine asks for now, if it asks for one, as a task.
+    #[cfg(not(target_arch = "wasm32"))]
+    fn next_fetch(&self) -> Option<BoxFuture<'static, ()>> {
+        let shared = &self.owner.shared;
+        match shared.next(shared.clock.now()) {
+            Next::Fetch { request, fetch, .. } => Some(self.fetch_task(request, fetch)),
+            Next::Use(_) | Next::Wait { .. } | Next::Fail(_) => None,
+        }
+    }
+
+    /// Switches to `secret` if it is not the current request's: the rotation of
+    /// [`reconfigure`](Self::reconfigure). Returns whether it did.
+    #[cfg(not(target_arch = "wasm32"))]
+    fn rotate_secret(&self, secret: zuora_oauth_core::ClientSecret) -> bool {
+        let _one_at_a_time = lock(&self.owner.reconfiguring);
+        let request = self.owner.shared.read(|lc| lc.request().clone());
+        if request.client_secret().expose_secret() == secret.expose_secret() {
+            return false;
+        }
+        event!(
+            info,
+            "the client secret read again has changed: fetching with the new one"
+        );
+        self.reconfigure_locked(request.with_client_secret(secret));
+        true
     }
 
     /// See [`TokenSource::invalidate`](crate::TokenSource::invalidate).
@@ -378,14 +442,29 @@ impl Source {
 
     /// See [`TokenSource::reconfigure`](crate::TokenSource::reconfigure).
     pub(crate) fn reconfigure(&self, request: TokenRequest) {
+        let _one_at_a_time = lock(&self.owner.reconfiguring);
+        self.reconfigure_locked(request);
+    }
+
+    /// [`reconfigure`](Self::reconfigure), under its lock. The store moves first (its
+    /// lock held throughout), so that no fetch with the new credentials is saved under the
+    /// old key: a fetch started before the machine moves is superseded, and its outcome,
+    /// ignored, is never saved.
+    fn reconfigure_locked(&self, request: TokenRequest) {
         #[cfg(store)]
-        {
-            let mut store = lock(&self.owner.store);
-            if let Some(bound) = store.as_ref() {
-                *store = Some(Arc::new(bound.rebind(&request)));
-            }
+        let mut store = lock(&self.owner.store);
+        #[cfg(store)]
+        if let Some(bound) = store.as_ref() {
+            *store = Some(Arc::new(bound.rebind(&request)));
         }
         self.owner.shared.reconfigure(request);
+    }
+
+    /// How many times the source moved to another environment (see
+    /// [`Shared::moves`](crate::state::Shared::moves)).
+    #[inline]
+    pub(crate) fn moves(&self) -> u64 {
+        self.owner.shared.moves()
     }
 
     /// See [`TokenSource::status`](crate::TokenSource::status).
@@ -416,6 +495,7 @@ impl Source {
                 next_attempt_in,
                 requests_last_minute: lc.requests_last_minute(now),
                 store_failures,
+                rotation: lc.rotation(),
             }
         })
     }
@@ -438,4 +518,96 @@ impl std::fmt::Debug for Source {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         std::fmt::Debug::fmt(&*self.owner.shared, f)
     }
+}
+
+/// The fetch task of a source whose secret can be read again: reads it (off the executor),
+/// switches to it if it changed (the request it was given is then superseded: the machine
+/// asks for another, with the new secret), fetches, and then, if Zuora rejected the secret,
+/// reads it again at once and every [`RECHECK_EVERY`] while the rejection stands, fetching
+/// once with each new secret found. It holds the source only weakly between steps, and ends
+/// when the source is dropped.
+#[cfg(not(target_arch = "wasm32"))]
+async fn read_then_fetch(
+    owner: std::sync::Weak<Owner>,
+    secret: Arc<SecretSource>,
+    runtime: Arc<dyn Runtime>,
+    request: http::Request<Vec<u8>>,
+    fetch: Fetch,
+) {
+    let read = {
+        let secret = Arc::clone(&secret);
+        crate::runtime::run_blocking(&*runtime, move || secret.read()).await
+    };
+    let task = {
+        let Some(source) = Source::upgrade(&owner) else {
+            return;
+        };
+        if read.flatten().is_some_and(|new| source.rotate_secret(new)) {
+            // The request given was superseded by the switch: ask for the new one.
+            drop(fetch);
+            match source.next_fetch() {
+                Some(task) => task,
+                None => return,
+            }
+        } else {
+            source.fetch_task(request, fetch)
+        }
+    };
+    task.await;
+    watch_rejection(owner, secret, runtime).await;
+}
+
+/// While Zuora rejects the secret (and no request is in flight), reads it again at once
+/// and every [`RECHECK_EVERY`]; a new one is fetched with at once. One watcher per source.
+#[cfg(not(target_arch = "wasm32"))]
+async fn watch_rejection(
+    owner: std::sync::Weak<Owner>,
+    secret: Arc<SecretSource>,
+    runtime: Arc<dyn Runtime>,
+) {
+    let changed = {
+        let Some(source) = Source::upgrade(&owner) else {
+            return;
+        };
+        if !source.owner.shared.rejected() || !secret.start_watch() {
+            return;
+        }
+        event!(
+            info,
+            every_s = RECHECK_EVERY.as_secs(),
+            "Zuora rejected the client secret: reading it again until it changes"
+        );
+        Arc::clone(&source.owner.shared.changed)
+    };
+    loop {
+        let read = {
+            let secret = Arc::clone(&secret);
+            crate::runtime::run_blocking(&*runtime, move || secret.read()).await
+        };
+        let retry = {
+            let Some(source) = Source::upgrade(&owner) else {
+                break;
+            };
+            if !source.owner.shared.rejected() {
+                break;
+            }
+            if read.flatten().is_some_and(|new| source.rotate_secret(new)) {
+                source.next_fetch()
+            } else {
+                None
+            }
+        };
+        if let Some(retry) = retry {
+            retry.await;
+        }
+        let still = Source::upgrade(&owner).is_some_and(|s| s.owner.shared.rejected());
+        if !still
+            || race(runtime.sleep(RECHECK_EVERY), changed.closed())
+                .await
+                .is_none()
+        {
+            break;
+        }
+    }
+    secret.end_watch();
 }

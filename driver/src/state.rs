@@ -1,12 +1,13 @@
 //! The state every clone of a token source shares: the lifecycle behind a lock, the
 //! published token for the lock-free hit path, and the notifier.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
 use arc_swap::{ArcSwap, ArcSwapOption};
 use zuora_oauth_core::{
-    Action, Audience, Destination, Outcome, RequestId, Timestamp, TokenHandle, TokenLifecycle,
-    TokenRecord, TokenRequest,
+    Action, Audience, Destination, Error, Outcome, RequestId, Rotation, Timestamp, TokenHandle,
+    TokenLifecycle, TokenRecord, TokenRequest,
 };
 
 use crate::bearer::{BearerCopy, PublishedBearer, SEPARATOR};
@@ -25,6 +26,10 @@ pub(crate) struct Shared {
     /// Where the current request's token may go, for the destination check of every call
     /// (read without the machine's lock; replaced by `reconfigure`).
     target: ArcSwap<Audience>,
+    /// Bumped (after `target` is replaced) whenever `reconfigure` moves to another
+    /// environment: a caller that checked its destination, then read a token, uses the
+    /// token only if this did not move in between (the token may be the new environment's).
+    moves: AtomicU64,
     pub(crate) changed: Arc<Changed>,
     pub(crate) clock: Clock,
 }
@@ -58,6 +63,7 @@ impl Shared {
     pub(crate) fn new(lifecycle: TokenLifecycle, clock: Clock) -> Self {
         Self {
             target: ArcSwap::from_pointee(lifecycle.request().environment().audience()),
+            moves: AtomicU64::new(0),
             machine: Mutex::new(lifecycle),
             published: ArcSwapOption::empty(),
             bearer: PublishedBearer::new(),
@@ -115,10 +121,19 @@ impl Shared {
                 current: None,
             }),
             Action::Wait => Some(Next::Wait { until: None }),
-            Action::Fail { error, retry_at } => Some(Next::Fail(TokenError::failed(
-                error.clone(),
-                retry_at.map(|t| t.saturating_duration_since(now)),
-            ))),
+            Action::Fail { error, retry_at } => {
+                let error = TokenError::failed(
+                    error.clone(),
+                    retry_at.map(|t| t.saturating_duration_since(now)),
+                );
+                let rejected = lc.rotation() == Some(Rotation::Rejected)
+                    && matches!(lc.last_error(), Some(Error::Rejected(_)));
+                Some(Next::Fail(if rejected {
+                    error.in_rotation()
+                } else {
+                    error
+                }))
+            }
         };
         let (current, changed) = self.publish(&lc, now);
         let wakeup = lc.next_wakeup();
@@ -160,13 +175,38 @@ impl Shared {
         f(&lock(&self.machine))
     }
 
-    /// Switches to another request (credentials, environment).
+    /// Switches to another request (credentials, environment). A token of another
+    /// environment is never handed out for the new one's URLs: the machine drops it, it is
+    /// unpublished, and only then does the destination check move (and `moves` with it).
     pub(crate) fn reconfigure(&self, request: TokenRequest) {
-        self.update(|lc, _| {
+        let now = self.clock.now();
+        let mut lc = lock(&self.machine);
+        let moved = lc.request().environment() != request.environment();
+        lc.reconfigure(request);
+        self.publish(&lc, now);
+        if moved {
             self.target
-                .store(Arc::new(request.environment().audience()));
-            lc.reconfigure(request);
-        });
+                .store(Arc::new(lc.request().environment().audience()));
+            self.moves.fetch_add(1, Ordering::Release);
+        }
+        drop(lc);
+        self.changed.bump();
+    }
+
+    /// How many times the source moved to another environment: read it before the
+    /// destination check and again after reading the token; if it moved, check again.
+    #[inline]
+    pub(crate) fn moves(&self) -> u64 {
+        self.moves.load(Ordering::Acquire)
+    }
+
+    /// Whether Zuora rejected the credentials of the last request and none is in flight
+    /// (a re-read secret may fix it).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub(crate) fn rejected(&self) -> bool {
+        self.read(|lc| {
+            lc.in_flight().is_none() && matches!(lc.last_error(), Some(Error::Rejected(_)))
+        })
     }
 
     /// Whether a request to `destination` may carry the token

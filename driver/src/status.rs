@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use zuora_oauth_core::{Error, Generation};
+use zuora_oauth_core::{Error, Generation, Rotation};
 
 /// What a token source holds and is doing, read at once under its lock (no user code runs
 /// there). Cheap: a few numbers and, after a failure, the error.
@@ -23,6 +23,11 @@ pub struct Status {
     pub requests_last_minute: usize,
     /// Store calls that failed so far (0 without a store).
     pub store_failures: u64,
+    /// After [`reconfigure`](crate::TokenSource::reconfigure) (or a re-read secret that
+    /// changed), until the new credentials produce a token: pending, or rejected by Zuora
+    /// ([`last_error`](Self::last_error) says how) while a token of the previous secret
+    /// may still be handed out (see [`TokenLifecycle::reconfigure`](zuora_oauth_core::TokenLifecycle::reconfigure)).
+    pub rotation: Option<Rotation>,
 }
 
 /// The token a source hands out, without the token.

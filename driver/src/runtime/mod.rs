@@ -28,7 +28,7 @@ pub(crate) mod wasm;
 
 #[cfg(not(target_arch = "wasm32"))]
 pub(crate) use offload::blocking_send;
-#[cfg(store)]
+#[cfg(not(target_arch = "wasm32"))]
 pub(crate) use offload::run_blocking;
 
 /// A boxed future that is `Send` on native targets (on `wasm32`, where one event loop runs
