@@ -74,6 +74,14 @@ struct NewClient {
     client_secret: String,
 }
 
+#[derive(Deserialize)]
+struct Rotate {
+    client_id: String,
+    client_secret: String,
+    /// Overrides the server's `revoke_tokens_on_rotation`.
+    revoke_tokens: Option<bool>,
+}
+
 /// Parses one rule or an array of them, and checks each.
 fn parse_rules(body: &[u8]) -> Result<Vec<FaultRule>, String> {
     let rules = if body.trim_ascii_start().starts_with(b"[") {
@@ -114,7 +122,7 @@ pub(crate) fn handle(
     let allowed = match route {
         "faults" => "GET, POST, DELETE, OPTIONS",
         "requests" | "tokens" | "info" => "GET, OPTIONS",
-        "reset" | "revoke" | "expire" | "lifetime" | "clients" => "POST, OPTIONS",
+        "reset" | "revoke" | "expire" | "lifetime" | "clients" | "rotate" => "POST, OPTIONS",
         _ => return error(StatusCode::NOT_FOUND, "unknown control route"),
     };
     let post = *method == Method::POST;
@@ -205,6 +213,21 @@ pub(crate) fn handle(
             Err(e) => error(
                 StatusCode::BAD_REQUEST,
                 &format!("expected {{\"client_id\": .., \"client_secret\": ..}}: {e}"),
+            ),
+        },
+        "rotate" if post => match serde_json::from_slice::<Rotate>(body) {
+            Ok(r) => {
+                let revoke = r.revoke_tokens.unwrap_or(st.revoke_on_rotation);
+                match st.rotate_secret(&r.client_id, r.client_secret, revoke) {
+                    Some(revoked) => ok(json!({ "ok": true, "revoked": revoked })),
+                    None => error(StatusCode::NOT_FOUND, "no such client"),
+                }
+            }
+            Err(e) => error(
+                StatusCode::BAD_REQUEST,
+                &format!(
+                    "expected {{\"client_id\": .., \"client_secret\": .., \"revoke_tokens\": bool (optional)}}: {e}"
+                ),
             ),
         },
         _ => error(

@@ -43,6 +43,7 @@ pub struct MockServerBuilder {
     ip: IpAddr,
     port: u16,
     cors: bool,
+    revoke_on_rotation: bool,
     #[cfg(feature = "tls")]
     tls: bool,
 }
@@ -58,6 +59,7 @@ impl Default for MockServerBuilder {
             ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
             port: 0,
             cors: false,
+            revoke_on_rotation: false,
             #[cfg(feature = "tls")]
             tls: false,
         }
@@ -109,6 +111,14 @@ impl MockServerBuilder {
     /// first request. Shorten it to test recovery from 429 without waiting a minute.
     pub fn rate_limit_window(mut self, window: Duration) -> Self {
         self.rate_window = window.max(Duration::from_millis(1));
+        self
+    }
+
+    /// Whether [`MockServer::rotate_secret`] revokes the tokens issued to the client so far
+    /// (default: no, they stay valid until they expire). Zuora does not document which it
+    /// does when a secret is regenerated.
+    pub fn revoke_tokens_on_rotation(mut self, revoke: bool) -> Self {
+        self.revoke_on_rotation = revoke;
         self
     }
 
@@ -179,6 +189,7 @@ impl MockServerBuilder {
             TcpListener::from_std(listener)?
         };
         let mut state = State::new(self.lifetime, self.rate_limit, self.rate_window);
+        state.revoke_on_rotation = self.revoke_on_rotation;
         if self.demo_client {
             state.add_client(DEMO_CLIENT_ID.into(), DEMO_CLIENT_SECRET.into());
         }
@@ -469,6 +480,18 @@ impl MockServer {
         self.shared
             .lock()
             .add_client(client_id.into(), client_secret.into());
+    }
+
+    /// Rotates the secret of client `client_id` while running, as regenerating it in Zuora
+    /// does: from now on the old secret gets Zuora's 401 `invalid_client` and `secret`
+    /// gets tokens (the client, its user and its tokens' scope stay). The tokens issued
+    /// so far stay valid until they expire, unless the server was built with
+    /// [`revoke_tokens_on_rotation`](MockServerBuilder::revoke_tokens_on_rotation). Returns
+    /// whether there is such a client.
+    pub fn rotate_secret(&self, client_id: &str, secret: impl Into<String>) -> bool {
+        let mut st = self.shared.lock();
+        let revoke = st.revoke_on_rotation;
+        st.rotate_secret(client_id, secret.into(), revoke).is_some()
     }
 
     /// Clears queued fault rules, request records, counters and rate-limit windows.

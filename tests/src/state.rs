@@ -166,6 +166,8 @@ pub(crate) struct State {
     pub(crate) accounts: Accounts,
     pub(crate) entity_id: String,
     pub(crate) tenant: u32,
+    /// Whether rotating a client's secret revokes the tokens issued to it so far.
+    pub(crate) revoke_on_rotation: bool,
 }
 
 impl State {
@@ -186,6 +188,7 @@ impl State {
             accounts: Accounts::seeded(),
             entity_id: ids::uuid(),
             tenant: 1 + ids::random_u32() % 99_999,
+            revoke_on_rotation: false,
         }
     }
 
@@ -270,6 +273,26 @@ impl State {
         self.token_index
             .get(access_token)
             .map(|&i| (i, &self.tokens[i]))
+    }
+
+    /// Gives client `client_id` the secret `secret` (the old one gets Zuora's 401 from now
+    /// on); revokes its tokens if `revoke` (else they stay valid until they expire).
+    /// Returns how many tokens were revoked, or `None` if there is no such client.
+    pub(crate) fn rotate_secret(
+        &mut self,
+        client_id: &str,
+        secret: String,
+        revoke: bool,
+    ) -> Option<usize> {
+        self.clients.get_mut(client_id)?.secret = secret;
+        let mut revoked = 0;
+        if revoke {
+            for t in self.tokens.iter_mut().filter(|t| t.client_id == client_id) {
+                revoked += usize::from(!t.revoked);
+                t.revoked = true;
+            }
+        }
+        Some(revoked)
     }
 
     pub(crate) fn revoke_all(&mut self) {
@@ -396,6 +419,23 @@ mod tests {
         assert_eq!((r.remaining, r.limited, r.reset_secs), (1, false, 60));
         st.rate_limit = None;
         assert!(st.count_rate(a, t0).is_none());
+    }
+
+    #[test]
+    fn a_rotated_secret_replaces_the_old_one_and_may_revoke_the_tokens() {
+        let mut st = State::new(Duration::from_secs(60), None, Duration::from_secs(60));
+        st.add_client("c".into(), "old".into());
+        st.add_client("d".into(), "other".into());
+        let user = st.clients["c"].user_id.clone();
+        let (a, b) = (st.issue("c", None), st.issue("d", None));
+        assert_eq!(st.rotate_secret("c", "new".into(), false), Some(0));
+        assert_eq!(st.clients["c"].secret, "new");
+        assert_eq!(st.clients["c"].user_id, user, "the same OAuth client");
+        assert!(st.token(&a.access_token).unwrap().1.is_live());
+        assert_eq!(st.rotate_secret("c", "newer".into(), true), Some(1));
+        assert!(!st.token(&a.access_token).unwrap().1.is_live());
+        assert!(st.token(&b.access_token).unwrap().1.is_live());
+        assert_eq!(st.rotate_secret("nobody", "x".into(), true), None);
     }
 
     #[test]

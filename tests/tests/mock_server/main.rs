@@ -415,6 +415,73 @@ fn registered_clients_and_lifetime_are_honoured() {
     assert_eq!(r.status, 200);
 }
 
+/// A rotated secret: the old one gets Zuora's 401 `invalid_client`, the new one tokens;
+/// the tokens issued before stay valid by default, and are revoked when the server says so
+/// (builder or control route).
+#[test]
+fn a_rotated_secret_replaces_the_old_one() {
+    let token_with = |server: &MockServer, secret: &str| {
+        post_form(
+            &server.token_url(),
+            &[
+                ("client_id", DEMO_CLIENT_ID),
+                ("client_secret", secret),
+                ("grant_type", "client_credentials"),
+            ],
+        )
+    };
+    for revoke in [false, true] {
+        let server = MockServer::builder()
+            .revoke_tokens_on_rotation(revoke)
+            .start()
+            .unwrap();
+        let before = access_token(&server);
+        assert!(server.rotate_secret(DEMO_CLIENT_ID, "n3w/secret+1="));
+        assert!(!server.rotate_secret("no-such-client", "x"));
+        let r = token_with(&server, DEMO_CLIENT_SECRET);
+        assert_oauth_error(&r, 401, "invalid_client");
+        let r = token_with(&server, "n3w/secret+1=");
+        assert_eq!(r.status, 200, "{r:?}");
+        let after = r.json()["access_token"].as_str().unwrap().to_owned();
+        let old_call = call_protected(&server, Some(&format!("Bearer {before}"))).status;
+        assert_eq!(old_call, if revoke { 401 } else { 200 }, "revoke: {revoke}");
+        assert_eq!(
+            call_protected(&server, Some(&format!("Bearer {after}"))).status,
+            200
+        );
+        // The same OAuth client: the same user in the scope.
+        let scope = |t: &str| {
+            server
+                .issued_tokens()
+                .into_iter()
+                .find(|i| i.access_token == t)
+                .map(|i| i.client_id)
+        };
+        assert_eq!(scope(&before), scope(&after));
+    }
+    // The control route, with its own choice about the tokens.
+    let server = MockServer::start().unwrap();
+    let before = access_token(&server);
+    let body = json!({"client_id": DEMO_CLIENT_ID, "client_secret": "s2", "revoke_tokens": true});
+    let r = control(&server, "POST", "rotate", Some(&body.to_string()));
+    assert_eq!(r.json(), json!({"ok": true, "revoked": 1}));
+    assert_eq!(
+        call_protected(&server, Some(&format!("Bearer {before}"))).status,
+        401
+    );
+    assert_eq!(token_with(&server, "s2").status, 200);
+    let body = json!({"client_id": DEMO_CLIENT_ID, "client_secret": "s3"});
+    let r = control(&server, "POST", "rotate", Some(&body.to_string()));
+    assert_eq!(r.json(), json!({"ok": true, "revoked": 0}));
+    assert_eq!(token_with(&server, "s2").status, 401);
+    let body = json!({"client_id": "nobody", "client_secret": "s"});
+    assert_eq!(
+        control(&server, "POST", "rotate", Some(&body.to_string())).status,
+        404
+    );
+    assert_eq!(control(&server, "POST", "rotate", Some("{}")).status, 400);
+}
+
 #[test]
 fn without_demo_client_rejects_the_demo_credentials() {
     let server = MockServer::builder().without_demo_client().start().unwrap();
