@@ -328,3 +328,121 @@ fn authorize_refuses_a_request_outside_the_environment() {
     );
     assert_eq!(source.status().token.unwrap().generation, generation);
 }
+
+/// A token endpoint that holds its answers for one environment until released (and
+/// answers the others at once), each environment's tokens told apart by their first digit.
+#[derive(Clone)]
+struct Gated {
+    held: &'static str,
+    state: Arc<(std::sync::Mutex<(usize, bool)>, std::sync::Condvar)>,
+}
+
+impl Gated {
+    fn new(held: &'static str) -> Self {
+        Self {
+            held,
+            state: Arc::default(),
+        }
+    }
+
+    /// Waits until a request for the held environment arrived.
+    fn arrived(&self) {
+        let (lock, cond) = &*self.state;
+        let guard = lock.lock().unwrap();
+        let _held = cond
+            .wait_timeout_while(guard, std::time::Duration::from_secs(20), |s| s.0 == 0)
+            .unwrap();
+    }
+
+    fn release(&self) {
+        let (lock, cond) = &*self.state;
+        lock.lock().unwrap().1 = true;
+        cond.notify_all();
+    }
+}
+
+impl BlockingTransport for Gated {
+    fn send(&self, request: http::Request<Vec<u8>>, _limits: Limits) -> TransportResult {
+        let digit = if request.uri().to_string().starts_with(self.held) {
+            let (lock, cond) = &*self.state;
+            let mut s = lock.lock().unwrap();
+            s.0 += 1;
+            cond.notify_all();
+            drop(cond.wait_while(s, |s| !s.1).unwrap());
+            'e'
+        } else {
+            'a'
+        };
+        let token = std::iter::repeat_n(digit, 32).collect::<String>();
+        let body =
+            format!(r#"{{"access_token":"{token}","expires_in":3599,"token_type":"bearer"}}"#);
+        Ok(http::Response::builder()
+            .header("content-type", "application/json")
+            .body(body.into_bytes())
+            .unwrap())
+    }
+}
+
+/// A call to the EU environment waits for its first token; meanwhile the source is
+/// reconfigured for the US one, whose token comes first. The EU call must not carry it.
+fn moved_while_waiting<T: Send + 'static>(
+    waits: impl FnOnce(BlockingTokenSource) -> T + Send + 'static,
+) -> T {
+    let gate = Gated::new(EU);
+    let request = |base: &str| {
+        TokenRequest::new(
+            Environment::custom(base).unwrap(),
+            ClientId::new("8a8a8a8a-0000-1111-2222-333344445555").unwrap(),
+            ClientSecret::new("dG9wLXNlY3JldA==").unwrap(),
+        )
+    };
+    let source = BlockingTokenSource::new(request(EU), gate.clone());
+    let waiting = std::thread::spawn({
+        let source = source.clone();
+        move || waits(source)
+    });
+    gate.arrived();
+    source.reconfigure(request("https://rest.zuora.com"));
+    let outcome = waiting.join().unwrap();
+    gate.release();
+    assert_eq!(
+        source.token().unwrap().access_token().secret(),
+        "a".repeat(32),
+        "the US token"
+    );
+    outcome
+}
+
+#[test]
+fn a_call_waiting_for_its_token_gets_none_of_another_environment() {
+    let (result, api) = moved_while_waiting(|source| {
+        let mut api = script(&[200]);
+        let call = call(&format!("{EU}/v1/accounts"), Body::Bytes("{}"));
+        let result = send_blocking(&source, &ApiOptions::default(), call, &mut api);
+        (result.map(drop).map_err(|e| e.to_string()), api.sent)
+    });
+    assert!(
+        api.is_empty(),
+        "sent: {:?}",
+        api.iter().map(bearer).collect::<Vec<_>>()
+    );
+    let error = result.unwrap_err();
+    assert!(
+        error.contains("reconfigured for another environment"),
+        "{error}"
+    );
+}
+
+#[test]
+fn authorize_waiting_for_its_token_gets_none_of_another_environment() {
+    let (result, request) = moved_while_waiting(|source| {
+        let mut request = call(&format!("{EU}/v1/accounts"), Body::Bytes("{}"));
+        let result = source.authorize(&mut request);
+        (result.map_err(|e| e.kind()), request)
+    });
+    assert_eq!(bearer(&request), None);
+    assert_eq!(
+        result.unwrap_err(),
+        zuora_oauth_driver::TokenErrorKind::ForeignUrl
+    );
+}
