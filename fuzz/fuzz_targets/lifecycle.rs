@@ -120,6 +120,9 @@ struct Model {
     not_before: (Timestamp, Timestamp),
     issued: u64,
     secret: &'static str,
+    /// A reconfiguration whose request has produced no token yet: the current token (if
+    /// any) is the previous request's, kept because the client is the same.
+    rotating: bool,
 }
 
 /// What a poll answered, owned.
@@ -149,6 +152,7 @@ impl Model {
             not_before: (Timestamp::ZERO, Timestamp::ZERO),
             issued: 0,
             secret: SECRET,
+            rotating: false,
         }
     }
 
@@ -320,15 +324,27 @@ impl Model {
                 self.adopt(lc, &record);
             }
             Op::Reconfigure(which) => {
-                lc.reconfigure(reconfigured_request(which));
+                let next = reconfigured_request(which);
+                // The same client (a new secret at most): the token is kept, due for a
+                // refresh now; another one: dropped.
+                let keep = lc.request().same_client(&next);
+                lc.reconfigure(next);
                 self.secret = if which % 4 == 1 {
                     "an0ther/secret+value="
                 } else {
                     SECRET
                 };
                 self.in_flight = None;
-                self.current = None;
+                match self.current {
+                    Some(g) if keep => {
+                        let t = self.tokens.get_mut(&g).expect("the current token");
+                        t.refresh_at = t.refresh_at.min(self.latest);
+                    }
+                    _ => self.current = None,
+                }
+                self.rotating = true;
                 self.forget_failures();
+                assert!(lc.rotation().is_some(), "a rotation under way");
             }
             Op::Probe => self.probe(lc),
             Op::Drive { shape, param } => {
@@ -750,9 +766,11 @@ impl Model {
             .duration_since(wall)
             .unwrap_or(Duration::ZERO);
         let least = self.spec.min_remaining().min(record.lifetime() / 2);
+        // While a rotation is under way, the kept token is no measure.
         remaining > least
             && self
                 .usable_at(now)
+                .filter(|_| !self.rotating)
                 .is_none_or(|g| now + remaining > self.tokens[&g].expires_at)
     }
 
@@ -827,6 +845,7 @@ impl Model {
         );
         self.generations.push(g);
         self.current = Some(g);
+        self.rotating = false;
         self.forget_failures();
     }
 
@@ -984,6 +1003,12 @@ impl Model {
             let record = c.record();
             self.check_debug(&format!("{c:?} {record:?}"), "a cached token");
         }
+        assert_eq!(lc.rotation().is_some(), self.rotating, "rotation()");
+        assert_eq!(
+            lc.last_token().map(TokenHandle::generation),
+            self.current.filter(|_| !self.rotating),
+            "last_token()"
+        );
         let _ = (lc.config(), lc.request());
         self.check_debug(&format!("{lc:?}"), "the machine");
     }
