@@ -138,9 +138,9 @@ macro_rules! settings {
         /// keeps the last secret and its `Display` is logged at WARN: never put the secret
         /// in it.
         ///
-        /// A new secret keeps the current token until the new one produces a token, then
-        /// the old records of a store become unreachable (the store's keys derive from the
-        /// secret), and Zuora's rejection of the new secret is reported as such (see
+        /// A new secret keeps the current token until the new one produces a token, moves
+        /// a store to the new secret's keys (the old records become unreachable), and
+        /// Zuora's rejection of it is reported as such (see
         /// [`TokenSource::reconfigure`]).
         #[cfg(not(target_arch = "wasm32"))]
         pub fn with_secret_from<E: fmt::Display + 'static>(

@@ -888,7 +888,7 @@ impl TokenLifecycle {
                 event!(
                     info,
                     generation = current.generation.0,
-                    "client secret changed: the current token is kept until the new secret produces one; fetching with it now"
+                    "reconfigured for the same client (a new secret?): the current token is kept until the new request produces one; fetching with it now"
                 );
             }
             _ => {
