@@ -113,7 +113,7 @@ impl TokenRequest {
     ///     ClientId::new("8a8a8a8a-0000-1111-2222-333344445555")?,
     ///     ClientSecret::new("old/secret=")?,
     /// );
-    /// let rotated = request.with_client_secret(ClientSecret::new("new+secret=")?);
+    /// let rotated = request.clone().with_client_secret(ClientSecret::new("new+secret=")?);
     /// assert_eq!(rotated.client_secret().expose_secret(), "new+secret=");
     /// assert!(rotated.same_client(&request));
     /// # Ok::<(), zuora_oauth_core::InvalidInput>(())
