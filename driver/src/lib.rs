@@ -24,6 +24,7 @@ mod notify;
 mod proxy;
 mod runtime;
 mod source;
+mod sources;
 mod state;
 mod status;
 #[cfg(store)]
@@ -43,6 +44,9 @@ pub use error::{TokenError, TokenErrorKind};
 pub use fronts::{BlockingTokenSource, BlockingTokenSourceBuilder};
 pub use fronts::{TokenSource, TokenSourceBuilder};
 pub use proxy::{Proxy, ProxyError, ProxyPolicy};
+#[cfg(not(target_arch = "wasm32"))]
+pub use sources::{BlockingTokenSources, BlockingTokenSourcesBuilder};
+pub use sources::{Tenant, TokenSources, TokenSourcesBuilder};
 #[cfg(not(target_arch = "wasm32"))]
 pub use runtime::BlockingJob;
 pub use runtime::{BoxFuture, MaybeSend, Runtime};
