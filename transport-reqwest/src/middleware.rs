@@ -116,7 +116,7 @@ impl Middleware for AuthorizeMiddleware {
         extensions: &mut Extensions,
         next: Next<'_>,
     ) -> reqwest_middleware::Result<Response> {
-        let picked;
+        let mut picked: Option<TokenSource> = None;
         let source = match &self.source {
             Sources::One(source) => source,
             Sources::Tenants(sources) => match sources.pick(extensions) {
