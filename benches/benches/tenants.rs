@@ -133,14 +133,14 @@ fn main() {
     println!("|---|---|");
     println!("| token requests, first pass | {first} ({first_time:.2?}) |");
     println!("| token requests, second pass | {second} ({second_time:.2?}) |");
-    println!("| bytes per source built by `get` (no token yet; table share included) | {built_bytes:.0} |");
+    println!(
+        "| bytes per source built by `get` (no token yet; table share included) | {built_bytes:.0} |"
+    );
     println!("| bytes freed per idle source (with its token) leaving the set | {freed_bytes:.0} |");
     println!("| allocations in 20,000 `get` + hit | {allocations} |");
     println!(
         "| `get` + hit, {tenants} sources live (ns; median, min–max of {rounds}) | {many:.1} ({many_min:.1}–{many_max:.1}) |"
     );
-    println!(
-        "| `get` + hit, 1 source live (ns) | {single:.1} ({single_min:.1}–{single_max:.1}) |"
-    );
+    println!("| `get` + hit, 1 source live (ns) | {single:.1} ({single_min:.1}–{single_max:.1}) |");
     println!("| ratio, per round | {ratio:.2} ({ratio_min:.2}–{ratio_max:.2}) |");
 }

@@ -45,13 +45,13 @@ pub use fronts::{BlockingTokenSource, BlockingTokenSourceBuilder};
 pub use fronts::{TokenSource, TokenSourceBuilder};
 pub use proxy::{Proxy, ProxyError, ProxyPolicy};
 #[cfg(not(target_arch = "wasm32"))]
-pub use sources::{BlockingTokenSources, BlockingTokenSourcesBuilder};
-pub use sources::{Tenant, TokenSources, TokenSourcesBuilder};
-#[cfg(not(target_arch = "wasm32"))]
 pub use runtime::BlockingJob;
 pub use runtime::{BoxFuture, MaybeSend, Runtime};
 #[cfg(store)]
 pub use source::DEFAULT_STORE_TIMEOUT;
+#[cfg(not(target_arch = "wasm32"))]
+pub use sources::{BlockingTokenSources, BlockingTokenSourcesBuilder};
+pub use sources::{Tenant, TokenSources, TokenSourcesBuilder};
 pub use status::{Status, TokenStatus};
 #[cfg(not(target_arch = "wasm32"))]
 pub use transport::BlockingTransport;

@@ -314,9 +314,8 @@ impl<F: Front> Set<F> {
             let Some((i, hash, id, _)) = oldest else {
                 break;
             };
-            let removed = self.remove_from(&self.shards[i], hash, |e| {
-                e.id == id && e.only_in_set()
-            });
+            let removed =
+                self.remove_from(&self.shards[i], hash, |e| e.id == id && e.only_in_set());
             evicted += usize::from(removed.is_some());
             drop(removed);
         }

@@ -186,7 +186,10 @@ async fn past_the_bound_the_least_recently_used_source_only_the_set_holds_goes()
     tick();
     let token_c = token_of(&sources, &t[2]).await;
     assert_eq!(sources.len(), 2);
-    assert!(token_b.upgrade().is_none(), "b, the least recently used, went");
+    assert!(
+        token_b.upgrade().is_none(),
+        "b, the least recently used, went"
+    );
     assert!(token_a.upgrade().is_some() && token_c.upgrade().is_some());
 
     // Every source held by a caller: none can go, the set is over its bound for now.
@@ -375,7 +378,10 @@ async fn the_tower_layer_authorizes_each_call_with_its_tenants_token() {
     let ids: Vec<String> = (0..3).map(|i| tenant_client(i).0).collect();
     assert_eq!(seen, [ids.clone(), ids].concat());
     assert_eq!(zuora.token_request_count(), 3);
-    assert!(!saw_tenant.load(Ordering::SeqCst), "the layer removes the Tenant");
+    assert!(
+        !saw_tenant.load(Ordering::SeqCst),
+        "the layer removes the Tenant"
+    );
 
     // A call that names no tenant: an error, and nothing sent.
     let call = http::Request::get(&url).body(Empty::new()).unwrap();

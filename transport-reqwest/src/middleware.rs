@@ -7,8 +7,8 @@ use http::{Extensions, HeaderMap, StatusCode};
 use reqwest::{Request, Response};
 use reqwest_middleware::{Middleware, Next};
 use zuora_oauth_core::Destination;
-use zuora_oauth_driver::{TokenSource, TokenSources};
 use zuora_oauth_driver::api::{ApiError, ApiOptions, ApiTypes, Exchange};
+use zuora_oauth_driver::{TokenSource, TokenSources};
 
 /// Authorizes the Zuora API calls of a [`reqwest_middleware::ClientWithMiddleware`] with a
 /// token source's token.
