@@ -127,14 +127,30 @@ impl Who {
 
     /// Whether `request` is this one; the secrets are compared in constant time.
     fn is(&self, request: &TokenRequest) -> bool {
-        let secret = self.secret.expose_secret().as_bytes();
-        let theirs = request.client_secret().expose_secret().as_bytes();
         self.client_id == *request.client_id()
             && self.environment == *request.environment()
             && self.entity_id.as_ref() == request.entity_id()
             && self.track_id.as_ref() == request.track_id()
-            && bool::from(secret.ct_eq(theirs))
+            && same_secret(
+                self.secret.expose_secret().as_bytes(),
+                request.client_secret().expose_secret().as_bytes(),
+            )
     }
+}
+
+/// Whether two secrets are equal, in a time that depends only on their lengths: every
+/// 8 bytes are compared, the differences gathered, and the total read in constant time
+/// (`subtle`). Byte by byte with `subtle` took ~100 ns of a `get`.
+fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let (a8, b8) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail = a8.remainder().iter().zip(b8.remainder());
+    let word = |c: &[u8]| u64::from_ne_bytes(c.try_into().expect("8 bytes"));
+    let mut diff = a8.zip(b8).fold(0, |d, (x, y)| d | (word(x) ^ word(y)));
+    diff |= tail.fold(0, |d, (x, y)| d | u64::from(x ^ y));
+    bool::from(diff.ct_eq(&0))
 }
 
 /// One source of the set.
@@ -287,8 +303,9 @@ impl<F: Front> Set<F> {
             last_used: AtomicU64::new(now),
         };
         table.insert_unique(hash, entry, |e| e.hash);
-        drop(table);
+        // Counted under the lock: a removal of this entry can only count after.
         let len = self.len.fetch_add(1, Ordering::Relaxed) + 1;
+        drop(table);
         if len > self.max {
             // `source` is held here: never the one evicted.
             self.evict_lru(len - self.max);
@@ -299,23 +316,26 @@ impl<F: Front> Set<F> {
     /// Evicts up to `excess` sources only the set holds, least recently used first;
     /// returns how many.
     fn evict_lru(&self, excess: usize) -> usize {
+        // (last used, shard, hash, id) of every source only the set holds.
+        let mut idle: Vec<(u64, usize, u64, u64)> = Vec::new();
+        for (i, shard) in self.shards.iter().enumerate() {
+            let table = shard.read();
+            idle.extend(
+                table
+                    .iter()
+                    .filter(|e| e.only_in_set())
+                    .map(|e| (e.last_used(), i, e.hash, e.id)),
+            );
+        }
+        // Fewer than `excess` when callers hold the others: the set stays over its bound
+        // until they are released.
+        idle.sort_unstable();
         let mut evicted = 0;
-        for _ in 0..excess {
-            let mut oldest: Option<(usize, u64, u64, u64)> = None;
-            for (i, shard) in self.shards.iter().enumerate() {
-                for e in shard.read().iter() {
-                    let last = e.last_used();
-                    if e.only_in_set() && oldest.is_none_or(|(.., t)| last < t) {
-                        oldest = Some((i, e.hash, e.id, last));
-                    }
-                }
-            }
-            // Every source is held by a caller: the set stays over its bound for now.
-            let Some((i, hash, id, _)) = oldest else {
-                break;
-            };
-            let removed =
-                self.remove_from(&self.shards[i], hash, |e| e.id == id && e.only_in_set());
+        for (last, i, hash, id) in idle.into_iter().take(excess) {
+            // Still only the set's, and not asked for since.
+            let removed = self.remove_from(&self.shards[i], hash, |e| {
+                e.id == id && e.only_in_set() && e.last_used() == last
+            });
             evicted += usize::from(removed.is_some());
             drop(removed);
         }
@@ -670,5 +690,23 @@ impl fmt::Debug for BlockingTokenSources {
             .field("idle_timeout", &self.set.idle)
             .field("max_sources", &self.set.max)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_secret;
+
+    #[test]
+    fn secrets_that_differ_in_any_byte_or_in_length_are_not_the_same() {
+        let secret = *b"m0ck+Zu0ra/S3cr3t=Fo7+Te5ts/On1y=Lo0pback";
+        assert!(same_secret(&secret, &secret));
+        for i in 0..secret.len() {
+            let mut other = secret;
+            other[i] ^= 0x20;
+            assert!(!same_secret(&secret, &other), "byte {i}");
+        }
+        assert!(!same_secret(&secret, &secret[..40]));
+        assert!(same_secret(b"", b""));
     }
 }
