@@ -10,6 +10,7 @@
 //!   holds its token leaves the set;
 //! - allocations per `get` + hit (must be 0), and the time of `get` + hit (`token()` ready
 //!   at once) with 1,000 sources live — cycling over the tenants — next to a set of 1 source,
+//!   and with 1,000 sources live but always the same tenant asked (the table's size alone),
 //!   measured in alternating rounds in the same run (median of the rounds; the ratio is the
 //!   figure to read, not the nanoseconds: the machine is shared).
 //!
@@ -109,12 +110,16 @@ fn main() {
     get_and_hit(&sources, &requests, 10_000);
     get_and_hit(&one, &one_request, 10_000);
     let allocations = region.change().allocations;
-    let (mut many_ns, mut one_ns) = (Vec::new(), Vec::new());
+    let (mut many_ns, mut same_ns, mut one_ns) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..rounds {
         many_ns.push(get_and_hit(&sources, &requests, ops));
+        same_ns.push(get_and_hit(&sources, &requests[..1], ops));
         one_ns.push(get_and_hit(&one, &one_request, ops));
     }
     let mut ratios: Vec<f64> = many_ns.iter().zip(&one_ns).map(|(m, o)| m / o).collect();
+    let mut same_ratios: Vec<f64> = same_ns.iter().zip(&one_ns).map(|(m, o)| m / o).collect();
+    let (same, same_min, same_max) = median_min_max(&mut same_ns);
+    let (same_ratio, same_ratio_min, same_ratio_max) = median_min_max(&mut same_ratios);
     let (many, many_min, many_max) = median_min_max(&mut many_ns);
     let (single, single_min, single_max) = median_min_max(&mut one_ns);
     let (ratio, ratio_min, ratio_max) = median_min_max(&mut ratios);
@@ -142,5 +147,13 @@ fn main() {
         "| `get` + hit, {tenants} sources live (ns; median, min–max of {rounds}) | {many:.1} ({many_min:.1}–{many_max:.1}) |"
     );
     println!("| `get` + hit, 1 source live (ns) | {single:.1} ({single_min:.1}–{single_max:.1}) |");
-    println!("| ratio, per round | {ratio:.2} ({ratio_min:.2}–{ratio_max:.2}) |");
+    println!(
+        "| `get` + hit, {tenants} sources live, always the same tenant (ns) | {same:.1} ({same_min:.1}–{same_max:.1}) |"
+    );
+    println!(
+        "| ratio {tenants} cycled ÷ 1, per round | {ratio:.2} ({ratio_min:.2}–{ratio_max:.2}) |"
+    );
+    println!(
+        "| ratio {tenants} live, same tenant ÷ 1, per round | {same_ratio:.2} ({same_ratio_min:.2}–{same_ratio_max:.2}) |"
+    );
 }
