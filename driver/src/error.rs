@@ -26,6 +26,7 @@ enum Kind {
     #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
     GaveUp,
     ForeignUrl(String),
+    NoTenant,
 }
 
 /// What kind of [`TokenError`].
@@ -46,6 +47,10 @@ pub enum TokenErrorKind {
     /// ([`Environment::covers`](zuora_oauth_core::Environment::covers)): it was given no
     /// token. A programming error: retrying does not help.
     ForeignUrl,
+    /// A middleware serving a set of sources ([`TokenSources`](crate::TokenSources)) was
+    /// given a call without a [`Tenant`](crate::Tenant) in its extensions: nothing was
+    /// sent. A programming error: retrying does not help.
+    NoTenant,
 }
 
 impl TokenError {
@@ -83,6 +88,13 @@ impl TokenError {
         }
     }
 
+    /// A call to authorize named no tenant.
+    pub(crate) fn no_tenant() -> Self {
+        Self {
+            kind: Kind::NoTenant,
+        }
+    }
+
     /// What kind of failure.
     pub fn kind(&self) -> TokenErrorKind {
         match self.kind {
@@ -90,6 +102,7 @@ impl TokenError {
             Kind::NoRuntime(_) => TokenErrorKind::NoRuntime,
             Kind::GaveUp => TokenErrorKind::GaveUp,
             Kind::ForeignUrl(_) => TokenErrorKind::ForeignUrl,
+            Kind::NoTenant => TokenErrorKind::NoTenant,
         }
     }
 
@@ -107,7 +120,7 @@ impl TokenError {
     pub fn retry_in(&self) -> Option<Duration> {
         match &self.kind {
             Kind::Failed { retry_in, .. } => *retry_in,
-            Kind::NoRuntime(_) | Kind::ForeignUrl(_) => None,
+            Kind::NoRuntime(_) | Kind::ForeignUrl(_) | Kind::NoTenant => None,
             Kind::GaveUp => Some(Duration::ZERO),
         }
     }
@@ -118,7 +131,7 @@ impl TokenError {
     pub fn is_transient(&self) -> bool {
         match &self.kind {
             Kind::Failed { error, .. } => error.is_transient(),
-            Kind::NoRuntime(_) | Kind::ForeignUrl(_) => false,
+            Kind::NoRuntime(_) | Kind::ForeignUrl(_) | Kind::NoTenant => false,
             Kind::GaveUp => true,
         }
     }
@@ -151,6 +164,9 @@ impl fmt::Display for TokenError {
                 f,
                 "refusing to put the Zuora token on a request to {url}: it is outside the \
                  token's environment"
+            ),
+            Kind::NoTenant => f.write_str(
+                "the call names no tenant (a `Tenant` in its extensions): it was not sent",
             ),
         }
     }

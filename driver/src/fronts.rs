@@ -107,6 +107,7 @@ macro_rules! settings {
         }
     };
 }
+pub(crate) use settings;
 
 /// The methods both fronts share: everything that does not wait.
 macro_rules! shared_methods {
@@ -175,7 +176,7 @@ fn check_destination<B>(source: &Source, request: &http::Request<B>) -> Result<(
 /// with [`TokenSourceBuilder::with_runtime`].
 #[derive(Clone)]
 pub struct TokenSource {
-    source: Source,
+    pub(crate) source: Source,
 }
 
 /// Builds a [`TokenSource`]; start from [`TokenSource::builder`].
@@ -273,7 +274,7 @@ impl fmt::Debug for TokenSource {
 #[cfg(not(target_arch = "wasm32"))]
 #[derive(Clone)]
 pub struct BlockingTokenSource {
-    source: Source,
+    pub(crate) source: Source,
 }
 
 /// Builds a [`BlockingTokenSource`]; start from [`BlockingTokenSource::builder`].
