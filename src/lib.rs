@@ -9,9 +9,13 @@ pub use zuora_oauth_core::{
 };
 #[cfg(not(target_arch = "wasm32"))]
 pub use zuora_oauth_driver::{BlockingTokenSource, BlockingTokenSourceBuilder};
+#[cfg(not(target_arch = "wasm32"))]
+pub use zuora_oauth_driver::{BlockingTokenSources, BlockingTokenSourcesBuilder};
 pub use zuora_oauth_driver::{
     Status, TokenError, TokenErrorKind, TokenSource, TokenSourceBuilder, TokenStatus,
 };
+// Many tenants in one process: a source per OAuth client, and the tenant of a call.
+pub use zuora_oauth_driver::{Tenant, TokenSources, TokenSourcesBuilder};
 
 /// The Sans-IO core (`zuora-oauth-core`): the token request and its parser, the
 /// [`TokenLifecycle`](sansio::TokenLifecycle) state machine, the fleet's decisions

@@ -68,9 +68,11 @@ impl ResponseMeta {
                 "ratelimit-reset" => &mut meta.reset,
                 _ => continue,
             };
-            // The first value of a repeated header wins.
+            // The first value of a repeated header wins. Copied: an HTTP client's header values are slices of the buffer the whole
+            // response was read into, which a kept token would keep alive (8 KiB and more).
             if slot.is_none() {
-                *slot = Some(value.clone());
+                let copy = HeaderValue::from_bytes(value.as_bytes());
+                *slot = Some(copy.unwrap_or_else(|_| value.clone()));
             }
         }
         (meta, content_type)

@@ -9,7 +9,7 @@
 //!    port and path prefix of its base URL, read on every call, so a `reconfigure` moves
 //!    it), the rule [`TokenSource::authorize`] follows too, and only when the caller set no
 //!    `Authorization` of its own. They get `Authorization: Bearer …` and the token's
-//!    `Zuora-Entity-Ids` ([`Token::authorize`]), and the headers of the [`ApiOptions`]
+//!    `Zuora-Entity-Ids` ([`Token::authorize`](zuora_oauth_core::Token::authorize)), and the headers of the [`ApiOptions`]
 //!    (`Zuora-Track-Id`, `Zuora-Org-Ids`, `Zuora-Working-Org`, `Zuora-Version`; a call's
 //!    own options over the middleware's) that they do not carry already. Any other request
 //!    goes out untouched.

@@ -30,6 +30,7 @@ enum Kind {
     ForeignUrl(String),
     /// The source moved to another environment while the call waited for its token.
     Moved,
+    NoTenant,
 }
 
 /// What kind of [`TokenError`].
@@ -52,6 +53,10 @@ pub enum TokenErrorKind {
     /// environment while it waited for its token): it was given no token. Retrying does
     /// not help.
     ForeignUrl,
+    /// A middleware serving a set of sources ([`TokenSources`](crate::TokenSources)) was
+    /// given a call without a [`Tenant`](crate::Tenant) in its extensions: nothing was
+    /// sent. A programming error: retrying does not help.
+    NoTenant,
 }
 
 impl TokenError {
@@ -107,6 +112,13 @@ impl TokenError {
         }
     }
 
+    /// A call to authorize named no tenant.
+    pub(crate) fn no_tenant() -> Self {
+        Self {
+            kind: Kind::NoTenant,
+        }
+    }
+
     /// What kind of failure.
     pub fn kind(&self) -> TokenErrorKind {
         match self.kind {
@@ -114,6 +126,7 @@ impl TokenError {
             Kind::NoRuntime(_) => TokenErrorKind::NoRuntime,
             Kind::GaveUp => TokenErrorKind::GaveUp,
             Kind::ForeignUrl(_) | Kind::Moved => TokenErrorKind::ForeignUrl,
+            Kind::NoTenant => TokenErrorKind::NoTenant,
         }
     }
 
@@ -131,7 +144,7 @@ impl TokenError {
     pub fn retry_in(&self) -> Option<Duration> {
         match &self.kind {
             Kind::Failed { retry_in, .. } => *retry_in,
-            Kind::NoRuntime(_) | Kind::ForeignUrl(_) | Kind::Moved => None,
+            Kind::NoRuntime(_) | Kind::ForeignUrl(_) | Kind::Moved | Kind::NoTenant => None,
             Kind::GaveUp => Some(Duration::ZERO),
         }
     }
@@ -142,7 +155,7 @@ impl TokenError {
     pub fn is_transient(&self) -> bool {
         match &self.kind {
             Kind::Failed { error, .. } => error.is_transient(),
-            Kind::NoRuntime(_) | Kind::ForeignUrl(_) | Kind::Moved => false,
+            Kind::NoRuntime(_) | Kind::ForeignUrl(_) | Kind::Moved | Kind::NoTenant => false,
             Kind::GaveUp => true,
         }
     }
@@ -187,6 +200,9 @@ impl fmt::Display for TokenError {
             Kind::Moved => f.write_str(
                 "refusing to put the Zuora token on the request: the token source was \
                  reconfigured for another environment while the call waited for its token",
+            ),
+            Kind::NoTenant => f.write_str(
+                "the call names no tenant (a `Tenant` in its extensions): it was not sent",
             ),
         }
     }

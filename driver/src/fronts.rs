@@ -105,7 +105,14 @@ macro_rules! settings {
             self.settings.seed = Some(seed);
             self
         }
+    };
+}
+pub(crate) use settings;
 
+/// The builder methods of the two sources (not of the sets of sources: a set's tenants
+/// each have their own secret).
+macro_rules! secret_settings {
+    () => {
         /// Reads the client secret again from the file at `path`, so that a long-running
         /// process takes a rotated secret without a restart: its first line, without the
         /// line ending (what `zuora-token --client-secret-file` reads), checked by
@@ -241,7 +248,7 @@ fn check_destination<B>(source: &Source, request: &http::Request<B>) -> Result<(
 /// with [`TokenSourceBuilder::with_runtime`].
 #[derive(Clone)]
 pub struct TokenSource {
-    source: Source,
+    pub(crate) source: Source,
 }
 
 /// Builds a [`TokenSource`]; start from [`TokenSource::builder`].
@@ -253,6 +260,7 @@ pub struct TokenSourceBuilder {
 
 impl TokenSourceBuilder {
     settings!();
+    secret_settings!();
 
     /// The executor the source spawns its fetches on and sleeps with (default: tokio with
     /// the feature `tokio`; the JavaScript event loop on `wasm32`).
@@ -346,7 +354,7 @@ impl fmt::Debug for TokenSource {
 #[cfg(not(target_arch = "wasm32"))]
 #[derive(Clone)]
 pub struct BlockingTokenSource {
-    source: Source,
+    pub(crate) source: Source,
 }
 
 /// Builds a [`BlockingTokenSource`]; start from [`BlockingTokenSource::builder`].
@@ -359,6 +367,7 @@ pub struct BlockingTokenSourceBuilder {
 #[cfg(not(target_arch = "wasm32"))]
 impl BlockingTokenSourceBuilder {
     settings!();
+    secret_settings!();
 
     /// The source.
     pub fn build(self) -> BlockingTokenSource {

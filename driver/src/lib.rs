@@ -26,6 +26,7 @@ mod runtime;
 #[cfg(not(target_arch = "wasm32"))]
 mod secret;
 mod source;
+mod sources;
 mod state;
 mod status;
 #[cfg(store)]
@@ -50,6 +51,9 @@ pub use runtime::BlockingJob;
 pub use runtime::{BoxFuture, MaybeSend, Runtime};
 #[cfg(store)]
 pub use source::DEFAULT_STORE_TIMEOUT;
+#[cfg(not(target_arch = "wasm32"))]
+pub use sources::{BlockingTokenSources, BlockingTokenSourcesBuilder};
+pub use sources::{Tenant, TokenSources, TokenSourcesBuilder};
 pub use status::{Status, TokenStatus};
 #[cfg(not(target_arch = "wasm32"))]
 pub use transport::BlockingTransport;

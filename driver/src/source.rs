@@ -58,6 +58,7 @@ impl Sender {
 }
 
 /// Everything a builder collects, whichever front it builds.
+#[derive(Clone)]
 pub(crate) struct Settings {
     pub(crate) request: TokenRequest,
     pub(crate) config: LifecycleConfig,
@@ -506,6 +507,12 @@ impl Source {
         self.owner
             .shared
             .read(|lc| crate::metrics::Labels::of(lc.request()))
+    }
+
+    /// How many clones of this source exist (a keyed set evicts only the sources it alone
+    /// holds: see [`crate::sources`]).
+    pub(crate) fn holders(&self) -> usize {
+        Arc::strong_count(&self.owner)
     }
 
     /// Whether a request to this origin and path goes to the token's environment.

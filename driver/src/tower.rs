@@ -15,7 +15,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::api::{ApiError, ApiOptions, Exchange, HttpApiTypes};
-use crate::{BoxFuture, TokenSource};
+use crate::{BoxFuture, TokenError, TokenSource, TokenSources};
 
 /// Authorizes the Zuora API calls of a tower stack (hyper-util's client, an axum-style
 /// service, anything that takes `http::Request<B>`) with a token source's token.
@@ -72,15 +72,47 @@ use crate::{BoxFuture, TokenSource};
 /// ```
 #[derive(Debug, Clone)]
 pub struct AuthorizeLayer {
-    source: TokenSource,
+    source: Sources,
     options: Arc<ApiOptions>,
+}
+
+/// One source for every call, or the source of each call's [`Tenant`](crate::Tenant).
+#[derive(Debug, Clone)]
+enum Sources {
+    One(TokenSource),
+    Tenants(TokenSources),
+}
+
+impl Sources {
+    /// The source of a call: the one, or its tenant's (the [`Tenant`](crate::Tenant) is
+    /// taken out of the call's extensions).
+    fn pick<B>(&self, request: &mut http::Request<B>) -> Result<TokenSource, TokenError> {
+        match self {
+            Self::One(source) => Ok(source.clone()),
+            Self::Tenants(sources) => sources.pick(request.extensions_mut()),
+        }
+    }
 }
 
 impl AuthorizeLayer {
     /// Authorizes calls with `source`'s token (whatever its transport).
     pub fn new(source: TokenSource) -> Self {
         Self {
-            source,
+            source: Sources::One(source),
+            options: Arc::default(),
+        }
+    }
+
+    /// Authorizes each call with the token of its tenant: the [`Tenant`](crate::Tenant) in
+    /// its extensions names the credentials, `sources` holds the tenant's source (built on
+    /// first use). The layer removes the `Tenant` before the call goes on: the inner
+    /// service never sees credentials. A call without one fails with
+    /// [`ApiError::Token`] of kind [`NoTenant`](crate::TokenErrorKind::NoTenant), before
+    /// anything is sent. The rest is as for one source: the token only to the tenant's
+    /// environment, one replay after a 401.
+    pub fn for_tenants(sources: TokenSources) -> Self {
+        Self {
+            source: Sources::Tenants(sources),
             options: Arc::default(),
         }
     }
@@ -111,7 +143,7 @@ impl<S> Layer<S> for AuthorizeLayer {
 #[derive(Debug, Clone)]
 pub struct Authorize<S> {
     inner: S,
-    source: TokenSource,
+    source: Sources,
     options: Arc<ApiOptions>,
 }
 
@@ -131,12 +163,13 @@ where
         self.inner.poll_ready(cx).map_err(ApiError::Send)
     }
 
-    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+    fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
         // The ready service goes into the future; a fresh clone waits for the next call.
         let clone = self.inner.clone();
         let inner = std::mem::replace(&mut self.inner, clone);
-        let (source, options) = (self.source.clone(), Arc::clone(&self.options));
+        let (source, options) = (self.source.pick(&mut request), Arc::clone(&self.options));
         Box::pin(async move {
+            let source = source.map_err(ApiError::Token)?;
             let mut next = Next {
                 inner,
                 ready: true,

@@ -32,6 +32,7 @@ pub use relay::{Cut, Relay};
 pub use rules::{FaultRule, FaultTarget, Times};
 pub use server::{
     DEFAULT_RATE_LIMIT_PER_MINUTE, DEFAULT_TOKEN_LIFETIME, MockServer, MockServerBuilder,
+    tenant_client,
 };
 pub use spellings::{assert_no_spelling, spellings};
 pub use state::{IssuedToken, RecordedRequest, RequestKind};

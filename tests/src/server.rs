@@ -31,6 +31,22 @@ pub const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(3599);
 /// Default rate limit: 100 token requests per minute per client IP, as Zuora enforces.
 pub const DEFAULT_RATE_LIMIT_PER_MINUTE: u32 = 100;
 
+/// The client ID and secret of generated client `i` (see
+/// [`MockServerBuilder::tenant_clients`]): a 36-character ID made from `i`, and a secret
+/// with `+`, `/` and `=` in it, different for every `i`.
+///
+/// ```
+/// let (id, secret) = zuora_oauth_testkit::tenant_client(7);
+/// assert_eq!(id, "00000007-7e4a-4c1b-9d2e-5f6a7b8c9d0e");
+/// assert_eq!(secret, "t3nant+7/S3cret=");
+/// ```
+pub fn tenant_client(i: usize) -> (String, String) {
+    (
+        format!("{i:08x}-7e4a-4c1b-9d2e-5f6a7b8c9d0e"),
+        format!("t3nant+{i}/S3cret="),
+    )
+}
+
 /// Configures and starts a [`MockServer`]. Made by [`MockServer::builder`].
 #[derive(Clone, Debug)]
 #[must_use = "a builder does nothing until .start() is called"]
@@ -76,6 +92,13 @@ impl MockServerBuilder {
         client_secret: impl Into<String>,
     ) -> Self {
         self.clients.push((client_id.into(), client_secret.into()));
+        self
+    }
+
+    /// Registers `n` generated clients, [`tenant_client`]`(0)` to `tenant_client(n - 1)`:
+    /// one per tenant, for tests of many tenants in one process.
+    pub fn tenant_clients(mut self, n: usize) -> Self {
+        self.clients.extend((0..n).map(tenant_client));
         self
     }
 

@@ -7,8 +7,8 @@ use http::{Extensions, HeaderMap, StatusCode};
 use reqwest::{Request, Response};
 use reqwest_middleware::{Middleware, Next};
 use zuora_oauth_core::Destination;
-use zuora_oauth_driver::TokenSource;
 use zuora_oauth_driver::api::{ApiError, ApiOptions, ApiTypes, Exchange};
+use zuora_oauth_driver::{TokenSource, TokenSources};
 
 /// Authorizes the Zuora API calls of a [`reqwest_middleware::ClientWithMiddleware`] with a
 /// token source's token.
@@ -61,15 +61,39 @@ use zuora_oauth_driver::api::{ApiError, ApiOptions, ApiTypes, Exchange};
 /// ```
 #[derive(Debug, Clone)]
 pub struct AuthorizeMiddleware {
-    source: TokenSource,
+    source: Sources,
     options: Arc<ApiOptions>,
+}
+
+/// One source for every call, or the source of each call's tenant.
+#[derive(Debug, Clone)]
+enum Sources {
+    One(TokenSource),
+    Tenants(TokenSources),
 }
 
 impl AuthorizeMiddleware {
     /// Authorizes calls with `source`'s token (whatever its transport).
     pub fn new(source: TokenSource) -> Self {
         Self {
-            source,
+            source: Sources::One(source),
+            options: Arc::default(),
+        }
+    }
+
+    /// Authorizes each call with the token of its tenant: the
+    /// [`Tenant`](zuora_oauth_driver::Tenant) in its extensions
+    /// (`RequestBuilder::with_extension`) names the credentials, `sources` holds the
+    /// tenant's source (built on first use). The middleware removes the `Tenant` before
+    /// the call goes on: the next middlewares never see credentials. A call without one
+    /// fails with `reqwest_middleware::Error::Middleware` holding a
+    /// [`TokenError`](zuora_oauth_driver::TokenError) of kind
+    /// [`NoTenant`](zuora_oauth_driver::TokenErrorKind::NoTenant), before anything is sent.
+    /// The rest is as for one source: the token only to the tenant's environment, one
+    /// replay after a 401.
+    pub fn for_tenants(sources: TokenSources) -> Self {
+        Self {
+            source: Sources::Tenants(sources),
             options: Arc::default(),
         }
     }
@@ -92,8 +116,16 @@ impl Middleware for AuthorizeMiddleware {
         extensions: &mut Extensions,
         next: Next<'_>,
     ) -> reqwest_middleware::Result<Response> {
+        let mut picked: Option<TokenSource> = None;
+        let source = match &self.source {
+            Sources::One(source) => source,
+            Sources::Tenants(sources) => match sources.pick(extensions) {
+                Ok(source) => &*picked.insert(source),
+                Err(error) => return Err(reqwest_middleware::Error::middleware(error)),
+            },
+        };
         let mut next = Rest { next, extensions };
-        match zuora_oauth_driver::api::send(&self.source, &self.options, request, &mut next).await {
+        match zuora_oauth_driver::api::send(source, &self.options, request, &mut next).await {
             Ok(response) => Ok(response),
             Err(ApiError::Send(error)) => Err(error),
             Err(ApiError::Token(error)) => Err(reqwest_middleware::Error::middleware(error)),

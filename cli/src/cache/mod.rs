@@ -14,7 +14,7 @@
 //!   secret). A run with another secret (wrong, rotated) looks for another file, and could
 //!   not open this one anyway.
 //! - Content: `zuora-token-cache/4`, a newline, and the sealed record in base64: the core's
-//!   [`TokenRecord`] encrypted and authenticated (AES-256-GCM) under a key derived from the
+//!   [`TokenRecord`](zuora_oauth_core::TokenRecord) encrypted and authenticated (AES-256-GCM) under a key derived from the
 //!   client secret, as in Redis. The file holds no readable token, and never the secret.
 //!   Mode 0600.
 //! - Writes are atomic (a new temporary file in the same folder, then `rename`), so a
