@@ -303,6 +303,15 @@ pub trait ApiTypes {
         let _ = request;
         None
     }
+    /// Where a call's [`Tenant`](crate::Tenant) is (the request's extensions, or wherever
+    /// the middleware keeps them), for [`Authorizer::for_tenants`]. None by default.
+    fn call_extensions<'a>(
+        &'a mut self,
+        request: &'a mut Self::Request,
+    ) -> Option<&'a mut Extensions> {
+        let _ = request;
+        None
+    }
 }
 
 /// [`ApiTypes`] for `http::Request` and `http::Response` (as the tower layer and the wasm
@@ -348,6 +357,13 @@ impl<T: HttpApiTypes> ApiTypes for T {
 
     fn call_options<'a>(&'a self, request: &'a Self::Request) -> Option<&'a ApiOptions> {
         request.extensions().get::<ApiOptions>()
+    }
+
+    fn call_extensions<'a>(
+        &'a mut self,
+        request: &'a mut Self::Request,
+    ) -> Option<&'a mut Extensions> {
+        Some(request.extensions_mut())
     }
 }
 
@@ -527,6 +543,82 @@ fn mark<T: Clone + Send + Sync + 'static>(extensions: Option<&mut Extensions>, m
 
 const ZUORA_REQUEST_ID: &str = "zuora-request-id";
 
+/// What an async middleware holds: the source whose token authorizes the calls — one, or the
+/// source of each call's tenant in a [`TokenSources`](crate::TokenSources) — and the headers
+/// every call to the token's environment gets ([`ApiOptions`]). The tower layer, the
+/// reqwest middleware and the wasm `AuthorizedFetch` are each a thin adapter over one; a
+/// middleware of your own is too ([`Authorizer::send`]). Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Authorizer {
+    inner: std::sync::Arc<Authorizing>,
+}
+
+#[derive(Debug, Clone)]
+struct Authorizing {
+    sources: Sources,
+    options: ApiOptions,
+}
+
+/// One source for every call, or the source of each call's [`Tenant`](crate::Tenant).
+#[derive(Debug, Clone)]
+enum Sources {
+    One(TokenSource),
+    Tenants(crate::TokenSources),
+}
+
+impl Authorizer {
+    /// Authorizes calls with `source`'s token (whatever its transport).
+    pub fn new(source: TokenSource) -> Self {
+        Self::with_sources(Sources::One(source), ApiOptions::default())
+    }
+
+    /// Authorizes each call with the token of its tenant: the [`Tenant`](crate::Tenant) in
+    /// its extensions ([`ApiTypes::call_extensions`]) names the credentials, `sources` holds
+    /// the tenant's source (built on first use). The `Tenant` is **removed** before the call
+    /// goes on: what comes after never sees credentials. A call without one fails with
+    /// [`ApiError::Token`] of kind [`NoTenant`](crate::TokenErrorKind::NoTenant), before
+    /// anything is sent. The rest is as for one source: the token only to the tenant's
+    /// environment, one replay after a 401.
+    pub fn for_tenants(sources: crate::TokenSources) -> Self {
+        Self::with_sources(Sources::Tenants(sources), ApiOptions::default())
+    }
+
+    fn with_sources(sources: Sources, options: ApiOptions) -> Self {
+        Self {
+            inner: std::sync::Arc::new(Authorizing { sources, options }),
+        }
+    }
+
+    /// The headers of every call to the token's environment ([`ApiOptions`]:
+    /// `Zuora-Track-Id`, `Zuora-Org-Ids`, `Zuora-Working-Org`, `Zuora-Version`); one call
+    /// overrides them with an `ApiOptions` of its own ([`ApiTypes::call_options`]).
+    pub fn with_options(self, options: ApiOptions) -> Self {
+        let Authorizing { sources, .. } = std::sync::Arc::unwrap_or_clone(self.inner);
+        Self::with_sources(sources, options)
+    }
+
+    /// Sends one API call through `exchange` (a middleware's next step), authorized by the
+    /// rules of [this module](self).
+    pub async fn send<X: Exchange>(
+        &self,
+        mut request: X::Request,
+        exchange: &mut X,
+    ) -> Result<X::Response, ApiError<X::Error>> {
+        let Authorizing { sources, options } = &*self.inner;
+        match sources {
+            Sources::One(source) => call(source.source(), options, request, exchange).await,
+            Sources::Tenants(set) => {
+                let source = match exchange.call_extensions(&mut request) {
+                    Some(extensions) => set.pick(extensions),
+                    None => Err(TokenError::no_tenant()),
+                }
+                .map_err(ApiError::Token)?;
+                call(source.source(), options, request, exchange).await
+            }
+        }
+    }
+}
+
 /// Sends one API call through `exchange` (a middleware's next step), authorized with
 /// `source`'s token by the rules of [this module](self): the token only to its environment,
 /// one replay after a 401 through the single flight.
@@ -579,6 +671,12 @@ impl<X: BlockingExchange> ApiTypes for Blocking<'_, X> {
     }
     fn extensions_mut(response: &mut Self::Response) -> Option<&mut Extensions> {
         X::extensions_mut(response)
+    }
+    fn call_extensions<'a>(
+        &'a mut self,
+        request: &'a mut Self::Request,
+    ) -> Option<&'a mut Extensions> {
+        self.0.call_extensions(request)
     }
     fn call_options<'a>(&'a self, request: &'a Self::Request) -> Option<&'a ApiOptions> {
         self.0.call_options(request)

@@ -4,7 +4,6 @@
 
 use std::future::poll_fn;
 use std::marker::PhantomData;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Buf;
@@ -14,8 +13,8 @@ use http_body_util::{BodyExt, Either, Empty, Full};
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::api::{ApiError, ApiOptions, Exchange, HttpApiTypes};
-use crate::{BoxFuture, TokenError, TokenSource, TokenSources};
+use crate::api::{ApiError, ApiOptions, Authorizer, Exchange, HttpApiTypes};
+use crate::{BoxFuture, TokenSource, TokenSources};
 
 /// Authorizes the Zuora API calls of a tower stack (hyper-util's client, an axum-style
 /// service, anything that takes `http::Request<B>`) with a token source's token.
@@ -72,34 +71,14 @@ use crate::{BoxFuture, TokenError, TokenSource, TokenSources};
 /// ```
 #[derive(Debug, Clone)]
 pub struct AuthorizeLayer {
-    source: Sources,
-    options: Arc<ApiOptions>,
-}
-
-/// One source for every call, or the source of each call's [`Tenant`](crate::Tenant).
-#[derive(Debug, Clone)]
-enum Sources {
-    One(TokenSource),
-    Tenants(TokenSources),
-}
-
-impl Sources {
-    /// The source of a call: the one, or its tenant's (the [`Tenant`](crate::Tenant) is
-    /// taken out of the call's extensions).
-    fn pick<B>(&self, request: &mut http::Request<B>) -> Result<TokenSource, TokenError> {
-        match self {
-            Self::One(source) => Ok(source.clone()),
-            Self::Tenants(sources) => sources.pick(request.extensions_mut()),
-        }
-    }
+    authorizer: Authorizer,
 }
 
 impl AuthorizeLayer {
     /// Authorizes calls with `source`'s token (whatever its transport).
     pub fn new(source: TokenSource) -> Self {
         Self {
-            source: Sources::One(source),
-            options: Arc::default(),
+            authorizer: Authorizer::new(source),
         }
     }
 
@@ -108,12 +87,10 @@ impl AuthorizeLayer {
     /// first use). The layer removes the `Tenant` before the call goes on: the inner
     /// service never sees credentials. A call without one fails with
     /// [`ApiError::Token`] of kind [`NoTenant`](crate::TokenErrorKind::NoTenant), before
-    /// anything is sent. The rest is as for one source: the token only to the tenant's
-    /// environment, one replay after a 401.
+    /// anything is sent. The rest is as for one source ([`Authorizer::for_tenants`]).
     pub fn for_tenants(sources: TokenSources) -> Self {
         Self {
-            source: Sources::Tenants(sources),
-            options: Arc::default(),
+            authorizer: Authorizer::for_tenants(sources),
         }
     }
 
@@ -122,7 +99,7 @@ impl AuthorizeLayer {
     /// overrides them with an `ApiOptions` of its own in its extensions
     /// (`http::Request::extensions_mut`).
     pub fn with_options(mut self, options: ApiOptions) -> Self {
-        self.options = Arc::new(options);
+        self.authorizer = self.authorizer.with_options(options);
         self
     }
 }
@@ -133,8 +110,7 @@ impl<S> Layer<S> for AuthorizeLayer {
     fn layer(&self, inner: S) -> Self::Service {
         Authorize {
             inner,
-            source: self.source.clone(),
-            options: Arc::clone(&self.options),
+            authorizer: self.authorizer.clone(),
         }
     }
 }
@@ -143,8 +119,7 @@ impl<S> Layer<S> for AuthorizeLayer {
 #[derive(Debug, Clone)]
 pub struct Authorize<S> {
     inner: S,
-    source: Sources,
-    options: Arc<ApiOptions>,
+    authorizer: Authorizer,
 }
 
 impl<S, B, Out> Service<http::Request<B>> for Authorize<S>
@@ -163,19 +138,18 @@ where
         self.inner.poll_ready(cx).map_err(ApiError::Send)
     }
 
-    fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
         // The ready service goes into the future; a fresh clone waits for the next call.
         let clone = self.inner.clone();
         let inner = std::mem::replace(&mut self.inner, clone);
-        let (source, options) = (self.source.pick(&mut request), Arc::clone(&self.options));
+        let authorizer = self.authorizer.clone();
         Box::pin(async move {
-            let source = source.map_err(ApiError::Token)?;
             let mut next = Next {
                 inner,
                 ready: true,
                 types: PhantomData,
             };
-            crate::api::send(&source, &options, request, &mut next).await
+            authorizer.send(request, &mut next).await
         })
     }
 }

@@ -1,13 +1,11 @@
 //! A reqwest-middleware that authorizes Zuora API calls: the driver's rules (`api`
 //! module) on reqwest's request and response types.
 
-use std::sync::Arc;
-
 use http::{Extensions, HeaderMap, StatusCode};
 use reqwest::{Request, Response};
 use reqwest_middleware::{Middleware, Next};
 use zuora_oauth_core::Destination;
-use zuora_oauth_driver::api::{ApiError, ApiOptions, ApiTypes, Exchange};
+use zuora_oauth_driver::api::{ApiError, ApiOptions, ApiTypes, Authorizer, Exchange};
 use zuora_oauth_driver::{TokenSource, TokenSources};
 
 /// Authorizes the Zuora API calls of a [`reqwest_middleware::ClientWithMiddleware`] with a
@@ -61,23 +59,14 @@ use zuora_oauth_driver::{TokenSource, TokenSources};
 /// ```
 #[derive(Debug, Clone)]
 pub struct AuthorizeMiddleware {
-    source: Sources,
-    options: Arc<ApiOptions>,
-}
-
-/// One source for every call, or the source of each call's tenant.
-#[derive(Debug, Clone)]
-enum Sources {
-    One(TokenSource),
-    Tenants(TokenSources),
+    authorizer: Authorizer,
 }
 
 impl AuthorizeMiddleware {
     /// Authorizes calls with `source`'s token (whatever its transport).
     pub fn new(source: TokenSource) -> Self {
         Self {
-            source: Sources::One(source),
-            options: Arc::default(),
+            authorizer: Authorizer::new(source),
         }
     }
 
@@ -89,12 +78,10 @@ impl AuthorizeMiddleware {
     /// fails with `reqwest_middleware::Error::Middleware` holding a
     /// [`TokenError`](zuora_oauth_driver::TokenError) of kind
     /// [`NoTenant`](zuora_oauth_driver::TokenErrorKind::NoTenant), before anything is sent.
-    /// The rest is as for one source: the token only to the tenant's environment, one
-    /// replay after a 401.
+    /// The rest is as for one source ([`Authorizer::for_tenants`]).
     pub fn for_tenants(sources: TokenSources) -> Self {
         Self {
-            source: Sources::Tenants(sources),
-            options: Arc::default(),
+            authorizer: Authorizer::for_tenants(sources),
         }
     }
 
@@ -103,7 +90,7 @@ impl AuthorizeMiddleware {
     /// overrides them with an `ApiOptions` of its own in reqwest-middleware's extensions
     /// (`RequestBuilder::with_extension`).
     pub fn with_options(mut self, options: ApiOptions) -> Self {
-        self.options = Arc::new(options);
+        self.authorizer = self.authorizer.with_options(options);
         self
     }
 }
@@ -116,16 +103,8 @@ impl Middleware for AuthorizeMiddleware {
         extensions: &mut Extensions,
         next: Next<'_>,
     ) -> reqwest_middleware::Result<Response> {
-        let mut picked: Option<TokenSource> = None;
-        let source = match &self.source {
-            Sources::One(source) => source,
-            Sources::Tenants(sources) => match sources.pick(extensions) {
-                Ok(source) => &*picked.insert(source),
-                Err(error) => return Err(reqwest_middleware::Error::middleware(error)),
-            },
-        };
         let mut next = Rest { next, extensions };
-        match zuora_oauth_driver::api::send(source, &self.options, request, &mut next).await {
+        match self.authorizer.send(request, &mut next).await {
             Ok(response) => Ok(response),
             Err(ApiError::Send(error)) => Err(error),
             Err(ApiError::Token(error)) => Err(reqwest_middleware::Error::middleware(error)),
@@ -175,6 +154,10 @@ impl ApiTypes for Rest<'_> {
 
     fn call_options<'a>(&'a self, _request: &'a Request) -> Option<&'a ApiOptions> {
         self.extensions.get::<ApiOptions>()
+    }
+
+    fn call_extensions<'a>(&'a mut self, _request: &'a mut Request) -> Option<&'a mut Extensions> {
+        Some(self.extensions)
     }
 }
 
