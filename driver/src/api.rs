@@ -44,7 +44,8 @@ use crate::{TokenError, TokenSource};
 /// and `Zuora-Version`. Each value is validated when it is made ([`TrackId`], [`OrgId`],
 /// [`ApiVersion`]), so nothing invalid can reach a request.
 ///
-/// **Per middleware**: `with_options(..)` on the middleware; every call gets these headers.
+/// **Per middleware**: [`Authorizer::with_options`], the middleware built from that
+/// `Authorizer`; every call gets these headers.
 ///
 /// **Per call**: an `ApiOptions` in the request's extensions
 /// (`http::Request::extensions_mut().insert(..)` for the tower layer, the ureq middleware and
@@ -564,6 +565,20 @@ struct Authorizing {
 enum Sources {
     One(TokenSource),
     Tenants(crate::TokenSources),
+}
+
+impl From<TokenSource> for Authorizer {
+    /// [`Authorizer::new`].
+    fn from(source: TokenSource) -> Self {
+        Self::new(source)
+    }
+}
+
+impl From<crate::TokenSources> for Authorizer {
+    /// [`Authorizer::for_tenants`].
+    fn from(sources: crate::TokenSources) -> Self {
+        Self::for_tenants(sources)
+    }
 }
 
 impl Authorizer {

@@ -31,8 +31,8 @@ const DEFAULT_MAX: usize = 10_000;
 const SHARDS: usize = 16;
 
 /// The tenant of one API call, for a middleware that serves a set of sources
-/// ([`tower::AuthorizeLayer::for_tenants`](crate::tower::AuthorizeLayer::for_tenants),
-/// `zuora_oauth_reqwest::AuthorizeMiddleware::for_tenants`): put it in the call's
+/// ([`tower::AuthorizeLayer::new`](crate::tower::AuthorizeLayer::new) with the set,
+/// `zuora_oauth_reqwest::AuthorizeMiddleware::new` with the set): put it in the call's
 /// extensions (`http::Request::extensions_mut().insert(..)`; reqwest-middleware's
 /// `RequestBuilder::with_extension(..)`).
 ///
@@ -223,6 +223,17 @@ fn placeholder() -> TokenRequest {
 }
 
 impl<F: Front> Set<F> {
+    /// The set of a builder's settings, shared by its clones; `bounds`: the idle time and
+    /// the most sources.
+    fn shared(
+        template: Settings,
+        runtime: Arc<dyn Runtime>,
+        sender: Sender,
+        (idle, max): (Duration, usize),
+    ) -> Arc<Self> {
+        Arc::new(Self::new(template, runtime, sender, idle, max))
+    }
+
     fn new(
         mut template: Settings,
         runtime: Arc<dyn Runtime>,
@@ -581,13 +592,7 @@ impl TokenSourcesBuilder {
         let runtime = self.runtime.unwrap_or_else(default_runtime);
         let sender = Sender::Async(self.transport);
         TokenSources {
-            set: Arc::new(Set::new(
-                self.settings,
-                runtime,
-                sender,
-                self.idle,
-                self.max,
-            )),
+            set: Set::shared(self.settings, runtime, sender, (self.idle, self.max)),
         }
     }
 }
@@ -651,13 +656,7 @@ impl BlockingTokenSourcesBuilder {
         let runtime: Arc<dyn Runtime> = Arc::new(crate::runtime::threads::ThreadRuntime);
         let sender = Sender::Blocking(self.transport);
         BlockingTokenSources {
-            set: Arc::new(Set::new(
-                self.settings,
-                runtime,
-                sender,
-                self.idle,
-                self.max,
-            )),
+            set: Set::shared(self.settings, runtime, sender, (self.idle, self.max)),
         }
     }
 }

@@ -13,8 +13,8 @@ use http_body_util::{BodyExt, Either, Empty, Full};
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::api::{ApiError, ApiOptions, Authorizer, Exchange, HttpApiTypes};
-use crate::{BoxFuture, TokenSource, TokenSources};
+use crate::BoxFuture;
+use crate::api::{ApiError, Authorizer, Exchange, HttpApiTypes};
 
 /// Authorizes the Zuora API calls of a tower stack (hyper-util's client, an axum-style
 /// service, anything that takes `http::Request<B>`) with a token source's token.
@@ -75,32 +75,14 @@ pub struct AuthorizeLayer {
 }
 
 impl AuthorizeLayer {
-    /// Authorizes calls with `source`'s token (whatever its transport).
-    pub fn new(source: TokenSource) -> Self {
+    /// Authorizes calls as `authorizer` says: a [`TokenSource`](crate::TokenSource)'s token,
+    /// the token of each call's tenant in a [`TokenSources`](crate::TokenSources) (the
+    /// [`Tenant`](crate::Tenant) is removed before the call goes on), or an [`Authorizer`]
+    /// with the headers of every call ([`Authorizer::with_options`]).
+    pub fn new(authorizer: impl Into<Authorizer>) -> Self {
         Self {
-            authorizer: Authorizer::new(source),
+            authorizer: authorizer.into(),
         }
-    }
-
-    /// Authorizes each call with the token of its tenant: the [`Tenant`](crate::Tenant) in
-    /// its extensions names the credentials, `sources` holds the tenant's source (built on
-    /// first use). The layer removes the `Tenant` before the call goes on: the inner
-    /// service never sees credentials. A call without one fails with
-    /// [`ApiError::Token`] of kind [`NoTenant`](crate::TokenErrorKind::NoTenant), before
-    /// anything is sent. The rest is as for one source ([`Authorizer::for_tenants`]).
-    pub fn for_tenants(sources: TokenSources) -> Self {
-        Self {
-            authorizer: Authorizer::for_tenants(sources),
-        }
-    }
-
-    /// The headers of every call to the token's environment ([`ApiOptions`]:
-    /// `Zuora-Track-Id`, `Zuora-Org-Ids`, `Zuora-Working-Org`, `Zuora-Version`). One call
-    /// overrides them with an `ApiOptions` of its own in its extensions
-    /// (`http::Request::extensions_mut`).
-    pub fn with_options(mut self, options: ApiOptions) -> Self {
-        self.authorizer = self.authorizer.with_options(options);
-        self
     }
 }
 

@@ -356,7 +356,7 @@ async fn the_tower_layer_authorizes_each_call_with_its_tenants_token() {
         calls: Arc::clone(&calls),
     };
     let mut api = ServiceBuilder::new()
-        .layer(AuthorizeLayer::for_tenants(sources.clone()))
+        .layer(AuthorizeLayer::new(sources.clone()))
         .service(inspect);
     let tenants: Vec<Tenant> = (0..3).map(|i| Tenant::new(tenant(&zuora, i))).collect();
     let url = zuora.api_url(&format!("/v1/accounts/{}", SEEDED_ACCOUNTS[0]));

@@ -6,7 +6,6 @@ use reqwest::{Request, Response};
 use reqwest_middleware::{Middleware, Next};
 use zuora_oauth_core::Destination;
 use zuora_oauth_driver::api::{ApiError, ApiOptions, ApiTypes, Authorizer, Exchange};
-use zuora_oauth_driver::{TokenSource, TokenSources};
 
 /// Authorizes the Zuora API calls of a [`reqwest_middleware::ClientWithMiddleware`] with a
 /// token source's token.
@@ -63,35 +62,16 @@ pub struct AuthorizeMiddleware {
 }
 
 impl AuthorizeMiddleware {
-    /// Authorizes calls with `source`'s token (whatever its transport).
-    pub fn new(source: TokenSource) -> Self {
+    /// Authorizes calls as `authorizer` says: a `TokenSource`'s token, the token of each
+    /// call's tenant in a `TokenSources` (the `Tenant`, in reqwest-middleware's extensions,
+    /// is removed before the call goes on), or an [`Authorizer`] with the headers of every
+    /// call ([`Authorizer::with_options`]). A token that cannot be had is
+    /// `reqwest_middleware::Error::Middleware` holding the
+    /// [`TokenError`](zuora_oauth_driver::TokenError).
+    pub fn new(authorizer: impl Into<Authorizer>) -> Self {
         Self {
-            authorizer: Authorizer::new(source),
+            authorizer: authorizer.into(),
         }
-    }
-
-    /// Authorizes each call with the token of its tenant: the
-    /// [`Tenant`](zuora_oauth_driver::Tenant) in its extensions
-    /// (`RequestBuilder::with_extension`) names the credentials, `sources` holds the
-    /// tenant's source (built on first use). The middleware removes the `Tenant` before
-    /// the call goes on: the next middlewares never see credentials. A call without one
-    /// fails with `reqwest_middleware::Error::Middleware` holding a
-    /// [`TokenError`](zuora_oauth_driver::TokenError) of kind
-    /// [`NoTenant`](zuora_oauth_driver::TokenErrorKind::NoTenant), before anything is sent.
-    /// The rest is as for one source ([`Authorizer::for_tenants`]).
-    pub fn for_tenants(sources: TokenSources) -> Self {
-        Self {
-            authorizer: Authorizer::for_tenants(sources),
-        }
-    }
-
-    /// The headers of every call to the token's environment ([`ApiOptions`]:
-    /// `Zuora-Track-Id`, `Zuora-Org-Ids`, `Zuora-Working-Org`, `Zuora-Version`). One call
-    /// overrides them with an `ApiOptions` of its own in reqwest-middleware's extensions
-    /// (`RequestBuilder::with_extension`).
-    pub fn with_options(mut self, options: ApiOptions) -> Self {
-        self.authorizer = self.authorizer.with_options(options);
-        self
     }
 }
 

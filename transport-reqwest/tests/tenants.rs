@@ -1,4 +1,4 @@
-//! One reqwest client for many tenants: `AuthorizeMiddleware::for_tenants` picks each call's
+//! One reqwest client for many tenants: `AuthorizeMiddleware::new(sources)` picks each call's
 //! source from the `Tenant` in its extensions, against the mock Zuora on 127.0.0.1.
 
 use std::sync::Arc;
@@ -49,7 +49,7 @@ async fn the_middleware_authorizes_each_call_with_its_tenants_token() {
     let sources = TokenSources::new(ReqwestTransport::with_client(client.clone()));
     let inspect = Arc::new(Seen::default());
     let api = ClientBuilder::new(client)
-        .with(AuthorizeMiddleware::for_tenants(sources.clone()))
+        .with(AuthorizeMiddleware::new(sources.clone()))
         .with(Inspect(Arc::clone(&inspect)))
         .build();
     let tenants: Vec<Tenant> = (0..3)

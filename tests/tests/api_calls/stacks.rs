@@ -11,7 +11,7 @@ use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Either, Full};
 use tower::{Service, ServiceBuilder, ServiceExt};
 use zuora_oauth_core::{ClientId, ClientSecret, Environment, TokenRequest};
-use zuora_oauth_driver::api::{ApiOptions, NotRetried, Replayed};
+use zuora_oauth_driver::api::{ApiOptions, Authorizer, NotRetried, Replayed};
 use zuora_oauth_driver::tower::{Authorize, AuthorizeLayer};
 use zuora_oauth_driver::{BlockingTokenSource, TokenSource};
 use zuora_oauth_testkit::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, MockServer};
@@ -222,8 +222,9 @@ impl Stack for Reqwest {
         let client = reqwest::Client::new();
         let transport = zuora_oauth_reqwest::ReqwestTransport::with_client(client.clone());
         let source = TokenSource::new(request, transport);
-        let middleware =
-            zuora_oauth_reqwest::AuthorizeMiddleware::new(source).with_options(options);
+        let middleware = zuora_oauth_reqwest::AuthorizeMiddleware::new(
+            Authorizer::new(source).with_options(options),
+        );
         let client = reqwest_middleware::ClientBuilder::new(client)
             .with(middleware)
             .build();
@@ -295,7 +296,9 @@ impl Stack for Tower {
                     .build_http::<TowerBody>();
             ServiceBuilder::new()
                 .timeout(Duration::from_secs(30))
-                .layer(AuthorizeLayer::new(source).with_options(options))
+                .layer(AuthorizeLayer::new(
+                    Authorizer::new(source).with_options(options),
+                ))
                 .service(client)
         });
         Self {
