@@ -1,8 +1,6 @@
 //! Values for the headers of Zuora API calls (never of the token call): the Multi-Org
 //! headers `Zuora-Org-Ids` and `Zuora-Working-Org`, and `Zuora-Version`.
 
-use std::fmt;
-
 use http::HeaderName;
 
 use crate::entity_id::canonical_uuid;
@@ -57,25 +55,6 @@ impl OrgId {
     /// The canonical form: hyphenated, lower-case.
     pub fn as_str(&self) -> &str {
         self.0.as_str()
-    }
-}
-
-impl fmt::Debug for OrgId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("OrgId").field(&self.as_str()).finish()
-    }
-}
-
-impl fmt::Display for OrgId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::str::FromStr for OrgId {
-    type Err = InvalidInput;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::new(s)
     }
 }
 
@@ -150,21 +129,5 @@ fn is_legacy_number(s: &str) -> bool {
             .is_some_and(|(major, minor)| digits(major) && digits(minor))
 }
 
-impl fmt::Debug for ApiVersion {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("ApiVersion").field(&self.as_str()).finish()
-    }
-}
-
-impl fmt::Display for ApiVersion {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::str::FromStr for ApiVersion {
-    type Err = InvalidInput;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::new(s)
-    }
-}
+crate::header_text::text_impls!(OrgId);
+crate::header_text::text_impls!(ApiVersion);

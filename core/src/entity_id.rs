@@ -1,7 +1,5 @@
 //! The optional `Zuora-Entity-Ids` request header.
 
-use std::fmt;
-
 use crate::header_text::HeaderText;
 use crate::invalid::InvalidInput;
 
@@ -45,25 +43,6 @@ impl EntityId {
     }
 }
 
-impl fmt::Debug for EntityId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("EntityId").field(&self.as_str()).finish()
-    }
-}
-
-impl fmt::Display for EntityId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::str::FromStr for EntityId {
-    type Err = InvalidInput;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::new(s)
-    }
-}
-
 /// Byte offsets of the hyphens in the canonical form.
 const HYPHENS: [usize; 4] = [8, 13, 18, 23];
 
@@ -93,3 +72,5 @@ pub(crate) fn canonical_uuid(id: &str) -> Option<String> {
     }
     Some(canonical)
 }
+
+crate::header_text::text_impls!(EntityId);

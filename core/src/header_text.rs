@@ -29,3 +29,31 @@ impl HeaderText {
         &self.header
     }
 }
+
+/// `Debug` (the type's name and its text), `Display` (the text) and `FromStr` (`new`) for a
+/// validated text type with `as_str` and `new(&str) -> Result<Self, InvalidInput>`.
+macro_rules! text_impls {
+    ($name:ident) => {
+        impl std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_tuple(stringify!($name))
+                    .field(&self.as_str())
+                    .finish()
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = $crate::InvalidInput;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Self::new(s)
+            }
+        }
+    };
+}
+pub(crate) use text_impls;

@@ -1,7 +1,5 @@
 //! The optional `Zuora-Track-Id` request header.
 
-use std::fmt;
-
 use crate::header_text::HeaderText;
 use crate::invalid::{InvalidInput, char_count};
 
@@ -82,21 +80,4 @@ fn describe(c: char) -> String {
     }
 }
 
-impl fmt::Debug for TrackId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("TrackId").field(&self.as_str()).finish()
-    }
-}
-
-impl fmt::Display for TrackId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::str::FromStr for TrackId {
-    type Err = InvalidInput;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::new(s)
-    }
-}
+crate::header_text::text_impls!(TrackId);

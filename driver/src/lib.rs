@@ -84,6 +84,23 @@ pub mod internal {
         source.source().bearer_is_fresh()
     }
 
+    /// `exchange`, cut at `timeout` (a timed-out transport failure past it): the whole
+    /// exchange's bound in the transports on tokio.
+    #[cfg(feature = "__hyper")]
+    pub async fn within(
+        timeout: std::time::Duration,
+        exchange: impl std::future::Future<Output = crate::TransportResult>,
+    ) -> crate::TransportResult {
+        tokio::time::timeout(timeout, exchange)
+            .await
+            .unwrap_or_else(|_| {
+                Err(zuora_oauth_core::TransportError::new(
+                    zuora_oauth_core::TransportErrorKind::Timeout,
+                    format!("no complete response within {timeout:?}"),
+                ))
+            })
+    }
+
     mod causes;
     #[cfg(feature = "__hyper")]
     pub use causes::classify;

@@ -202,15 +202,7 @@ where
             .to_bytes();
         Ok(http::Response::from_parts(parts, body.into()))
     };
-    let timeout = limits.timeout();
-    tokio::time::timeout(timeout, exchange)
-        .await
-        .unwrap_or_else(|_| {
-            Err(TransportError::new(
-                TransportErrorKind::Timeout,
-                format!("no complete response within {timeout:?}"),
-            ))
-        })
+    internal::within(limits.timeout(), exchange).await
 }
 
 /// Classifies an error by walking its causes.

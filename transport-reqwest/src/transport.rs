@@ -219,15 +219,7 @@ async fn exchange(
             *out.headers_mut() = std::mem::take(response.headers_mut());
             Ok(out)
         };
-        let timeout = limits.timeout();
-        tokio::time::timeout(timeout, exchange)
-            .await
-            .unwrap_or_else(|_| {
-                Err(TransportError::new(
-                    TransportErrorKind::Timeout,
-                    format!("no complete response within {timeout:?}"),
-                ))
-            })
+        internal::within(limits.timeout(), exchange).await
     }
 }
 
