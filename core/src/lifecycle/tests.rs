@@ -1006,6 +1006,186 @@ fn retry_after_date_without_date_header_uses_the_wall_clock() {
     s.expect_send();
 }
 
+// ---- Zuora's own signals: `RateLimit-Reset` on a 429, or with nothing remaining ----------
+
+/// Zuora's documented 429: the wait only in `RateLimit-Reset`, no `Retry-After`.
+fn reset_only_429(reset: &str) -> http::Response<Vec<u8>> {
+    status_response(
+        429,
+        &[
+            ("content-type", "application/json"),
+            ("ratelimit-limit", "100, 100;w=60"),
+            ("ratelimit-remaining", "0"),
+            ("ratelimit-reset", reset),
+        ],
+        r#"{"message":"API rate limit exceeded"}"#,
+    )
+}
+
+/// A token answer that also says how much of the quota is left and when it resets.
+fn token_with_quota(token: &str, expires_in: u64, remaining: &str, reset: &str) -> http::Response<Vec<u8>> {
+    let mut response = token_response(token, expires_in);
+    let headers = response.headers_mut();
+    headers.insert("ratelimit-limit", http::HeaderValue::from_static("100, 100;w=60"));
+    headers.insert("ratelimit-remaining", remaining.parse().unwrap());
+    headers.insert("ratelimit-reset", reset.parse().unwrap());
+    response
+}
+
+/// The server's wait plus its jitter: up to 10 % of it, at least up to 1 s.
+fn jittered(wait: Duration) -> std::ops::RangeInclusive<Duration> {
+    wait..=wait + (wait / 10).max(secs(1))
+}
+
+#[test]
+fn rate_limit_reset_on_a_429_is_never_undercut() {
+    // With no token: every poll before the reset fails without a request.
+    let mut s = Scenario::new();
+    let id = s.expect_send();
+    let outcome = s.respond(id, reset_only_429("30"));
+    assert!(matches!(outcome, Outcome::Failed(Error::RateLimited(_))), "{outcome:?}");
+    let (transient, retry_at) = s.expect_fail();
+    assert!(transient);
+    let retry_at = retry_at.expect("retried automatically");
+    assert!(jittered(secs(30)).contains(&retry_at.as_duration()), "{retry_at:?}");
+    assert_eq!(s.lc.next_wakeup(), Some(retry_at));
+    let sent = s.time_of_next_send(Duration::from_millis(100), secs(60));
+    assert!(sent >= retry_at && sent.as_duration() >= secs(30), "sent at {sent:?}");
+
+    // With a token: the token keeps being handed out, and no refresh before the reset.
+    let mut s = Scenario::new();
+    let id = s.expect_send();
+    let token = s.issue(id, 3599);
+    s.at(secs(3599 - 290));
+    let id = s.expect_send();
+    let failed_at = s.now;
+    let _ = s.respond(id, reset_only_429("30"));
+    s.at(failed_at.as_duration() + secs(30) - Duration::from_millis(1));
+    assert_eq!(s.expect_use().1, token);
+    assert_eq!(s.lc.in_flight(), None);
+    s.at(failed_at.as_duration());
+    let sent = s.time_of_next_send(Duration::from_millis(100), secs(60));
+    assert!(
+        jittered(secs(30)).contains(&sent.saturating_duration_since(failed_at)),
+        "refreshed {:?} after the 429",
+        sent.saturating_duration_since(failed_at)
+    );
+}
+
+#[test]
+fn a_token_answer_with_nothing_remaining_delays_the_next_request_until_the_reset() {
+    // A short token: its refresh (halfway, 2.5 s) and its end of use (5 s) come before the
+    // reset (20 s).
+    let mut s = Scenario::new();
+    let id = s.expect_send();
+    let outcome = s.respond(id, token_with_quota("tok-short", 10, "0", "20"));
+    assert!(matches!(outcome, Outcome::Token(_)), "{outcome:?}");
+    s.at(Duration::from_millis(2_500));
+    assert_eq!(s.expect_use().1, "tok-short", "refresh due, but not before the reset");
+    assert_eq!(s.lc.in_flight(), None);
+    s.at(secs(6));
+    let Action::Fail { error, retry_at } = s.lc.poll(s.now) else {
+        panic!("no token left and no request before the reset")
+    };
+    let shown = error.to_string();
+    assert!(error.is_transient(), "{shown}");
+    assert!(shown.contains("20 s"), "the error names the server's wait: {shown}");
+    assert!(!shown.contains("in the last minute"), "not the lifecycle's own budget: {shown}");
+    assert!(jittered(secs(20)).contains(&retry_at.unwrap().as_duration()), "{retry_at:?}");
+    let sent = s.time_of_next_send(Duration::from_millis(100), secs(60));
+    assert!(jittered(secs(20)).contains(&sent.as_duration()), "sent at {sent:?}");
+
+    // A token the API then refuses: its replacement waits for the reset too.
+    let mut s = Scenario::new();
+    let id = s.expect_send();
+    let _ = s.respond(id, token_with_quota("tok-long", 3599, "0", "20"));
+    let (generation, _) = s.expect_use();
+    s.at(secs(1));
+    assert!(s.lc.invalidate(s.now, generation));
+    assert!(matches!(s.poll(), Polled::Fail { transient: true, .. }));
+    let sent = s.time_of_next_send(Duration::from_millis(100), secs(60));
+    assert!(jittered(secs(20)).contains(&sent.as_duration()), "sent at {sent:?}");
+
+    // Something left: no wait.
+    let mut s = Scenario::new();
+    let id = s.expect_send();
+    let _ = s.respond(id, token_with_quota("tok-left", 3599, "1", "20"));
+    let (generation, _) = s.expect_use();
+    assert!(s.lc.invalidate(s.now, generation));
+    s.expect_send();
+}
+
+#[test]
+fn retry_after_wins_over_rate_limit_reset() {
+    for (retry_after, reset, waited) in [("5", "30", 5), ("30", "5", 30)] {
+        let mut s = Scenario::new();
+        let id = s.expect_send();
+        let mut response = reset_only_429(reset);
+        response.headers_mut().insert("retry-after", retry_after.parse().unwrap());
+        let _ = s.respond(id, response);
+        let sent = s.time_of_next_send(Duration::from_millis(100), secs(60));
+        assert!(
+            jittered(secs(waited)).contains(&sent.as_duration()),
+            "Retry-After {retry_after}, RateLimit-Reset {reset}: sent at {sent:?}"
+        );
+    }
+}
+
+#[test]
+fn rate_limit_reset_is_capped_but_reported() {
+    let mut s = Scenario::with(LifecycleConfig::default().with_max_retry_wait(secs(90)));
+    let id = s.expect_send();
+    let _ = s.respond(id, reset_only_429("3600"));
+    let (_, retry_at) = s.expect_fail();
+    assert_eq!(retry_at, Some(Timestamp::from_duration(secs(90))), "the cap");
+    let shown = s.lc.last_error().unwrap().to_string();
+    assert!(shown.contains("3600 s"), "what the server asked: {shown}");
+    s.at(secs(90));
+    s.expect_send();
+
+    // The default cap: 15 minutes, for the server's wait as for `Retry-After`.
+    let mut s = Scenario::new();
+    let id = s.expect_send();
+    let _ = s.respond(id, reset_only_429("99999999999999999999999"));
+    assert_eq!(s.expect_fail().1, Some(Timestamp::from_duration(secs(15 * 60))));
+}
+
+#[test]
+fn the_servers_wait_is_jittered_across_seeds() {
+    let mut waits = std::collections::BTreeSet::new();
+    for seed in 0..200 {
+        let mut s = Scenario::seeded(LifecycleConfig::default(), seed);
+        let id = s.expect_send();
+        let _ = s.respond(id, reset_only_429("30"));
+        let (_, retry_at) = s.expect_fail();
+        let wait = retry_at.unwrap().as_duration();
+        assert!(jittered(secs(30)).contains(&wait), "seed {seed}: {wait:?}");
+        waits.insert(wait);
+    }
+    assert!(waits.len() > 190, "seeds give different waits: {}", waits.len());
+    let (first, last) = (*waits.first().unwrap(), *waits.last().unwrap());
+    assert!(first < secs(30) + Duration::from_millis(300), "{first:?}");
+    assert!(last > secs(33) - Duration::from_millis(300), "{last:?}");
+    // The same seed, the same wait.
+    let wait_of = |seed| {
+        let mut s = Scenario::seeded(LifecycleConfig::default(), seed);
+        let id = s.expect_send();
+        let _ = s.respond(id, reset_only_429("30"));
+        s.expect_fail().1
+    };
+    assert_eq!(wait_of(42), wait_of(42));
+}
+
+#[test]
+fn reset_forgets_the_servers_wait() {
+    let mut s = Scenario::new();
+    let id = s.expect_send();
+    let _ = s.respond(id, reset_only_429("30"));
+    s.expect_fail();
+    s.lc.reset();
+    s.expect_send();
+}
+
 // ---- A lost outcome never wedges the machine ----------------------------------------------
 
 #[test]
