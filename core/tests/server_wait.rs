@@ -8,8 +8,8 @@ mod common;
 
 use std::time::{Duration, SystemTime};
 
-use common::{SUCCESS_BODY, request, response};
-use zuora_oauth_core::{Action, LifecycleConfig, Outcome, Timestamp, TokenLifecycle};
+use common::{SUCCESS_BODY, request, request_with_secret, response};
+use zuora_oauth_core::{Action, Error, LifecycleConfig, Outcome, Timestamp, TokenLifecycle};
 
 const DATE: &str = "Wed, 21 Oct 2015 07:28:00 GMT";
 const DATE_PLUS_90: &str = "Wed, 21 Oct 2015 07:29:30 GMT";
@@ -128,6 +128,22 @@ const CASES: &[Case] = &[
             ("ratelimit-reset", "20"),
         ],
         Some(20),
+    ),
+    case(
+        "a token with Retry-After but quota left: Retry-After means nothing on a 200",
+        200,
+        &[("retry-after", "30"), ("ratelimit-remaining", "5")],
+        None,
+    ),
+    case(
+        "a token with nothing remaining and Retry-After: Retry-After first",
+        200,
+        &[
+            ("retry-after", "30"),
+            ("ratelimit-remaining", "0"),
+            ("ratelimit-reset", "20"),
+        ],
+        Some(30),
     ),
     case(
         "a token with nothing remaining but no reset: nothing to wait for",
@@ -253,4 +269,75 @@ fn the_lifecycle_sends_nothing_before_the_servers_wait() {
         }
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[test]
+fn the_metadata_and_the_error_report_the_wait_as_stated() {
+    // A wall clock far from the responses' `Date`: only a date without one would use it.
+    let elsewhere = SystemTime::UNIX_EPOCH;
+    for case in CASES {
+        let expected = case.wait.map(Duration::from_secs);
+        let meta = match request().parse_response(&literal(case)) {
+            Ok(token) => token.meta().clone(),
+            Err(error) => {
+                assert_eq!(error.server_wait(), expected, "{}", case.what);
+                error.response().unwrap().meta().clone()
+            }
+        };
+        assert_eq!(meta.server_wait(), expected, "{}", case.what);
+        assert_eq!(meta.server_wait_from(elsewhere), expected, "{}", case.what);
+    }
+}
+
+#[test]
+fn a_429_names_its_wait() {
+    let shown = |headers: &[(&str, &str)]| {
+        let mut all = vec![("content-type", "application/json")];
+        all.extend_from_slice(headers);
+        common::parse_err(&response(429, &all, GATEWAY_BODY)).to_string()
+    };
+    let reset = shown(ZUORA_429);
+    assert!(
+        reset.contains("(HTTP 429: API rate limit exceeded); retry after 40 s (RateLimit-Reset)"),
+        "{reset}"
+    );
+    let both = shown(&[("retry-after", "7"), ("ratelimit-reset", "40")]);
+    assert!(both.contains("; retry after 7 s"), "{both}");
+    assert!(!both.contains("RateLimit-Reset"), "{both}");
+    let none = shown(&[]);
+    assert!(none.contains("; retry later with backoff"), "{none}");
+}
+
+/// The values acted on are read as received; what is shown hides a number that spells
+/// the secret.
+#[test]
+fn a_reset_that_spells_the_secret_is_acted_on_but_not_shown() {
+    let error = request_with_secret("40")
+        .parse_response(&literal(&CASES[0]))
+        .unwrap_err();
+    assert_eq!(error.server_wait(), Some(Duration::from_secs(40)));
+    let shown = error.to_string();
+    assert!(
+        shown.contains("; retry after [redacted] s (RateLimit-Reset)"),
+        "{shown}"
+    );
+    assert!(!shown.contains("40"), "{shown}");
+}
+
+#[test]
+fn a_retry_after_date_without_a_date_header_needs_the_callers_clock() {
+    let error = common::parse_err(&response(
+        429,
+        &[("retry-after", DATE_PLUS_90), ("ratelimit-reset", "40")],
+        "",
+    ));
+    let meta = error.response().unwrap().meta();
+    assert_eq!(
+        meta.server_wait(),
+        None,
+        "no Date header to measure the date from"
+    );
+    let now = httpdate::parse_http_date(DATE).unwrap();
+    assert_eq!(meta.server_wait_from(now), Some(Duration::from_secs(90)));
+    assert!(matches!(error, Error::RateLimited(_)));
 }
