@@ -118,6 +118,7 @@ fn waits_for_the_reset(reset: Duration) -> impl Fn(&TokenError) -> bool {
             let shown = error.to_string();
             let retry_in = e.retry_in().unwrap_or_default();
             error.retry_after().is_none()
+                && error.server_wait() == Some(reset)
                 && shown.contains(&format!("{} s", reset.as_secs()))
                 && retry_in >= reset
                 && retry_in <= reset + (reset / 10).max(Duration::from_secs(1))

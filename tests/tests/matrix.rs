@@ -176,7 +176,9 @@ fn rate_limited_then_success_after_retry_after<D: Driver>() {
         "{err:?}"
     );
     assert_eq!(err.error().unwrap().retry_after(), Some(SECS(5)));
-    assert!(err.retry_in().unwrap() >= SECS(5));
+    // Retry-After, plus up to 1 s of jitter.
+    let retry_in = err.retry_in().unwrap();
+    assert!(retry_in >= SECS(5) && retry_in <= SECS(6), "{retry_in:?}");
     // Asking early sends nothing.
     setup.clock.set(Duration::from_millis(4_999));
     assert!(source.token().is_err());
@@ -186,7 +188,7 @@ fn rate_limited_then_success_after_retry_after<D: Driver>() {
         "{}: retried before Retry-After",
         D::NAME
     );
-    setup.clock.set(SECS(5));
+    setup.clock.set(retry_in);
     source.token().unwrap();
     assert_eq!(server.token_request_count(), 2);
 }
@@ -241,7 +243,13 @@ fn a_token_with_nothing_remaining_delays_the_next_request<D: Driver>() {
     setup.clock.set(SECS(1));
     assert!(source.invalidate(token.generation()));
     let err = source.token().unwrap_err();
+    assert!(
+        matches!(err.error(), Some(Error::QuotaExhausted(_))),
+        "{}: {err:?}",
+        D::NAME
+    );
     assert!(err.is_transient(), "{}: {err:?}", D::NAME);
+    assert_eq!(err.error().unwrap().server_wait(), Some(SECS(20)));
     assert!(chain(&err).contains("20 s"), "{}: {}", D::NAME, chain(&err));
     let retry_in = err.retry_in().unwrap();
     assert!(
