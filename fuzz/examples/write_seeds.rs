@@ -402,6 +402,46 @@ fn lifecycle(d: &Path) -> usize {
             Poll,
         ],
     ));
+    // Zuora's own signals: a 429 with only `RateLimit-Reset` (42 s), a token whose answer
+    // says nothing remains (reset in 20 s) then refused by the API, a token from elsewhere
+    // during the wait, a reset that ends it.
+    scenarios.push((
+        "ratelimit-reset-holds-requests-back".into(),
+        default,
+        vec![
+            Drive { shape: 9, param: 0 },
+            Poll,
+            AdvanceSecs(41),
+            Poll,
+            Probe,
+            AdvanceSecs(1),
+            Poll,
+            AdvanceSecs(4),
+            Drive {
+                shape: 30,
+                param: 20,
+            },
+            Poll,
+            InvalidateCurrent,
+            Poll,
+            Probe,
+            AdvanceSecs(5),
+            Adopt { life: 6, age: 0 },
+            InvalidateCurrent,
+            Poll,
+            AdvanceSecs(16),
+            Poll,
+            Drive {
+                shape: 30,
+                param: 600,
+            },
+            InvalidateCurrent,
+            Poll,
+            Reset,
+            Poll,
+            Probe,
+        ],
+    ));
     scenarios.push((
         "rejection-is-permanent-until-reset".into(),
         default,
