@@ -144,7 +144,7 @@ impl FetchFailure {
 pub fn exit_code(error: &Error) -> u8 {
     match error {
         Error::Rejected(_) => code::REJECTED,
-        Error::RateLimited(_) | Error::BudgetExhausted { .. } | Error::QuotaExhausted(_) => {
+        Error::RateLimited(_) | Error::BudgetExhausted { .. } | Error::ServerWait(_) => {
             code::RATE_LIMITED
         }
         Error::Server(_) | Error::UnexpectedResponse { .. } => code::SERVER,

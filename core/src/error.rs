@@ -64,12 +64,13 @@ pub enum Error {
         /// The budget: requests per rolling minute.
         per_minute: u32,
     },
-    /// Not sending another token request yet: Zuora's last answer, a token, asked to wait
-    /// before the next one ([`Error::server_wait`]) — it said the quota of token requests
-    /// is spent (`RateLimit-Remaining: 0` and `RateLimit-Reset`), or sent `Retry-After`. The
-    /// token it came with was refused by the API or has run out meanwhile. The response is
-    /// that answer's metadata, with no body. Transient.
-    QuotaExhausted(ErrorResponse),
+    /// Not sending another token request yet: Zuora's last answer asked to wait before the
+    /// next one ([`Error::server_wait`]) and no token is usable meanwhile — a token whose
+    /// answer said no token requests remain (`RateLimit-Remaining: 0`, `RateLimit-Reset`)
+    /// was refused by the API or ran out, or a failure that asked to wait was followed by
+    /// a token from elsewhere, refused in turn. The response is that answer's metadata,
+    /// with no body. Transient: the next request goes once the wait is over.
+    ServerWait(ErrorResponse),
 }
 
 impl Error {
@@ -82,7 +83,7 @@ impl Error {
     /// |---|---|
     /// | 429 ([`RateLimited`](Error::RateLimited)), 5xx ([`Server`](Error::Server)) | yes |
     /// | the lifecycle's own budget ([`BudgetExhausted`](Error::BudgetExhausted)) | yes |
-    /// | a token answer that asked to wait ([`QuotaExhausted`](Error::QuotaExhausted)) | yes |
+    /// | the wait Zuora's last answer asked for ([`ServerWait`](Error::ServerWait)) | yes |
     /// | connect, DNS, timeout, reset, network-or-CORS, other transport failures | yes |
     /// | an unexpected 408 Request Timeout or 425 Too Early | yes |
     /// | 400/401/403 ([`Rejected`](Error::Rejected)) | no: fix the credentials |
@@ -93,7 +94,7 @@ impl Error {
             Self::RateLimited(_)
             | Self::Server(_)
             | Self::BudgetExhausted { .. }
-            | Self::QuotaExhausted(_) => true,
+            | Self::ServerWait(_) => true,
             Self::Rejected(_) => false,
             Self::UnexpectedResponse { response, .. } => matches!(
                 response.status(),
@@ -106,10 +107,9 @@ impl Error {
     /// The response, when there was one.
     pub fn response(&self) -> Option<&ErrorResponse> {
         match self {
-            Self::Rejected(r)
-            | Self::RateLimited(r)
-            | Self::Server(r)
-            | Self::QuotaExhausted(r) => Some(r),
+            Self::Rejected(r) | Self::RateLimited(r) | Self::Server(r) | Self::ServerWait(r) => {
+                Some(r)
+            }
             Self::UnexpectedResponse { response, .. } => Some(response),
             Self::Transport(_) | Self::BudgetExhausted { .. } => None,
         }
@@ -187,16 +187,16 @@ impl fmt::Display for Error {
                 "not sending another token request: {per_minute} were already sent in the last minute \
                  (this client's own budget, which protects Zuora's limit of 100 per minute per IP address)"
             )?,
-            Self::QuotaExhausted(r) => {
+            Self::ServerWait(r) => {
                 write!(
                     f,
                     "not sending another token request yet: Zuora's last answer (HTTP {}) ",
                     r.status().as_u16()
                 )?;
-                if r.meta().wait_header() == Some(WaitHeader::RateLimitReset) {
-                    f.write_str(
-                        "said the quota of token requests is spent (RateLimit-Remaining: 0)",
-                    )?;
+                if r.meta().rate_limits().remaining == Some(0) {
+                    f.write_str("said no token requests remain (RateLimit-Remaining: 0)")?;
+                } else if r.status() == StatusCode::TOO_MANY_REQUESTS {
+                    f.write_str("rate-limited the token request")?;
                 } else {
                     f.write_str("asked to wait")?;
                 }

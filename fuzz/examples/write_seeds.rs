@@ -442,6 +442,31 @@ fn lifecycle(d: &Path) -> usize {
             Probe,
         ],
     ));
+    // Found by the lifecycle target: a rejection whose answer asked to wait (a
+    // `Retry-After` date), then a token from elsewhere refused by the API: pollers got the
+    // rejection back with a retry time. They get the wait (`Error::ServerWait`), transient.
+    scenarios.push((
+        "rejection-with-a-wait-then-adopted-token-refused".into(),
+        ConfigSpec {
+            reprobe: 128 + 1, // every second
+            ..default
+        },
+        vec![
+            Poll,
+            RetryAfterDate {
+                status: 4,
+                offset: 60,
+            },
+            Poll,
+            AdvanceSecs(1),
+            Adopt { life: 6, age: 0 },
+            InvalidateCurrent,
+            Poll,
+            Probe,
+            AdvanceSecs(60),
+            Poll,
+        ],
+    ));
     scenarios.push((
         "rejection-is-permanent-until-reset".into(),
         default,

@@ -259,6 +259,20 @@ fn dedup(items: &mut Vec<String>) {
     });
 }
 
+/// Fails if `text` holds any spelling of `secret` ([`spellings`]); `what` names the text
+/// (never the secret: the message names the spelling found only by its number).
+#[track_caller]
+pub fn assert_no_spelling(what: &str, text: &str, secret: &str) {
+    let all = spellings(secret);
+    for (i, spelling) in all.iter().enumerate() {
+        assert!(
+            !text.contains(spelling.as_str()),
+            "{what} holds a spelling of a secret (spelling #{i} of {})",
+            all.len()
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -313,19 +327,5 @@ mod tests {
         );
         assert_eq!(find_fragment("m0ck+Zu", secret, 8), None);
         assert_eq!(find_fragment("anything", "short", 8), None);
-    }
-}
-
-/// Fails if `text` holds any spelling of `secret` ([`spellings`]); `what` names the text
-/// (never the secret: the message names the spelling found only by its number).
-#[track_caller]
-pub fn assert_no_spelling(what: &str, text: &str, secret: &str) {
-    let all = spellings(secret);
-    for (i, spelling) in all.iter().enumerate() {
-        assert!(
-            !text.contains(spelling.as_str()),
-            "{what} holds a spelling of a secret (spelling #{i} of {})",
-            all.len()
-        );
     }
 }

@@ -244,7 +244,7 @@ fn a_token_with_nothing_remaining_delays_the_next_request<D: Driver>() {
     assert!(source.invalidate(token.generation()));
     let err = source.token().unwrap_err();
     assert!(
-        matches!(err.error(), Some(Error::QuotaExhausted(_))),
+        matches!(err.error(), Some(Error::ServerWait(_))),
         "{}: {err:?}",
         D::NAME
     );

@@ -568,7 +568,7 @@ impl TokenLifecycle {
                 if let Some((wait, answer)) = asked
                     && self.hold_back(now, wait)
                 {
-                    self.server_wait_error = Some(Error::QuotaExhausted(answer));
+                    self.server_wait_error = Some(Error::ServerWait(answer));
                 }
                 let installed = self.current.as_ref().expect("just installed");
                 event!(
@@ -707,12 +707,17 @@ impl TokenLifecycle {
         };
         let generation = Generation(self.next_generation);
         self.next_generation += 1;
-        // A failure that asked for a wait still running keeps saying why.
+        // A failure that asked for a wait still running: its answer keeps saying why (as a
+        // wait: the failure itself is over).
         if let Some(failure) = self.failure.take()
             && self.server_wait_error.is_none()
             && self.server_not_before > start
         {
-            self.server_wait_error = Some(failure.error);
+            self.server_wait_error = failure.error.response().map(|r| {
+                let answer =
+                    ErrorResponse::new(r.meta().clone(), ErrorDetail::default(), String::new());
+                Error::ServerWait(answer)
+            });
         }
         self.consecutive_failures = 0;
         self.not_before = Timestamp::ZERO;

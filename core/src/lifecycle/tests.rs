@@ -1292,8 +1292,18 @@ fn a_token_from_elsewhere_does_not_end_the_servers_wait() {
         panic!("no request before the reset")
     };
     assert!(
-        matches!(error, Error::RateLimited(_)),
-        "the 429 says why: {error}"
+        matches!(error, Error::ServerWait(_)),
+        "the 429's wait says why: {error}"
+    );
+    assert_eq!(error.server_wait(), Some(secs(30)));
+    let shown = error.to_string();
+    assert!(
+        shown.contains("(HTTP 429) said no token requests remain"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("retry after 30 s (RateLimit-Reset)"),
+        "{shown}"
     );
     assert!(jittered(secs(30)).contains(&retry_at.unwrap().as_duration()));
     let sent = s.time_of_next_send(Duration::from_millis(100), secs(60));
