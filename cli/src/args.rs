@@ -160,12 +160,14 @@ pub struct Args {
     pub format: Format,
 
     /// Retry transient failures (429, 5xx, connection errors, timeouts) up to N times with
-    /// exponential backoff and full jitter, never sooner than Retry-After; 400, 401 and 403
-    /// are never retried
+    /// exponential backoff and full jitter, never sooner than the server asks (Retry-After,
+    /// else RateLimit-Reset on a 429, plus up to 10 % jitter); 400, 401 and 403 are never
+    /// retried
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub retries: u32,
 
-    /// Give up at once, instead of retrying, when Retry-After asks to wait longer than this
+    /// Give up at once, instead of retrying, when the server asks to wait longer than this
+    /// (Retry-After, else RateLimit-Reset on a 429)
     #[arg(long, value_name = "SECS", default_value = "60", value_parser = parse_max_wait)]
     pub max_wait: Duration,
 

@@ -56,7 +56,8 @@ pub enum Stop {
         /// The `--retries` value.
         retries: u32,
     },
-    /// `Retry-After` asked for longer than `--max-wait`.
+    /// The server asked to wait longer than `--max-wait` (`Retry-After`, else
+    /// `RateLimit-Reset`).
     WaitTooLong {
         /// What the server asked for.
         asked: Duration,
@@ -143,7 +144,9 @@ impl FetchFailure {
 pub fn exit_code(error: &Error) -> u8 {
     match error {
         Error::Rejected(_) => code::REJECTED,
-        Error::RateLimited(_) | Error::BudgetExhausted { .. } => code::RATE_LIMITED,
+        Error::RateLimited(_) | Error::BudgetExhausted { .. } | Error::ServerWait(_) => {
+            code::RATE_LIMITED
+        }
         Error::Server(_) | Error::UnexpectedResponse { .. } => code::SERVER,
         Error::Transport(t) => match t.kind() {
             TransportErrorKind::BodyTooLarge => code::SERVER,

@@ -3,9 +3,10 @@
 //!
 //! poll → send → handle → poll. The lifecycle owns every rule: when a cached token is due
 //! for a refresh, what is transient, the backoff with full jitter, never retrying sooner
-//! than `Retry-After`, never retrying a rejection, keeping a still-usable token when a
-//! refresh fails. This loop adds the two limits only a one-shot command has: the number of
-//! attempts (`--retries`) and the longest `Retry-After` worth waiting for (`--max-wait`),
+//! than the server's wait (`Retry-After`, else `RateLimit-Reset`), never retrying a
+//! rejection, keeping a still-usable token when a refresh fails. This loop adds the two
+//! limits only a one-shot command has: the number of attempts (`--retries`) and the
+//! longest server's wait worth waiting for (`--max-wait`),
 //! and one rule of its own: after Zuora refused the credentials, a saved token is not
 //! printed, although the lifecycle would keep handing it out while it is valid.
 //!
@@ -35,7 +36,8 @@ use crate::failure::{FetchFailure, Stop};
 pub struct Policy {
     /// Retries after the first attempt.
     pub retries: u32,
-    /// Give up when `Retry-After` asks for longer than this.
+    /// Give up when the server asks to wait longer than this (`Retry-After`, else
+    /// `RateLimit-Reset`).
     pub max_wait: Duration,
     /// Limit on each attempt (connect, send, receive).
     pub timeout: Duration,
@@ -187,7 +189,12 @@ impl Fetcher {
                         };
                         return Err(failure(error, attempts, stop));
                     }
-                    if let Some(asked) = error.retry_after().filter(|d| *d > policy.max_wait) {
+                    // What the server asked, before the lifecycle's jitter: a date without a
+                    // `Date` header measured on this machine's clock, as the lifecycle did.
+                    let asked = error
+                        .response()
+                        .and_then(|r| r.meta().server_wait_from(SystemTime::now()));
+                    if let Some(asked) = asked.filter(|d| *d > policy.max_wait) {
                         let stop = Stop::WaitTooLong {
                             asked,
                             max_wait: policy.max_wait,

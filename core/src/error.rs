@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use http::StatusCode;
 
-use crate::meta::ResponseMeta;
+use crate::meta::{ResponseMeta, WaitHeader};
 
 /// Why a token request failed. Every variant says what to do next; [`Error::is_transient`]
 /// tells a retryable failure from one that needs a human.
@@ -32,8 +32,8 @@ use crate::meta::ResponseMeta;
 /// stays visible then; a secret that short can be guessed anyway: use a long one.
 ///
 /// The values the library acts on are read before any of this and never change:
-/// [`Error::retry_after`], the response's `Date` and rate-limit numbers (see
-/// [`ResponseMeta`](crate::ResponseMeta)).
+/// [`Error::retry_after`], [`Error::server_wait`], the response's `Date` and rate-limit
+/// numbers (see [`ResponseMeta`](crate::ResponseMeta)).
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum Error {
@@ -42,7 +42,7 @@ pub enum Error {
     /// [`Error::is_transient`]).
     Rejected(ErrorResponse),
     /// HTTP 429: too many token requests (Zuora allows 100 a minute per IP address).
-    /// Wait at least [`Error::retry_after`].
+    /// Wait at least [`Error::server_wait`]: `Retry-After`, else `RateLimit-Reset`.
     RateLimited(ErrorResponse),
     /// HTTP 5xx: Zuora or a proxy in front of it failed. Usually temporary.
     Server(ErrorResponse),
@@ -64,6 +64,13 @@ pub enum Error {
         /// The budget: requests per rolling minute.
         per_minute: u32,
     },
+    /// Not sending another token request yet: Zuora's last answer asked to wait before the
+    /// next one ([`Error::server_wait`]) and no token is usable meanwhile — a token whose
+    /// answer said no token requests remain (`RateLimit-Remaining: 0`, `RateLimit-Reset`)
+    /// was refused by the API or ran out, or a failure that asked to wait was followed by
+    /// a token from elsewhere, refused in turn. The response is that answer's metadata,
+    /// with no body. Transient: the next request goes once the wait is over.
+    ServerWait(ErrorResponse),
 }
 
 impl Error {
@@ -76,6 +83,7 @@ impl Error {
     /// |---|---|
     /// | 429 ([`RateLimited`](Error::RateLimited)), 5xx ([`Server`](Error::Server)) | yes |
     /// | the lifecycle's own budget ([`BudgetExhausted`](Error::BudgetExhausted)) | yes |
+    /// | the wait Zuora's last answer asked for ([`ServerWait`](Error::ServerWait)) | yes |
     /// | connect, DNS, timeout, reset, network-or-CORS, other transport failures | yes |
     /// | an unexpected 408 Request Timeout or 425 Too Early | yes |
     /// | 400/401/403 ([`Rejected`](Error::Rejected)) | no: fix the credentials |
@@ -83,7 +91,10 @@ impl Error {
     /// | TLS failures, a body over the size cap | no: fix the trust store or the endpoint |
     pub fn is_transient(&self) -> bool {
         match self {
-            Self::RateLimited(_) | Self::Server(_) | Self::BudgetExhausted { .. } => true,
+            Self::RateLimited(_)
+            | Self::Server(_)
+            | Self::BudgetExhausted { .. }
+            | Self::ServerWait(_) => true,
             Self::Rejected(_) => false,
             Self::UnexpectedResponse { response, .. } => matches!(
                 response.status(),
@@ -96,7 +107,9 @@ impl Error {
     /// The response, when there was one.
     pub fn response(&self) -> Option<&ErrorResponse> {
         match self {
-            Self::Rejected(r) | Self::RateLimited(r) | Self::Server(r) => Some(r),
+            Self::Rejected(r) | Self::RateLimited(r) | Self::Server(r) | Self::ServerWait(r) => {
+                Some(r)
+            }
             Self::UnexpectedResponse { response, .. } => Some(response),
             Self::Transport(_) | Self::BudgetExhausted { .. } => None,
         }
@@ -112,10 +125,23 @@ impl Error {
         self.response()?.meta().request_id()
     }
 
-    /// How long the server asked to wait (`Retry-After`, a date being resolved against
-    /// the response's `Date` header).
+    /// How long the server asked to wait with `Retry-After` (a date being resolved against
+    /// the response's `Date` header). Zuora's 429s state their wait in `RateLimit-Reset`
+    /// instead: [`Error::server_wait`] reads both.
     pub fn retry_after(&self) -> Option<Duration> {
         self.response()?.meta().retry_after_delay()
+    }
+
+    /// How long the server asked to wait before the next token request, as it stated it:
+    /// `Retry-After` if present, else `RateLimit-Reset` on a 429 or when
+    /// `RateLimit-Remaining` is 0 (see [`ResponseMeta::server_wait`]). The
+    /// [`TokenLifecycle`](crate::TokenLifecycle) never sends a token request before it
+    /// (capped by [`LifecycleConfig::with_max_retry_wait`](crate::LifecycleConfig::with_max_retry_wait),
+    /// plus a little jitter).
+    ///
+    /// [`ResponseMeta::server_wait`]: crate::ResponseMeta::server_wait
+    pub fn server_wait(&self) -> Option<Duration> {
+        self.response()?.meta().server_wait()
     }
 }
 
@@ -135,14 +161,7 @@ impl fmt::Display for Error {
                 f.write_str("Zuora rate-limited the token request (HTTP 429")?;
                 r.detail().write_summary(f, ": ")?;
                 f.write_str(")")?;
-                match r.meta().retry_after_delay() {
-                    // The server's number spells the client secret: not printed.
-                    Some(_) if r.meta().hides_retry_after() => {
-                        f.write_str("; retry after [redacted] s")?;
-                    }
-                    Some(d) => write!(f, "; retry after {} s", ceil_secs(d))?,
-                    None => f.write_str("; retry later with backoff")?,
-                }
+                write_wait(f, r.meta())?;
             }
             Self::Server(r) => {
                 write!(
@@ -168,6 +187,21 @@ impl fmt::Display for Error {
                 "not sending another token request: {per_minute} were already sent in the last minute \
                  (this client's own budget, which protects Zuora's limit of 100 per minute per IP address)"
             )?,
+            Self::ServerWait(r) => {
+                write!(
+                    f,
+                    "not sending another token request yet: Zuora's last answer (HTTP {}) ",
+                    r.status().as_u16()
+                )?;
+                if r.meta().rate_limits().remaining == Some(0) {
+                    f.write_str("said no token requests remain (RateLimit-Remaining: 0)")?;
+                } else if r.status() == StatusCode::TOO_MANY_REQUESTS {
+                    f.write_str("rate-limited the token request")?;
+                } else {
+                    f.write_str("asked to wait")?;
+                }
+                write_wait(f, r.meta())?;
+            }
         }
         if let Some(id) = self.request_id() {
             write!(f, " [Zuora-Request-Id: {id}]")?;
@@ -177,6 +211,21 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+/// `; retry after N s` with the server's wait, the header named when it is
+/// `RateLimit-Reset`; `[redacted]` for a number that spells the client secret.
+fn write_wait(f: &mut fmt::Formatter<'_>, meta: &ResponseMeta) -> fmt::Result {
+    let named = match meta.wait_header() {
+        Some(WaitHeader::RateLimitReset) => " (RateLimit-Reset)",
+        _ => "",
+    };
+    match meta.server_wait() {
+        // The server's number spells the client secret: not printed.
+        Some(_) if meta.hides_wait() => write!(f, "; retry after [redacted] s{named}"),
+        Some(d) => write!(f, "; retry after {} s{named}", ceil_secs(d)),
+        None => f.write_str("; retry later with backoff"),
+    }
+}
 
 /// Whole seconds, rounded up, for messages (no float formatting).
 pub(crate) fn ceil_secs(d: Duration) -> u64 {

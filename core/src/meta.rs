@@ -6,7 +6,8 @@ use std::time::{Duration, SystemTime};
 use http::{HeaderMap, HeaderValue, StatusCode};
 
 /// Metadata from a token response's headers: Zuora's request ID, the echoed track ID,
-/// rate-limit headers of both generations and `Retry-After`.
+/// rate-limit headers of both generations and `Retry-After`, and the wait they ask of the
+/// next token request ([`server_wait`](Self::server_wait)).
 ///
 /// Values are kept as received and parsed when asked for, so reading a response stays
 /// cheap; a header that is missing or unparseable reads as `None`.
@@ -110,9 +111,14 @@ impl ResponseMeta {
         self.hidden & (1 << slot as u16) != 0
     }
 
-    /// Whether `Retry-After` spells the secret (the delay is then not printed).
-    pub(crate) fn hides_retry_after(&self) -> bool {
-        self.hides(Slot::RetryAfter)
+    /// Whether the header the server's wait is read from spells the secret (the wait is
+    /// then not printed).
+    pub(crate) fn hides_wait(&self) -> bool {
+        match self.wait_header() {
+            Some(WaitHeader::RetryAfter) => self.hides(Slot::RetryAfter),
+            Some(WaitHeader::RateLimitReset) => self.hides(Slot::Reset),
+            None => false,
+        }
     }
 
     /// Text for people: `[redacted]` if the value spells the secret.
@@ -178,9 +184,77 @@ impl ResponseMeta {
             minute_remaining: number(&self.minute_remaining),
             limit: number(&self.limit),
             limit_policy: self.shown(Slot::Limit, &self.limit).map(str::to_owned),
-            remaining: number(&self.remaining),
-            reset: number(&self.reset).map(Duration::from_secs),
+            remaining: least(&self.remaining),
+            reset: seconds(&self.reset),
         }
+    }
+
+    /// The wait this answer asks of the next token request, as the server stated it
+    /// (before the cap and the jitter of the [`TokenLifecycle`](crate::TokenLifecycle)):
+    ///
+    /// 1. `Retry-After`, if present (a date is measured against the response's `Date`
+    ///    header; without one it cannot be resolved here, and the wait is `None`: use
+    ///    [`server_wait_from`](Self::server_wait_from) with your own clock);
+    /// 2. else `RateLimit-Reset` — the seconds until the quota window closest to exhaustion
+    ///    resets — on a 429, and on any other answer whose `RateLimit-Remaining` is 0 (the
+    ///    next request would get a 429). Zuora documents its 429s with these headers, and
+    ///    with no `Retry-After`.
+    ///
+    /// A successful answer (a token) asks for a wait only when its `RateLimit-Remaining`
+    /// is 0: `Retry-After` means nothing on a 2xx. `None` when the answer asks for no wait.
+    /// The older generation (`X-RateLimit-Remaining-minute`) has no reset time and asks for
+    /// nothing.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use zuora_oauth_core::{ClientId, ClientSecret, Environment, TokenRequest};
+    ///
+    /// let request = TokenRequest::new(
+    ///     Environment::Sbx,
+    ///     ClientId::new("8a8a8a8a-0000-1111-2222-333344445555")?,
+    ///     ClientSecret::new("dG9wLXNlY3JldA==")?,
+    /// );
+    /// let answer = http::Response::builder()
+    ///     .status(429)
+    ///     .header("content-type", "application/json")
+    ///     .header("ratelimit-limit", "100, 100;w=60")
+    ///     .header("ratelimit-remaining", "0")
+    ///     .header("ratelimit-reset", "40")
+    ///     .body(br#"{"message":"API rate limit exceeded"}"#.to_vec())?;
+    /// let error = request.parse_response(&answer).unwrap_err();
+    /// assert_eq!(error.retry_after(), None);
+    /// assert_eq!(error.server_wait(), Some(Duration::from_secs(40)));
+    /// assert!(error.to_string().contains("retry after 40 s (RateLimit-Reset)"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn server_wait(&self) -> Option<Duration> {
+        match self.wait_header()? {
+            WaitHeader::RetryAfter => self.retry_after_delay(),
+            WaitHeader::RateLimitReset => seconds(&self.reset),
+        }
+    }
+
+    /// The wait this answer asks of the next token request, like
+    /// [`server_wait`](Self::server_wait), but a `Retry-After` date without a `Date` header
+    /// is measured from `now`, the caller's wall clock.
+    pub fn server_wait_from(&self, now: SystemTime) -> Option<Duration> {
+        match self.wait_header()? {
+            WaitHeader::RetryAfter => self.retry_after_delay_from(now),
+            WaitHeader::RateLimitReset => seconds(&self.reset),
+        }
+    }
+
+    /// Which header the server's wait is read from, if any.
+    pub(crate) fn wait_header(&self) -> Option<WaitHeader> {
+        let spent = least(&self.remaining) == Some(0);
+        if self.status.is_success() && !spent {
+            return None;
+        }
+        if self.retry_after().is_some() {
+            return Some(WaitHeader::RetryAfter);
+        }
+        let limited = spent || self.status == StatusCode::TOO_MANY_REQUESTS;
+        (limited && seconds(&self.reset).is_some()).then_some(WaitHeader::RateLimitReset)
     }
 }
 
@@ -205,6 +279,15 @@ impl fmt::Debug for ResponseMeta {
         }
         d.finish()
     }
+}
+
+/// The header a server's wait is read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum WaitHeader {
+    /// `Retry-After`.
+    RetryAfter,
+    /// `RateLimit-Reset`, on a 429 or with nothing remaining.
+    RateLimitReset,
 }
 
 /// The kept headers, as bits of `ResponseMeta::hidden`.
@@ -267,9 +350,39 @@ fn text(v: &Option<HeaderValue>) -> Option<&str> {
 
 /// The leading integer of a header such as `100` or `2250000, 50000;w=60`.
 fn number(v: &Option<HeaderValue>) -> Option<u64> {
-    let t = text(v)?;
+    leading(text(v)?).map(|(n, _)| n)
+}
+
+/// The smallest of the numbers a header lists, one per quota window
+/// (`49990, 0;w=60, 2240000;w=3600`): the window closest to exhaustion. Items that hold no
+/// number are skipped.
+fn least(v: &Option<HeaderValue>) -> Option<u64> {
+    text(v)?
+        .split(',')
+        .filter_map(|item| leading(item.trim()).map(|(n, _)| n))
+        .min()
+}
+
+/// A number of seconds such as `RateLimit-Reset: 40` (the first item of a list, its
+/// parameters ignored); a fraction rounds up (`2.5` is 3 s), so that the wait is never
+/// shorter than stated.
+fn seconds(v: &Option<HeaderValue>) -> Option<Duration> {
+    let (secs, rest) = leading(text(v)?)?;
+    let fraction = rest
+        .strip_prefix('.')
+        .is_some_and(|f| f.bytes().take_while(u8::is_ascii_digit).any(|b| b != b'0'));
+    Some(Duration::from_secs(
+        secs.saturating_add(u64::from(fraction)),
+    ))
+}
+
+/// The integer `t` starts with (absurdly long ones saturate), and what follows it.
+fn leading(t: &str) -> Option<(u64, &str)> {
     let end = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    t[..end].parse().ok()
+    if end == 0 {
+        return None;
+    }
+    Some((t[..end].parse().unwrap_or(u64::MAX), &t[end..]))
 }
 
 /// Rate-limit headers. Zuora sends either generation, or both.
@@ -284,9 +397,11 @@ pub struct RateLimits {
     pub limit: Option<u64>,
     /// `RateLimit-Limit` in full, which may list windows: `2250000, 50000;w=60, 2250000;w=3600`.
     pub limit_policy: Option<String>,
-    /// `RateLimit-Remaining`.
+    /// `RateLimit-Remaining`; when it lists windows (`49990, 0;w=60`), the smallest: the
+    /// window closest to exhaustion.
     pub remaining: Option<u64>,
-    /// `RateLimit-Reset`: time until the window resets.
+    /// `RateLimit-Reset`: time until the quota window closest to exhaustion resets (whole
+    /// seconds, a fraction rounded up).
     pub reset: Option<Duration>,
 }
 

@@ -64,7 +64,7 @@ impl StoreAnswer for () {
 
 #[cfg(feature = "metrics")]
 mod on {
-    use std::time::{Duration, SystemTime};
+    use std::time::SystemTime;
 
     use ::metrics::{
         Label, Unit, counter, describe_counter, describe_gauge, describe_histogram, gauge,
@@ -98,7 +98,8 @@ mod on {
     /// others; `unavailable`, `timeout` or `error` for a call that failed).
     pub const STORE_CALLS: &str = "zuora_oauth_store_calls_total";
     /// Histogram, seconds: the wait a failed token request's answer asked for
-    /// (`Retry-After`, else `RateLimit-Reset` on a 429 or when `RateLimit-Remaining` is 0),
+    /// (`Retry-After`, else `RateLimit-Reset` on a 429 or when `RateLimit-Remaining` is 0:
+    /// [`ResponseMeta::server_wait_from`](zuora_oauth_core::ResponseMeta::server_wait_from)),
     /// as Zuora stated it: before the source's cap and jitter.
     pub const SERVER_WAIT_SECONDS: &str = "zuora_oauth_server_wait_seconds";
 
@@ -195,7 +196,13 @@ mod on {
             }
             Outcome::Failed(error) => {
                 counter!(TOKEN_REQUESTS, labels.and("outcome", outcome_of(error))).increment(1);
-                if let Some(wait) = server_wait(error, wall) {
+                // The core's rule: `Retry-After`, else `RateLimit-Reset` on a 429 or when
+                // `RateLimit-Remaining` is 0; a date measured from the answer's `Date`,
+                // else from `wall`.
+                if let Some(wait) = error
+                    .response()
+                    .and_then(|r| r.meta().server_wait_from(wall))
+                {
                     histogram!(SERVER_WAIT_SECONDS, labels.0.iter()).record(wait.as_secs_f64());
                 }
             }
@@ -288,20 +295,6 @@ mod on {
             Error::Transport(_) => "transport",
             _ => "other",
         }
-    }
-
-    /// The wait the answer behind `error` asked for: `Retry-After` (a date measured from
-    /// the answer's `Date`, else from `wall`), else `RateLimit-Reset` on a 429 or when
-    /// `RateLimit-Remaining` is 0.
-    fn server_wait(error: &Error, wall: SystemTime) -> Option<Duration> {
-        let meta = error.response()?.meta();
-        if let Some(wait) = meta.retry_after_delay_from(wall) {
-            return Some(wait);
-        }
-        let limits = meta.rate_limits();
-        let exhausted =
-            meta.status() == http::StatusCode::TOO_MANY_REQUESTS || limits.remaining == Some(0);
-        limits.reset.filter(|_| exhausted)
     }
 }
 

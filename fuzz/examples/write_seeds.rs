@@ -402,6 +402,71 @@ fn lifecycle(d: &Path) -> usize {
             Poll,
         ],
     ));
+    // Zuora's own signals: a 429 with only `RateLimit-Reset` (42 s), a token whose answer
+    // says nothing remains (reset in 20 s) then refused by the API, a token from elsewhere
+    // during the wait, a reset that ends it.
+    scenarios.push((
+        "ratelimit-reset-holds-requests-back".into(),
+        default,
+        vec![
+            Drive { shape: 9, param: 0 },
+            Poll,
+            AdvanceSecs(41),
+            Poll,
+            Probe,
+            AdvanceSecs(1),
+            Poll,
+            AdvanceSecs(4),
+            Drive {
+                shape: 30,
+                param: 20,
+            },
+            Poll,
+            InvalidateCurrent,
+            Poll,
+            Probe,
+            AdvanceSecs(5),
+            Adopt { life: 6, age: 0 },
+            InvalidateCurrent,
+            Poll,
+            AdvanceSecs(16),
+            Poll,
+            Drive {
+                shape: 30,
+                param: 600,
+            },
+            InvalidateCurrent,
+            Poll,
+            Reset,
+            Poll,
+            Probe,
+        ],
+    ));
+    // Found by the lifecycle target: a rejection whose answer asked to wait (a
+    // `Retry-After` date), then a token from elsewhere refused by the API: pollers got the
+    // rejection back with a retry time. They get the wait (`Error::ServerWait`), transient.
+    scenarios.push((
+        "rejection-with-a-wait-then-adopted-token-refused".into(),
+        ConfigSpec {
+            reprobe: 128 + 1, // every second
+            ..default
+        },
+        vec![
+            Poll,
+            RetryAfterDate {
+                status: 4,
+                offset: 60,
+            },
+            Poll,
+            AdvanceSecs(1),
+            Adopt { life: 6, age: 0 },
+            InvalidateCurrent,
+            Poll,
+            Probe,
+            AdvanceSecs(60),
+            Poll,
+        ],
+    ));
     scenarios.push((
         "rejection-is-permanent-until-reset".into(),
         default,

@@ -18,8 +18,12 @@
 //!   it) are what the rules say;
 //! - one retry policy: every failure's `is_transient` is what its status or transport kind
 //!   says; a permanent failure is never retried without a reset or a due re-probe; a
-//!   transient one not before `Retry-After` (capped; a date without `Date` resolved against
-//!   the wall clock passed in) and not later than the cap allows (plus the budget's minute);
+//!   transient one not later than the cap allows (plus the budget's minute);
+//! - no request before the server's wait (`Retry-After`, a date without `Date` resolved
+//!   against the wall clock passed in; else `RateLimit-Reset` on a 429 or with nothing
+//!   remaining, a token's answer included), capped; the wait plus its jitter (up to 10 %,
+//!   at least up to 1 s) not exceeded; a token from elsewhere does not end it, a reset does;
+//!   while it holds with no failure, `Fail` says why (not the budget);
 //! - `next_wakeup()` is what the rules say (exact, or within the backoff's bounds), never in
 //!   the past, and after a poll that did not send, in the future (a driver never spins);
 //!   `Fail`'s `retry_at` equals it;
@@ -38,13 +42,13 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use libfuzzer_sys::fuzz_target;
 use zuora_oauth_core::{
-    AccessToken, Action, TokenHandle, Error, Generation, LifecycleConfig, Outcome, RequestId,
-    Timestamp, Token, TokenLifecycle, TokenRecord, TransportError, TransportErrorKind,
+    AccessToken, Action, Error, Generation, LifecycleConfig, Outcome, RequestId, Timestamp, Token,
+    TokenHandle, TokenLifecycle, TokenRecord, TransportError, TransportErrorKind,
 };
 use zuora_oauth_fuzz::{
     ConfigSpec, Expect, JUMPS, Jump, Op, RECORD_AGES, RECORD_LIFETIMES, RETRY_STATUSES, SECRET,
-    decode_lifecycle, framing, reconfigured_request, request, shape, shows, skewed_wall,
-    transient_status,
+    decode_lifecycle, framing, reconfigured_request, request, server_wait, shape, shows,
+    skewed_wall, transient_status,
 };
 
 const MINUTE: Duration = Duration::from_secs(60);
@@ -115,9 +119,12 @@ struct Model {
     failure: Option<Failure>,
     /// Consecutive transient failures.
     failures: u32,
-    /// Bounds of the earliest retry after the last transient failure: the server's wait,
-    /// and the backoff ceiling (or the server's wait, if longer), both capped.
+    /// Bounds of the end of the backoff after the last transient failure: the failure
+    /// itself, and the backoff ceiling, capped.
     not_before: (Timestamp, Timestamp),
+    /// Bounds of the end of the server's wait (no request at all before it): the wait
+    /// capped, and the wait plus its jitter capped. Ended by a reset only.
+    server: (Timestamp, Timestamp),
     issued: u64,
     secret: &'static str,
     /// A reconfiguration whose request has produced no token yet: the current token (if
@@ -150,6 +157,7 @@ impl Model {
             failure: None,
             failures: 0,
             not_before: (Timestamp::ZERO, Timestamp::ZERO),
+            server: (Timestamp::ZERO, Timestamp::ZERO),
             issued: 0,
             secret: SECRET,
             rotating: false,
@@ -170,31 +178,45 @@ impl Model {
             && now.saturating_duration_since(sent) >= self.spec.deadline()
         {
             self.in_flight = None;
-            self.failed(now, true, None, true);
+            self.failed(now, true, true);
         }
         now
     }
 
     /// Records a failure at `now`.
-    fn failed(
-        &mut self,
-        now: Timestamp,
-        transient: bool,
-        server_wait: Option<Duration>,
-        timeout: bool,
-    ) {
+    fn failed(&mut self, now: Timestamp, transient: bool, timeout: bool) {
         if transient {
             self.failures = self.failures.saturating_add(1);
             let cap = self.spec.max_wait();
-            let wait = server_wait.unwrap_or_default();
             let ceiling = backoff_ceiling(self.spec.backoff(), self.failures);
-            self.not_before = (now + wait.min(cap), now + ceiling.max(wait).min(cap));
+            self.not_before = (now, now + ceiling.min(cap));
         }
         self.failure = Some(Failure {
             transient,
             at: now,
             timeout,
         });
+    }
+
+    /// An answer received at `now` asked to wait `wait` (nothing for a zero wait): no
+    /// request before it, capped; and no later than its jitter (up to 10 % of it, at least
+    /// up to 1 s), capped. A later answer can only push the end further.
+    fn asked_to_wait(&mut self, now: Timestamp, wait: Option<Duration>) {
+        let Some(wait) = wait.filter(|w| !w.is_zero()) else {
+            return;
+        };
+        let cap = self.spec.max_wait();
+        let spread = (wait / 10).max(Duration::from_secs(1));
+        let (lo, hi) = (
+            now + wait.min(cap),
+            now + wait.saturating_add(spread).min(cap),
+        );
+        self.server = (self.server.0.max(lo), self.server.1.max(hi));
+    }
+
+    /// Forgets the server's wait (a reset, a reconfiguration).
+    fn forget_server_wait(&mut self) {
+        self.server = (Timestamp::ZERO, Timestamp::ZERO);
     }
 
     /// Forgets failures and backoff (a token, a reset, a reconfiguration).
@@ -308,6 +330,7 @@ impl Model {
             Op::Reset => {
                 lc.reset();
                 self.forget_failures();
+                self.forget_server_wait();
             }
             Op::Adopt { life, age } => {
                 let record = self.make_record(life, age);
@@ -345,6 +368,10 @@ impl Model {
                 self.rotating = true;
                 self.forget_failures();
                 assert!(lc.rotation().is_some(), "a rotation under way");
+                // Zuora's wait holds for the same client; another one starts afresh.
+                if !keep {
+                    self.forget_server_wait();
+                }
             }
             Op::Probe => self.probe(lc),
             Op::Drive { shape, param } => {
@@ -383,6 +410,11 @@ impl Model {
                 (due, due)
             }
         };
+        // The server's wait holds every request back, failure or not.
+        let (surely_open, maybe_open) = (
+            surely_open && now >= self.server.1,
+            maybe_open && now >= self.server.0,
+        );
         let idle = self.in_flight.is_none() && refresh_due && budget_left;
         let token_url = lc.request().environment().token_url();
         let action = lc.poll(self.clock);
@@ -429,8 +461,12 @@ impl Model {
                         f.transient || self.spec.reprobe().is_some(),
                         "a permanent failure retried without a reset or a re-probe"
                     );
-                    assert!(maybe_open, "a request before its failure allows one: {f:?}");
                 }
+                assert!(
+                    maybe_open,
+                    "a request before the failure {:?} or the server's wait ({:?}) allows one",
+                    self.failure, self.server
+                );
                 self.sends.push(now);
                 self.in_flight = Some((*id, now));
                 self.past.push(*id);
@@ -496,10 +532,24 @@ impl Model {
                     );
                 }
             }
-            None => assert!(
-                matches!(error, Error::BudgetExhausted { per_minute } if *per_minute == self.spec.budget()),
-                "{error:?} without a failure"
-            ),
+            // The budget, or the answer that asked for the server's wait still running.
+            None => {
+                let budget = matches!(error, Error::BudgetExhausted { per_minute } if *per_minute == self.spec.budget());
+                if now < self.server.0 {
+                    assert!(
+                        !budget && error.is_transient(),
+                        "{error:?} during the server's wait"
+                    );
+                    let asked = error
+                        .response()
+                        .and_then(|r| r.meta().server_wait_from(self.wall()));
+                    assert!(asked.is_some(), "{error:?} asked for no wait");
+                } else if now >= self.server.1 {
+                    assert!(budget, "{error:?} without a failure or a server's wait");
+                } else {
+                    assert!(error.is_transient(), "{error:?}");
+                }
+            }
         }
         // A request is allowed by the failure at `from`; the budget may hold it up to a
         // minute after the last request (sent at or before now).
@@ -512,15 +562,21 @@ impl Model {
                 );
                 return;
             }
-            (Some(f), Some(_)) if f.transient => bounds(self.not_before.0, self.not_before.1),
+            (Some(f), Some(_)) if f.transient => bounds(
+                self.not_before.0.max(self.server.0),
+                self.not_before.1.max(self.server.1),
+            ),
             (Some(f), Some(_)) => {
                 let every = self
                     .spec
                     .reprobe()
                     .expect("a retry time after a permanent failure without re-probing");
-                bounds(f.at + every, f.at + every)
+                bounds(
+                    (f.at + every).max(self.server.0),
+                    (f.at + every).max(self.server.1),
+                )
             }
-            (None, Some(_)) => bounds(now, now),
+            (None, Some(_)) => bounds(self.server.0, self.server.1),
         };
         let t = retry_at.expect("matched above");
         assert!(
@@ -570,6 +626,7 @@ impl Model {
                 let c = c.clone();
                 let issued_at = issued_at(&response, wall, now, sent);
                 self.installed(&c, sent, *lifetime, *lifetime, issued_at);
+                self.asked_to_wait(now, server_wait(&response, wall));
             }
             (expect, Outcome::Failed(e)) => {
                 let class_ok = match expect {
@@ -623,6 +680,7 @@ impl Model {
                 let c = c.clone();
                 let issued_at = issued_at(&response, wall, now, sent);
                 self.installed(&c, sent, lifetime, lifetime, issued_at);
+                self.asked_to_wait(now, server_wait(&response, wall));
             }
             Outcome::Failed(e) => {
                 let e = e.clone();
@@ -681,7 +739,8 @@ impl Model {
         let transient = transient_status(status);
         assert_eq!(e.is_transient(), transient, "HTTP {status}: {e:?}");
         assert!(!e.to_string().contains('\n'));
-        self.failed(now, transient, server_wait(response, wall), false);
+        self.failed(now, transient, false);
+        self.asked_to_wait(now, server_wait(response, wall));
     }
 
     fn transport(&mut self, lc: &mut TokenLifecycle, kind: u8) {
@@ -704,7 +763,7 @@ impl Model {
                 );
                 assert_eq!(t.kind(), kind);
                 assert_eq!(e.is_transient(), transient, "{e:?}");
-                self.failed(now, transient, None, false);
+                self.failed(now, transient, false);
             }
             other => panic!("a transport error gave {other:?}"),
         }
@@ -923,17 +982,24 @@ impl Model {
             return Wakeup::Exact(Some(t.refresh_at));
         }
         let end_of_use = |w: Timestamp| usable.map_or(w, |t| w.min(t.usable_until));
-        match self.failure {
-            None => Wakeup::Exact(Some(end_of_use(self.budget_gate(now)))),
-            Some(f) if f.transient => {
-                let lo = self.budget_gate(self.not_before.0.max(now));
-                let hi = self.not_before.1.max(now + MINUTE);
+        // The gate the failure sets (`from`..`to`) held back by the server's wait: exact
+        // once the wait has surely ended by then, else within its bounds (the budget may
+        // add up to a minute after the last request).
+        let gated = |from: Timestamp, to: Timestamp| {
+            let (from, to) = (from.max(now), to.max(now));
+            if from == to && self.server.1 <= from {
+                Wakeup::Exact(Some(end_of_use(self.budget_gate(from))))
+            } else {
+                let lo = self.budget_gate(from.max(self.server.0));
+                let hi = to.max(self.server.1).max(now + MINUTE);
                 Wakeup::Within(end_of_use(lo), end_of_use(hi))
             }
+        };
+        match self.failure {
+            None => gated(now, now),
+            Some(f) if f.transient => gated(self.not_before.0, self.not_before.1),
             Some(f) => match self.spec.reprobe() {
-                Some(every) => {
-                    Wakeup::Exact(Some(end_of_use(self.budget_gate((f.at + every).max(now)))))
-                }
+                Some(every) => gated(f.at + every, f.at + every),
                 None => Wakeup::Exact(usable.map(|t| t.usable_until)),
             },
         }
@@ -1039,27 +1105,6 @@ fn backoff_ceiling((base, cap): (Duration, Duration), failures: u32) -> Duration
         ceiling = ceiling.saturating_mul(2);
     }
     ceiling.min(cap)
-}
-
-/// What the server asked to wait: `Retry-After` in whole seconds (saturating), or an
-/// HTTP date measured from the response's `Date`, else from `wall`.
-fn server_wait<B>(response: &http::Response<B>, wall: SystemTime) -> Option<Duration> {
-    let header = |name| {
-        response
-            .headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::trim)
-    };
-    let value = header("retry-after")?;
-    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
-        return Some(Duration::from_secs(value.parse().unwrap_or(u64::MAX)));
-    }
-    let at = httpdate::parse_http_date(value).ok()?;
-    let from = header("date")
-        .and_then(|d| httpdate::parse_http_date(d).ok())
-        .unwrap_or(wall);
-    Some(at.duration_since(from).unwrap_or(Duration::ZERO))
 }
 
 /// When a fetched token was issued: the response's `Date`, else the wall clock when its

@@ -26,8 +26,8 @@ use zuora_oauth_core::{
     Error, ErrorDetail, ErrorResponse, Problem, ResponseMeta, RetryAfter, Token,
 };
 use zuora_oauth_fuzz::{
-    ENTITY_ID, SECRET, framing, leaks_secret, lifetime_of, request, spells, transient_status,
-    wall_clock,
+    ENTITY_ID, SECRET, framing, leading_integer, leaks_secret, least_remaining, lifetime_of,
+    request, reset_seconds, spells, transient_status, wall_clock,
 };
 
 fuzz_target!(|data: &[u8]| {
@@ -215,8 +215,9 @@ fn check_error(response: &http::Response<&[u8]>, error: &Error) {
     let _ = error.retry_after();
     let _ = error.clone();
     check_meta(response, r.meta());
-    // `retry_after` agrees with the meta's view.
+    // `retry_after` and `server_wait` agree with the meta's view.
     assert_eq!(error.retry_after(), r.meta().retry_after_delay());
+    assert_eq!(error.server_wait(), r.meta().server_wait());
 }
 
 fn check_meta(response: &http::Response<&[u8]>, meta: &ResponseMeta) {
@@ -278,22 +279,41 @@ fn check_meta(response: &http::Response<&[u8]>, meta: &ResponseMeta) {
     let _ = meta.retry_after_delay();
     let limits = meta.rate_limits();
     assert_eq!(limits.limit_policy.as_deref(), shown("ratelimit-limit"));
-    let leading = |name: &str| -> Option<u64> {
-        let t = first(name)?;
-        let end = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-        t[..end].parse().ok()
-    };
+    // The leading integer (absurdly long ones saturate); `RateLimit-Remaining`'s smallest
+    // window, the one closest to exhaustion; `RateLimit-Reset` with a fraction rounded up.
+    let leading = |name: &str| leading_integer(first(name)?).map(|(n, _)| n);
+    let remaining = first("ratelimit-remaining").and_then(least_remaining);
+    let reset = first("ratelimit-reset").and_then(reset_seconds);
     assert_eq!(limits.minute_limit, leading("x-ratelimit-limit-minute"));
     assert_eq!(
         limits.minute_remaining,
         leading("x-ratelimit-remaining-minute")
     );
     assert_eq!(limits.limit, leading("ratelimit-limit"));
-    assert_eq!(limits.remaining, leading("ratelimit-remaining"));
-    assert_eq!(
-        limits.reset,
-        leading("ratelimit-reset").map(Duration::from_secs)
-    );
+    assert_eq!(limits.remaining, remaining);
+    assert_eq!(limits.reset, reset);
+    // The server's wait: `Retry-After` if present, else `RateLimit-Reset` on a 429 or with
+    // nothing remaining; a success asks for one only when nothing remains.
+    let spent = remaining == Some(0);
+    let wait_from = |clock: Option<std::time::SystemTime>| {
+        if response.status().is_success() && !spent {
+            return None;
+        }
+        match retry_after {
+            Some(RetryAfter::Delay(d)) => Some(d),
+            Some(at) => Some(at.delay_from(meta.date().or(clock)?)),
+            None if spent || response.status() == 429 => reset,
+            None => None,
+        }
+    };
+    assert_eq!(meta.server_wait(), wait_from(None), "{meta:?}");
+    for i in 0..4 {
+        assert_eq!(
+            meta.server_wait_from(wall_clock(i)),
+            wait_from(Some(wall_clock(i))),
+            "{meta:?}"
+        );
+    }
     assert!(!leaks_secret(&format!("{meta:?}")), "{meta:?}");
     let _ = format!("{meta:?}");
 }

@@ -559,7 +559,70 @@ impl Shape {
 }
 
 /// The number of shapes [`shape`] knows; `index` is taken modulo this.
-pub const SHAPES: u8 = 30;
+pub const SHAPES: u8 = 31;
+
+// ---- the server's wait, restated from the docs -------------------------------------------
+
+/// The integer `t` starts with (absurdly long ones saturate), and what follows it.
+pub fn leading_integer(t: &str) -> Option<(u64, &str)> {
+    let end = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    (end > 0).then(|| (t[..end].parse().unwrap_or(u64::MAX), &t[end..]))
+}
+
+/// `RateLimit-Remaining` as the core reads it: the smallest number of the windows it
+/// lists (`49990, 0;w=60`), items without a number skipped.
+pub fn least_remaining(value: &str) -> Option<u64> {
+    value
+        .split(',')
+        .filter_map(|item| leading_integer(item.trim()).map(|(n, _)| n))
+        .min()
+}
+
+/// `RateLimit-Reset` as the core reads it: whole seconds, a fraction rounded up.
+pub fn reset_seconds(value: &str) -> Option<Duration> {
+    let (secs, rest) = leading_integer(value)?;
+    let fraction = rest
+        .strip_prefix('.')
+        .is_some_and(|f| f.chars().take_while(char::is_ascii_digit).any(|c| c != '0'));
+    Some(Duration::from_secs(
+        secs.saturating_add(u64::from(fraction)),
+    ))
+}
+
+/// The wait a response asks of the next token request, as documented: `Retry-After` if
+/// present (a date measured from the response's `Date`, else from `wall`), else
+/// `RateLimit-Reset` on a 429 or when `RateLimit-Remaining` is 0; a success asks for one
+/// only when nothing remains. First values of repeated headers; values trimmed.
+pub fn server_wait<B>(response: &http::Response<B>, wall: SystemTime) -> Option<Duration> {
+    let header = |name| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
+    let spent = header("ratelimit-remaining").and_then(least_remaining) == Some(0);
+    let status = response.status();
+    if status.is_success() && !spent {
+        return None;
+    }
+    if let Some(value) = header("retry-after") {
+        if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+            return Some(Duration::from_secs(value.parse().unwrap_or(u64::MAX)));
+        }
+        if let Ok(at) = httpdate::parse_http_date(value) {
+            let from = header("date")
+                .and_then(|d| httpdate::parse_http_date(d).ok())
+                .unwrap_or(wall);
+            return Some(at.duration_since(from).unwrap_or(Duration::ZERO));
+        }
+    }
+    if spent || status == http::StatusCode::TOO_MANY_REQUESTS {
+        header("ratelimit-reset").and_then(reset_seconds)
+    } else {
+        None
+    }
+}
 
 /// The `Date` that date-form `Retry-After` values are relative to.
 const DATE: &str = "Sun, 06 Nov 1994 08:49:37 GMT";
@@ -921,7 +984,7 @@ pub fn shape(index: u8, param: u16, token: &str) -> Shape {
                 token_or_unexpected(token, secs),
             )
         }
-        _ => {
+        29 => {
             // A bare, minimal token body (the lifecycle test suite's shape).
             let e = whole_seconds(param);
             let body =
@@ -932,6 +995,21 @@ pub fn shape(index: u8, param: u16, token: &str) -> Shape {
                 hdr(&[json]),
                 &body,
                 token_or_unexpected(token, e as f64),
+            )
+        }
+        _ => {
+            // A token whose answer says the quota is spent: no token request before the
+            // reset, `param` seconds.
+            let mut h = hdr(&[json, rid, ("ratelimit-limit", "100, 100;w=60")]);
+            h.extend(hdr(&[("ratelimit-remaining", "0")]));
+            h.push(("ratelimit-reset".into(), secs.to_string()));
+            let body = success_body(token, "3599", "bearer");
+            s(
+                "success-quota-spent",
+                200,
+                h,
+                &body,
+                token_or_unexpected(token, 3599.0),
             )
         }
     }
@@ -1046,7 +1124,8 @@ pub const RECORD_LIFETIMES: [Duration; 10] = [
 /// clock of the process that fetched it is ahead).
 pub const RECORD_AGES: [i64; 8] = [0, 1, 30, 299, 3000, 86_400, -5, -3600];
 
-/// Statuses of `Op::RetryAfterDate`: transient ones, and a rejection (which ignores it).
+/// Statuses of `Op::RetryAfterDate`: transient ones, and a rejection (which is not retried,
+/// but whose wait holds a re-probe back).
 pub const RETRY_STATUSES: [u16; 5] = [429, 503, 408, 425, 401];
 
 /// The wall clock when the monotonic clock reads zero (2025-12-03), in Unix seconds.

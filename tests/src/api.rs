@@ -293,6 +293,10 @@ impl Endpoint for ApiCall<'_> {
         )
     }
 
+    fn limit(&self) -> u32 {
+        API_RATE_LIMIT_PER_MINUTE
+    }
+
     fn usual_headers(&self, _plain: &mut Plain) {}
 
     fn malformed_json(&self) -> String {

@@ -20,7 +20,8 @@ pub const DEFAULT_REDIRECT_LOCATION: &str = "http://127.0.0.2:1/oauth/token";
 ///
 /// Two families:
 /// - faults that **replace** the answer skip all validation: [`Respond`](Fault::Respond),
-///   [`RateLimited`](Fault::RateLimited), [`CloseConnection`](Fault::CloseConnection),
+///   [`RateLimited`](Fault::RateLimited), [`RateLimitReset`](Fault::RateLimitReset),
+///   [`CloseConnection`](Fault::CloseConnection),
 ///   [`ResetConnection`](Fault::ResetConnection), [`OversizedBody`](Fault::OversizedBody),
 ///   [`Redirect`](Fault::Redirect), [`MalformedJson`](Fault::MalformedJson);
 /// - faults that **alter** the normal answer run the request through the usual validation
@@ -77,6 +78,17 @@ pub enum Fault {
         /// The `Retry-After` header to send.
         #[serde(default)]
         retry_after: RetryAfter,
+    },
+    /// 429 as Zuora's rate-limit guide documents it: the gateway body
+    /// `{"message":"API rate limit exceeded"}` and only the `RateLimit-*` headers —
+    /// `RateLimit-Limit` (the endpoint's limit and its 60 s window), `RateLimit-Remaining: 0`
+    /// and `RateLimit-Reset: <reset_secs>` — with no `Retry-After` and no older-generation
+    /// `X-RateLimit-*` headers.
+    ///
+    /// JSON: `{"kind":"rate_limit_reset","reset_secs":40}`.
+    RateLimitReset {
+        /// The `RateLimit-Reset` header to send: seconds until the quota resets.
+        reset_secs: u64,
     },
     /// Wait this long before sending the response headers, then answer normally.
     ///
@@ -367,6 +379,11 @@ impl Fault {
         Fault::RateLimited { retry_after }
     }
 
+    /// [`Fault::RateLimitReset`]: a 429 whose only wait is `RateLimit-Reset: <reset_secs>`.
+    pub fn rate_limit_reset(reset_secs: u64) -> Self {
+        Fault::RateLimitReset { reset_secs }
+    }
+
     /// [`Fault::DelayHeaders`].
     pub fn delay_headers(delay: Duration) -> Self {
         Fault::DelayHeaders { delay }
@@ -424,6 +441,7 @@ impl Fault {
         match self {
             Fault::Respond { .. } => "respond",
             Fault::RateLimited { .. } => "rate_limited",
+            Fault::RateLimitReset { .. } => "rate_limit_reset",
             Fault::DelayHeaders { .. } => "delay_headers",
             Fault::StallBody { .. } => "stall_body",
             Fault::CloseConnection => "close_connection",

@@ -68,6 +68,18 @@ pub(crate) fn too_many_requests(retry_after: &RetryAfter, rate: RateHeaders) -> 
     plain
 }
 
+/// A 429 with Zuora's gateway body and only the `RateLimit-*` headers: `limit` in a 60 s
+/// window, none remaining, the quota resetting in `reset` seconds.
+pub(crate) fn reset_only(limit: u32, reset: u64) -> Plain {
+    Plain::json(
+        StatusCode::TOO_MANY_REQUESTS,
+        &serde_json::json!({"message": "API rate limit exceeded"}),
+    )
+    .with_header(RL_LIMIT, &format!("{limit}, {limit};w=60"))
+    .with_header(RL_REMAINING, "0")
+    .with_header(RL_RESET, &reset.to_string())
+}
+
 /// Where the token endpoint and the API answer differently.
 pub(crate) trait Endpoint {
     /// The answer without faults.
@@ -77,6 +89,8 @@ pub(crate) trait Endpoint {
     fn reshaped(&self, fields: &TokenFields, content_type: &'static str) -> Plain;
     /// The answer to [`Fault::RateLimited`].
     fn rate_limited(&self, retry_after: &RetryAfter) -> Plain;
+    /// The limit a 429 of this endpoint shows (`RateLimit-Limit`).
+    fn limit(&self) -> u32;
     /// Adds the endpoint's usual headers to a scripted answer.
     fn usual_headers(&self, plain: &mut Plain);
     /// A 200 body of cut-off JSON.
@@ -110,6 +124,7 @@ pub(crate) async fn apply(endpoint: &impl Endpoint, fault: Fault) -> Answer {
             plain
         }
         Fault::RateLimited { retry_after } => endpoint.rate_limited(&retry_after),
+        Fault::RateLimitReset { reset_secs } => reset_only(endpoint.limit(), reset_secs),
         Fault::DelayHeaders { delay } => {
             tokio::time::sleep(delay).await;
             endpoint.normal()

@@ -308,6 +308,11 @@ impl Endpoint for TokenCall<'_> {
         respond::too_many_requests(retry_after, rate)
     }
 
+    /// The mock's limit, else Zuora's for authentication requests (100 a minute).
+    fn limit(&self) -> u32 {
+        self.rate.map_or(DEFAULT_RATE_LIMIT_PER_MINUTE, |r| r.limit)
+    }
+
     fn usual_headers(&self, plain: &mut Plain) {
         if let Some(rate) = self.rate_headers(None) {
             rate.add_to(plain);

@@ -110,6 +110,23 @@ fn rate_limited(retry_after: Option<Duration>) -> impl Fn(&TokenError) -> bool {
     }
 }
 
+/// A 429 whose wait is only in `RateLimit-Reset`: the source waits for the reset (not
+/// before it, and no later than its jitter allows), and the error names the wait.
+fn waits_for_the_reset(reset: Duration) -> impl Fn(&TokenError) -> bool {
+    move |e| match e.error() {
+        Some(error @ Error::RateLimited(_)) => {
+            let shown = error.to_string();
+            let retry_in = e.retry_in().unwrap_or_default();
+            error.retry_after().is_none()
+                && error.server_wait() == Some(reset)
+                && shown.contains(&format!("{} s", reset.as_secs()))
+                && retry_in >= reset
+                && retry_in <= reset + (reset / 10).max(Duration::from_secs(1))
+        }
+        _ => false,
+    }
+}
+
 fn reset_before_headers<D: Driver>() {
     run::<D>(Fault::ResetConnection, transport(TransportErrorKind::Reset));
 }
@@ -173,6 +190,13 @@ fn rate_limited_retry_after_date<D: Driver>() {
 
 fn rate_limited_without_retry_after<D: Driver>() {
     run::<D>(Fault::rate_limited(RetryAfter::Absent), rate_limited(None));
+}
+
+fn rate_limited_with_only_rate_limit_headers<D: Driver>() {
+    run::<D>(
+        Fault::rate_limit_reset(30),
+        waits_for_the_reset(Duration::from_secs(30)),
+    );
 }
 
 fn malformed_json<D: Driver>() {
@@ -409,6 +433,7 @@ matrix!(
     rate_limited_retry_after_seconds,
     rate_limited_retry_after_date,
     rate_limited_without_retry_after,
+    rate_limited_with_only_rate_limit_headers,
     malformed_json,
     empty_body,
     oversized_body,

@@ -14,6 +14,8 @@ matrix!(
     rejections_of_every_shape_are_permanent,
     wrong_secret_is_rejected,
     rate_limited_then_success_after_retry_after,
+    rate_limited_by_rate_limit_reset_waits_for_the_reset,
+    a_token_with_nothing_remaining_delays_the_next_request,
     server_error_html_then_recovery,
     malformed_and_empty_json,
     refresh_ahead_hands_out_old_token_during_one_refresh,
@@ -174,7 +176,9 @@ fn rate_limited_then_success_after_retry_after<D: Driver>() {
         "{err:?}"
     );
     assert_eq!(err.error().unwrap().retry_after(), Some(SECS(5)));
-    assert!(err.retry_in().unwrap() >= SECS(5));
+    // Retry-After, plus up to 1 s of jitter.
+    let retry_in = err.retry_in().unwrap();
+    assert!(retry_in >= SECS(5) && retry_in <= SECS(6), "{retry_in:?}");
     // Asking early sends nothing.
     setup.clock.set(Duration::from_millis(4_999));
     assert!(source.token().is_err());
@@ -184,8 +188,85 @@ fn rate_limited_then_success_after_retry_after<D: Driver>() {
         "{}: retried before Retry-After",
         D::NAME
     );
-    setup.clock.set(SECS(5));
+    setup.clock.set(retry_in);
     source.token().unwrap();
+    assert_eq!(server.token_request_count(), 2);
+}
+
+/// Zuora's documented 429 (the wait only in `RateLimit-Reset`): no second token request
+/// before the reset.
+fn rate_limited_by_rate_limit_reset_waits_for_the_reset<D: Driver>() {
+    let server = server();
+    let setup = Setup::new(&server);
+    let source = D::build(&setup);
+    server.push_fault(Fault::rate_limit_reset(30));
+    let err = source.token().unwrap_err();
+    assert!(
+        matches!(err.error(), Some(Error::RateLimited(_))),
+        "{err:?}"
+    );
+    let retry_in = err.retry_in().unwrap();
+    assert!(
+        retry_in >= SECS(30) && retry_in <= SECS(33),
+        "{}: retry in {retry_in:?}",
+        D::NAME
+    );
+    // Asking before the reset sends nothing.
+    for ms in [0, 400, 1_000, 10_000, 29_999] {
+        setup.clock.set(Duration::from_millis(ms));
+        assert!(source.token().is_err(), "{}", D::NAME);
+    }
+    assert_eq!(
+        server.token_request_count(),
+        1,
+        "{}: retried before RateLimit-Reset",
+        D::NAME
+    );
+    setup.clock.set(retry_in);
+    source.token().unwrap();
+    assert_eq!(server.token_request_count(), 2);
+}
+
+/// A token whose answer says the quota is spent (`RateLimit-Remaining: 0`): the API
+/// refuses it at once, and its replacement waits for the reset.
+fn a_token_with_nothing_remaining_delays_the_next_request<D: Driver>() {
+    let server = server();
+    let setup = Setup::new(&server);
+    let source = D::build(&setup);
+    server.push_fault(Fault::TokenFields(
+        zuora_oauth_testkit::TokenFields::default()
+            .with_header("RateLimit-Remaining", "0")
+            .with_header("RateLimit-Reset", "20"),
+    ));
+    let token = source.token().unwrap();
+    assert_eq!(token.meta().rate_limits().remaining, Some(0));
+    setup.clock.set(SECS(1));
+    assert!(source.invalidate(token.generation()));
+    let err = source.token().unwrap_err();
+    assert!(
+        matches!(err.error(), Some(Error::ServerWait(_))),
+        "{}: {err:?}",
+        D::NAME
+    );
+    assert!(err.is_transient(), "{}: {err:?}", D::NAME);
+    assert_eq!(err.error().unwrap().server_wait(), Some(SECS(20)));
+    assert!(chain(&err).contains("20 s"), "{}: {}", D::NAME, chain(&err));
+    let retry_in = err.retry_in().unwrap();
+    assert!(
+        retry_in >= SECS(19) && retry_in <= SECS(22),
+        "{}: retry in {retry_in:?}",
+        D::NAME
+    );
+    setup.clock.set(Duration::from_millis(19_999));
+    assert!(source.token().is_err(), "{}", D::NAME);
+    assert_eq!(
+        server.token_request_count(),
+        1,
+        "{}: a token request before RateLimit-Reset",
+        D::NAME
+    );
+    setup.clock.set(SECS(1) + retry_in);
+    assert_ne!(secret(&source.token().unwrap()), secret(&token));
     assert_eq!(server.token_request_count(), 2);
 }
 

@@ -196,6 +196,24 @@ async fn rate_limited_with_every_kind_of_retry_after() {
     .await;
 }
 
+/// Zuora's documented 429: the wait only in `RateLimit-Reset`. No token request before it.
+#[wasm_bindgen_test]
+async fn rate_limited_with_only_rate_limit_reset() {
+    run(
+        r#"{"kind":"rate_limit_reset","reset_secs":30}"#,
+        Retry::AfterBackoff,
+        |e| {
+            let reset = Duration::from_secs(30);
+            let retry_in = e.retry_in().unwrap_or_default();
+            matches!(e.error(), Some(Error::RateLimited(_)))
+                && e.error().and_then(Error::server_wait) == Some(reset)
+                && retry_in >= reset
+                && retry_in <= reset + Duration::from_secs(3)
+        },
+    )
+    .await;
+}
+
 #[wasm_bindgen_test]
 async fn unusable_200s() {
     run(

@@ -300,10 +300,15 @@ async fn rate_limited_honours_retry_after_then_succeeds() {
         Some(Duration::from_secs(1))
     );
     assert!(e.is_transient());
-    // The first backoff is at most 1 s; Retry-After asks for 1 s, and wins.
-    assert_eq!(e.retry_in(), Some(Duration::from_secs(1)), "{e}");
-    // Before Retry-After has passed: the same failure, no request.
-    clock.advance(Duration::from_millis(999));
+    // The first backoff is at most 1 s; Retry-After asks for 1 s, plus up to 1 s of
+    // jitter, and wins.
+    let wait = e.retry_in().unwrap();
+    assert!(
+        wait >= Duration::from_secs(1) && wait <= Duration::from_secs(2),
+        "{e}"
+    );
+    // Before the wait has passed: the same failure, no request.
+    clock.advance(wait - Duration::from_millis(1));
     let again = expect_err(source.token().await);
     assert!(matches!(again.error(), Some(Error::RateLimited(_))));
     assert_eq!(again.retry_in(), Some(Duration::from_millis(1)));

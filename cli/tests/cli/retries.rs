@@ -139,6 +139,38 @@ fn gives_up_at_once_when_retry_after_exceeds_max_wait() {
     assert!(took < Duration::from_secs(6), "gave up after {took:?}");
 }
 
+/// Zuora documents its 429s with `RateLimit-Reset`, not `Retry-After`: `--max-wait`
+/// applies to that wait too.
+#[test]
+fn gives_up_at_once_when_rate_limit_reset_exceeds_max_wait() {
+    let server = crate::helpers::server();
+    server.push_fault(Fault::rate_limit_reset(40));
+    let started = Instant::now();
+    let outcome = Cli::new()
+        .against(&server)
+        .args(["--retries", "3", "--max-wait", "10"])
+        .run();
+    let took = started.elapsed();
+    let line = outcome.failure(4);
+    assert!(line.contains("--max-wait 10"), "{line}");
+    assert!(line.contains("wait 40 s"), "the wait is named: {line}");
+    assert_eq!(server.token_request_count(), 1, "{line}");
+    assert!(took < Duration::from_secs(6), "gave up after {took:?}");
+}
+
+#[test]
+fn retry_waits_for_rate_limit_reset() {
+    let server = crate::helpers::server();
+    server.push_fault(Fault::rate_limit_reset(2));
+    retrying(&server, 1).token();
+    assert_eq!(server.token_request_count(), 2);
+    let waited = gap(&server, 0, 1);
+    assert!(
+        waited >= Duration::from_millis(1950),
+        "retried after {waited:?}"
+    );
+}
+
 #[test]
 fn default_max_wait_is_60_seconds() {
     let server = crate::helpers::server();

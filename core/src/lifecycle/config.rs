@@ -6,7 +6,8 @@ use std::time::Duration;
 ///
 /// The defaults follow Zuora's guidance: refresh 5 minutes before expiry (Zuora's own
 /// guide uses 300 s) with up to 10 % jitter, exponential backoff with full jitter from 1 s
-/// to 60 s, never waiting longer than 15 minutes whatever `Retry-After` says, at most 10
+/// to 60 s, never waiting longer than 15 minutes whatever the server asks (`Retry-After`,
+/// `RateLimit-Reset`), at most 10
 /// token requests a minute, no token handed out with less than 30 s left, and no automatic
 /// retry after a permanent failure (rejected credentials, a wrong base URL…).
 ///
@@ -73,17 +74,20 @@ impl LifecycleConfig {
     }
 
     /// Exponential backoff after transient failures: a random delay between zero and
-    /// `min(cap, base × 2^(failures − 1))`, and never less than `Retry-After`
-    /// (defaults 1 s and 60 s).
+    /// `min(cap, base × 2^(failures − 1))` (defaults 1 s and 60 s). The server's wait
+    /// (`Retry-After`, else `RateLimit-Reset`: [`Error::server_wait`](crate::Error::server_wait))
+    /// holds requests back on top of it.
     pub fn with_backoff(mut self, base: Duration, cap: Duration) -> Self {
         self.backoff_base = base;
         self.backoff_cap = cap.max(base);
         self
     }
 
-    /// The longest the machine waits before trying again, whatever the server's
-    /// `Retry-After` asked (default 15 minutes). The error still reports what the server
-    /// asked for; this only bounds how long callers are left without a token.
+    /// The longest the machine waits before trying again, whatever the server asked
+    /// (`Retry-After`, `RateLimit-Reset`; default 15 minutes), jitter included. The error
+    /// still reports what the server asked for
+    /// ([`Error::server_wait`](crate::Error::server_wait)); this only bounds how long
+    /// callers are left without a token.
     pub fn with_max_retry_wait(mut self, max: Duration) -> Self {
         self.max_retry_wait = max;
         self

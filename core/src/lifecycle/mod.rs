@@ -12,7 +12,8 @@ use config::DEFAULT_REQUEST_DEADLINE;
 pub use config::LifecycleConfig;
 
 use crate::{
-    Error, Timestamp, Token, TokenRecord, TokenRequest, TransportError, TransportErrorKind,
+    Error, ErrorDetail, ErrorResponse, Timestamp, Token, TokenRecord, TokenRequest, TransportError,
+    TransportErrorKind,
 };
 use budget::Budget;
 pub(crate) use jitter::Jitter;
@@ -36,29 +37,38 @@ use jitter::backoff_ceiling;
 ///    token keeps being handed out while exactly one refresh request is made.
 /// 4. A transient failure ([`Error::is_transient`]: 429, 5xx, network failures) while the
 ///    token is still usable keeps the token in use; retries back off exponentially with
-///    full jitter (1 s to 60 s by default), never come before `Retry-After`, and never wait
-///    longer than [`LifecycleConfig::with_max_retry_wait`] (15 minutes by default).
-/// 5. A token is handed out only while it has more than the minimum remaining lifetime
+///    full jitter (1 s to 60 s by default), and never wait longer than
+///    [`LifecycleConfig::with_max_retry_wait`] (15 minutes by default).
+/// 5. No token request is sent before the wait the server asked for
+///    ([`Error::server_wait`], [`ResponseMeta::server_wait`](crate::ResponseMeta::server_wait)):
+///    `Retry-After` if present, else `RateLimit-Reset` on a 429 — how Zuora documents its
+///    429s — and on any answer whose `RateLimit-Remaining` is 0, a token included (so that
+///    a token refused by the API meanwhile is not replaced before the reset). The wait is
+///    jittered — up to 10 % of it, and at least up to 1 s, more — so that a fleet told the
+///    same does not come back in lock-step, and capped by
+///    [`LifecycleConfig::with_max_retry_wait`] (the error still reports what the server
+///    asked). [`reset`](TokenLifecycle::reset) forgets it.
+/// 6. A token is handed out only while it has more than the minimum remaining lifetime
 ///    left ([`LifecycleConfig::with_min_remaining`], 30 s by default, at most half a short
 ///    token's life). Past that with no replacement, pollers get the last error and the time
 ///    of the next attempt.
-/// 6. A permanent failure (rejected credentials, a wrong base URL, a redirect, TLS…) stops
+/// 7. A permanent failure (rejected credentials, a wrong base URL, a redirect, TLS…) stops
 ///    automatic retries (unless [`LifecycleConfig::with_permanent_reprobe`] allows a slow
-///    one); the error goes to every poller once no usable token is left.
+///    one, never before the server's wait); the error goes to every poller once no usable token is left.
 ///    [`reset`](TokenLifecycle::reset) or [`reconfigure`](TokenLifecycle::reconfigure)
 ///    start again.
-/// 7. [`invalidate`](TokenLifecycle::invalidate) (the API answered 401 to a token believed
+/// 8. [`invalidate`](TokenLifecycle::invalidate) (the API answered 401 to a token believed
 ///    valid) causes one refresh however many callers report the same token; a report about
 ///    an older token is ignored.
-/// 8. Never more than one request is in flight; the outcome of a superseded request is
+/// 9. Never more than one request is in flight; the outcome of a superseded request is
 ///    ignored. A request whose outcome is not reported within
 ///    [`LifecycleConfig::with_request_deadline`] counts as a timed-out transport failure.
-/// 9. At most [`LifecycleConfig::with_max_requests_per_minute`] requests (default 10) are
-///    asked for in any rolling minute.
-/// 10. Time going backwards is treated as time standing still; huge jumps, zero and huge
+/// 10. At most [`LifecycleConfig::with_max_requests_per_minute`] requests (default 10) are
+///     asked for in any rolling minute.
+/// 11. Time going backwards is treated as time standing still; huge jumps, zero and huge
 ///     lifetimes neither panic nor loop (lifetimes are clamped to
 ///     [`LifecycleConfig::with_max_lifetime`], 24 h by default).
-/// 11. [`reconfigure`](TokenLifecycle::reconfigure) with a new client secret for the same
+/// 12. [`reconfigure`](TokenLifecycle::reconfigure) with a new client secret for the same
 ///     client keeps handing out the current token (while usable) until the new secret
 ///     produces one, and asks for one at once; with another client, environment or entity
 ///     it drops the current token. A rejection of the new credentials is reported as such
@@ -129,8 +139,14 @@ pub struct TokenLifecycle {
     next_request: u64,
     failure: Option<Failure>,
     consecutive_failures: u32,
-    /// No transient retry before this.
+    /// No transient retry before this (the backoff).
     not_before: Timestamp,
+    /// No request at all before this: the server's wait, jittered and capped.
+    server_not_before: Timestamp,
+    /// The answer that asked for `server_not_before`, for pollers left without a token
+    /// and without a failure (a token answer that asked to wait; a failure that a token
+    /// taken from elsewhere cleared).
+    server_wait_error: Option<Error>,
     /// Set by `reconfigure` until the new request produces a token: the current token, if
     /// any, was obtained with the previous request.
     rotation: Option<Rotation>,
@@ -368,6 +384,8 @@ impl TokenLifecycle {
             consecutive_failures: 0,
             not_before: Timestamp::ZERO,
             rotation: None,
+            server_not_before: Timestamp::ZERO,
+            server_wait_error: None,
         }
     }
 
@@ -426,7 +444,7 @@ impl TokenLifecycle {
     }
 
     /// When polling next could change the answer, if nothing else is reported before:
-    /// the refresh time, the end of a backoff or budget wait, the deadline of the request
+    /// the refresh time, the end of a backoff, server or budget wait, the deadline of the request
     /// in flight, or the end of the current token's use. `None` when only a reset can
     /// change anything.
     pub fn next_wakeup(&self) -> Option<Timestamp> {
@@ -467,9 +485,10 @@ impl TokenLifecycle {
         if self.in_flight.is_some() {
             return Action::Wait;
         }
-        let error = match &self.failure {
-            Some(f) => &f.error,
-            None => {
+        let error = match (&self.failure, &self.server_wait_error) {
+            (Some(f), _) => &f.error,
+            (None, Some(asked)) if now < self.server_not_before => asked,
+            (None, _) => {
                 event!(warn, retry_at = ?blocked_until, "token request budget exhausted");
                 &self.budget_error
             }
@@ -491,15 +510,14 @@ impl TokenLifecycle {
         }
     }
 
-    /// The earliest time the failure state allows a request (`Some(ZERO)` if no failure);
-    /// `None` if it allows none.
+    /// The earliest time the failure state and the server's wait allow a request
+    /// (`Some(ZERO)` if neither holds one back); `None` if they allow none.
     fn failure_gate(&self) -> Option<Timestamp> {
-        match &self.failure {
-            Some(f) if !f.error.is_transient() => {
-                self.config.permanent_reprobe().map(|every| f.at + every)
-            }
-            _ => Some(self.not_before),
-        }
+        let gate = match &self.failure {
+            Some(f) if !f.error.is_transient() => f.at + self.config.permanent_reprobe()?,
+            _ => self.not_before,
+        };
+        Some(gate.max(self.server_not_before))
     }
 
     /// [`Self::gate_at`] without mutating the budget (for `next_wakeup`).
@@ -532,7 +550,9 @@ impl TokenLifecycle {
 
     /// Reports the response to request `id`, received at `now`; `wall` is the wall clock
     /// at the same moment (for the token's [`TokenRecord`], and for a `Retry-After` date
-    /// when the response has no `Date` header).
+    /// when the response has no `Date` header). Whatever the outcome, the wait the response
+    /// asks for ([`ResponseMeta::server_wait_from`](crate::ResponseMeta::server_wait_from))
+    /// holds the next request back.
     ///
     /// An outcome reported at or after the request's deadline
     /// ([`LifecycleConfig::with_request_deadline`]) is [`Outcome::Ignored`]: by then the
@@ -570,7 +590,21 @@ impl TokenLifecycle {
                     whole: lifetime,
                     issued_at,
                 };
-                let installed = self.install(sent_at, Arc::new(token), life);
+                // A token answer may say the quota is spent: no request before its reset.
+                let asked = token.meta().server_wait_from(wall).map(|wait| {
+                    let meta = token.meta().clone();
+                    (
+                        wait,
+                        ErrorResponse::new(meta, ErrorDetail::default(), String::new()),
+                    )
+                });
+                let _ = self.install(sent_at, Arc::new(token), life);
+                if let Some((wait, answer)) = asked
+                    && self.hold_back(now, wait)
+                {
+                    self.server_wait_error = Some(Error::ServerWait(answer));
+                }
+                let installed = self.current.as_ref().expect("just installed");
                 event!(
                     info,
                     request = id.0,
@@ -589,7 +623,7 @@ impl TokenLifecycle {
             Err(error) => {
                 let server_wait = error
                     .response()
-                    .and_then(|r| r.meta().retry_after_delay_from(wall));
+                    .and_then(|r| r.meta().server_wait_from(wall));
                 Outcome::Failed(self.fail(now, error, server_wait))
             }
         }
@@ -714,7 +748,18 @@ impl TokenLifecycle {
                 "the new credentials produced a token; the rotation is complete"
             );
         }
-        self.failure = None;
+        // A failure that asked for a wait still running: its answer keeps saying why (as a
+        // wait: the failure itself is over).
+        if let Some(failure) = self.failure.take()
+            && self.server_wait_error.is_none()
+            && self.server_not_before > start
+        {
+            self.server_wait_error = failure.error.response().map(|r| {
+                let answer =
+                    ErrorResponse::new(r.meta().clone(), ErrorDetail::default(), String::new());
+                Error::ServerWait(answer)
+            });
+        }
         self.consecutive_failures = 0;
         self.not_before = Timestamp::ZERO;
         self.current.insert(TokenHandle {
@@ -730,24 +775,35 @@ impl TokenLifecycle {
     }
 
     /// Records a failure at `now`; `server_wait` is what the server asked for
-    /// (`Retry-After`), if anything.
+    /// ([`ResponseMeta::server_wait_from`](crate::ResponseMeta::server_wait_from)), if
+    /// anything.
     fn fail(&mut self, now: Timestamp, error: Error, server_wait: Option<Duration>) -> &Error {
         if error.is_transient() {
             self.consecutive_failures = self.consecutive_failures.saturating_add(1);
             let (base, cap) = self.config.backoff();
             let ceiling = backoff_ceiling(base, cap, self.consecutive_failures);
-            let delay = self
-                .jitter
-                .up_to(ceiling)
-                .max(server_wait.unwrap_or_default())
-                .min(self.config.max_retry_wait());
-            self.not_before = now + delay;
+            let backoff = self.jitter.up_to(ceiling).min(self.config.max_retry_wait());
+            self.not_before = now + backoff;
+        }
+        if let Some(wait) = server_wait
+            && self.hold_back(now, wait)
+        {
+            // The failure itself tells pollers why (and moves here if a token installed
+            // before the wait ends clears it).
+            self.server_wait_error = None;
+        }
+        if error.is_transient() {
+            let _delay = self
+                .not_before
+                .max(self.server_not_before)
+                .saturating_duration_since(now);
             event!(
                 warn,
                 status = error.status().map(|s| s.as_u16()),
                 request_id = error.request_id(),
                 failures = self.consecutive_failures,
-                backoff_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+                backoff_ms = u64::try_from(_delay.as_millis()).unwrap_or(u64::MAX),
+                server_wait_s = server_wait.map(|w| w.as_secs()),
                 error = %error,
                 "Zuora token request failed; will retry"
             );
@@ -772,6 +828,32 @@ impl TokenLifecycle {
             );
         }
         &self.failure.insert(Failure { error, at: now }).error
+    }
+
+    /// Holds every request back until the server's `wait` from `now` has passed, plus its
+    /// jitter (up to 10 % of it, at least up to 1 s), capped by the maximum retry wait.
+    /// Returns whether that moved the end of the wait (a zero wait holds nothing back);
+    /// the caller then says why in `server_wait_error`.
+    fn hold_back(&mut self, now: Timestamp, wait: Duration) -> bool {
+        if wait.is_zero() {
+            return false;
+        }
+        let spread = (wait / SERVER_WAIT_SPREAD_DIVISOR).max(SERVER_WAIT_MIN_SPREAD);
+        let held = wait
+            .saturating_add(self.jitter.up_to(spread))
+            .min(self.config.max_retry_wait());
+        event!(
+            warn,
+            server_wait_s = wait.as_secs(),
+            held_ms = u64::try_from(held.as_millis()).unwrap_or(u64::MAX),
+            "Zuora asked to wait before the next token request"
+        );
+        let until = now + held;
+        let later = until > self.server_not_before;
+        if later {
+            self.server_not_before = until;
+        }
+        later
     }
 
     // ---- external events -----------------------------------------------------------
@@ -840,9 +922,9 @@ impl TokenLifecycle {
             }
     }
 
-    /// Forgets failures and backoff so that the next poll may ask again (the budget still
-    /// applies). Use it after fixing what a permanent failure complained about. A
-    /// [rotation](Self::rotation) whose credentials were rejected is pending again.
+    /// Forgets failures, backoff and the server's wait so that the next poll may ask again
+    /// (the budget still applies). Use it after fixing what a permanent failure complained
+    /// about. A [rotation](Self::rotation) whose credentials were rejected is pending again.
     pub fn reset(&mut self) {
         self.failure = None;
         self.consecutive_failures = 0;
@@ -850,6 +932,8 @@ impl TokenLifecycle {
         if self.rotation.is_some() {
             self.rotation = Some(Rotation::Pending);
         }
+        self.server_not_before = Timestamp::ZERO;
+        self.server_wait_error = None;
     }
 
     /// Switches to `request`: new credentials, or a new environment. In every case the
@@ -876,9 +960,14 @@ impl TokenLifecycle {
     /// `None`.
     pub fn reconfigure(&mut self, request: TokenRequest) {
         let keep = self.request.same_client(&request);
+        // Zuora's wait holds for the same client (its limits are per tenant and per IP).
+        let server_wait = (self.server_not_before, self.server_wait_error.take());
         self.request = request;
         self.in_flight = None;
         self.reset();
+        if keep {
+            (self.server_not_before, self.server_wait_error) = server_wait;
+        }
         self.rotation = Some(Rotation::Pending);
         let now = self.now;
         match self.current.as_mut() {
@@ -930,6 +1019,11 @@ impl TokenLifecycle {
         now
     }
 }
+
+/// The server's wait is jittered by up to a tenth of it…
+const SERVER_WAIT_SPREAD_DIVISOR: u32 = 10;
+/// …and by at least up to a second (the headers count whole seconds).
+const SERVER_WAIT_MIN_SPREAD: Duration = Duration::from_secs(1);
 
 /// How long a token being installed lives.
 struct Life {

@@ -347,8 +347,13 @@ fn retry_after_is_never_undercut() {
     s.at(failed_at.as_duration() + secs(30) - Duration::from_millis(1));
     s.expect_use();
     assert_eq!(s.lc.in_flight(), None);
-    s.at(failed_at.as_duration() + secs(30));
-    s.expect_send();
+    // Sent once the wait and its jitter (up to 3 s) have passed.
+    s.at(failed_at.as_duration());
+    let sent = s.time_of_next_send(Duration::from_millis(10), secs(60));
+    assert!(
+        jittered(secs(30)).contains(&sent.saturating_duration_since(failed_at)),
+        "{sent:?}"
+    );
 }
 
 #[test]
@@ -363,10 +368,14 @@ fn retry_after_as_date_is_resolved_against_the_date_header() {
     let _ = s.respond(id, status_response(429, &headers, ""));
     let (transient, retry_at) = s.expect_fail();
     assert!(transient);
-    assert!(retry_at.unwrap() >= failed_at + secs(40));
-    s.at(secs(39));
+    let retry_at = retry_at.unwrap();
+    assert!(
+        jittered(secs(40)).contains(&retry_at.saturating_duration_since(failed_at)),
+        "{retry_at:?}"
+    );
+    s.at(secs(40) - Duration::from_millis(1));
     s.expect_fail();
-    s.at(secs(40));
+    s.now = retry_at;
     s.expect_send();
 }
 
@@ -387,12 +396,14 @@ fn expired_token_is_never_handed_out() {
     s.at(secs(end_of_use));
     let (transient, retry_at) = s.expect_fail();
     assert!(transient);
-    assert_eq!(
-        retry_at,
-        Some(Timestamp::from_duration(secs(end_of_use - 10 + 60)))
+    // `Retry-After: 60` from the failure, plus its jitter.
+    let retry_at = retry_at.unwrap();
+    assert!(
+        jittered(secs(60)).contains(&(retry_at.as_duration() - secs(end_of_use - 10))),
+        "{retry_at:?}"
     );
     assert_eq!(s.lc.token(s.now).map(|c| c.generation()), None);
-    s.at(secs(end_of_use - 10 + 60));
+    s.now = retry_at;
     s.expect_send();
 }
 
@@ -938,8 +949,10 @@ enum Step {
     Advance(u64),
     Back(u64),
     Poll,
-    Ok(u64),
-    Status(u16, Option<u64>),
+    /// A token living this long; with `Some(reset)`, its answer says nothing remains.
+    Ok(u64, Option<u64>),
+    /// A failure: status, `Retry-After`, `RateLimit-Reset`, whether nothing remains.
+    Status(u16, Option<u64>, Option<u64>, bool),
     Transport,
     Cancel,
     Invalidate,
@@ -953,9 +966,12 @@ fn step() -> impl Strategy<Value = Step> {
         4 => (0u64..4_000_000).prop_map(Step::Advance),
         1 => (0u64..10_000).prop_map(Step::Back),
         6 => Just(Step::Poll),
-        3 => prop_oneof![Just(1u64), Just(30), Just(61), Just(400), Just(3599), 1u64..86_400, Just(864_000)].prop_map(Step::Ok),
+        3 => (prop_oneof![Just(1u64), Just(30), Just(61), Just(400), Just(3599), 1u64..86_400, Just(864_000)],
+              proptest::option::weighted(0.2, prop_oneof![0u64..120, Just(86_400)])).prop_map(|(e, r)| Step::Ok(e, r)),
         2 => (prop_oneof![Just(400u16), Just(401), Just(403), Just(429), Just(500), Just(502), Just(503), Just(504), Just(302), Just(404), Just(408)],
-              proptest::option::of(prop_oneof![0u64..120, Just(86_400), Just(u64::MAX)])).prop_map(|(s, r)| Step::Status(s, r)),
+              proptest::option::of(prop_oneof![0u64..120, Just(86_400), Just(u64::MAX)]),
+              proptest::option::of(prop_oneof![0u64..120, Just(86_400), Just(u64::MAX)]),
+              any::<bool>()).prop_map(|(s, r, reset, spent)| Step::Status(s, r, reset, spent)),
         1 => Just(Step::Transport),
         1 => Just(Step::Cancel),
         1 => Just(Step::Invalidate),
@@ -982,6 +998,8 @@ proptest! {
         // lifetime − the minimum remaining lifetime (at most half the lifetime).
         let mut usable_until = std::collections::HashMap::new();
         let mut issued = 0u64;
+        // No request before this: the server's last wait, capped (its jitter only adds).
+        let mut server_floor = Timestamp::ZERO;
         for step in steps {
             // Feeds `clock` to the model the way the machine takes it: the latest time moves
             // on, and a request past its deadline is given up.
@@ -999,6 +1017,7 @@ proptest! {
                     match lc.poll(clock) {
                         Action::Send(out) => {
                             prop_assert!(in_flight.is_none(), "two requests in flight");
+                            prop_assert!(latest >= server_floor, "a request before the server's wait: {:?} < {:?}", latest, server_floor);
                             in_flight = Some((out.id(), latest));
                             sends.push(latest);
                         }
@@ -1013,19 +1032,35 @@ proptest! {
                         },
                     }
                 }
-                Step::Ok(expires_in) => if let Some((id, sent)) = in_flight.take() {
+                Step::Ok(expires_in, reset) => if let Some((id, sent)) = in_flight.take() {
                     issued += 1;
                     let text = format!("t{issued}");
                     let lifetime = secs(expires_in).min(max_lifetime);
                     usable_until.insert(text.clone(), sent + lifetime - min_remaining.min(lifetime / 2));
                     feed(&mut latest, &mut None);
-                    let _ = lc.handle_response(clock, wall_at(clock), id, &token_response(&text, expires_in));
+                    let response = match reset {
+                        Some(r) => token_with_quota(&text, expires_in, "0", &r.to_string()),
+                        None => token_response(&text, expires_in),
+                    };
+                    let answered = !matches!(lc.handle_response(clock, wall_at(clock), id, &response), Outcome::Ignored);
+                    if let Some(r) = reset.filter(|_| answered) {
+                        server_floor = server_floor.max(latest + secs(r).min(max_wait));
+                    }
                 },
-                Step::Status(status, retry_after) => if let Some((id, _)) = in_flight.take() {
-                    let ra = retry_after.map(|r| r.to_string());
-                    let headers: Vec<(&str, &str)> = ra.iter().map(|r| ("retry-after", r.as_str())).collect();
+                Step::Status(status, retry_after, reset, spent) => if let Some((id, _)) = in_flight.take() {
+                    let (ra, rs) = (retry_after.map(|r| r.to_string()), reset.map(|r| r.to_string()));
+                    let mut headers: Vec<(&str, &str)> = ra.iter().map(|r| ("retry-after", r.as_str())).collect();
+                    headers.extend(rs.iter().map(|r| ("ratelimit-reset", r.as_str())));
+                    if spent {
+                        headers.push(("ratelimit-remaining", "0"));
+                    }
                     feed(&mut latest, &mut None);
-                    let _ = lc.handle_response(clock, wall_at(clock), id, &status_response(status, &headers, "{}"));
+                    let outcome = lc.handle_response(clock, wall_at(clock), id, &status_response(status, &headers, "{}"));
+                    let answered = !matches!(outcome, Outcome::Ignored);
+                    let wait = retry_after.or(reset.filter(|_| status == 429 || spent));
+                    if let Some(w) = wait.filter(|_| answered) {
+                        server_floor = server_floor.max(latest + secs(w).min(max_wait));
+                    }
                     if let Some(wakeup) = lc.next_wakeup() {
                         // After a permanent failure, the next change may be the end of a
                         // token's use (one kept through a rotation can have most of its life
@@ -1046,7 +1081,10 @@ proptest! {
                     feed(&mut latest, &mut in_flight);
                     lc.invalidate(clock, generation);
                 },
-                Step::Reset => lc.reset(),
+                Step::Reset => {
+                    lc.reset();
+                    server_floor = Timestamp::ZERO;
+                }
                 Step::Reconfigure(same_client) => {
                     let had = lc.token(clock).map(|c| c.generation());
                     let next = if same_client {
@@ -1060,6 +1098,10 @@ proptest! {
                     };
                     lc.reconfigure(next);
                     in_flight = None;
+                    // Zuora's wait holds for the same client; another one starts afresh.
+                    if !same_client {
+                        server_floor = Timestamp::ZERO;
+                    }
                     let kept = lc.token(clock).map(|c| c.generation());
                     prop_assert_eq!(kept, if same_client { had } else { None }, "a token kept by a new secret only");
                     prop_assert_eq!(lc.rotation(), Some(Rotation::Pending));
@@ -1257,10 +1299,286 @@ fn retry_after_date_without_date_header_uses_the_wall_clock() {
     let _ = s.respond(id, status_response(429, &[("retry-after", &when)], ""));
     let (transient, retry_at) = s.expect_fail();
     assert!(transient);
-    assert_eq!(retry_at, Some(Timestamp::from_duration(secs(55))));
-    s.at(secs(54));
+    let retry_at = retry_at.unwrap();
+    assert!(
+        (secs(55)..=secs(56)).contains(&retry_at.as_duration()),
+        "45 s from the answer at 10 s, plus up to 1 s of jitter: {retry_at:?}"
+    );
+    s.at(secs(55) - Duration::from_millis(1));
     s.expect_fail();
-    s.at(secs(55));
+    s.now = retry_at;
+    s.expect_send();
+}
+
+// ---- Zuora's own signals: `RateLimit-Reset` on a 429, or with nothing remaining ----------
+
+/// Zuora's documented 429: the wait only in `RateLimit-Reset`, no `Retry-After`.
+fn reset_only_429(reset: &str) -> http::Response<Vec<u8>> {
+    status_response(
+        429,
+        &[
+            ("content-type", "application/json"),
+            ("ratelimit-limit", "100, 100;w=60"),
+            ("ratelimit-remaining", "0"),
+            ("ratelimit-reset", reset),
+        ],
+        r#"{"message":"API rate limit exceeded"}"#,
+    )
+}
+
+/// A token answer that also says how much of the quota is left and when it resets.
+fn token_with_quota(
+    token: &str,
+    expires_in: u64,
+    remaining: &str,
+    reset: &str,
+) -> http::Response<Vec<u8>> {
+    let mut response = token_response(token, expires_in);
+    let headers = response.headers_mut();
+    headers.insert(
+        "ratelimit-limit",
+        http::HeaderValue::from_static("100, 100;w=60"),
+    );
+    headers.insert("ratelimit-remaining", remaining.parse().unwrap());
+    headers.insert("ratelimit-reset", reset.parse().unwrap());
+    response
+}
+
+/// The server's wait plus its jitter: up to 10 % of it, at least up to 1 s.
+fn jittered(wait: Duration) -> std::ops::RangeInclusive<Duration> {
+    wait..=wait + (wait / 10).max(secs(1))
+}
+
+#[test]
+fn rate_limit_reset_on_a_429_is_never_undercut() {
+    // With no token: every poll before the reset fails without a request.
+    let mut s = Scenario::new();
+    let id = s.expect_send();
+    let outcome = s.respond(id, reset_only_429("30"));
+    assert!(
+        matches!(outcome, Outcome::Failed(Error::RateLimited(_))),
+        "{outcome:?}"
+    );
+    let (transient, retry_at) = s.expect_fail();
+    assert!(transient);
+    let retry_at = retry_at.expect("retried automatically");
+    assert!(
+        jittered(secs(30)).contains(&retry_at.as_duration()),
+        "{retry_at:?}"
+    );
+    assert_eq!(s.lc.next_wakeup(), Some(retry_at));
+    let sent = s.time_of_next_send(Duration::from_millis(100), secs(60));
+    assert!(
+        sent >= retry_at && sent.as_duration() >= secs(30),
+        "sent at {sent:?}"
+    );
+
+    // With a token: the token keeps being handed out, and no refresh before the reset.
+    let mut s = Scenario::new();
+    let id = s.expect_send();
+    let token = s.issue(id, 3599);
+    s.at(secs(3599 - 290));
+    let id = s.expect_send();
+    let failed_at = s.now;
+    let _ = s.respond(id, reset_only_429("30"));
+    s.at(failed_at.as_duration() + secs(30) - Duration::from_millis(1));
+    assert_eq!(s.expect_use().1, token);
+    assert_eq!(s.lc.in_flight(), None);
+    s.at(failed_at.as_duration());
+    let sent = s.time_of_next_send(Duration::from_millis(100), secs(60));
+    assert!(
+        jittered(secs(30)).contains(&sent.saturating_duration_since(failed_at)),
+        "refreshed {:?} after the 429",
+        sent.saturating_duration_since(failed_at)
+    );
+}
+
+#[test]
+fn a_token_answer_with_nothing_remaining_delays_the_next_request_until_the_reset() {
+    // A short token: its refresh (halfway, 2.5 s) and its end of use (5 s) come before the
+    // reset (20 s).
+    let mut s = Scenario::new();
+    let id = s.expect_send();
+    let outcome = s.respond(id, token_with_quota("tok-short", 10, "0", "20"));
+    assert!(matches!(outcome, Outcome::Token(_)), "{outcome:?}");
+    s.at(Duration::from_millis(2_500));
+    assert_eq!(
+        s.expect_use().1,
+        "tok-short",
+        "refresh due, but not before the reset"
+    );
+    assert_eq!(s.lc.in_flight(), None);
+    s.at(secs(6));
+    let Action::Fail { error, retry_at } = s.lc.poll(s.now) else {
+        panic!("no token left and no request before the reset")
+    };
+    let shown = error.to_string();
+    assert!(error.is_transient(), "{shown}");
+    assert!(
+        shown.contains("20 s"),
+        "the error names the server's wait: {shown}"
+    );
+    assert!(
+        !shown.contains("in the last minute"),
+        "not the lifecycle's own budget: {shown}"
+    );
+    assert!(
+        jittered(secs(20)).contains(&retry_at.unwrap().as_duration()),
+        "{retry_at:?}"
+    );
+    let sent = s.time_of_next_send(Duration::from_millis(100), secs(60));
+    assert!(
+        jittered(secs(20)).contains(&sent.as_duration()),
+        "sent at {sent:?}"
+    );
+
+    // A token the API then refuses: its replacement waits for the reset too.
+    let mut s = Scenario::new();
+    let id = s.expect_send();
+    let _ = s.respond(id, token_with_quota("tok-long", 3599, "0", "20"));
+    let (generation, _) = s.expect_use();
+    s.at(secs(1));
+    assert!(s.lc.invalidate(s.now, generation));
+    assert!(matches!(
+        s.poll(),
+        Polled::Fail {
+            transient: true,
+            ..
+        }
+    ));
+    let sent = s.time_of_next_send(Duration::from_millis(100), secs(60));
+    assert!(
+        jittered(secs(20)).contains(&sent.as_duration()),
+        "sent at {sent:?}"
+    );
+
+    // Something left: no wait.
+    let mut s = Scenario::new();
+    let id = s.expect_send();
+    let _ = s.respond(id, token_with_quota("tok-left", 3599, "1", "20"));
+    let (generation, _) = s.expect_use();
+    assert!(s.lc.invalidate(s.now, generation));
+    s.expect_send();
+}
+
+#[test]
+fn retry_after_wins_over_rate_limit_reset() {
+    for (retry_after, reset, waited) in [("5", "30", 5), ("30", "5", 30)] {
+        let mut s = Scenario::new();
+        let id = s.expect_send();
+        let mut response = reset_only_429(reset);
+        response
+            .headers_mut()
+            .insert("retry-after", retry_after.parse().unwrap());
+        let _ = s.respond(id, response);
+        let sent = s.time_of_next_send(Duration::from_millis(100), secs(60));
+        assert!(
+            jittered(secs(waited)).contains(&sent.as_duration()),
+            "Retry-After {retry_after}, RateLimit-Reset {reset}: sent at {sent:?}"
+        );
+    }
+}
+
+#[test]
+fn rate_limit_reset_is_capped_but_reported() {
+    let mut s = Scenario::with(LifecycleConfig::default().with_max_retry_wait(secs(90)));
+    let id = s.expect_send();
+    let _ = s.respond(id, reset_only_429("3600"));
+    let (_, retry_at) = s.expect_fail();
+    assert_eq!(
+        retry_at,
+        Some(Timestamp::from_duration(secs(90))),
+        "the cap"
+    );
+    let shown = s.lc.last_error().unwrap().to_string();
+    assert!(shown.contains("3600 s"), "what the server asked: {shown}");
+    s.at(secs(90));
+    s.expect_send();
+
+    // The default cap: 15 minutes, for the server's wait as for `Retry-After`.
+    let mut s = Scenario::new();
+    let id = s.expect_send();
+    let _ = s.respond(id, reset_only_429("99999999999999999999999"));
+    assert_eq!(
+        s.expect_fail().1,
+        Some(Timestamp::from_duration(secs(15 * 60)))
+    );
+}
+
+#[test]
+fn the_servers_wait_is_jittered_across_seeds() {
+    let mut waits = std::collections::BTreeSet::new();
+    for seed in 0..200 {
+        let mut s = Scenario::seeded(LifecycleConfig::default(), seed);
+        let id = s.expect_send();
+        let _ = s.respond(id, reset_only_429("30"));
+        let (_, retry_at) = s.expect_fail();
+        let wait = retry_at.unwrap().as_duration();
+        assert!(jittered(secs(30)).contains(&wait), "seed {seed}: {wait:?}");
+        waits.insert(wait);
+    }
+    assert!(
+        waits.len() > 190,
+        "seeds give different waits: {}",
+        waits.len()
+    );
+    let (first, last) = (*waits.first().unwrap(), *waits.last().unwrap());
+    assert!(first < secs(30) + Duration::from_millis(300), "{first:?}");
+    assert!(last > secs(33) - Duration::from_millis(300), "{last:?}");
+    // The same seed, the same wait.
+    let wait_of = |seed| {
+        let mut s = Scenario::seeded(LifecycleConfig::default(), seed);
+        let id = s.expect_send();
+        let _ = s.respond(id, reset_only_429("30"));
+        s.expect_fail().1
+    };
+    assert_eq!(wait_of(42), wait_of(42));
+}
+
+#[test]
+fn a_token_from_elsewhere_does_not_end_the_servers_wait() {
+    let mut s = Scenario::new();
+    let id = s.expect_send();
+    let _ = s.respond(id, reset_only_429("30"));
+    // Another process's token arrives, then the API refuses it.
+    s.at(secs(1));
+    let wall = s.wall();
+    let adopted = s.lc.adopt(
+        s.now,
+        wall,
+        &record("elsewhere", s.now, secs(0), secs(3599)),
+    );
+    let generation = adopted.expect("adopted").generation();
+    assert!(s.lc.invalidate(s.now, generation));
+    let Action::Fail { error, retry_at } = s.lc.poll(s.now) else {
+        panic!("no request before the reset")
+    };
+    assert!(
+        matches!(error, Error::ServerWait(_)),
+        "the 429's wait says why: {error}"
+    );
+    assert_eq!(error.server_wait(), Some(secs(30)));
+    let shown = error.to_string();
+    assert!(
+        shown.contains("(HTTP 429) said no token requests remain"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("retry after 30 s (RateLimit-Reset)"),
+        "{shown}"
+    );
+    assert!(jittered(secs(30)).contains(&retry_at.unwrap().as_duration()));
+    let sent = s.time_of_next_send(Duration::from_millis(100), secs(60));
+    assert!(sent.as_duration() >= secs(30), "{sent:?}");
+}
+
+#[test]
+fn reset_forgets_the_servers_wait() {
+    let mut s = Scenario::new();
+    let id = s.expect_send();
+    let _ = s.respond(id, reset_only_429("30"));
+    s.expect_fail();
+    s.lc.reset();
     s.expect_send();
 }
 

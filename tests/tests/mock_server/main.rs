@@ -915,6 +915,30 @@ fn rate_limited_fault_sends_retry_after_in_each_form() {
     assert!(r.header("retry-after").is_none());
 }
 
+/// Zuora's documented 429: the wait only in `RateLimit-Reset`, and nothing but the
+/// `RateLimit-*` headers about the quota.
+#[test]
+fn rate_limit_reset_fault_sends_only_the_rate_limit_headers() {
+    let server = MockServer::start().unwrap();
+    server.push_fault(Fault::rate_limit_reset(40));
+    let r = get_token(&server);
+    assert_eq!(r.status, 429);
+    assert_eq!(r.json(), json!({"message": "API rate limit exceeded"}));
+    assert_eq!(r.header("ratelimit-reset"), Some("40"));
+    assert_eq!(r.header("ratelimit-remaining"), Some("0"));
+    assert_eq!(r.header("ratelimit-limit"), Some("100, 100;w=60"));
+    for absent in [
+        "retry-after",
+        "x-ratelimit-limit-minute",
+        "x-ratelimit-remaining-minute",
+    ] {
+        assert!(r.header(absent).is_none(), "{absent}");
+    }
+    assert!(r.header("zuora-request-id").is_some());
+    let f: Fault = serde_json::from_str(r#"{"kind":"rate_limit_reset","reset_secs":40}"#).unwrap();
+    assert_eq!(f, Fault::rate_limit_reset(40));
+}
+
 #[test]
 fn redirect_is_sent_and_not_followed() {
     let server = MockServer::start().unwrap();
@@ -1196,6 +1220,7 @@ fn faults_round_trip_through_json() {
         Fault::rate_limited(RetryAfter::Seconds(2)),
         Fault::rate_limited(RetryAfter::HttpDateIn(2)),
         Fault::rate_limited(RetryAfter::Absent),
+        Fault::rate_limit_reset(40),
         Fault::delay_headers(Duration::from_millis(1500)),
         Fault::stall_body(Duration::from_millis(10), StallEnd::Close),
         Fault::CloseConnection,
