@@ -485,8 +485,15 @@ impl Source {
             });
             let fetching = lc.in_flight().is_some();
             let last_error = lc.last_error().cloned();
-            let next_attempt_in = match (&last_error, fetching, lc.next_wakeup()) {
-                (Some(_), false, Some(at)) => Some(at.saturating_duration_since(now)),
+            // After a failure, or while Zuora's wait keeps a source without a token from
+            // asking: when the next request may go.
+            let held_back = token.is_none() && lc.next_wakeup().is_some_and(|at| at > now);
+            let next_attempt_in = match (
+                last_error.is_some() || held_back,
+                fetching,
+                lc.next_wakeup(),
+            ) {
+                (true, false, Some(at)) => Some(at.saturating_duration_since(now)),
                 _ => None,
             };
             Status {

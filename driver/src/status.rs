@@ -15,8 +15,8 @@ pub struct Status {
     pub fetching: bool,
     /// The last failure, until a token arrives.
     pub last_error: Option<Error>,
-    /// When the next attempt may be made after that failure (`None`: none is scheduled, or
-    /// none will be made automatically).
+    /// When the next attempt may be made after that failure, or after the wait Zuora's last
+    /// answer asked for (`None`: none is scheduled, or none will be made automatically).
     pub next_attempt_in: Option<Duration>,
     /// Token requests in the last minute (the lifecycle allows
     /// [`max_requests_per_minute`](zuora_oauth_core::LifecycleConfig::max_requests_per_minute)).
