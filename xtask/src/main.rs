@@ -320,9 +320,14 @@ fn output(cmd: &mut Command) -> Option<String> {
         .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
+/// The workspace this xtask was run from: `cargo run` sets `CARGO_MANIFEST_DIR` for the
+/// process (read at run time, so that a binary shared through one `CARGO_TARGET_DIR` by two
+/// clones works on the clone that ran it), else the directory it was built from.
 fn workspace_root() -> PathBuf {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest.parent().unwrap_or(manifest).to_path_buf()
+    let manifest = env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    manifest.parent().unwrap_or(&manifest).to_path_buf()
 }
 
 fn ensure_wasm_target() -> Result {
