@@ -21,7 +21,7 @@ use crate::api::{ApiError, Authorizer, Exchange, HttpApiTypes};
 ///
 /// On every call to the token's environment (scheme, host and port of its base URL) that
 /// carries no `Authorization` of its own, it sets `Authorization: Bearer …` and the token's
-/// `Zuora-Entity-Ids` (and `Zuora-Track-Id` if configured with [`ApiOptions`]). When the API
+/// `Zuora-Entity-Ids` (and `Zuora-Track-Id` if configured with [`ApiOptions`](crate::api::ApiOptions)). When the API
 /// answers 401, the token is invalidated, a new one is fetched through the source's single
 /// flight, and the call is sent again once, if its body can be replayed ([`ReplayBody`]):
 /// the answer then carries [`Replayed`](crate::api::Replayed). A 401 that was not sent
