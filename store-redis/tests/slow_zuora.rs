@@ -259,10 +259,32 @@ fn a_lease_command_whose_answer_was_lost_is_recognised_as_taken() {
         "the async source waited {took:?} for its own lease"
     );
 
-    let record_key = store.keys(sealer.key()).0;
+    // The source hands its token out before its store write ends: wait for the record and
+    // for the lease's release, then delete the record.
+    let (record_key, lease_key) = store.keys(sealer.key());
+    let mut connection = redis.connection();
+    let written = Instant::now();
+    loop {
+        let record: bool = redis::cmd("EXISTS")
+            .arg(&record_key)
+            .query(&mut connection)
+            .unwrap();
+        let lease: bool = redis::cmd("EXISTS")
+            .arg(&lease_key)
+            .query(&mut connection)
+            .unwrap();
+        if record && !lease {
+            break;
+        }
+        assert!(
+            written.elapsed() < Duration::from_secs(5),
+            "the async source neither saved its token nor released its lease"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
     redis::cmd("DEL")
         .arg(&record_key)
-        .query::<()>(&mut redis.connection())
+        .query::<()>(&mut connection)
         .unwrap();
     relay.cut(Cut::after(":lease").times(1));
     let blocking = ureq_source(&request, &url, DEFAULT_TIMEOUT);
