@@ -554,6 +554,14 @@ pub struct Authorizer {
     inner: std::sync::Arc<Authorizing>,
 }
 
+#[cfg(test)]
+impl Authorizer {
+    /// How many handles share this authorizer's state.
+    pub(crate) fn shared_count(&self) -> usize {
+        std::sync::Arc::strong_count(&self.inner)
+    }
+}
+
 #[derive(Debug, Clone)]
 struct Authorizing {
     sources: Sources,

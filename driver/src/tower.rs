@@ -4,6 +4,7 @@
 
 use std::future::poll_fn;
 use std::marker::PhantomData;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Buf;
@@ -92,16 +93,28 @@ impl<S> Layer<S> for AuthorizeLayer {
     fn layer(&self, inner: S) -> Self::Service {
         Authorize {
             inner,
-            authorizer: self.authorizer.clone(),
+            authorizer: Arc::new(self.authorizer.clone()),
         }
     }
 }
 
 /// The service of [`AuthorizeLayer`].
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Authorize<S> {
     inner: S,
-    authorizer: Authorizer,
+    /// This service's own handle to the layer's authorizer: each call in flight holds a
+    /// count of it, a counter that only this service's calls write (a clone of the service,
+    /// for another connection or task, gets a handle of its own).
+    authorizer: Arc<Authorizer>,
+}
+
+impl<S: Clone> Clone for Authorize<S> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+            authorizer: Arc::new(Authorizer::clone(&self.authorizer)),
+        }
+    }
 }
 
 impl<S, B, Out> Service<http::Request<B>> for Authorize<S>
@@ -124,7 +137,7 @@ where
         // The ready service goes into the future; a fresh clone waits for the next call.
         let clone = self.inner.clone();
         let inner = std::mem::replace(&mut self.inner, clone);
-        let authorizer = self.authorizer.clone();
+        let authorizer = Arc::clone(&self.authorizer);
         Box::pin(async move {
             let mut next = Next {
                 inner,
@@ -221,5 +234,81 @@ impl<D: Buf + Send + 'static, E: 'static> ReplayBody for UnsyncBoxBody<D, E> {
     fn try_clone_body(&self) -> Option<Self> {
         self.is_end_stream()
             .then(|| Empty::new().map_err(|never| match never {}).boxed_unsync())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use zuora_oauth_core::{ClientId, ClientSecret, Environment, TokenRequest};
+
+    use super::*;
+    use crate::runtime::threads::block_on;
+    use crate::{Limits, TokenSource, Transport, TransportResult};
+
+    /// A token endpoint that answers at once.
+    struct Canned;
+
+    impl Transport for Canned {
+        fn send(
+            &self,
+            _request: http::Request<Vec<u8>>,
+            _limits: Limits,
+        ) -> BoxFuture<'static, TransportResult> {
+            let body = r#"{"access_token":"c652cbc0ea384b9f81856a93a2a74538","expires_in":3599,"token_type":"bearer"}"#;
+            let answer = http::Response::builder()
+                .header("content-type", "application/json")
+                .body(body.as_bytes().to_vec())
+                .unwrap();
+            Box::pin(std::future::ready(Ok(answer)))
+        }
+    }
+
+    /// An inner service that answers 200 at once.
+    #[derive(Clone)]
+    struct Ok200;
+
+    impl Service<http::Request<Empty<bytes::Bytes>>> for Ok200 {
+        type Response = http::Response<()>;
+        type Error = std::convert::Infallible;
+        type Future = std::future::Ready<Result<Self::Response, Self::Error>>;
+        fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+            Poll::Ready(Ok(()))
+        }
+        fn call(&mut self, _request: http::Request<Empty<bytes::Bytes>>) -> Self::Future {
+            std::future::ready(Ok(http::Response::new(())))
+        }
+    }
+
+    /// The calls of one service (one connection, one task) write no counter that other
+    /// services' calls write too: a call in flight holds a handle of its own service, not
+    /// one more count of the source shared by every service of the layer.
+    #[test]
+    fn a_call_writes_no_counter_shared_with_other_services() {
+        let source = TokenSource::builder(
+            TokenRequest::new(
+                Environment::custom("http://127.0.0.1:9").unwrap(),
+                ClientId::new("8a8a8a8a-0000-1111-2222-333344445555").unwrap(),
+                ClientSecret::new("dG9wLXNlY3JldA==").unwrap(),
+            ),
+            Canned,
+        )
+        .with_runtime(crate::runtime::threads::ThreadRuntime)
+        .build();
+        block_on(source.token()).unwrap();
+        let layer = AuthorizeLayer::new(source);
+        let mut service = layer.layer(Ok200);
+        let _other = service.clone();
+        let shared = layer.authorizer.shared_count();
+        let call = http::Request::get("http://127.0.0.1:9/v1/accounts")
+            .body(Empty::new())
+            .unwrap();
+        let pending = service.call(call);
+        assert_eq!(
+            layer.authorizer.shared_count(),
+            shared,
+            "a call in flight holds a count of the layer's shared authorizer"
+        );
+        let answer = block_on(pending).unwrap();
+        assert_eq!(answer.status(), 200);
     }
 }
