@@ -28,6 +28,11 @@ use zuora_oauth_driver::{BoxFuture, Limits, Transport, TransportResult};
 ///   runtime hands it over (after any `Content-Encoding` is undone); the runtime may have
 ///   buffered one chunk beyond it. In a runtime whose `Response` has no `body` stream the
 ///   body is read whole with `arrayBuffer()` and its final length checked.
+/// - **Headers**: a token response keeps the headers the core reads (its metadata:
+///   `Zuora-Request-Id`, `Zuora-Track-Id`, `Date`, `Retry-After`, the rate-limit headers;
+///   `Content-Type`, `Content-Length`, `Location`), named by constants so that a module that
+///   only fetches tokens carries no header-name parser. [`AuthorizedFetch`](crate::AuthorizedFetch)
+///   keeps every header the runtime lets it read.
 /// - **Redirects**: `redirect: "manual"`. Node and edge runtimes return the 3xx response
 ///   itself (the core reports it as an unexpected redirect, a permanent failure). Browsers
 ///   return an "opaque-redirect" response with status 0 and no headers; it is returned as a
@@ -79,7 +84,11 @@ impl FetchTransport {
             let value = value.to_str().map_err(|_| {
                 TransportError::new(
                     TransportErrorKind::Other,
-                    format!("the request header `{name}` is not visible ASCII"),
+                    // `as_str`: `HeaderName`'s own `Display` is another copy of its name table.
+                    format!(
+                        "the request header `{}` is not visible ASCII",
+                        name.as_str()
+                    ),
                 )
             })?;
             headers
