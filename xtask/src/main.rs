@@ -726,11 +726,11 @@ fn ensure_cargo_fuzz() -> Result {
 const BINARYEN: &str = "binaryen@132.0.0";
 
 /// The most bytes the size probe may take after `wasm-opt -Oz` (stable recipe): the last
-/// measurement (BENCHMARKS.md §5) plus a margin of 2,000 bytes (about 1%), for a dependency's
-/// patch release or a small feature. Past it, `cargo xtask wasm-size` (and CI's wasm steps)
-/// fail: either the growth is worth it (raise the mark, and say why in BENCHMARKS.md) or
-/// it is not.
-const WASM_SIZE_MARK: u64 = 195_500;
+/// measurement (188,255 B, BENCHMARKS.md §5) plus a margin of 2,245 B (1.2 %), for a
+/// dependency's patch release or a small fix. Past it, `cargo xtask wasm-size` (and CI's
+/// wasm steps) fail: either the growth is worth it (raise the mark, and say why in
+/// BENCHMARKS.md) or it is not. Lower it with every measured gain.
+const WASM_SIZE_MARK: u64 = 190_500;
 
 /// A way of building the size probe (BENCHMARKS.md §5).
 struct SizeRecipe {
