@@ -125,6 +125,7 @@ impl<'a> Scrubber<'a> {
         if ranges.is_empty() {
             return Cow::Borrowed(text);
         }
+        // Each list is found left to right, so each is in order.
         merge_runs(&mut ranges, tokens);
         let mut out = String::with_capacity(text.len());
         let mut last = 0;
@@ -649,10 +650,6 @@ fn cap(text: &str, max: usize) -> String {
     out
 }
 
-/// The values of every `access_token` in `text`, as received: JSON fields
-/// (`"access_token" : "…"`), and the spellings that are not a JSON field: form or query
-/// (`access_token=…`), JSON inside a JSON string (`\"access_token\":\"…\"`), where the
-/// value ends at whitespace, a quote, a backslash or `&`.
 /// Puts `ranges` in order, when `ranges[..split]` and `ranges[split..]` each are: a merge
 /// of the two runs, in linear time (a general sort would bring a sort routine of about 3 KB
 /// into wasm builds, for a handful of places).
@@ -671,6 +668,10 @@ fn merge_runs(ranges: &mut Vec<(usize, usize)>, split: usize) {
     ranges.extend(b);
 }
 
+/// The values of every `access_token` in `text`, as received: JSON fields
+/// (`"access_token" : "…"`), and the spellings that are not a JSON field: form or query
+/// (`access_token=…`), JSON inside a JSON string (`\"access_token\":\"…\"`), where the
+/// value ends at whitespace, a quote, a backslash or `&`.
 fn access_token_values(text: &str) -> Vec<(usize, usize)> {
     const KEY: &str = "access_token";
     let mut ranges = Vec::new();
