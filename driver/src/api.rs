@@ -606,6 +606,8 @@ impl Authorizer {
         Self::with_sources(Sources::Tenants(sources), ApiOptions::default())
     }
 
+    // On wasm32 (one thread) the sources are not `Send` (as everywhere on that target).
+    #[cfg_attr(target_arch = "wasm32", allow(clippy::arc_with_non_send_sync))]
     fn with_sources(sources: Sources, options: ApiOptions) -> Self {
         Self {
             inner: std::sync::Arc::new(Authorizing { sources, options }),

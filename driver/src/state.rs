@@ -4,7 +4,10 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
+#[cfg(not(target_arch = "wasm32"))]
 use arc_swap::{ArcSwap, ArcSwapOption};
+#[cfg(target_arch = "wasm32")]
+use swap::{ArcSwap, ArcSwapOption};
 use zuora_oauth_core::{
     Action, Audience, Destination, Error, Outcome, RequestId, Rotation, Timestamp, TokenHandle,
     TokenLifecycle, TokenRecord, TokenRequest,
@@ -348,6 +351,49 @@ impl Drop for Fetch {
         {
             let id = self.id;
             shared.update(|lc, _| lc.cancel(id));
+        }
+    }
+}
+
+/// On `wasm32` (one thread, one event loop) the two values read without the machine's lock
+/// are plain cells: the same operations as `arc-swap`'s (`load` a copy of the `Arc`, `store`
+/// a new one, the old one dropped at once), without its debt lists and their code. A
+/// `load` holds no borrow: the caller gets its own `Arc`, so code it runs may `store`.
+#[cfg(target_arch = "wasm32")]
+mod swap {
+    use std::cell::RefCell;
+    use std::sync::Arc;
+
+    /// A value replaced as a whole and read as a copy (an `Arc` or an optional one).
+    pub(crate) struct Swap<T>(RefCell<T>);
+
+    /// As `arc_swap::ArcSwap`.
+    pub(crate) type ArcSwap<U> = Swap<Arc<U>>;
+    /// As `arc_swap::ArcSwapOption`.
+    pub(crate) type ArcSwapOption<U> = Swap<Option<Arc<U>>>;
+
+    impl<T: Clone> Swap<T> {
+        /// A copy of the current value.
+        pub(crate) fn load(&self) -> T {
+            self.0.borrow().clone()
+        }
+
+        /// Replaces the value; the old one is dropped once the cell is released.
+        pub(crate) fn store(&self, value: T) {
+            let old = self.0.replace(value);
+            drop(old);
+        }
+    }
+
+    impl<U> Swap<Arc<U>> {
+        pub(crate) fn from_pointee(value: U) -> Self {
+            Self(RefCell::new(Arc::new(value)))
+        }
+    }
+
+    impl<U> Swap<Option<Arc<U>>> {
+        pub(crate) fn empty() -> Self {
+            Self(RefCell::new(None))
         }
     }
 }

@@ -6,6 +6,7 @@ use zuora_oauth_driver::api::{ApiError, ApiOptions, Exchange, HttpApiTypes};
 use zuora_oauth_driver::{Limits, TokenSource};
 
 use crate::FetchTransport;
+use crate::transport::any_header;
 
 /// Default cap on an API answer's body (16 MiB): it is read whole into memory.
 pub const DEFAULT_API_MAX_BODY: usize = 16 * 1024 * 1024;
@@ -140,6 +141,6 @@ impl Exchange for Fetch {
     type Error = TransportError;
 
     async fn send(&mut self, request: Self::Request) -> Result<Self::Response, Self::Error> {
-        FetchTransport::exchange(request, self.limits).await
+        FetchTransport::exchange(request, self.limits, any_header).await
     }
 }

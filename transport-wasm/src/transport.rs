@@ -28,6 +28,11 @@ use zuora_oauth_driver::{BoxFuture, Limits, Transport, TransportResult};
 ///   runtime hands it over (after any `Content-Encoding` is undone); the runtime may have
 ///   buffered one chunk beyond it. In a runtime whose `Response` has no `body` stream the
 ///   body is read whole with `arrayBuffer()` and its final length checked.
+/// - **Headers**: a token response keeps the headers the core reads (its metadata:
+///   `Zuora-Request-Id`, `Zuora-Track-Id`, `Date`, `Retry-After`, the rate-limit headers;
+///   `Content-Type`, `Content-Length`, `Location`), named by constants so that a module that
+///   only fetches tokens carries no header-name parser. [`AuthorizedFetch`](crate::AuthorizedFetch)
+///   keeps every header the runtime lets it read.
 /// - **Redirects**: `redirect: "manual"`. Node and edge runtimes return the 3xx response
 ///   itself (the core reports it as an unexpected redirect, a permanent failure). Browsers
 ///   return an "opaque-redirect" response with status 0 and no headers; it is returned as a
@@ -52,7 +57,7 @@ impl Transport for FetchTransport {
         request: http::Request<Vec<u8>>,
         limits: Limits,
     ) -> BoxFuture<'static, TransportResult> {
-        Box::pin(Self::exchange(request, limits))
+        Box::pin(Self::exchange(request, limits, token_header))
     }
 }
 
@@ -63,10 +68,12 @@ impl FetchTransport {
     }
 
     /// Sends `request` with the global `fetch` and reads the whole response, whatever its
-    /// status.
+    /// status, keeping the response headers that `kept` names ([`any_header`] or
+    /// [`token_header`]; a function item, so that each caller's build links only its own).
     pub(crate) async fn exchange(
         request: http::Request<Vec<u8>>,
         limits: Limits,
+        kept: impl Fn(&str) -> Option<HeaderName>,
     ) -> Result<http::Response<Vec<u8>>, TransportError> {
         let ex = Exchange { limits };
         let (parts, body) = request.into_parts();
@@ -77,7 +84,11 @@ impl FetchTransport {
             let value = value.to_str().map_err(|_| {
                 TransportError::new(
                     TransportErrorKind::Other,
-                    format!("the request header `{name}` is not visible ASCII"),
+                    // `as_str`: `HeaderName`'s own `Display` is another copy of its name table.
+                    format!(
+                        "the request header `{}` is not visible ASCII",
+                        name.as_str()
+                    ),
                 )
             })?;
             headers
@@ -122,7 +133,7 @@ impl FetchTransport {
         })?;
         let mut out = http::Response::new(Vec::new());
         *out.status_mut() = status;
-        copy_headers(&response.headers(), out.headers_mut())?;
+        copy_headers(&response.headers(), out.headers_mut(), &kept)?;
 
         if let Some(length) = out
             .headers()
@@ -255,10 +266,49 @@ fn other(what: &str, error: &JsValue) -> TransportError {
     )
 }
 
-/// Copies every header the runtime lets us read. Values are byte strings in JS (each
-/// character one byte), copied byte for byte; repeated headers arrive already combined
-/// with `, ` as `fetch` does.
-fn copy_headers(from: &web_sys::Headers, to: &mut http::HeaderMap) -> Result<(), TransportError> {
+/// The response headers of a token request that the core reads (its response metadata, the
+/// redirect target, the media type) or this transport does (the announced length), by
+/// their lowercase names as `fetch` gives them.
+pub(crate) const TOKEN_HEADERS: [HeaderName; 12] = [
+    http::header::CONTENT_TYPE,
+    http::header::CONTENT_LENGTH,
+    http::header::LOCATION,
+    http::header::DATE,
+    http::header::RETRY_AFTER,
+    HeaderName::from_static("zuora-request-id"),
+    HeaderName::from_static("zuora-track-id"),
+    HeaderName::from_static("x-ratelimit-limit-minute"),
+    HeaderName::from_static("x-ratelimit-remaining-minute"),
+    HeaderName::from_static("ratelimit-limit"),
+    HeaderName::from_static("ratelimit-remaining"),
+    HeaderName::from_static("ratelimit-reset"),
+];
+
+/// Every header the runtime lets us read, by its name (API calls: the caller's response).
+pub(crate) fn any_header(name: &str) -> Option<HeaderName> {
+    HeaderName::from_bytes(name.as_bytes()).ok()
+}
+
+/// The headers of a token response that the core reads ([`TOKEN_HEADERS`]; a token
+/// request's response goes to the core only). Their names are constants, so that a module
+/// that only fetches tokens carries no header-name parser (`HeaderName::from_bytes` and
+/// `http`'s table of standard names). `fetch` gives names in lowercase; any other spelling
+/// is compared as it.
+pub(crate) fn token_header(name: &str) -> Option<HeaderName> {
+    TOKEN_HEADERS
+        .iter()
+        .find(|known| known.as_str().eq_ignore_ascii_case(name))
+        .cloned()
+}
+
+/// Copies the headers `kept` names. Values are byte strings in JS (each character one byte),
+/// copied byte for byte; repeated headers arrive already combined with `, ` as `fetch`
+/// does.
+fn copy_headers(
+    from: &web_sys::Headers,
+    to: &mut http::HeaderMap,
+    kept: &impl Fn(&str) -> Option<HeaderName>,
+) -> Result<(), TransportError> {
     let entries = js_sys::try_iter(from).ok().flatten().ok_or_else(|| {
         TransportError::new(
             TransportErrorKind::Other,
@@ -271,11 +321,9 @@ fn copy_headers(from: &web_sys::Headers, to: &mut http::HeaderMap) -> Result<(),
         let (Some(name), Some(value)) = (pair.get(0).as_string(), pair.get(1).as_string()) else {
             continue;
         };
+        let Some(name) = kept(&name) else { continue };
         let bytes: Option<Vec<u8>> = value.chars().map(|c| u8::try_from(c).ok()).collect();
-        if let (Ok(name), Some(Ok(value))) = (
-            HeaderName::from_bytes(name.as_bytes()),
-            bytes.as_deref().map(HeaderValue::from_bytes),
-        ) {
+        if let Some(Ok(value)) = bytes.as_deref().map(HeaderValue::from_bytes) {
             to.append(name, value);
         }
     }

@@ -115,6 +115,20 @@ async fn success_with_track_id_and_entity_id() {
     // Headers copied back (the mock exposes them to browsers through CORS).
     assert_eq!(token.meta().track_id(), Some("wasm-test-track"));
     assert_eq!(token.meta().request_id().map(str::len), Some(36));
+    // Every header the core reads reaches it (the transport copies a token response's
+    // headers by a list of constant names): the rate limits of both generations and `Date`.
+    let limits = token.meta().rate_limits();
+    assert!(limits.minute_limit.is_some(), "{limits:?}");
+    assert!(limits.minute_remaining.is_some(), "{limits:?}");
+    assert!(
+        limits.limit.is_some() && limits.limit_policy.is_some(),
+        "{limits:?}"
+    );
+    assert!(
+        limits.remaining.is_some() && limits.reset.is_some(),
+        "{limits:?}"
+    );
+    assert!(token.meta().date().is_some());
 
     // What the server received.
     let requests = recorded_requests().await;

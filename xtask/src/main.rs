@@ -33,8 +33,11 @@
 //! installed when missing). See fuzz/README.md.
 //!
 //! `cargo xtask wasm-size` builds the wasm adapter's size probe (a small module that fetches
-//! and caches a token) the way BENCHMARKS.md says, and prints its raw, optimised and
-//! gzipped sizes.
+//! and caches a token) the way BENCHMARKS.md says, with the stable recipe and with the
+//! smallest one (nightly `build-std`, panic immediate-abort; skipped without a nightly
+//! toolchain), prints their raw, optimised and gzipped sizes, and fails if the stable
+//! module is past its mark (`WASM_SIZE_MARK`). `cargo xtask test --wasm` checks the mark
+//! too.
 #![forbid(unsafe_code)]
 
 mod public_api;
@@ -269,6 +272,7 @@ fn wasm_steps() -> Result {
         "wasm adapter tests (Node, headless Chromium, dedicated worker)",
         || wasm_tests(&chromedriver),
     )?;
+    step("wasm size (the probe against its mark)", wasm_size_mark)?;
     Ok(())
 }
 
@@ -726,22 +730,134 @@ fn ensure_cargo_fuzz() -> Result {
 /// binaryen's `wasm-opt`, from npm (Debian's binaryen 108 writes modules that fail to load).
 const BINARYEN: &str = "binaryen@132.0.0";
 
-/// `cargo xtask wasm-size`: the size probe in release with a size profile, then
-/// `wasm-bindgen`, then `wasm-opt -Oz`; prints raw, optimised and gzipped bytes.
-fn wasm_size() -> Result {
-    in_workspace_root()?;
-    ensure_wasm_target()?;
-    ensure_wasm_bindgen_cli()?;
-    // A dedicated profile, defined on the command line: the workspace's release profile
-    // stays as it is for everyone else.
-    let profile = [
+/// The most bytes the size probe may take after `wasm-opt -Oz` (stable recipe): the last
+/// measurement (188,255 B, BENCHMARKS.md §5) plus a margin of 2,245 B (1.2 %), for a
+/// dependency's patch release or a small fix. Past it, `cargo xtask wasm-size` (and CI's
+/// wasm steps) fail: either the growth is worth it (raise the mark, and say why in
+/// BENCHMARKS.md) or it is not. Lower it with every measured gain.
+const WASM_SIZE_MARK: u64 = 190_500;
+
+/// A way of building the size probe (BENCHMARKS.md §5).
+struct SizeRecipe {
+    /// Printed before the sizes.
+    name: &'static str,
+    /// The toolchain (`+nightly`), if not the default.
+    toolchain: Option<&'static str>,
+    /// The cargo profile, defined on the command line with [`SizeRecipe::settings`].
+    profile: &'static str,
+    settings: &'static [&'static str],
+    /// Extra `cargo build` arguments.
+    extra: &'static [&'static str],
+}
+
+/// What every user can do on stable: the release profile with opt-level `z`, LTO, one
+/// codegen unit and `panic = "abort"`. A dedicated profile, defined on the command line:
+/// the workspace's release profile stays as it is for everyone else.
+const STABLE_RECIPE: SizeRecipe = SizeRecipe {
+    name: "stable (opt-level z, LTO, 1 codegen unit, panic abort)",
+    toolchain: None,
+    profile: "wasm-size",
+    settings: &[
         "profile.wasm-size.inherits=\"release\"",
         "profile.wasm-size.opt-level=\"z\"",
         "profile.wasm-size.lto=true",
         "profile.wasm-size.codegen-units=1",
         "profile.wasm-size.panic=\"abort\"",
-    ];
+    ],
+    extra: &[],
+};
+
+/// The smallest recipe for a size-sensitive edge user: nightly, the standard library rebuilt
+/// with the same profile (`-Zbuild-std`), and panics that abort at once, without formatting
+/// a message (`panic = "immediate-abort"`, nightly's replacement of the
+/// `panic_immediate_abort` feature of std).
+const NIGHTLY_RECIPE: SizeRecipe = SizeRecipe {
+    name: "nightly build-std, panic immediate-abort",
+    toolchain: Some("+nightly"),
+    profile: "wasm-min",
+    settings: &[
+        "profile.wasm-min.inherits=\"release\"",
+        "profile.wasm-min.opt-level=\"z\"",
+        "profile.wasm-min.lto=true",
+        "profile.wasm-min.codegen-units=1",
+        "profile.wasm-min.panic=\"immediate-abort\"",
+    ],
+    extra: &["-Zbuild-std=std,panic_abort", "-Zpanic-immediate-abort"],
+};
+
+/// Sizes of one build of the probe, in bytes.
+struct Sizes {
+    raw: u64,
+    optimised: u64,
+    gzipped: u64,
+}
+
+/// `cargo xtask wasm-size`: the size probe built with each recipe, then `wasm-bindgen`,
+/// then `wasm-opt -Oz`; prints raw, optimised and gzipped bytes, and fails if the stable
+/// recipe's optimised module is past [`WASM_SIZE_MARK`]. The nightly line is skipped (with
+/// a note) where no nightly toolchain is installed.
+fn wasm_size() -> Result {
+    in_workspace_root()?;
+    ensure_wasm_target()?;
+    ensure_wasm_bindgen_cli()?;
+    let stable = measure_probe(&STABLE_RECIPE)?;
+    let nightly = if output(Command::new("rustc").args(["+nightly", "--version"])).is_some() {
+        // build-std needs the standard library's sources.
+        run(Command::new("rustup").args([
+            "component",
+            "add",
+            "rust-src",
+            "--toolchain",
+            "nightly",
+        ]))?;
+        Some(measure_probe(&NIGHTLY_RECIPE)?)
+    } else {
+        None
+    };
+    for (recipe, sizes) in [
+        (&STABLE_RECIPE, Some(&stable)),
+        (&NIGHTLY_RECIPE, nightly.as_ref()),
+    ] {
+        match sizes {
+            Some(s) => println!(
+                "{:<58} raw {:>7} B   optimised {:>7} B   gzipped {:>6} B",
+                recipe.name, s.raw, s.optimised, s.gzipped
+            ),
+            None => println!("{:<58} skipped: no nightly toolchain", recipe.name),
+        }
+    }
+    println!("files: {}", target_dir()?.join("wasm-size-probe").display());
+    check_size_mark(&stable)
+}
+
+/// The stable recipe's size against [`WASM_SIZE_MARK`] (CI's wasm steps run it).
+fn wasm_size_mark() -> Result {
+    ensure_wasm_bindgen_cli()?;
+    let sizes = measure_probe(&STABLE_RECIPE)?;
+    println!(
+        "size probe: optimised {} B, gzipped {} B (mark {WASM_SIZE_MARK} B)",
+        sizes.optimised, sizes.gzipped
+    );
+    check_size_mark(&sizes)
+}
+
+fn check_size_mark(sizes: &Sizes) -> Result {
+    if sizes.optimised > WASM_SIZE_MARK {
+        return Err(format!(
+            "the size probe is {} bytes optimised, past the mark of {WASM_SIZE_MARK} \
+             (xtask WASM_SIZE_MARK; see BENCHMARKS.md §5)",
+            sizes.optimised
+        ));
+    }
+    Ok(())
+}
+
+/// Builds the size probe with `recipe`, runs `wasm-bindgen` and `wasm-opt -Oz`, and sizes it.
+fn measure_probe(recipe: &SizeRecipe) -> Result<Sizes> {
     let mut build = Command::new("cargo");
+    if let Some(toolchain) = recipe.toolchain {
+        build.arg(toolchain);
+    }
     build.args([
         "build",
         "--locked",
@@ -752,15 +868,17 @@ fn wasm_size() -> Result {
         "--target",
         WASM_TARGET,
     ]);
-    for setting in profile {
+    build.args(recipe.extra);
+    for setting in recipe.settings {
         build.args(["--config", setting]);
     }
-    run(build.args(["--profile", "wasm-size"]))?;
+    run(build.args(["--profile", recipe.profile]))?;
     let target = target_dir()?;
     let built = target
         .join(WASM_TARGET)
-        .join("wasm-size/examples/size_probe.wasm");
-    let out = target.join("wasm-size-probe");
+        .join(recipe.profile)
+        .join("examples/size_probe.wasm");
+    let out = target.join("wasm-size-probe").join(recipe.profile);
     run(Command::new("wasm-bindgen")
         .args(["--target", "web", "--out-dir"])
         .arg(&out)
@@ -784,11 +902,11 @@ fn wasm_size() -> Result {
         .map_err(|e| format!("gzip: {e}"))?
         .stdout
         .len();
-    println!("raw (wasm-bindgen output): {} bytes", size(&raw)?);
-    println!("optimised (wasm-opt -Oz):  {} bytes", size(&opt)?);
-    println!("gzipped (gzip -9):         {gzipped} bytes");
-    println!("files: {}", out.display());
-    Ok(())
+    Ok(Sizes {
+        raw: size(&raw)?,
+        optimised: size(&opt)?,
+        gzipped: gzipped as u64,
+    })
 }
 
 /// Cargo's target directory (`CARGO_TARGET_DIR` or the workspace's `target/`).

@@ -72,7 +72,9 @@ impl Runtime for WasmRuntime {
     /// `Date.now()`.
     fn clock(&self) -> Clock {
         let global: JsValue = js_sys::global().into();
-        let wall = || UNIX_EPOCH + Duration::from_secs_f64(js_sys::Date::now().max(0.0) / 1000.0);
+        // Through the core's clamping conversion, which cannot panic: no panic message
+        // (and its formatting) for a clock that never fails.
+        let wall = || UNIX_EPOCH + Timestamp::from_millis_f64(js_sys::Date::now()).as_duration();
         match property(&global, "performance") {
             Some(p) if property(&p, "now").is_some_and(|now| now.is_function()) => {
                 let performance: Performance = p.unchecked_into();
