@@ -37,7 +37,7 @@ pub(crate) fn parse<B: AsRef<[u8]>>(
     let (mut meta, content_type) = ResponseMeta::with_content_type(status, headers);
     // The values stay as received (the library acts on them); the ones that spell the
     // secret are marked, and shown as `[redacted]`.
-    meta.hide(|value| scrubber.leaks_value(value));
+    meta.hide(|value| scrubber.leaks(value));
     if status.is_success() {
         return parse_token(content_type, body, meta, scrubber, clean_scope).map_err(
             |(problem, meta)| {
@@ -139,8 +139,9 @@ fn parse_token(
     };
     let expires_in = match raw.expires_in {
         None | Some(Json::Null) => fail!(Problem::MissingField("expires_in")),
+        Some(Json::Int(n)) => whole_lifetime(n),
         Some(Json::Num(n)) => lifetime(n),
-        Some(Json::Str(s)) => numeric_string(s.trim()).and_then(lifetime),
+        Some(Json::Str(s)) => numeric_string(s.trim()),
         Some(_) => None,
     };
     let Some(expires_in) = expires_in else {
@@ -185,13 +186,25 @@ fn invalid(field: &'static str, expected: &'static str) -> Problem {
     Problem::InvalidField { field, expected }
 }
 
-/// A number sent as a string: an integer (`"3599"`, `"+3599"`), else JSON number syntax
-/// (`"3599.5"`, `"3.599e3"`). Not `str::parse::<f64>`: its float-parsing tables add about
-/// 14 KB to an optimised wasm module, and serde_json's number parser is already there.
-fn numeric_string(s: &str) -> Option<f64> {
+/// A number sent as a string, as a lifetime: an integer (`"3599"`, `"+3599"`), else JSON
+/// number syntax (`"3599.5"`, `"3.599e3"`). Not `str::parse::<f64>`: its float-parsing
+/// tables add about 14 KB to an optimised wasm module, and serde_json's number parser is
+/// already there.
+fn numeric_string(s: &str) -> Option<Duration> {
     match s.parse::<u64>() {
-        Ok(n) => Some(n as f64),
-        Err(_) => serde_json::from_str::<f64>(s).ok(),
+        Ok(n) => whole_lifetime(n),
+        Err(_) => serde_json::from_str::<f64>(s).ok().and_then(lifetime),
+    }
+}
+
+/// A whole number of seconds → a lifetime, if it is positive: the same as [`lifetime`]
+/// of it as a float, without the float for the integers a float holds exactly.
+fn whole_lifetime(secs: u64) -> Option<Duration> {
+    const EXACT: u64 = 1 << f64::MANTISSA_DIGITS;
+    match secs {
+        0 => None,
+        1..=EXACT => Some(Duration::from_secs(secs)),
+        _ => lifetime(secs as f64),
     }
 }
 
@@ -496,25 +509,94 @@ impl<'de> Deserialize<'de> for Reasons<'de> {
 
 /// The fields of a token response. Every field takes any JSON value, so that a wrong type
 /// is reported by field name (serde's own messages may quote the value, which may be the
-/// token).
-#[derive(Deserialize)]
+/// token). Read by one hand-written visitor: the keys are matched as bytes, unknown ones
+/// skipped, and a repeated field is an error (as it was with serde's derive).
+#[derive(Default)]
 struct RawToken<'a> {
-    #[serde(borrow)]
     access_token: Option<Json<'a>>,
-    #[serde(borrow)]
     expires_in: Option<Json<'a>>,
-    #[serde(borrow)]
     jti: Option<Json<'a>>,
-    #[serde(borrow)]
     scope: Option<Json<'a>>,
-    #[serde(borrow)]
     token_type: Option<Json<'a>>,
+}
+
+impl<'de> Deserialize<'de> for RawToken<'de> {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(RawTokenVisitor)
+    }
+}
+
+struct RawTokenVisitor;
+
+impl<'de> Visitor<'de> for RawTokenVisitor {
+    type Value = RawToken<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut raw = RawToken::default();
+        while let Some(key) = map.next_key::<TokenKey>()? {
+            let (slot, name) = match key {
+                TokenKey::AccessToken => (&mut raw.access_token, "access_token"),
+                TokenKey::ExpiresIn => (&mut raw.expires_in, "expires_in"),
+                TokenKey::Jti => (&mut raw.jti, "jti"),
+                TokenKey::Scope => (&mut raw.scope, "scope"),
+                TokenKey::TokenType => (&mut raw.token_type, "token_type"),
+                TokenKey::Other => {
+                    map.next_value::<IgnoredAny>()?;
+                    continue;
+                }
+            };
+            if slot.is_some() {
+                return Err(de::Error::duplicate_field(name));
+            }
+            *slot = Some(map.next_value::<Json<'de>>()?);
+        }
+        Ok(raw)
+    }
+}
+
+/// The keys of a token response this parser reads.
+enum TokenKey {
+    AccessToken,
+    ExpiresIn,
+    Jti,
+    Scope,
+    TokenType,
+    Other,
+}
+
+impl<'de> Deserialize<'de> for TokenKey {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = TokenKey;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a key")
+            }
+            fn visit_str<E>(self, v: &str) -> Result<TokenKey, E> {
+                Ok(match v.as_bytes() {
+                    b"access_token" => TokenKey::AccessToken,
+                    b"expires_in" => TokenKey::ExpiresIn,
+                    b"jti" => TokenKey::Jti,
+                    b"scope" => TokenKey::Scope,
+                    b"token_type" => TokenKey::TokenType,
+                    _ => TokenKey::Other,
+                })
+            }
+        }
+        d.deserialize_str(V)
+    }
 }
 
 /// A JSON value reduced to what the parser needs; strings borrow from the body when they
 /// have no escapes.
 enum Json<'a> {
     Str(Cow<'a, str>),
+    /// A non-negative integer, kept exact.
+    Int(u64),
     Num(f64),
     Null,
     Other,
@@ -544,7 +626,7 @@ impl<'de> Visitor<'de> for JsonVisitor {
         Ok(Json::Str(Cow::Owned(v)))
     }
     fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
-        Ok(Json::Num(v as f64))
+        Ok(Json::Int(v))
     }
     fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
         Ok(Json::Num(v as f64))
