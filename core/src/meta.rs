@@ -52,72 +52,89 @@ impl ResponseMeta {
     ) -> (Self, Option<&HeaderValue>) {
         let mut content_type = None;
         // The first value of each kept header (a repeated header's first value wins).
-        let mut found: [Option<&HeaderValue>; SLOTS] = [None; SLOTS];
+        let mut found: [Option<&[u8]>; SLOTS] = [None; SLOTS];
         for (name, value) in headers {
-            // Standard names compare by their tag; the others by their bytes (lengths first).
-            let slot = if name == CONTENT_TYPE {
-                content_type = content_type.or(Some(value));
-                continue;
-            } else if name == DATE {
-                Slot::Date
-            } else if name == RETRY_AFTER {
-                Slot::RetryAfter
-            } else if name == ZUORA_REQUEST_ID {
-                Slot::RequestId
-            } else if name == ZUORA_TRACK_ID {
-                Slot::TrackId
-            } else if name == X_RATELIMIT_LIMIT_MINUTE {
-                Slot::MinuteLimit
-            } else if name == X_RATELIMIT_REMAINING_MINUTE {
-                Slot::MinuteRemaining
-            } else if name == RATELIMIT_LIMIT {
-                Slot::Limit
-            } else if name == RATELIMIT_REMAINING {
-                Slot::Remaining
-            } else if name == RATELIMIT_RESET {
-                Slot::Reset
-            } else {
-                continue;
+            // The length first, then the name: constants, so that standard names compare by
+            // their tag and the others by their bytes.
+            let slot = match name.as_str().len() {
+                4 if name == DATE => Slot::Date,
+                11 if name == RETRY_AFTER => Slot::RetryAfter,
+                12 if name == CONTENT_TYPE => {
+                    content_type = content_type.or(Some(value));
+                    continue;
+                }
+                14 if name == ZUORA_TRACK_ID => Slot::TrackId,
+                15 if name == RATELIMIT_LIMIT => Slot::Limit,
+                15 if name == RATELIMIT_RESET => Slot::Reset,
+                16 if name == ZUORA_REQUEST_ID => Slot::RequestId,
+                19 if name == RATELIMIT_REMAINING => Slot::Remaining,
+                24 if name == X_RATELIMIT_LIMIT_MINUTE => Slot::MinuteLimit,
+                28 if name == X_RATELIMIT_REMAINING_MINUTE => Slot::MinuteRemaining,
+                _ => continue,
             };
             let first = &mut found[slot as usize];
             if first.is_none() {
-                *first = Some(value);
+                *first = Some(value.as_bytes());
             }
         }
-        // A value that is not text (`HeaderValue::to_str`) reads as absent, as before.
-        let texts = found.map(|v| v.and_then(|v| v.to_str().ok()));
-        let len: usize = texts.iter().flatten().map(|t| t.len()).sum();
         let mut meta = Self {
             status,
             ..Self::default()
         };
+        let mut values = meta.keep(&found);
+        // A value that is not text (what `HeaderValue::to_str` accepts) reads as absent: all
+        // of them are checked at once, and one by one only if that fails.
+        if !is_text(&values) {
+            for value in &mut found {
+                *value = value.filter(|v| is_text(v));
+            }
+            values = meta.keep(&found);
+        }
+        // US-ASCII (checked above), so always UTF-8.
+        match String::from_utf8(values) {
+            Ok(values) => meta.values = values.into_boxed_str(),
+            Err(_) => meta.present = 0,
+        }
+        (meta, content_type)
+    }
+
+    /// The values of `found` one after the other (`ends` and `present` set for them).
+    fn keep(&mut self, found: &[Option<&[u8]>; SLOTS]) -> Vec<u8> {
+        let len: usize = found.iter().flatten().map(|v| v.len()).sum();
+        self.present = 0;
         // Offsets are `u32`: HTTP clients cap a response's headers far below 4 GiB; should
         // they not, the values are not kept.
         if u32::try_from(len).is_err() {
-            return (meta, content_type);
+            self.ends = [0; SLOTS];
+            return Vec::new();
         }
-        let mut values = String::with_capacity(len);
-        for (i, text) in texts.iter().enumerate() {
-            if let Some(text) = text {
-                values.push_str(text);
-                meta.present |= 1 << i;
+        let mut values = Vec::with_capacity(len);
+        for (i, value) in found.iter().enumerate() {
+            if let Some(value) = value {
+                values.extend_from_slice(value);
+                self.present |= 1 << i;
             }
             // At most `len`, checked above.
-            meta.ends[i] = values.len() as u32;
+            self.ends[i] = values.len() as u32;
         }
-        meta.values = values.into_boxed_str();
-        (meta, content_type)
+        values
     }
 
     /// Marks every kept header value that `leaks` flags; the values stay as received. A
     /// server or a proxy echoing the client secret into, say, `Zuora-Request-Id` must not
-    /// get it into an error message.
-    pub(crate) fn hide(&mut self, mut leaks: impl FnMut(&str) -> bool) {
+    /// get it into an error message. Values shorter than `min_len` are not even passed.
+    pub(crate) fn hide(&mut self, min_len: usize, mut leaks: impl FnMut(&str) -> bool) {
         let mut hidden = 0;
-        for slot in Slot::ALL {
-            if self.raw(slot).is_some_and(&mut leaks) {
-                hidden |= 1 << slot as u16;
+        let mut start = 0;
+        for (i, &end) in self.ends.iter().enumerate() {
+            let end = end as usize;
+            if self.present & (1 << i) != 0
+                && end - start >= min_len
+                && self.values.get(start..end).is_some_and(&mut leaks)
+            {
+                hidden |= 1 << i;
             }
+            start = end;
         }
         self.hidden = hidden;
     }
@@ -335,20 +352,6 @@ enum Slot {
     Reset,
 }
 
-impl Slot {
-    const ALL: [Slot; SLOTS] = [
-        Slot::RequestId,
-        Slot::TrackId,
-        Slot::Date,
-        Slot::RetryAfter,
-        Slot::MinuteLimit,
-        Slot::MinuteRemaining,
-        Slot::Limit,
-        Slot::Remaining,
-        Slot::Reset,
-    ];
-}
-
 /// `Zuora-Request-Id`.
 const ZUORA_REQUEST_ID: HeaderName = HeaderName::from_static("zuora-request-id");
 /// `Zuora-Track-Id`.
@@ -402,6 +405,14 @@ impl fmt::Debug for ShownLimits<'_> {
         field("reset", Slot::Reset, &l.reset);
         d.finish()
     }
+}
+
+/// Whether a header value is text as `HeaderValue::to_str` reads it: visible US-ASCII,
+/// spaces and tabs. One pass with no early exit, which the compiler vectorises.
+fn is_text(bytes: &[u8]) -> bool {
+    bytes.iter().fold(true, |ok, &b| {
+        ok & ((b.wrapping_sub(0x20) < 0x5f) | (b == b'\t'))
+    })
 }
 
 /// The leading integer of a header such as `100` or `2250000, 50000;w=60`.

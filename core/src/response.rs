@@ -37,7 +37,7 @@ pub(crate) fn parse<B: AsRef<[u8]>>(
     let (mut meta, content_type) = ResponseMeta::with_content_type(status, headers);
     // The values stay as received (the library acts on them); the ones that spell the
     // secret are marked, and shown as `[redacted]`.
-    meta.hide(|value| scrubber.leaks(value));
+    meta.hide(scrubber.min_len(), |value| scrubber.leaks(value));
     if status.is_success() {
         return parse_token(content_type, body, meta, scrubber, clean_scope).map_err(
             |(problem, meta)| {

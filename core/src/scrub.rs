@@ -89,6 +89,12 @@ impl<'a> Scrubber<'a> {
         }
     }
 
+    /// The length of the shortest text that can hold the secret (every spelling is at
+    /// least as long as the raw secret); 0 for no secret.
+    pub(crate) fn min_len(&self) -> usize {
+        self.secret.len()
+    }
+
     /// Whether `text` holds the secret in any spelling this scrubber hides. Allocates
     /// nothing unless the text has an escape character (`%`, `\`).
     #[inline]
