@@ -30,26 +30,41 @@ pub struct ResponseMeta {
     status: StatusCode,
     /// The slots (bits in the order of [`Slot`]) whose value spells the secret.
     hidden: u16,
-    /// The slots (bits in the order of [`Slot`]) that hold a value.
+    /// The values (bits in the order of [`Slot`], then [`JTI`]) that are there.
     present: u16,
-    /// Where each slot's value ends in `values`; it starts where the previous one ends.
-    ends: [u32; SLOTS],
-    /// The kept header values, one after the other in the order of [`Slot`]: one
-    /// allocation for all of them (an HTTP client's header values are slices of the buffer
-    /// the whole response was read into, which a kept token would otherwise keep alive).
-    values: Box<str>,
+    /// Where each value ends in `values`; it starts where the previous one ends.
+    ends: [u32; KEPT],
+    /// The kept header values, one after the other in the order of [`Slot`], then the
+    /// token's `jti` (kept here for [`Token`](crate::Token), so that a token takes one
+    /// allocation less): one allocation for all of them (an HTTP client's header values
+    /// are slices of the buffer the whole response was read into, which a kept token would
+    /// otherwise keep alive). The header values are US-ASCII, the `jti` UTF-8.
+    values: Box<[u8]>,
 }
 
 /// The number of kept headers.
 const SLOTS: usize = 9;
+/// The index of the token's `jti` among the kept values.
+const JTI: usize = SLOTS;
+/// The number of kept values.
+const KEPT: usize = SLOTS + 1;
+
+/// The kept headers of a response as found in its header map, before they are copied
+/// into a [`ResponseMeta`] (with the token's `jti`, once the body is read).
+#[derive(Clone, Copy)]
+pub(crate) struct FoundHeaders<'h> {
+    status: StatusCode,
+    /// The first value of each kept header.
+    found: [Option<&'h [u8]>; SLOTS],
+}
 
 impl ResponseMeta {
     /// Reads the headers it knows in one pass over the map, also returning the first
     /// `Content-Type` found in the same pass (so that the parser need not look it up again).
-    pub(crate) fn with_content_type(
+    pub(crate) fn find(
         status: StatusCode,
         headers: &HeaderMap,
-    ) -> (Self, Option<&HeaderValue>) {
+    ) -> (FoundHeaders<'_>, Option<&HeaderValue>) {
         let mut content_type = None;
         // The first value of each kept header (a repeated header's first value wins).
         let mut found: [Option<&[u8]>; SLOTS] = [None; SLOTS];
@@ -77,47 +92,27 @@ impl ResponseMeta {
                 *first = Some(value.as_bytes());
             }
         }
-        let mut meta = Self {
-            status,
-            ..Self::default()
-        };
-        let mut values = meta.keep(&found);
-        // A value that is not text (what `HeaderValue::to_str` accepts) reads as absent: all
-        // of them are checked at once, and one by one only if that fails.
-        if !is_text(&values) {
-            for value in &mut found {
-                *value = value.filter(|v| is_text(v));
-            }
-            values = meta.keep(&found);
-        }
-        // US-ASCII (checked above), so always UTF-8.
-        match String::from_utf8(values) {
-            Ok(values) => meta.values = values.into_boxed_str(),
-            Err(_) => meta.present = 0,
-        }
-        (meta, content_type)
+        (FoundHeaders { status, found }, content_type)
     }
 
-    /// The values of `found` one after the other (`ends` and `present` set for them).
-    fn keep(&mut self, found: &[Option<&[u8]>; SLOTS]) -> Vec<u8> {
-        let len: usize = found.iter().flatten().map(|v| v.len()).sum();
-        self.present = 0;
-        // Offsets are `u32`: HTTP clients cap a response's headers far below 4 GiB; should
-        // they not, the values are not kept.
-        if u32::try_from(len).is_err() {
-            self.ends = [0; SLOTS];
-            return Vec::new();
+    /// The same metadata with the token's `jti` kept (rebuilt: not on a parser's path).
+    pub(crate) fn with_jti(&self, jti: Option<&str>) -> Self {
+        let mut found = [None; SLOTS];
+        for (slot, value) in found.iter_mut().enumerate() {
+            *value = self.value(slot);
         }
-        let mut values = Vec::with_capacity(len);
-        for (i, value) in found.iter().enumerate() {
-            if let Some(value) = value {
-                values.extend_from_slice(value);
-                self.present |= 1 << i;
-            }
-            // At most `len`, checked above.
-            self.ends[i] = values.len() as u32;
+        let mut meta = FoundHeaders {
+            status: self.status,
+            found,
         }
-        values
+        .keep(jti);
+        meta.hidden = self.hidden;
+        meta
+    }
+
+    /// The token's `jti` kept with the metadata, if any.
+    pub(crate) fn jti(&self) -> Option<&str> {
+        std::str::from_utf8(self.value(JTI)?).ok()
     }
 
     /// Marks every kept header value that `leaks` flags; the values stay as received. A
@@ -126,11 +121,15 @@ impl ResponseMeta {
     pub(crate) fn hide(&mut self, min_len: usize, mut leaks: impl FnMut(&str) -> bool) {
         let mut hidden = 0;
         let mut start = 0;
-        for (i, &end) in self.ends.iter().enumerate() {
+        for (i, &end) in self.ends[..SLOTS].iter().enumerate() {
             let end = end as usize;
             if self.present & (1 << i) != 0
                 && end - start >= min_len
-                && self.values.get(start..end).is_some_and(&mut leaks)
+                && self
+                    .values
+                    .get(start..end)
+                    .and_then(|v| std::str::from_utf8(v).ok())
+                    .is_some_and(&mut leaks)
             {
                 hidden |= 1 << i;
             }
@@ -139,14 +138,18 @@ impl ResponseMeta {
         self.hidden = hidden;
     }
 
-    /// The value of `slot` as received (untrimmed), if the header was there as text.
-    fn raw(&self, slot: Slot) -> Option<&str> {
-        let i = slot as usize;
+    /// Kept value `i` (a [`Slot`] or [`JTI`]), if it is there.
+    fn value(&self, i: usize) -> Option<&[u8]> {
         if self.present & (1 << i) == 0 {
             return None;
         }
         let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
         self.values.get(start..self.ends[i] as usize)
+    }
+
+    /// The value of `slot` as received (untrimmed), if the header was there as text.
+    fn raw(&self, slot: Slot) -> Option<&str> {
+        std::str::from_utf8(self.value(slot as usize)?).ok()
     }
 
     /// The value of `slot`, trimmed, if the header was there as text.
@@ -325,6 +328,62 @@ impl fmt::Debug for ResponseMeta {
             d.field("rate_limits", &ShownLimits(self, &limits));
         }
         d.finish()
+    }
+}
+
+impl FoundHeaders<'_> {
+    /// The metadata: the values found, and `jti`, copied into one buffer (none hidden yet:
+    /// see [`ResponseMeta::hide`]). A header value that is not text (what
+    /// `HeaderValue::to_str` accepts) reads as absent: all of them are checked at once,
+    /// and one by one only if that fails.
+    pub(crate) fn keep(&self, jti: Option<&str>) -> ResponseMeta {
+        let meta = self.copy(jti);
+        let headers = meta.ends[SLOTS - 1] as usize;
+        if meta.values.get(..headers).is_some_and(is_text) {
+            return meta;
+        }
+        let mut found = self.found;
+        for value in &mut found {
+            *value = value.filter(|v| is_text(v));
+        }
+        FoundHeaders {
+            status: self.status,
+            found,
+        }
+        .copy(jti)
+    }
+
+    /// The values found, and `jti`, copied into one buffer.
+    fn copy(&self, jti: Option<&str>) -> ResponseMeta {
+        let mut meta = ResponseMeta {
+            status: self.status,
+            ..ResponseMeta::default()
+        };
+        let mut len = jti.map_or(0, str::len);
+        for value in self.found.iter().flatten() {
+            len += value.len();
+        }
+        // Offsets are `u32`: HTTP clients cap a response's headers far below 4 GiB; should
+        // they not, the values are not kept.
+        if u32::try_from(len).is_err() {
+            return meta;
+        }
+        let mut values = Vec::with_capacity(len);
+        for (i, value) in self.found.iter().enumerate() {
+            if let Some(value) = value {
+                values.extend_from_slice(value);
+                meta.present |= 1 << i;
+            }
+            // At most `len`, checked above.
+            meta.ends[i] = values.len() as u32;
+        }
+        if let Some(jti) = jti {
+            values.extend_from_slice(jti.as_bytes());
+            meta.present |= 1 << JTI;
+        }
+        meta.ends[JTI] = values.len() as u32;
+        meta.values = values.into_boxed_slice();
+        meta
     }
 }
 

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use crate::error::{Error, ErrorDetail, ErrorResponse, Problem, Reason};
-use crate::meta::ResponseMeta;
+use crate::meta::{FoundHeaders, ResponseMeta};
 use crate::scope::Scope;
 use crate::scrub::Scrubber;
 use crate::token::{AccessToken, Token};
@@ -34,19 +34,16 @@ pub(crate) fn parse<B: AsRef<[u8]>>(
     let status = response.status();
     let headers = response.headers();
     let body = response.body().as_ref();
-    let (mut meta, content_type) = ResponseMeta::with_content_type(status, headers);
-    // The values stay as received (the library acts on them); the ones that spell the
-    // secret are marked, and shown as `[redacted]`.
-    meta.hide(scrubber.min_len(), |value| scrubber.leaks(value));
+    let (found, content_type) = ResponseMeta::find(status, headers);
     if status.is_success() {
-        return parse_token(content_type, body, meta, scrubber, clean_scope).map_err(
-            |(problem, meta)| {
-                let excerpt = scrubber.excerpt(body, ErrorResponse::EXCERPT_LEN);
-                let response = ErrorResponse::new(meta, ErrorDetail::default(), excerpt);
-                Error::UnexpectedResponse { problem, response }
-            },
-        );
+        return parse_token(content_type, body, found, scrubber, clean_scope).map_err(|problem| {
+            let excerpt = scrubber.excerpt(body, ErrorResponse::EXCERPT_LEN);
+            let meta = kept(&found, None, scrubber);
+            let response = ErrorResponse::new(meta, ErrorDetail::default(), excerpt);
+            Error::UnexpectedResponse { problem, response }
+        });
     }
+    let meta = kept(&found, None, scrubber);
     let redirect_location = status.is_redirection().then(|| {
         headers
             .get(LOCATION)
@@ -71,23 +68,29 @@ pub(crate) fn parse<B: AsRef<[u8]>>(
     })
 }
 
-/// A 2xx response: JSON object with the token fields. On failure the metadata comes back
-/// with the problem, for the error.
-// The `Err` is as large as the `Ok` (a `Token` holds the same metadata); boxing it would
-// add an allocation to the error path for nothing.
-#[allow(clippy::result_large_err)]
+/// The metadata of a response: its kept header values (and the token's `jti`) copied
+/// into one buffer. The values stay as received (the library acts on them); the ones that
+/// spell the secret are marked, and shown as `[redacted]`.
+fn kept(found: &FoundHeaders<'_>, jti: Option<&str>, scrubber: &Scrubber<'_>) -> ResponseMeta {
+    let mut meta = found.keep(jti);
+    meta.hide(scrubber.min_len(), |value| scrubber.leaks(value));
+    meta
+}
+
+/// A 2xx response: JSON object with the token fields. On failure the problem, for the
+/// error (with the metadata the caller keeps).
 fn parse_token(
     content_type: Option<&HeaderValue>,
     body: &[u8],
-    meta: ResponseMeta,
+    found: FoundHeaders<'_>,
     scrubber: &Scrubber<'_>,
     clean_scope: &OnceLock<Box<str>>,
-) -> Result<Token, (Problem, ResponseMeta)> {
-    // Every failure hands `meta` back; the token is built in place, with no struct of
-    // fields in between (a parse is counted in instructions: benches/callgrind.sh).
+) -> Result<Token, Problem> {
+    // The token is built in place, with no struct of fields in between (a parse is
+    // counted in instructions: benches/callgrind.sh).
     macro_rules! fail {
         ($problem:expr) => {
-            return Err(($problem, meta))
+            return Err($problem)
         };
     }
     let content_type = content_type.map(|v| v.to_str().unwrap_or("(not text)"));
@@ -149,11 +152,8 @@ fn parse_token(
     };
     // The fields a `Debug` shows, and a store keeps, with any echo of the secret hidden:
     // borrowed, so no work, unless there is one.
-    let jti = match raw.jti {
-        Some(Json::Str(s)) => Some(match scrubber.shown(&s) {
-            Cow::Borrowed(_) => s.into_owned(),
-            Cow::Owned(shown) => shown,
-        }),
+    let jti = match &raw.jti {
+        Some(Json::Str(s)) => Some(scrubber.shown(s)),
         _ => None,
     };
     let scope = match raw.scope {
@@ -172,10 +172,11 @@ fn parse_token(
         _ => Scope::default(),
     };
     let token_type = scrubber.shown(&token_type);
+    // The kept headers and the `jti`: one allocation.
+    let meta = kept(&found, jti.as_deref(), scrubber);
     Ok(Token::from_response(
         access_token,
         expires_in,
-        jti,
         scope,
         &token_type,
         meta,
