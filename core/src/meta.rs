@@ -123,8 +123,8 @@ impl ResponseMeta {
         let mut start = 0;
         for (i, &end) in self.ends[..SLOTS].iter().enumerate() {
             let end = end as usize;
-            if self.present & (1 << i) != 0
-                && end - start >= min_len
+            if end - start >= min_len
+                && self.present & (1 << i) != 0
                 && self
                     .values
                     .get(start..end)
@@ -469,9 +469,14 @@ impl fmt::Debug for ShownLimits<'_> {
 /// Whether a header value is text as `HeaderValue::to_str` reads it: visible US-ASCII,
 /// spaces and tabs. One pass with no early exit, which the compiler vectorises.
 fn is_text(bytes: &[u8]) -> bool {
-    bytes.iter().fold(true, |ok, &b| {
-        ok & ((b.wrapping_sub(0x20) < 0x5f) | (b == b'\t'))
-    })
+    let bad = |b: u8| u8::from(b.wrapping_sub(0x20) >= 0x5f) & u8::from(b != b'\t');
+    let mut chunks = bytes.chunks_exact(16);
+    let mut acc = 0;
+    for chunk in &mut chunks {
+        acc |= chunk.iter().fold(0, |acc, &b| acc | bad(b));
+    }
+    acc |= chunks.remainder().iter().fold(0, |acc, &b| acc | bad(b));
+    acc == 0
 }
 
 /// The leading integer of a header such as `100` or `2250000, 50000;w=60`.

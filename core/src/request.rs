@@ -13,6 +13,7 @@ use crate::entity_id::EntityId;
 use crate::environment::Environment;
 use crate::error::Error;
 use crate::response;
+use crate::scope::Scope;
 use crate::scrub::Scrubber;
 use crate::token::{Token, ZUORA_ENTITY_IDS};
 use crate::track_id::TrackId;
@@ -60,7 +61,7 @@ pub struct TokenRequest {
     form: Zeroizing<String>,
     /// The last `scope` found to hold no spelling of the secret: the same client gets the
     /// same scope on every token, so the next one is compared, not searched again.
-    clean_scope: OnceLock<Box<str>>,
+    clean_scope: OnceLock<Scope>,
     track_id: Option<TrackId>,
     entity_id: Option<EntityId>,
     /// The request's headers, built once (no secret in them): a request is a copy of them,
