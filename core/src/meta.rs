@@ -38,7 +38,8 @@ pub struct ResponseMeta {
     /// token's `jti` (kept here for [`Token`](crate::Token), so that a token takes one
     /// allocation less): one allocation for all of them (an HTTP client's header values
     /// are slices of the buffer the whole response was read into, which a kept token would
-    /// otherwise keep alive). The header values are US-ASCII, the `jti` UTF-8.
+    /// otherwise keep alive). The header values are bytes as received (read as text only
+    /// if they are), the `jti` UTF-8.
     values: Box<[u8]>,
 }
 
@@ -128,7 +129,7 @@ impl ResponseMeta {
                 && self
                     .values
                     .get(start..end)
-                    .and_then(|v| std::str::from_utf8(v).ok())
+                    .and_then(text)
                     .is_some_and(&mut leaks)
             {
                 hidden |= 1 << i;
@@ -147,9 +148,10 @@ impl ResponseMeta {
         self.values.get(start..self.ends[i] as usize)
     }
 
-    /// The value of `slot` as received (untrimmed), if the header was there as text.
+    /// The value of `slot` as received (untrimmed), if the header was there as text (what
+    /// `HeaderValue::to_str` accepts; checked here, when read).
     fn raw(&self, slot: Slot) -> Option<&str> {
-        std::str::from_utf8(self.value(slot as usize)?).ok()
+        text(self.value(slot as usize)?)
     }
 
     /// The value of `slot`, trimmed, if the header was there as text.
@@ -334,23 +336,9 @@ impl fmt::Debug for ResponseMeta {
 impl FoundHeaders<'_> {
     /// The metadata: the values found, and `jti`, copied into one buffer (none hidden yet:
     /// see [`ResponseMeta::hide`]). A header value that is not text (what
-    /// `HeaderValue::to_str` accepts) reads as absent: all of them are checked at once,
-    /// and one by one only if that fails.
+    /// `HeaderValue::to_str` accepts) is kept as it is and reads as absent.
     pub(crate) fn keep(&self, jti: Option<&str>) -> ResponseMeta {
-        let meta = self.copy(jti);
-        let headers = meta.ends[SLOTS - 1] as usize;
-        if meta.values.get(..headers).is_some_and(is_text) {
-            return meta;
-        }
-        let mut found = self.found;
-        for value in &mut found {
-            *value = value.filter(|v| is_text(v));
-        }
-        FoundHeaders {
-            status: self.status,
-            found,
-        }
-        .copy(jti)
+        self.copy(jti)
     }
 
     /// The values found, and `jti`, copied into one buffer.
@@ -466,17 +454,17 @@ impl fmt::Debug for ShownLimits<'_> {
     }
 }
 
-/// Whether a header value is text as `HeaderValue::to_str` reads it: visible US-ASCII,
-/// spaces and tabs. One pass with no early exit, which the compiler vectorises.
-fn is_text(bytes: &[u8]) -> bool {
-    let bad = |b: u8| u8::from(b.wrapping_sub(0x20) >= 0x5f) & u8::from(b != b'\t');
-    let mut chunks = bytes.chunks_exact(16);
-    let mut acc = 0;
-    for chunk in &mut chunks {
-        acc |= chunk.iter().fold(0, |acc, &b| acc | bad(b));
+/// A header value as text, if `HeaderValue::to_str` would read it (visible US-ASCII,
+/// spaces and tabs).
+fn text(bytes: &[u8]) -> Option<&str> {
+    if bytes
+        .iter()
+        .all(|&b| b.wrapping_sub(0x20) < 0x5f || b == b'\t')
+    {
+        std::str::from_utf8(bytes).ok()
+    } else {
+        None
     }
-    acc |= chunks.remainder().iter().fold(0, |acc, &b| acc | bad(b));
-    acc == 0
 }
 
 /// The leading integer of a header such as `100` or `2250000, 50000;w=60`.
