@@ -3,7 +3,8 @@
 use std::fmt;
 use std::time::{Duration, SystemTime};
 
-use http::{HeaderMap, HeaderValue, StatusCode};
+use http::header::{CONTENT_TYPE, DATE, RETRY_AFTER};
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 
 /// Metadata from a token response's headers: Zuora's request ID, the echoed track ID,
 /// rate-limit headers of both generations and `Retry-After`, and the wait they ask of the
@@ -27,83 +28,135 @@ use http::{HeaderMap, HeaderValue, StatusCode};
 #[derive(Clone, Default)]
 pub struct ResponseMeta {
     status: StatusCode,
-    /// The slots (bits in the order of [`Self::slots`]) whose value spells the secret.
+    /// The slots (bits in the order of [`Slot`]) whose value spells the secret.
     hidden: u16,
-    request_id: Option<HeaderValue>,
-    track_id: Option<HeaderValue>,
-    date: Option<HeaderValue>,
-    retry_after: Option<HeaderValue>,
-    minute_limit: Option<HeaderValue>,
-    minute_remaining: Option<HeaderValue>,
-    limit: Option<HeaderValue>,
-    remaining: Option<HeaderValue>,
-    reset: Option<HeaderValue>,
+    /// The values (bits in the order of [`Slot`], then [`JTI`]) that are there.
+    present: u16,
+    /// Where each value ends in `values`; it starts where the previous one ends.
+    ends: [u32; KEPT],
+    /// The kept header values, one after the other in the order of [`Slot`], then the
+    /// token's `jti` (kept here for [`Token`](crate::Token), so that a token takes one
+    /// allocation less): one allocation for all of them (an HTTP client's header values
+    /// are slices of the buffer the whole response was read into, which a kept token would
+    /// otherwise keep alive). The header values are bytes as received (read as text only
+    /// if they are), the `jti` UTF-8.
+    values: Box<[u8]>,
+}
+
+/// The number of kept headers.
+const SLOTS: usize = 9;
+/// The index of the token's `jti` among the kept values.
+const JTI: usize = SLOTS;
+/// The number of kept values.
+const KEPT: usize = SLOTS + 1;
+
+/// The kept headers of a response as found in its header map, before they are copied
+/// into a [`ResponseMeta`] (with the token's `jti`, once the body is read).
+#[derive(Clone, Copy)]
+pub(crate) struct FoundHeaders<'h> {
+    status: StatusCode,
+    /// The first value of each kept header.
+    found: [Option<&'h [u8]>; SLOTS],
 }
 
 impl ResponseMeta {
     /// Reads the headers it knows in one pass over the map, also returning the first
     /// `Content-Type` found in the same pass (so that the parser need not look it up again).
-    pub(crate) fn with_content_type(
+    pub(crate) fn find(
         status: StatusCode,
         headers: &HeaderMap,
-    ) -> (Self, Option<&HeaderValue>) {
-        let mut meta = Self {
-            status,
-            ..Self::default()
-        };
+    ) -> (FoundHeaders<'_>, Option<&HeaderValue>) {
         let mut content_type = None;
+        // The first value of each kept header (a repeated header's first value wins).
+        let mut found: [Option<&[u8]>; SLOTS] = [None; SLOTS];
         for (name, value) in headers {
-            let slot = match name.as_str() {
-                "content-type" => {
+            // The length first, then the name: constants, so that standard names compare by
+            // their tag and the others by their bytes.
+            let slot = match name.as_str().len() {
+                4 if name == DATE => Slot::Date,
+                11 if name == RETRY_AFTER => Slot::RetryAfter,
+                12 if name == CONTENT_TYPE => {
                     content_type = content_type.or(Some(value));
                     continue;
                 }
-                "zuora-request-id" => &mut meta.request_id,
-                "zuora-track-id" => &mut meta.track_id,
-                "date" => &mut meta.date,
-                "retry-after" => &mut meta.retry_after,
-                "x-ratelimit-limit-minute" => &mut meta.minute_limit,
-                "x-ratelimit-remaining-minute" => &mut meta.minute_remaining,
-                "ratelimit-limit" => &mut meta.limit,
-                "ratelimit-remaining" => &mut meta.remaining,
-                "ratelimit-reset" => &mut meta.reset,
+                14 if name == ZUORA_TRACK_ID => Slot::TrackId,
+                15 if name == RATELIMIT_LIMIT => Slot::Limit,
+                15 if name == RATELIMIT_RESET => Slot::Reset,
+                16 if name == ZUORA_REQUEST_ID => Slot::RequestId,
+                19 if name == RATELIMIT_REMAINING => Slot::Remaining,
+                24 if name == X_RATELIMIT_LIMIT_MINUTE => Slot::MinuteLimit,
+                28 if name == X_RATELIMIT_REMAINING_MINUTE => Slot::MinuteRemaining,
                 _ => continue,
             };
-            // The first value of a repeated header wins. Copied: an HTTP client's header values are slices of the buffer the whole
-            // response was read into, which a kept token would keep alive (8 KiB and more).
-            if slot.is_none() {
-                let copy = HeaderValue::from_bytes(value.as_bytes());
-                *slot = Some(copy.unwrap_or_else(|_| value.clone()));
+            let first = &mut found[slot as usize];
+            if first.is_none() {
+                *first = Some(value.as_bytes());
             }
         }
-        (meta, content_type)
+        (FoundHeaders { status, found }, content_type)
     }
 
-    /// Marks every kept header value that `leaks` flags; the values stay as received. A server or a proxy echoing the client secret into, say,
-    /// `Zuora-Request-Id` must not get it into an error message.
-    pub(crate) fn hide(&mut self, mut leaks: impl FnMut(&HeaderValue) -> bool) {
+    /// The same metadata with the token's `jti` kept (rebuilt: not on a parser's path).
+    pub(crate) fn with_jti(&self, jti: Option<&str>) -> Self {
+        let mut found = [None; SLOTS];
+        for (slot, value) in found.iter_mut().enumerate() {
+            *value = self.value(slot);
+        }
+        let mut meta = FoundHeaders {
+            status: self.status,
+            found,
+        }
+        .keep(jti);
+        meta.hidden = self.hidden;
+        meta
+    }
+
+    /// The token's `jti` kept with the metadata, if any.
+    pub(crate) fn jti(&self) -> Option<&str> {
+        std::str::from_utf8(self.value(JTI)?).ok()
+    }
+
+    /// Marks every kept header value that `leaks` flags; the values stay as received. A
+    /// server or a proxy echoing the client secret into, say, `Zuora-Request-Id` must not
+    /// get it into an error message. Values shorter than `min_len` are not even passed.
+    pub(crate) fn hide(&mut self, min_len: usize, mut leaks: impl FnMut(&str) -> bool) {
         let mut hidden = 0;
-        for (i, slot) in self.slots().into_iter().enumerate() {
-            if slot.as_ref().is_some_and(&mut leaks) {
+        let mut start = 0;
+        for (i, &end) in self.ends[..SLOTS].iter().enumerate() {
+            let end = end as usize;
+            if end - start >= min_len
+                && self.present & (1 << i) != 0
+                && self
+                    .values
+                    .get(start..end)
+                    .and_then(text)
+                    .is_some_and(&mut leaks)
+            {
                 hidden |= 1 << i;
             }
+            start = end;
         }
         self.hidden = hidden;
     }
 
-    /// The kept headers, in a fixed order (the bits of `hidden`).
-    fn slots(&self) -> [&Option<HeaderValue>; 9] {
-        [
-            &self.request_id,
-            &self.track_id,
-            &self.date,
-            &self.retry_after,
-            &self.minute_limit,
-            &self.minute_remaining,
-            &self.limit,
-            &self.remaining,
-            &self.reset,
-        ]
+    /// Kept value `i` (a [`Slot`] or [`JTI`]), if it is there.
+    fn value(&self, i: usize) -> Option<&[u8]> {
+        if self.present & (1 << i) == 0 {
+            return None;
+        }
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        self.values.get(start..self.ends[i] as usize)
+    }
+
+    /// The value of `slot` as received (untrimmed), if the header was there as text (what
+    /// `HeaderValue::to_str` accepts; checked here, when read).
+    fn raw(&self, slot: Slot) -> Option<&str> {
+        text(self.value(slot as usize)?)
+    }
+
+    /// The value of `slot`, trimmed, if the header was there as text.
+    fn text(&self, slot: Slot) -> Option<&str> {
+        self.raw(slot).map(str::trim)
     }
 
     /// Whether the value of `slot` spells the secret.
@@ -122,11 +175,11 @@ impl ResponseMeta {
     }
 
     /// Text for people: `[redacted]` if the value spells the secret.
-    fn shown<'a>(&'a self, slot: Slot, value: &'a Option<HeaderValue>) -> Option<&'a str> {
+    fn shown(&self, slot: Slot) -> Option<&str> {
         if self.hides(slot) {
             Some(REDACTED)
         } else {
-            text(value)
+            self.text(slot)
         }
     }
 
@@ -138,25 +191,24 @@ impl ResponseMeta {
     /// `Zuora-Request-Id`: the ID Zuora support asks for. Present on every Zuora response.
     /// `[redacted]` if it spells the client secret.
     pub fn request_id(&self) -> Option<&str> {
-        self.shown(Slot::RequestId, &self.request_id)
-            .filter(|s| !s.is_empty())
+        self.shown(Slot::RequestId).filter(|s| !s.is_empty())
     }
 
     /// `Zuora-Track-Id`: the track ID echoed back, if one was sent; `[redacted]` if it
     /// spells the client secret.
     pub fn track_id(&self) -> Option<&str> {
-        self.shown(Slot::TrackId, &self.track_id)
-            .filter(|s| !s.is_empty())
+        self.shown(Slot::TrackId).filter(|s| !s.is_empty())
     }
 
     /// The response's `Date` header, as received.
     pub fn date(&self) -> Option<SystemTime> {
-        text(&self.date).and_then(|d| httpdate::parse_http_date(d).ok())
+        self.text(Slot::Date)
+            .and_then(|d| httpdate::parse_http_date(d).ok())
     }
 
     /// `Retry-After`, in seconds or as an HTTP date, as received.
     pub fn retry_after(&self) -> Option<RetryAfter> {
-        RetryAfter::parse(text(&self.retry_after)?)
+        RetryAfter::parse(self.text(Slot::RetryAfter)?)
     }
 
     /// `Retry-After` as a delay. A date is measured against the response's own `Date`
@@ -180,12 +232,12 @@ impl ResponseMeta {
     /// text `[redacted]` if it spells the client secret.
     pub fn rate_limits(&self) -> RateLimits {
         RateLimits {
-            minute_limit: number(&self.minute_limit),
-            minute_remaining: number(&self.minute_remaining),
-            limit: number(&self.limit),
-            limit_policy: self.shown(Slot::Limit, &self.limit).map(str::to_owned),
-            remaining: least(&self.remaining),
-            reset: seconds(&self.reset),
+            minute_limit: number(self.text(Slot::MinuteLimit)),
+            minute_remaining: number(self.text(Slot::MinuteRemaining)),
+            limit: number(self.text(Slot::Limit)),
+            limit_policy: self.shown(Slot::Limit).map(str::to_owned),
+            remaining: least(self.text(Slot::Remaining)),
+            reset: seconds(self.text(Slot::Reset)),
         }
     }
 
@@ -230,7 +282,7 @@ impl ResponseMeta {
     pub fn server_wait(&self) -> Option<Duration> {
         match self.wait_header()? {
             WaitHeader::RetryAfter => self.retry_after_delay(),
-            WaitHeader::RateLimitReset => seconds(&self.reset),
+            WaitHeader::RateLimitReset => seconds(self.text(Slot::Reset)),
         }
     }
 
@@ -240,13 +292,13 @@ impl ResponseMeta {
     pub fn server_wait_from(&self, now: SystemTime) -> Option<Duration> {
         match self.wait_header()? {
             WaitHeader::RetryAfter => self.retry_after_delay_from(now),
-            WaitHeader::RateLimitReset => seconds(&self.reset),
+            WaitHeader::RateLimitReset => seconds(self.text(Slot::Reset)),
         }
     }
 
     /// Which header the server's wait is read from, if any.
     pub(crate) fn wait_header(&self) -> Option<WaitHeader> {
-        let spent = least(&self.remaining) == Some(0);
+        let spent = least(self.text(Slot::Remaining)) == Some(0);
         if self.status.is_success() && !spent {
             return None;
         }
@@ -254,7 +306,7 @@ impl ResponseMeta {
             return Some(WaitHeader::RetryAfter);
         }
         let limited = spent || self.status == StatusCode::TOO_MANY_REQUESTS;
-        (limited && seconds(&self.reset).is_some()).then_some(WaitHeader::RateLimitReset)
+        (limited && seconds(self.text(Slot::Reset)).is_some()).then_some(WaitHeader::RateLimitReset)
     }
 }
 
@@ -281,6 +333,48 @@ impl fmt::Debug for ResponseMeta {
     }
 }
 
+impl FoundHeaders<'_> {
+    /// The metadata: the values found, and `jti`, copied into one buffer (none hidden yet:
+    /// see [`ResponseMeta::hide`]). A header value that is not text (what
+    /// `HeaderValue::to_str` accepts) is kept as it is and reads as absent.
+    pub(crate) fn keep(&self, jti: Option<&str>) -> ResponseMeta {
+        self.copy(jti)
+    }
+
+    /// The values found, and `jti`, copied into one buffer.
+    fn copy(&self, jti: Option<&str>) -> ResponseMeta {
+        let mut meta = ResponseMeta {
+            status: self.status,
+            ..ResponseMeta::default()
+        };
+        let mut len = jti.map_or(0, str::len);
+        for value in self.found.iter().flatten() {
+            len += value.len();
+        }
+        // Offsets are `u32`: HTTP clients cap a response's headers far below 4 GiB; should
+        // they not, the values are not kept.
+        if u32::try_from(len).is_err() {
+            return meta;
+        }
+        let mut values = Vec::with_capacity(len);
+        for (i, value) in self.found.iter().enumerate() {
+            if let Some(value) = value {
+                values.extend_from_slice(value);
+                meta.present |= 1 << i;
+            }
+            // At most `len`, checked above.
+            meta.ends[i] = values.len() as u32;
+        }
+        if let Some(jti) = jti {
+            values.extend_from_slice(jti.as_bytes());
+            meta.present |= 1 << JTI;
+        }
+        meta.ends[JTI] = values.len() as u32;
+        meta.values = values.into_boxed_slice();
+        meta
+    }
+}
+
 /// The header a server's wait is read from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum WaitHeader {
@@ -290,12 +384,12 @@ pub(crate) enum WaitHeader {
     RateLimitReset,
 }
 
-/// The kept headers, as bits of `ResponseMeta::hidden`.
+/// The kept headers: bits of `ResponseMeta::hidden` and `present`, and the order of
+/// their values in `ResponseMeta::values`.
 #[derive(Clone, Copy)]
 enum Slot {
     RequestId,
     TrackId,
-    #[allow(dead_code)] // only its bit is set; `Date` is never printed
     Date,
     RetryAfter,
     MinuteLimit,
@@ -304,6 +398,22 @@ enum Slot {
     Remaining,
     Reset,
 }
+
+/// `Zuora-Request-Id`.
+const ZUORA_REQUEST_ID: HeaderName = HeaderName::from_static("zuora-request-id");
+/// `Zuora-Track-Id`.
+const ZUORA_TRACK_ID: HeaderName = HeaderName::from_static("zuora-track-id");
+/// `X-RateLimit-Limit-minute`.
+const X_RATELIMIT_LIMIT_MINUTE: HeaderName = HeaderName::from_static("x-ratelimit-limit-minute");
+/// `X-RateLimit-Remaining-minute`.
+const X_RATELIMIT_REMAINING_MINUTE: HeaderName =
+    HeaderName::from_static("x-ratelimit-remaining-minute");
+/// `RateLimit-Limit`.
+const RATELIMIT_LIMIT: HeaderName = HeaderName::from_static("ratelimit-limit");
+/// `RateLimit-Remaining`.
+const RATELIMIT_REMAINING: HeaderName = HeaderName::from_static("ratelimit-remaining");
+/// `RateLimit-Reset`.
+const RATELIMIT_RESET: HeaderName = HeaderName::from_static("ratelimit-reset");
 
 const REDACTED: &str = "[redacted]";
 
@@ -344,21 +454,29 @@ impl fmt::Debug for ShownLimits<'_> {
     }
 }
 
-fn text(v: &Option<HeaderValue>) -> Option<&str> {
-    v.as_ref()?.to_str().ok().map(str::trim)
+/// A header value as text, if `HeaderValue::to_str` would read it (visible US-ASCII,
+/// spaces and tabs).
+fn text(bytes: &[u8]) -> Option<&str> {
+    if bytes
+        .iter()
+        .all(|&b| b.wrapping_sub(0x20) < 0x5f || b == b'\t')
+    {
+        std::str::from_utf8(bytes).ok()
+    } else {
+        None
+    }
 }
 
 /// The leading integer of a header such as `100` or `2250000, 50000;w=60`.
-fn number(v: &Option<HeaderValue>) -> Option<u64> {
-    leading(text(v)?).map(|(n, _)| n)
+fn number(v: Option<&str>) -> Option<u64> {
+    leading(v?).map(|(n, _)| n)
 }
 
 /// The smallest of the numbers a header lists, one per quota window
 /// (`49990, 0;w=60, 2240000;w=3600`): the window closest to exhaustion. Items that hold no
 /// number are skipped.
-fn least(v: &Option<HeaderValue>) -> Option<u64> {
-    text(v)?
-        .split(',')
+fn least(v: Option<&str>) -> Option<u64> {
+    v?.split(',')
         .filter_map(|item| leading(item.trim()).map(|(n, _)| n))
         .min()
 }
@@ -366,8 +484,8 @@ fn least(v: &Option<HeaderValue>) -> Option<u64> {
 /// A number of seconds such as `RateLimit-Reset: 40` (the first item of a list, its
 /// parameters ignored); a fraction rounds up (`2.5` is 3 s), so that the wait is never
 /// shorter than stated.
-fn seconds(v: &Option<HeaderValue>) -> Option<Duration> {
-    let (secs, rest) = leading(text(v)?)?;
+fn seconds(v: Option<&str>) -> Option<Duration> {
+    let (secs, rest) = leading(v?)?;
     let fraction = rest
         .strip_prefix('.')
         .is_some_and(|f| f.bytes().take_while(u8::is_ascii_digit).any(|b| b != b'0'));

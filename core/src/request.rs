@@ -5,7 +5,7 @@ use std::fmt;
 use std::sync::OnceLock;
 
 use http::header::{ACCEPT, CONTENT_TYPE};
-use http::{HeaderName, HeaderValue, Method, Uri};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
 use zeroize::Zeroizing;
 
 use crate::credentials::{ClientId, ClientSecret};
@@ -13,6 +13,7 @@ use crate::entity_id::EntityId;
 use crate::environment::Environment;
 use crate::error::Error;
 use crate::response;
+use crate::scope::Scope;
 use crate::scrub::Scrubber;
 use crate::token::{Token, ZUORA_ENTITY_IDS};
 use crate::track_id::TrackId;
@@ -60,9 +61,12 @@ pub struct TokenRequest {
     form: Zeroizing<String>,
     /// The last `scope` found to hold no spelling of the secret: the same client gets the
     /// same scope on every token, so the next one is compared, not searched again.
-    clean_scope: OnceLock<Box<str>>,
+    clean_scope: OnceLock<Scope>,
     track_id: Option<TrackId>,
     entity_id: Option<EntityId>,
+    /// The request's headers, built once (no secret in them): a request is a copy of them,
+    /// with no hashing or inserting per request.
+    headers: HeaderMap,
 }
 
 impl TokenRequest {
@@ -87,11 +91,14 @@ impl TokenRequest {
             clean_scope: OnceLock::new(),
             track_id: None,
             entity_id: None,
+            headers: base_headers(),
         }
     }
 
     /// Sends `Zuora-Track-Id: <id>` with the request.
     pub fn with_track_id(mut self, track_id: TrackId) -> Self {
+        self.headers
+            .insert(ZUORA_TRACK_ID, track_id.header().clone());
         self.track_id = Some(track_id);
         self
     }
@@ -99,6 +106,8 @@ impl TokenRequest {
     /// Sends `Zuora-Entity-Ids: <id>` with the request (Multi-entity tenants); tokens parsed
     /// from its responses then select this entity in [`Token::authorize`].
     pub fn with_entity_id(mut self, entity_id: EntityId) -> Self {
+        self.headers
+            .insert(ZUORA_ENTITY_IDS, entity_id.header().clone());
         self.entity_id = Some(entity_id);
         self
     }
@@ -124,11 +133,13 @@ impl TokenRequest {
             client_id,
             track_id,
             entity_id,
+            headers,
             ..
         } = self;
         let mut request = Self::new(environment, client_id, client_secret);
         request.track_id = track_id;
         request.entity_id = entity_id;
+        request.headers = headers;
         request
     }
 
@@ -180,18 +191,7 @@ impl TokenRequest {
         let mut request = http::Request::new(self.form.as_bytes().to_vec());
         *request.method_mut() = Method::POST;
         *request.uri_mut() = self.token_uri.clone();
-        let headers = request.headers_mut();
-        headers.insert(
-            CONTENT_TYPE,
-            HeaderValue::from_static("application/x-www-form-urlencoded"),
-        );
-        headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
-        if let Some(track_id) = &self.track_id {
-            headers.insert(ZUORA_TRACK_ID, track_id.header().clone());
-        }
-        if let Some(entity_id) = &self.entity_id {
-            headers.insert(ZUORA_ENTITY_IDS, entity_id.header().clone());
-        }
+        *request.headers_mut() = self.headers.clone();
         request
     }
 
@@ -237,6 +237,17 @@ impl TokenRequest {
     fn scrubber(&self) -> Scrubber<'_> {
         Scrubber::new(self.client_secret.expose_secret())
     }
+}
+
+/// The headers of every token request: `Content-Type` and `Accept`.
+fn base_headers() -> HeaderMap {
+    let mut headers = HeaderMap::with_capacity(4);
+    headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("application/x-www-form-urlencoded"),
+    );
+    headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+    headers
 }
 
 impl fmt::Debug for TokenRequest {

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use crate::error::{Error, ErrorDetail, ErrorResponse, Problem, Reason};
-use crate::meta::ResponseMeta;
+use crate::meta::{FoundHeaders, ResponseMeta};
 use crate::scope::Scope;
 use crate::scrub::Scrubber;
 use crate::token::{AccessToken, Token};
@@ -29,24 +29,21 @@ const CONTENT_TYPE_LEN: usize = 80;
 pub(crate) fn parse<B: AsRef<[u8]>>(
     response: &http::Response<B>,
     scrubber: &Scrubber<'_>,
-    clean_scope: &OnceLock<Box<str>>,
+    clean_scope: &OnceLock<Scope>,
 ) -> Result<Token, Error> {
     let status = response.status();
     let headers = response.headers();
     let body = response.body().as_ref();
-    let (mut meta, content_type) = ResponseMeta::with_content_type(status, headers);
-    // The values stay as received (the library acts on them); the ones that spell the
-    // secret are marked, and shown as `[redacted]`.
-    meta.hide(|value| scrubber.leaks_value(value));
+    let (found, content_type) = ResponseMeta::find(status, headers);
     if status.is_success() {
-        return parse_token(content_type, body, meta, scrubber, clean_scope).map_err(
-            |(problem, meta)| {
-                let excerpt = scrubber.excerpt(body, ErrorResponse::EXCERPT_LEN);
-                let response = ErrorResponse::new(meta, ErrorDetail::default(), excerpt);
-                Error::UnexpectedResponse { problem, response }
-            },
-        );
+        return parse_token(content_type, body, found, scrubber, clean_scope).map_err(|problem| {
+            let excerpt = scrubber.excerpt(body, ErrorResponse::EXCERPT_LEN);
+            let meta = kept(&found, None, scrubber);
+            let response = ErrorResponse::new(meta, ErrorDetail::default(), excerpt);
+            Error::UnexpectedResponse { problem, response }
+        });
     }
+    let meta = kept(&found, None, scrubber);
     let redirect_location = status.is_redirection().then(|| {
         headers
             .get(LOCATION)
@@ -71,27 +68,44 @@ pub(crate) fn parse<B: AsRef<[u8]>>(
     })
 }
 
-/// A 2xx response: JSON object with the token fields. On failure the metadata comes back
-/// with the problem, for the error.
-// The `Err` is as large as the `Ok` (a `Token` holds the same metadata); boxing it would
-// add an allocation to the error path for nothing.
-#[allow(clippy::result_large_err)]
+/// The metadata of a response: its kept header values (and the token's `jti`) copied
+/// into one buffer. The values stay as received (the library acts on them); the ones that
+/// spell the secret are marked, and shown as `[redacted]`.
+fn kept(found: &FoundHeaders<'_>, jti: Option<&str>, scrubber: &Scrubber<'_>) -> ResponseMeta {
+    let mut meta = found.keep(jti);
+    meta.hide(scrubber.min_len(), |value| scrubber.leaks(value));
+    meta
+}
+
+/// A 2xx response: JSON object with the token fields. On failure the problem, for the
+/// error (with the metadata the caller keeps).
 fn parse_token(
     content_type: Option<&HeaderValue>,
     body: &[u8],
-    meta: ResponseMeta,
+    found: FoundHeaders<'_>,
     scrubber: &Scrubber<'_>,
-    clean_scope: &OnceLock<Box<str>>,
-) -> Result<Token, (Problem, ResponseMeta)> {
-    // Every failure hands `meta` back; the token is built in place, with no struct of
-    // fields in between (a parse is counted in instructions: benches/callgrind.sh).
+    clean_scope: &OnceLock<Scope>,
+) -> Result<Token, Problem> {
+    // The token is built in place, with no struct of fields in between (a parse is
+    // counted in instructions: benches/callgrind.sh).
     macro_rules! fail {
         ($problem:expr) => {
-            return Err(($problem, meta))
+            return Err($problem)
         };
     }
-    let content_type = content_type.map(|v| v.to_str().unwrap_or("(not text)"));
-    if !content_type.is_some_and(is_json) {
+    // What Zuora sends, compared as bytes; anything else read as text and parsed.
+    let usual = content_type.is_some_and(|v| {
+        matches!(
+            v.as_bytes(),
+            b"application/json;charset=utf-8" | b"application/json"
+        )
+    });
+    if !usual
+        && !content_type
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(is_json)
+    {
+        let content_type = content_type.map(|v| v.to_str().unwrap_or("(not text)"));
         fail!(Problem::ContentType {
             found: content_type.map(|t| scrubber.clean(t, CONTENT_TYPE_LEN)),
         });
@@ -133,14 +147,15 @@ fn parse_token(
     };
     let token_type = match raw.token_type {
         None | Some(Json::Null) => fail!(Problem::MissingField("token_type")),
-        Some(Json::Str(s)) if s.eq_ignore_ascii_case("bearer") => s,
+        Some(Json::Str(s)) if s == "bearer" || s.eq_ignore_ascii_case("bearer") => s,
         Some(Json::Str(s)) => fail!(Problem::TokenType(scrubber.clean(&s, TOKEN_TYPE_LEN))),
         Some(_) => fail!(invalid("token_type", "the string `bearer`")),
     };
     let expires_in = match raw.expires_in {
         None | Some(Json::Null) => fail!(Problem::MissingField("expires_in")),
+        Some(Json::Int(n)) => whole_lifetime(n),
         Some(Json::Num(n)) => lifetime(n),
-        Some(Json::Str(s)) => numeric_string(s.trim()).and_then(lifetime),
+        Some(Json::Str(s)) => numeric_string(s.trim()),
         Some(_) => None,
     };
     let Some(expires_in) = expires_in else {
@@ -148,33 +163,33 @@ fn parse_token(
     };
     // The fields a `Debug` shows, and a store keeps, with any echo of the secret hidden:
     // borrowed, so no work, unless there is one.
-    let jti = match raw.jti {
-        Some(Json::Str(s)) => Some(match scrubber.shown(&s) {
-            Cow::Borrowed(_) => s.into_owned(),
-            Cow::Owned(shown) => shown,
-        }),
+    let jti = match &raw.jti {
+        Some(Json::Str(s)) => Some(scrubber.shown(s)),
         _ => None,
     };
     let scope = match raw.scope {
-        // The scope this client got last time, already searched: a comparison.
-        Some(Json::Str(s)) if clean_scope.get().is_some_and(|clean| **clean == *s) => {
-            Scope::new(s.into_owned())
+        // The scope this client got last time, already searched: a comparison, and the
+        // same (shared) scope.
+        Some(Json::Str(s)) if clean_scope.get().is_some_and(|clean| clean.as_str() == s) => {
+            clean_scope.get().cloned().unwrap_or_default()
         }
-        Some(Json::Str(s)) => Scope::new(match scrubber.shown(&s) {
+        Some(Json::Str(s)) => match scrubber.shown(&s) {
             Cow::Borrowed(_) => {
-                // Remembered once per request (an allocation on its first token only).
-                let _ = clean_scope.set(Box::from(&*s));
-                s.into_owned()
+                // Remembered once per request (shared by its tokens from then on).
+                let scope = Scope::new(s.into_owned());
+                let _ = clean_scope.set(scope.clone());
+                scope
             }
-            Cow::Owned(shown) => shown,
-        }),
+            Cow::Owned(shown) => Scope::new(shown),
+        },
         _ => Scope::default(),
     };
     let token_type = scrubber.shown(&token_type);
+    // The kept headers and the `jti`: one allocation.
+    let meta = kept(&found, jti.as_deref(), scrubber);
     Ok(Token::from_response(
         access_token,
         expires_in,
-        jti,
         scope,
         &token_type,
         meta,
@@ -185,13 +200,25 @@ fn invalid(field: &'static str, expected: &'static str) -> Problem {
     Problem::InvalidField { field, expected }
 }
 
-/// A number sent as a string: an integer (`"3599"`, `"+3599"`), else JSON number syntax
-/// (`"3599.5"`, `"3.599e3"`). Not `str::parse::<f64>`: its float-parsing tables add about
-/// 14 KB to an optimised wasm module, and serde_json's number parser is already there.
-fn numeric_string(s: &str) -> Option<f64> {
+/// A number sent as a string, as a lifetime: an integer (`"3599"`, `"+3599"`), else JSON
+/// number syntax (`"3599.5"`, `"3.599e3"`). Not `str::parse::<f64>`: its float-parsing
+/// tables add about 14 KB to an optimised wasm module, and serde_json's number parser is
+/// already there.
+fn numeric_string(s: &str) -> Option<Duration> {
     match s.parse::<u64>() {
-        Ok(n) => Some(n as f64),
-        Err(_) => serde_json::from_str::<f64>(s).ok(),
+        Ok(n) => whole_lifetime(n),
+        Err(_) => serde_json::from_str::<f64>(s).ok().and_then(lifetime),
+    }
+}
+
+/// A whole number of seconds → a lifetime, if it is positive: the same as [`lifetime`]
+/// of it as a float, without the float for the integers a float holds exactly.
+fn whole_lifetime(secs: u64) -> Option<Duration> {
+    const EXACT: u64 = 1 << f64::MANTISSA_DIGITS;
+    match secs {
+        0 => None,
+        1..=EXACT => Some(Duration::from_secs(secs)),
+        _ => lifetime(secs as f64),
     }
 }
 
@@ -496,25 +523,95 @@ impl<'de> Deserialize<'de> for Reasons<'de> {
 
 /// The fields of a token response. Every field takes any JSON value, so that a wrong type
 /// is reported by field name (serde's own messages may quote the value, which may be the
-/// token).
-#[derive(Deserialize)]
+/// token). Read by one hand-written visitor: the keys are matched as bytes, unknown ones
+/// skipped, and a repeated field is an error (as it was with serde's derive).
+#[derive(Default)]
 struct RawToken<'a> {
-    #[serde(borrow)]
     access_token: Option<Json<'a>>,
-    #[serde(borrow)]
     expires_in: Option<Json<'a>>,
-    #[serde(borrow)]
     jti: Option<Json<'a>>,
-    #[serde(borrow)]
     scope: Option<Json<'a>>,
-    #[serde(borrow)]
     token_type: Option<Json<'a>>,
+}
+
+impl<'de> Deserialize<'de> for RawToken<'de> {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(RawTokenVisitor)
+    }
+}
+
+struct RawTokenVisitor;
+
+impl<'de> Visitor<'de> for RawTokenVisitor {
+    type Value = RawToken<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut raw = RawToken::default();
+        while let Some(key) = map.next_key::<TokenKey>()? {
+            let (slot, name) = match key {
+                TokenKey::AccessToken => (&mut raw.access_token, "access_token"),
+                TokenKey::ExpiresIn => (&mut raw.expires_in, "expires_in"),
+                TokenKey::Jti => (&mut raw.jti, "jti"),
+                TokenKey::Scope => (&mut raw.scope, "scope"),
+                TokenKey::TokenType => (&mut raw.token_type, "token_type"),
+                TokenKey::Other => {
+                    map.next_value::<IgnoredAny>()?;
+                    continue;
+                }
+            };
+            if slot.is_some() {
+                return Err(de::Error::duplicate_field(name));
+            }
+            *slot = Some(map.next_value::<Json<'de>>()?);
+        }
+        Ok(raw)
+    }
+}
+
+/// The keys of a token response this parser reads.
+enum TokenKey {
+    AccessToken,
+    ExpiresIn,
+    Jti,
+    Scope,
+    TokenType,
+    Other,
+}
+
+impl<'de> Deserialize<'de> for TokenKey {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = TokenKey;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a key")
+            }
+            fn visit_str<E>(self, v: &str) -> Result<TokenKey, E> {
+                // The length first: one comparison of bytes per key at most.
+                Ok(match (v.len(), v.as_bytes()) {
+                    (12, b"access_token") => TokenKey::AccessToken,
+                    (10, b"expires_in") => TokenKey::ExpiresIn,
+                    (3, b"jti") => TokenKey::Jti,
+                    (5, b"scope") => TokenKey::Scope,
+                    (10, b"token_type") => TokenKey::TokenType,
+                    _ => TokenKey::Other,
+                })
+            }
+        }
+        d.deserialize_str(V)
+    }
 }
 
 /// A JSON value reduced to what the parser needs; strings borrow from the body when they
 /// have no escapes.
 enum Json<'a> {
     Str(Cow<'a, str>),
+    /// A non-negative integer, kept exact.
+    Int(u64),
     Num(f64),
     Null,
     Other,
@@ -544,7 +641,7 @@ impl<'de> Visitor<'de> for JsonVisitor {
         Ok(Json::Str(Cow::Owned(v)))
     }
     fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
-        Ok(Json::Num(v as f64))
+        Ok(Json::Int(v))
     }
     fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
         Ok(Json::Num(v as f64))

@@ -1,6 +1,8 @@
 //! The `scope` of a Zuora token.
 
 use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
 
 /// The space-separated `scope` string of a token, with typed accessors.
 ///
@@ -19,8 +21,26 @@ use std::fmt;
 /// assert!(scope.allows("echo", "read"));
 /// assert!(scope.items().any(|i| i == ScopeItem::Other("new.thing")));
 /// ```
-#[derive(Clone, Default, PartialEq, Eq, Hash)]
-pub struct Scope(String);
+#[derive(Clone, Default)]
+pub struct Scope(
+    /// Shared: the tokens of one client get the same scope every time, so a new token
+    /// takes a reference to the last one's, not a copy (`None` is the empty scope).
+    Option<Arc<str>>,
+);
+
+impl PartialEq for Scope {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for Scope {}
+
+impl Hash for Scope {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
 
 /// One item of a [`Scope`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -74,12 +94,13 @@ impl<'a> ScopeItem<'a> {
 impl Scope {
     /// Wraps a scope string as received.
     pub fn new(raw: impl Into<String>) -> Self {
-        Self(raw.into())
+        let raw = raw.into();
+        Self((!raw.is_empty()).then(|| Arc::from(raw)))
     }
 
     /// The scope string exactly as received.
     pub fn as_str(&self) -> &str {
-        &self.0
+        self.0.as_deref().unwrap_or_default()
     }
 
     /// Whether the scope has no items.
@@ -89,7 +110,7 @@ impl Scope {
 
     /// Every item, in the order received.
     pub fn items(&self) -> impl Iterator<Item = ScopeItem<'_>> + '_ {
-        self.0.split_ascii_whitespace().map(ScopeItem::parse)
+        self.as_str().split_ascii_whitespace().map(ScopeItem::parse)
     }
 
     /// The ID of the user that owns the OAuth client (`user.<id>`).
@@ -137,12 +158,12 @@ impl Scope {
 
 impl fmt::Debug for Scope {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("Scope").field(&self.0).finish()
+        f.debug_tuple("Scope").field(&self.as_str()).finish()
     }
 }
 
 impl fmt::Display for Scope {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.as_str())
     }
 }

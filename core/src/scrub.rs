@@ -3,8 +3,6 @@
 
 use std::borrow::Cow;
 
-use http::HeaderValue;
-
 /// What a hidden secret or token reads as.
 pub(crate) const REDACTED: &str = "[redacted]";
 
@@ -91,6 +89,12 @@ impl<'a> Scrubber<'a> {
         }
     }
 
+    /// The length of the shortest text that can hold the secret (every spelling is at
+    /// least as long as the raw secret); 0 for no secret.
+    pub(crate) fn min_len(&self) -> usize {
+        self.secret.len()
+    }
+
     /// Whether `text` holds the secret in any spelling this scrubber hides. Allocates
     /// nothing unless the text has an escape character (`%`, `\`).
     #[inline]
@@ -100,17 +104,6 @@ impl<'a> Scrubber<'a> {
             return false;
         }
         self.finder(text).next().is_some()
-    }
-
-    /// [`leaks`](Self::leaks) for a header value; one shorter than the secret is not even
-    /// read as text. A value that is not visible ASCII is never shown, so never leaks.
-    #[inline]
-    pub(crate) fn leaks_value(&self, value: &HeaderValue) -> bool {
-        let raw = self.secret;
-        if raw.is_empty() || value.len() < raw.len() {
-            return false;
-        }
-        value.to_str().is_ok_and(|text| self.leaks(text))
     }
 
     /// `text` with every access token value and the secret replaced by `[redacted]`. All

@@ -301,3 +301,58 @@ fn meta_debug_shows_ids_and_limits() {
         assert!(debug.contains(needle), "{needle:?} not in {debug}");
     }
 }
+
+#[test]
+fn a_header_value_that_is_not_text_reads_as_absent_and_the_others_still_do() {
+    // `HeaderValue::from_bytes` accepts obs-text (bytes 0x80 and up); such a value is no
+    // text to read, and must not hide or spoil the values around it.
+    let mut builder = http::Response::builder()
+        .status(429)
+        .header("content-type", "application/json")
+        .header("date", DATE)
+        .header("zuora-track-id", "nightly-sync-42");
+    builder = builder.header(
+        "zuora-request-id",
+        http::HeaderValue::from_bytes(b"caf\xe9-1").unwrap(),
+    );
+    builder = builder.header("zuora-request-id", REQUEST_ID);
+    builder = builder.header(
+        "ratelimit-limit",
+        http::HeaderValue::from_bytes(b"100\xff").unwrap(),
+    );
+    let answer = builder
+        .header("ratelimit-remaining", "0")
+        .header("ratelimit-reset", "40")
+        .body(Vec::new())
+        .unwrap();
+    let error = parse(&answer).unwrap_err();
+    let meta = error.response().expect("a response").meta();
+    // The first value wins even when it is not text: it reads as absent.
+    assert_eq!(meta.request_id(), None);
+    assert_eq!(meta.rate_limits().limit, None);
+    assert_eq!(meta.rate_limits().limit_policy, None);
+    assert_eq!(meta.track_id(), Some("nightly-sync-42"));
+    assert_eq!(meta.date(), Some(unix(DATE_UNIX)));
+    assert_eq!(meta.rate_limits().remaining, Some(0));
+    assert_eq!(meta.server_wait(), Some(Duration::from_secs(40)));
+    assert!(!format!("{meta:?}").contains("caf"));
+}
+
+#[test]
+fn a_token_keeps_its_metadata_when_its_jti_is_set() {
+    let mut headers = vec![("content-type", "application/json")];
+    headers.extend_from_slice(&ALL_HEADERS);
+    let token = parse(&response(200, &headers, SUCCESS_BODY)).unwrap();
+    assert_eq!(token.jti(), Some("c652cbc0ea384b9f81856a93a2a74539"));
+    let before = format!("{:?}", token.meta());
+    let renamed = token.clone().with_jti("another-jti");
+    assert_eq!(renamed.jti(), Some("another-jti"));
+    assert_eq!(token.jti(), Some("c652cbc0ea384b9f81856a93a2a74539"));
+    assert_eq!(renamed.meta().request_id(), Some(REQUEST_ID));
+    assert_eq!(renamed.meta().track_id(), Some("nightly-sync-42"));
+    assert_eq!(renamed.meta().rate_limits(), token.meta().rate_limits());
+    assert_eq!(renamed.meta().date(), Some(unix(DATE_UNIX)));
+    assert_eq!(format!("{:?}", renamed.meta()), before);
+    // No `jti` in the metadata's own view.
+    assert!(!before.contains("jti") && !before.contains("another"));
+}

@@ -342,6 +342,42 @@ fn unknown_fields_are_ignored() {
 }
 
 #[test]
+fn a_repeated_token_field_is_malformed_json() {
+    for field in [
+        r#""access_token":"x""#,
+        r#""expires_in":60"#,
+        r#""token_type":"bearer""#,
+        r#""jti":"j""#,
+        r#""scope":"tenant.1""#,
+    ] {
+        let body = format!(
+            r#"{{"access_token":"abc","expires_in":3599,"token_type":"bearer","jti":"j","scope":"tenant.1",{field}}}"#
+        );
+        assert!(
+            matches!(problem(&json(200, &body)), Problem::MalformedJson { .. }),
+            "{field}"
+        );
+    }
+}
+
+#[test]
+fn tokens_of_one_request_have_equal_scopes_and_others_their_own() {
+    let first = parse_ok(&json(200, SUCCESS_BODY));
+    let second = parse_ok(&json(200, SUCCESS_BODY));
+    assert_eq!(first.scope(), second.scope());
+    assert_eq!(first.scope().tenant_id(), Some(19));
+    let other = parse_ok(&json(
+        200,
+        r#"{"access_token":"abc","expires_in":3599,"token_type":"bearer","scope":"tenant.7"}"#,
+    ));
+    assert_eq!(other.scope().as_str(), "tenant.7");
+    assert_eq!(other.scope().tenant_id(), Some(7));
+    assert_eq!(first.scope().tenant_id(), Some(19));
+    assert_eq!(Scope::new(""), Scope::default());
+    assert!(Scope::default().as_str().is_empty());
+}
+
+#[test]
 fn optional_fields_of_the_wrong_type_are_dropped() {
     let body = r#"{"access_token":"abc","expires_in":3599,"token_type":"bearer","jti":7,"scope":["tenant.1"]}"#;
     let token = parse_ok(&json(200, body));
