@@ -754,11 +754,7 @@ impl TokenLifecycle {
             && self.server_wait_error.is_none()
             && self.server_not_before > start
         {
-            self.server_wait_error = failure.error.response().map(|r| {
-                let answer =
-                    ErrorResponse::new(r.meta().clone(), ErrorDetail::default(), String::new());
-                Error::ServerWait(answer)
-            });
+            self.server_wait_error = waited(&failure.error);
         }
         self.consecutive_failures = 0;
         self.not_before = Timestamp::ZERO;
@@ -961,7 +957,14 @@ impl TokenLifecycle {
     pub fn reconfigure(&mut self, request: TokenRequest) {
         let keep = self.request.same_client(&request);
         // Zuora's wait holds for the same client (its limits are per tenant and per IP).
-        let server_wait = (self.server_not_before, self.server_wait_error.take());
+        // While a failure that asked for it is the reason, its answer becomes the wait's
+        // (the reset below ends the failure, not the wait).
+        let reason = match (self.server_wait_error.take(), &self.failure) {
+            (Some(reason), _) => Some(reason),
+            (None, Some(failure)) if self.server_not_before > self.now => waited(&failure.error),
+            (None, _) => None,
+        };
+        let server_wait = (self.server_not_before, reason);
         self.request = request;
         self.in_flight = None;
         self.reset();
@@ -1039,6 +1042,15 @@ enum Gate {
     Open,
     Until(Timestamp),
     Closed,
+}
+
+/// A failure's answer as the reason for the server's wait it asked for (the failure itself
+/// is over: no detail, no body).
+fn waited(error: &Error) -> Option<Error> {
+    error.response().map(|r| {
+        let answer = ErrorResponse::new(r.meta().clone(), ErrorDetail::default(), String::new());
+        Error::ServerWait(answer)
+    })
 }
 
 #[cfg(test)]

@@ -1536,6 +1536,28 @@ fn the_servers_wait_is_jittered_across_seeds() {
 }
 
 #[test]
+fn a_new_secret_for_the_same_client_keeps_saying_why_zuora_holds_it_back() {
+    let mut s = Scenario::new();
+    let id = s.expect_send();
+    let mut rejected = reset_only_429("30");
+    *rejected.status_mut() = http::StatusCode::UNAUTHORIZED;
+    let _ = s.respond(id, rejected);
+    let _ = s.expect_fail();
+    // A new secret: the rejection is over, Zuora's wait is not.
+    s.lc.reconfigure(rotated());
+    s.at(secs(1));
+    let Action::Fail { error, retry_at } = s.lc.poll(s.now) else {
+        panic!("no request before Zuora's wait ends")
+    };
+    assert!(
+        matches!(error, Error::ServerWait(_)),
+        "the rejection's wait says why, not the budget: {error}"
+    );
+    assert_eq!(error.server_wait(), Some(secs(30)));
+    assert!(jittered(secs(30)).contains(&retry_at.unwrap().as_duration()));
+}
+
+#[test]
 fn a_token_from_elsewhere_does_not_end_the_servers_wait() {
     let mut s = Scenario::new();
     let id = s.expect_send();
