@@ -48,6 +48,10 @@ struct Sources {
     tower: Tower,
     reqwest: reqwest_middleware::ClientWithMiddleware,
     ureq: ureq::Agent,
+    /// The same stacks without the authorizing middleware: what the middleware adds, and
+    /// how the stack itself scales.
+    bare_reqwest: reqwest_middleware::ClientWithMiddleware,
+    bare_ureq: ureq::Agent,
     baseline: Mutex<Option<Arc<Token>>>,
     /// What the sources' hit path reads the time as, for the clock rows.
     origin: coarsetime::Instant,
@@ -97,10 +101,20 @@ impl Sources {
                 .http_status_as_error(false)
                 .middleware(AnswerAtOnce)
         });
+        let bare_reqwest = reqwest_middleware::ClientBuilder::new(reqwest_client())
+            .with(AnswerAtOnce)
+            .build();
+        let bare_ureq: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .middleware(AnswerAtOnce)
+            .build()
+            .into();
         Self {
             tower,
             reqwest,
             ureq: ureq_agent,
+            bare_reqwest,
+            bare_ureq,
             api_call: server.api_url("/v1/catalog/products"),
             _server: server,
             _runtime: runtime,
@@ -320,6 +334,32 @@ fn rows<'s>(r: &mut impl Rows<'s>, s: &'s Sources) {
     r.row("middleware/ureq (call)", unit, move |_| {
         black_box(s.ureq.get(&s.api_call).call().unwrap());
     });
+
+    // The same calls without the authorizing middleware (context: the stack's own cost).
+    r.row(
+        "middleware/tower, no AuthorizeLayer (context)",
+        || tower::service_fn(answer_at_once as Answer),
+        move |service| {
+            let call = http::Request::get(&s.api_call)
+                .body(http_body_util::Empty::new())
+                .unwrap();
+            black_box(ready(tower::Service::call(service, call)).unwrap());
+        },
+    );
+    r.row(
+        "middleware/reqwest-middleware, no AuthorizeMiddleware (context)",
+        unit,
+        move |_| {
+            black_box(ready(s.bare_reqwest.get(&s.api_call).send()).unwrap());
+        },
+    );
+    r.row(
+        "middleware/ureq, no AuthorizeMiddleware (context)",
+        unit,
+        move |_| {
+            black_box(s.bare_ureq.get(&s.api_call).call().unwrap());
+        },
+    );
 
     // The baseline: lock, clone the Arc, unlock (the clone is dropped after use).
     r.row("baseline/Mutex<Option<Arc<Token>>>", unit, move |_| {
