@@ -554,7 +554,7 @@ pub struct Authorizer {
     inner: std::sync::Arc<Authorizing>,
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "tower"))]
 impl Authorizer {
     /// How many handles share this authorizer's state.
     pub(crate) fn shared_count(&self) -> usize {
