@@ -18,6 +18,7 @@ mod environment;
 mod error;
 mod fleet;
 mod header_text;
+mod http_date;
 mod invalid;
 mod lifecycle;
 mod meta;
