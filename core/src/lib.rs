@@ -21,6 +21,7 @@ mod header_text;
 mod http_date;
 mod invalid;
 mod lifecycle;
+mod loopback;
 mod meta;
 mod record;
 mod request;
