@@ -1,7 +1,6 @@
 //! Which Zuora data center to talk to.
 
 use std::fmt;
-use std::net::{Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
 
 use http::Uri;
@@ -192,7 +191,7 @@ impl BaseUrl {
         let scheme = scheme.to_ascii_lowercase();
         match scheme.as_str() {
             "https" => {}
-            "http" if is_loopback(host) => {}
+            "http" if crate::loopback::is_loopback(host) => {}
             "http" => {
                 return Err(err(
                     "must use https; plain http is allowed only for loopback hosts (localhost, 127.0.0.0/8, [::1])",
@@ -224,17 +223,4 @@ impl fmt::Debug for BaseUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_tuple("BaseUrl").field(&self.base).finish()
     }
-}
-
-/// `localhost`, `127.0.0.0/8` or `[::1]`.
-fn is_loopback(host: &str) -> bool {
-    if host.eq_ignore_ascii_case("localhost") {
-        return true;
-    }
-    if let Ok(v4) = host.parse::<Ipv4Addr>() {
-        return v4.is_loopback();
-    }
-    let v6 = host.strip_prefix('[').and_then(|h| h.strip_suffix(']'));
-    v6.and_then(|h| h.parse::<Ipv6Addr>().ok())
-        .is_some_and(|ip| ip.is_loopback())
 }

@@ -202,8 +202,7 @@ impl ResponseMeta {
 
     /// The response's `Date` header, as received.
     pub fn date(&self) -> Option<SystemTime> {
-        self.text(Slot::Date)
-            .and_then(|d| httpdate::parse_http_date(d).ok())
+        self.text(Slot::Date).and_then(crate::http_date::parse)
     }
 
     /// `Retry-After`, in seconds or as an HTTP date, as received.
@@ -541,7 +540,7 @@ impl RetryAfter {
             let secs = value.parse::<u64>().unwrap_or(u64::MAX);
             return Some(Self::Delay(Duration::from_secs(secs)));
         }
-        httpdate::parse_http_date(value).ok().map(Self::At)
+        crate::http_date::parse(value).map(Self::At)
     }
 
     /// The delay from `now` (a wall-clock reading of the caller's) until a retry is allowed.

@@ -207,7 +207,14 @@ fn invalid(field: &'static str, expected: &'static str) -> Problem {
 fn numeric_string(s: &str) -> Option<Duration> {
     match s.parse::<u64>() {
         Ok(n) => whole_lifetime(n),
-        Err(_) => serde_json::from_str::<f64>(s).ok().and_then(lifetime),
+        // Through the token's own value visitor: `from_str::<f64>` would instantiate serde's
+        // invalid-type error, whose message formatting (`Unexpected`, `{:?}` of strings and
+        // their Unicode tables) weighs about 5 KB in a wasm module.
+        Err(_) => match serde_json::from_str::<Json<'_>>(s) {
+            Ok(Json::Int(n)) => whole_lifetime(n),
+            Ok(Json::Num(n)) => lifetime(n),
+            _ => None,
+        },
     }
 }
 
@@ -536,8 +543,16 @@ struct RawToken<'a> {
 
 impl<'de> Deserialize<'de> for RawToken<'de> {
     fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_map(RawTokenVisitor)
+        // `deserialize_any` and every other kind of value refused here, not
+        // `deserialize_map`: serde's invalid-type error (and its formatting) is never built.
+        // The parser checks that a body starts with `{` first, so these are not reached.
+        d.deserialize_any(RawTokenVisitor)
     }
+}
+
+/// The error for a token response that is not an object (not reached: see above).
+fn not_an_object<E: de::Error>() -> E {
+    E::custom("a token response must be a JSON object")
 }
 
 struct RawTokenVisitor;
@@ -569,6 +584,27 @@ impl<'de> Visitor<'de> for RawTokenVisitor {
             *slot = Some(map.next_value::<Json<'de>>()?);
         }
         Ok(raw)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<Self::Value, A::Error> {
+        Err(not_an_object())
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+        Err(not_an_object())
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        Err(not_an_object())
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+        Err(not_an_object())
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Err(not_an_object())
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Err(not_an_object())
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Err(not_an_object())
     }
 }
 

@@ -90,6 +90,8 @@ impl AuthorizeLayer {
 impl<S> Layer<S> for AuthorizeLayer {
     type Service = Authorize<S>;
 
+    // On wasm32 the authorizer is single-threaded (as the rest of the driver there).
+    #[cfg_attr(target_arch = "wasm32", allow(clippy::arc_with_non_send_sync))]
     fn layer(&self, inner: S) -> Self::Service {
         Authorize {
             inner,
@@ -109,6 +111,7 @@ pub struct Authorize<S> {
 }
 
 impl<S: Clone> Clone for Authorize<S> {
+    #[cfg_attr(target_arch = "wasm32", allow(clippy::arc_with_non_send_sync))]
     fn clone(&self) -> Self {
         Self {
             inner: self.inner.clone(),
