@@ -90,7 +90,9 @@ fn rfc850(s: &[u8]) -> Option<Fields> {
         day: num(&s[..2])?,
         month: index(&MONTHS, &s[3..6])? as u64 + 1,
         year: year + if year < 70 { 2000 } else { 1900 },
-        hms: time(&s[9..18])?,
+        // Like httpdate (whose answers this parser gives), the byte between the year and
+        // the hour is not checked in this obsolete form.
+        hms: clock(&s[10..18])?,
     })
 }
 
@@ -115,10 +117,18 @@ fn asctime(s: &[u8]) -> Option<Fields> {
 
 /// ` HH:MM:SS` (nine bytes, the space first).
 fn time(s: &[u8]) -> Option<[u64; 3]> {
-    if s[0] != b' ' || s[3] != b':' || s[6] != b':' {
+    if s[0] != b' ' {
         return None;
     }
-    Some([num(&s[1..3])?, num(&s[4..6])?, num(&s[7..9])?])
+    clock(&s[1..])
+}
+
+/// `HH:MM:SS` (eight bytes).
+fn clock(s: &[u8]) -> Option<[u64; 3]> {
+    if s[2] != b':' || s[5] != b':' {
+        return None;
+    }
+    Some([num(&s[..2])?, num(&s[3..5])?, num(&s[6..8])?])
 }
 
 fn index(names: &[&[u8; 3]], name: &[u8]) -> Option<usize> {
@@ -214,6 +224,9 @@ mod tests {
             ("Sunday, 06-Nov-1994 08:49:37 GMT", None),
             ("Sundy, 06-Nov-94 08:49:37 GMT", None),
             ("Sun, 06-Nov-94 08:49:37 GMT", None),
+            // httpdate does not check the byte between the year and the hour of the RFC 850
+            // form (a fuzz finding): neither does this parser, so both give the same answers.
+            ("Sunday, 06-Nov-94\"08:49:37 GMT", Some(784_111_777)),
             ("Sun Nov 6 08:49:37 1994", None),
             ("Sun Nov  6 08:49:37 94", None),
             ("Sun Nov  6 08:49:37 1994 GMT", None),
