@@ -20,6 +20,7 @@ mod fleet;
 mod header_text;
 mod http_date;
 mod invalid;
+mod json;
 mod lifecycle;
 mod loopback;
 mod meta;

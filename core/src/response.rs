@@ -1,21 +1,17 @@
 //! Parsing a token response into a [`Token`] or an [`Error`].
 
 use std::borrow::Cow;
-use std::fmt;
-use std::marker::PhantomData;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use http::header::LOCATION;
-use http::{HeaderValue, StatusCode};
-use serde::Deserialize;
-use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
-
 use crate::error::{Error, ErrorDetail, ErrorResponse, Problem, Reason};
+use crate::json::{Number, Reader, Syntax, Value};
 use crate::meta::{FoundHeaders, ResponseMeta};
 use crate::scope::Scope;
 use crate::scrub::Scrubber;
 use crate::token::{AccessToken, Token};
+use http::header::LOCATION;
+use http::{HeaderValue, StatusCode};
 
 /// The most characters kept of any one string taken from an error body.
 const DETAIL_LEN: usize = 200;
@@ -117,8 +113,7 @@ fn parse_token(
         let (line, column) = line_column(body, first);
         fail!(Problem::MalformedJson { line, column });
     }
-    // One UTF-8 check of the whole body, then serde_json reads it as `str` (its slice reader
-    // would validate every string again, which costs more).
+    // One UTF-8 check of the whole body, then the JSON is read as `str`.
     let text = match std::str::from_utf8(body) {
         Ok(text) => text,
         Err(e) => {
@@ -126,17 +121,17 @@ fn parse_token(
             fail!(Problem::MalformedJson { line, column });
         }
     };
-    let raw: RawToken<'_> = match serde_json::from_str(text) {
+    let raw = match read_token(text) {
         Ok(raw) => raw,
-        Err(e) => fail!(Problem::MalformedJson {
-            line: e.line(),
-            column: e.column(),
-        }),
+        Err(Syntax(at)) => {
+            let (line, column) = line_column(body, at);
+            fail!(Problem::MalformedJson { line, column });
+        }
     };
 
     let access_token = match raw.access_token {
-        None | Some(Json::Null) => fail!(Problem::MissingField("access_token")),
-        Some(Json::Str(s)) => match AccessToken::new(&s) {
+        None | Some(Value::Null) => fail!(Problem::MissingField("access_token")),
+        Some(Value::Str(s)) => match AccessToken::new(&s) {
             Ok(token) => token,
             Err(_) => fail!(invalid(
                 "access_token",
@@ -146,17 +141,16 @@ fn parse_token(
         Some(_) => fail!(invalid("access_token", "a string")),
     };
     let token_type = match raw.token_type {
-        None | Some(Json::Null) => fail!(Problem::MissingField("token_type")),
-        Some(Json::Str(s)) if s == "bearer" || s.eq_ignore_ascii_case("bearer") => s,
-        Some(Json::Str(s)) => fail!(Problem::TokenType(scrubber.clean(&s, TOKEN_TYPE_LEN))),
+        None | Some(Value::Null) => fail!(Problem::MissingField("token_type")),
+        Some(Value::Str(s)) if s == "bearer" || s.eq_ignore_ascii_case("bearer") => s,
+        Some(Value::Str(s)) => fail!(Problem::TokenType(scrubber.clean(&s, TOKEN_TYPE_LEN))),
         Some(_) => fail!(invalid("token_type", "the string `bearer`")),
     };
     let expires_in = match raw.expires_in {
-        None | Some(Json::Null) => fail!(Problem::MissingField("expires_in")),
-        Some(Json::Int(n)) => whole_lifetime(n),
-        Some(Json::Num(n)) => lifetime(n),
-        Some(Json::Str(s)) => numeric_string(s.trim()),
-        Some(_) => None,
+        None | Some(Value::Null) => fail!(Problem::MissingField("expires_in")),
+        Some(Value::Num(n)) => n.lifetime(),
+        Some(Value::Str(s)) => numeric_string(s.trim()),
+        Some(Value::Other) => None,
     };
     let Some(expires_in) = expires_in else {
         fail!(invalid("expires_in", "a positive number of seconds"));
@@ -164,16 +158,16 @@ fn parse_token(
     // The fields a `Debug` shows, and a store keeps, with any echo of the secret hidden:
     // borrowed, so no work, unless there is one.
     let jti = match &raw.jti {
-        Some(Json::Str(s)) => Some(scrubber.shown(s)),
+        Some(Value::Str(s)) => Some(scrubber.shown(s)),
         _ => None,
     };
     let scope = match raw.scope {
         // The scope this client got last time, already searched: a comparison, and the
         // same (shared) scope.
-        Some(Json::Str(s)) if clean_scope.get().is_some_and(|clean| clean.as_str() == s) => {
+        Some(Value::Str(s)) if clean_scope.get().is_some_and(|clean| clean.as_str() == s) => {
             clean_scope.get().cloned().unwrap_or_default()
         }
-        Some(Json::Str(s)) => match scrubber.shown(&s) {
+        Some(Value::Str(s)) => match scrubber.shown(&s) {
             Cow::Borrowed(_) => {
                 // Remembered once per request (shared by its tokens from then on).
                 let scope = Scope::new(s.into_owned());
@@ -200,43 +194,16 @@ fn invalid(field: &'static str, expected: &'static str) -> Problem {
     Problem::InvalidField { field, expected }
 }
 
-/// A number sent as a string, as a lifetime: an integer (`"3599"`, `"+3599"`), else JSON
-/// number syntax (`"3599.5"`, `"3.599e3"`). Not `str::parse::<f64>`: its float-parsing
-/// tables add about 14 KB to an optimised wasm module, and serde_json's number parser is
-/// already there.
+/// A number sent as a string, as a lifetime: an integer (`"3599"`, `"+3599"`), else a
+/// JSON number (`"3599.5"`, `"3.599e3"`). Not `str::parse::<f64>`: its float-parsing tables
+/// add about 14 KB to an optimised wasm module, and the lifetime is taken from the decimal
+/// text exactly.
 fn numeric_string(s: &str) -> Option<Duration> {
     match s.parse::<u64>() {
-        Ok(n) => whole_lifetime(n),
-        // Through the token's own value visitor: `from_str::<f64>` would instantiate serde's
-        // invalid-type error, whose message formatting (`Unexpected`, `{:?}` of strings and
-        // their Unicode tables) weighs about 5 KB in a wasm module.
-        Err(_) => match serde_json::from_str::<Json<'_>>(s) {
-            Ok(Json::Int(n)) => whole_lifetime(n),
-            Ok(Json::Num(n)) => lifetime(n),
-            _ => None,
-        },
+        Ok(0) => None,
+        Ok(n) => Some(Duration::from_secs(n)),
+        Err(_) => Number::parse(s)?.lifetime(),
     }
-}
-
-/// A whole number of seconds → a lifetime, if it is positive: the same as [`lifetime`]
-/// of it as a float, without the float for the integers a float holds exactly.
-fn whole_lifetime(secs: u64) -> Option<Duration> {
-    const EXACT: u64 = 1 << f64::MANTISSA_DIGITS;
-    match secs {
-        0 => None,
-        1..=EXACT => Some(Duration::from_secs(secs)),
-        _ => lifetime(secs as f64),
-    }
-}
-
-/// `expires_in` seconds → a lifetime, if it is positive. A positive value below a
-/// nanosecond (`1e-73`) would round to a zero lifetime: it is refused like zero. Any longer
-/// lifetime is believed (saturating at `Duration::MAX`); the lifecycle clamps what it
-/// caches ([`LifecycleConfig::with_max_lifetime`](crate::LifecycleConfig::with_max_lifetime)).
-fn lifetime(secs: f64) -> Option<Duration> {
-    (secs > 0.0)
-        .then(|| Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX))
-        .filter(|d| !d.is_zero())
 }
 
 /// `application/json` or `application/<x>+json`, with any parameters, in any case.
@@ -261,15 +228,16 @@ fn line_column(body: &[u8], offset: usize) -> (usize, usize) {
     (line, column)
 }
 
-/// The known error-body shapes, best-effort: anything else gives an empty detail.
+/// The known error-body shapes, best-effort: anything else gives an empty detail (a body
+/// that is not JSON included). Fields of an unexpected type read as absent.
 fn error_detail(body: &[u8], scrubber: &Scrubber<'_>) -> ErrorDetail {
     let Ok(text) = std::str::from_utf8(body) else {
         return ErrorDetail::default();
     };
-    let Ok(raw) = serde_json::from_str::<ErrorBody<'_>>(text) else {
+    let Ok(raw) = read_error_body(text) else {
         return ErrorDetail::default();
     };
-    let clean = |t: Option<Text<'_>>| t.map(|t| scrubber.clean(t.as_str(), DETAIL_LEN));
+    let clean = |t: Option<Cow<'_, str>>| t.map(|t| scrubber.clean(&t, DETAIL_LEN));
     ErrorDetail {
         error: clean(raw.error),
         error_description: clean(raw.error_description),
@@ -285,421 +253,127 @@ fn error_detail(body: &[u8], scrubber: &Scrubber<'_>) -> ErrorDetail {
     }
 }
 
-/// The fields of the known error-body shapes, borrowed from the body. Read with small
-/// visitors rather than through a `serde_json::Value` (whose code weighs about 5 KB in a
-/// wasm module): a field of an unexpected type reads as absent, a body that is not an
-/// object as empty.
+/// The fields of the known error-body shapes, borrowed from the body.
 #[derive(Default)]
 struct ErrorBody<'a> {
-    error: Option<Text<'a>>,
-    error_description: Option<Text<'a>>,
-    message: Option<Text<'a>>,
+    error: Option<Cow<'a, str>>,
+    error_description: Option<Cow<'a, str>>,
+    message: Option<Cow<'a, str>>,
     reasons: Vec<RawReason<'a>>,
 }
 
 /// One entry of `reasons`.
 #[derive(Default)]
 struct RawReason<'a> {
-    code: Option<Text<'a>>,
-    message: Option<Text<'a>>,
+    code: Option<Cow<'a, str>>,
+    message: Option<Cow<'a, str>>,
 }
 
-/// A string, or an integer as its decimal text (codes come as either).
-enum Text<'a> {
-    Str(Cow<'a, str>),
-    Int(String),
-}
-
-impl Text<'_> {
-    fn as_str(&self) -> &str {
-        match self {
-            Self::Str(s) => s,
-            Self::Int(s) => s,
-        }
-    }
-}
-
-/// The keys this parser reads.
-enum Key {
-    Error,
-    ErrorDescription,
-    Message,
-    Reasons,
-    Code,
-    Other,
-}
-
-impl<'de> Deserialize<'de> for Key {
-    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = Key;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a key")
-            }
-            fn visit_str<E>(self, v: &str) -> Result<Key, E> {
-                Ok(match v {
-                    "error" => Key::Error,
-                    "error_description" => Key::ErrorDescription,
-                    "message" => Key::Message,
-                    "reasons" => Key::Reasons,
-                    "code" => Key::Code,
-                    _ => Key::Other,
-                })
+/// An error body: an object with `error`, `error_description`, `message` and `reasons`
+/// (the last of each if repeated); any other value reads as an empty body.
+fn read_error_body(text: &str) -> Result<ErrorBody<'_>, Syntax> {
+    let mut reader = Reader::new(text);
+    let mut body = ErrorBody::default();
+    if reader.object()? {
+        let mut first = true;
+        while let Some(key) = reader.key(first)? {
+            first = false;
+            match &*key {
+                "error" => body.error = text_value(&mut reader)?,
+                "error_description" => body.error_description = text_value(&mut reader)?,
+                "message" => body.message = text_value(&mut reader)?,
+                "reasons" => body.reasons = reasons(&mut reader)?,
+                _ => reader.skip()?,
             }
         }
-        d.deserialize_str(V)
+    } else {
+        reader.value()?;
     }
+    reader.end()?;
+    Ok(body)
 }
 
-/// A value read as [`Text`] if it is one, else skipped.
-struct MaybeText<'a>(Option<Text<'a>>);
-
-impl<'de: 'a, 'a> Deserialize<'de> for MaybeText<'a> {
-    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V<'a>(PhantomData<&'a ()>);
-        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
-            type Value = MaybeText<'a>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("any JSON value")
-            }
-            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
-                Ok(MaybeText(Some(Text::Str(Cow::Borrowed(v)))))
-            }
-            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(MaybeText(Some(Text::Str(Cow::Owned(v.to_owned())))))
-            }
-            fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
-                Ok(MaybeText(Some(Text::Int(v.to_string()))))
-            }
-            fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
-                Ok(MaybeText(Some(Text::Int(v.to_string()))))
-            }
-            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-                Ok(MaybeText(None))
-            }
-            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-                Ok(MaybeText(None))
-            }
-            fn visit_unit<E>(self) -> Result<Self::Value, E> {
-                Ok(MaybeText(None))
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-                while seq.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(MaybeText(None))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-                Ok(MaybeText(None))
+/// `reasons`: the entries that are objects with a `code` or a `message`, if it is an array;
+/// nothing otherwise.
+fn reasons<'a>(reader: &mut Reader<'a>) -> Result<Vec<RawReason<'a>>, Syntax> {
+    let mut items = Vec::new();
+    if !reader.array()? {
+        reader.value()?;
+        return Ok(items);
+    }
+    let mut first = true;
+    while reader.element(first)? {
+        first = false;
+        if !reader.object()? {
+            reader.value()?;
+            continue;
+        }
+        let mut reason = RawReason::default();
+        let mut first = true;
+        while let Some(key) = reader.key(first)? {
+            first = false;
+            match &*key {
+                "code" => reason.code = text_value(reader)?,
+                "message" => reason.message = text_value(reader)?,
+                _ => reader.skip()?,
             }
         }
-        d.deserialize_any(V(PhantomData))
-    }
-}
-
-/// An object read field by field (others skipped); anything else read as the default.
-struct Object<T>(T);
-
-/// How an [`Object`] takes one field: `true` if it read the value.
-trait Fields<'de>: Default {
-    fn field<A: MapAccess<'de>>(&mut self, key: Key, map: &mut A) -> Result<bool, A::Error>;
-}
-
-impl<'de> Fields<'de> for ErrorBody<'de> {
-    fn field<A: MapAccess<'de>>(&mut self, key: Key, map: &mut A) -> Result<bool, A::Error> {
-        match key {
-            Key::Error => self.error = map.next_value::<MaybeText<'de>>()?.0,
-            Key::ErrorDescription => {
-                self.error_description = map.next_value::<MaybeText<'de>>()?.0;
-            }
-            Key::Message => self.message = map.next_value::<MaybeText<'de>>()?.0,
-            Key::Reasons => self.reasons = map.next_value::<Reasons<'de>>()?.0,
-            Key::Code | Key::Other => return Ok(false),
+        if reason.code.is_some() || reason.message.is_some() {
+            items.push(reason);
         }
-        Ok(true)
     }
+    Ok(items)
 }
 
-impl<'de> Fields<'de> for RawReason<'de> {
-    fn field<A: MapAccess<'de>>(&mut self, key: Key, map: &mut A) -> Result<bool, A::Error> {
-        match key {
-            Key::Code => self.code = map.next_value::<MaybeText<'de>>()?.0,
-            Key::Message => self.message = map.next_value::<MaybeText<'de>>()?.0,
-            _ => return Ok(false),
-        }
-        Ok(true)
-    }
+/// A value read as text if it is a string, or an integer (as written: codes come as
+/// either); absent otherwise.
+fn text_value<'a>(reader: &mut Reader<'a>) -> Result<Option<Cow<'a, str>>, Syntax> {
+    Ok(match reader.value()? {
+        Value::Str(s) => Some(s),
+        Value::Num(n) => n.integer().map(|_| Cow::Borrowed(n.as_str())),
+        Value::Null | Value::Other => None,
+    })
 }
 
-impl<'de, T: Fields<'de>> Deserialize<'de> for Object<T> {
-    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V<T>(PhantomData<T>);
-        impl<'de, T: Fields<'de>> Visitor<'de> for V<T> {
-            type Value = Object<T>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("any JSON value")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut out = T::default();
-                while let Some(key) = map.next_key::<Key>()? {
-                    if !out.field(key, &mut map)? {
-                        map.next_value::<IgnoredAny>()?;
-                    }
-                }
-                Ok(Object(out))
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-                while seq.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(Object(T::default()))
-            }
-            fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
-                Ok(Object(T::default()))
-            }
-            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-                Ok(Object(T::default()))
-            }
-            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-                Ok(Object(T::default()))
-            }
-            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-                Ok(Object(T::default()))
-            }
-            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-                Ok(Object(T::default()))
-            }
-            fn visit_unit<E>(self) -> Result<Self::Value, E> {
-                Ok(Object(T::default()))
-            }
-        }
-        d.deserialize_any(V(PhantomData))
-    }
-}
-
-impl<'de> Deserialize<'de> for ErrorBody<'de> {
-    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Object::deserialize(d).map(|o| o.0)
-    }
-}
-
-/// `reasons`: the entries that are objects, if it is an array; nothing otherwise.
-struct Reasons<'a>(Vec<RawReason<'a>>);
-
-impl<'de> Deserialize<'de> for Reasons<'de> {
-    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V<'a>(PhantomData<&'a ()>);
-        impl<'de> Visitor<'de> for V<'de> {
-            type Value = Reasons<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("any JSON value")
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-                let mut items = Vec::new();
-                while let Some(Object(r)) = seq.next_element::<Object<RawReason<'de>>>()? {
-                    if r.code.is_some() || r.message.is_some() {
-                        items.push(r);
-                    }
-                }
-                Ok(Reasons(items))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-                Ok(Reasons(Vec::new()))
-            }
-            fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
-                Ok(Reasons(Vec::new()))
-            }
-            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-                Ok(Reasons(Vec::new()))
-            }
-            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-                Ok(Reasons(Vec::new()))
-            }
-            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-                Ok(Reasons(Vec::new()))
-            }
-            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-                Ok(Reasons(Vec::new()))
-            }
-            fn visit_unit<E>(self) -> Result<Self::Value, E> {
-                Ok(Reasons(Vec::new()))
-            }
-        }
-        d.deserialize_any(V(PhantomData))
-    }
-}
-
-/// The fields of a token response. Every field takes any JSON value, so that a wrong type
-/// is reported by field name (serde's own messages may quote the value, which may be the
-/// token). Read by one hand-written visitor: the keys are matched as bytes, unknown ones
-/// skipped, and a repeated field is an error (as it was with serde's derive).
+/// The fields of a token response, each any JSON value, so that a wrong type is reported
+/// by field name. Unknown keys are skipped; a repeated field is an error.
 #[derive(Default)]
 struct RawToken<'a> {
-    access_token: Option<Json<'a>>,
-    expires_in: Option<Json<'a>>,
-    jti: Option<Json<'a>>,
-    scope: Option<Json<'a>>,
-    token_type: Option<Json<'a>>,
+    access_token: Option<Value<'a>>,
+    expires_in: Option<Value<'a>>,
+    jti: Option<Value<'a>>,
+    scope: Option<Value<'a>>,
+    token_type: Option<Value<'a>>,
 }
 
-impl<'de> Deserialize<'de> for RawToken<'de> {
-    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        // `deserialize_any` and every other kind of value refused here, not
-        // `deserialize_map`: serde's invalid-type error (and its formatting) is never built.
-        // The parser checks that a body starts with `{` first, so these are not reached.
-        d.deserialize_any(RawTokenVisitor)
+/// A token response's object (the caller checked that the body starts with `{`).
+fn read_token(text: &str) -> Result<RawToken<'_>, Syntax> {
+    let mut reader = Reader::new(text);
+    let mut raw = RawToken::default();
+    if !reader.object()? {
+        // Not reached: the body starts with `{`.
+        return Err(Syntax(0));
     }
-}
-
-/// The error for a token response that is not an object (not reached: see above).
-fn not_an_object<E: de::Error>() -> E {
-    E::custom("a token response must be a JSON object")
-}
-
-struct RawTokenVisitor;
-
-impl<'de> Visitor<'de> for RawTokenVisitor {
-    type Value = RawToken<'de>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON object")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut raw = RawToken::default();
-        while let Some(key) = map.next_key::<TokenKey>()? {
-            let (slot, name) = match key {
-                TokenKey::AccessToken => (&mut raw.access_token, "access_token"),
-                TokenKey::ExpiresIn => (&mut raw.expires_in, "expires_in"),
-                TokenKey::Jti => (&mut raw.jti, "jti"),
-                TokenKey::Scope => (&mut raw.scope, "scope"),
-                TokenKey::TokenType => (&mut raw.token_type, "token_type"),
-                TokenKey::Other => {
-                    map.next_value::<IgnoredAny>()?;
-                    continue;
-                }
-            };
-            if slot.is_some() {
-                return Err(de::Error::duplicate_field(name));
+    let mut first = true;
+    while let Some(key) = reader.key(first)? {
+        first = false;
+        // The length first: one comparison of bytes per key at most.
+        let slot = match (key.len(), key.as_bytes()) {
+            (12, b"access_token") => &mut raw.access_token,
+            (10, b"expires_in") => &mut raw.expires_in,
+            (3, b"jti") => &mut raw.jti,
+            (5, b"scope") => &mut raw.scope,
+            (10, b"token_type") => &mut raw.token_type,
+            _ => {
+                reader.skip()?;
+                continue;
             }
-            *slot = Some(map.next_value::<Json<'de>>()?);
+        };
+        if slot.is_some() {
+            return Err(reader.here());
         }
-        Ok(raw)
+        *slot = Some(reader.value()?);
     }
-    fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<Self::Value, A::Error> {
-        Err(not_an_object())
-    }
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
-        Err(not_an_object())
-    }
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-        Err(not_an_object())
-    }
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-        Err(not_an_object())
-    }
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-        Err(not_an_object())
-    }
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-        Err(not_an_object())
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Err(not_an_object())
-    }
-}
-
-/// The keys of a token response this parser reads.
-enum TokenKey {
-    AccessToken,
-    ExpiresIn,
-    Jti,
-    Scope,
-    TokenType,
-    Other,
-}
-
-impl<'de> Deserialize<'de> for TokenKey {
-    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = TokenKey;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a key")
-            }
-            fn visit_str<E>(self, v: &str) -> Result<TokenKey, E> {
-                // The length first: one comparison of bytes per key at most.
-                Ok(match (v.len(), v.as_bytes()) {
-                    (12, b"access_token") => TokenKey::AccessToken,
-                    (10, b"expires_in") => TokenKey::ExpiresIn,
-                    (3, b"jti") => TokenKey::Jti,
-                    (5, b"scope") => TokenKey::Scope,
-                    (10, b"token_type") => TokenKey::TokenType,
-                    _ => TokenKey::Other,
-                })
-            }
-        }
-        d.deserialize_str(V)
-    }
-}
-
-/// A JSON value reduced to what the parser needs; strings borrow from the body when they
-/// have no escapes.
-enum Json<'a> {
-    Str(Cow<'a, str>),
-    /// A non-negative integer, kept exact.
-    Int(u64),
-    Num(f64),
-    Null,
-    Other,
-}
-
-impl<'de: 'a, 'a> Deserialize<'de> for Json<'a> {
-    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(JsonVisitor)
-    }
-}
-
-struct JsonVisitor;
-
-impl<'de> Visitor<'de> for JsonVisitor {
-    type Value = Json<'de>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
-    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
-        Ok(Json::Str(Cow::Borrowed(v)))
-    }
-    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(Json::Str(Cow::Owned(v.to_owned())))
-    }
-    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
-        Ok(Json::Str(Cow::Owned(v)))
-    }
-    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
-        Ok(Json::Int(v))
-    }
-    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
-        Ok(Json::Num(v as f64))
-    }
-    fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
-        Ok(Json::Num(v))
-    }
-    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(Json::Other)
-    }
-    fn visit_unit<E>(self) -> Result<Self::Value, E> {
-        Ok(Json::Null)
-    }
-    fn visit_none<E>(self) -> Result<Self::Value, E> {
-        Ok(Json::Null)
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(Json::Other)
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-        Ok(Json::Other)
-    }
+    reader.end()?;
+    Ok(raw)
 }
