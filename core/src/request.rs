@@ -193,6 +193,12 @@ impl TokenRequest {
     /// Reads the response to [`TokenRequest::to_http`]: a [`Token`] on success, else an
     /// [`Error`] saying what went wrong. Any body type that is bytes will do.
     ///
+    /// A success is a JSON object (RFC 8259; a repeated token field is refused) with
+    /// `access_token`, `token_type` `bearer` (any case) and a positive `expires_in`: a JSON
+    /// number or a numeric string, read exactly from its decimal text to the nanosecond
+    /// (`3599`, `"3599"`, `3599.5`, `3.599e3`). An error body's `error`,
+    /// `error_description`, `message` and `reasons` are read when present.
+    ///
     /// ```
     /// # use zuora_oauth_core::{ClientId, ClientSecret, Environment, Error, TokenRequest};
     /// # let request = TokenRequest::new(Environment::Prod,

@@ -104,6 +104,10 @@ impl<'a> Number<'a> {
     /// Whether the magnitude is at least [`INFINITE`], i.e. the number is infinite as a
     /// correctly rounded `f64`.
     fn is_infinite(&self) -> bool {
+        // Fewer digits than the limit, and no exponent: finite.
+        if self.0.len() < INFINITE.len() && !self.0.bytes().any(|b| matches!(b, b'e' | b'E')) {
+            return false;
+        }
         let (digits, scale) = self.split();
         let significant = digits.skip_while(|&d| d == 0);
         let count = significant.clone().count() as i64;
@@ -133,6 +137,10 @@ impl<'a> Number<'a> {
     pub(crate) fn lifetime(&self) -> Option<std::time::Duration> {
         const NANOS: u128 = 1_000_000_000;
         const MAX: u128 = (u64::MAX as u128 + 1) * NANOS;
+        // What Zuora sends: whole seconds.
+        if let Some(Integer::Unsigned(secs)) = self.integer() {
+            return (secs > 0).then(|| std::time::Duration::from_secs(secs));
+        }
         if !self.is_positive() {
             return None;
         }
@@ -470,6 +478,7 @@ impl<'a> Reader<'a> {
         // The start of the text not yet copied into `out`.
         let mut copied = start;
         loop {
+            self.plain();
             let Some(b) = self.at() else {
                 return self.error();
             };
@@ -497,9 +506,42 @@ impl<'a> Reader<'a> {
                     self.escape(decode.then_some(out))?;
                     copied = self.pos;
                 }
-                0..=0x1f => return self.error(),
-                _ => self.pos += 1,
+                _ => return self.error(),
             }
+        }
+    }
+
+    /// Moves past the bytes of a string that need no attention: all but `"`, `\` and
+    /// control characters. Eight at a time (a token is most of a token response).
+    fn plain(&mut self) {
+        const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+        const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
+        /// The high bit of each byte of `v` that is below `n` (exact for whether any is).
+        fn below(v: u64, n: u8) -> u64 {
+            v.wrapping_sub(ONES * u64::from(n)) & !v & HIGH
+        }
+        let bytes = self.bytes();
+        while let Some(chunk) = bytes.get(self.pos..self.pos + 8) {
+            let Ok(chunk) = <[u8; 8]>::try_from(chunk) else {
+                break;
+            };
+            // The first byte is the lowest: the lowest flag is exact (a borrow only runs
+            // upward, past a byte already flagged).
+            let v = u64::from_le_bytes(chunk);
+            let special = below(v ^ (ONES * u64::from(b'"')), 1)
+                | below(v ^ (ONES * u64::from(b'\\')), 1)
+                | below(v, 0x20);
+            if special != 0 {
+                self.pos += special.trailing_zeros() as usize / 8;
+                return;
+            }
+            self.pos += 8;
+        }
+        while self
+            .at()
+            .is_some_and(|b| !matches!(b, b'"' | b'\\' | 0..=0x1f))
+        {
+            self.pos += 1;
         }
     }
 

@@ -307,6 +307,13 @@ fn a_table_of_texts_reads_as_with_serde_json() {
     for text in texts {
         check(text);
     }
+    // A special byte at every place of the eight-byte scan, and past it.
+    for at in 0..20 {
+        for special in ["\"", "\\", "\\n", "\u{1}", "\u{1f}", "é", "\u{7f}", " "] {
+            check(&format!("\"{}{special}{}\"", "a".repeat(at), "b".repeat(9)));
+            check(&format!("{{\"{}{special}\":1}}", "k".repeat(at)));
+        }
+    }
     let deep = "[".repeat(200) + &"]".repeat(200);
     check(&deep);
     check(&format!("{{\"a\":{deep}}}"));
