@@ -186,6 +186,29 @@ impl Scenario {
         }
         panic!("no request within {limit:?}");
     }
+
+    /// The time of the next token request after a server's wait: polled every 100 ms for
+    /// up to a minute.
+    fn time_of_next_send_after_a_wait(&mut self) -> Timestamp {
+        self.time_of_next_send(Duration::from_millis(100), secs(60))
+    }
+
+    /// A first token request answered with `response`, a token, handed out: its
+    /// generation.
+    fn first_token(&mut self, response: http::Response<Vec<u8>>) -> Generation {
+        let id = self.expect_send();
+        let _ = self.respond(id, response);
+        self.expect_use().0
+    }
+
+    /// The next token request goes out within the jitter after `wait` from the start.
+    fn expect_send_after(&mut self, wait: Duration) {
+        let sent = self.time_of_next_send_after_a_wait();
+        assert!(
+            jittered(wait).contains(&sent.as_duration()),
+            "sent at {sent:?}, expected {wait:?} (jittered)"
+        );
+    }
 }
 
 // 1. No token yet → exactly one request, however many polls, until its outcome.
@@ -1367,7 +1390,7 @@ fn rate_limit_reset_on_a_429_is_never_undercut() {
         "{retry_at:?}"
     );
     assert_eq!(s.lc.next_wakeup(), Some(retry_at));
-    let sent = s.time_of_next_send(Duration::from_millis(100), secs(60));
+    let sent = s.time_of_next_send_after_a_wait();
     assert!(
         sent >= retry_at && sent.as_duration() >= secs(30),
         "sent at {sent:?}"
@@ -1385,7 +1408,7 @@ fn rate_limit_reset_on_a_429_is_never_undercut() {
     assert_eq!(s.expect_use().1, token);
     assert_eq!(s.lc.in_flight(), None);
     s.at(failed_at.as_duration());
-    let sent = s.time_of_next_send(Duration::from_millis(100), secs(60));
+    let sent = s.time_of_next_send_after_a_wait();
     assert!(
         jittered(secs(30)).contains(&sent.saturating_duration_since(failed_at)),
         "refreshed {:?} after the 429",
@@ -1426,17 +1449,11 @@ fn a_token_answer_with_nothing_remaining_delays_the_next_request_until_the_reset
         jittered(secs(20)).contains(&retry_at.unwrap().as_duration()),
         "{retry_at:?}"
     );
-    let sent = s.time_of_next_send(Duration::from_millis(100), secs(60));
-    assert!(
-        jittered(secs(20)).contains(&sent.as_duration()),
-        "sent at {sent:?}"
-    );
+    s.expect_send_after(secs(20));
 
     // A token the API then refuses: its replacement waits for the reset too.
     let mut s = Scenario::new();
-    let id = s.expect_send();
-    let _ = s.respond(id, token_with_quota("tok-long", 3599, "0", "20"));
-    let (generation, _) = s.expect_use();
+    let generation = s.first_token(token_with_quota("tok-long", 3599, "0", "20"));
     s.at(secs(1));
     assert!(s.lc.invalidate(s.now, generation));
     assert!(matches!(
@@ -1446,17 +1463,11 @@ fn a_token_answer_with_nothing_remaining_delays_the_next_request_until_the_reset
             ..
         }
     ));
-    let sent = s.time_of_next_send(Duration::from_millis(100), secs(60));
-    assert!(
-        jittered(secs(20)).contains(&sent.as_duration()),
-        "sent at {sent:?}"
-    );
+    s.expect_send_after(secs(20));
 
     // Something left: no wait.
     let mut s = Scenario::new();
-    let id = s.expect_send();
-    let _ = s.respond(id, token_with_quota("tok-left", 3599, "1", "20"));
-    let (generation, _) = s.expect_use();
+    let generation = s.first_token(token_with_quota("tok-left", 3599, "1", "20"));
     assert!(s.lc.invalidate(s.now, generation));
     s.expect_send();
 }
@@ -1471,7 +1482,7 @@ fn retry_after_wins_over_rate_limit_reset() {
             .headers_mut()
             .insert("retry-after", retry_after.parse().unwrap());
         let _ = s.respond(id, response);
-        let sent = s.time_of_next_send(Duration::from_millis(100), secs(60));
+        let sent = s.time_of_next_send_after_a_wait();
         assert!(
             jittered(secs(waited)).contains(&sent.as_duration()),
             "Retry-After {retry_after}, RateLimit-Reset {reset}: sent at {sent:?}"
@@ -1590,7 +1601,7 @@ fn a_token_from_elsewhere_does_not_end_the_servers_wait() {
         "{shown}"
     );
     assert!(jittered(secs(30)).contains(&retry_at.unwrap().as_duration()));
-    let sent = s.time_of_next_send(Duration::from_millis(100), secs(60));
+    let sent = s.time_of_next_send_after_a_wait();
     assert!(sent.as_duration() >= secs(30), "{sent:?}");
 }
 
