@@ -78,10 +78,11 @@ fn unexpected_responses_are_not_retried() {
     assert_eq!(server.token_request_count(), 1);
 }
 
-#[test]
-fn retry_waits_for_retry_after_in_seconds() {
+/// One token request answered with `fault`, which says to wait 2 s, then a token: the
+/// command (one retry allowed) sends the second request no sooner.
+fn retries_after_two_seconds(fault: Fault) {
     let server = crate::helpers::server();
-    server.push_fault(Fault::rate_limited(RetryAfter::Seconds(2)));
+    server.push_fault(fault);
     retrying(&server, 1).token();
     assert_eq!(server.token_request_count(), 2);
     let waited = gap(&server, 0, 1);
@@ -89,35 +90,25 @@ fn retry_waits_for_retry_after_in_seconds() {
         waited >= Duration::from_millis(1950),
         "retried after {waited:?}"
     );
+}
+
+#[test]
+fn retry_waits_for_retry_after_in_seconds() {
+    retries_after_two_seconds(Fault::rate_limited(RetryAfter::Seconds(2)));
 }
 
 #[test]
 fn retry_waits_for_retry_after_as_a_date() {
-    let server = crate::helpers::server();
-    server.push_fault(Fault::rate_limited(RetryAfter::HttpDateIn(2)));
-    retrying(&server, 1).token();
-    assert_eq!(server.token_request_count(), 2);
-    let waited = gap(&server, 0, 1);
-    assert!(
-        waited >= Duration::from_millis(1950),
-        "retried after {waited:?}"
-    );
+    retries_after_two_seconds(Fault::rate_limited(RetryAfter::HttpDateIn(2)));
 }
 
 #[test]
 fn retry_after_on_a_server_error_is_honoured_too() {
-    let server = crate::helpers::server();
-    server.push_fault(Fault::respond(
+    retries_after_two_seconds(Fault::respond(
         503,
         [("Content-Type", "application/json"), ("Retry-After", "2")],
         json!({"message": "maintenance"}).to_string(),
     ));
-    retrying(&server, 1).token();
-    let waited = gap(&server, 0, 1);
-    assert!(
-        waited >= Duration::from_millis(1950),
-        "retried after {waited:?}"
-    );
 }
 
 #[test]
