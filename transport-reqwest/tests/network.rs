@@ -4,23 +4,15 @@
 
 #[path = "../../transport-ureq/tests/network/recording_proxy.rs"]
 mod recording_proxy;
+#[path = "../../transport-ureq/tests/network/support.rs"]
+mod support;
 
 use recording_proxy::RecordingProxy;
-use zuora_oauth_core::{
-    ClientId, ClientSecret, Environment, Error, Problem, Token, TokenRequest, TransportError,
-    TransportErrorKind,
-};
-use zuora_oauth_driver::{ConnectOptions, Limits, Proxy, ProxyPolicy, Transport, TrustRoots};
+use support::{PROXY_VARIABLES, from_parent, run_child, tls_server, token_request, trusting};
+use zuora_oauth_core::{Error, Problem, Token, TransportError, TransportErrorKind};
+use zuora_oauth_driver::{ConnectOptions, Limits, Proxy, ProxyPolicy, Transport};
 use zuora_oauth_reqwest::ReqwestTransport;
-use zuora_oauth_testkit::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, Fault, MockServer};
-
-fn token_request(base_url: &str) -> TokenRequest {
-    TokenRequest::new(
-        Environment::custom(base_url).unwrap(),
-        ClientId::new(DEMO_CLIENT_ID).unwrap(),
-        ClientSecret::new(DEMO_CLIENT_SECRET).unwrap(),
-    )
-}
+use zuora_oauth_testkit::{DEMO_CLIENT_SECRET, Fault, MockServer};
 
 /// The demo client's token request to `base_url`, sent and parsed.
 async fn fetch(transport: &ReqwestTransport, base_url: &str) -> Result<Token, TransportError> {
@@ -149,16 +141,6 @@ async fn the_own_client_returns_a_redirect_without_following_it() {
     assert_eq!(elsewhere.all_requests().len(), 0);
 }
 
-fn tls_server() -> MockServer {
-    MockServer::builder().tls().start().unwrap()
-}
-
-fn trusting(server: &MockServer) -> TrustRoots {
-    TrustRoots::empty()
-        .with_der(server.certificate_der().unwrap())
-        .unwrap()
-}
-
 #[tokio::test]
 async fn an_untrusted_certificate_is_refused() {
     let server = tls_server();
@@ -222,62 +204,10 @@ async fn plain_http_never_goes_through_a_proxy() {
     assert!(proxy.requests().is_empty());
 }
 
-/// The proxy variables a shell may export. Every child process starts without them, then
-/// gets each one naming the test's recording proxy.
-const PROXY_VARIABLES: [&str; 8] = [
-    "https_proxy",
-    "HTTPS_PROXY",
-    "all_proxy",
-    "ALL_PROXY",
-    "http_proxy",
-    "HTTP_PROXY",
-    "no_proxy",
-    "NO_PROXY",
-];
-
-/// Runs the ignored test `name` of this test binary in a child process (the environment is
-/// the process's: setting it here would race the other tests) with `vars` in its
-/// environment and no other proxy variable; panics unless it ran and passed.
-fn run_child(name: &str, vars: &[(&str, &str)]) {
-    let mut command = std::process::Command::new(std::env::current_exe().unwrap());
-    command.args([name, "--exact", "--ignored", "--test-threads=1"]);
-    for var in PROXY_VARIABLES {
-        command.env_remove(var);
-    }
-    let output = command.envs(vars.iter().copied()).output().unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success() && stdout.contains("1 passed"),
-        "{stdout}{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
-
-/// The value of the environment variable `name`, set by the parent test.
-fn from_parent(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| panic!("{name} is set by the parent test"))
-}
-
-/// With every proxy variable naming a recording proxy (which forwards plain requests, as a
-/// real one does), a child process builds the transport as `how` says and fetches a token
-/// from a mock Zuora on `http://127.0.0.1`: the token arrives, and the proxy never receives
-/// the form (nor anything else).
+/// A child process builds the transport as `how` says, with every proxy variable naming a
+/// recording proxy, and fetches a token from a mock on `http://127.0.0.1`.
 fn assert_plain_http_goes_direct(how: &str) {
-    let (server, proxy) = (MockServer::start().unwrap(), RecordingProxy::start());
-    let mut vars: Vec<(&str, String)> = PROXY_VARIABLES[..6]
-        .iter()
-        .map(|var| (*var, proxy.url()))
-        .collect();
-    vars.extend([
-        ("TEST_BASE_URL", server.base_url()),
-        ("TEST_PROXY_URL", proxy.url()),
-        ("TEST_TRANSPORT", how.to_owned()),
-    ]);
-    let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    run_child("child_fetches_a_token_over_plain_http", &vars);
-    proxy.assert_never_received(DEMO_CLIENT_SECRET);
-    assert!(proxy.requests().is_empty(), "{:?}", proxy.requests());
-    assert_eq!(server.token_request_count(), 1);
+    support::assert_plain_http_goes_direct("child_fetches_a_token_over_plain_http", how);
 }
 
 #[test]

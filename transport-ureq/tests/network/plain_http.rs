@@ -5,30 +5,17 @@
 //! process.
 
 use zuora_oauth_driver::ConnectOptions;
-use zuora_oauth_testkit::{DEMO_CLIENT_SECRET, MockServer};
 use zuora_oauth_ureq::UreqTransport;
 
-use crate::recording_proxy::RecordingProxy;
-use crate::{PROXY_VARIABLES, fetch, from_parent, run_child};
+use crate::{fetch, from_parent};
 
 /// A child process builds the transport as `how` says, with every proxy variable naming a
 /// recording proxy, and fetches a token from a mock on `http://127.0.0.1`.
 fn assert_plain_http_goes_direct(how: &str) {
-    let (server, proxy) = (MockServer::start().unwrap(), RecordingProxy::start());
-    let mut vars: Vec<(&str, String)> = PROXY_VARIABLES[..6]
-        .iter()
-        .map(|var| (*var, proxy.url()))
-        .collect();
-    vars.extend([
-        ("TEST_BASE_URL", server.base_url()),
-        ("TEST_PROXY_URL", proxy.url()),
-        ("TEST_TRANSPORT", how.to_owned()),
-    ]);
-    let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    run_child("plain_http::child_fetches_a_token_over_plain_http", &vars);
-    proxy.assert_never_received(DEMO_CLIENT_SECRET);
-    assert!(proxy.requests().is_empty(), "{:?}", proxy.requests());
-    assert_eq!(server.token_request_count(), 1);
+    crate::support::assert_plain_http_goes_direct(
+        "plain_http::child_fetches_a_token_over_plain_http",
+        how,
+    );
 }
 
 #[test]
