@@ -2,7 +2,8 @@
 //!
 //! A middleware (tower, reqwest-middleware, ureq, your own) only tells the driver how to
 //! read and write its request and response types ([`ApiTypes`]) and how to send one request
-//! ([`Exchange`] or [`BlockingExchange`]); [`send`] and [`send_blocking`] do the rest:
+//! ([`Exchange`] or [`BlockingExchange`]); an [`Authorizer`] (or a [`BlockingAuthorizer`])
+//! does the rest:
 //!
 //! 1. **Which requests get the token**: only those to the token's environment
 //!    ([`Environment::covers`](zuora_oauth_core::Environment::covers): the scheme, host,
@@ -399,8 +400,8 @@ enum Step<Q, P> {
     Done(P),
 }
 
-/// One API call: the rules as a small machine that does no I/O, driven by [`send`] and
-/// [`send_blocking`].
+/// One API call: the rules as a small machine that does no I/O, driven by
+/// [`Authorizer::send`] and [`BlockingAuthorizer::send`].
 struct ApiCall<X: ApiTypes> {
     /// What to send next (once it has a token, if it needs one).
     request: Option<X::Request>,
@@ -548,9 +549,22 @@ const ZUORA_REQUEST_ID: &str = "zuora-request-id";
 /// source of each call's tenant in a [`TokenSources`](crate::TokenSources) — and the headers
 /// every call to the token's environment gets ([`ApiOptions`]). The tower layer, the
 /// reqwest middleware and the wasm `AuthorizedFetch` are each a thin adapter over one; a
-/// middleware of your own is too ([`Authorizer::send`]). Cheap to clone.
+/// middleware of your own is too ([`Authorizer::send`]). Cheap to clone. The blocking
+/// counterpart is [`BlockingAuthorizer`].
 #[derive(Debug, Clone)]
 pub struct Authorizer {
+    inner: std::sync::Arc<Authorizing>,
+}
+
+/// What a blocking middleware holds: [`Authorizer`] for a
+/// [`BlockingTokenSource`](crate::BlockingTokenSource) or a
+/// [`BlockingTokenSources`](crate::BlockingTokenSources). The ureq middleware is a thin
+/// adapter over one; a blocking middleware of your own is too
+/// ([`BlockingAuthorizer::send`]). The same rules, run on the calling thread. Cheap to
+/// clone.
+#[cfg(not(target_arch = "wasm32"))]
+#[derive(Debug, Clone)]
+pub struct BlockingAuthorizer {
     inner: std::sync::Arc<Authorizing>,
 }
 
@@ -568,11 +582,70 @@ struct Authorizing {
     options: ApiOptions,
 }
 
-/// One source for every call, or the source of each call's [`Tenant`](crate::Tenant).
+/// One source for every call, or the source of each call's [`Tenant`](crate::Tenant) in a
+/// set (of either front: both hold the same [`Source`]).
 #[derive(Debug, Clone)]
 enum Sources {
-    One(TokenSource),
+    One(Source),
     Tenants(crate::TokenSources),
+    #[cfg(not(target_arch = "wasm32"))]
+    BlockingTenants(crate::BlockingTokenSources),
+}
+
+/// The source a call is authorized with: the one source (borrowed: no count written), or
+/// the call's tenant's.
+enum Picked<'a> {
+    One(&'a Source),
+    Tenant(TokenSource),
+    #[cfg(not(target_arch = "wasm32"))]
+    BlockingTenant(crate::BlockingTokenSource),
+}
+
+impl Picked<'_> {
+    fn source(&self) -> &Source {
+        match self {
+            Self::One(source) => source,
+            Self::Tenant(front) => front.source(),
+            #[cfg(not(target_arch = "wasm32"))]
+            Self::BlockingTenant(front) => front.source(),
+        }
+    }
+}
+
+impl Authorizing {
+    // On wasm32 (one thread) the sources are not `Send` (as everywhere on that target).
+    #[cfg_attr(target_arch = "wasm32", allow(clippy::arc_with_non_send_sync))]
+    fn shared(sources: Sources, options: ApiOptions) -> std::sync::Arc<Self> {
+        std::sync::Arc::new(Self { sources, options })
+    }
+
+    /// The same sources with `options`.
+    fn with_options(this: std::sync::Arc<Self>, options: ApiOptions) -> std::sync::Arc<Self> {
+        let Self { sources, .. } = std::sync::Arc::unwrap_or_clone(this);
+        Self::shared(sources, options)
+    }
+
+    /// The source of `request`: the one, or its tenant's (the [`Tenant`](crate::Tenant)
+    /// taken out of its extensions; none is an error, before anything is sent).
+    fn pick<X: ApiTypes>(
+        &self,
+        request: &mut X::Request,
+        exchange: &mut X,
+    ) -> Result<Picked<'_>, TokenError> {
+        let tenants = match &self.sources {
+            Sources::One(source) => return Ok(Picked::One(source)),
+            tenants => tenants,
+        };
+        let Some(extensions) = exchange.call_extensions(request) else {
+            return Err(TokenError::no_tenant());
+        };
+        match tenants {
+            Sources::Tenants(set) => set.pick(extensions).map(Picked::Tenant),
+            #[cfg(not(target_arch = "wasm32"))]
+            Sources::BlockingTenants(set) => set.pick(extensions).map(Picked::BlockingTenant),
+            Sources::One(_) => unreachable!("returned above"),
+        }
+    }
 }
 
 impl From<TokenSource> for Authorizer {
@@ -592,7 +665,10 @@ impl From<crate::TokenSources> for Authorizer {
 impl Authorizer {
     /// Authorizes calls with `source`'s token (whatever its transport).
     pub fn new(source: TokenSource) -> Self {
-        Self::with_sources(Sources::One(source), ApiOptions::default())
+        let sources = Sources::One(source.source().clone());
+        Self {
+            inner: Authorizing::shared(sources, ApiOptions::default()),
+        }
     }
 
     /// Authorizes each call with the token of its tenant: the [`Tenant`](crate::Tenant) in
@@ -603,14 +679,8 @@ impl Authorizer {
     /// anything is sent. The rest is as for one source: the token only to the tenant's
     /// environment, one replay after a 401.
     pub fn for_tenants(sources: crate::TokenSources) -> Self {
-        Self::with_sources(Sources::Tenants(sources), ApiOptions::default())
-    }
-
-    // On wasm32 (one thread) the sources are not `Send` (as everywhere on that target).
-    #[cfg_attr(target_arch = "wasm32", allow(clippy::arc_with_non_send_sync))]
-    fn with_sources(sources: Sources, options: ApiOptions) -> Self {
         Self {
-            inner: std::sync::Arc::new(Authorizing { sources, options }),
+            inner: Authorizing::shared(Sources::Tenants(sources), ApiOptions::default()),
         }
     }
 
@@ -618,8 +688,9 @@ impl Authorizer {
     /// `Zuora-Track-Id`, `Zuora-Org-Ids`, `Zuora-Working-Org`, `Zuora-Version`); one call
     /// overrides them with an `ApiOptions` of its own ([`ApiTypes::call_options`]).
     pub fn with_options(self, options: ApiOptions) -> Self {
-        let Authorizing { sources, .. } = std::sync::Arc::unwrap_or_clone(self.inner);
-        Self::with_sources(sources, options)
+        Self {
+            inner: Authorizing::with_options(self.inner, options),
+        }
     }
 
     /// Sends one API call through `exchange` (a middleware's next step), authorized by the
@@ -629,44 +700,76 @@ impl Authorizer {
         mut request: X::Request,
         exchange: &mut X,
     ) -> Result<X::Response, ApiError<X::Error>> {
-        let Authorizing { sources, options } = &*self.inner;
-        match sources {
-            Sources::One(source) => call(source.source(), options, request, exchange).await,
-            Sources::Tenants(set) => {
-                let source = match exchange.call_extensions(&mut request) {
-                    Some(extensions) => set.pick(extensions),
-                    None => Err(TokenError::no_tenant()),
-                }
-                .map_err(ApiError::Token)?;
-                call(source.source(), options, request, exchange).await
-            }
-        }
+        let picked = self
+            .inner
+            .pick(&mut request, exchange)
+            .map_err(ApiError::Token)?;
+        call(picked.source(), &self.inner.options, request, exchange).await
     }
 }
 
-/// Sends one API call through `exchange` (a middleware's next step), authorized with
-/// `source`'s token by the rules of [this module](self): the token only to its environment,
-/// one replay after a 401 through the single flight.
-pub async fn send<X: Exchange>(
-    source: &TokenSource,
-    options: &ApiOptions,
-    request: X::Request,
-    exchange: &mut X,
-) -> Result<X::Response, ApiError<X::Error>> {
-    call(source.source(), options, request, exchange).await
+#[cfg(not(target_arch = "wasm32"))]
+impl From<crate::BlockingTokenSource> for BlockingAuthorizer {
+    /// [`BlockingAuthorizer::new`].
+    fn from(source: crate::BlockingTokenSource) -> Self {
+        Self::new(source)
+    }
 }
 
-/// Sends one API call through `exchange`, blocking; see [`send`]. The same rules, run on
-/// this thread.
 #[cfg(not(target_arch = "wasm32"))]
-pub fn send_blocking<X: BlockingExchange>(
-    source: &crate::BlockingTokenSource,
-    options: &ApiOptions,
-    request: X::Request,
-    exchange: &mut X,
-) -> Result<X::Response, ApiError<X::Error>> {
-    let mut exchange = Blocking(exchange);
-    crate::runtime::threads::block_on(call(source.source(), options, request, &mut exchange))
+impl From<crate::BlockingTokenSources> for BlockingAuthorizer {
+    /// [`BlockingAuthorizer::for_tenants`].
+    fn from(sources: crate::BlockingTokenSources) -> Self {
+        Self::for_tenants(sources)
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+impl BlockingAuthorizer {
+    /// Authorizes calls with `source`'s token (whatever its transport).
+    pub fn new(source: crate::BlockingTokenSource) -> Self {
+        let sources = Sources::One(source.source().clone());
+        Self {
+            inner: Authorizing::shared(sources, ApiOptions::default()),
+        }
+    }
+
+    /// Authorizes each call with the token of its tenant, as
+    /// [`Authorizer::for_tenants`] does: the [`Tenant`](crate::Tenant) in its extensions,
+    /// removed before the call goes on; a call without one fails before anything is sent.
+    pub fn for_tenants(sources: crate::BlockingTokenSources) -> Self {
+        Self {
+            inner: Authorizing::shared(Sources::BlockingTenants(sources), ApiOptions::default()),
+        }
+    }
+
+    /// The headers of every call to the token's environment, as
+    /// [`Authorizer::with_options`].
+    pub fn with_options(self, options: ApiOptions) -> Self {
+        Self {
+            inner: Authorizing::with_options(self.inner, options),
+        }
+    }
+
+    /// Sends one API call through `exchange` (a middleware's next step), blocking,
+    /// authorized by the rules of [this module](self).
+    pub fn send<X: BlockingExchange>(
+        &self,
+        mut request: X::Request,
+        exchange: &mut X,
+    ) -> Result<X::Response, ApiError<X::Error>> {
+        let mut exchange = Blocking(exchange);
+        let picked = self
+            .inner
+            .pick(&mut request, &mut exchange)
+            .map_err(ApiError::Token)?;
+        crate::runtime::threads::block_on(call(
+            picked.source(),
+            &self.inner.options,
+            request,
+            &mut exchange,
+        ))
+    }
 }
 
 /// A [`BlockingExchange`] as an [`Exchange`] whose sends complete when first polled (on
@@ -861,7 +964,7 @@ mod tests {
                 let call = http::Request::get("http://127.0.0.1:9/v1/accounts")
                     .body(())
                     .unwrap();
-                let answer = send_blocking(&source, &ApiOptions::default(), call, &mut api);
+                let answer = BlockingAuthorizer::new(source.clone()).send(call, &mut api);
                 let mut request = http::Request::get("http://127.0.0.1:9/v1/accounts")
                     .body(())
                     .unwrap();

@@ -8,10 +8,22 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use zuora_oauth_core::{ClientId, ClientSecret, Destination, Environment, TokenRequest, TrackId};
 use zuora_oauth_driver::api::{
-    ApiOptions, BlockingExchange, HttpApiTypes, NotRetried, NotRetriedReason, Replayed,
-    send_blocking,
+    ApiError, ApiOptions, BlockingAuthorizer, BlockingExchange, HttpApiTypes, NotRetried,
+    NotRetriedReason, Replayed,
 };
 use zuora_oauth_driver::{BlockingTokenSource, BlockingTransport, Limits, TransportResult};
+
+/// One call sent through `api`, authorized with `source`'s token and `options`.
+fn send_blocking<X: BlockingExchange>(
+    source: &BlockingTokenSource,
+    options: &ApiOptions,
+    request: X::Request,
+    api: &mut X,
+) -> Result<X::Response, ApiError<X::Error>> {
+    BlockingAuthorizer::new(source.clone())
+        .with_options(options.clone())
+        .send(request, api)
+}
 
 /// A token endpoint that issues a new token on every request, and counts them.
 #[derive(Clone, Default)]

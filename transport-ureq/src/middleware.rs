@@ -4,7 +4,6 @@
 use std::fmt;
 use std::io::{self, Read};
 use std::marker::PhantomData;
-use std::sync::Arc;
 
 use http::header::CONTENT_LENGTH;
 use http::request::Parts;
@@ -14,15 +13,20 @@ use ureq::middleware::{Middleware, MiddlewareNext};
 use ureq::typestate::AgentScope;
 use ureq::{Agent, Body, SendBody};
 use zuora_oauth_core::Destination;
-use zuora_oauth_driver::BlockingTokenSource;
-use zuora_oauth_driver::api::{ApiError, ApiOptions, ApiTypes, BlockingExchange};
+use zuora_oauth_driver::api::{
+    ApiError, ApiOptions, ApiTypes, BlockingAuthorizer, BlockingExchange,
+};
 use zuora_oauth_driver::internal::copy_request;
 
 /// How much of a request body is read into memory so that the call can be sent again
 /// after a 401 (1 MiB); a longer body is streamed and not replayed.
 pub const DEFAULT_REPLAY_LIMIT: u64 = 1024 * 1024;
 
-/// Authorizes the Zuora API calls of a ureq [`Agent`] with a token source's token.
+/// Authorizes the Zuora API calls of a ureq [`Agent`] with a token source's token, or with
+/// each call's tenant's token from a
+/// [`BlockingTokenSources`](zuora_oauth_driver::BlockingTokenSources) (the
+/// [`Tenant`](zuora_oauth_driver::Tenant) in the call's extensions, removed before the call
+/// goes on; a call without one fails before anything is sent).
 ///
 /// On every call to the token's environment (scheme, host, port and path of its base URL) that
 /// carries no `Authorization` of its own, it sets `Authorization: Bearer …` and the token's
@@ -47,8 +51,8 @@ pub const DEFAULT_REPLAY_LIMIT: u64 = 1024 * 1024;
 ///
 /// With `http_status_as_error` on (ureq's default) a 401 comes back as
 /// `Err(ureq::Error::StatusCode(401))`, without markers; turn it off to see them.
-/// A token that cannot be had is `ureq::Error::Other` holding the
-/// [`TokenError`](zuora_oauth_driver::TokenError).
+/// A token that cannot be had (or a call that names no tenant, for a set) is
+/// `ureq::Error::Other` holding the [`TokenError`](zuora_oauth_driver::TokenError).
 ///
 /// ```
 /// use ureq::Agent;
@@ -78,17 +82,19 @@ pub const DEFAULT_REPLAY_LIMIT: u64 = 1024 * 1024;
 /// `Debug` shows the settings, never the replay agent (whose proxy may hold credentials).
 #[derive(Clone)]
 pub struct AuthorizeMiddleware {
-    source: BlockingTokenSource,
-    options: Arc<ApiOptions>,
+    authorizer: BlockingAuthorizer,
     replay_limit: u64,
 }
 
 impl AuthorizeMiddleware {
-    /// Authorizes calls with `source`'s token.
-    pub fn new(source: BlockingTokenSource) -> Self {
+    /// Authorizes calls as `authorizer` says: a
+    /// [`BlockingTokenSource`](zuora_oauth_driver::BlockingTokenSource)'s token, the token of
+    /// each call's tenant in a
+    /// [`BlockingTokenSources`](zuora_oauth_driver::BlockingTokenSources), or a
+    /// [`BlockingAuthorizer`] with the headers of every call.
+    pub fn new(authorizer: impl Into<BlockingAuthorizer>) -> Self {
         Self {
-            source,
-            options: Arc::default(),
+            authorizer: authorizer.into(),
             replay_limit: DEFAULT_REPLAY_LIMIT,
         }
     }
@@ -98,7 +104,7 @@ impl AuthorizeMiddleware {
     /// overrides them with an `ApiOptions` of its own in its extensions
     /// (`http::Request::extensions_mut`).
     pub fn with_options(mut self, options: ApiOptions) -> Self {
-        self.options = Arc::new(options);
+        self.authorizer = self.authorizer.with_options(options);
         self
     }
 
@@ -126,8 +132,7 @@ impl AuthorizeMiddleware {
 impl fmt::Debug for AuthorizeMiddleware {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AuthorizeMiddleware")
-            .field("source", &self.source)
-            .field("options", &self.options)
+            .field("authorizer", &self.authorizer)
             .field("replay_limit", &self.replay_limit)
             .finish()
     }
@@ -146,8 +151,7 @@ impl Middleware for Authorize {
         next: MiddlewareNext,
     ) -> Result<http::Response<Body>, ureq::Error> {
         let AuthorizeMiddleware {
-            source,
-            options,
+            authorizer,
             replay_limit,
         } = &self.middleware;
         let mut next = Next {
@@ -157,7 +161,7 @@ impl Middleware for Authorize {
             body: PhantomData,
         };
         let request = request.map(Payload::Unread);
-        match zuora_oauth_driver::api::send_blocking(source, options, request, &mut next) {
+        match authorizer.send(request, &mut next) {
             Ok(Ok(response)) => Ok(response),
             Ok(Err(status)) => Err(ureq::Error::StatusCode(status)),
             Err(ApiError::Send(error)) => Err(error),
@@ -240,6 +244,13 @@ impl<'a> ApiTypes for Next<'_, 'a> {
 
     fn extensions_mut(response: &mut Answer) -> Option<&mut Extensions> {
         response.as_mut().ok().map(http::Response::extensions_mut)
+    }
+
+    fn call_extensions<'s>(
+        &'s mut self,
+        request: &'s mut Self::Request,
+    ) -> Option<&'s mut Extensions> {
+        Some(request.extensions_mut())
     }
 
     fn call_options<'s>(&'s self, request: &'s Self::Request) -> Option<&'s ApiOptions> {

@@ -2,7 +2,7 @@
 //! rules (`api` module) on `http::Request<Vec<u8>>` and `http::Response<Vec<u8>>`.
 
 use zuora_oauth_core::TransportError;
-use zuora_oauth_driver::api::{ApiError, ApiOptions, Exchange, HttpApiTypes};
+use zuora_oauth_driver::api::{ApiError, ApiOptions, Authorizer, Exchange, HttpApiTypes};
 use zuora_oauth_driver::{Limits, TokenSource};
 
 use crate::FetchTransport;
@@ -69,7 +69,7 @@ pub const DEFAULT_API_MAX_BODY: usize = 16 * 1024 * 1024;
 #[derive(Debug, Clone)]
 pub struct AuthorizedFetch {
     source: TokenSource,
-    options: ApiOptions,
+    authorizer: Authorizer,
     limits: Limits,
 }
 
@@ -77,8 +77,8 @@ impl AuthorizedFetch {
     /// Authorizes calls with `source`'s token.
     pub fn new(source: TokenSource) -> Self {
         Self {
+            authorizer: Authorizer::new(source.clone()),
             source,
-            options: ApiOptions::default(),
             limits: Limits::default().with_max_body(DEFAULT_API_MAX_BODY),
         }
     }
@@ -88,7 +88,7 @@ impl AuthorizedFetch {
     /// overrides them with an `ApiOptions` of its own in its extensions
     /// (`http::Request::extensions_mut`).
     pub fn with_options(mut self, options: ApiOptions) -> Self {
-        self.options = options;
+        self.authorizer = self.authorizer.with_options(options);
         self
     }
 
@@ -119,7 +119,7 @@ impl AuthorizedFetch {
         let mut fetch = Fetch {
             limits: self.limits,
         };
-        zuora_oauth_driver::api::send(&self.source, &self.options, request, &mut fetch).await
+        self.authorizer.send(request, &mut fetch).await
     }
 }
 
