@@ -135,48 +135,65 @@ impl<'a> Number<'a> {
     /// even), saturating at `Duration::MAX`; `None` unless it is positive and at least half
     /// a nanosecond.
     pub(crate) fn lifetime(&self) -> Option<std::time::Duration> {
-        const NANOS: u128 = 1_000_000_000;
-        const MAX: u128 = (u64::MAX as u128 + 1) * NANOS;
+        use std::time::Duration;
         // What Zuora sends: whole seconds.
         if let Some(Integer::Unsigned(secs)) = self.integer() {
-            return (secs > 0).then(|| std::time::Duration::from_secs(secs));
+            return (secs > 0).then(|| Duration::from_secs(secs));
         }
         if !self.is_positive() {
             return None;
         }
+        // Whole seconds, then nine places of nanoseconds, then the half-nanosecond place;
+        // places past that only break a tie. (No `u128`: its division weighs about 1 KB in
+        // a wasm module.)
         let (digits, scale) = self.split();
-        // Nanoseconds are the digits shifted by `shift` places: the first `whole` digits
-        // (and `shift` zeros if it is positive) make whole nanoseconds, the next one is the
-        // half-nanosecond place, any after it only break a tie.
-        let shift = scale.saturating_add(9);
-        let whole = (digits.clone().count() as i64).saturating_add(shift.min(0));
-        let (mut nanos, mut half, mut beyond) = (0u128, 0u8, false);
+        let count = digits.clone().count() as i64;
+        // How many places the whole seconds take (the digits then `scale` zeros).
+        let whole = count.saturating_add(scale);
+        let (mut secs, mut nanos, mut half, mut beyond) = (0u64, 0u32, 0u8, false);
         for (i, d) in (0i64..).zip(digits) {
             if i < whole {
-                nanos = nanos * 10 + u128::from(d);
-                if nanos >= MAX {
-                    return Some(std::time::Duration::MAX);
+                match secs
+                    .checked_mul(10)
+                    .and_then(|s| s.checked_add(u64::from(d)))
+                {
+                    Some(s) => secs = s,
+                    None => return Some(Duration::MAX),
                 }
-            } else if i == whole {
+            } else if i < whole.saturating_add(9) {
+                nanos = nanos * 10 + u32::from(d);
+            } else if i == whole.saturating_add(9) {
                 half = d;
             } else {
                 beyond |= d != 0;
             }
         }
-        for _ in 0..shift.max(0) {
-            nanos *= 10;
-            if nanos >= MAX {
-                return Some(std::time::Duration::MAX);
+        // The zeros the scale adds to the whole seconds (none are left when it is 0), and
+        // the nanosecond places past the last digit.
+        for _ in count..whole {
+            if secs == 0 {
+                break;
             }
+            match secs.checked_mul(10) {
+                Some(s) => secs = s,
+                None => return Some(Duration::MAX),
+            }
+        }
+        let filled = count.min(whole.saturating_add(9)).max(whole.max(0));
+        for _ in filled..whole.saturating_add(9) {
+            nanos *= 10;
         }
         if half > 5 || (half == 5 && (beyond || nanos % 2 == 1)) {
             nanos += 1;
+            if nanos == 1_000_000_000 {
+                nanos = 0;
+                match secs.checked_add(1) {
+                    Some(s) => secs = s,
+                    None => return Some(Duration::MAX),
+                }
+            }
         }
-        if nanos >= MAX {
-            return Some(std::time::Duration::MAX);
-        }
-        let secs = (nanos / NANOS) as u64;
-        let lifetime = std::time::Duration::new(secs, (nanos % NANOS) as u32);
+        let lifetime = Duration::new(secs, nanos);
         (!lifetime.is_zero()).then_some(lifetime)
     }
 }

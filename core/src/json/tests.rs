@@ -497,7 +497,7 @@ proptest! {
 
 #[test]
 fn lifetimes_are_exact_to_the_nanosecond() {
-    let cases: [(&str, Option<Duration>); 16] = [
+    let cases: [(&str, Option<Duration>); 25] = [
         ("3599", Some(Duration::from_secs(3599))),
         ("3599.5", Some(Duration::new(3599, 500_000_000))),
         ("3.599e3", Some(Duration::from_secs(3599))),
@@ -514,6 +514,21 @@ fn lifetimes_are_exact_to_the_nanosecond() {
         ("0.0", None),
         ("18446744073709551615", Some(Duration::from_secs(u64::MAX))),
         ("18446744073709551616", Some(Duration::MAX)),
+        ("18446744073709551615.9999999994", Some(Duration::MAX)),
+        ("18446744073709551615.9999999995", Some(Duration::MAX)),
+        (
+            "18446744073709551614.9999999995",
+            Some(Duration::from_secs(u64::MAX)),
+        ),
+        ("1.0000000005", Some(Duration::new(1, 0))),
+        ("1.0000000015", Some(Duration::new(1, 2))),
+        ("0.9999999995", Some(Duration::from_secs(1))),
+        ("12e-1", Some(Duration::new(1, 200_000_000))),
+        ("0.000000001e9", Some(Duration::from_secs(1))),
+        (
+            "1844674407370955161.5e1",
+            Some(Duration::from_secs(u64::MAX)),
+        ),
     ];
     for (text, lifetime) in cases {
         assert_eq!(Number::parse(text).unwrap().lifetime(), lifetime, "{text}");
