@@ -27,7 +27,7 @@ use zuora_oauth_core::{
 };
 use zuora_oauth_fuzz::{
     ENTITY_ID, SECRET, framing, leading_integer, leaks_secret, least_remaining, lifetime_of,
-    request, reset_seconds, spells, transient_status, wall_clock,
+    json_reference, request, reset_seconds, spells, transient_status, wall_clock,
 };
 
 fuzz_target!(|data: &[u8]| {
@@ -39,6 +39,7 @@ fuzz_target!(|data: &[u8]| {
         Ok(token) => check_token(&response, token),
         Err(error) => check_error(&response, error),
     }
+    check_json_reading(&response, &result);
     // Parsing is a pure function.
     let again = request.parse_response(&response);
     match (&result, &again) {
@@ -50,6 +51,42 @@ fuzz_target!(|data: &[u8]| {
         _ => panic!("parse_response is not deterministic for {status}"),
     }
 });
+
+/// A 2xx body read as JSON (a token, or any problem but the content type and an empty
+/// body) is malformed exactly when serde_json, reading it as the core did before its own
+/// reader, refuses it (or it is not UTF-8, or not an object): the core's reader accepts and
+/// refuses what serde_json does. Bodies with a number next to `f64::MAX` are left out
+/// (serde_json's float parser is not correctly rounded there).
+fn check_json_reading(response: &http::Response<&[u8]>, result: &Result<Token, Error>) {
+    let problem = match result {
+        Ok(_) => None,
+        Err(Error::UnexpectedResponse { problem, .. }) if response.status().is_success() => {
+            match problem {
+                Problem::ContentType { .. } | Problem::EmptyBody => return,
+                other => Some(other),
+            }
+        }
+        Err(_) => return,
+    };
+    let malformed = matches!(problem, Some(Problem::MalformedJson { .. }));
+    let body = response.body();
+    let first = body.iter().find(|b| !b.is_ascii_whitespace());
+    let reads = match std::str::from_utf8(body) {
+        Ok(text) if first == Some(&b'{') => {
+            if json_reference::near_the_float_limit(text) {
+                return;
+            }
+            json_reference::token_object_reads(text)
+        }
+        _ => false,
+    };
+    assert_eq!(
+        malformed,
+        !reads,
+        "JSON reading differs from serde_json: {problem:?} for {:?}",
+        String::from_utf8_lossy(body)
+    );
+}
 
 fn check_token(response: &http::Response<&[u8]>, token: &Token) {
     let status = response.status();

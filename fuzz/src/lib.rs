@@ -14,6 +14,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use zuora_oauth_core::{ClientId, ClientSecret, EntityId, Environment, TokenRequest, TrackId};
 
 pub mod fleet;
+pub mod json_reference;
 
 /// A distinctive client secret (36 characters, with the `/`, `+` and `=` real secrets
 /// have), so that finding it in a `Display` or `Debug` is never a coincidence.
