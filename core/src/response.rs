@@ -12,6 +12,7 @@ use crate::scrub::Scrubber;
 use crate::token::{AccessToken, Token};
 use http::header::LOCATION;
 use http::{HeaderValue, StatusCode};
+use zeroize::Zeroize;
 
 /// The most characters kept of any one string taken from an error body.
 const DETAIL_LEN: usize = 200;
@@ -131,13 +132,20 @@ fn parse_token(
 
     let access_token = match raw.access_token {
         None | Some(Value::Null) => fail!(Problem::MissingField("access_token")),
-        Some(Value::Str(s)) => match AccessToken::new(&s) {
-            Ok(token) => token,
-            Err(_) => fail!(invalid(
-                "access_token",
-                "1 to 4096 visible US-ASCII characters"
-            )),
-        },
+        Some(Value::Str(s)) => {
+            let token = AccessToken::new(&s);
+            // A token written with escapes was decoded into a copy of its own.
+            if let Cow::Owned(mut copy) = s {
+                copy.zeroize();
+            }
+            match token {
+                Ok(token) => token,
+                Err(_) => fail!(invalid(
+                    "access_token",
+                    "1 to 4096 visible US-ASCII characters"
+                )),
+            }
+        }
         Some(_) => fail!(invalid("access_token", "a string")),
     };
     let token_type = match raw.token_type {

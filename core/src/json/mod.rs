@@ -515,12 +515,22 @@ impl<'a> Reader<'a> {
                     });
                 }
                 b'\\' => {
-                    let out = out.get_or_insert_with(String::new);
                     if decode {
+                        // Sized once for the whole string (its decoded text is no longer
+                        // than its escaped text): no reallocation leaves a copy of a part of
+                        // it (a token, say) in freed memory.
+                        let out = out.get_or_insert_with(|| {
+                            String::with_capacity(
+                                self.pos - start + escaped_len(&self.bytes()[self.pos..]),
+                            )
+                        });
                         out.push_str(&self.text[copied..self.pos]);
+                        self.pos += 1;
+                        self.escape(Some(out))?;
+                    } else {
+                        self.pos += 1;
+                        self.escape(None)?;
                     }
-                    self.pos += 1;
-                    self.escape(decode.then_some(out))?;
                     copied = self.pos;
                 }
                 _ => return self.error(),
@@ -633,6 +643,20 @@ impl<'a> Reader<'a> {
         }
         Ok(unit)
     }
+}
+
+/// How many bytes of `rest` (a string's text from an escape on) come before its closing
+/// quote: all of them if there is none.
+fn escaped_len(rest: &[u8]) -> usize {
+    let mut i = 0;
+    while let Some(&b) = rest.get(i) {
+        match b {
+            b'"' => return i,
+            b'\\' => i += 2,
+            _ => i += 1,
+        }
+    }
+    rest.len()
 }
 
 #[cfg(test)]

@@ -450,6 +450,31 @@ proptest! {
         check(&text);
     }
 
+    /// A string with escapes is decoded into a buffer sized once, for its whole escaped
+    /// text: no reallocation leaves a copy of a part of it in freed memory.
+    #[test]
+    fn decoded_strings_are_sized_once(
+        pieces in prop::collection::vec(
+            prop::sample::select(vec![
+                "a", "é", "😀", "\\\"", "\\\\", "\\n", "\\u0041", "\\u00e9",
+                "\\uD83D\\uDE00", "0123456789abcdef",
+            ]),
+            1..40,
+        ),
+    ) {
+        let text = format!("\"{}\"", pieces.concat());
+        let value = Reader::new(&text).value();
+        match value {
+            Ok(Value::Str(std::borrow::Cow::Owned(s))) => {
+                prop_assert_eq!(s.capacity(), text.len() - 2, "{}", text);
+            }
+            Ok(Value::Str(std::borrow::Cow::Borrowed(s))) => {
+                prop_assert!(!text.contains('\\'), "{}", s);
+            }
+            other => prop_assert!(false, "{:?}", other),
+        }
+    }
+
     /// Infinite exactly when a correctly rounded `f64` is (std's parser is).
     #[test]
     fn numbers_are_infinite_as_an_f64_is(
