@@ -491,50 +491,58 @@ impl<'a> Reader<'a> {
     /// surrogates); else only the syntax is checked and the result is empty.
     fn string(&mut self, decode: bool) -> Result<Cow<'a, str>> {
         let start = self.pos;
-        let mut out: Option<String> = None;
+        self.plain();
+        match self.at() {
+            Some(b'"') => {
+                let end = self.pos;
+                self.pos += 1;
+                Ok(Cow::Borrowed(if decode {
+                    &self.text[start..end]
+                } else {
+                    ""
+                }))
+            }
+            Some(b'\\') => self.escaped(start, decode),
+            _ => self.error(),
+        }
+    }
+
+    /// The rest of [`Reader::string`] from its first escape on (`start`: where the
+    /// string's text began).
+    #[cold]
+    fn escaped(&mut self, start: usize, decode: bool) -> Result<Cow<'a, str>> {
+        // Sized once for the whole string (its decoded text is no longer than its escaped
+        // text): no reallocation leaves a copy of a part of it (a token, say) in freed
+        // memory.
+        let mut out = decode.then(|| {
+            String::with_capacity(self.pos - start + escaped_len(&self.bytes()[self.pos..]))
+        });
         // The start of the text not yet copied into `out`.
         let mut copied = start;
         loop {
-            self.plain();
-            let Some(b) = self.at() else {
-                return self.error();
-            };
-            match b {
-                b'"' => {
+            match self.at() {
+                Some(b'"') => {
                     let end = self.pos;
                     self.pos += 1;
-                    if !decode {
-                        return Ok(Cow::Borrowed(""));
-                    }
                     return Ok(match out {
-                        None => Cow::Borrowed(&self.text[start..end]),
+                        None => Cow::Borrowed(""),
                         Some(mut out) => {
                             out.push_str(&self.text[copied..end]);
                             Cow::Owned(out)
                         }
                     });
                 }
-                b'\\' => {
-                    if decode {
-                        // Sized once for the whole string (its decoded text is no longer
-                        // than its escaped text): no reallocation leaves a copy of a part of
-                        // it (a token, say) in freed memory.
-                        let out = out.get_or_insert_with(|| {
-                            String::with_capacity(
-                                self.pos - start + escaped_len(&self.bytes()[self.pos..]),
-                            )
-                        });
+                Some(b'\\') => {
+                    if let Some(out) = &mut out {
                         out.push_str(&self.text[copied..self.pos]);
-                        self.pos += 1;
-                        self.escape(Some(out))?;
-                    } else {
-                        self.pos += 1;
-                        self.escape(None)?;
                     }
+                    self.pos += 1;
+                    self.escape(out.as_mut())?;
                     copied = self.pos;
                 }
                 _ => return self.error(),
             }
+            self.plain();
         }
     }
 
