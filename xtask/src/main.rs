@@ -731,11 +731,11 @@ fn ensure_cargo_fuzz() -> Result {
 const BINARYEN: &str = "binaryen@132.0.0";
 
 /// The most bytes the size probe may take after `wasm-opt -Oz` (stable recipe): the last
-/// measurement (153,289 B, BENCHMARKS.md §5) plus a margin of 1,811 B (1.2 %), for a
+/// measurement (153,703 B, BENCHMARKS.md §5) plus a margin of 1,797 B (1.2 %), for a
 /// dependency's patch release or a small fix. Past it, `cargo xtask wasm-size` (and CI's
 /// wasm steps) fail: either the growth is worth it (raise the mark, and say why in
 /// BENCHMARKS.md) or it is not. Lower it with every measured gain.
-const WASM_SIZE_MARK: u64 = 155_100;
+const WASM_SIZE_MARK: u64 = 155_500;
 
 /// A way of building the size probe (BENCHMARKS.md §5).
 struct SizeRecipe {
