@@ -4,15 +4,16 @@ use std::borrow::Cow;
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use http::header::LOCATION;
+use http::{HeaderValue, StatusCode};
+use zeroize::Zeroize;
+
 use crate::error::{Error, ErrorDetail, ErrorResponse, Problem, Reason};
 use crate::json::{Number, Reader, Syntax, Value};
 use crate::meta::{FoundHeaders, ResponseMeta};
 use crate::scope::Scope;
 use crate::scrub::Scrubber;
 use crate::token::{AccessToken, Token};
-use http::header::LOCATION;
-use http::{HeaderValue, StatusCode};
-use zeroize::Zeroize;
 
 /// The most characters kept of any one string taken from an error body.
 const DETAIL_LEN: usize = 200;
