@@ -186,6 +186,7 @@ fn release_checks_native() -> Result {
     // `--allow-dirty`: nothing is uploaded, and a local run with uncommitted changes checks
     // them too (CI's clone is clean anyway).
     step("packaging: cargo publish --workspace --dry-run", || {
+        remove_unpacked_workspace_packages()?;
         cargo(&[
             "publish",
             "--locked",
@@ -964,6 +965,41 @@ fn metadata(no_deps: bool) -> Result<serde_json::Value> {
     }
     let out = output(&mut cmd).ok_or("cargo metadata --locked failed")?;
     serde_json::from_str(&out).map_err(|e| format!("cargo metadata: {e}"))
+}
+
+/// `cargo publish --workspace --dry-run` verifies each package from a local registry whose
+/// sources it unpacks under `$CARGO_HOME/registry/src/-<hash>/<name>-<version>`, and keeps
+/// them: a later run of the same version finds the directory there and builds the earlier
+/// run's sources against the new manifest (a change that drops a dependency then fails to
+/// build, on any machine that ran the check before). Those directories of the workspace's
+/// published packages are removed first; crates.io's are not touched.
+fn remove_unpacked_workspace_packages() -> Result {
+    let meta = metadata(true)?;
+    let home = env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| env::var_os("HOME").map(|home| PathBuf::from(home).join(".cargo")))
+        .ok_or("neither CARGO_HOME nor HOME is set")?;
+    let Ok(registries) = std::fs::read_dir(home.join("registry").join("src")) else {
+        return Ok(());
+    };
+    for registry in registries.flatten() {
+        // Local registries' directories have no host name: `-<hash>`.
+        if !registry.file_name().to_string_lossy().starts_with('-') {
+            continue;
+        }
+        for package in published(&meta) {
+            let (Some(name), Some(version)) =
+                (package["name"].as_str(), package["version"].as_str())
+            else {
+                continue;
+            };
+            let dir = registry.path().join(format!("{name}-{version}"));
+            if dir.exists() {
+                std::fs::remove_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Workspace packages that are published (no `publish = false`).
