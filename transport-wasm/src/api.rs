@@ -3,7 +3,7 @@
 
 use zuora_oauth_core::TransportError;
 use zuora_oauth_driver::api::{ApiError, ApiOptions, Authorizer, Exchange, HttpApiTypes};
-use zuora_oauth_driver::{Limits, TokenSource};
+use zuora_oauth_driver::{Limits, TokenSource, TokenSources};
 
 use crate::FetchTransport;
 use crate::transport::any_header;
@@ -12,7 +12,8 @@ use crate::transport::any_header;
 pub const DEFAULT_API_MAX_BODY: usize = 16 * 1024 * 1024;
 
 /// Sends Zuora API calls with the runtime's global `fetch`, authorized with a token
-/// source's token.
+/// source's token — or, built with [`for_tenants`](Self::for_tenants), with each call's
+/// tenant's token from a [`TokenSources`] (one worker serving many Zuora tenants).
 ///
 /// On every call to the token's environment (scheme, host, port and path of its base URL) that
 /// carries no `Authorization` of its own, it sets `Authorization: Bearer …` and the token's
@@ -68,7 +69,8 @@ pub const DEFAULT_API_MAX_BODY: usize = 16 * 1024 * 1024;
 /// ```
 #[derive(Debug, Clone)]
 pub struct AuthorizedFetch {
-    source: TokenSource,
+    /// The one source, unless the calls are authorized per tenant.
+    source: Option<TokenSource>,
     authorizer: Authorizer,
     limits: Limits,
 }
@@ -78,7 +80,21 @@ impl AuthorizedFetch {
     pub fn new(source: TokenSource) -> Self {
         Self {
             authorizer: Authorizer::new(source.clone()),
-            source,
+            source: Some(source),
+            limits: Limits::default().with_max_body(DEFAULT_API_MAX_BODY),
+        }
+    }
+
+    /// Authorizes each call with the token of its tenant: the
+    /// [`Tenant`](zuora_oauth_driver::Tenant) in the request's extensions
+    /// (`http::Request::extensions_mut`) names the credentials, `sources` holds the tenant's
+    /// source (built on first use). The `Tenant` is removed before the call is sent; a call
+    /// without one fails with [`ApiError::Token`] of kind
+    /// [`NoTenant`](zuora_oauth_driver::TokenErrorKind::NoTenant), before anything is sent.
+    pub fn for_tenants(sources: TokenSources) -> Self {
+        Self {
+            authorizer: Authorizer::for_tenants(sources),
+            source: None,
             limits: Limits::default().with_max_body(DEFAULT_API_MAX_BODY),
         }
     }
@@ -106,9 +122,10 @@ impl AuthorizedFetch {
         self
     }
 
-    /// The token source whose token the calls carry.
-    pub fn source(&self) -> &TokenSource {
-        &self.source
+    /// The token source whose token the calls carry; `None` when each call carries its
+    /// tenant's ([`for_tenants`](Self::for_tenants)).
+    pub fn source(&self) -> Option<&TokenSource> {
+        self.source.as_ref()
     }
 
     /// Sends one call and reads its whole answer, whatever its status.

@@ -4,19 +4,20 @@
 //! replay of the same body), a second 401, a failed refresh, other origins and a caller's
 //! own `Authorization`, concurrent 401s, answers that never refresh, the body cap, no
 //! call without a token, and the Multi-Org and version headers (`Zuora-Org-Ids`,
-//! `Zuora-Working-Org`, `Zuora-Version`) per source and per call.
+//! `Zuora-Working-Org`, `Zuora-Version`) per source and per call, and one `AuthorizedFetch`
+//! for many tenants.
 #![cfg(target_arch = "wasm32")]
 
 use futures_util::future::join_all;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::wasm_bindgen_test;
 use zuora_oauth_core::{
-    ApiVersion, ClientSecret, EntityId, Error, Generation, InvalidInput, OrgId, TokenRequest,
-    TrackId, TransportError, TransportErrorKind,
+    ApiVersion, ClientId, ClientSecret, EntityId, Environment, Error, Generation, InvalidInput,
+    OrgId, TokenRequest, TrackId, TransportError, TransportErrorKind,
 };
-use zuora_oauth_driver::DEFAULT_MAX_BODY;
 use zuora_oauth_driver::api::{ApiError, ApiOptions, NotRetried, NotRetriedReason, Replayed};
-use zuora_oauth_wasm::AuthorizedFetch;
+use zuora_oauth_driver::{DEFAULT_MAX_BODY, Tenant, TokenErrorKind, TokenSources};
+use zuora_oauth_wasm::{AuthorizedFetch, FetchTransport};
 
 mod common;
 
@@ -91,8 +92,9 @@ async fn sent() -> Vec<Sent> {
 
 /// Revokes the token `api`'s source holds; returns its generation.
 async fn revoke(api: &AuthorizedFetch) -> Generation {
-    assert!(api.source().status().token.is_some(), "a token was fetched");
-    let token = api.source().token().await.unwrap();
+    let source = api.source().expect("one source");
+    assert!(source.status().token.is_some(), "a token was fetched");
+    let token = source.token().await.unwrap();
     let body = format!(r#"{{"access_token":"{}"}}"#, token.access_token().secret());
     let answer = control("POST", "revoke", Some(&body)).await;
     assert_eq!(get(&answer, "revoked").as_f64(), Some(1.0), "{answer:?}");
@@ -165,7 +167,10 @@ async fn revoked_token_is_replaced_and_the_call_replayed_once() {
     assert_eq!(replayed.rejected_request_id().map(str::len), Some(36));
     assert!(answer.extensions().get::<NotRetried>().is_none());
     assert_eq!(token_request_count().await, 2, "one new token");
-    assert_ne!(api.source().status().token.unwrap().generation, revoked);
+    assert_ne!(
+        api.source().unwrap().status().token.unwrap().generation,
+        revoked
+    );
 
     let sent = sent().await;
     let statuses: Vec<_> = sent.iter().map(|s| s.status).collect();
@@ -516,4 +521,54 @@ async fn invalid_org_ids_and_versions_are_refused_before_anything_is_sent() {
     }
     assert_eq!(token_request_count().await, 0);
     assert_eq!(recorded_api_calls().await.length(), 0, "nothing was sent");
+}
+
+/// One `AuthorizedFetch` for many tenants: each call carries its `Tenant`'s token (one token
+/// request per tenant), and a call that names none fails before anything is sent.
+#[wasm_bindgen_test]
+async fn each_call_carries_its_tenants_token() {
+    setup(3599).await;
+    // Two more clients on the mock (as `zuora_oauth_testkit::tenant_client` makes them).
+    let mut tenants: Vec<(String, Tenant)> = Vec::new();
+    for i in 0..2 {
+        let id = format!("{i:08x}-7e4a-4c1b-9d2e-5f6a7b8c9d0e");
+        let secret = format!("t3nant+{i}/S3cret=");
+        let body = format!(r#"{{"client_id":"{id}","client_secret":"{secret}"}}"#);
+        control("POST", "clients", Some(&body)).await;
+        let request = TokenRequest::new(
+            Environment::custom(mock_url()).unwrap(),
+            ClientId::new(id.clone()).unwrap(),
+            ClientSecret::new(secret).unwrap(),
+        );
+        tenants.push((id, Tenant::new(request)));
+    }
+    let sources = TokenSources::new(FetchTransport::new());
+    let api = AuthorizedFetch::for_tenants(sources.clone());
+    assert!(api.source().is_none());
+
+    for _ in 0..2 {
+        for (_, tenant) in &tenants {
+            let mut call = get_account();
+            call.extensions_mut().insert(tenant.clone());
+            ok(api.send(call).await);
+        }
+    }
+    let seen: Vec<String> = recorded_api_calls()
+        .await
+        .iter()
+        .map(|call| get_str(&call, "client_id"))
+        .collect();
+    let ids: Vec<String> = tenants.iter().map(|(id, _)| id.clone()).collect();
+    assert_eq!(seen, [ids.clone(), ids].concat());
+    assert_eq!((token_request_count().await, sources.len()), (2, 2));
+
+    match api.send(get_account()).await {
+        Err(ApiError::Token(e)) => assert_eq!(e.kind(), TokenErrorKind::NoTenant),
+        other => panic!("a call without a tenant: {other:?}"),
+    }
+    assert_eq!(
+        recorded_api_calls().await.length(),
+        4,
+        "nothing more was sent"
+    );
 }
