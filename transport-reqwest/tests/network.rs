@@ -8,7 +8,9 @@ mod recording_proxy;
 mod support;
 
 use recording_proxy::RecordingProxy;
-use support::{PROXY_VARIABLES, from_parent, run_child, tls_server, token_request, trusting};
+use support::{
+    every_proxy_variable_naming, from_parent, run_child, tls_server, token_request, trusting,
+};
 use zuora_oauth_core::{Error, Problem, Token, TransportError, TransportErrorKind};
 use zuora_oauth_driver::{ConnectOptions, Limits, Proxy, ProxyPolicy, Transport};
 use zuora_oauth_reqwest::ReqwestTransport;
@@ -264,10 +266,7 @@ fn your_client_tunnels_https_through_the_environment_proxy_and_the_proxy_sees_ci
     let (server, proxy) = (tls_server(), RecordingProxy::start());
     let pem = std::env::temp_dir().join(format!("zuora-reqwest-proxy-{}.pem", std::process::id()));
     std::fs::write(&pem, server.certificate_pem().unwrap()).unwrap();
-    let mut vars: Vec<(&str, String)> = PROXY_VARIABLES[..6]
-        .iter()
-        .map(|var| (*var, proxy.url()))
-        .collect();
+    let mut vars = every_proxy_variable_naming(&proxy.url());
     vars.extend([
         ("TEST_BASE_URL", server.base_url()),
         ("TEST_CERT_PEM", pem.display().to_string()),

@@ -82,6 +82,14 @@ pub(crate) fn run_child(name: &str, vars: &[(&str, &str)]) {
     );
 }
 
+/// Every proxy variable but `no_proxy` naming the proxy at `url`.
+pub(crate) fn every_proxy_variable_naming(url: &str) -> Vec<(&'static str, String)> {
+    PROXY_VARIABLES[..6]
+        .iter()
+        .map(|var| (*var, url.to_owned()))
+        .collect()
+}
+
 /// The value of the environment variable `name`, set by the parent test.
 pub(crate) fn from_parent(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| panic!("{name} is set by the parent test"))
@@ -94,10 +102,7 @@ pub(crate) fn from_parent(name: &str) -> String {
 /// and the proxy never receives the form (nor anything else).
 pub(crate) fn assert_plain_http_goes_direct(child: &str, how: &str) {
     let (server, proxy) = (MockServer::start().unwrap(), RecordingProxy::start());
-    let mut vars: Vec<(&str, String)> = PROXY_VARIABLES[..6]
-        .iter()
-        .map(|var| (*var, proxy.url()))
-        .collect();
+    let mut vars = every_proxy_variable_naming(&proxy.url());
     vars.extend([
         ("TEST_BASE_URL", server.base_url()),
         ("TEST_PROXY_URL", proxy.url()),
