@@ -242,8 +242,11 @@ async fn one_store_serves_many_clients_each_its_own_token() {
         token_b.access_token().secret()
     );
     assert_eq!(zuora.token_request_count(), 2);
-    // The first client's record is still its own.
-    let kept = get(&redis, &record_key(&store, &ours)).expect("the first client's record");
+    // The first client's record is still its own (saved in the background once its token
+    // was handed out).
+    let ours_key = record_key(&store, &ours);
+    wait_until_changed(&redis, &ours_key, &None).await;
+    let kept = get(&redis, &ours_key).expect("the first client's record");
     let kept = sealer(&ours)
         .open(&kept)
         .expect("a record of the first client");
