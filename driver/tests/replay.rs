@@ -25,6 +25,21 @@ fn send_blocking<X: BlockingExchange>(
         .send(request, api)
 }
 
+/// One call to `{EU}/v1/x` with `body` sent through `api`, with `source`'s token and no
+/// options.
+fn send_x(
+    source: &BlockingTokenSource,
+    body: Body,
+    api: &mut Script,
+) -> Result<http::Response<()>, ApiError<&'static str>> {
+    send_blocking(
+        source,
+        &ApiOptions::default(),
+        call(&format!("{EU}/v1/x"), body),
+        api,
+    )
+}
+
 /// A token endpoint that issues a new token on every request, and counts them.
 #[derive(Clone, Default)]
 struct Canned {
@@ -180,13 +195,7 @@ fn a_401_invalidates_that_token_and_replays_once_with_a_new_one() {
 
     // A second 401 is returned as it is.
     let mut api = script(&[401, 401]);
-    let response = send_blocking(
-        &source,
-        &ApiOptions::default(),
-        call(&format!("{EU}/v1/x"), Body::Bytes("")),
-        &mut api,
-    )
-    .unwrap();
+    let response = send_x(&source, Body::Bytes(""), &mut api).unwrap();
     assert_eq!(response.status(), 401);
     assert!(response.extensions().get::<Replayed>().is_some());
     assert_eq!((api.sent.len(), issued.load(Ordering::SeqCst)), (2, 3));
@@ -196,13 +205,7 @@ fn a_401_invalidates_that_token_and_replays_once_with_a_new_one() {
 fn a_stream_gets_its_401_back_and_the_token_is_invalidated() {
     let (source, issued) = source(EU);
     let mut api = script(&[401]);
-    let response = send_blocking(
-        &source,
-        &ApiOptions::default(),
-        call(&format!("{EU}/v1/x"), Body::Stream),
-        &mut api,
-    )
-    .unwrap();
+    let response = send_x(&source, Body::Stream, &mut api).unwrap();
     assert_eq!(response.status(), 401);
     let not_retried = response.extensions().get::<NotRetried>().expect("marked");
     assert!(matches!(
@@ -221,13 +224,7 @@ fn rate_limits_and_server_errors_are_returned_without_a_token_request() {
     let (source, issued) = source(EU);
     let mut api = script(&[429, 500, 503]);
     for status in [429, 500, 503] {
-        let response = send_blocking(
-            &source,
-            &ApiOptions::default(),
-            call(&format!("{EU}/v1/x"), Body::Bytes("")),
-            &mut api,
-        )
-        .unwrap();
+        let response = send_x(&source, Body::Bytes(""), &mut api).unwrap();
         assert_eq!(response.status(), status);
     }
     assert_eq!((api.sent.len(), issued.load(Ordering::SeqCst)), (3, 1));

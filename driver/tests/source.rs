@@ -79,15 +79,7 @@ impl Transport for Scripted {
                         50
                     };
                     tokio::time::sleep(Duration::from_millis(latency)).await;
-                    Ok(http::Response::builder()
-                        .header("content-type", "application/json")
-                        .body(
-                            format!(
-                                r#"{{"access_token":"tok{n:029}","expires_in":3599,"token_type":"bearer"}}"#
-                            )
-                            .into_bytes(),
-                        )
-                        .unwrap())
+                    Ok(token_answer(n))
                 }
                 Answer::Never => std::future::pending().await,
                 Answer::Wire(server) => {
@@ -633,18 +625,21 @@ impl Transport for Immediate {
 #[derive(Clone, Default)]
 struct BlockingZuora(Arc<AtomicUsize>);
 
+/// Zuora's answer with the `n`-th token (an hour long).
+fn token_answer(n: usize) -> http::Response<Vec<u8>> {
+    http::Response::builder()
+        .header("content-type", "application/json")
+        .body(
+            format!(r#"{{"access_token":"tok{n:029}","expires_in":3599,"token_type":"bearer"}}"#)
+                .into_bytes(),
+        )
+        .unwrap()
+}
+
 impl zuora_oauth_driver::BlockingTransport for BlockingZuora {
     fn send(&self, _request: http::Request<Vec<u8>>, _limits: Limits) -> TransportResult {
         let n = self.0.fetch_add(1, Ordering::SeqCst) + 1;
-        Ok(http::Response::builder()
-            .header("content-type", "application/json")
-            .body(
-                format!(
-                    r#"{{"access_token":"tok{n:029}","expires_in":3599,"token_type":"bearer"}}"#
-                )
-                .into_bytes(),
-            )
-            .unwrap())
+        Ok(token_answer(n))
     }
 }
 
