@@ -632,18 +632,22 @@ impl Authorizing {
         request: &mut X::Request,
         exchange: &mut X,
     ) -> Result<Picked<'_>, TokenError> {
-        let tenants = match &self.sources {
-            Sources::One(source) => return Ok(Picked::One(source)),
-            tenants => tenants,
-        };
-        let Some(extensions) = exchange.call_extensions(request) else {
-            return Err(TokenError::no_tenant());
-        };
-        match tenants {
-            Sources::Tenants(set) => set.pick(extensions).map(Picked::Tenant),
+        /// Where the call's `Tenant` is; a call with no extensions names none.
+        fn extensions<'r, X: ApiTypes>(
+            request: &'r mut X::Request,
+            exchange: &'r mut X,
+        ) -> Result<&'r mut Extensions, TokenError> {
+            exchange
+                .call_extensions(request)
+                .ok_or_else(TokenError::no_tenant)
+        }
+        match &self.sources {
+            Sources::One(source) => Ok(Picked::One(source)),
+            Sources::Tenants(set) => set.pick(extensions(request, exchange)?).map(Picked::Tenant),
             #[cfg(not(target_arch = "wasm32"))]
-            Sources::BlockingTenants(set) => set.pick(extensions).map(Picked::BlockingTenant),
-            Sources::One(_) => unreachable!("returned above"),
+            Sources::BlockingTenants(set) => set
+                .pick(extensions(request, exchange)?)
+                .map(Picked::BlockingTenant),
         }
     }
 }
