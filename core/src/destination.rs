@@ -84,7 +84,11 @@ impl Environment {
     /// Where this environment's token may go ([`Environment::covers`]), taken apart once.
     pub fn audience(&self) -> Audience {
         let base = self.base_url();
-        let (scheme, rest) = base.split_once("://").unwrap_or(("", base));
+        // A base URL is `scheme://…` (a `char` search: no two-way string searcher linked).
+        let (scheme, rest) = base
+            .split_once(':')
+            .and_then(|(scheme, rest)| Some((scheme, rest.strip_prefix("//")?)))
+            .unwrap_or(("", base));
         let (authority, prefix) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
         let (host, port) = match authority.rsplit_once(':') {
             Some((host, port)) if !port.contains(']') => (host, port.parse().ok()),

@@ -359,24 +359,31 @@ fn has_run(bytes: &[u8], len: usize, member: impl Fn(u8) -> bool) -> bool {
 /// The first place at or after `from` where `needle` occurs in `hay`: its first byte
 /// found with a `memchr` (`str::find` of an ASCII `char`), then its last byte and the rest
 /// compared. On the short texts of a token response (a scope, a header) this costs a
-/// fraction of setting up `str::find`'s two-way search for a whole string.
+/// fraction of setting up `str::find`'s two-way search for a whole string (and a wasm
+/// module carries no two-way searcher). `None` when `from` is not a character boundary.
 fn find_bytes(hay: &str, needle: &str, from: usize) -> Option<usize> {
     let bytes = hay.as_bytes();
     let (&first, &last) = (needle.as_bytes().first()?, needle.as_bytes().last()?);
-    if !first.is_ascii() || !hay.is_char_boundary(from) {
-        return hay.get(from..)?.find(needle).map(|i| from + i);
+    if !hay.is_char_boundary(from) {
+        return None;
     }
     let m = needle.len();
     let mut at = from;
     while at + m <= bytes.len() {
-        at += hay[at..].find(char::from(first))?;
+        // The needle starts a character, so a byte equal to its first one does too (a UTF-8
+        // lead byte is never inside a character): no `str` search needed. An ASCII byte is
+        // found with `memchr` (a `char` pattern).
+        at += if first.is_ascii() {
+            hay[at..].find(char::from(first))?
+        } else {
+            bytes[at..].iter().position(|&b| b == first)?
+        };
         if at + m > bytes.len() {
             return None;
         }
         if bytes[at + m - 1] == last && bytes[at..at + m] == *needle.as_bytes() {
             return Some(at);
         }
-        // The first byte is ASCII: the next one starts a character.
         at += 1;
     }
     None
@@ -668,11 +675,11 @@ fn merge_runs(ranges: &mut Vec<(usize, usize)>, split: usize) {
 fn access_token_values(text: &str) -> Vec<(usize, usize)> {
     const KEY: &str = "access_token";
     let mut ranges = Vec::new();
-    if !text.contains(KEY) {
-        return ranges;
-    }
-    for (at, _) in text.match_indices(KEY) {
+    let mut from = 0;
+    // `KEY` cannot overlap itself: each place is found once.
+    while let Some(at) = find_bytes(text, KEY, from) {
         let after_key = at + KEY.len();
+        from = after_key;
         let rest = &text[after_key..];
         let value_start = |value: &str| text.len() - value.len();
         // A JSON field: `"access_token"`, `:`, a string value up to its closing quote.
@@ -740,6 +747,18 @@ mod tests {
             sorted.sort_unstable();
             merge_runs(&mut merged, split);
             prop_assert_eq!(merged, sorted);
+        });
+    }
+
+    #[test]
+    fn find_bytes_finds_what_str_find_finds() {
+        use proptest::prelude::*;
+        // Few distinct characters, ASCII and not, so that needles occur and almost occur.
+        let text = |n| proptest::collection::vec(prop_oneof!["a", "b", "é", "€", "😀"], n);
+        proptest!(|(hay in text(0..24), needle in text(1..4), from in 0usize..40)| {
+            let (hay, needle) = (hay.concat(), needle.concat());
+            let want = hay.get(from..).and_then(|h| h.find(&*needle)).map(|i| from + i);
+            prop_assert_eq!(find_bytes(&hay, &needle, from), want);
         });
     }
 

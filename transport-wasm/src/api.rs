@@ -6,7 +6,7 @@ use zuora_oauth_driver::api::{ApiError, ApiOptions, Authorizer, Exchange, HttpAp
 use zuora_oauth_driver::{Limits, TokenSource, TokenSources};
 
 use crate::FetchTransport;
-use crate::transport::any_header;
+use crate::transport::AnyHeader;
 
 /// Default cap on an API answer's body (16 MiB): it is read whole into memory.
 pub const DEFAULT_API_MAX_BODY: usize = 16 * 1024 * 1024;
@@ -158,6 +158,6 @@ impl Exchange for Fetch {
     type Error = TransportError;
 
     async fn send(&mut self, request: Self::Request) -> Result<Self::Response, Self::Error> {
-        FetchTransport::exchange(request, self.limits, any_header).await
+        FetchTransport::exchange(request, self.limits, AnyHeader).await
     }
 }

@@ -42,6 +42,14 @@ fn property(value: &JsValue, name: &str) -> Option<JsValue> {
         .filter(|v| !v.is_undefined() && !v.is_null())
 }
 
+/// Whether `text` holds `part` (a byte comparison: short messages, and no two-way string
+/// searcher linked into the module).
+fn holds(text: &str, part: &str) -> bool {
+    text.as_bytes()
+        .windows(part.len())
+        .any(|window| window == part.as_bytes())
+}
+
 /// A string property of a JS value.
 pub(crate) fn string_property(value: &JsValue, name: &str) -> Option<String> {
     property(value, name)?.as_string()
@@ -65,7 +73,7 @@ impl JsFailure {
             let detail = string_property(&cause, "message")
                 .or_else(|| string_property(&cause, "code"))
                 .or_else(|| cause.as_string());
-            if let Some(detail) = detail.filter(|d| !d.is_empty() && !message.contains(d)) {
+            if let Some(detail) = detail.filter(|d| !d.is_empty() && !holds(&message, d)) {
                 if message.is_empty() {
                     message = detail;
                 } else {

@@ -1,5 +1,6 @@
 //! Sending one token request with the global `fetch`.
 
+use http::header::{ACCEPT, CONTENT_TYPE};
 use http::{HeaderName, HeaderValue, StatusCode};
 use js_sys::Uint8Array;
 use wasm_bindgen::{JsCast, JsValue};
@@ -8,7 +9,7 @@ use web_sys::{
     ReadableStream, ReadableStreamDefaultReader, ReadableStreamReadResult, RequestInit,
     RequestRedirect, Response, ResponseType,
 };
-use zuora_oauth_core::{TransportError, TransportErrorKind};
+use zuora_oauth_core::{TransportError, TransportErrorKind, ZUORA_ENTITY_IDS, ZUORA_TRACK_ID};
 
 use crate::js::{Deadline, JsFailure, global_fetch};
 use zuora_oauth_driver::{BoxFuture, Limits, Transport, TransportResult};
@@ -57,7 +58,7 @@ impl Transport for FetchTransport {
         request: http::Request<Vec<u8>>,
         limits: Limits,
     ) -> BoxFuture<'static, TransportResult> {
-        Box::pin(Self::exchange(request, limits, token_header))
+        Box::pin(Self::exchange(request, limits, TokenHeaders))
     }
 }
 
@@ -68,31 +69,34 @@ impl FetchTransport {
     }
 
     /// Sends `request` with the global `fetch` and reads the whole response, whatever its
-    /// status, keeping the response headers that `kept` names ([`any_header`] or
-    /// [`token_header`]; a function item, so that each caller's build links only its own).
+    /// status; `names` says how the request's header names are spelled and which response
+    /// headers are kept ([`AnyHeader`] or [`TokenHeaders`]: each caller's build links only
+    /// its own).
     pub(crate) async fn exchange(
         request: http::Request<Vec<u8>>,
         limits: Limits,
-        kept: impl Fn(&str) -> Option<HeaderName>,
+        names: impl HeaderNames,
     ) -> Result<http::Response<Vec<u8>>, TransportError> {
         let ex = Exchange { limits };
         let (parts, body) = request.into_parts();
         let headers = web_sys::Headers::new().map_err(|e| other("new Headers()", &e))?;
         for (name, value) in &parts.headers {
+            let Some(spelled) = names.sent(name) else {
+                return Err(TransportError::new(
+                    TransportErrorKind::Other,
+                    "the token request carries a header that this transport does not know",
+                ));
+            };
             // The core only builds visible-ASCII header values; an API call's header with
             // other bytes (obs-text) is refused, not re-encoded.
             let value = value.to_str().map_err(|_| {
                 TransportError::new(
                     TransportErrorKind::Other,
-                    // `as_str`: `HeaderName`'s own `Display` is another copy of its name table.
-                    format!(
-                        "the request header `{}` is not visible ASCII",
-                        name.as_str()
-                    ),
+                    format!("the request header `{spelled}` is not visible ASCII"),
                 )
             })?;
             headers
-                .append(name.as_str(), value)
+                .append(spelled, value)
                 .map_err(|e| other("Headers.append", &e))?;
         }
         let init = RequestInit::new();
@@ -133,7 +137,7 @@ impl FetchTransport {
         })?;
         let mut out = http::Response::new(Vec::new());
         *out.status_mut() = status;
-        copy_headers(&response.headers(), out.headers_mut(), &kept)?;
+        copy_headers(&response.headers(), out.headers_mut(), &names)?;
 
         if let Some(length) = out
             .headers()
@@ -266,48 +270,101 @@ fn other(what: &str, error: &JsValue) -> TransportError {
     )
 }
 
+/// How an exchange spells the header names it sends and which response headers it keeps.
+pub(crate) trait HeaderNames {
+    /// `name` as `fetch` gets it; `None` for a name this exchange does not send.
+    fn sent<'a>(&self, name: &'a HeaderName) -> Option<&'a str>;
+    /// The response header `name` (as `fetch` gives it), if it is kept.
+    fn kept(&self, name: &str) -> Option<HeaderName>;
+}
+
+/// An API call's headers: every name the caller sets, every response header the runtime
+/// lets us read.
+pub(crate) struct AnyHeader;
+
+impl HeaderNames for AnyHeader {
+    fn sent<'a>(&self, name: &'a HeaderName) -> Option<&'a str> {
+        Some(name.as_str())
+    }
+
+    fn kept(&self, name: &str) -> Option<HeaderName> {
+        HeaderName::from_bytes(name.as_bytes()).ok()
+    }
+}
+
+/// A token request's headers, by constant names both ways, so that a module that only
+/// fetches tokens carries no header-name table (`HeaderName::from_bytes`'s parser,
+/// `HeaderName::as_str`'s list of standard names: about 4 KB).
+pub(crate) struct TokenHeaders;
+
+/// Every header the core puts on a token request (`TokenRequest::to_http`).
+const TOKEN_REQUEST_HEADERS: [(HeaderName, &str); 4] = [
+    (CONTENT_TYPE, "content-type"),
+    (ACCEPT, "accept"),
+    (ZUORA_TRACK_ID, "zuora-track-id"),
+    (ZUORA_ENTITY_IDS, "zuora-entity-ids"),
+];
+
 /// The response headers of a token request that the core reads (its response metadata, the
 /// redirect target, the media type) or this transport does (the announced length), by
 /// their lowercase names as `fetch` gives them.
-pub(crate) const TOKEN_HEADERS: [HeaderName; 12] = [
-    http::header::CONTENT_TYPE,
-    http::header::CONTENT_LENGTH,
-    http::header::LOCATION,
-    http::header::DATE,
-    http::header::RETRY_AFTER,
-    HeaderName::from_static("zuora-request-id"),
-    HeaderName::from_static("zuora-track-id"),
-    HeaderName::from_static("x-ratelimit-limit-minute"),
-    HeaderName::from_static("x-ratelimit-remaining-minute"),
-    HeaderName::from_static("ratelimit-limit"),
-    HeaderName::from_static("ratelimit-remaining"),
-    HeaderName::from_static("ratelimit-reset"),
+const TOKEN_RESPONSE_HEADERS: [(&str, HeaderName); 12] = [
+    ("content-type", CONTENT_TYPE),
+    ("content-length", http::header::CONTENT_LENGTH),
+    ("location", http::header::LOCATION),
+    ("date", http::header::DATE),
+    ("retry-after", http::header::RETRY_AFTER),
+    (
+        "zuora-request-id",
+        HeaderName::from_static("zuora-request-id"),
+    ),
+    ("zuora-track-id", ZUORA_TRACK_ID),
+    (
+        "x-ratelimit-limit-minute",
+        HeaderName::from_static("x-ratelimit-limit-minute"),
+    ),
+    (
+        "x-ratelimit-remaining-minute",
+        HeaderName::from_static("x-ratelimit-remaining-minute"),
+    ),
+    (
+        "ratelimit-limit",
+        HeaderName::from_static("ratelimit-limit"),
+    ),
+    (
+        "ratelimit-remaining",
+        HeaderName::from_static("ratelimit-remaining"),
+    ),
+    (
+        "ratelimit-reset",
+        HeaderName::from_static("ratelimit-reset"),
+    ),
 ];
 
-/// Every header the runtime lets us read, by its name (API calls: the caller's response).
-pub(crate) fn any_header(name: &str) -> Option<HeaderName> {
-    HeaderName::from_bytes(name.as_bytes()).ok()
+impl HeaderNames for TokenHeaders {
+    fn sent<'a>(&self, name: &'a HeaderName) -> Option<&'a str> {
+        TOKEN_REQUEST_HEADERS
+            .iter()
+            .find(|(known, _)| known == name)
+            .map(|&(_, spelled)| spelled)
+    }
+
+    /// `fetch` gives names in lowercase; any other spelling is compared as it.
+    fn kept(&self, name: &str) -> Option<HeaderName> {
+        TOKEN_RESPONSE_HEADERS
+            .iter()
+            .find(|(spelled, _)| spelled.eq_ignore_ascii_case(name))
+            .map(|(_, known)| known.clone())
+    }
 }
 
-/// The headers of a token response that the core reads ([`TOKEN_HEADERS`]; a token
-/// request's response goes to the core only). Their names are constants, so that a module
-/// that only fetches tokens carries no header-name parser (`HeaderName::from_bytes` and
-/// `http`'s table of standard names). `fetch` gives names in lowercase; any other spelling
-/// is compared as it.
-pub(crate) fn token_header(name: &str) -> Option<HeaderName> {
-    TOKEN_HEADERS
-        .iter()
-        .find(|known| known.as_str().eq_ignore_ascii_case(name))
-        .cloned()
-}
-
-/// Copies the headers `kept` names. Values are byte strings in JS (each character one byte),
+/// Copies the headers `names` keeps. Values are byte strings in JS (each character one byte),
 /// copied byte for byte; repeated headers arrive already combined with `, ` as `fetch`
 /// does.
 fn copy_headers(
     from: &web_sys::Headers,
     to: &mut http::HeaderMap,
-    kept: &impl Fn(&str) -> Option<HeaderName>,
+    names: &impl HeaderNames,
 ) -> Result<(), TransportError> {
     let entries = js_sys::try_iter(from).ok().flatten().ok_or_else(|| {
         TransportError::new(
@@ -321,7 +378,9 @@ fn copy_headers(
         let (Some(name), Some(value)) = (pair.get(0).as_string(), pair.get(1).as_string()) else {
             continue;
         };
-        let Some(name) = kept(&name) else { continue };
+        let Some(name) = names.kept(&name) else {
+            continue;
+        };
         let bytes: Option<Vec<u8>> = value.chars().map(|c| u8::try_from(c).ok()).collect();
         if let Some(Ok(value)) = bytes.as_deref().map(HeaderValue::from_bytes) {
             to.append(name, value);

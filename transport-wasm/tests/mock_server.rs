@@ -137,6 +137,16 @@ async fn success_with_track_id_and_entity_id() {
     assert_eq!(get_str(&sent, "method"), "POST");
     assert_eq!(get_str(&sent, "path"), "/oauth/token");
     assert_eq!(get(&sent, "status").as_f64(), Some(200.0));
+    // Every header the core puts on a token request is sent (the transport spells a token
+    // request's header names from a list of constants).
+    assert_eq!(
+        recorded_header(&sent, "content-type").as_deref(),
+        Some("application/x-www-form-urlencoded")
+    );
+    assert_eq!(
+        recorded_header(&sent, "accept").as_deref(),
+        Some("application/json")
+    );
     assert_eq!(
         recorded_header(&sent, "zuora-track-id").as_deref(),
         Some("wasm-test-track")
