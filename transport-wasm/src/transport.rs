@@ -1,6 +1,5 @@
 //! Sending one token request with the global `fetch`.
 
-use http::header::{ACCEPT, CONTENT_TYPE};
 use http::{HeaderName, HeaderValue, StatusCode};
 use js_sys::Uint8Array;
 use wasm_bindgen::{JsCast, JsValue};
@@ -9,7 +8,7 @@ use web_sys::{
     ReadableStream, ReadableStreamDefaultReader, ReadableStreamReadResult, RequestInit,
     RequestRedirect, Response, ResponseType,
 };
-use zuora_oauth_core::{TransportError, TransportErrorKind, ZUORA_ENTITY_IDS, ZUORA_TRACK_ID};
+use zuora_oauth_core::{TransportError, TransportErrorKind};
 
 use crate::js::{Deadline, JsFailure, global_fetch};
 use zuora_oauth_driver::{BoxFuture, Limits, Transport, TransportResult};
@@ -297,56 +296,43 @@ impl HeaderNames for AnyHeader {
 /// `HeaderName::as_str`'s list of standard names: about 4 KB).
 pub(crate) struct TokenHeaders;
 
+/// A header name as `fetch` spells it, with its `HeaderName` (built at compile time).
+const fn named(spelled: &'static str) -> (&'static str, HeaderName) {
+    (spelled, HeaderName::from_static(spelled))
+}
+
 /// Every header the core puts on a token request (`TokenRequest::to_http`).
-const TOKEN_REQUEST_HEADERS: [(HeaderName, &str); 4] = [
-    (CONTENT_TYPE, "content-type"),
-    (ACCEPT, "accept"),
-    (ZUORA_TRACK_ID, "zuora-track-id"),
-    (ZUORA_ENTITY_IDS, "zuora-entity-ids"),
+const TOKEN_REQUEST_HEADERS: [(&str, HeaderName); 4] = [
+    named("content-type"),
+    named("accept"),
+    named("zuora-track-id"),
+    named("zuora-entity-ids"),
 ];
 
 /// The response headers of a token request that the core reads (its response metadata, the
 /// redirect target, the media type) or this transport does (the announced length), by
 /// their lowercase names as `fetch` gives them.
 const TOKEN_RESPONSE_HEADERS: [(&str, HeaderName); 12] = [
-    ("content-type", CONTENT_TYPE),
-    ("content-length", http::header::CONTENT_LENGTH),
-    ("location", http::header::LOCATION),
-    ("date", http::header::DATE),
-    ("retry-after", http::header::RETRY_AFTER),
-    (
-        "zuora-request-id",
-        HeaderName::from_static("zuora-request-id"),
-    ),
-    ("zuora-track-id", ZUORA_TRACK_ID),
-    (
-        "x-ratelimit-limit-minute",
-        HeaderName::from_static("x-ratelimit-limit-minute"),
-    ),
-    (
-        "x-ratelimit-remaining-minute",
-        HeaderName::from_static("x-ratelimit-remaining-minute"),
-    ),
-    (
-        "ratelimit-limit",
-        HeaderName::from_static("ratelimit-limit"),
-    ),
-    (
-        "ratelimit-remaining",
-        HeaderName::from_static("ratelimit-remaining"),
-    ),
-    (
-        "ratelimit-reset",
-        HeaderName::from_static("ratelimit-reset"),
-    ),
+    named("content-type"),
+    named("content-length"),
+    named("location"),
+    named("date"),
+    named("retry-after"),
+    named("zuora-request-id"),
+    named("zuora-track-id"),
+    named("x-ratelimit-limit-minute"),
+    named("x-ratelimit-remaining-minute"),
+    named("ratelimit-limit"),
+    named("ratelimit-remaining"),
+    named("ratelimit-reset"),
 ];
 
 impl HeaderNames for TokenHeaders {
     fn sent<'a>(&self, name: &'a HeaderName) -> Option<&'a str> {
         TOKEN_REQUEST_HEADERS
             .iter()
-            .find(|(known, _)| known == name)
-            .map(|&(_, spelled)| spelled)
+            .find(|(_, known)| known == name)
+            .map(|&(spelled, _)| spelled)
     }
 
     /// `fetch` gives names in lowercase; any other spelling is compared as it.
