@@ -38,7 +38,7 @@ use zuora_oauth_core::{
 
 use crate::credentials::Credentials;
 use crate::source::Source;
-use crate::{TokenError, TokenSource};
+use crate::{MaybeSend, TokenError, TokenSource};
 
 /// The headers a middleware adds to the calls to the token's environment, beside the
 /// token: `Zuora-Track-Id`, the Multi-Org headers `Zuora-Org-Ids` and `Zuora-Working-Org`,
@@ -587,9 +587,30 @@ struct Authorizing {
 #[derive(Debug, Clone)]
 enum Sources {
     One(Source),
-    Tenants(crate::TokenSources),
-    #[cfg(not(target_arch = "wasm32"))]
-    BlockingTenants(crate::BlockingTokenSources),
+    /// Behind a trait object, so that the set's code (its table, eviction, building
+    /// sources) is linked only into a program that authorizes tenants: a wasm module with
+    /// one source is about 10 KB smaller.
+    Tenants(std::sync::Arc<dyn TenantSet>),
+}
+
+/// A set of tenants' sources, of either front.
+trait TenantSet: fmt::Debug + MaybeSend {
+    /// The source of the call's [`Tenant`](crate::Tenant), which it removes from
+    /// `extensions`.
+    fn pick(&self, extensions: &mut Extensions) -> Result<Picked<'static>, TokenError>;
+}
+
+impl TenantSet for crate::TokenSources {
+    fn pick(&self, extensions: &mut Extensions) -> Result<Picked<'static>, TokenError> {
+        crate::TokenSources::pick(self, extensions).map(Picked::Tenant)
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+impl TenantSet for crate::BlockingTokenSources {
+    fn pick(&self, extensions: &mut Extensions) -> Result<Picked<'static>, TokenError> {
+        crate::BlockingTokenSources::pick(self, extensions).map(Picked::BlockingTenant)
+    }
 }
 
 /// The source a call is authorized with: the one source (borrowed: no count written), or
@@ -643,11 +664,7 @@ impl Authorizing {
         }
         match &self.sources {
             Sources::One(source) => Ok(Picked::One(source)),
-            Sources::Tenants(set) => set.pick(extensions(request, exchange)?).map(Picked::Tenant),
-            #[cfg(not(target_arch = "wasm32"))]
-            Sources::BlockingTenants(set) => set
-                .pick(extensions(request, exchange)?)
-                .map(Picked::BlockingTenant),
+            Sources::Tenants(set) => set.pick(extensions(request, exchange)?),
         }
     }
 }
@@ -682,9 +699,14 @@ impl Authorizer {
     /// [`ApiError::Token`] of kind [`NoTenant`](crate::TokenErrorKind::NoTenant), before
     /// anything is sent. The rest is as for one source: the token only to the tenant's
     /// environment, one replay after a 401.
+    // On wasm32 (one thread) the sources are not `Send` (as everywhere on that target).
+    #[cfg_attr(target_arch = "wasm32", allow(clippy::arc_with_non_send_sync))]
     pub fn for_tenants(sources: crate::TokenSources) -> Self {
         Self {
-            inner: Authorizing::shared(Sources::Tenants(sources), ApiOptions::default()),
+            inner: Authorizing::shared(
+                Sources::Tenants(std::sync::Arc::new(sources)),
+                ApiOptions::default(),
+            ),
         }
     }
 
@@ -743,7 +765,10 @@ impl BlockingAuthorizer {
     /// removed before the call goes on; a call without one fails before anything is sent.
     pub fn for_tenants(sources: crate::BlockingTokenSources) -> Self {
         Self {
-            inner: Authorizing::shared(Sources::BlockingTenants(sources), ApiOptions::default()),
+            inner: Authorizing::shared(
+                Sources::Tenants(std::sync::Arc::new(sources)),
+                ApiOptions::default(),
+            ),
         }
     }
 

@@ -36,9 +36,10 @@
 //! and caches a token) the way BENCHMARKS.md says, with the stable recipe and with the
 //! smallest one (nightly `build-std`, panic immediate-abort; skipped without a nightly
 //! toolchain), prints their raw, optimised and gzipped sizes, and fails if the stable
-//! module is past its mark (`WASM_SIZE_MARK`). It also sizes the floor under the probe
-//! (`size_floor`: the same function written by hand on `fetch`, without the library) with
-//! both recipes. `cargo xtask test --wasm` checks the mark too.
+//! module is past its mark (`WASM_SIZE_MARK`). It also sizes, with both recipes, a module
+//! that calls the API (`size_api_probe`: the probe's source behind an `AuthorizedFetch`) and
+//! the floor under the probe (`size_floor`: the same function written by hand on `fetch`,
+//! without the library). `cargo xtask test --wasm` checks the mark too.
 #![forbid(unsafe_code)]
 
 mod public_api;
@@ -275,6 +276,7 @@ fn wasm_steps() -> Result {
         || wasm_tests(&chromedriver),
     )?;
     step("wasm size (the probe against its mark)", wasm_size_mark)?;
+    step("wasm size probes answer (Node)", probes_answer)?;
     Ok(())
 }
 
@@ -794,9 +796,9 @@ struct Sizes {
     gzipped: u64,
 }
 
-/// `cargo xtask wasm-size`: the size probe and its floor built with each recipe, then
-/// `wasm-bindgen`, then `wasm-opt -Oz`; prints raw, optimised and gzipped bytes, and fails
-/// if the stable recipe's optimised probe is past [`WASM_SIZE_MARK`]. The nightly lines are
+/// `cargo xtask wasm-size`: the size probe, the API-call probe and the floor built with each
+/// recipe, then `wasm-bindgen`, then `wasm-opt -Oz`; prints raw, optimised and gzipped
+/// bytes, and fails if the stable recipe's optimised probe is past [`WASM_SIZE_MARK`]. The nightly lines are
 /// skipped (with a note) where no nightly toolchain is installed.
 fn wasm_size() -> Result {
     in_workspace_root()?;
@@ -817,7 +819,8 @@ fn wasm_size() -> Result {
     let mut lines = Vec::new();
     for (example, what) in [
         (PROBE, "size probe"),
-        ("size_floor", "floor (by hand on fetch)"),
+        (API_PROBE, "API-call probe (AuthorizedFetch)"),
+        (FLOOR, "floor (by hand on fetch)"),
     ] {
         for recipe in [&STABLE_RECIPE, &NIGHTLY_RECIPE] {
             let name = format!("{what}, {}", recipe.name);
@@ -866,35 +869,16 @@ fn check_size_mark(sizes: &Sizes) -> Result {
 
 /// The wasm adapter's example that the mark is about.
 const PROBE: &str = "size_probe";
+/// The probe of a module that calls the API through `AuthorizedFetch`.
+const API_PROBE: &str = "size_api_probe";
+/// The probe's exported function written by hand on `fetch`, without the library.
+const FLOOR: &str = "size_floor";
 
-/// Builds the wasm adapter's `example` (the size probe or its floor) with `recipe`, runs
+/// Builds the wasm adapter's `example` (a probe or the floor) with `recipe`, runs
 /// `wasm-bindgen` and `wasm-opt -Oz`, and sizes it.
 fn measure(example: &str, recipe: &SizeRecipe) -> Result<Sizes> {
-    let mut build = Command::new("cargo");
-    if let Some(toolchain) = recipe.toolchain {
-        build.arg(toolchain);
-    }
-    build.args([
-        "build",
-        "--locked",
-        "-p",
-        WASM_CRATE,
-        "--example",
-        example,
-        "--target",
-        WASM_TARGET,
-    ]);
-    build.args(recipe.extra);
-    for setting in recipe.settings {
-        build.args(["--config", setting]);
-    }
-    run(build.args(["--profile", recipe.profile]))?;
-    let target = target_dir()?;
-    let built = target
-        .join(WASM_TARGET)
-        .join(recipe.profile)
-        .join(format!("examples/{example}.wasm"));
-    let out = target
+    let built = build_example(example, recipe)?;
+    let out = target_dir()?
         .join("wasm-size-probe")
         .join(recipe.profile)
         .join(example);
@@ -926,6 +910,79 @@ fn measure(example: &str, recipe: &SizeRecipe) -> Result<Sizes> {
         optimised: size(&opt)?,
         gzipped: gzipped as u64,
     })
+}
+
+/// Builds the wasm adapter's `example` with `recipe`; returns the module's path.
+fn build_example(example: &str, recipe: &SizeRecipe) -> Result<PathBuf> {
+    let mut build = Command::new("cargo");
+    if let Some(toolchain) = recipe.toolchain {
+        build.arg(toolchain);
+    }
+    build.args([
+        "build",
+        "--locked",
+        "-p",
+        WASM_CRATE,
+        "--example",
+        example,
+        "--target",
+        WASM_TARGET,
+    ]);
+    build.args(recipe.extra);
+    for setting in recipe.settings {
+        build.args(["--config", setting]);
+    }
+    run(build.args(["--profile", recipe.profile]))?;
+    Ok(target_dir()?
+        .join(WASM_TARGET)
+        .join(recipe.profile)
+        .join(format!("examples/{example}.wasm")))
+}
+
+/// What the probes do, checked in Node against the mock server: the size probe and the
+/// floor return a token (the probe the same one twice: cached), the API-call probe an
+/// account. So a size measured is the size of a module that works.
+const PROBES_CHECK: &str = r#"
+(async () => {
+  const url = process.env.ZUORA_MOCK_URL, dir = process.env.PROBES;
+  const info = await (await fetch(`${url}/__mock/info`)).json();
+  const id = info.demo_client_id, secret = info.demo_client_secret;
+  const hex = (t, who) => {
+    if (!/^[0-9a-f]{32}$/.test(t)) throw new Error(`${who}: not a token: ${t}`);
+  };
+  const { token } = require(`${dir}/size_probe/size_probe.js`);
+  const first = await token(url, id, secret);
+  hex(first, "size_probe");
+  if ((await token(url, id, secret)) !== first) throw new Error("size_probe: not cached");
+  hex(await require(`${dir}/size_floor/size_floor.js`).token(url, id, secret), "size_floor");
+  const { call } = require(`${dir}/size_api_probe/size_api_probe.js`);
+  const answer = await call(url, id, secret, "/v1/accounts/A00000001");
+  if (!answer.startsWith("200 ") || !answer.includes('"accountNumber":"A00000001"')) {
+    throw new Error(`size_api_probe: ${answer}`);
+  }
+  console.log("the probes answer: a token (cached), a token, an account");
+})().catch((e) => { console.error(e); process.exit(1); });
+"#;
+
+/// Builds the probes and the floor with the stable recipe, binds them for Node, and runs
+/// [`PROBES_CHECK`] against a mock server.
+fn probes_answer() -> Result {
+    ensure_node()?;
+    let dir = target_dir()?.join("wasm-size-probe").join("node");
+    for example in [PROBE, API_PROBE, FLOOR] {
+        let built = build_example(example, &STABLE_RECIPE)?;
+        run(Command::new("wasm-bindgen")
+            .args(["--target", "nodejs", "--out-dir"])
+            .arg(dir.join(example))
+            .arg(&built))?;
+    }
+    let (server, url) = start_mock_server()?;
+    run(Command::new("node")
+        .args(["-e", PROBES_CHECK])
+        .env("ZUORA_MOCK_URL", &url)
+        .env("PROBES", &dir))?;
+    drop(server);
+    Ok(())
 }
 
 /// Cargo's target directory (`CARGO_TARGET_DIR` or the workspace's `target/`).
