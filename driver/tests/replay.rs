@@ -32,12 +32,17 @@ fn send_x(
     body: Body,
     api: &mut Script,
 ) -> Result<http::Response<()>, ApiError<&'static str>> {
-    send_blocking(
-        source,
-        &ApiOptions::default(),
-        call(&format!("{EU}/v1/x"), body),
-        api,
-    )
+    send_to(source, &format!("{EU}/v1/x"), body, api)
+}
+
+/// A call to `url` with `body`, without options, through `api`.
+fn send_to(
+    source: &BlockingTokenSource,
+    url: &str,
+    body: Body,
+    api: &mut Script,
+) -> Result<http::Response<()>, ApiError<&'static str>> {
+    send_blocking(source, &ApiOptions::default(), call(url, body), api)
 }
 
 /// A token endpoint that issues a new token on every request, and counts them.
@@ -171,13 +176,10 @@ fn a_call_to_the_environment_gets_the_token_and_the_track_id() {
 fn a_401_invalidates_that_token_and_replays_once_with_a_new_one() {
     let (source, issued) = source(EU);
     let mut api = script(&[401, 200]);
-    let response = send_blocking(
+    let response = send_to(
         &source,
-        &ApiOptions::default(),
-        call(
-            &format!("{EU}/v1/accounts"),
-            Body::Bytes("{\"name\":\"A\"}"),
-        ),
+        &format!("{EU}/v1/accounts"),
+        Body::Bytes("{\"name\":\"A\"}"),
         &mut api,
     )
     .unwrap();
@@ -271,13 +273,7 @@ fn reconfiguring_the_environment_moves_where_the_token_goes() {
     ));
     let mut api = script(&[200, 200]);
     for url in [format!("{EU}/v1/x"), format!("{us}/v1/x")] {
-        send_blocking(
-            &source,
-            &ApiOptions::default(),
-            call(&url, Body::Bytes("")),
-            &mut api,
-        )
-        .unwrap();
+        send_to(&source, &url, Body::Bytes(""), &mut api).unwrap();
     }
     assert_eq!(bearer(&api.sent[0]), None);
     assert!(bearer(&api.sent[1]).is_some());
@@ -295,25 +291,13 @@ fn calls_outside_the_environments_path_are_left_alone() {
         format!("{EU}/zuora/../v1/x"),
     ] {
         let mut api = script(&[200]);
-        send_blocking(
-            &source,
-            &ApiOptions::default(),
-            call(&url, Body::Bytes("")),
-            &mut api,
-        )
-        .unwrap();
+        send_to(&source, &url, Body::Bytes(""), &mut api).unwrap();
         assert_eq!(bearer(&api.sent[0]), None, "{url}");
     }
     assert_eq!(issued.load(Ordering::SeqCst), 0, "no token was needed");
     let mut api = script(&[200]);
     let url = format!("{EU}/zuora/v1/x");
-    send_blocking(
-        &source,
-        &ApiOptions::default(),
-        call(&url, Body::Bytes("")),
-        &mut api,
-    )
-    .unwrap();
+    send_to(&source, &url, Body::Bytes(""), &mut api).unwrap();
     assert!(bearer(&api.sent[0]).is_some());
 }
 
